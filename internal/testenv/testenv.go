@@ -1,0 +1,191 @@
+// Package testenv connects integration tests to the local stack that scripts/stack.sh runs:
+// a real PostgreSQL and a real AWS emulator (moto server or LocalStack).
+//
+// A test calls Stack(t) first. With -short it skips, saying so; otherwise it starts the stack
+// when it is not running (scripts/stack.sh up is idempotent), and fails when that is
+// impossible, so `make test` can never pass by skipping its integration tests.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Env describes the running local stack.
+type Env struct {
+	// Root is the repository's top folder.
+	Root string
+	// PGPort is the TCP port PostgreSQL listens on at 127.0.0.1.
+	PGPort string
+	// SuperDSN connects as the cluster's superuser (over the unix socket on the native
+	// stack). Tests use it to create roles and scratch databases, never the product code.
+	SuperDSN string
+	// Endpoint is the AWS emulator's URL, also exported as AWS_ENDPOINT_URL.
+	Endpoint string
+}
+
+// startOnce makes concurrent tests of one package start the stack once.
+var startOnce sync.Once
+
+var startErr error
+
+// Stack returns the running local stack, starting it when needed. See the package doc.
+func Stack(t testing.TB) *Env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL and the AWS emulator; run without -short (make test starts them)")
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	startOnce.Do(func() { startErr = ensureStack(root) })
+	if startErr != nil {
+		t.Fatalf("local stack: %v", startErr)
+	}
+	port := getenv("ROTAUDIT_PG_PORT", getenv("PG_PORT", "55432"))
+	stateDir := getenv("ROTAUDIT_STATE_DIR", filepath.Join(root, ".stack"))
+	e := &Env{Root: root, PGPort: port, Endpoint: os.Getenv("AWS_ENDPOINT_URL")}
+	if mode, _ := os.ReadFile(filepath.Join(stateDir, "mode")); strings.TrimSpace(string(mode)) == "docker" {
+		pw, err := os.ReadFile(filepath.Join(stateDir, "pg-superuser-password"))
+		if err != nil {
+			t.Fatalf("docker stack: superuser password: %v", err)
+		}
+		e.SuperDSN = fmt.Sprintf("host=127.0.0.1 port=%s user=postgres password=%s dbname=postgres sslmode=disable", port, strings.TrimSpace(string(pw)))
+	} else {
+		e.SuperDSN = fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", filepath.Join(stateDir, "pg", "run"), port)
+	}
+	return e
+}
+
+// ensureStack exports the stack's environment (only variables not already set) and runs
+// scripts/stack.sh up unless both services already answer.
+func ensureStack(root string) error {
+	out, err := exec.Command(filepath.Join(root, "scripts", "stack.sh"), "env").Output()
+	if err != nil {
+		return fmt.Errorf("scripts/stack.sh env: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if ok && os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	if exec.Command(filepath.Join(root, "scripts", "stack.sh"), "status").Run() == nil {
+		return nil
+	}
+	cmd := exec.Command(filepath.Join(root, "scripts", "stack.sh"), "up")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("scripts/stack.sh up failed (%w); its output is above", err)
+	}
+	return nil
+}
+
+// RepoRoot finds the folder holding go.mod, walking up from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// AWS loads the standard SDK configuration, which AWS_ENDPOINT_URL points at the emulator.
+func (e *Env) AWS(t testing.TB) aws.Config {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatalf("aws config: %v", err)
+	}
+	return cfg
+}
+
+// Super opens a superuser connection to database db ("" for postgres), closed at cleanup.
+func (e *Env) Super(t testing.TB, db string) *pgx.Conn {
+	t.Helper()
+	dsn := e.SuperDSN
+	if db != "" {
+		dsn = strings.Replace(dsn, "dbname=postgres", "dbname="+db, 1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect as superuser: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// SuperPool is Super as a pool, for tests that run statements concurrently.
+func (e *Env) SuperPool(t testing.TB, db string) *pgxpool.Pool {
+	t.Helper()
+	dsn := e.SuperDSN
+	if db != "" {
+		dsn = strings.Replace(dsn, "dbname=postgres", "dbname="+db, 1)
+	}
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("superuser pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// CreateDatabase makes an empty scratch database with a unique name, dropped at cleanup.
+func (e *Env) CreateDatabase(t testing.TB, prefix string) string {
+	t.Helper()
+	name := Unique(prefix)
+	conn := e.Super(t, "")
+	if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), e.SuperDSN)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	})
+	return name
+}
+
+// Unique returns prefix plus a random suffix: names in the shared emulator and cluster
+// must not collide between tests and runs.
+func Unique(prefix string) string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

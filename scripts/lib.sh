@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts in this folder. Source it; it sets nothing but functions
+# and the defaults of the local stack, each overridable from the environment.
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
+PG_PORT=${PG_PORT:-55432}
+AWS_PORT=${AWS_PORT:-4566}
+PG_SOCKET_DIR=$STATE_DIR/pg/run
+
+say() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# port_in_use PORT: true when something listens on 127.0.0.1:PORT.
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+wait_until() {
+  local limit=$1 what=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      printf 'error: %s not ready after %ss\n' "$what" "$limit" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# docker_ready: true when a Docker engine answers (the client alone is not enough).
+docker_ready() {
+  [ "${ROTAUDIT_NO_DOCKER:-}" != 1 ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
+}
+
+# stack_env prints the environment that points SDKs, psql and the tests at the stack.
+stack_env() {
+  cat <<ENV
+export PGHOST=127.0.0.1
+export PGPORT=$PG_PORT
+export ROTAUDIT_PG_PORT=$PG_PORT
+export ROTAUDIT_PG_SOCKET_DIR=$PG_SOCKET_DIR
+export ROTAUDIT_STATE_DIR=$STATE_DIR
+export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT
+export AWS_ACCESS_KEY_ID=test
+export AWS_SECRET_ACCESS_KEY=test
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+ENV
+}

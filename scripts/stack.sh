@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# The local stack: PostgreSQL on 127.0.0.1:$PG_PORT and an AWS emulator on 127.0.0.1:$AWS_PORT.
+#
+#   scripts/stack.sh up      start both (idempotent), then prepare the database and secrets
+#   scripts/stack.sh down    stop both (idempotent); data stays in $ROTAUDIT_STATE_DIR
+#   scripts/stack.sh status  say what runs; exit 1 when something is down
+#   scripts/stack.sh env     print the environment that points clients at the stack
+#   scripts/stack.sh reset   stop both and delete all local state
+#
+# Without a Docker engine (these machines) PostgreSQL is a private cluster made with the
+# installed server's initdb, and the emulator is moto server. With a Docker engine,
+# localstack/docker-compose.yml runs LocalStack 4.14.0 and a PostgreSQL image instead.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PG_DATA=$STATE_DIR/pg/data
+PG_LOG=$STATE_DIR/pg/postgres.log
+MOTO_LOG=$STATE_DIR/moto.log
+MOTO_PID=$STATE_DIR/moto.pid
+MODE_FILE=$STATE_DIR/mode
+
+pg_bindir() {
+  local dir
+  if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return; fi
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$dir/initdb" ] && { echo "$dir"; return; }
+  done
+  command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return; }
+  return 1
+}
+
+# as_pg runs a command as the owner of the cluster: postgres refuses to run as root.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_super_ready() {
+  "$BIN/pg_isready" -q -h "$PG_SOCKET_DIR" -p "$PG_PORT"
+}
+
+pg_up_native() {
+  BIN=$(pg_bindir) || die "no PostgreSQL server found: install it (apt-get install postgresql) or set PG_BINDIR"
+  mkdir -p "$STATE_DIR/pg"
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user that the server package creates"
+    chown postgres "$STATE_DIR/pg"
+  fi
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    say "creating a private PostgreSQL cluster in $PG_DATA ($("$BIN/postgres" --version))"
+    as_pg "$BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C.UTF-8 >"$STATE_DIR/pg/initdb.log" 2>&1 ||
+      { tail -20 "$STATE_DIR/pg/initdb.log" >&2; die "initdb failed (log above)"; }
+    as_pg mkdir -p "$PG_SOCKET_DIR"
+    cat <<CONF | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
+# rotaudit local stack
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+password_encryption = 'scram-sha-256'
+max_connections = 200
+logging_collector = off
+log_connections = on
+log_line_prefix = '%m [%p] %u@%d '
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+  fi
+  if pg_super_ready; then
+    say "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+    return
+  fi
+  if port_in_use "$PG_PORT"; then
+    die "port $PG_PORT is taken by another program; choose another with PG_PORT=NNNN"
+  fi
+  say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  as_pg touch "$PG_LOG" 2>/dev/null || true
+  if ! as_pg "$BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 start >/dev/null; then
+    tail -20 "$PG_LOG" >&2 || true
+    die "PostgreSQL did not start (server log above: $PG_LOG)"
+  fi
+}
+
+pg_down_native() {
+  BIN=$(pg_bindir) || return 0
+  [ -f "$PG_DATA/postmaster.pid" ] || { say "PostgreSQL not running"; return 0; }
+  say "stopping PostgreSQL"
+  as_pg "$BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null || true
+}
+
+moto_cmd() {
+  if [ -n "${MOTO_SERVER:-}" ]; then echo "$MOTO_SERVER"; return; fi
+  if command -v moto_server >/dev/null 2>&1 && moto_server --help >/dev/null 2>&1; then
+    command -v moto_server; return
+  fi
+  if [ -x "$ROOT/.venv/bin/moto_server" ]; then echo "$ROOT/.venv/bin/moto_server"; return; fi
+  say "moto server not found: installing moto[server]==5.2.1 into $ROOT/.venv" >&2
+  python3 -m venv "$ROOT/.venv" >&2 || die "python3 -m venv failed: install python3-venv"
+  "$ROOT/.venv/bin/pip" install -q 'moto[server]==5.2.1' >&2 || die "pip could not install moto[server]==5.2.1"
+  echo "$ROOT/.venv/bin/moto_server"
+}
+
+emulator_ready() {
+  curl -fsS -o /dev/null "http://127.0.0.1:$AWS_PORT/moto-api/" 2>/dev/null ||
+    curl -fsS -o /dev/null "http://127.0.0.1:$AWS_PORT/_localstack/health" 2>/dev/null
+}
+
+moto_up() {
+  if emulator_ready; then
+    say "AWS emulator already answering on 127.0.0.1:$AWS_PORT"
+    return
+  fi
+  if port_in_use "$AWS_PORT"; then
+    die "port $AWS_PORT is taken by a program that is not an AWS emulator; stop it or set AWS_PORT"
+  fi
+  local cmd
+  cmd=$(moto_cmd)
+  say "starting moto server ($cmd, moto $("$(dirname "$cmd")/python3" -c 'import moto;print(moto.__version__)' 2>/dev/null || python3 -c 'import moto;print(moto.__version__)' 2>/dev/null || echo '?')) on 127.0.0.1:$AWS_PORT"
+  mkdir -p "$STATE_DIR"
+  nohup "$cmd" -H 127.0.0.1 -p "$AWS_PORT" >"$MOTO_LOG" 2>&1 </dev/null &
+  echo $! >"$MOTO_PID"
+  if ! wait_until 60 "moto server" emulator_ready; then
+    tail -20 "$MOTO_LOG" >&2 || true
+    die "moto server did not answer on 127.0.0.1:$AWS_PORT (log above: $MOTO_LOG)"
+  fi
+}
+
+moto_down() {
+  if [ -f "$MOTO_PID" ] && kill -0 "$(cat "$MOTO_PID")" 2>/dev/null; then
+    say "stopping moto server"
+    kill "$(cat "$MOTO_PID")" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$(cat "$MOTO_PID")" 2>/dev/null || break; sleep 0.1; done
+  else
+    say "moto server not running"
+  fi
+  rm -f "$MOTO_PID"
+}
+
+compose() {
+  docker compose -f "$ROOT/localstack/docker-compose.yml" "$@"
+}
+
+docker_up() {
+  mkdir -p "$STATE_DIR"
+  [ -f "$STATE_DIR/pg-superuser-password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$STATE_DIR/pg-superuser-password")
+  say "Docker engine found: starting LocalStack 4.14.0 and PostgreSQL with docker compose"
+  PG_PORT=$PG_PORT AWS_PORT=$AWS_PORT POSTGRES_PASSWORD=$(cat "$STATE_DIR/pg-superuser-password") compose up -d --wait ||
+    die "docker compose up failed; see: docker compose -f localstack/docker-compose.yml logs"
+}
+
+mode() {
+  if [ -f "$MODE_FILE" ]; then cat "$MODE_FILE"; elif docker_ready; then echo docker; else echo native; fi
+}
+
+cmd_up() {
+  local m
+  m=$(mode)
+  mkdir -p "$STATE_DIR"
+  echo "$m" >"$MODE_FILE"
+  if [ "$m" = docker ]; then
+    docker_up
+  else
+    pg_up_native
+    moto_up
+  fi
+  if [ -x "$ROOT/scripts/bootstrap.sh" ] && [ "${ROTAUDIT_SKIP_BOOTSTRAP:-}" != 1 ]; then
+    "$ROOT/scripts/bootstrap.sh"
+  fi
+  say "stack up: PostgreSQL 127.0.0.1:$PG_PORT, AWS emulator http://127.0.0.1:$AWS_PORT (eval \"\$(scripts/stack.sh env)\" to use it)"
+}
+
+cmd_down() {
+  if [ "$(mode)" = docker ]; then
+    compose down || true
+  else
+    moto_down
+    pg_down_native
+  fi
+  rm -f "$MODE_FILE"
+}
+
+cmd_status() {
+  local ok=0
+  if [ "$(mode)" = native ]; then
+    BIN=$(pg_bindir) || true
+    if [ -n "${BIN:-}" ] && pg_super_ready; then echo "postgresql: up (127.0.0.1:$PG_PORT)"; else echo "postgresql: down"; ok=1; fi
+  else
+    if port_in_use "$PG_PORT"; then echo "postgresql: up (docker, 127.0.0.1:$PG_PORT)"; else echo "postgresql: down"; ok=1; fi
+  fi
+  if emulator_ready; then echo "aws emulator: up (http://127.0.0.1:$AWS_PORT)"; else echo "aws emulator: down"; ok=1; fi
+  return $ok
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) stack_env ;;
+  reset) cmd_down; say "deleting $STATE_DIR"; rm -rf "$STATE_DIR" ;;
+  *) die "usage: scripts/stack.sh up|down|status|env|reset" ;;
+esac
