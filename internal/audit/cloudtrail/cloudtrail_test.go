@@ -1,0 +1,198 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func read(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func gz(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func collect(t *testing.T, in []byte) (ids []string, bad []error, err error) {
+	t.Helper()
+	_, err = Stream(bytes.NewReader(in), func(r *Record) error {
+		ids = append(ids, r.EventID)
+		return nil
+	}, func(e error) { bad = append(bad, e) })
+	return ids, bad, err
+}
+
+func TestStreamShapes(t *testing.T) {
+	trail := read(t, "trail-log.json")
+	lines := []byte(string(read(t, "eventbridge-event.json")) + `{"eventTime":"2026-11-20T11:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventID":"line-2"}` + "\n")
+	tests := []struct {
+		name    string
+		in      []byte
+		want    string
+		bad     int
+		wantErr bool
+	}{
+		{"trail log file", trail, "ev-1,ev-2,ev-3", 0, false},
+		{"gzip trail log file", gz(t, trail), "ev-1,ev-2,ev-3", 0, false},
+		{"bare array with too-large parameters", read(t, "records-array.json"), "ev-10,ev-11", 0, false},
+		{"json lines of events and records", lines, "ev-20,line-2", 0, false},
+		{"malformed records are skipped", read(t, "malformed-records.json"), "good", 3, false},
+		{"truncated file keeps what came before", read(t, "truncated.json"), "a", 0, true},
+		{"empty", nil, "", 0, false},
+		{"not json", []byte("hello"), "", 0, true},
+		{"records null", []byte(`{"Records":null}`), "", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ids, bad, err := collect(t, tc.in)
+			if got := strings.Join(ids, ","); got != tc.want {
+				t.Errorf("records: got %q, want %q", got, tc.want)
+			}
+			if len(bad) != tc.bad {
+				t.Errorf("malformed reports: got %d (%v), want %d", len(bad), bad, tc.bad)
+			}
+			if (err != nil) != tc.wantErr {
+				t.Errorf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrMalformed) {
+				t.Errorf("err %v does not wrap ErrMalformed", err)
+			}
+		})
+	}
+}
+
+func TestMalformedReportNamesOffsetAndEvent(t *testing.T) {
+	_, bad, _ := collect(t, read(t, "malformed-records.json"))
+	if len(bad) == 0 || !strings.Contains(bad[0].Error(), "offset ") || !strings.Contains(bad[0].Error(), "bad-time") {
+		t.Fatalf("first report should name offset and event id: %v", bad)
+	}
+}
+
+func TestPrincipal(t *testing.T) {
+	tests := []struct {
+		name string
+		id   UserIdentity
+		want string
+	}{
+		{"assumed role is its issuer, not the session", UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::1:assumed-role/api/i-123", SessionContext: SessionContext{SessionIssuer{ARN: "arn:aws:iam::1:role/svc/api"}}}, "arn:aws:iam::1:role/svc/api"},
+		{"session without issuer", UserIdentity{Type: "IAMUser", ARN: "arn:aws:sts::1:assumed-role/Admin/user01"}, "arn:aws:iam::1:role/Admin"},
+		{"iam user", UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::1:user/bob"}, "arn:aws:iam::1:user/bob"},
+		{"service event without type", UserIdentity{AccountID: "1", InvokedBy: "secretsmanager.amazonaws.com"}, "secretsmanager.amazonaws.com"},
+		{"aws service", UserIdentity{Type: "AWSService", InvokedBy: "ecs-tasks.amazonaws.com"}, "ecs-tasks.amazonaws.com"},
+		{"root", UserIdentity{Type: "Root", ARN: "arn:aws:iam::1:root"}, "arn:aws:iam::1:root"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Record{UserIdentity: tc.id}
+			if got := r.Principal(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNormalizePrincipal(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:iam::1:role/svc/api":          "arn:aws:iam::1:role/api",
+		"arn:aws:iam::1:role/api":              "arn:aws:iam::1:role/api",
+		"arn:aws:sts::1:assumed-role/api/sess": "arn:aws:iam::1:role/api",
+		"arn:aws:iam::1:user/bob":              "arn:aws:iam::1:user/bob",
+		"secretsmanager.amazonaws.com":         "secretsmanager.amazonaws.com",
+	} {
+		if got := NormalizePrincipal(in); got != want {
+			t.Errorf("NormalizePrincipal(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseInvocation(t *testing.T) {
+	tests := []struct {
+		name             string
+		file             string
+		records, objects int
+		problems         int
+		wantErr          error
+	}{
+		{"eventbridge", "eventbridge-event.json", 1, 0, 0, nil},
+		{"s3 notification with encoded key", "s3-notification.json", 0, 1, 0, nil},
+		{"sqs batch of eventbridge, s3, sns and junk", "sqs-batch.json", 2, 1, 1, nil},
+		{"trail log file inline", "trail-log.json", 3, 0, 0, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inv, err := ParseInvocation(read(t, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(inv.Records) != tc.records || len(inv.Objects) != tc.objects || len(inv.Problems) != tc.problems {
+				t.Fatalf("got %d records, %d objects, %d problems (%v); want %d, %d, %d", len(inv.Records), len(inv.Objects), len(inv.Problems), inv.Problems, tc.records, tc.objects, tc.problems)
+			}
+		})
+	}
+	inv, _ := ParseInvocation(read(t, "s3-notification.json"))
+	if k := inv.Objects[0].Key; !strings.HasSuffix(k, "file one.json.gz") {
+		t.Errorf("S3 key not URL-decoded: %q", k)
+	}
+	for name, in := range map[string]string{
+		"scheduled event": `{"detail-type":"Scheduled Event","detail":{}}`,
+		"unknown":         `{"hello":1}`,
+		"not json":        `[`,
+	} {
+		if _, err := ParseInvocation([]byte(in)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func FuzzStream(f *testing.F) {
+	for _, n := range []string{"trail-log.json", "records-array.json", "malformed-records.json", "truncated.json", "eventbridge-event.json"} {
+		f.Add(read(f, n))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		n := 0
+		got, _ := Stream(bytes.NewReader(in), func(r *Record) error {
+			if r.Validate() != nil {
+				t.Fatalf("invalid record delivered: %+v", r)
+			}
+			r.Principal()
+			n++
+			return nil
+		}, nil)
+		if got != n {
+			t.Fatalf("count %d, delivered %d", got, n)
+		}
+	})
+}
+
+func FuzzParseInvocation(f *testing.F) {
+	for _, n := range []string{"eventbridge-event.json", "s3-notification.json", "sqs-batch.json", "trail-log.json"} {
+		f.Add(read(f, n))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		inv, err := ParseInvocation(in)
+		if err != nil {
+			return
+		}
+		for _, r := range inv.Records {
+			if r.Validate() != nil {
+				t.Fatalf("invalid record returned: %+v", r)
+			}
+		}
+	})
+}
