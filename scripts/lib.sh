@@ -6,7 +6,15 @@ ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
 PG_PORT=${PG_PORT:-55432}
 AWS_PORT=${AWS_PORT:-4566}
-PG_SOCKET_DIR=$STATE_DIR/pg/run
+# The cluster runs as the 'postgres' OS user when we are root; that user must be able to reach
+# its folder, which a clone under a private home folder does not allow. Then the cluster lives
+# under /var/tmp instead (one per port).
+PG_DIR=${ROTAUDIT_PG_DIR:-$STATE_DIR/pg}
+if [ -z "${ROTAUDIT_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 &&
+  ! runuser -u postgres -- test -x "$(dirname "$STATE_DIR")" 2>/dev/null; then
+  PG_DIR=/var/tmp/rotaudit-pg-$PG_PORT
+fi
+PG_SOCKET_DIR=$PG_DIR/run
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -42,6 +50,7 @@ export PGHOST=127.0.0.1
 export PGPORT=$PG_PORT
 export ROTAUDIT_PG_PORT=$PG_PORT
 export ROTAUDIT_PG_SOCKET_DIR=$PG_SOCKET_DIR
+export ROTAUDIT_PG_LOG=$PG_DIR/postgres.log
 export ROTAUDIT_STATE_DIR=$STATE_DIR
 export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT
 export AWS_ACCESS_KEY_ID=test

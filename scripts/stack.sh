@@ -13,8 +13,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PG_DATA=$STATE_DIR/pg/data
-PG_LOG=$STATE_DIR/pg/postgres.log
+PG_DATA=$PG_DIR/data
+PG_LOG=$PG_DIR/postgres.log
 MOTO_LOG=$STATE_DIR/moto.log
 MOTO_PID=$STATE_DIR/moto.pid
 MODE_FILE=$STATE_DIR/mode
@@ -44,16 +44,16 @@ pg_super_ready() {
 
 pg_up_native() {
   BIN=$(pg_bindir) || die "no PostgreSQL server found: install it (apt-get install postgresql) or set PG_BINDIR"
-  mkdir -p "$STATE_DIR/pg"
+  mkdir -p "$PG_DIR"
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user that the server package creates"
-    chown postgres "$STATE_DIR/pg"
+    chown postgres "$PG_DIR"
   fi
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     say "creating a private PostgreSQL cluster in $PG_DATA ($("$BIN/postgres" --version))"
     as_pg "$BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
-      --encoding=UTF8 --locale=C.UTF-8 >"$STATE_DIR/pg/initdb.log" 2>&1 ||
-      { tail -20 "$STATE_DIR/pg/initdb.log" >&2; die "initdb failed (log above)"; }
+      --encoding=UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 ||
+      { tail -20 "$PG_DIR/initdb.log" >&2; die "initdb failed (log above)"; }
     as_pg mkdir -p "$PG_SOCKET_DIR"
     cat <<CONF | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
 # rotaudit local stack
@@ -200,6 +200,6 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) stack_env ;;
-  reset) cmd_down; say "deleting $STATE_DIR"; rm -rf "$STATE_DIR" ;;
+  reset) cmd_down; say "deleting $STATE_DIR and $PG_DIR"; rm -rf "$STATE_DIR" "$PG_DIR" ;;
   *) die "usage: scripts/stack.sh up|down|status|env|reset" ;;
 esac

@@ -67,7 +67,8 @@ func Stack(t testing.TB) *Env {
 		}
 		e.SuperDSN = fmt.Sprintf("host=127.0.0.1 port=%s user=postgres password=%s dbname=postgres sslmode=disable", port, strings.TrimSpace(string(pw)))
 	} else {
-		e.SuperDSN = fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", filepath.Join(stateDir, "pg", "run"), port)
+		sock := getenv("ROTAUDIT_PG_SOCKET_DIR", filepath.Join(stateDir, "pg", "run"))
+		e.SuperDSN = fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", sock, port)
 	}
 	return e
 }
