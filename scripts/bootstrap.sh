@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Prepares the rates database and its secrets on the running local stack; scripts/stack.sh up
+# runs it after both services answer. Idempotent: roles, database, migrations, grants; demo
+# data when the tables are empty; secrets kept when their password still logs in.
+#
+#   RATES_SQL=path/to/dump.sql scripts/bootstrap.sh   loads a plain pg_dump instead of demo data
+#
+# It connects as the cluster's superuser over the unix socket (native stack) or over TCP with
+# the generated superuser password (Docker stack), and runs `rotaudit db setup`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+eval "$(stack_env)"
+
+command -v go >/dev/null 2>&1 || die "go is not on PATH: install Go $(sed -n 's/^go //p' go.mod) to build rotaudit"
+
+if [ "$(cat "$STATE_DIR/mode" 2>/dev/null || echo native)" = docker ]; then
+  export ROTAUDIT_PG_SUPER_DSN="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres sslmode=disable"
+  PGPASSWORD=$(cat "$STATE_DIR/pg-superuser-password") || die "docker stack: $STATE_DIR/pg-superuser-password is missing"
+  export PGPASSWORD
+else
+  export ROTAUDIT_PG_SUPER_DSN="host=$PG_SOCKET_DIR port=$PG_PORT user=postgres dbname=postgres sslmode=disable"
+fi
+if [ -n "${RATES_SQL:-}" ]; then
+  [ -r "$RATES_SQL" ] || die "RATES_SQL=$RATES_SQL: no such readable file"
+  say "bootstrap: loading the dump $RATES_SQL instead of the demo data"
+fi
+
+say "bootstrap: building the operator tool (go build ./cmd/rotaudit)"
+mkdir -p "$STATE_DIR/bin"
+go build -o "$STATE_DIR/bin/rotaudit" ./cmd/rotaudit || die "go build ./cmd/rotaudit failed (output above)"
+say "bootstrap: roles, database, schema, data and secrets"
+"$STATE_DIR/bin/rotaudit" db setup || die "rotaudit db setup failed (output above)"
