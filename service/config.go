@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// errConfig is wrapped by every configuration error; each names its variable.
+var errConfig = errors.New("configuration")
+
+// config is everything the API reads from its environment. No credential is among it:
+// those come from the secret named by DB_SECRET_ID.
+type config struct {
+	SecretID string // DB_SECRET_ID (required): name or ARN of the RDS-format secret
+	Port     int    // PORT [3000]; 0 picks a free port (tests)
+
+	MaxRangeDays int // MAX_RANGE_DAYS [366]: longest date_from..date_to span, inclusive
+
+	SSLMode  string // DB_SSLMODE [verify-full; disable only when the secret says "ssl": false]
+	CABundle string // DB_CA_BUNDLE: PEM file for verify-full; empty means system roots
+
+	SecretTTL       time.Duration // DB_SECRET_TTL [5m]: cached secret value's maximum age
+	ConnectTimeout  time.Duration // DB_CONNECT_TIMEOUT [5s]
+	QueryTimeout    time.Duration // DB_QUERY_TIMEOUT [10s]: per request, retries included
+	PoolMaxConns    int           // DB_POOL_MAX_CONNS [8]
+	ConnMaxLifetime time.Duration // DB_POOL_MAX_CONN_LIFETIME [15m]: old sessions drain
+	ConnMaxIdle     time.Duration // DB_POOL_MAX_CONN_IDLE [5m]
+
+	ReadHeaderTimeout time.Duration // HTTP_READ_HEADER_TIMEOUT [5s]
+	ReadTimeout       time.Duration // HTTP_READ_TIMEOUT [10s]
+	WriteTimeout      time.Duration // HTTP_WRITE_TIMEOUT [15s]
+	IdleTimeout       time.Duration // HTTP_IDLE_TIMEOUT [60s]
+	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT [20s]: ECS's stopTimeout is 30s
+
+	LogLevel slog.Level // LOG_LEVEL [info]: debug, info, warn, error
+}
+
+// envVars lists every variable loadConfig reads, for documentation and tests.
+var envVars = []string{
+	"DB_SECRET_ID", "PORT", "MAX_RANGE_DAYS", "DB_SSLMODE", "DB_CA_BUNDLE", "DB_SECRET_TTL",
+	"DB_CONNECT_TIMEOUT", "DB_QUERY_TIMEOUT", "DB_POOL_MAX_CONNS", "DB_POOL_MAX_CONN_LIFETIME",
+	"DB_POOL_MAX_CONN_IDLE", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT",
+	"HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL",
+}
+
+// loadConfig builds the configuration; a missing or bad value is an error naming it.
+func loadConfig(getenv func(string) string) (config, error) {
+	p := envParser{getenv: getenv}
+	c := config{
+		SecretID:          strings.TrimSpace(getenv("DB_SECRET_ID")),
+		Port:              p.int("PORT", 3000, 0, 65535),
+		MaxRangeDays:      p.int("MAX_RANGE_DAYS", 366, 1, 100_000),
+		CABundle:          getenv("DB_CA_BUNDLE"),
+		SecretTTL:         p.duration("DB_SECRET_TTL", 5*time.Minute, time.Second, 24*time.Hour),
+		ConnectTimeout:    p.duration("DB_CONNECT_TIMEOUT", 5*time.Second, 100*time.Millisecond, time.Minute),
+		QueryTimeout:      p.duration("DB_QUERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
+		PoolMaxConns:      p.int("DB_POOL_MAX_CONNS", 8, 1, 1000),
+		ConnMaxLifetime:   p.duration("DB_POOL_MAX_CONN_LIFETIME", 15*time.Minute, time.Second, 24*time.Hour),
+		ConnMaxIdle:       p.duration("DB_POOL_MAX_CONN_IDLE", 5*time.Minute, time.Second, 24*time.Hour),
+		ReadHeaderTimeout: p.duration("HTTP_READ_HEADER_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
+		ReadTimeout:       p.duration("HTTP_READ_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
+		WriteTimeout:      p.duration("HTTP_WRITE_TIMEOUT", 15*time.Second, 100*time.Millisecond, 5*time.Minute),
+		IdleTimeout:       p.duration("HTTP_IDLE_TIMEOUT", 60*time.Second, time.Second, time.Hour),
+		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute),
+	}
+	if c.SecretID == "" {
+		p.fail("DB_SECRET_ID", "is required: the name or ARN of the database secret")
+	}
+	switch v := getenv("DB_SSLMODE"); v {
+	case "", "disable", "require", "verify-ca", "verify-full":
+		c.SSLMode = v
+	default:
+		p.fail("DB_SSLMODE", fmt.Sprintf("%q is not one of disable, require, verify-ca, verify-full", v))
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			p.fail("LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", v))
+		}
+	}
+	if c.WriteTimeout <= c.QueryTimeout {
+		p.fail("HTTP_WRITE_TIMEOUT", fmt.Sprintf("(%s) must be longer than DB_QUERY_TIMEOUT (%s) so a slow query still gets its answer out", c.WriteTimeout, c.QueryTimeout))
+	}
+	return c, errors.Join(p.errs...)
+}
+
+// envParser reads typed values and collects one error per bad variable.
+type envParser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *envParser) fail(name, msg string) {
+	p.errs = append(p.errs, fmt.Errorf("%w: %s %s", errConfig, name, msg))
+}
+
+func (p *envParser) int(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, fmt.Sprintf("=%q must be a whole number from %d to %d", v, lo, hi))
+		return def
+	}
+	return n
+}
+
+func (p *envParser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		p.fail(name, fmt.Sprintf("=%q must be a duration such as 5s or 2m, from %s to %s", v, lo, hi))
+		return def
+	}
+	return d
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rotaudit/rotaudit/internal/dbcreds"
+)
+
+// dayAgg is the aggregate of one route's prices on one day that has at least one price.
+type dayAgg struct {
+	Count int
+	Avg   float64
+}
+
+// ratesQuery aggregates one route over a day range. It reads only days that have prices;
+// the handler fills in the calendar. The index on (orig_code, dest_code, day) serves it.
+const ratesQuery = `SELECT day, count(*)::int, avg(price)::float8
+FROM prices
+WHERE orig_code = $1 AND dest_code = $2 AND day BETWEEN $3 AND $4
+GROUP BY day`
+
+// store runs the API's SQL on a pool whose credentials come from the cache.
+type store struct {
+	pool  *pgxpool.Pool
+	creds *dbcreds.Cache
+}
+
+// dailyPrices returns the aggregates of the route's days in [from, to] that have prices.
+func (s *store) dailyPrices(ctx context.Context, orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error) {
+	var out map[time.Time]dayAgg
+	err := s.creds.Do(ctx, func(ctx context.Context) error {
+		out = map[time.Time]dayAgg{}
+		rows, err := s.pool.Query(ctx, ratesQuery, orig, dest, from, to)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				day time.Time
+				a   dayAgg
+			)
+			if err := rows.Scan(&day, &a.Count, &a.Avg); err != nil {
+				return err
+			}
+			out[day.UTC()] = a
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rates query: %w", err)
+	}
+	return out, nil
+}
+
+// ping checks that a connection can be had and answers.
+func (s *store) ping(ctx context.Context) error {
+	return s.creds.Do(ctx, func(ctx context.Context) error { return s.pool.Ping(ctx) })
+}
