@@ -1,0 +1,12 @@
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.80, < 7.0"
+    }
+  }
+
+  # Local state: the emulator's resources are throw-away.
+}

@@ -1,0 +1,488 @@
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+data "aws_region" "us_east_1" {
+  provider = aws.us_east_1
+}
+
+locals {
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.name
+  function_name = "${var.name}-auditor"
+  s3_enabled    = var.trail_bucket_name != null
+
+  # IAM events reach EventBridge in us-east-1 only. A rule there can target a Lambda only
+  # in its own region, so elsewhere it forwards to this region's default bus, where a
+  # twin rule with the same pattern invokes the Lambda.
+  iam_forward = var.enable_iam_rule && data.aws_region.us_east_1.name != local.region
+
+  management_pattern = file("${path.module}/patterns/management-events.json")
+  iam_pattern        = file("${path.module}/patterns/iam-events.json")
+
+  # The audit configuration document (internal/audit.Config); unset durations are left
+  # out so the auditor applies its defaults.
+  audit_config = jsonencode(merge(
+    {
+      watched_secrets  = [for a in var.watched_secret_arns : { arn = a }]
+      kms_keys         = var.kms_key_arns
+      readers          = var.reader_arns
+      rotators         = var.rotator_arns
+      deployers        = var.deployer_arns
+      trusted_networks = var.trusted_networks
+      ecs = {
+        families = var.ecs_families
+        clusters = var.ecs_clusters
+      }
+    },
+    { for k, v in var.audit_settings : k => v if v != null },
+  ))
+}
+
+data "aws_iam_policy_document" "key" {
+  # checked: a key policy's resource is always "*" (it means this key).
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # checked: a key policy's resource is always "*" (it means this key).
+  statement {
+    sid       = "EventBridgeWritesDeadLetters"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+# One key for the alert topic, the dead-letter queue and the state table.
+resource "aws_kms_key" "this" {
+  description             = "${var.name}: audit alerts, dead letters and state"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.key.json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}-audit"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+# ------------------------------------------------------------------ state, alerts, dead letters
+
+resource "aws_dynamodb_table" "state" {
+  name         = "${var.name}-audit-state"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "ttl"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.this.arn
+  }
+
+  deletion_protection_enabled = true
+  tags                        = var.tags
+}
+
+resource "aws_sns_topic" "alerts" {
+  name              = "${var.name}-audit-alerts"
+  kms_master_key_id = aws_kms_key.this.arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  for_each = { for s in var.alert_subscriptions : "${s.protocol}:${s.endpoint}" => s }
+
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = each.value.protocol
+  endpoint  = each.value.endpoint
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = "${var.name}-audit-dlq"
+  message_retention_seconds = var.dlq_retention_seconds
+  kms_master_key_id         = aws_kms_key.this.arn
+  tags                      = var.tags
+}
+
+# ------------------------------------------------------------------ the audit Lambda
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${local.function_name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = local.function_name
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "auditor" {
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  statement {
+    sid = "KeepState"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:ConditionCheckItem",
+    ]
+    resources = [aws_dynamodb_table.state.arn]
+  }
+
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  statement {
+    sid       = "UseAuditKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.s3_enabled ? [1] : []
+    content {
+      sid       = "ReadLogFiles"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${var.trail_bucket_name}/AWSLogs/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.trail_kms_key_arn == null ? [] : [var.trail_kms_key_arn]
+    content {
+      sid       = "DecryptLogFiles"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  # checked: X-Ray trace segments belong to no resource; "*" is the only valid value.
+  statement {
+    sid       = "WriteTraces"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "audit"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.auditor.json
+}
+
+resource "aws_lambda_function" "this" {
+  function_name    = local.function_name
+  description      = "Audits the use of the rotaudit database secrets from CloudTrail events and log files"
+  role             = aws_iam_role.this.arn
+  filename         = var.lambda_zip_path
+  source_code_hash = filebase64sha256(var.lambda_zip_path)
+  handler          = "bootstrap"
+  runtime          = "provided.al2023"
+  architectures    = ["arm64"]
+  memory_size      = var.lambda_memory_mb
+  timeout          = var.lambda_timeout_seconds
+
+  # The keys are the auditor's contract (internal/audit.EnvVars); a Go test checks them.
+  # The auditor refuses both AUDIT_CONFIG and AUDIT_CONFIG_FILE, so one of them is empty.
+  environment {
+    variables = {
+      AUDIT_CONFIG      = var.audit_config_file == "" ? local.audit_config : ""
+      AUDIT_CONFIG_FILE = var.audit_config_file
+      STATE_TABLE       = aws_dynamodb_table.state.name
+      ALERT_TOPIC_ARN   = aws_sns_topic.alerts.arn
+    }
+  }
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dlq.arn
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.this.name
+  }
+
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.this]
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
+}
+
+# ------------------------------------------------------------------ EventBridge rules
+
+resource "aws_cloudwatch_event_rule" "management" {
+  name          = "${var.name}-audit-management"
+  description   = "Secrets Manager, KMS, CloudTrail, RDS, RDS Data, ECS calls and root sign-in, read-only calls included"
+  event_pattern = local.management_pattern
+  state         = var.management_rule_state
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "management" {
+  rule      = aws_cloudwatch_event_rule.management.name
+  target_id = "auditor"
+  arn       = aws_lambda_function.this.arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+  retry_policy {
+    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = 3600
+  }
+}
+
+resource "aws_lambda_permission" "management" {
+  statement_id   = "AllowEventBridgeManagement"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "events.amazonaws.com"
+  source_arn     = aws_cloudwatch_event_rule.management.arn
+  source_account = local.account_id
+}
+
+resource "aws_cloudwatch_event_rule" "iam" {
+  count    = var.enable_iam_rule ? 1 : 0
+  provider = aws.us_east_1
+
+  name          = "${var.name}-audit-iam"
+  description   = "IAM policy changes (IAM delivers to us-east-1 only)"
+  event_pattern = local.iam_pattern
+  state         = "ENABLED"
+  tags          = var.tags
+}
+
+# Same region: the us-east-1 rule invokes the Lambda directly.
+resource "aws_cloudwatch_event_target" "iam_direct" {
+  count    = var.enable_iam_rule && !local.iam_forward ? 1 : 0
+  provider = aws.us_east_1
+
+  rule      = aws_cloudwatch_event_rule.iam[0].name
+  target_id = "auditor"
+  arn       = aws_lambda_function.this.arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+}
+
+resource "aws_lambda_permission" "iam_direct" {
+  count = var.enable_iam_rule && !local.iam_forward ? 1 : 0
+
+  statement_id   = "AllowEventBridgeIam"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "events.amazonaws.com"
+  source_arn     = aws_cloudwatch_event_rule.iam[0].arn
+  source_account = local.account_id
+}
+
+# Other region: forward to this region's default bus, where the twin rule invokes the Lambda.
+data "aws_iam_policy_document" "forward_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "forward" {
+  count = local.iam_forward ? 1 : 0
+
+  name               = "${var.name}-audit-iam-forward"
+  assume_role_policy = data.aws_iam_policy_document.forward_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "forward" {
+  statement {
+    sid       = "ForwardToHomeBus"
+    actions   = ["events:PutEvents"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"]
+  }
+}
+
+resource "aws_iam_role_policy" "forward" {
+  count = local.iam_forward ? 1 : 0
+
+  name   = "forward-iam-events"
+  role   = aws_iam_role.forward[0].id
+  policy = data.aws_iam_policy_document.forward.json
+}
+
+resource "aws_cloudwatch_event_target" "iam_forward" {
+  count    = local.iam_forward ? 1 : 0
+  provider = aws.us_east_1
+
+  rule      = aws_cloudwatch_event_rule.iam[0].name
+  target_id = "home-region-bus"
+  arn       = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"
+  role_arn  = aws_iam_role.forward[0].arn
+}
+
+resource "aws_cloudwatch_event_rule" "iam_home" {
+  count = local.iam_forward ? 1 : 0
+
+  name          = "${var.name}-audit-iam-forwarded"
+  description   = "IAM policy changes forwarded from us-east-1"
+  event_pattern = local.iam_pattern
+  state         = "ENABLED"
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "iam_home" {
+  count = local.iam_forward ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.iam_home[0].name
+  target_id = "auditor"
+  arn       = aws_lambda_function.this.arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+}
+
+resource "aws_lambda_permission" "iam_home" {
+  count = local.iam_forward ? 1 : 0
+
+  statement_id   = "AllowEventBridgeIamForwarded"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "events.amazonaws.com"
+  source_arn     = aws_cloudwatch_event_rule.iam_home[0].arn
+  source_account = local.account_id
+}
+
+# EventBridge writes undeliverable events to the dead-letter queue itself.
+data "aws_iam_policy_document" "dlq" {
+  statement {
+    sid       = "EventBridgeDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values = concat(
+        [aws_cloudwatch_event_rule.management.arn],
+        aws_cloudwatch_event_rule.iam[*].arn,
+        aws_cloudwatch_event_rule.iam_home[*].arn,
+      )
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy    = data.aws_iam_policy_document.dlq.json
+}
+
+# ------------------------------------------------------------------ S3 log file notifications
+
+resource "aws_lambda_permission" "s3" {
+  count = local.s3_enabled ? 1 : 0
+
+  statement_id   = "AllowTrailBucket"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "s3.amazonaws.com"
+  source_arn     = "arn:${local.partition}:s3:::${var.trail_bucket_name}"
+  source_account = local.account_id
+}
+
+resource "aws_s3_bucket_notification" "trail" {
+  count = local.s3_enabled ? 1 : 0
+
+  bucket = var.trail_bucket_name
+
+  lambda_function {
+    lambda_function_arn = aws_lambda_function.this.arn
+    events              = ["s3:ObjectCreated:*"]
+    filter_prefix       = "AWSLogs/"
+    filter_suffix       = ".json.gz"
+  }
+
+  depends_on = [aws_lambda_permission.s3]
+}

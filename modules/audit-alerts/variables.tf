@@ -1,0 +1,180 @@
+variable "name" {
+  type        = string
+  description = "Name prefix of the Lambda, rules, table, topic and queue (for example rotaudit-dev)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "lambda_zip_path" {
+  type        = string
+  description = "Path of the auditor zip built by `make package` (dist/auditor.zip)."
+
+  validation {
+    condition     = endswith(var.lambda_zip_path, ".zip")
+    error_message = "lambda_zip_path must point at a .zip file (run make package)."
+  }
+}
+
+variable "lambda_memory_mb" {
+  type        = number
+  description = "Memory of the audit Lambda in MB (whole CloudTrail log files are streamed, not loaded)."
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
+    error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  type        = number
+  description = "Timeout of one invocation in seconds (a log file of a busy account can take a while)."
+  default     = 120
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 5 && var.lambda_timeout_seconds <= 900
+    error_message = "lambda_timeout_seconds must be between 5 and 900."
+  }
+}
+
+variable "watched_secret_arns" {
+  type        = list(string)
+  description = "ARNs of the database secrets whose use the audit rules follow (watched_secrets in the audit configuration)."
+
+  validation {
+    condition     = length(var.watched_secret_arns) > 0 && alltrue([for a in var.watched_secret_arns : startswith(a, "arn:")])
+    error_message = "watched_secret_arns must be a non-empty list of secret ARNs."
+  }
+}
+
+variable "kms_key_arns" {
+  type        = list(string)
+  description = "ARNs of the KMS keys that encrypt the watched secrets (kms_keys)."
+  default     = []
+}
+
+variable "reader_arns" {
+  type        = list(string)
+  description = "IAM principals allowed to read the watched secrets, such as the API task role (readers)."
+  default     = []
+}
+
+variable "rotator_arns" {
+  type        = list(string)
+  description = "IAM principals allowed to change the watched secrets, such as the rotation Lambda role (rotators)."
+  default     = []
+}
+
+variable "deployer_arns" {
+  type        = list(string)
+  description = "IAM principals that change configuration as routine, such as the Terraform role (deployers)."
+  default     = []
+}
+
+variable "trusted_networks" {
+  type        = list(string)
+  description = "CIDR blocks whose source addresses never count as a new network (trusted_networks)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.trusted_networks : can(cidrhost(c, 0))])
+    error_message = "trusted_networks must hold CIDR blocks such as 10.40.0.0/16."
+  }
+}
+
+variable "ecs_families" {
+  type        = list(string)
+  description = "ECS task definition families of the API and the database whose changes are audited (ecs.families)."
+  default     = []
+}
+
+variable "ecs_clusters" {
+  type        = list(string)
+  description = "ECS clusters whose changes are audited (ecs.clusters)."
+  default     = []
+}
+
+variable "audit_settings" {
+  type = object({
+    learning_period = optional(string)
+    baseline_ttl    = optional(string)
+    dedup_window    = optional(string)
+  })
+  description = "Durations of the audit configuration as Go duration strings (\"168h\"); unset keeps the auditor's defaults."
+  default     = {}
+}
+
+variable "audit_config_file" {
+  type        = string
+  description = "Path inside the Lambda of a configuration document to use instead of the generated one (AUDIT_CONFIG_FILE); empty uses the generated document."
+  default     = ""
+}
+
+variable "management_rule_state" {
+  type        = string
+  description = "State of the management-events rule: ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS also delivers read-only calls such as GetSecretValue."
+  default     = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+
+  validation {
+    condition     = contains(["ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", "DISABLED"], var.management_rule_state)
+    error_message = "management_rule_state must be ENABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS or DISABLED."
+  }
+}
+
+variable "enable_iam_rule" {
+  type        = bool
+  description = "Create the IAM-events rule in us-east-1 (IAM is global and only delivers there)."
+  default     = true
+}
+
+variable "trail_bucket_name" {
+  type        = string
+  description = "CloudTrail log bucket whose ObjectCreated events invoke the Lambda for whole-file processing; null turns S3 notifications off. The module owns the bucket's notification configuration."
+  default     = null
+}
+
+variable "trail_kms_key_arn" {
+  type        = string
+  description = "KMS key of the CloudTrail log files, which the Lambda may decrypt; null when the bucket uses S3-managed keys."
+  default     = null
+}
+
+variable "alert_subscriptions" {
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  description = "Subscriptions of the alert topic, such as { protocol = \"email\", endpoint = \"secops@example.com\" }."
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.alert_subscriptions : contains(["email", "email-json", "https", "sqs", "lambda", "sms"], s.protocol)])
+    error_message = "alert_subscriptions protocols must be email, email-json, https, sqs, lambda or sms."
+  }
+}
+
+variable "dlq_retention_seconds" {
+  type        = number
+  description = "How long failed events stay in the dead-letter queue."
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_retention_seconds >= 60 && var.dlq_retention_seconds <= 1209600
+    error_message = "dlq_retention_seconds must be between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days to keep the audit Lambda's logs."
+  default     = 365
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource."
+  default     = {}
+}

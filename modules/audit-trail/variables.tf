@@ -1,0 +1,78 @@
+variable "name" {
+  type        = string
+  description = "Name of the trail and prefix of the bucket and key (for example rotaudit-dev)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "create_trail" {
+  type        = bool
+  description = "Create the CloudTrail trail; false keeps only the bucket and key (the local emulator has no CloudTrail)."
+  default     = true
+}
+
+variable "bucket_name" {
+  type        = string
+  description = "Name of the log bucket; null derives <name>-cloudtrail-<account id>."
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+  }
+}
+
+variable "include_read_events" {
+  type        = bool
+  description = "Log read-only management events too (GetSecretValue is a read event: leave it on)."
+  default     = true
+}
+
+variable "transition_to_glacier_days" {
+  type        = number
+  description = "Days after which log files move to Glacier Flexible Retrieval."
+  default     = 90
+}
+
+variable "expiration_days" {
+  type        = number
+  description = "Days after which log files are deleted (and noncurrent versions after the same period)."
+  default     = 2555
+
+  validation {
+    condition     = var.expiration_days >= 1
+    error_message = "expiration_days must be at least 1."
+  }
+}
+
+variable "object_lock_days" {
+  type        = number
+  description = "Days of COMPLIANCE-mode object lock on new log files; 0 turns object lock off. Object lock can only be switched on when the bucket is created."
+  default     = 0
+
+  validation {
+    condition     = var.object_lock_days >= 0 && var.object_lock_days <= 36500
+    error_message = "object_lock_days must be between 0 and 36500."
+  }
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Let terraform destroy empty the bucket (throw-away environments only)."
+  default     = false
+}
+
+variable "access_log_bucket" {
+  type        = string
+  description = "Bucket that receives S3 server access logs of the trail bucket; null turns access logging off."
+  default     = null
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource."
+  default     = {}
+}

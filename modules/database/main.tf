@@ -1,0 +1,500 @@
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  rds         = var.engine_mode == "rds"
+  ecs         = var.engine_mode == "ecs"
+  major       = split(".", var.engine_version)[0]
+  kms_key_arn = var.kms_key_arn == null ? aws_kms_key.this[0].arn : var.kms_key_arn
+  ecs_host    = "postgres.${var.name}.internal"
+}
+
+data "aws_iam_policy_document" "key" {
+  # checked: a key policy's resource is always "*" (it means this key).
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+
+  # checked: a key policy's resource is always "*" (it means this key).
+  statement {
+    sid       = "CloudWatchLogs"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:*"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  description             = "${var.name}: database storage, logs and EFS"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.key.json
+  tags                    = var.tags
+}
+
+# Initial master password. Rotation takes over afterwards, so the instance ignores later
+# changes to it (see lifecycle below).
+resource "random_password" "master" {
+  length           = 32
+  special          = true
+  override_special = "!-_=+.,"
+}
+
+# ---------------------------------------------------------------- RDS PostgreSQL
+
+resource "aws_db_subnet_group" "this" {
+  count = local.rds ? 1 : 0
+
+  name       = var.name
+  subnet_ids = var.subnet_ids
+  tags       = var.tags
+}
+
+resource "aws_db_parameter_group" "this" {
+  count = local.rds ? 1 : 0
+
+  name_prefix = "${var.name}-pg${local.major}-"
+  family      = "postgres${local.major}"
+  description = "${var.name}: TLS only, connection logging for the audit trail"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+  parameter {
+    name  = "log_disconnections"
+    value = "1"
+  }
+  parameter {
+    name  = "password_encryption"
+    value = "scram-sha-256"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+data "aws_iam_policy_document" "monitoring_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  count = local.rds && var.monitoring_interval > 0 ? 1 : 0
+
+  name_prefix        = "${var.name}-rds-mon-"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  count = length(aws_iam_role.monitoring)
+
+  role       = aws_iam_role.monitoring[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "this" {
+  count = local.rds ? 1 : 0
+
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+  db_name        = var.db_name
+  username       = var.master_username
+  password       = random_password.master.result
+  port           = 5432
+
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb == 0 ? null : var.max_allocated_storage_gb
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = local.kms_key_arn
+
+  db_subnet_group_name   = aws_db_subnet_group.this[0].name
+  vpc_security_group_ids = [var.security_group_id]
+  publicly_accessible    = false
+  parameter_group_name   = aws_db_parameter_group.this[0].name
+  ca_cert_identifier     = "rds-ca-rsa2048-g1"
+
+  multi_az                            = var.multi_az
+  deletion_protection                 = var.deletion_protection
+  backup_retention_period             = var.backup_retention_days
+  copy_tags_to_snapshot               = true
+  skip_final_snapshot                 = var.skip_final_snapshot
+  final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final"
+  auto_minor_version_upgrade          = true
+  iam_database_authentication_enabled = true
+  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
+
+  performance_insights_enabled    = true
+  performance_insights_kms_key_id = local.kms_key_arn
+  monitoring_interval             = var.monitoring_interval
+  monitoring_role_arn             = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
+
+  tags = var.tags
+
+  lifecycle {
+    # The rotation Lambda changes the password; Terraform must not put the old one back.
+    ignore_changes = [password]
+  }
+}
+
+# ---------------------------------------------------------------- PostgreSQL on ECS + EFS
+
+resource "aws_efs_file_system" "this" {
+  count = local.ecs ? 1 : 0
+
+  creation_token = "${var.name}-postgres"
+  encrypted      = true
+  kms_key_id     = local.kms_key_arn
+
+  lifecycle_policy {
+    transition_to_ia = "AFTER_30_DAYS"
+  }
+
+  tags = merge(var.tags, { Name = "${var.name}-postgres" })
+}
+
+resource "aws_efs_backup_policy" "this" {
+  count = local.ecs ? 1 : 0
+
+  file_system_id = aws_efs_file_system.this[0].id
+  backup_policy {
+    status = "ENABLED"
+  }
+}
+
+resource "aws_security_group" "efs" {
+  count = local.ecs ? 1 : 0
+
+  name        = "${var.name}-postgres-efs"
+  description = "NFS from the PostgreSQL task only"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "efs" {
+  count = local.ecs ? 1 : 0
+
+  security_group_id            = aws_security_group.efs[0].id
+  description                  = "NFS from the PostgreSQL task"
+  referenced_security_group_id = var.security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = 2049
+  to_port                      = 2049
+}
+
+resource "aws_vpc_security_group_egress_rule" "database_to_efs" {
+  count = local.ecs ? 1 : 0
+
+  security_group_id            = var.security_group_id
+  description                  = "NFS to the PostgreSQL data volume"
+  referenced_security_group_id = aws_security_group.efs[0].id
+  ip_protocol                  = "tcp"
+  from_port                    = 2049
+  to_port                      = 2049
+}
+
+resource "aws_efs_mount_target" "this" {
+  count = local.ecs ? length(var.subnet_ids) : 0
+
+  file_system_id  = aws_efs_file_system.this[0].id
+  subnet_id       = var.subnet_ids[count.index]
+  security_groups = [aws_security_group.efs[0].id]
+}
+
+resource "aws_efs_access_point" "this" {
+  count = local.ecs ? 1 : 0
+
+  file_system_id = aws_efs_file_system.this[0].id
+
+  # uid/gid 999 is the postgres user of the official image.
+  posix_user {
+    uid = 999
+    gid = 999
+  }
+
+  root_directory {
+    path = "/pgdata"
+    creation_info {
+      owner_uid   = 999
+      owner_gid   = 999
+      permissions = "0700"
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "ecs" {
+  count = local.ecs ? 1 : 0
+
+  name              = "/ecs/${var.name}/postgres"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_service_discovery_private_dns_namespace" "this" {
+  count = local.ecs ? 1 : 0
+
+  name = "${var.name}.internal"
+  vpc  = var.vpc_id
+  tags = var.tags
+}
+
+resource "aws_service_discovery_service" "this" {
+  count = local.ecs ? 1 : 0
+
+  name = "postgres"
+
+  dns_config {
+    namespace_id   = aws_service_discovery_private_dns_namespace.this[0].id
+    routing_policy = "MULTIVALUE"
+    dns_records {
+      type = "A"
+      ttl  = 10
+    }
+  }
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "ecs_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "ecs_execution" {
+  count = local.ecs ? 1 : 0
+
+  name_prefix        = "${var.name}-pg-exec-"
+  assume_role_policy = data.aws_iam_policy_document.ecs_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "ecs_execution" {
+  count = local.ecs ? 1 : 0
+
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.ecs[0].arn}:*"]
+  }
+
+  # checked: ecr:GetAuthorizationToken acts on no repository; IAM accepts only "*".
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PullImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    resources = ["arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:repository/${var.name}/*"]
+  }
+
+  statement {
+    sid       = "ReadMasterSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.ecs_master_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptMasterSecret"
+    actions   = ["kms:Decrypt"]
+    resources = [var.ecs_master_secret_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "ecs_execution" {
+  count = local.ecs ? 1 : 0
+
+  name   = "start-postgres"
+  role   = aws_iam_role.ecs_execution[0].id
+  policy = data.aws_iam_policy_document.ecs_execution[0].json
+}
+
+resource "aws_iam_role" "ecs_task" {
+  count = local.ecs ? 1 : 0
+
+  name_prefix        = "${var.name}-pg-task-"
+  assume_role_policy = data.aws_iam_policy_document.ecs_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "ecs_task" {
+  count = local.ecs ? 1 : 0
+
+  statement {
+    sid       = "MountData"
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = [aws_efs_file_system.this[0].arn]
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.this[0].arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "ecs_task" {
+  count = local.ecs ? 1 : 0
+
+  name   = "mount-postgres-data"
+  role   = aws_iam_role.ecs_task[0].id
+  policy = data.aws_iam_policy_document.ecs_task[0].json
+}
+
+resource "aws_ecs_task_definition" "this" {
+  count = local.ecs ? 1 : 0
+
+  family                   = "${var.name}-postgres"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.ecs_cpu
+  memory                   = var.ecs_memory_mb
+  execution_role_arn       = aws_iam_role.ecs_execution[0].arn
+  task_role_arn            = aws_iam_role.ecs_task[0].arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "ARM64"
+  }
+
+  # The root filesystem is read-only; PostgreSQL writes its socket and temporary files
+  # to these task-local scratch volumes.
+  volume {
+    name = "pgrun"
+  }
+  volume {
+    name = "pgtmp"
+  }
+
+  volume {
+    name = "pgdata"
+    efs_volume_configuration {
+      file_system_id     = aws_efs_file_system.this[0].id
+      transit_encryption = "ENABLED"
+      authorization_config {
+        access_point_id = aws_efs_access_point.this[0].id
+        iam             = "ENABLED"
+      }
+    }
+  }
+
+  container_definitions = jsonencode([
+    {
+      name                   = "postgres"
+      image                  = var.ecs_image
+      essential              = true
+      user                   = "999:999"
+      readonlyRootFilesystem = true
+      portMappings = [
+        { containerPort = 5432, protocol = "tcp" },
+      ]
+      environment = [
+        { name = "POSTGRES_USER", value = var.master_username },
+        { name = "POSTGRES_DB", value = var.db_name },
+        { name = "PGDATA", value = "/var/lib/postgresql/data/pgdata" },
+      ]
+      # Only read at the first start, when the data directory is empty; rotation changes
+      # the role's password in the database afterwards.
+      secrets = [
+        { name = "POSTGRES_PASSWORD", valueFrom = "${var.ecs_master_secret_arn}:password::" },
+      ]
+      command = ["postgres", "-c", "log_connections=on", "-c", "log_disconnections=on", "-c", "password_encryption=scram-sha-256"]
+      mountPoints = [
+        { sourceVolume = "pgdata", containerPath = "/var/lib/postgresql/data", readOnly = false },
+        { sourceVolume = "pgrun", containerPath = "/var/run/postgresql", readOnly = false },
+        { sourceVolume = "pgtmp", containerPath = "/tmp", readOnly = false },
+      ]
+      healthCheck = {
+        command     = ["CMD-SHELL", "pg_isready -U ${var.master_username} -d ${var.db_name}"]
+        interval    = 10
+        timeout     = 5
+        retries     = 5
+        startPeriod = 30
+      }
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.ecs[0].name
+          awslogs-region        = data.aws_region.current.name
+          awslogs-stream-prefix = "postgres"
+        }
+      }
+    },
+  ])
+
+  tags = var.tags
+}
+
+resource "aws_ecs_service" "this" {
+  count = local.ecs ? 1 : 0
+
+  name            = "${var.name}-postgres"
+  cluster         = var.ecs_cluster_arn
+  task_definition = aws_ecs_task_definition.this[0].arn
+  desired_count   = 1
+  launch_type     = "FARGATE"
+
+  # One writer on one data directory: stop the old task before starting the new one.
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = [var.security_group_id]
+    assign_public_ip = false
+  }
+
+  service_registries {
+    registry_arn = aws_service_discovery_service.this[0].arn
+  }
+
+  tags       = var.tags
+  depends_on = [aws_efs_mount_target.this]
+}

@@ -1,0 +1,45 @@
+output "host" {
+  description = "Host name the API and the rotator connect to (RDS endpoint address, or the Cloud Map name of the ECS task)."
+  value       = local.rds ? aws_db_instance.this[0].address : local.ecs_host
+}
+
+output "port" {
+  description = "TCP port of PostgreSQL."
+  value       = 5432
+}
+
+output "db_name" {
+  description = "Name of the application database."
+  value       = var.db_name
+}
+
+output "master_username" {
+  description = "Master role name."
+  value       = var.master_username
+}
+
+output "master_password" {
+  description = "Initial master password; seeds the admin secret, after which rotation owns it."
+  value       = random_password.master.result
+  sensitive   = true
+}
+
+output "tls_required" {
+  description = "Whether the server only accepts TLS (true for RDS); the rotator's DB_ALLOW_PLAINTEXT should be its negation."
+  value       = local.rds
+}
+
+output "kms_key_arn" {
+  description = "KMS key ARN that encrypts the database storage."
+  value       = local.kms_key_arn
+}
+
+output "rds_instance_arn" {
+  description = "ARN of the RDS instance (null in ecs mode)."
+  value       = local.rds ? aws_db_instance.this[0].arn : null
+}
+
+output "efs_file_system_id" {
+  description = "ID of the EFS file system holding the data directory (null in rds mode)."
+  value       = local.ecs ? aws_efs_file_system.this[0].id : null
+}

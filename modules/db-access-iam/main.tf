@@ -1,0 +1,252 @@
+data "aws_region" "current" {}
+
+locals {
+  secrets_manager = "secretsmanager.${data.aws_region.current.name}.amazonaws.com"
+  secret_arns     = [var.app_secret_arn, var.admin_secret_arn]
+  key_arns        = [var.app_kms_key_arn, var.admin_kms_key_arn]
+}
+
+# ------------------------------------------------------------------ managed policies
+
+data "aws_iam_policy_document" "read_app_secret" {
+  statement {
+    sid       = "ReadAppSecret"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [var.app_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptAppSecret"
+    actions   = ["kms:Decrypt"]
+    resources = [var.app_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.secrets_manager]
+    }
+  }
+}
+
+resource "aws_iam_policy" "read_app_secret" {
+  name        = "${var.name}-read-app-secret"
+  description = "Read the application database secret (and nothing else)"
+  policy      = data.aws_iam_policy_document.read_app_secret.json
+  tags        = var.tags
+}
+
+data "aws_iam_policy_document" "rotate_secret" {
+  statement {
+    sid = "RotateSecrets"
+    actions = [
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:UpdateSecretVersionStage",
+      "secretsmanager:RotateSecret",
+      "secretsmanager:CancelRotateSecret",
+    ]
+    resources = local.secret_arns
+  }
+
+  # checked: GetRandomPassword acts on no resource; IAM accepts only "*" for it.
+  statement {
+    sid       = "GeneratePasswords"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "UseSecretKeys"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = local.key_arns
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.secrets_manager]
+    }
+  }
+}
+
+resource "aws_iam_policy" "rotate_secret" {
+  name        = "${var.name}-rotate-db-secrets"
+  description = "Rotate the application and master database secrets"
+  policy      = data.aws_iam_policy_document.rotate_secret.json
+  tags        = var.tags
+}
+
+# ------------------------------------------------------------------ roles for applications
+
+data "aws_iam_policy_document" "application_assume" {
+  for_each = var.application_roles
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = [each.value.service]
+    }
+  }
+}
+
+resource "aws_iam_role" "application" {
+  for_each = var.application_roles
+
+  name               = "${var.name}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.application_assume[each.key].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "application" {
+  for_each = var.application_roles
+
+  role       = aws_iam_role.application[each.key].name
+  policy_arn = each.value.access == "rotate" ? aws_iam_policy.rotate_secret.arn : aws_iam_policy.read_app_secret.arn
+}
+
+# ------------------------------------------------------------------ groups for people (MFA)
+
+data "aws_iam_policy_document" "auditors" {
+  statement {
+    sid = "InspectSecretsWithoutValues"
+    actions = [
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:ListSecretVersionIds",
+      "secretsmanager:GetResourcePolicy",
+    ]
+    resources = local.secret_arns
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "InspectKeys"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"]
+    resources = local.key_arns
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+
+  # checked: ListSecrets and LookupEvents are account-wide list calls with no resource-level
+  # permissions; IAM accepts only "*" for them.
+  statement {
+    sid       = "ListAndLookUp"
+    actions   = ["secretsmanager:ListSecrets", "cloudtrail:LookupEvents"]
+    resources = ["*"]
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "NeverReadValues"
+    effect    = "Deny"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = local.secret_arns
+  }
+}
+
+data "aws_iam_policy_document" "db_operators" {
+  statement {
+    sid = "OperateAppSecret"
+    actions = [
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:RotateSecret",
+      "secretsmanager:CancelRotateSecret",
+    ]
+    resources = [var.app_secret_arn]
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "DecryptAppSecret"
+    actions   = ["kms:Decrypt"]
+    resources = [var.app_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.secrets_manager]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "break_glass" {
+  statement {
+    sid       = "ReadMasterSecret"
+    actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:RotateSecret"]
+    resources = local.secret_arns
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+    condition {
+      test     = "NumericLessThan"
+      variable = "aws:MultiFactorAuthAge"
+      values   = [tostring(var.break_glass_max_mfa_age_seconds)]
+    }
+  }
+
+  statement {
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = local.key_arns
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.secrets_manager]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+}
+
+locals {
+  groups = var.create_groups ? {
+    auditors     = data.aws_iam_policy_document.auditors.json
+    db-operators = data.aws_iam_policy_document.db_operators.json
+    break-glass  = data.aws_iam_policy_document.break_glass.json
+  } : {}
+}
+
+resource "aws_iam_group" "this" {
+  for_each = local.groups
+
+  name = "${var.name}-${each.key}"
+}
+
+resource "aws_iam_policy" "group" {
+  for_each = local.groups
+
+  name        = "${var.name}-${each.key}"
+  description = "Database secret access of the ${each.key} group (MFA required)"
+  policy      = each.value
+  tags        = var.tags
+}
+
+resource "aws_iam_group_policy_attachment" "this" {
+  for_each = local.groups
+
+  group      = aws_iam_group.this[each.key].name
+  policy_arn = aws_iam_policy.group[each.key].arn
+}

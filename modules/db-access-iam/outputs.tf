@@ -1,0 +1,19 @@
+output "read_app_secret_policy_arn" {
+  description = "ARN of the managed policy that reads the application secret."
+  value       = aws_iam_policy.read_app_secret.arn
+}
+
+output "rotate_secret_policy_arn" {
+  description = "ARN of the managed policy that rotates the database secrets."
+  value       = aws_iam_policy.rotate_secret.arn
+}
+
+output "application_role_arns" {
+  description = "ARNs of the application roles by name."
+  value       = { for k, r in aws_iam_role.application : k => r.arn }
+}
+
+output "group_names" {
+  description = "Names of the groups for people by purpose (auditors, db-operators, break-glass)."
+  value       = { for k, g in aws_iam_group.this : k => g.name }
+}

@@ -1,0 +1,76 @@
+variable "name" {
+  type        = string
+  description = "Name prefix of the policies, roles and groups (for example rotaudit-dev)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "app_secret_arn" {
+  type        = string
+  description = "ARN of the application database secret."
+
+  validation {
+    condition     = startswith(var.app_secret_arn, "arn:")
+    error_message = "app_secret_arn must be an ARN."
+  }
+}
+
+variable "admin_secret_arn" {
+  type        = string
+  description = "ARN of the master (admin) database secret."
+
+  validation {
+    condition     = startswith(var.admin_secret_arn, "arn:")
+    error_message = "admin_secret_arn must be an ARN."
+  }
+}
+
+variable "app_kms_key_arn" {
+  type        = string
+  description = "ARN of the KMS key that encrypts the application secret."
+}
+
+variable "admin_kms_key_arn" {
+  type        = string
+  description = "ARN of the KMS key that encrypts the master secret."
+}
+
+variable "application_roles" {
+  type = map(object({
+    service = string
+    access  = string
+  }))
+  description = "Roles for applications by name: the AWS service that assumes the role (such as ecs-tasks.amazonaws.com) and its access to the app secret, read or rotate."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for r in values(var.application_roles) : contains(["read", "rotate"], r.access) && endswith(r.service, ".amazonaws.com")])
+    error_message = "application_roles: access must be read or rotate, and service an AWS service principal ending in .amazonaws.com."
+  }
+}
+
+variable "create_groups" {
+  type        = bool
+  description = "Create the groups for people: auditors (read-only), db-operators and break-glass admins, all requiring MFA."
+  default     = true
+}
+
+variable "break_glass_max_mfa_age_seconds" {
+  type        = number
+  description = "How recent the MFA sign-in of a break-glass admin must be."
+  default     = 3600
+
+  validation {
+    condition     = var.break_glass_max_mfa_age_seconds >= 300 && var.break_glass_max_mfa_age_seconds <= 43200
+    error_message = "break_glass_max_mfa_age_seconds must be between 300 and 43200."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every taggable resource."
+  default     = {}
+}

@@ -1,0 +1,284 @@
+variable "name" {
+  type        = string
+  description = "Name prefix of the Lambda, its role, log group and keys (for example rotaudit-dev)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "secret_name_prefix" {
+  type        = string
+  description = "Prefix of the secret names: the secrets are <prefix>/app and <prefix>/admin (for example rotaudit/dev)."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9/_+=.@-]{1,480}$", var.secret_name_prefix)) && !endswith(var.secret_name_prefix, "/")
+    error_message = "secret_name_prefix may hold letters, digits and /_+=.@- only, and must not end with a slash."
+  }
+}
+
+variable "db_host" {
+  type        = string
+  description = "Host name of the PostgreSQL server, written into both secrets."
+
+  validation {
+    condition     = length(var.db_host) > 0
+    error_message = "db_host must not be empty."
+  }
+}
+
+variable "db_port" {
+  type        = number
+  description = "TCP port of the PostgreSQL server."
+  default     = 5432
+
+  validation {
+    condition     = var.db_port >= 1 && var.db_port <= 65535
+    error_message = "db_port must be between 1 and 65535."
+  }
+}
+
+variable "db_name" {
+  type        = string
+  description = "Database the application uses (the secrets' dbname)."
+  default     = "rates"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_name))
+    error_message = "db_name must be a lowercase PostgreSQL identifier of at most 63 characters."
+  }
+}
+
+variable "app_username" {
+  type        = string
+  description = "Login role of the application (SELECT only), stored in the app secret."
+  default     = "rates_app"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.app_username))
+    error_message = "app_username must be a lowercase PostgreSQL identifier of at most 63 characters."
+  }
+}
+
+variable "admin_username" {
+  type        = string
+  description = "Master role (LOGIN CREATEROLE) the rotator uses to change the application's password, stored in the admin secret."
+  default     = "rotaudit_admin"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.admin_username))
+    error_message = "admin_username must be a lowercase PostgreSQL identifier of at most 63 characters."
+  }
+}
+
+variable "admin_initial_password" {
+  type        = string
+  description = "Password of the master role when the secret is first created; later rotations own it and Terraform ignores changes."
+  sensitive   = true
+
+  validation {
+    condition     = length(var.admin_initial_password) >= 16
+    error_message = "admin_initial_password must be at least 16 characters long."
+  }
+}
+
+variable "lambda_zip_path" {
+  type        = string
+  description = "Path of the rotator zip built by `make package` (dist/rotator.zip)."
+
+  validation {
+    condition     = endswith(var.lambda_zip_path, ".zip")
+    error_message = "lambda_zip_path must point at a .zip file (run make package)."
+  }
+}
+
+variable "lambda_memory_mb" {
+  type        = number
+  description = "Memory of the rotation Lambda in MB."
+  default     = 128
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
+    error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  type        = number
+  description = "Timeout of one rotation step in seconds."
+  default     = 30
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 5 && var.lambda_timeout_seconds <= 900
+    error_message = "lambda_timeout_seconds must be between 5 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  type        = number
+  description = "Reserved concurrent executions of the rotator; null leaves it in the unreserved pool (new accounts cannot reserve)."
+  default     = null
+}
+
+variable "subnet_ids" {
+  type        = list(string)
+  description = "Private subnets the rotator runs in (it must reach PostgreSQL); empty runs it outside a VPC (local emulator only)."
+  default     = []
+}
+
+variable "security_group_ids" {
+  type        = list(string)
+  description = "Security groups of the rotator (the network module's rotator group)."
+  default     = []
+}
+
+variable "rotation_strategy" {
+  type        = string
+  description = "How the rotator changes credentials: single-user (change the password in place) or alternating-users (switch between the role and its _clone)."
+  default     = "single-user"
+
+  validation {
+    condition     = contains(["single-user", "alternating-users"], var.rotation_strategy)
+    error_message = "rotation_strategy must be single-user or alternating-users."
+  }
+}
+
+variable "rotation_days" {
+  type        = number
+  description = "Rotate automatically after this many days (ignored when rotation_schedule is set)."
+  default     = 30
+
+  validation {
+    condition     = var.rotation_days >= 1 && var.rotation_days <= 90
+    error_message = "rotation_days must be between 1 and 90: database credentials older than 90 days break the rotation policy."
+  }
+}
+
+variable "rotation_schedule" {
+  type        = string
+  description = "Rotation schedule as a cron() or rate() expression; null rotates every rotation_days."
+  default     = null
+
+  validation {
+    condition     = var.rotation_schedule == null || can(regex("^(cron|rate)\\(.+\\)$", var.rotation_schedule))
+    error_message = "rotation_schedule must be a cron(...) or rate(...) expression, or null."
+  }
+}
+
+variable "rotation_window" {
+  type        = string
+  description = "Length of the rotation window, such as 3h (Secrets Manager ScheduleExpression duration); null lets AWS choose."
+  default     = "3h"
+
+  validation {
+    condition     = var.rotation_window == null || can(regex("^[0-9]{1,2}h$", var.rotation_window))
+    error_message = "rotation_window must look like 3h (1h to 24h), or be null."
+  }
+}
+
+variable "rotate_admin_secret" {
+  type        = bool
+  description = "Also rotate the master secret itself (single-user) on the same schedule."
+  default     = true
+}
+
+variable "password_length" {
+  type        = number
+  description = "Length of generated passwords (PASSWORD_LENGTH)."
+  default     = 32
+
+  validation {
+    condition     = var.password_length >= 16 && var.password_length <= 99
+    error_message = "password_length must be between 16 and 99 (PostgreSQL's limit with room to spare)."
+  }
+}
+
+variable "exclude_characters" {
+  type        = string
+  description = "Characters generated passwords never contain (EXCLUDE_CHARACTERS); the default keeps them safe in connection strings."
+  default     = "/@\"'\\ :%?#&"
+}
+
+variable "exclude_numbers" {
+  type        = bool
+  description = "Generated passwords contain no digits (EXCLUDE_NUMBERS)."
+  default     = false
+}
+
+variable "exclude_punctuation" {
+  type        = bool
+  description = "Generated passwords contain no punctuation (EXCLUDE_PUNCTUATION)."
+  default     = false
+}
+
+variable "exclude_uppercase" {
+  type        = bool
+  description = "Generated passwords contain no uppercase letters (EXCLUDE_UPPERCASE)."
+  default     = false
+}
+
+variable "exclude_lowercase" {
+  type        = bool
+  description = "Generated passwords contain no lowercase letters (EXCLUDE_LOWERCASE)."
+  default     = false
+}
+
+variable "require_each_included_type" {
+  type        = bool
+  description = "Generated passwords contain at least one character of each included type (REQUIRE_EACH_INCLUDED_TYPE)."
+  default     = true
+}
+
+variable "test_query" {
+  type        = string
+  description = "Query the rotator runs with the new credentials before promoting them (TEST_QUERY)."
+  default     = "SELECT 1"
+}
+
+variable "db_ca_bundle" {
+  type        = string
+  description = "Path inside the Lambda of the PEM bundle that verifies the server certificate (DB_CA_BUNDLE); empty uses the system roots."
+  default     = ""
+}
+
+variable "db_allow_plaintext" {
+  type        = bool
+  description = "Allow a connection without TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
+  default     = false
+}
+
+variable "secrets_manager_endpoint" {
+  type        = string
+  description = "Secrets Manager endpoint the rotator calls (SECRETS_MANAGER_ENDPOINT); null uses the regional https endpoint."
+  default     = null
+}
+
+variable "recovery_window_days" {
+  type        = number
+  description = "Days a deleted secret can be restored (0 deletes at once: throw-away environments only)."
+  default     = 30
+
+  validation {
+    condition     = var.recovery_window_days == 0 || (var.recovery_window_days >= 7 && var.recovery_window_days <= 30)
+    error_message = "recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days to keep the rotator's logs."
+  default     = 365
+}
+
+variable "log_kms_key_arn" {
+  type        = string
+  description = "KMS key ARN for the rotator's log group; null uses the CloudWatch Logs default encryption."
+  default     = null
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource."
+  default     = {}
+}
