@@ -1,0 +1,279 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+)
+
+// Environment variables the auditor reads (the cross-team contract).
+const (
+	EnvConfig     = "AUDIT_CONFIG"
+	EnvConfigFile = "AUDIT_CONFIG_FILE"
+	EnvStateTable = "STATE_TABLE"
+	EnvAlertTopic = "ALERT_TOPIC_ARN"
+)
+
+// EnvVars lists every environment variable this package reads.
+func EnvVars() []string {
+	return []string{EnvConfig, EnvConfigFile, EnvStateTable, EnvAlertTopic}
+}
+
+// ErrConfig marks an invalid or missing configuration; the message names the field.
+var ErrConfig = errors.New("invalid audit configuration")
+
+// Config is the audit configuration document (JSON, snake_case keys). Principals are IAM
+// ARNs; a role matches whatever its path and whichever session uses it.
+type Config struct {
+	// WatchedSecrets are the database credentials whose use the rules follow.
+	WatchedSecrets []SecretWatch `json:"watched_secrets"`
+	// KMSKeys are the ARNs of the keys that encrypt the watched secrets.
+	KMSKeys []string `json:"kms_keys"`
+	// Readers may read the watched secrets (the API's task role).
+	Readers []string `json:"readers"`
+	// Rotators may read and change the watched secrets' values (the rotation Lambda's role).
+	Rotators []string `json:"rotators"`
+	// Deployers change configuration as routine (the Terraform role): secret settings,
+	// task definitions, policies. They are never exempt from the critical cases.
+	Deployers []string `json:"deployers"`
+	// DataAPIPrincipals may run SQL through the RDS Data API.
+	DataAPIPrincipals []string `json:"data_api_principals"`
+	// TrustedNetworks are CIDRs whose addresses never count as a new source network.
+	TrustedNetworks []string `json:"trusted_networks"`
+	// TrustedAccounts may receive shared snapshots and appear in resource policies.
+	TrustedAccounts []string `json:"trusted_accounts"`
+	// ECS names the task definition families and clusters of the API and database.
+	ECS ECSConfig `json:"ecs"`
+	// LearningPeriod is how long baselines learn silently after a secret is first seen
+	// (default a week; "0s" turns learning off).
+	LearningPeriod *Duration `json:"learning_period"`
+	// BaselineTTL is how long a learned principal, network or user agent stays known.
+	BaselineTTL Duration `json:"baseline_ttl"`
+	// DedupWindow: the same rule, principal and resource alert once per window.
+	DedupWindow Duration `json:"dedup_window"`
+	// Enumeration: this many distinct secrets read by one principal within Window.
+	Enumeration Threshold `json:"enumeration"`
+	// AccessDenied: this many denied Secrets Manager or KMS calls by one principal within Window.
+	AccessDenied Threshold `json:"access_denied"`
+
+	readers, rotators, deployers, dataAPI map[string]bool
+	networks                              []netip.Prefix
+	accounts                              map[string]bool
+}
+
+// SecretWatch names watched secrets: one ARN, or every secret whose name has a prefix.
+type SecretWatch struct {
+	ARN        string `json:"arn,omitempty"`
+	NamePrefix string `json:"name_prefix,omitempty"`
+}
+
+// ECSConfig names what rule RA-10 watches in ECS.
+type ECSConfig struct {
+	Families []string `json:"families"`
+	Clusters []string `json:"clusters"`
+}
+
+// Threshold is a count within a sliding window.
+type Threshold struct {
+	Count  int      `json:"count"`
+	Window Duration `json:"window"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("10m", "168h").
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON reads "90s", "10m", "168h".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"10m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use h, m, s: \"168h\")", s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// Defaults for fields the document leaves out.
+const (
+	DefaultLearningPeriod    = 7 * 24 * time.Hour
+	DefaultBaselineTTL       = 90 * 24 * time.Hour
+	DefaultDedupWindow       = time.Hour
+	DefaultEnumerationCount  = 5
+	DefaultEnumerationWindow = 10 * time.Minute
+	DefaultDeniedCount       = 5
+	DefaultDeniedWindow      = 5 * time.Minute
+)
+
+// ParseConfig reads and validates a configuration document. Unknown fields are errors, so
+// a misspelt key fails at start rather than silently disabling a rule.
+func ParseConfig(doc []byte) (*Config, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func bad(field, format string, a ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, a...))
+}
+
+func (c *Config) init() error {
+	if len(c.WatchedSecrets) == 0 {
+		return bad("watched_secrets", "list at least one secret (arn or name_prefix)")
+	}
+	for i, w := range c.WatchedSecrets {
+		f := fmt.Sprintf("watched_secrets[%d]", i)
+		switch {
+		case (w.ARN == "") == (w.NamePrefix == ""):
+			return bad(f, "give exactly one of arn and name_prefix")
+		case w.ARN != "" && !strings.HasPrefix(w.ARN, "arn:") || w.ARN != "" && !strings.Contains(w.ARN, ":secret:"):
+			return bad(f+".arn", "%q is not a Secrets Manager secret ARN", w.ARN)
+		}
+	}
+	for i, k := range c.KMSKeys {
+		if !strings.HasPrefix(k, "arn:") || !strings.Contains(k, ":key/") {
+			return bad(fmt.Sprintf("kms_keys[%d]", i), "%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", k)
+		}
+	}
+	var err error
+	if c.readers, err = principalSet("readers", c.Readers); err != nil {
+		return err
+	}
+	if c.rotators, err = principalSet("rotators", c.Rotators); err != nil {
+		return err
+	}
+	if c.deployers, err = principalSet("deployers", c.Deployers); err != nil {
+		return err
+	}
+	if c.dataAPI, err = principalSet("data_api_principals", c.DataAPIPrincipals); err != nil {
+		return err
+	}
+	for i, n := range c.TrustedNetworks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return bad(fmt.Sprintf("trusted_networks[%d]", i), "%q is not a CIDR such as 10.0.0.0/16", n)
+		}
+		c.networks = append(c.networks, p.Masked())
+	}
+	c.accounts = map[string]bool{}
+	for i, a := range c.TrustedAccounts {
+		if !isAccountID(a) {
+			return bad(fmt.Sprintf("trusted_accounts[%d]", i), "%q is not a 12-digit account id", a)
+		}
+		c.accounts[a] = true
+	}
+	for _, d := range []struct {
+		name string
+		v    *Duration
+		def  time.Duration
+	}{
+		{"baseline_ttl", &c.BaselineTTL, DefaultBaselineTTL},
+		{"dedup_window", &c.DedupWindow, DefaultDedupWindow},
+		{"enumeration.window", &c.Enumeration.Window, DefaultEnumerationWindow},
+		{"access_denied.window", &c.AccessDenied.Window, DefaultDeniedWindow},
+	} {
+		if d.v.Duration < 0 {
+			return bad(d.name, "must not be negative")
+		}
+		if d.v.Duration == 0 {
+			d.v.Duration = d.def
+		}
+	}
+	if c.LearningPeriod == nil {
+		c.LearningPeriod = &Duration{DefaultLearningPeriod}
+	}
+	if c.LearningPeriod.Duration < 0 {
+		return bad("learning_period", "must not be negative")
+	}
+	if c.Enumeration.Count == 0 {
+		c.Enumeration.Count = DefaultEnumerationCount
+	}
+	if c.AccessDenied.Count == 0 {
+		c.AccessDenied.Count = DefaultDeniedCount
+	}
+	if c.Enumeration.Count < 2 {
+		return bad("enumeration.count", "must be at least 2, got %d", c.Enumeration.Count)
+	}
+	if c.AccessDenied.Count < 1 {
+		return bad("access_denied.count", "must be at least 1, got %d", c.AccessDenied.Count)
+	}
+	return nil
+}
+
+func principalSet(field string, arns []string) (map[string]bool, error) {
+	m := make(map[string]bool, len(arns))
+	for i, a := range arns {
+		if !strings.HasPrefix(a, "arn:") {
+			return nil, bad(fmt.Sprintf("%s[%d]", field, i), "%q is not an IAM ARN", a)
+		}
+		m[cloudtrail.NormalizePrincipal(a)] = true
+	}
+	return m, nil
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Env is what the Lambda reads from its environment.
+type Env struct {
+	Config     *Config
+	StateTable string
+	AlertTopic string
+}
+
+// LoadEnv builds the Lambda's settings from getenv (os.Getenv in production).
+func LoadEnv(getenv func(string) string) (*Env, error) {
+	doc := []byte(getenv(EnvConfig))
+	switch file := getenv(EnvConfigFile); {
+	case len(doc) > 0 && file != "":
+		return nil, fmt.Errorf("%w: set %s or %s, not both", ErrConfig, EnvConfig, EnvConfigFile)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, EnvConfigFile, err)
+		}
+		doc = b
+	case len(doc) == 0:
+		return nil, fmt.Errorf("%w: set %s (the JSON document) or %s (its path)", ErrConfig, EnvConfig, EnvConfigFile)
+	}
+	cfg, err := ParseConfig(doc)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Config: cfg, StateTable: getenv(EnvStateTable), AlertTopic: getenv(EnvAlertTopic)}
+	if e.StateTable == "" {
+		return nil, fmt.Errorf("%w: %s is empty: name the DynamoDB state table", ErrConfig, EnvStateTable)
+	}
+	if !strings.HasPrefix(e.AlertTopic, "arn:") || !strings.Contains(e.AlertTopic, ":sns:") {
+		return nil, fmt.Errorf("%w: %s=%q is not an SNS topic ARN", ErrConfig, EnvAlertTopic, e.AlertTopic)
+	}
+	return e, nil
+}

@@ -1,0 +1,141 @@
+// Package audit turns CloudTrail records into alerts about the database's credentials and
+// the trail that records their use. The rules (rules.go) read one record at a time and keep
+// what they must remember (baselines, windowed counts, dedup keys) in a Store; Engine runs
+// them, dedups their hits and builds OCSF Detection Findings. The Lambda handler, the SNS
+// publisher and the replay command are thin layers around Engine.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+)
+
+// Store is the state the rules keep between events (internal/audit/state implements it).
+// Every time is the event's time, so replaying old logs behaves as live traffic did.
+type Store interface {
+	// Remember stores key until expires unless a live entry exists; it reports whether the
+	// key was new and, when it was not, when it was first stored.
+	Remember(ctx context.Context, key string, now, expires time.Time) (fresh bool, first time.Time, err error)
+	// Count adds member to the set key and returns how many live members were seen since.
+	Count(ctx context.Context, key, member string, now, since, expires time.Time) (int, error)
+	// Swap stores value under key and returns the previous live value.
+	Swap(ctx context.Context, key, value string, now, expires time.Time) (old string, found bool, err error)
+}
+
+// Rule describes one detection: its id (the finding's analytic uid and the SNS rule_id
+// attribute), a name, and why it exists.
+type Rule struct {
+	ID        string
+	Name      string
+	Rationale string
+	eval      func(ctx context.Context, e *Engine, ev *event) error
+	// sources limits the rule to these eventSources; empty means every record.
+	sources []string
+}
+
+// hit is what a rule reports; Engine dedups it and turns it into a Finding.
+type hit struct {
+	rule      *Rule
+	severity  Severity
+	title     string
+	desc      string
+	dedup     string // the resource part of the dedup key
+	resources []Resource
+	related   []string
+}
+
+// event is one record being evaluated, with what the rules derive from it once.
+type event struct {
+	rec       *cloudtrail.Record
+	principal string // as reported
+	norm      string // as allow-lists compare it
+	hits      []hit
+}
+
+func (ev *event) add(h hit) { ev.hits = append(ev.hits, h) }
+
+// Engine evaluates records against the rules. It holds no per-record state itself; one
+// Engine may serve many invocations.
+type Engine struct {
+	cfg      *Config
+	store    Store
+	bySource map[string][]*Rule
+	always   []*Rule
+	byID     map[string]*Rule
+}
+
+// NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
+func NewEngine(cfg *Config, store Store) *Engine {
+	e := &Engine{cfg: cfg, store: store, bySource: map[string][]*Rule{}, byID: map[string]*Rule{}}
+	for _, r := range Rules() {
+		e.byID[r.ID] = r
+		if len(r.sources) == 0 {
+			e.always = append(e.always, r)
+			continue
+		}
+		for _, s := range r.sources {
+			e.bySource[s] = append(e.bySource[s], r)
+		}
+	}
+	return e
+}
+
+// Evaluate runs the rules on one validated record and returns its findings, deduplicated
+// against earlier ones. rec may be reused by the caller afterwards.
+func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, error) {
+	rules := e.bySource[rec.EventSource]
+	if len(rules) == 0 && len(e.always) == 0 {
+		return nil, nil
+	}
+	ev := event{rec: rec, principal: rec.Principal()}
+	ev.norm = cloudtrail.NormalizePrincipal(ev.principal)
+	for _, r := range e.always {
+		if err := r.eval(ctx, e, &ev); err != nil {
+			return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
+		}
+	}
+	for _, r := range rules {
+		if err := r.eval(ctx, e, &ev); err != nil {
+			return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
+		}
+	}
+	if len(ev.hits) == 0 {
+		return nil, nil
+	}
+	out := make([]Finding, 0, len(ev.hits))
+	for i := range ev.hits {
+		h := &ev.hits[i]
+		key := "dedup|" + h.rule.ID + "|" + ev.norm + "|" + h.dedup
+		fresh, _, err := e.store.Remember(ctx, key, rec.Time, rec.Time.Add(e.cfg.DedupWindow.Duration))
+		if err != nil {
+			return nil, fmt.Errorf("dedup %s: %w", h.rule.ID, err)
+		}
+		if fresh {
+			out = append(out, newFinding(h, rec, ev.principal))
+		}
+	}
+	return out, nil
+}
+
+func (c *Config) isReader(p string) bool   { return c.readers[p] }
+func (c *Config) isRotator(p string) bool  { return c.rotators[p] }
+func (c *Config) isDeployer(p string) bool { return c.deployers[p] }
+
+// trustedIP reports whether addr is in a trusted network.
+func (c *Config) trustedIP(addr netip.Addr) bool {
+	for _, p := range c.networks {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func looksLikeIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}

@@ -1,0 +1,174 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+)
+
+// Sink receives findings: SNS in the Lambda, stdout in replay.
+type Sink interface {
+	Emit(ctx context.Context, f *Finding) error
+}
+
+// S3API is the one S3 call the handler makes, to stream a delivered log file.
+type S3API interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// Summary counts what one invocation or replay did.
+type Summary struct {
+	Records   int `json:"records"`
+	Findings  int `json:"findings"`
+	Malformed int `json:"malformed"`
+	Files     int `json:"files"`
+}
+
+// Handler is what the Lambda runs for each invocation: it tells the event shapes apart,
+// streams S3 log files, evaluates every record and hands the findings to the sink.
+type Handler struct {
+	Engine *Engine
+	S3     S3API
+	Sink   Sink
+	Log    *slog.Logger
+}
+
+// Handle processes one invocation. Malformed input is logged and skipped (retrying cannot
+// fix it); failures of the state table, S3 or SNS are returned so that Lambda retries,
+// and dedup keeps a retry from repeating an alert already sent.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, error) {
+	var sum Summary
+	inv, err := cloudtrail.ParseInvocation(raw)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "event skipped", "error", err.Error(), "event_bytes", len(raw))
+		sum.Malformed++
+		return sum, nil
+	}
+	for _, p := range inv.Problems {
+		h.Log.WarnContext(ctx, "malformed input skipped", "error", p.Error())
+		sum.Malformed++
+	}
+	for _, rec := range inv.Records {
+		sum.Records++
+		if err := h.evaluate(ctx, rec, &sum); err != nil {
+			return sum, err
+		}
+	}
+	for _, obj := range inv.Objects {
+		if err := h.object(ctx, obj, &sum); err != nil {
+			return sum, err
+		}
+	}
+	h.Log.InfoContext(ctx, "invocation done", "records", sum.Records, "findings", sum.Findings, "malformed", sum.Malformed, "files", sum.Files)
+	return sum, nil
+}
+
+func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
+	findings, err := h.Engine.Evaluate(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	for i := range findings {
+		if err := h.Sink.Emit(ctx, &findings[i]); err != nil {
+			return fmt.Errorf("emit %s: %w", findings[i].FindingInfo.Analytic.UID, err)
+		}
+		sum.Findings++
+	}
+	return nil
+}
+
+func (h *Handler) object(ctx context.Context, obj cloudtrail.Object, sum *Summary) error {
+	if h.S3 == nil {
+		return fmt.Errorf("s3://%s/%s: no S3 client configured", obj.Bucket, obj.Key)
+	}
+	out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(obj.Bucket), Key: aws.String(obj.Key)})
+	if err != nil {
+		return fmt.Errorf("get s3://%s/%s: %w", obj.Bucket, obj.Key, err)
+	}
+	defer out.Body.Close()
+	sum.Files++
+	return h.StreamFile(ctx, "s3://"+obj.Bucket+"/"+obj.Key, out.Body, sum)
+}
+
+// StreamFile evaluates every record of one CloudTrail log file as it is read.
+func (h *Handler) StreamFile(ctx context.Context, name string, r io.Reader, sum *Summary) error {
+	n, err := cloudtrail.Stream(r, func(rec *cloudtrail.Record) error {
+		return h.evaluate(ctx, rec, sum)
+	}, func(bad error) {
+		sum.Malformed++
+		h.Log.WarnContext(ctx, "malformed record skipped", "file", name, "error", bad.Error())
+	})
+	sum.Records += n
+	if errors.Is(err, cloudtrail.ErrMalformed) {
+		sum.Malformed++
+		h.Log.WarnContext(ctx, "malformed file: rest skipped", "file", name, "records", n, "error", err.Error())
+		return nil
+	}
+	return err
+}
+
+// SNSAPI is the one SNS call the alert sink makes.
+type SNSAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// SNSSink publishes each finding to the alert topic (message attributes severity and
+// rule_id, a readable subject) and logs it.
+type SNSSink struct {
+	API   SNSAPI
+	Topic string
+	Log   *slog.Logger
+}
+
+// Emit publishes and logs f.
+func (s *SNSSink) Emit(ctx context.Context, f *Finding) error {
+	body, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode finding: %w", err)
+	}
+	out, err := s.API.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(s.Topic),
+		Subject:  aws.String(f.Subject()),
+		Message:  aws.String(string(body)),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"severity": {DataType: aws.String("String"), StringValue: aws.String(f.Severity)},
+			"rule_id":  {DataType: aws.String("String"), StringValue: aws.String(f.FindingInfo.Analytic.UID)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("sns publish: %w", err)
+	}
+	s.Log.InfoContext(ctx, "finding", "rule_id", f.FindingInfo.Analytic.UID, "severity", f.Severity,
+		"title", f.FindingInfo.Title, "finding_uid", f.FindingInfo.UID, "principal", f.Actor.User.UID,
+		"event_ids", relatedIDs(f), "message_id", aws.ToString(out.MessageId))
+	return nil
+}
+
+func relatedIDs(f *Finding) []string {
+	ids := make([]string, len(f.FindingInfo.RelatedEvents))
+	for i, r := range f.FindingInfo.RelatedEvents {
+		ids[i] = r.UID
+	}
+	return ids
+}
+
+// JSONLinesSink writes one finding per line (replay's output).
+type JSONLinesSink struct {
+	enc *json.Encoder
+}
+
+// NewJSONLinesSink writes findings to w.
+func NewJSONLinesSink(w io.Writer) *JSONLinesSink { return &JSONLinesSink{enc: json.NewEncoder(w)} }
+
+// Emit writes f as one line.
+func (s *JSONLinesSink) Emit(_ context.Context, f *Finding) error { return s.enc.Encode(f) }
