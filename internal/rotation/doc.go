@@ -1,0 +1,37 @@
+// Package rotation rotates PostgreSQL credentials stored in AWS Secrets Manager: the four
+// steps (createSecret, setSecret, testSecret, finishSecret) that Secrets Manager invokes,
+// as a drop-in replacement for AWS's SecretsManagerRDSPostgreSQLRotationSingleUser and
+// ...MultiUser functions (same secret JSON, same environment variables, same staging-label
+// contract), without their known failures:
+//
+//   - the new password never travels in SQL: setSecret computes the SCRAM-SHA-256
+//     verifier client-side (package scram) and sets that, so it cannot reach the server
+//     log or pg_stat_statements even with log_statement = 'all';
+//   - no silent TLS downgrade: verify-full by default (DB_CA_BUNDLE), plaintext only when
+//     the secret says "ssl": false or DB_ALLOW_PLAINTEXT=true;
+//   - every step is safe to repeat and to resume after a crash at any point; createSecret
+//     never generates a second password for one token, whatever the emulator accepts;
+//   - finishSecret also removes AWSPENDING from the new current version;
+//   - the clone of the alternating strategy gets the same attributes, settings,
+//     memberships and privileges as the original, re-synchronised at every rotation.
+//
+// # What the database users need
+//
+// Single user: the user can change its own password (every PostgreSQL login role can).
+//
+// Alternating users: the master (the secret at "masterarn", like RDS's master user) must
+// have CREATEROLE (it creates name_clone and sets passwords) and must be able to grant
+// everything the user has: own the objects or hold the privileges WITH GRANT OPTION, and
+// hold ADMIN OPTION on group roles or have CREATEROLE (PostgreSQL 15 lets CREATEROLE grant
+// any non-superuser role). REPLICATION or BYPASSRLS users, and settings only a superuser
+// may set, need a superuser master. The user must not be a superuser, and should own
+// nothing (ownership cannot be shared; grant through a group role). See package pgrole.
+//
+// # Environment
+//
+// EnvVars lists every variable LoadConfig reads: AWS's SECRETS_MANAGER_ENDPOINT,
+// EXCLUDE_CHARACTERS, PASSWORD_LENGTH, EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION,
+// EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, REQUIRE_EACH_INCLUDED_TYPE, and rotaudit's
+// ROTATION_STRATEGY (single-user | alternating-users), TEST_QUERY (default SELECT 1, run
+// read-only with the pending credentials), DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT.
+package rotation

@@ -1,0 +1,91 @@
+package rotation
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/aws/smithy-go"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Sentinel errors: every error the rotator returns wraps one of them, so callers (and the
+// operator reading the log) can tell what kind of failure it was.
+var (
+	// ErrInvalidEvent: the invocation payload is malformed.
+	ErrInvalidEvent = errors.New("invalid rotation event")
+	// ErrRotationDisabled: the secret does not have rotation enabled.
+	ErrRotationDisabled = errors.New("rotation is not enabled for the secret")
+	// ErrNotPending: the token is not a version of the secret, or is not AWSPENDING.
+	ErrNotPending = errors.New("token is not the secret's pending version")
+	// ErrRotationInProgress: another version holds AWSPENDING.
+	ErrRotationInProgress = errors.New("another rotation is in progress")
+	// ErrInvalidSecret: a version of the secret is malformed or inconsistent.
+	ErrInvalidSecret = errors.New("invalid secret")
+	// ErrSecretsManager: a Secrets Manager call failed.
+	ErrSecretsManager = errors.New("secrets manager call failed")
+	// ErrDBUnreachable: the database could not be reached (network, DNS, timeout).
+	ErrDBUnreachable = errors.New("database unreachable")
+	// ErrDBTLS: the TLS handshake or certificate check failed.
+	ErrDBTLS = errors.New("database TLS failed")
+	// ErrDBAuth: the database refused the credentials.
+	ErrDBAuth = errors.New("database login refused")
+	// ErrDBPrivilege: the logged-in user may not do what the step needs.
+	ErrDBPrivilege = errors.New("missing database privilege")
+	// ErrProbe: the test query failed with the pending credentials.
+	ErrProbe = errors.New("test query failed")
+)
+
+// smError wraps a Secrets Manager error with what to do about it.
+func smError(op string, err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		hint := ""
+		switch api.ErrorCode() {
+		case "ResourceNotFoundException":
+			hint = ": check the secret id, its versions and the region"
+		case "AccessDeniedException", "AccessDenied", "UnrecognizedClientException":
+			hint = ": the function's role lacks this permission (see the IAM policy of the rotation module)"
+		case "DecryptionFailure", "KMSAccessDeniedException":
+			hint = ": the function's role cannot use the secret's KMS key"
+		}
+		return fmt.Errorf("%s: %w: %s%s", op, ErrSecretsManager, api.ErrorCode(), hint)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w: ran out of time (%v): check the function's network path to Secrets Manager (VPC endpoint or NAT) and its timeout", op, ErrSecretsManager, err)
+	}
+	return fmt.Errorf("%s: %w: Secrets Manager unreachable (%v): check the function's network path (VPC endpoint or NAT, SECRETS_MANAGER_ENDPOINT)", op, ErrSecretsManager, err)
+}
+
+// dbError classifies a database error and says what to do. who names the user.
+func dbError(op, who string, err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch {
+		case pg.Code == "28P01" || pg.Code == "28000":
+			return fmt.Errorf("%s: %w for %s (SQLSTATE %s): the password in the secret does not match the database", op, ErrDBAuth, who, pg.Code)
+		case pg.Code == "42501":
+			return fmt.Errorf("%s: %w for %s: %s (SQLSTATE 42501): grant it, see the rotation doc for what each strategy needs", op, ErrDBPrivilege, who, pg.Message)
+		case strings.HasPrefix(pg.Code, "08") || pg.Code == "57P03" || pg.Code == "53300":
+			return fmt.Errorf("%s: %w: %s (SQLSTATE %s): retry later", op, ErrDBUnreachable, pg.Message, pg.Code)
+		}
+		return fmt.Errorf("%s as %s: %s (SQLSTATE %s): %w", op, who, pg.Message, pg.Code, err)
+	}
+	var certErr *tls.CertificateVerificationError
+	var unk x509.UnknownAuthorityError
+	var host x509.HostnameError
+	if errors.As(err, &certErr) || errors.As(err, &unk) || errors.As(err, &host) ||
+		strings.Contains(err.Error(), "server refused TLS") || strings.Contains(err.Error(), "tls:") {
+		return fmt.Errorf("%s: %w: %v: point %s at the server's CA bundle, or for a server without TLS set \"ssl\": false in the secret or %s=true", op, ErrDBTLS, err, EnvDBCABundle, EnvDBAllowPlaintext)
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w: %v: check host, port, security groups and that the database is up", op, ErrDBUnreachable, err)
+	}
+	return fmt.Errorf("%s as %s: %w", op, who, err)
+}

@@ -1,0 +1,566 @@
+// Package pgrole changes PostgreSQL login roles the way a credential rotation needs:
+// it sets passwords as client-computed SCRAM verifiers and makes the second user of an
+// alternating pair able to do exactly what the first can.
+//
+// What Mirror copies, and what the connected (master) role needs for it on PostgreSQL 15:
+//
+//   - role attributes (INHERIT, CREATEROLE, CREATEDB, LOGIN, CONNECTION LIMIT, VALID UNTIL;
+//     REPLICATION and BYPASSRLS only if the master is a superuser): CREATEROLE;
+//   - role settings (ALTER ROLE ... [IN DATABASE ...] SET): CREATEROLE, and superuser for
+//     settings only a superuser may set;
+//   - memberships, with their ADMIN OPTION: CREATEROLE (or ADMIN OPTION on each group);
+//   - privileges on databases (all of the cluster), and on schemas, tables, views,
+//     sequences, columns and routines of the connected database: the master must own the
+//     object or hold the privilege WITH GRANT OPTION. PostgreSQL answers a GRANT it cannot
+//     honour with a warning, not an error, so Mirror compares the two roles afterwards and
+//     fails naming what is still missing.
+//
+// Not copied: ownership (a role cannot co-own an object, so the users of a pair should own
+// nothing; grant through a group role instead), default privileges, and privileges on
+// types, languages, large objects, foreign servers and tablespaces.
+//
+// Mirror is additive in both directions: privileges granted to either user between two
+// rotations end up on both. Revoke from both users (or from their group role).
+package pgrole
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rotaudit/rotaudit/internal/rotation/scram"
+)
+
+// ErrNotMirrorable is returned when the source role has something a copy cannot have.
+var ErrNotMirrorable = errors.New("role cannot be mirrored")
+
+// ErrIncomplete is returned when, after Mirror, one role still lacks what the other has:
+// the connected role was not allowed to grant it.
+var ErrIncomplete = errors.New("role mirror incomplete")
+
+// ErrNoRole is returned when a role that must exist does not.
+var ErrNoRole = errors.New("role does not exist")
+
+// MaxNameLen is PostgreSQL's NAMEDATALEN-1: longer role names are truncated by the server.
+const MaxNameLen = 63
+
+// Querier is the part of a pgx connection or transaction this package uses.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Ident quotes a role or object name for SQL.
+func Ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// SetPassword sets role's password to a SCRAM verifier computed here: the statement
+// carries the verifier, never the password.
+func SetPassword(ctx context.Context, q Querier, role, password string) error {
+	v, err := scram.NewVerifier(password)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", role, err)
+	}
+	// The verifier is base64, digits, '$' and ':': nothing to escape in a literal.
+	if _, err := q.Exec(ctx, "ALTER ROLE "+Ident(role)+" PASSWORD '"+v+"'"); err != nil {
+		return fmt.Errorf("set password of %s: alter role: %w", role, err)
+	}
+	return nil
+}
+
+// Attributes are the pg_roles flags a copy must share.
+type Attributes struct {
+	Super, Inherit, CreateRole, CreateDB, Login, Replication, BypassRLS bool
+	ConnLimit                                                          int
+	// ValidUntil is the server's text for rolvaliduntil, "infinity" when unset.
+	ValidUntil string
+}
+
+// LookupAttributes reads role's attributes; ok is false when the role does not exist.
+func LookupAttributes(ctx context.Context, q Querier, role string) (a Attributes, ok bool, err error) {
+	err = q.QueryRow(ctx, `SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,
+		rolreplication, rolbypassrls, rolconnlimit, COALESCE(rolvaliduntil::text, 'infinity')
+		FROM pg_roles WHERE rolname = $1`, role).Scan(&a.Super, &a.Inherit, &a.CreateRole,
+		&a.CreateDB, &a.Login, &a.Replication, &a.BypassRLS, &a.ConnLimit, &a.ValidUntil)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Attributes{}, false, nil
+	}
+	if err != nil {
+		return Attributes{}, false, fmt.Errorf("read attributes of %s: %w", role, err)
+	}
+	return a, true, nil
+}
+
+// attrClause returns the ALTER/CREATE ROLE options that turn have into want; with
+// full, every option is written (for CREATE ROLE, apart from superuser-only defaults).
+func attrClause(want, have Attributes, full bool) string {
+	var opts []string
+	flag := func(w, h bool, on, off string, superOnly bool) {
+		if full && superOnly && !w {
+			return // the default; naming it would need superuser
+		}
+		if full || w != h {
+			if w {
+				opts = append(opts, on)
+			} else {
+				opts = append(opts, off)
+			}
+		}
+	}
+	flag(want.Inherit, have.Inherit, "INHERIT", "NOINHERIT", false)
+	flag(want.CreateRole, have.CreateRole, "CREATEROLE", "NOCREATEROLE", false)
+	flag(want.CreateDB, have.CreateDB, "CREATEDB", "NOCREATEDB", false)
+	flag(want.Login, have.Login, "LOGIN", "NOLOGIN", false)
+	flag(want.Replication, have.Replication, "REPLICATION", "NOREPLICATION", true)
+	flag(want.BypassRLS, have.BypassRLS, "BYPASSRLS", "NOBYPASSRLS", true)
+	if full || want.ConnLimit != have.ConnLimit {
+		opts = append(opts, "CONNECTION LIMIT "+strconv.Itoa(want.ConnLimit))
+	}
+	if full || want.ValidUntil != have.ValidUntil {
+		opts = append(opts, "VALID UNTIL "+literal(want.ValidUntil))
+	}
+	return strings.Join(opts, " ")
+}
+
+// Mirror creates dst when it does not exist and makes it equivalent to src: same
+// attributes and settings, and the union of both roles' memberships and privileges on
+// both. Run it in a transaction so a failure leaves nothing half done. See the package
+// doc for what is copied and what the connected role needs.
+func Mirror(ctx context.Context, q Querier, src, dst string) error {
+	if src == dst {
+		return fmt.Errorf("mirror: source and destination are both %q", src)
+	}
+	for _, n := range []string{src, dst} {
+		if len(n) > MaxNameLen {
+			return fmt.Errorf("mirror: role name %q is %d bytes, over PostgreSQL's %d", n, len(n), MaxNameLen)
+		}
+	}
+	sa, ok, err := LookupAttributes(ctx, q, src)
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("mirror: %w: %s", ErrNoRole, src)
+	}
+	if sa.Super {
+		return fmt.Errorf("mirror: %w: %s is a superuser; rotate a role that is not", ErrNotMirrorable, src)
+	}
+	da, exists, err := LookupAttributes(ctx, q, dst)
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	if !exists {
+		if _, err := q.Exec(ctx, "CREATE ROLE "+Ident(dst)+" WITH "+attrClause(sa, Attributes{}, true)); err != nil {
+			return fmt.Errorf("mirror: create role %s: %w", dst, err)
+		}
+	} else if c := attrClause(sa, da, false); c != "" {
+		if da.Super {
+			return fmt.Errorf("mirror: %w: %s is a superuser", ErrNotMirrorable, dst)
+		}
+		if _, err := q.Exec(ctx, "ALTER ROLE "+Ident(dst)+" WITH "+c); err != nil {
+			return fmt.Errorf("mirror: alter role %s attributes: %w", dst, err)
+		}
+	}
+	if err := mirrorSettings(ctx, q, src, dst); err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	for _, p := range [][2]string{{src, dst}, {dst, src}} {
+		if err := copyMemberships(ctx, q, p[0], p[1], src, dst); err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		if err := copyPrivileges(ctx, q, p[0], p[1]); err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+	}
+	diff, err := Compare(ctx, q, src, dst)
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	if len(diff) > 0 {
+		if len(diff) > 5 {
+			diff = append(diff[:5], fmt.Sprintf("and %d more", len(diff)-5))
+		}
+		return fmt.Errorf("mirror: %w: %s (the rotating role must own these objects or hold the privileges WITH GRANT OPTION / ADMIN OPTION)", ErrIncomplete, strings.Join(diff, "; "))
+	}
+	return nil
+}
+
+// Compare lists what one of the two roles has and the other lacks: attributes,
+// settings, memberships and privileges. Empty means they can do the same things.
+func Compare(ctx context.Context, q Querier, a, b string) ([]string, error) {
+	var diff []string
+	aa, okA, err := LookupAttributes(ctx, q, a)
+	if err != nil {
+		return nil, err
+	}
+	ba, okB, err := LookupAttributes(ctx, q, b)
+	if err != nil {
+		return nil, err
+	}
+	if !okA || !okB {
+		return nil, fmt.Errorf("compare %s and %s: %w", a, b, ErrNoRole)
+	}
+	if c := attrClause(aa, ba, false); c != "" {
+		diff = append(diff, fmt.Sprintf("attributes of %s differ (%s)", b, c))
+	}
+	as, err := settings(ctx, q, a)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := settings(ctx, q, b)
+	if err != nil {
+		return nil, err
+	}
+	diff = append(diff, setDiff("setting", as, bs, a, b)...)
+	for _, f := range []func(context.Context, Querier, string) (map[string]Grant, error){memberships, privileges} {
+		ag, err := f(ctx, q, a)
+		if err != nil {
+			return nil, err
+		}
+		bg, err := f(ctx, q, b)
+		if err != nil {
+			return nil, err
+		}
+		// Membership of one user of the pair in the other is not something to copy.
+		for _, adm := range []bool{false, true} {
+			delete(ag, Grant{Kind: "MEMBER", Name: b, Grantable: adm}.key())
+			delete(bg, Grant{Kind: "MEMBER", Name: a, Grantable: adm}.key())
+		}
+		diff = append(diff, setDiff("grant", keys(ag), keys(bg), a, b)...)
+	}
+	sort.Strings(diff)
+	return diff, nil
+}
+
+func setDiff(what string, a, b map[string]bool, an, bn string) []string {
+	var out []string
+	for k := range a {
+		if !b[k] {
+			out = append(out, fmt.Sprintf("%s has %s %s, %s does not", an, what, k, bn))
+		}
+	}
+	for k := range b {
+		if !a[k] {
+			out = append(out, fmt.Sprintf("%s has %s %s, %s does not", bn, what, k, an))
+		}
+	}
+	return out
+}
+
+func keys(m map[string]Grant) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// settings returns role's settings as "database\x00name=value" ("" for all databases).
+func settings(ctx context.Context, q Querier, role string) (map[string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT COALESCE(d.datname, ''), c
+		FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase,
+		unnest(s.setconfig) AS c
+		WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = $1)`, role)
+	if err != nil {
+		return nil, fmt.Errorf("read settings of %s: %w", role, err)
+	}
+	out := map[string]bool{}
+	for rows.Next() {
+		var db, c string
+		if err := rows.Scan(&db, &c); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read settings of %s: %w", role, err)
+		}
+		out[db+"\x00"+c] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read settings of %s: %w", role, err)
+	}
+	return out, nil
+}
+
+// mirrorSettings gives dst exactly src's settings.
+func mirrorSettings(ctx context.Context, q Querier, src, dst string) error {
+	ss, err := settings(ctx, q, src)
+	if err != nil {
+		return err
+	}
+	ds, err := settings(ctx, q, dst)
+	if err != nil {
+		return err
+	}
+	if len(setDiff("", ss, ds, src, dst)) == 0 {
+		return nil
+	}
+	dbs := map[string]bool{}
+	for k := range ds {
+		db, _, _ := strings.Cut(k, "\x00")
+		dbs[db] = true
+	}
+	for db := range dbs {
+		if _, err := q.Exec(ctx, "ALTER ROLE "+Ident(dst)+inDatabase(db)+" RESET ALL"); err != nil {
+			return fmt.Errorf("reset settings of %s: %w", dst, err)
+		}
+	}
+	for k := range ss {
+		db, c, _ := strings.Cut(k, "\x00")
+		name, value, ok := strings.Cut(c, "=")
+		if !ok {
+			return fmt.Errorf("setting %q of %s has no value", c, src)
+		}
+		stmt := "ALTER ROLE " + Ident(dst) + inDatabase(db) + " SET " + Ident(name) + " TO " + settingValue(name, value)
+		if _, err := q.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("copy setting %s of %s to %s: %w", name, src, dst, err)
+		}
+	}
+	return nil
+}
+
+func inDatabase(db string) string {
+	if db == "" {
+		return ""
+	}
+	return " IN DATABASE " + Ident(db)
+}
+
+// listQuoted are the settings whose stored value is a list of double-quoted elements
+// (GUC_LIST_QUOTE): each element must be passed as its own literal.
+var listQuoted = map[string]bool{
+	"search_path": true, "temp_tablespaces": true, "session_preload_libraries": true,
+	"shared_preload_libraries": true, "local_preload_libraries": true,
+}
+
+func settingValue(name, value string) string {
+	if !listQuoted[strings.ToLower(name)] {
+		return literal(value)
+	}
+	var parts []string
+	for _, e := range splitList(value) {
+		parts = append(parts, literal(e))
+	}
+	if len(parts) == 0 {
+		return "''"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// splitList splits a flattened GUC list: elements separated by commas, double-quoted
+// where needed, with "" standing for a quote inside quotes.
+func splitList(v string) []string {
+	var out []string
+	var cur strings.Builder
+	inQ, started := false, false
+	for i := 0; i < len(v); i++ {
+		ch := v[i]
+		switch {
+		case inQ && ch == '"' && i+1 < len(v) && v[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case ch == '"':
+			inQ = !inQ
+			started = true
+		case !inQ && ch == ',':
+			out = append(out, strings.TrimSpace(cur.String()))
+			cur.Reset()
+			started = false
+		case !inQ && (ch == ' ' || ch == '\t') && !started:
+		default:
+			cur.WriteByte(ch)
+			started = true
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" || started {
+		out = append(out, s)
+	}
+	return out
+}
+
+// literal quotes a string as an SQL literal (standard_conforming_strings is on since 9.1;
+// E'' is not used).
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Grant is one privilege or membership a role holds.
+type Grant struct {
+	// Kind is DATABASE, SCHEMA, TABLE, SEQUENCE, COLUMN, ROUTINE or MEMBER.
+	Kind              string
+	Schema, Name, Col string
+	Privilege         string
+	Grantable         bool
+}
+
+func (g Grant) key() string {
+	return fmt.Sprintf("%s %s", g.Privilege, g.object()) + map[bool]string{true: " (grantable)"}[g.Grantable]
+}
+
+func (g Grant) object() string {
+	switch g.Kind {
+	case "TABLE", "SEQUENCE":
+		return g.Kind + " " + pgx.Identifier{g.Schema, g.Name}.Sanitize()
+	case "COLUMN":
+		return "TABLE " + pgx.Identifier{g.Schema, g.Name}.Sanitize() + " (" + Ident(g.Col) + ")"
+	case "ROUTINE":
+		// Name is the server's regprocedure text: schema-qualified when needed and
+		// identifiers already quoted.
+		return "ROUTINE " + g.Name
+	case "MEMBER":
+		return "ROLE " + Ident(g.Name)
+	default:
+		return g.Kind + " " + Ident(g.Name)
+	}
+}
+
+// statement returns the GRANT that gives g to role.
+func (g Grant) statement(role string) string {
+	if g.Kind == "MEMBER" {
+		s := "GRANT " + Ident(g.Name) + " TO " + Ident(role)
+		if g.Grantable {
+			s += " WITH ADMIN OPTION"
+		}
+		return s
+	}
+	obj := g.object()
+	priv := g.Privilege
+	if g.Kind == "COLUMN" {
+		priv += " (" + Ident(g.Col) + ")"
+		obj = "TABLE " + pgx.Identifier{g.Schema, g.Name}.Sanitize()
+	}
+	s := "GRANT " + priv + " ON " + obj + " TO " + Ident(role)
+	if g.Grantable {
+		s += " WITH GRANT OPTION"
+	}
+	return s
+}
+
+// privilegeWords are the privilege_type values aclexplode returns; anything else is
+// refused rather than written into SQL.
+var privilegeWords = map[string]bool{
+	"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true, "TRUNCATE": true,
+	"REFERENCES": true, "TRIGGER": true, "EXECUTE": true, "USAGE": true, "CREATE": true,
+	"CONNECT": true, "TEMPORARY": true,
+}
+
+const privilegesSQL = `WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1)
+SELECT 'DATABASE', '', d.datname, '', a.privilege_type, a.is_grantable
+  FROM pg_database d, aclexplode(d.datacl) a, r WHERE a.grantee = r.oid
+UNION
+SELECT 'SCHEMA', '', n.nspname, '', a.privilege_type, a.is_grantable
+  FROM pg_namespace n, aclexplode(n.nspacl) a, r WHERE a.grantee = r.oid
+UNION
+SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, '',
+       a.privilege_type, a.is_grantable
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a, r
+  WHERE a.grantee = r.oid AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S')
+UNION
+SELECT 'COLUMN', n.nspname, c.relname, att.attname, a.privilege_type, a.is_grantable
+  FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(att.attacl) a, r
+  WHERE a.grantee = r.oid AND att.attnum > 0 AND NOT att.attisdropped
+UNION
+SELECT 'ROUTINE', '', p.oid::regprocedure::text, '', a.privilege_type, a.is_grantable
+  FROM pg_proc p, aclexplode(p.proacl) a, r WHERE a.grantee = r.oid`
+
+// privileges returns role's object privileges, keyed for comparison.
+func privileges(ctx context.Context, q Querier, role string) (map[string]Grant, error) {
+	rows, err := q.Query(ctx, privilegesSQL, role)
+	if err != nil {
+		return nil, fmt.Errorf("read privileges of %s: %w", role, err)
+	}
+	defer rows.Close()
+	out := map[string]Grant{}
+	for rows.Next() {
+		var g Grant
+		if err := rows.Scan(&g.Kind, &g.Schema, &g.Name, &g.Col, &g.Privilege, &g.Grantable); err != nil {
+			return nil, fmt.Errorf("read privileges of %s: %w", role, err)
+		}
+		if !privilegeWords[g.Privilege] {
+			return nil, fmt.Errorf("read privileges of %s: unknown privilege %q", role, g.Privilege)
+		}
+		out[g.key()] = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read privileges of %s: %w", role, err)
+	}
+	// A grantable privilege includes the plain one: compare on the strongest form.
+	for _, g := range out {
+		if g.Grantable {
+			plain := g
+			plain.Grantable = false
+			delete(out, plain.key())
+		}
+	}
+	return out, nil
+}
+
+// memberships returns the groups role belongs to.
+func memberships(ctx context.Context, q Querier, role string) (map[string]Grant, error) {
+	rows, err := q.Query(ctx, `SELECT g.rolname, bool_or(m.admin_option) FROM pg_auth_members m
+		JOIN pg_roles g ON g.oid = m.roleid
+		WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = $1) GROUP BY g.rolname`, role)
+	if err != nil {
+		return nil, fmt.Errorf("read memberships of %s: %w", role, err)
+	}
+	defer rows.Close()
+	out := map[string]Grant{}
+	for rows.Next() {
+		g := Grant{Kind: "MEMBER"}
+		if err := rows.Scan(&g.Name, &g.Grantable); err != nil {
+			return nil, fmt.Errorf("read memberships of %s: %w", role, err)
+		}
+		out[g.key()] = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read memberships of %s: %w", role, err)
+	}
+	return out, nil
+}
+
+func copyMemberships(ctx context.Context, q Querier, from, to, a, b string) error {
+	have, err := memberships(ctx, q, to)
+	if err != nil {
+		return err
+	}
+	want, err := memberships(ctx, q, from)
+	if err != nil {
+		return err
+	}
+	for k, g := range want {
+		if have[k].Kind != "" || g.Name == a || g.Name == b {
+			continue
+		}
+		if _, err := q.Exec(ctx, g.statement(to)); err != nil {
+			return fmt.Errorf("grant membership in %s to %s: %w", g.Name, to, err)
+		}
+	}
+	return nil
+}
+
+func copyPrivileges(ctx context.Context, q Querier, from, to string) error {
+	have, err := privileges(ctx, q, to)
+	if err != nil {
+		return err
+	}
+	want, err := privileges(ctx, q, from)
+	if err != nil {
+		return err
+	}
+	ks := make([]string, 0, len(want))
+	for k := range want {
+		if _, ok := have[k]; !ok {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		if _, err := q.Exec(ctx, want[k].statement(to)); err != nil {
+			return fmt.Errorf("grant %s to %s: %w", k, to, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+// Package scram computes PostgreSQL SCRAM-SHA-256 password verifiers on the client, so a
+// rotation can set a new password with ALTER ROLE ... PASSWORD '<verifier>' and the
+// plaintext never travels in SQL, never reaches the server log or pg_stat_statements.
+//
+// The verifier is what PostgreSQL itself stores in pg_authid.rolpassword (RFC 5802 and
+// RFC 7677 applied as in PostgreSQL's src/common/scram-common.c):
+//
+//	SCRAM-SHA-256$<iterations>:<salt base64>$<StoredKey base64>:<ServerKey base64>
+package scram
+
+import (
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Iterations is PostgreSQL's default scram_iterations.
+const Iterations = 4096
+
+// SaltLen is the salt length PostgreSQL uses (SCRAM_DEFAULT_SALT_LEN).
+const SaltLen = 16
+
+// ErrUnsupportedPassword is returned for passwords whose SASLprep normalisation could
+// differ from their bytes: PostgreSQL normalises non-ASCII passwords before hashing, and
+// a verifier computed from the raw bytes would then never match.
+var ErrUnsupportedPassword = errors.New("password must be printable ASCII for a client-side SCRAM verifier")
+
+// NewVerifier returns the verifier for password with a fresh random salt.
+func NewVerifier(password string) (string, error) {
+	salt := make([]byte, SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("scram: salt: %w", err)
+	}
+	return Verifier(password, salt, Iterations)
+}
+
+// Verifier returns the verifier for password, salt and iteration count.
+func Verifier(password string, salt []byte, iterations int) (string, error) {
+	if password == "" {
+		return "", errors.New("scram: empty password")
+	}
+	for i := 0; i < len(password); i++ {
+		// Printable ASCII is left unchanged by SASLprep, so these bytes are exactly what
+		// the server hashes when a client logs in.
+		if password[i] < 0x20 || password[i] > 0x7e {
+			return "", ErrUnsupportedPassword
+		}
+	}
+	if len(salt) == 0 || iterations < 1 {
+		return "", errors.New("scram: salt and iteration count are required")
+	}
+	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, sha256.Size)
+	if err != nil {
+		return "", fmt.Errorf("scram: pbkdf2: %w", err)
+	}
+	clientKey := mac(salted, "Client Key")
+	storedKey := sha256.Sum256(clientKey)
+	serverKey := mac(salted, "Server Key")
+	enc := base64.StdEncoding
+	return "SCRAM-SHA-256$" + strconv.Itoa(iterations) + ":" + enc.EncodeToString(salt) +
+		"$" + enc.EncodeToString(storedKey[:]) + ":" + enc.EncodeToString(serverKey), nil
+}
+
+// Check reports whether password matches verifier, as the server would decide.
+func Check(verifier, password string) (bool, error) {
+	iter, salt, stored, _, err := Parse(verifier)
+	if err != nil {
+		return false, err
+	}
+	v, err := Verifier(password, salt, iter)
+	if err != nil {
+		return false, err
+	}
+	_, _, got, _, _ := Parse(v)
+	return hmac.Equal(got, stored), nil
+}
+
+// Parse splits a verifier into its parts, rejecting anything malformed.
+func Parse(verifier string) (iterations int, salt, storedKey, serverKey []byte, err error) {
+	bad := func(what string) error { return fmt.Errorf("scram: malformed verifier: %s", what) }
+	rest, ok := strings.CutPrefix(verifier, "SCRAM-SHA-256$")
+	if !ok {
+		return 0, nil, nil, nil, bad("no SCRAM-SHA-256$ prefix")
+	}
+	params, keys, ok := strings.Cut(rest, "$")
+	if !ok {
+		return 0, nil, nil, nil, bad("no keys")
+	}
+	iterS, saltS, ok := strings.Cut(params, ":")
+	if !ok {
+		return 0, nil, nil, nil, bad("no salt")
+	}
+	if iterations, err = strconv.Atoi(iterS); err != nil || iterations < 1 {
+		return 0, nil, nil, nil, bad("iteration count")
+	}
+	storedS, serverS, ok := strings.Cut(keys, ":")
+	if !ok {
+		return 0, nil, nil, nil, bad("no server key")
+	}
+	enc := base64.StdEncoding
+	if salt, err = enc.DecodeString(saltS); err != nil || len(salt) == 0 {
+		return 0, nil, nil, nil, bad("salt")
+	}
+	if storedKey, err = enc.DecodeString(storedS); err != nil || len(storedKey) != sha256.Size {
+		return 0, nil, nil, nil, bad("stored key")
+	}
+	if serverKey, err = enc.DecodeString(serverS); err != nil || len(serverKey) != sha256.Size {
+		return 0, nil, nil, nil, bad("server key")
+	}
+	return iterations, salt, storedKey, serverKey, nil
+}
+
+func mac(key []byte, msg string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(msg))
+	return h.Sum(nil)
+}
