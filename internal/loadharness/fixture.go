@@ -1,0 +1,139 @@
+package loadharness
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rotaudit/rotaudit/internal/ratesdb"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+// Fixture is an isolated copy of what `make up` prepares: a scratch rates database with
+// schema and data, its own app and admin roles, and their secrets in the emulator, all
+// with unique names and all removed at cleanup. Tests change it freely.
+type Fixture struct {
+	Env *testenv.Env
+	// Database, AppRole and AdminRole are the unique names made for this test.
+	Database, AppRole, AdminRole string
+	// AppSecretID and AdminSecretID are the secrets' names; the ARNs identify them too.
+	AppSecretID, AdminSecretID   string
+	AppSecretARN, AdminSecretARN string
+}
+
+// FixtureOptions changes what NewFixture loads.
+type FixtureOptions struct {
+	// DumpPath loads a plain pg_dump instead of demo data.
+	DumpPath string
+	// Demo sizes the demo data [ratesdb.DefaultDemo].
+	Demo ratesdb.DemoOptions
+}
+
+// NewFixture runs ratesdb.Setup under unique names. See Fixture.
+func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
+	t.Helper()
+	suffix := strings.TrimPrefix(testenv.Unique(""), "_")
+	f := &Fixture{
+		Env:           env,
+		Database:      "lh_rates_" + suffix,
+		AppRole:       "lh_app_" + suffix,
+		AdminRole:     "lh_admin_" + suffix,
+		AppSecretID:   "rotaudit/test/" + suffix + "/app",
+		AdminSecretID: "rotaudit/test/" + suffix + "/admin",
+	}
+	sm := secretsmanager.NewFromConfig(env.AWS(t))
+	// Cleanups run last-registered first: the database goes before the roles it mentions.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for _, id := range []string{f.AppSecretID, f.AdminSecretID} {
+			sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(id), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		}
+		c, err := pgx.Connect(ctx, env.SuperDSN)
+		if err != nil {
+			t.Logf("fixture cleanup: %v", err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{f.Database}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Logf("fixture cleanup: drop database %s: %v", f.Database, err)
+		}
+		for _, r := range f.extraRoles() {
+			if _, err := c.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize()); err != nil {
+				t.Logf("fixture cleanup: drop role %s: %v", r, err)
+			}
+		}
+	})
+	demo := o.Demo
+	if demo.Days == 0 {
+		demo = ratesdb.DefaultDemo
+	}
+	port := 0
+	if p, err := ratesdb.PortFromEnv("ROTAUDIT_PG_PORT", 55432); err == nil {
+		port = p
+	}
+	cfg := ratesdb.Config{
+		SuperConn: env.SuperDSN, Host: "127.0.0.1", Port: port,
+		Database: f.Database, AppRole: f.AppRole, AdminRole: f.AdminRole,
+		AppSecretID: f.AppSecretID, AdminSecretID: f.AdminSecretID,
+		DumpPath: o.DumpPath, Demo: demo,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := ratesdb.Setup(ctx, sm, cfg)
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	f.AppSecretARN, f.AdminSecretARN = res.AppSecretARN, res.AdminSecretARN
+	return f
+}
+
+// extraRoles returns the roles to drop at cleanup: the fixture's two and any that a test
+// made with the fixture's prefix (NewRole).
+func (f *Fixture) extraRoles() []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	roles := []string{f.AppRole, f.AdminRole}
+	c, err := pgx.Connect(ctx, f.Env.SuperDSN)
+	if err != nil {
+		return roles
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, "SELECT rolname FROM pg_roles WHERE rolname LIKE $1 || '%' AND rolname <> ALL($2)", f.AppRole+"_", roles)
+	if err != nil {
+		return roles
+	}
+	more, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	return append(more, roles...)
+}
+
+// NewRole makes another login role like the app role (SELECT on the tables, nothing more)
+// named AppRole_suffix, with the given password; it is dropped at cleanup.
+func (f *Fixture) NewRole(t testing.TB, suffix, password string) string {
+	t.Helper()
+	name := f.AppRole + "_" + suffix
+	conn := f.Env.Super(t, f.Database)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{name}.Sanitize()+" LOGIN PASSWORD "+quoteLiteral(password)); err != nil {
+		t.Fatalf("fixture: create role %s: %v", name, err)
+	}
+	if err := ratesdb.Grant(ctx, conn, f.Database, name); err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	return name
+}
+
+// Exec runs statements as the superuser in the fixture's database.
+func (f *Fixture) Exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	if _, err := f.Env.Super(t, f.Database).Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("fixture: statement as superuser in %s: %v", f.Database, err) // the SQL may hold a password
+	}
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
