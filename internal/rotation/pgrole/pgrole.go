@@ -77,7 +77,7 @@ func SetPassword(ctx context.Context, q Querier, role, password string) error {
 // Attributes are the pg_roles flags a copy must share.
 type Attributes struct {
 	Super, Inherit, CreateRole, CreateDB, Login, Replication, BypassRLS bool
-	ConnLimit                                                          int
+	ConnLimit                                                           int
 	// ValidUntil is the server's text for rolvaliduntil, "infinity" when unset.
 	ValidUntil string
 }
@@ -383,7 +383,7 @@ func splitList(v string) []string {
 }
 
 // literal quotes a string as an SQL literal (standard_conforming_strings is on since 9.1;
-// E'' is not used).
+// E” is not used).
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Grant is one privilege or membership a role holds.
