@@ -258,6 +258,15 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 			if err != nil {
 				return err
 			}
+			if dim.kind != "principal" {
+				// A network or tool the principal already uses for another watched secret
+				// is not news (the rotator reaches its secrets through every NAT gateway).
+				freshForPrincipal, _, err := e.store.Remember(ctx, "base|@"+ev.norm+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
+				if err != nil {
+					return err
+				}
+				fresh = fresh && freshForPrincipal
+			}
 			if !fresh || learning {
 				continue
 			}

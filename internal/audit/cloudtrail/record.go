@@ -25,16 +25,16 @@ type Record struct {
 	AWSRegion           string          `json:"awsRegion"`
 	SourceIPAddress     string          `json:"sourceIPAddress"`
 	UserAgent           string          `json:"userAgent"`
-	ErrorCode           string          `json:"errorCode"`
-	ErrorMessage        string          `json:"errorMessage"`
+	ErrorCode           string          `json:"errorCode,omitempty"`
+	ErrorMessage        string          `json:"errorMessage,omitempty"`
 	RequestParameters   json.RawMessage `json:"requestParameters"`
 	ResponseElements    json.RawMessage `json:"responseElements"`
-	AdditionalEventData json.RawMessage `json:"additionalEventData"`
+	AdditionalEventData json.RawMessage `json:"additionalEventData,omitempty"`
 	RequestID           string          `json:"requestID"`
 	EventID             string          `json:"eventID"`
 	EventType           string          `json:"eventType"`
 	RecipientAccountID  string          `json:"recipientAccountId"`
-	Resources           []Resource      `json:"resources"`
+	Resources           []Resource      `json:"resources,omitempty"`
 
 	// Time is EventTime parsed; Validate sets it.
 	Time time.Time `json:"-"`
@@ -46,10 +46,10 @@ type UserIdentity struct {
 	PrincipalID    string         `json:"principalId"`
 	ARN            string         `json:"arn"`
 	AccountID      string         `json:"accountId"`
-	AccessKeyID    string         `json:"accessKeyId"`
-	UserName       string         `json:"userName"`
-	InvokedBy      string         `json:"invokedBy"`
-	SessionContext SessionContext `json:"sessionContext"`
+	AccessKeyID    string         `json:"accessKeyId,omitempty"`
+	UserName       string         `json:"userName,omitempty"`
+	InvokedBy      string         `json:"invokedBy,omitempty"`
+	SessionContext SessionContext `json:"sessionContext,omitempty"`
 }
 
 // SessionContext holds the role behind temporary credentials.
