@@ -120,6 +120,9 @@ const (
 // ParseConfig reads and validates a configuration document. Unknown fields are errors, so
 // a misspelt key fails at start rather than silently disabling a rule.
 func ParseConfig(doc []byte) (*Config, error) {
+	if err := checkDurations(doc); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	var c Config
@@ -276,4 +279,37 @@ func LoadEnv(getenv func(string) string) (*Env, error) {
 		return nil, fmt.Errorf("%w: %s=%q is not an SNS topic ARN", ErrConfig, EnvAlertTopic, e.AlertTopic)
 	}
 	return e, nil
+}
+
+// checkDurations reports a bad duration with its field's name, which the JSON decoder's
+// own error would not give.
+func checkDurations(doc []byte) error {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(doc, &top) != nil {
+		return nil // the decoder reports it
+	}
+	check := func(field string, raw json.RawMessage) error {
+		if raw == nil {
+			return nil
+		}
+		var d Duration
+		if err := d.UnmarshalJSON(raw); err != nil {
+			return bad(field, "%v", err)
+		}
+		return nil
+	}
+	for _, f := range []string{"learning_period", "baseline_ttl", "dedup_window"} {
+		if err := check(f, top[f]); err != nil {
+			return err
+		}
+	}
+	for _, f := range []string{"enumeration", "access_denied"} {
+		var sub map[string]json.RawMessage
+		if json.Unmarshal(top[f], &sub) == nil {
+			if err := check(f+".window", sub["window"]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -76,7 +76,7 @@ func (d *Dynamo) Remember(ctx context.Context, key string, now, expires time.Tim
 	return false, time.UnixMilli(num(out.Item, "first")), nil
 }
 
-// Count adds member to set key and returns how many live members were seen at or after since.
+// Count adds member to set key and returns how many members were seen at or after since.
 func (d *Dynamo) Count(ctx context.Context, key, member string, now, since, expires time.Time) (int, error) {
 	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(d.table),
@@ -93,12 +93,11 @@ func (d *Dynamo) Count(ctx context.Context, key, member string, now, since, expi
 		out, err := d.api.Query(ctx, &dynamodb.QueryInput{
 			TableName:              aws.String(d.table),
 			KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :m)"),
-			FilterExpression:       aws.String("seen >= :since AND #ttl > :now"),
-			ExpressionAttributeNames: map[string]string{
-				"#ttl": "ttl",
-			},
+			// The time seen decides membership; an expired item that DynamoDB has not yet
+			// deleted is older than since anyway.
+			FilterExpression: aws.String("seen >= :since"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": s(key), ":m": s("m#"), ":since": n(since.UnixMilli()), ":now": n(now.Unix()),
+				":pk": s(key), ":m": s("m#"), ":since": n(since.UnixMilli()),
 			},
 			Select:            types.SelectCount,
 			ConsistentRead:    aws.Bool(true),

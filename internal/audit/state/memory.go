@@ -48,7 +48,7 @@ func (m *Memory) Remember(_ context.Context, key string, now, expires time.Time)
 }
 
 // Count adds member to set key, seen at now and kept until expires, and returns how many
-// live members were seen at or after since.
+// members were seen at or after since (the time seen decides, not the expiry).
 func (m *Memory) Count(_ context.Context, key, member string, now, since, expires time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -62,10 +62,10 @@ func (m *Memory) Count(_ context.Context, key, member string, now, since, expire
 	n := 0
 	for k, e := range set {
 		switch {
-		case !e.expires.After(now):
-			delete(set, k)
 		case !e.seen.Before(since):
 			n++
+		case !e.expires.After(now):
+			delete(set, k)
 		}
 	}
 	return n, nil
