@@ -1,0 +1,476 @@
+package tfcheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/rotaudit/rotaudit/internal/audit"
+	"github.com/rotaudit/rotaudit/internal/rotation"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated section of each module README")
+
+// modules are the reusable modules; their names are fixed by the cross-team contract.
+var modules = []string{
+	"network", "ecr", "api-service", "database", "secret-rotation",
+	"audit-trail", "audit-alerts", "db-access-iam",
+}
+
+// wildcardAllowed lists every IAM statement allowed to use the resource "*", with the
+// reason. Each must also carry a "# checked: ..." comment in the HCL.
+var wildcardAllowed = map[string]string{
+	// KMS key policies: "*" in a key policy means the key the policy is attached to.
+	"modules/audit-alerts key AccountAdministers":           "key policy",
+	"modules/audit-alerts key EventBridgeWritesDeadLetters": "key policy",
+	"modules/audit-trail key AccountAdministers":            "key policy",
+	"modules/audit-trail key CloudTrailEncrypts":            "key policy",
+	"modules/audit-trail key CloudTrailDescribes":           "key policy",
+	"modules/audit-trail key AccountReadsLogs":              "key policy",
+	"modules/database key AccountAdministers":               "key policy",
+	"modules/database key CloudWatchLogs":                   "key policy",
+	"modules/ecr key AccountAdministers":                    "key policy",
+	"modules/secret-rotation key AccountAdministers":        "key policy",
+	"modules/secret-rotation key UseThroughSecretsManager":  "key policy",
+	// Actions with no resource-level permissions.
+	"modules/api-service execution EcrLogin":                "ecr:GetAuthorizationToken",
+	"modules/database ecs_execution EcrLogin":               "ecr:GetAuthorizationToken",
+	"modules/secret-rotation rotator GeneratePasswords":     "secretsmanager:GetRandomPassword",
+	"modules/db-access-iam rotate_secret GeneratePasswords": "secretsmanager:GetRandomPassword",
+	"modules/db-access-iam auditors ListAndLookUp":          "secretsmanager:ListSecrets, cloudtrail:LookupEvents",
+	"modules/secret-rotation rotator VpcNetworkInterfaces":  "ec2 network interfaces of a VPC Lambda",
+	"modules/secret-rotation rotator WriteTraces":           "xray:PutTraceSegments",
+	"modules/audit-alerts auditor WriteTraces":              "xray:PutTraceSegments",
+}
+
+// repo moves the test to the repository root, so paths in messages are repo-relative.
+func repo(t *testing.T) {
+	t.Helper()
+	t.Chdir(filepath.Join("..", ".."))
+}
+
+func loadAll(t *testing.T) []*Module {
+	t.Helper()
+	dirs, err := Roots(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < len(modules)+4 {
+		t.Fatalf("found only %d Terraform directories: %v", len(dirs), dirs)
+	}
+	var out []*Module
+	for _, d := range dirs {
+		m, err := Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func report(t *testing.T, problems []string) {
+	t.Helper()
+	if len(problems) > 0 {
+		t.Errorf("%d problem(s):\n%s", len(problems), strings.Join(problems, "\n"))
+	}
+}
+
+func TestModuleLayout(t *testing.T) {
+	repo(t)
+	for _, name := range modules {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("modules", name)
+			for _, f := range []string{"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("%s: %v", dir, err)
+				}
+			}
+			examples, _ := filepath.Glob(filepath.Join(dir, "examples", "*", "main.tf"))
+			if len(examples) == 0 {
+				t.Errorf("%s has no examples/<name>/main.tf", dir)
+			}
+			for _, e := range examples {
+				m, err := Load(filepath.Dir(e))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.ContainsFunc(m.Calls, func(c Call) bool { return c.Source == "../.." }) {
+					t.Errorf("%s does not call its module with source \"../..\"", e)
+				}
+			}
+			versions, err := os.ReadFile(filepath.Join(dir, "versions.tf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(versions, []byte(`required_version = ">= 1.5.0"`)) {
+				t.Errorf("%s/versions.tf must require Terraform >= 1.5.0 (OpenTofu and 1.5 users)", dir)
+			}
+		})
+	}
+}
+
+func TestVariablesAndOutputsDocumented(t *testing.T) {
+	repo(t)
+	for _, m := range loadAll(t) {
+		t.Run(m.Dir, func(t *testing.T) {
+			report(t, append(CheckVariables(m), CheckOutputs(m)...))
+		})
+	}
+}
+
+func TestModuleCallsMatchModules(t *testing.T) {
+	repo(t)
+	for _, m := range loadAll(t) {
+		t.Run(m.Dir, func(t *testing.T) {
+			report(t, CheckCalls(m))
+		})
+	}
+}
+
+func TestIAMWildcardResourcesAllowListed(t *testing.T) {
+	repo(t)
+	var stmts []Statement
+	var inline []string
+	for _, m := range loadAll(t) {
+		stmts = append(stmts, Statements(m)...)
+		for _, b := range InlinePolicies(m) {
+			inline = append(inline, m.Dir+": "+b+" builds an IAM policy with jsonencode; use aws_iam_policy_document")
+		}
+	}
+	if len(stmts) < 40 {
+		t.Fatalf("found only %d policy statements: the parser is missing some", len(stmts))
+	}
+	report(t, append(CheckWildcards(stmts, wildcardAllowed), inline...))
+}
+
+// TestEnvironmentsDifferOnlyInValues: dev, stage and prod share every .tf file byte for
+// byte; only terraform.tfvars and backend.hcl may differ.
+func TestEnvironmentsDifferOnlyInValues(t *testing.T) {
+	repo(t)
+	list := func(env string) []string {
+		files, err := filepath.Glob(filepath.Join("envs", env, "*.tf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range files {
+			files[i] = filepath.Base(files[i])
+		}
+		return files
+	}
+	want := list("dev")
+	if !slices.Contains(want, "main.tf") {
+		t.Fatalf("envs/dev has no main.tf (files: %v)", want)
+	}
+	for _, env := range []string{"stage", "prod"} {
+		t.Run(env, func(t *testing.T) {
+			if got := list(env); !slices.Equal(got, want) {
+				t.Fatalf("envs/%s has .tf files %v, envs/dev has %v", env, got, want)
+			}
+			for _, f := range want {
+				a, _ := os.ReadFile(filepath.Join("envs", "dev", f))
+				b, _ := os.ReadFile(filepath.Join("envs", env, f))
+				if !bytes.Equal(a, b) {
+					t.Errorf("envs/%s/%s differs from envs/dev/%s: put the difference in terraform.tfvars", env, f, f)
+				}
+			}
+			for _, f := range []string{"terraform.tfvars", "backend.hcl"} {
+				if _, err := os.Stat(filepath.Join("envs", env, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// tfvars evaluates the literal values of an environment's terraform.tfvars.
+func tfvars(t *testing.T, env string) map[string]cty.Value {
+	t.Helper()
+	f, diags := hclparse.NewParser().ParseHCLFile(filepath.Join("envs", env, "terraform.tfvars"))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	attrs, diags := f.Body.JustAttributes()
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	out := map[string]cty.Value{}
+	for name, a := range attrs {
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() {
+			t.Fatalf("envs/%s/terraform.tfvars: %s is not a literal: %v", env, name, diags)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+func TestTfvarsSetDeclaredVariables(t *testing.T) {
+	repo(t)
+	// Set from the environment (TF_VAR_...), never committed.
+	fromEnv := map[string]bool{"admin_initial_password": true}
+	for _, env := range []string{"dev", "stage", "prod", "local"} {
+		t.Run(env, func(t *testing.T) {
+			m, err := Load(filepath.Join("envs", env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := tfvars(t, env)
+			for name := range vals {
+				if _, ok := m.Variable(name); !ok {
+					t.Errorf("envs/%s/terraform.tfvars sets %q, which the root does not declare", env, name)
+				}
+			}
+			for _, v := range m.Variables {
+				if _, set := vals[v.Name]; v.Required() && !set && !fromEnv[v.Name] {
+					t.Errorf("envs/%s/terraform.tfvars leaves out required variable %q", env, v.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestEnvironmentShapes: dev is cheap and deletable, prod is strict.
+func TestEnvironmentShapes(t *testing.T) {
+	repo(t)
+	tests := []struct {
+		env  string
+		name string
+		want cty.Value
+	}{
+		{"dev", "db_multi_az", cty.False},
+		{"dev", "db_deletion_protection", cty.False},
+		{"dev", "trail_force_destroy", cty.True},
+		{"dev", "enable_kms_endpoint", cty.False},
+		{"prod", "db_multi_az", cty.True},
+		{"prod", "db_deletion_protection", cty.True},
+		{"prod", "lb_deletion_protection", cty.True},
+		{"prod", "trail_object_lock_days", cty.NumberIntVal(365)},
+		{"prod", "rotation_strategy", cty.StringVal("alternating-users")},
+		{"prod", "environment", cty.StringVal("prod")},
+		{"stage", "environment", cty.StringVal("stage")},
+		{"dev", "environment", cty.StringVal("dev")},
+	}
+	vals := map[string]map[string]cty.Value{}
+	for _, tt := range tests {
+		t.Run(tt.env+"/"+tt.name, func(t *testing.T) {
+			if vals[tt.env] == nil {
+				vals[tt.env] = tfvars(t, tt.env)
+			}
+			got, ok := vals[tt.env][tt.name]
+			if !ok {
+				t.Fatalf("envs/%s/terraform.tfvars does not set %s", tt.env, tt.name)
+			}
+			if !got.RawEquals(tt.want) {
+				t.Errorf("envs/%s: %s = %#v, want %#v", tt.env, tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+// lambdaEnvKeys returns the keys of aws_lambda_function.this's environment variables.
+func lambdaEnvKeys(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := m.Blocks("resource", "aws_lambda_function")
+	if len(fns) != 1 {
+		t.Fatalf("%s: want one aws_lambda_function, found %d", dir, len(fns))
+	}
+	for _, b := range fns[0].Block.Body.Blocks {
+		if b.Type != "environment" {
+			continue
+		}
+		a, ok := b.Body.Attributes["variables"]
+		if !ok {
+			break
+		}
+		keys, ok := ObjectKeys(a.Expr)
+		if !ok {
+			t.Fatalf("%s: environment.variables must be an object with literal keys so it can be checked", dir)
+		}
+		sort.Strings(keys)
+		return keys
+	}
+	t.Fatalf("%s: the Lambda has no environment { variables = {...} }", dir)
+	return nil
+}
+
+func TestLambdaEnvironmentMatchesGo(t *testing.T) {
+	repo(t)
+	tests := []struct {
+		dir  string
+		want []string
+	}{
+		{filepath.Join("modules", "secret-rotation"), rotation.EnvVars()},
+		{filepath.Join("modules", "audit-alerts"), audit.EnvVars()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			want := slices.Clone(tt.want)
+			sort.Strings(want)
+			if got := lambdaEnvKeys(t, tt.dir); !slices.Equal(got, want) {
+				t.Errorf("%s sets Lambda environment %v; the Go code reads %v", tt.dir, got, want)
+			}
+		})
+	}
+}
+
+func TestReadmesMatchCode(t *testing.T) {
+	repo(t)
+	for _, name := range modules {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("modules", name)
+			m, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "README.md")
+			readme, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := SpliceDocs(string(readme), Markdown(m))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if want == string(readme) {
+				return
+			}
+			if *update {
+				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			t.Errorf("%s is out of date with the module's variables and outputs; run: go test ./internal/tfcheck -run TestReadmesMatchCode -update", path)
+		})
+	}
+}
+
+// TestAuditRulesUseSharedPatterns: the EventBridge rules read the same pattern documents
+// as the audit code's tests, and the management rule sees read-only calls.
+func TestAuditRulesUseSharedPatterns(t *testing.T) {
+	repo(t)
+	dir := filepath.Join("modules", "audit-alerts")
+	for _, p := range []string{"management-events.json", "iam-events.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, "patterns", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Errorf("%s is not a JSON object: %v", p, err)
+		}
+	}
+	main, err := os.ReadFile(filepath.Join(dir, "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`file("${path.module}/patterns/management-events.json")`,
+		`file("${path.module}/patterns/iam-events.json")`,
+		`provider = aws.us_east_1`,
+	} {
+		if !bytes.Contains(main, []byte(want)) {
+			t.Errorf("%s/main.tf lacks %s", dir, want)
+		}
+	}
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m.Variable("management_rule_state")
+	if v.Default != `"ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"` {
+		t.Errorf("management_rule_state defaults to %s; read-only calls such as GetSecretValue need ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", v.Default)
+	}
+}
+
+// TestLocalEnvironmentUsesEmulator: envs/local points every provider endpoint at the
+// emulator the way tflocal does and leaves out CloudTrail and ECS.
+func TestLocalEnvironmentUsesEmulator(t *testing.T) {
+	repo(t)
+	m, err := Load(filepath.Join("envs", "local"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := m.Variable("endpoint")
+	if !ok || v.Default != `"http://localhost:4566"` {
+		t.Errorf("envs/local: variable endpoint must default to \"http://localhost:4566\", got %q", v.Default)
+	}
+	providers := m.Blocks("provider", "aws")
+	if len(providers) < 2 {
+		t.Fatalf("envs/local: want the default and the us_east_1 aws providers, found %d", len(providers))
+	}
+	for _, p := range providers {
+		body := p.Block.Body
+		for name, want := range map[string]string{
+			"access_key": `"test"`, "secret_key": `"test"`, "s3_use_path_style": "true",
+			"skip_credentials_validation": "true", "skip_metadata_api_check": "true",
+			"skip_requesting_account_id": "true",
+		} {
+			if got := source(p.File.Src, body.Attributes[name]); got != want {
+				t.Errorf("envs/local provider %s: %s = %q, want %s", source(p.File.Src, body.Attributes["alias"]), name, got, want)
+			}
+		}
+		var endpoints *hclsyntax.Block
+		for _, b := range body.Blocks {
+			if b.Type == "endpoints" {
+				endpoints = b
+			}
+		}
+		if endpoints == nil || len(endpoints.Body.Attributes) == 0 {
+			t.Errorf("envs/local provider has no endpoints block")
+			continue
+		}
+		for name, a := range endpoints.Body.Attributes {
+			if got := source(p.File.Src, a); got != "var.endpoint" {
+				t.Errorf("envs/local endpoint %s = %s, want var.endpoint", name, got)
+			}
+		}
+	}
+	for _, c := range m.Calls {
+		if c.Source == "../../modules/api-service" || c.Source == "../../modules/database" {
+			t.Errorf("envs/local calls %s: ECS is off locally", c.Source)
+		}
+	}
+	trail := m.Blocks("module", "audit_trail")
+	if len(trail) != 1 || source(trail[0].File.Src, trail[0].Block.Body.Attributes["create_trail"]) != "false" {
+		t.Errorf("envs/local must call audit-trail with create_trail = false (no CloudTrail in the emulator)")
+	}
+}
+
+// TestAWSEnvironmentsRunRotatorInVPC backs the checkov skip of CKV_AWS_117: in every AWS
+// environment the rotator gets the private subnets and its security group.
+func TestAWSEnvironmentsRunRotatorInVPC(t *testing.T) {
+	repo(t)
+	m, err := Load(filepath.Join("envs", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := m.Blocks("module", "secret_rotation")
+	if len(calls) != 1 {
+		t.Fatalf("envs/dev: want one module \"secret_rotation\", found %d", len(calls))
+	}
+	attrs := calls[0].Block.Body.Attributes
+	for name, want := range map[string]string{
+		"subnet_ids":         "module.network.private_subnet_ids",
+		"security_group_ids": `[module.network.security_group_ids["rotator"]]`,
+	} {
+		if got := source(calls[0].File.Src, attrs[name]); got != want {
+			t.Errorf("envs/dev secret_rotation: %s = %q, want %s", name, got, want)
+		}
+	}
+}
