@@ -94,7 +94,11 @@ type envParser struct {
 }
 
 func (p *envParser) fail(name, msg string) {
-	p.errs = append(p.errs, fmt.Errorf("%w: %s %s", errConfig, name, msg))
+	sep := " "
+	if strings.HasPrefix(msg, "=") {
+		sep = ""
+	}
+	p.errs = append(p.errs, fmt.Errorf("%w: %s%s%s", errConfig, name, sep, msg))
 }
 
 func (p *envParser) int(name string, def, lo, hi int) int {

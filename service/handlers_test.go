@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func day(s string) time.Time {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func TestParseRatesQuery(t *testing.T) {
+	const ok = "date_from=2021-01-01&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL"
+	tests := []struct {
+		name, query, wantErr string
+	}{
+		{"valid", ok, ""},
+		{"one day", "date_from=2021-01-01&date_to=2021-01-01&orig_code=A&dest_code=B", ""},
+		{"region slug", "date_from=2021-01-01&date_to=2021-01-02&orig_code=china_main&dest_code=north-x", ""},
+		{"max range", "date_from=2020-01-01&date_to=2020-12-31&orig_code=A&dest_code=B", ""},
+		{"over max range", "date_from=2020-01-01&date_to=2021-01-01&orig_code=A&dest_code=B", "spans 367 days; at most 366"},
+		{"no date_from", "date_to=2021-01-31&orig_code=A&dest_code=B", "date_from is required"},
+		{"no date_to", "date_from=2021-01-31&orig_code=A&dest_code=B", "date_to is required"},
+		{"empty date_to", "date_from=2021-01-31&date_to=&orig_code=A&dest_code=B", "date_to is required"},
+		{"no orig_code", "date_from=2021-01-01&date_to=2021-01-31&dest_code=B", "orig_code is required"},
+		{"no dest_code", "date_from=2021-01-01&date_to=2021-01-31&orig_code=A", "dest_code is required"},
+		{"slashes", "date_from=2021/01/01&date_to=2021-01-31&orig_code=A&dest_code=B", "date_from \"2021/01/01\" is not a date"},
+		{"short month", "date_from=2021-1-01&date_to=2021-01-31&orig_code=A&dest_code=B", "not a date"},
+		{"no such day", "date_from=2021-02-30&date_to=2021-03-31&orig_code=A&dest_code=B", "not a date"},
+		{"timestamp", "date_from=2021-01-01T00:00:00Z&date_to=2021-01-31&orig_code=A&dest_code=B", "not a date"},
+		{"to before from", "date_from=2021-01-31&date_to=2021-01-01&orig_code=A&dest_code=B", "date_to 2021-01-01 is before date_from 2021-01-31"},
+		{"unknown parameter", ok + "&currency=EUR", "unknown parameter \"currency\""},
+		{"repeated parameter", ok + "&orig_code=X", "orig_code given 2 times"},
+		{"malformed escape", ok + "&x=%zz", "malformed query string"},
+		{"semicolon", "date_from=2021-01-01;date_to=2021-01-31", "malformed query string"},
+		{"sql in code", "date_from=2021-01-01&date_to=2021-01-31&orig_code=A'%3B--&dest_code=B", "may hold only letters"},
+		{"long code", "date_from=2021-01-01&date_to=2021-01-31&orig_code=" + strings.Repeat("A", 65) + "&dest_code=B", "longer than 64"},
+		{"unicode code", "date_from=2021-01-01&date_to=2021-01-31&orig_code=%C3%85S&dest_code=B", "may hold only letters"},
+		{"huge year", "date_from=0001-01-01&date_to=9999-12-31&orig_code=A&dest_code=B", "at most 366"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseRatesQuery(tt.query, 366)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("want error containing %q, got none", tt.wantErr)
+			case tt.wantErr != "" && (!errors.Is(err, errBadRequest) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error %q: want errBadRequest containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestBuildRates(t *testing.T) {
+	aggs := map[time.Time]dayAgg{
+		day("2021-01-03"): {Count: 3, Avg: 1154.3333333333333},
+		day("2021-01-02"): {Count: 2, Avg: 10},
+		day("2021-01-01"): {Count: 1, Avg: 7},
+	}
+	got := buildRates(day("2020-12-31"), day("2021-01-04"), aggs)
+	b, _ := json.Marshal(got)
+	want := `[{"day":"2021-01-04","count":null,"price":null},{"day":"2021-01-03","count":3,"price":1154.3333333333333},` +
+		`{"day":"2021-01-02","count":2,"price":null},{"day":"2021-01-01","count":1,"price":null},{"day":"2020-12-31","count":null,"price":null}]`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
+
+// fakeStore is a ratesStore whose answers the test sets.
+type fakeStore struct {
+	daily  func(orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error)
+	pingFn func() error
+}
+
+func (f fakeStore) dailyPrices(_ context.Context, orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error) {
+	return f.daily(orig, dest, from, to)
+}
+func (f fakeStore) ping(context.Context) error { return f.pingFn() }
+
+func TestRoutes(t *testing.T) {
+	store := fakeStore{
+		daily: func(orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error) {
+			if orig == "DOWN" {
+				return nil, errors.New("connection refused")
+			}
+			return map[time.Time]dayAgg{day("2021-01-31"): {Count: 3, Avg: 1154.3333333333333}}, nil
+		},
+		pingFn: func() error { return nil },
+	}
+	down := store
+	down.pingFn = func() error { return errors.New("no database") }
+	tests := []struct {
+		name, method, target string
+		store                fakeStore
+		status               int
+		body                 string // exact JSON, or a substring when it starts with ~
+	}{
+		{"root", "GET", "/", store, 200, `{"message":"Hello world!"}`},
+		{"rates", "GET", "/rates?date_from=2021-01-30&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL", store, 200,
+			`{"rates":[{"day":"2021-01-31","count":3,"price":1154.3333333333333},{"day":"2021-01-30","count":null,"price":null}]}`},
+		{"rates bad date", "GET", "/rates?date_from=x&date_to=2021-01-31&orig_code=A&dest_code=B", store, 400, `{"error":"date_from \"x\" is not a date of the form YYYY-MM-DD"}`},
+		{"rates database down", "GET", "/rates?date_from=2021-01-30&date_to=2021-01-31&orig_code=DOWN&dest_code=B", store, 503, `~not answering`},
+		{"healthz", "GET", "/healthz", down, 200, `{"status":"ok"}`},
+		{"readyz", "GET", "/readyz", store, 200, `{"status":"ready"}`},
+		{"readyz down", "GET", "/readyz", down, 503, `~"status":"unavailable"`},
+		{"not found", "GET", "/prices", store, 404, `{"error":"no such path: /prices"}`},
+		{"method not allowed", "POST", "/rates", store, 405, `{"error":"method POST is not allowed here"}`},
+		{"head allowed?", "DELETE", "/", store, 405, `~not allowed`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &handlers{store: tt.store, maxRangeDays: 366, queryTimeout: time.Second, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			rec := httptest.NewRecorder()
+			routes(h, h.log).ServeHTTP(rec, httptest.NewRequest(tt.method, tt.target, nil))
+			body := strings.TrimSpace(rec.Body.String())
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d (body %s)", rec.Code, tt.status, body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if !json.Valid([]byte(body)) {
+				t.Errorf("body is not JSON: %s", body)
+			}
+			if want, ok := strings.CutPrefix(tt.body, "~"); ok {
+				if !strings.Contains(body, want) {
+					t.Errorf("body %s does not contain %s", body, want)
+				}
+			} else if body != tt.body {
+				t.Errorf("body %s\nwant %s", body, tt.body)
+			}
+			if rec.Header().Get("X-Request-Id") == "" {
+				t.Error("no X-Request-Id")
+			}
+		})
+	}
+}
+
+func TestRequestIDFromCaller(t *testing.T) {
+	h := &handlers{store: fakeStore{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, tt := range []struct{ in, want string }{{"abc-123", "abc-123"}, {"bad id\nwith newline", ""}, {strings.Repeat("a", 65), ""}} {
+		req := httptest.NewRequest("GET", "/healthz", nil)
+		req.Header.Set("X-Request-Id", tt.in)
+		rec := httptest.NewRecorder()
+		routes(h, h.log).ServeHTTP(rec, req)
+		got := rec.Header().Get("X-Request-Id")
+		if tt.want != "" && got != tt.want || tt.want == "" && (got == tt.in || got == "") {
+			t.Errorf("X-Request-Id %q became %q", tt.in, got)
+		}
+	}
+}
+
+func TestPanicIsJSON500(t *testing.T) {
+	h := &handlers{store: fakeStore{pingFn: func() error { panic("boom") }}, queryTimeout: time.Second, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rec := httptest.NewRecorder()
+	routes(h, h.log).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != http.StatusInternalServerError || strings.TrimSpace(rec.Body.String()) != `{"error":"internal error"}` {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+}
+
+func FuzzParseRatesQuery(f *testing.F) {
+	for _, s := range []string{
+		"date_from=2021-01-01&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL",
+		"date_from=2021-01-31&date_to=2021-01-01&orig_code=A&dest_code=B", "x=%zz", "", "date_from=0001-01-01&date_to=9999-12-31&orig_code=A&dest_code=B",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		r, err := parseRatesQuery(q, 366)
+		if err != nil {
+			if !errors.Is(err, errBadRequest) {
+				t.Fatalf("error not errBadRequest: %v", err)
+			}
+			return
+		}
+		days := int(r.To.Sub(r.From).Hours()/24) + 1
+		if days < 1 || days > 366 || r.Orig == "" || r.Dest == "" || len(r.Orig) > maxCodeLen {
+			t.Fatalf("accepted invalid request %+v from %q", r, q)
+		}
+		if n := len(buildRates(r.From, r.To, nil)); n != days {
+			t.Fatalf("%d rates for %d days", n, days)
+		}
+	})
+}
