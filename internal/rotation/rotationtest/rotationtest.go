@@ -1,0 +1,309 @@
+// Package rotationtest builds isolated rotation fixtures on the local stack for tests: a
+// scratch database owned by a CREATEROLE (not superuser) master, like RDS's; an
+// application login role with awkward characters in its name; their secrets in the
+// emulator's Secrets Manager; and rotation enabled through a placeholder Lambda, so
+// RotateSecret leaves the secret exactly as AWS does before it calls createSecret.
+// Everything has a unique name and is removed at cleanup.
+package rotationtest
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+// Options shapes a fixture.
+type Options struct {
+	// UserPrefix starts the application role's name; default has a quote, a double
+	// quote, a space, a semicolon and non-ASCII letters.
+	UserPrefix string
+	// LogStatements sets log_statement = 'all' on the fixture's roles.
+	LogStatements bool
+}
+
+// DefaultUserPrefix is a role name prefix that breaks naive SQL quoting.
+const DefaultUserPrefix = `app "o'q"; é`
+
+// Fixture is one isolated rotation set-up.
+type Fixture struct {
+	Env *testenv.Env
+	SM  *secretsmanager.Client
+	// DB is the scratch database; Table a table in it the user may SELECT.
+	DB, Table string
+	// Master and User are role names; UserPassword the user's first password.
+	Master, User, UserPassword string
+	// MasterARN and SecretARN are the secrets of the master and of the user.
+	MasterARN, SecretARN string
+	// LambdaARN is the placeholder function RotateSecret is configured with.
+	LambdaARN string
+}
+
+// New makes a fixture; see the package doc.
+func New(t testing.TB, o Options) *Fixture {
+	t.Helper()
+	env := testenv.Stack(t)
+	ctx := context.Background()
+	if o.UserPrefix == "" {
+		o.UserPrefix = DefaultUserPrefix
+	}
+	f := &Fixture{Env: env, SM: secretsmanager.NewFromConfig(env.AWS(t))}
+	f.Master = testenv.Unique("rot_master")
+	f.User = testenv.Unique(o.UserPrefix)
+	masterPW, userPW := testenv.Unique("pw"), testenv.Unique("pw")
+	f.UserPassword = userPW
+	super := env.Super(t, "")
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), env.SuperDSN)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		for _, r := range []string{f.User, f.User + "_clone", f.Master} {
+			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident(r))
+		}
+	})
+	for _, s := range []string{
+		"CREATE ROLE " + ident(f.Master) + " LOGIN CREATEROLE PASSWORD " + lit(masterPW),
+		"CREATE ROLE " + ident(f.User) + " LOGIN PASSWORD " + lit(userPW),
+	} {
+		mustExec(t, super, s)
+	}
+	if o.LogStatements {
+		for _, r := range []string{f.Master, f.User} {
+			mustExec(t, super, "ALTER ROLE "+ident(r)+" SET log_statement = 'all'")
+		}
+	}
+	f.DB = env.CreateDatabase(t, "rot")
+	mustExec(t, super, "ALTER DATABASE "+ident(f.DB)+" OWNER TO "+ident(f.Master))
+	// Objects are made by the master, as an application's migrations would be.
+	f.Table = "rates"
+	m := f.As(t, f.Master, masterPW)
+	for _, s := range []string{
+		"CREATE TABLE " + ident(f.Table) + " (id int PRIMARY KEY, v text)",
+		"INSERT INTO " + ident(f.Table) + " VALUES (1, 'one')",
+		"GRANT SELECT ON " + ident(f.Table) + " TO " + ident(f.User),
+		"GRANT CONNECT ON DATABASE " + ident(f.DB) + " TO " + ident(f.User),
+	} {
+		mustExec(t, m, s)
+	}
+
+	host := "127.0.0.1"
+	port := env.PGPort
+	f.MasterARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":%s,"username":%s,"password":%q,"dbname":%q,"ssl":false}`,
+		host, port, jsonString(f.Master), masterPW, f.DB))
+	f.SecretARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":%q,"username":%s,"password":%q,"dbname":%q,"ssl":false,"masterarn":%q,"owner_note":{"kept":true}}`,
+		host, port, jsonString(f.User), userPW, f.DB, f.MasterARN))
+	f.LambdaARN = placeholderLambda(t, env)
+	_ = ctx
+	return f
+}
+
+// As connects to the fixture's database as role with password, closed at cleanup.
+func (f *Fixture) As(t testing.TB, role, password string) *pgx.Conn {
+	t.Helper()
+	c, err := f.Connect(role, password)
+	if err != nil {
+		t.Fatalf("connect as %s: %v", role, err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// Connect logs in to the fixture's database over TCP.
+func (f *Fixture) Connect(role, password string) (*pgx.Conn, error) {
+	s := dbsecret.Secret{Engine: "postgres", Host: "127.0.0.1", Port: atoi(f.Env.PGPort), Username: role, Password: password, DBName: f.DB}
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// LogsIn reports whether s's credentials log in to its database.
+func LogsIn(s dbsecret.Secret) bool {
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false
+	}
+	c.Close(ctx)
+	return true
+}
+
+func (f *Fixture) createSecret(t testing.TB, value string) string {
+	t.Helper()
+	name := testenv.Unique("rotaudit-test/rotation")
+	out, err := f.SM.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+	if err != nil {
+		t.Fatalf("create secret %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		f.SM.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: out.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
+	})
+	return aws.ToString(out.ARN)
+}
+
+// StartRotation calls RotateSecret as a schedule would: rotation becomes enabled and a
+// new empty version labelled AWSPENDING appears. It returns that version's id.
+func (f *Fixture) StartRotation(t testing.TB) string {
+	t.Helper()
+	out, err := f.SM.RotateSecret(context.Background(), &secretsmanager.RotateSecretInput{
+		SecretId:          aws.String(f.SecretARN),
+		RotationLambdaARN: aws.String(f.LambdaARN),
+		RotationRules:     &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
+	})
+	if err != nil {
+		t.Fatalf("rotate secret: %v", err)
+	}
+	return aws.ToString(out.VersionId)
+}
+
+// Stages returns the secret's version id -> staging labels.
+func (f *Fixture) Stages(t testing.TB) map[string][]string {
+	t.Helper()
+	d, err := f.SM.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(f.SecretARN)})
+	if err != nil {
+		t.Fatalf("describe secret: %v", err)
+	}
+	return d.VersionIdsToStages
+}
+
+// Get reads a version of the fixture's secret by stage (and id when not empty).
+func (f *Fixture) Get(t testing.TB, version, stage string) dbsecret.Secret {
+	t.Helper()
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(f.SecretARN), VersionStage: aws.String(stage)}
+	if version != "" {
+		in.VersionId = aws.String(version)
+	}
+	out, err := f.SM.GetSecretValue(context.Background(), in)
+	if err != nil {
+		t.Fatalf("get %s %s: %v", stage, version, err)
+	}
+	s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
+	if err != nil {
+		t.Fatalf("parse %s: %v", stage, err)
+	}
+	return s
+}
+
+// CheckFinished asserts the end state of a completed rotation to token: token alone is
+// AWSCURRENT, oldCurrent is AWSPREVIOUS, and no version holds AWSPENDING.
+func (f *Fixture) CheckFinished(t testing.TB, token, oldCurrent string) {
+	t.Helper()
+	st := f.Stages(t)
+	for v, labels := range st {
+		if slices.Contains(labels, "AWSCURRENT") != (v == token) {
+			t.Errorf("version %s labels %v: AWSCURRENT must be on %s alone", v, labels, token)
+		}
+		if slices.Contains(labels, "AWSPENDING") {
+			t.Errorf("version %s still holds AWSPENDING (%v)", v, labels)
+		}
+		if oldCurrent != "" && slices.Contains(labels, "AWSPREVIOUS") != (v == oldCurrent) {
+			t.Errorf("version %s labels %v: AWSPREVIOUS must be on %s alone", v, labels, oldCurrent)
+		}
+	}
+}
+
+// CurrentVersion returns the id of the version labelled AWSCURRENT.
+func (f *Fixture) CurrentVersion(t testing.TB) string {
+	t.Helper()
+	for v, labels := range f.Stages(t) {
+		if slices.Contains(labels, "AWSCURRENT") {
+			return v
+		}
+	}
+	t.Fatal("no version is AWSCURRENT")
+	return ""
+}
+
+// placeholderLambda creates an IAM role and a Lambda function that is never run: it only
+// lets RotateSecret accept a RotationLambdaARN.
+func placeholderLambda(t testing.TB, env *testenv.Env) string {
+	t.Helper()
+	ctx := context.Background()
+	cfg := env.AWS(t)
+	name := testenv.Unique("rotaudit-test-rotator")
+	ic := iam.NewFromConfig(cfg)
+	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String(name),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	})
+	if err != nil {
+		t.Fatalf("create placeholder role: %v", err)
+	}
+	t.Cleanup(func() { ic.DeleteRole(context.Background(), &iam.DeleteRoleInput{RoleName: aws.String(name)}) })
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("bootstrap")
+	w.Write([]byte("#!/bin/sh\nexit 1\n"))
+	zw.Close()
+	lc := lambda.NewFromConfig(cfg)
+	fn, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name),
+		Runtime:      ltypes.RuntimeProvidedal2023,
+		Handler:      aws.String("bootstrap"),
+		Role:         role.Role.Arn,
+		Code:         &ltypes.FunctionCode{ZipFile: buf.Bytes()},
+	})
+	if err != nil {
+		t.Fatalf("create placeholder function: %v", err)
+	}
+	t.Cleanup(func() { lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}) })
+	return aws.ToString(fn.FunctionArn)
+}
+
+func mustExec(t testing.TB, c *pgx.Conn, sql string) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func atoi(s string) int {
+	n := 0
+	fmt.Sscanf(s, "%d", &n)
+	return n
+}
