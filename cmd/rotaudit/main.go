@@ -25,7 +25,8 @@ var errUsage = errors.New("usage")
 func commands() map[string]command {
 	return map[string]command{
 		// Each subcommand lives in a file of its own and is listed here.
-		"db": dbCommand(),
+		"db":    dbCommand(),
+		"audit": auditCommand(),
 	}
 }
 
