@@ -1,0 +1,100 @@
+# Plan-only tests with mocked providers: need Terraform 1.7+ (mock_provider) and the
+# provider schema from `terraform init`, so they run where the provider can be
+# downloaded: cd into the module and run `terraform init && terraform test`.
+
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111111111111"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+}
+
+mock_provider "aws" {
+  alias = "us_east_1"
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+}
+
+variables {
+  name                = "rotaudit-test"
+  lambda_zip_path     = "tests/auditor.zip"
+  watched_secret_arns = ["arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-AbCdEf"]
+  trail_bucket_name   = "rotaudit-test-cloudtrail"
+}
+
+run "iam_events_forwarded_from_us_east_1" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.iam) == 1 && length(aws_cloudwatch_event_target.iam_forward) == 1
+    error_message = "outside us-east-1 the IAM rule forwards to the home bus"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.iam_home) == 1 && length(aws_cloudwatch_event_target.iam_direct) == 0
+    error_message = "the forwarded events are matched again at home"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_rule.management.state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    error_message = "read-only management events must reach the auditor"
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).watched_secrets[0].arn == var.watched_secret_arns[0]
+    error_message = "the generated audit configuration watches the given secrets"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG_FILE"] == ""
+    error_message = "only one of AUDIT_CONFIG and AUDIT_CONFIG_FILE is set"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state.hash_key == "pk" && aws_dynamodb_table.state.range_key == "sk" && aws_dynamodb_table.state.ttl[0].attribute_name == "ttl"
+    error_message = "the state table follows the contract: pk, sk, ttl"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_notification.trail) == 1
+    error_message = "log files in the trail bucket invoke the auditor"
+  }
+}
+
+run "home_region_us_east_1_invokes_directly" {
+  command = plan
+
+  override_data {
+    target = data.aws_region.current
+    values = {
+      name = "us-east-1"
+    }
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_target.iam_direct) == 1 && length(aws_cloudwatch_event_rule.iam_home) == 0
+    error_message = "in us-east-1 the IAM rule invokes the Lambda itself"
+  }
+}
+
+run "config_file_replaces_generated_config" {
+  command = plan
+
+  variables {
+    audit_config_file = "/var/task/audit.json"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"] == ""
+    error_message = "AUDIT_CONFIG must be empty when AUDIT_CONFIG_FILE is set"
+  }
+}

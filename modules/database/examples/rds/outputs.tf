@@ -1,0 +1,4 @@
+output "host" {
+  description = "Endpoint address of the example database."
+  value       = module.database.host
+}

@@ -1,0 +1,82 @@
+# Plan-only tests with mocked providers: need Terraform 1.7+ (mock_provider) and the
+# provider schema from `terraform init`, so they run where the provider can be
+# downloaded: cd into the module and run `terraform init && terraform test`.
+
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111111111111"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+}
+
+mock_provider "random" {}
+
+variables {
+  name              = "rotaudit-test"
+  vpc_id            = "vpc-1"
+  subnet_ids        = ["subnet-1", "subnet-2"]
+  security_group_id = "sg-1"
+}
+
+run "rds_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_db_instance.this) == 1 && length(aws_ecs_service.this) == 0
+    error_message = "rds mode creates an instance and no ECS service"
+  }
+  assert {
+    condition     = aws_db_instance.this[0].storage_encrypted && !aws_db_instance.this[0].publicly_accessible
+    error_message = "storage encrypted, never public"
+  }
+  assert {
+    condition     = contains([for p in aws_db_parameter_group.this[0].parameter : p.name if p.value == "1"], "log_connections")
+    error_message = "the parameter group logs connections"
+  }
+}
+
+run "ecs_mode" {
+  command = plan
+
+  variables {
+    engine_mode                   = "ecs"
+    ecs_cluster_arn               = "arn:aws:ecs:eu-west-1:111111111111:cluster/rotaudit-test"
+    ecs_image                     = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/rotaudit-test/postgres:16"
+    ecs_master_secret_arn         = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/admin-AbCdEf"
+    ecs_master_secret_kms_key_arn = "arn:aws:kms:eu-west-1:111111111111:key/1"
+  }
+
+  assert {
+    condition     = length(aws_db_instance.this) == 0 && length(aws_ecs_service.this) == 1 && length(aws_efs_file_system.this) == 1
+    error_message = "ecs mode creates the service and its EFS volume, no RDS"
+  }
+  assert {
+    condition     = output.host == "postgres.rotaudit-test.internal"
+    error_message = "the ECS database is reached through its Cloud Map name"
+  }
+  assert {
+    condition     = output.tls_required == false
+    error_message = "the ECS database speaks plain TCP inside the VPC"
+  }
+}
+
+run "rejects_unknown_mode" {
+  command = plan
+
+  variables {
+    engine_mode = "aurora"
+  }
+
+  expect_failures = [var.engine_mode]
+}

@@ -1,0 +1,10 @@
+provider "aws" {
+  region = var.region
+}
+
+module "ecr" {
+  source = "../.."
+
+  name         = "rotaudit-example"
+  force_delete = true
+}

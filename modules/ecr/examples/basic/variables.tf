@@ -1,0 +1,6 @@
+variable "region" {
+  type        = string
+  description = "AWS region to deploy the example in."
+  default     = "eu-west-1"
+}
+
