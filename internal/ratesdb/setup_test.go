@@ -1,0 +1,160 @@
+package ratesdb_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/ratesdb"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+// setupConfig is a Setup configuration with unique names, cleaned up after the test.
+func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) ratesdb.Config {
+	t.Helper()
+	s := strings.TrimPrefix(testenv.Unique(""), "_")
+	port, err := ratesdb.PortFromEnv("ROTAUDIT_PG_PORT", 55432)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ratesdb.Defaults(env.SuperDSN, port)
+	c.Database, c.AppRole, c.AdminRole = "setup_"+s, "setup_app_"+s, "setup_admin_"+s
+	c.AppSecretID, c.AdminSecretID = "rotaudit/test/setup-"+s+"/app", "rotaudit/test/setup-"+s+"/admin"
+	c.Demo.RoutesPerOrigin = 3
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, id := range []string{c.AppSecretID, c.AdminSecretID} {
+			sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(id), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		}
+		if conn, err := pgx.Connect(ctx, env.SuperDSN); err == nil {
+			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{c.Database}.Sanitize()+" WITH (FORCE)")
+			conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{c.AppRole}.Sanitize())
+			conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{c.AdminRole}.Sanitize())
+			conn.Close(ctx)
+		}
+	})
+	return c
+}
+
+func secretValue(t *testing.T, sm *secretsmanager.Client, id string) dbsecret.Secret {
+	t.Helper()
+	out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
+	t.Helper()
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("login as %s: %v", s.Username, err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
+	env := testenv.Stack(t)
+	sm := secretsmanager.NewFromConfig(env.AWS(t))
+	c := setupConfig(t, env, sm)
+	ctx := context.Background()
+
+	first, err := ratesdb.Setup(ctx, sm, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.DataSource != "demo" || first.PriceRows == 0 || !first.AppPasswordSet || !first.AdminPasswordSet || len(first.Migrated) == 0 {
+		t.Fatalf("first run: %+v", first)
+	}
+	app := secretValue(t, sm, c.AppSecretID)
+	admin := secretValue(t, sm, c.AdminSecretID)
+	if app.Username != c.AppRole || app.DBName != c.Database || app.MasterARN != first.AdminSecretARN || app.SSL == nil || *app.SSL ||
+		admin.Username != c.AdminRole || len(app.Password) < 32 {
+		t.Fatalf("secrets: app %v (master %s), admin %v", app, app.MasterARN, admin)
+	}
+
+	second, err := ratesdb.Setup(ctx, sm, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.AppPasswordSet || second.AdminPasswordSet || second.DataSource != "kept" || len(second.Migrated) != 0 || second.PriceRows != first.PriceRows {
+		t.Fatalf("second run changed things: %+v", second)
+	}
+	if secretValue(t, sm, c.AppSecretID).Password != app.Password {
+		t.Fatal("second run changed the app password")
+	}
+
+	// The app role reads and does nothing else.
+	conn := login(t, app)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&n); err != nil || int64(n) != first.PriceRows {
+		t.Fatalf("app reads %d rows, %v", n, err)
+	}
+	for _, stmt := range []string{"DELETE FROM prices", "INSERT INTO ports VALUES ('X','X','china_main')", "CREATE TABLE t (a int)", "DROP INDEX prices_route_day_idx"} {
+		if _, err := conn.Exec(ctx, stmt); err == nil {
+			t.Errorf("the app role may: %s", stmt)
+		}
+	}
+	var super, createrole bool
+	if err := conn.QueryRow(ctx, "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user").Scan(&super, &createrole); err != nil || super || createrole {
+		t.Fatalf("app role super=%v createrole=%v %v", super, createrole, err)
+	}
+	// The admin role owns the tables: rotation and migrations run as it.
+	var owner string
+	if err := login(t, admin).QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'prices'").Scan(&owner); err != nil || owner != c.AdminRole {
+		t.Fatalf("prices owned by %q, %v", owner, err)
+	}
+
+	// A password that no longer logs in is replaced, and the secret follows.
+	if _, err := env.Super(t, "").Exec(ctx, "ALTER ROLE "+pgx.Identifier{c.AppRole}.Sanitize()+" PASSWORD 'someone-changed-it'"); err != nil {
+		t.Fatal(err)
+	}
+	third, err := ratesdb.Setup(ctx, sm, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !third.AppPasswordSet || third.AdminPasswordSet {
+		t.Fatalf("third run: %+v", third)
+	}
+	login(t, secretValue(t, sm, c.AppSecretID))
+}
+
+func TestSetupLoadsDump(t *testing.T) {
+	env := testenv.Stack(t)
+	sm := secretsmanager.NewFromConfig(env.AWS(t))
+	c := setupConfig(t, env, sm)
+	c.DumpPath = "testdata/small.sql"
+	res, err := ratesdb.Setup(context.Background(), sm, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PriceRows != 4 || !strings.HasPrefix(res.DataSource, "dump") {
+		t.Fatalf("%+v", res)
+	}
+	// The dump lacks the index; the migrations add it.
+	var idx bool
+	if err := env.Super(t, c.Database).QueryRow(context.Background(),
+		"SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE tablename = 'prices' AND indexname = 'prices_route_day_idx')").Scan(&idx); err != nil || !idx {
+		t.Fatalf("index after dump: %v %v", idx, err)
+	}
+	// A broken dump fails with its line and leaves an error that says so.
+	c.DumpPath = "testdata/does-not-exist.sql"
+	if _, err := ratesdb.Setup(context.Background(), sm, c); err == nil || !strings.Contains(err.Error(), "RATES_SQL") {
+		t.Fatalf("missing dump: %v", err)
+	}
+}
