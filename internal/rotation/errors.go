@@ -56,9 +56,9 @@ func smError(op string, err error) error {
 		return fmt.Errorf("%s: %w: %s%s", op, ErrSecretsManager, api.ErrorCode(), hint)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w: ran out of time (%v): check the function's network path to Secrets Manager (VPC endpoint or NAT) and its timeout", op, ErrSecretsManager, err)
+		return fmt.Errorf("%s: %w: ran out of time (%w): check the function's network path to Secrets Manager (VPC endpoint or NAT) and its timeout", op, ErrSecretsManager, err)
 	}
-	return fmt.Errorf("%s: %w: Secrets Manager unreachable (%v): check the function's network path (VPC endpoint or NAT, SECRETS_MANAGER_ENDPOINT)", op, ErrSecretsManager, err)
+	return fmt.Errorf("%s: %w: Secrets Manager unreachable (%w): check the function's network path (VPC endpoint or NAT, SECRETS_MANAGER_ENDPOINT)", op, ErrSecretsManager, err)
 }
 
 // dbError classifies a database error and says what to do. who names the user.
@@ -80,12 +80,12 @@ func dbError(op, who string, err error) error {
 	var host x509.HostnameError
 	if errors.As(err, &certErr) || errors.As(err, &unk) || errors.As(err, &host) ||
 		strings.Contains(err.Error(), "server refused TLS") || strings.Contains(err.Error(), "tls:") {
-		return fmt.Errorf("%s: %w: %v: point %s at the server's CA bundle, or for a server without TLS set \"ssl\": false in the secret or %s=true", op, ErrDBTLS, err, EnvDBCABundle, EnvDBAllowPlaintext)
+		return fmt.Errorf("%s: %w: %w: point %s at the server's CA bundle, or for a server without TLS set \"ssl\": false in the secret or %s=true", op, ErrDBTLS, err, EnvDBCABundle, EnvDBAllowPlaintext)
 	}
 	var ne net.Error
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w: %v: check host, port, security groups and that the database is up", op, ErrDBUnreachable, err)
+		return fmt.Errorf("%s: %w: %w: check host, port, security groups and that the database is up", op, ErrDBUnreachable, err)
 	}
 	return fmt.Errorf("%s as %s: %w", op, who, err)
 }

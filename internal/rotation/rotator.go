@@ -483,6 +483,11 @@ func (r *Rotator) clearPending(ctx context.Context, arn, token string) error {
 		RemoveFromVersionId: aws.String(token),
 	})
 	if err != nil {
+		// A twin may have removed it first; what matters is that it is gone.
+		d, derr := r.SM.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)})
+		if derr == nil && !slices.Contains(d.VersionIdsToStages[token], StagePending) {
+			return nil
+		}
 		return smError("remove AWSPENDING from the new current version", err)
 	}
 	return nil

@@ -33,8 +33,10 @@ type Options struct {
 	// UserPrefix starts the application role's name; default has a quote, a double
 	// quote, a space, a semicolon and non-ASCII letters.
 	UserPrefix string
-	// LogStatements sets log_statement = 'all' on the fixture's roles.
-	LogStatements bool
+	// LogStatements sets log_statement = 'all' on the master role, and LogUserStatements
+	// on the user too. (Only a superuser may set it, so an alternating rotation, whose
+	// master copies the user's settings to the clone, would rightly refuse the latter.)
+	LogStatements, LogUserStatements bool
 }
 
 // DefaultUserPrefix is a role name prefix that breaks naive SQL quoting.
@@ -85,9 +87,10 @@ func New(t testing.TB, o Options) *Fixture {
 		mustExec(t, super, s)
 	}
 	if o.LogStatements {
-		for _, r := range []string{f.Master, f.User} {
-			mustExec(t, super, "ALTER ROLE "+ident(r)+" SET log_statement = 'all'")
-		}
+		mustExec(t, super, "ALTER ROLE "+ident(f.Master)+" SET log_statement = 'all'")
+	}
+	if o.LogUserStatements {
+		mustExec(t, super, "ALTER ROLE "+ident(f.User)+" SET log_statement = 'all'")
 	}
 	f.DB = env.CreateDatabase(t, "rot")
 	mustExec(t, super, "ALTER DATABASE "+ident(f.DB)+" OWNER TO "+ident(f.Master))
@@ -271,7 +274,9 @@ func placeholderLambda(t testing.TB, env *testenv.Env) string {
 	if err != nil {
 		t.Fatalf("create placeholder function: %v", err)
 	}
-	t.Cleanup(func() { lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}) })
+	t.Cleanup(func() {
+		lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	})
 	return aws.ToString(fn.FunctionArn)
 }
 
