@@ -535,7 +535,7 @@ func copyMemberships(ctx context.Context, q Querier, from, to, a, b string) erro
 			continue
 		}
 		if _, err := q.Exec(ctx, g.statement(to)); err != nil {
-			return fmt.Errorf("grant membership in %s to %s: %w", g.Name, to, err)
+			return fmt.Errorf("grant membership in %s to %s: %w (the rotating role needs CREATEROLE or ADMIN OPTION on it)", g.Name, to, err)
 		}
 	}
 	return nil
@@ -559,7 +559,7 @@ func copyPrivileges(ctx context.Context, q Querier, from, to string) error {
 	sort.Strings(ks)
 	for _, k := range ks {
 		if _, err := q.Exec(ctx, want[k].statement(to)); err != nil {
-			return fmt.Errorf("grant %s to %s: %w", k, to, err)
+			return fmt.Errorf("grant %s to %s: %w (the rotating role must own the object or hold the privilege WITH GRANT OPTION)", k, to, err)
 		}
 	}
 	return nil

@@ -1,0 +1,230 @@
+package pgrole_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
+	"github.com/rotaudit/rotaudit/internal/rotation/scram"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+// setup makes a scratch database owned by a CREATEROLE master and returns a master
+// session in it (inside a transaction the test may commit) plus the superuser session.
+func setup(t *testing.T) (env *testenv.Env, db string, master string, m *pgx.Conn, super *pgx.Conn) {
+	env = testenv.Stack(t)
+	super = env.Super(t, "")
+	master = testenv.Unique("pgrole_master")
+	roles := []string{master}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), env.SuperDSN)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		for _, r := range roles {
+			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
+		}
+	})
+	exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE")
+	db = env.CreateDatabase(t, "pgrole")
+	exec(t, super, "ALTER DATABASE "+pgrole.Ident(db)+" OWNER TO "+pgrole.Ident(master))
+	s := env.Super(t, db)
+	exec(t, s, "SET ROLE "+pgrole.Ident(master))
+	return env, db, master, s, super
+}
+
+func exec(t *testing.T, c *pgx.Conn, sql string) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func dropLater(t *testing.T, env *testenv.Env, names ...string) {
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), env.SuperDSN)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		for _, r := range names {
+			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
+		}
+	})
+}
+
+func TestMirror(t *testing.T) {
+	env, db, _, m, super := setup(t)
+	ctx := context.Background()
+	src := testenv.Unique(`src "x"; ü`)
+	dst := src + "_clone"
+	group := testenv.Unique("pgrole_group")
+	dropLater(t, env, src, dst, group)
+	for _, s := range []string{
+		"CREATE ROLE " + pgrole.Ident(group),
+		"CREATE ROLE " + pgrole.Ident(src) + " LOGIN CREATEDB CONNECTION LIMIT 7 VALID UNTIL '2999-01-01 00:00:00+00'",
+		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(src) + " WITH ADMIN OPTION",
+		"ALTER ROLE " + pgrole.Ident(src) + ` SET search_path TO "My Schema", public, "$user"`,
+		"ALTER ROLE " + pgrole.Ident(src) + " SET statement_timeout TO '5s'",
+		"ALTER ROLE " + pgrole.Ident(src) + " IN DATABASE " + pgrole.Ident(db) + " SET work_mem TO '8MB'",
+		`CREATE SCHEMA "My Schema"`,
+		`CREATE TABLE "My Schema"."t ""1""" (a int, "b;c" text)`,
+		`CREATE SEQUENCE "My Schema".seq`,
+		`CREATE FUNCTION "My Schema".f(x int, y text) RETURNS int LANGUAGE sql AS 'SELECT 1'`,
+		`REVOKE EXECUTE ON FUNCTION "My Schema".f(int, text) FROM PUBLIC`,
+		`GRANT USAGE ON SCHEMA "My Schema" TO ` + pgrole.Ident(src),
+		`GRANT SELECT, INSERT ON "My Schema"."t ""1""" TO ` + pgrole.Ident(src) + " WITH GRANT OPTION",
+		`GRANT UPDATE ("b;c") ON "My Schema"."t ""1""" TO ` + pgrole.Ident(src),
+		`GRANT USAGE ON SEQUENCE "My Schema".seq TO ` + pgrole.Ident(src),
+		`GRANT EXECUTE ON FUNCTION "My Schema".f(int, text) TO ` + pgrole.Ident(src),
+		"GRANT CONNECT, TEMPORARY ON DATABASE " + pgrole.Ident(db) + " TO " + pgrole.Ident(src),
+	} {
+		exec(t, m, s)
+	}
+	// Something granted to the clone only must reach the original (union).
+	exec(t, m, "BEGIN")
+	if err := pgrole.Mirror(ctx, m, src, dst); err != nil {
+		t.Fatalf("Mirror: %v", err)
+	}
+	exec(t, m, "COMMIT")
+	exec(t, m, `CREATE TABLE "My Schema".later (z int)`)
+	exec(t, m, `GRANT DELETE ON "My Schema".later TO `+pgrole.Ident(dst))
+	if d, _ := pgrole.Compare(ctx, m, src, dst); len(d) != 1 || !strings.Contains(d[0], "later") {
+		t.Fatalf("Compare after a grant to one user = %v, want the one difference", d)
+	}
+	if err := pgrole.Mirror(ctx, m, src, dst); err != nil {
+		t.Fatalf("second Mirror: %v", err)
+	}
+	if d, err := pgrole.Compare(ctx, m, src, dst); err != nil || len(d) != 0 {
+		t.Fatalf("Compare after Mirror = %v, %v", d, err)
+	}
+	// What the catalogs say, independently of Compare.
+	var sp string
+	if err := super.QueryRow(ctx, `SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+		WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = $1) AND c LIKE 'search_path=%'`, dst).Scan(&sp); err != nil {
+		t.Fatal(err)
+	}
+	if sp != `search_path="My Schema", public, "$user"` {
+		t.Fatalf("clone search_path = %q", sp)
+	}
+	var limit int
+	var createdb bool
+	super.QueryRow(ctx, "SELECT rolconnlimit, rolcreatedb FROM pg_roles WHERE rolname = $1", dst).Scan(&limit, &createdb)
+	if limit != 7 || !createdb {
+		t.Fatalf("clone attributes: connlimit %d createdb %v", limit, createdb)
+	}
+	var canDelete, canExec, admin bool
+	m.QueryRow(ctx, `SELECT has_table_privilege($1, '"My Schema".later', 'DELETE'),
+		has_function_privilege($1, '"My Schema".f(int, text)', 'EXECUTE'),
+		pg_has_role($1, $2, 'USAGE WITH ADMIN OPTION')`, src, group).Scan(&canDelete, &canExec, &admin)
+	if !canDelete || !canExec || !admin {
+		t.Fatalf("delete %v execute %v admin %v", canDelete, canExec, admin)
+	}
+}
+
+func TestMirrorFailsWithoutGrantOption(t *testing.T) {
+	tests := []struct {
+		name string
+		// masterHas is what the master holds on the table: nothing, or the privilege
+		// without GRANT OPTION (PostgreSQL then only warns and grants nothing).
+		masterHas string
+		wantErr   error
+	}{
+		{"master has nothing", "", nil},
+		{"master lacks grant option", "SELECT", pgrole.ErrIncomplete},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, master, m, super := setup(t)
+			ctx := context.Background()
+			src := testenv.Unique("pgrole_src")
+			dst := src + "_clone"
+			other := testenv.Unique("pgrole_owner")
+			dropLater(t, env, src, dst, other)
+			exec(t, m, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
+			exec(t, super, "CREATE ROLE "+pgrole.Ident(other))
+			exec(t, m, "RESET ROLE")
+			exec(t, m, "CREATE TABLE foreign_owned (a int)")
+			exec(t, m, "ALTER TABLE foreign_owned OWNER TO "+pgrole.Ident(other))
+			exec(t, m, "GRANT SELECT ON foreign_owned TO "+pgrole.Ident(src))
+			if tt.masterHas != "" {
+				exec(t, m, "GRANT "+tt.masterHas+" ON foreign_owned TO "+pgrole.Ident(master))
+			}
+			exec(t, m, "SET ROLE "+pgrole.Ident(master))
+			exec(t, m, "BEGIN")
+			err := pgrole.Mirror(ctx, m, src, dst)
+			exec(t, m, "ROLLBACK")
+			if err == nil || !strings.Contains(err.Error(), "foreign_owned") || !strings.Contains(err.Error(), "GRANT OPTION") {
+				t.Fatalf("err = %v, want one naming the table and what to do", err)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestMirrorRefusesSuperuserAndLongNames(t *testing.T) {
+	env, _, _, m, super := setup(t)
+	ctx := context.Background()
+	su := testenv.Unique("pgrole_su")
+	dropLater(t, env, su)
+	exec(t, super, "CREATE ROLE "+pgrole.Ident(su)+" SUPERUSER LOGIN")
+	if err := pgrole.Mirror(ctx, m, su, su+"_clone"); !errors.Is(err, pgrole.ErrNotMirrorable) {
+		t.Fatalf("superuser source: err = %v", err)
+	}
+	if err := pgrole.Mirror(ctx, m, "x", strings.Repeat("y", 64)); err == nil || !strings.Contains(err.Error(), "63") {
+		t.Fatalf("long name: err = %v", err)
+	}
+	if err := pgrole.Mirror(ctx, m, testenv.Unique("pgrole_missing"), "z"); !errors.Is(err, pgrole.ErrNoRole) {
+		t.Fatalf("missing source: err = %v", err)
+	}
+}
+
+func TestSetPasswordSendsOnlyVerifier(t *testing.T) {
+	env, db, _, m, super := setup(t)
+	ctx := context.Background()
+	role := testenv.Unique("pgrole_pw")
+	dropLater(t, env, role)
+	exec(t, m, "CREATE ROLE "+pgrole.Ident(role)+" LOGIN")
+	rec := &recorder{Querier: m}
+	const pw = "Pw-only-in-the-verifier-123"
+	if err := pgrole.SetPassword(ctx, rec, role, pw); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.sql) != 1 || strings.Contains(rec.sql[0], pw) || !strings.Contains(rec.sql[0], "SCRAM-SHA-256$4096:") {
+		t.Fatalf("statements sent: %q", rec.sql)
+	}
+	var stored string
+	super.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", role).Scan(&stored)
+	if ok, err := scram.Check(stored, pw); err != nil || !ok {
+		t.Fatalf("stored verifier does not match: %v %v", ok, err)
+	}
+	cfg, _ := pgx.ParseConfig("host=127.0.0.1 port=" + env.PGPort + " sslmode=disable dbname=" + db)
+	cfg.User, cfg.Password = role, pw
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("login with the new password: %v", err)
+	}
+	c.Close(ctx)
+	if err := pgrole.SetPassword(ctx, m, role, "päss"); !errors.Is(err, scram.ErrUnsupportedPassword) {
+		t.Fatalf("non-ASCII password: err = %v", err)
+	}
+}
+
+type recorder struct {
+	pgrole.Querier
+	sql []string
+}
+
+func (r *recorder) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	r.sql = append(r.sql, sql)
+	return r.Querier.Exec(ctx, sql, args...)
+}
+
