@@ -54,6 +54,16 @@ type event struct {
 	principal string // as reported
 	norm      string // as allow-lists compare it
 	hits      []hit
+	sp        *secretParams // decoded once for the Secrets Manager rules
+}
+
+// secret returns the record's Secrets Manager parameters, decoded on first use.
+func (ev *event) secret() *secretParams {
+	if ev.sp == nil {
+		ev.sp = &secretParams{}
+		ev.rec.Params(ev.sp)
+	}
+	return ev.sp
 }
 
 func (ev *event) add(h hit) { ev.hits = append(ev.hits, h) }
@@ -87,10 +97,10 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // Evaluate runs the rules on one validated record and returns its findings, deduplicated
 // against earlier ones. rec may be reused by the caller afterwards.
 func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, error) {
-	rules := e.bySource[rec.EventSource]
-	if len(rules) == 0 && len(e.always) == 0 {
+	if !relevant(rec) {
 		return nil, nil
 	}
+	rules := e.bySource[rec.EventSource]
 	ev := event{rec: rec, principal: rec.Principal()}
 	ev.norm = cloudtrail.NormalizePrincipal(ev.principal)
 	for _, r := range e.always {

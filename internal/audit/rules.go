@@ -118,6 +118,37 @@ func Rules() []*Rule {
 	}
 }
 
+// watchedCalls lists, per event source, the calls some rule looks at. Most of a trail is
+// other traffic; this lets Evaluate pass over it without building anything.
+var watchedCalls = map[string]map[string]bool{
+	srcSecrets: set("GetSecretValue", "BatchGetSecretValue", "PutSecretValue", "UpdateSecretVersionStage", "UpdateSecret",
+		"DeleteSecret", "PutResourcePolicy", "DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret",
+		"RemoveRegionsFromReplication", "StopReplicationToReplica", "RotationFailed", "RotationAbandoned"),
+	srcKMS:     set("Decrypt", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"),
+	srcTrail:   set("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
+	srcRDS:     set("ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute", "CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask"),
+	srcRDSData: set("ExecuteStatement", "BatchExecuteStatement", "ExecuteSql", "BeginTransaction"),
+	srcECS:     set("RegisterTaskDefinition", "ExecuteCommand"),
+	srcIAM:     set("PutRolePolicy", "PutUserPolicy", "PutGroupPolicy", "CreatePolicyVersion", "AttachRolePolicy", "AttachUserPolicy", "AttachGroupPolicy", "UpdateAssumeRolePolicy", "SetDefaultPolicyVersion"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// relevant reports whether any rule could fire on rec: a watched call, a failure on
+// Secrets Manager or KMS (RA-04), or anything done as root (RA-12).
+func relevant(rec *cloudtrail.Record) bool {
+	if watchedCalls[rec.EventSource][rec.EventName] || rec.UserIdentity.Type == "Root" {
+		return true
+	}
+	return rec.ErrorCode != "" && (rec.EventSource == srcSecrets || rec.EventSource == srcKMS)
+}
+
 // --- helpers shared by the rules ---
 
 func isService(p string) bool { return strings.HasSuffix(p, ".amazonaws.com") || p == "AWS Internal" }
@@ -174,9 +205,8 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 	if !isRead(ev.rec.EventName) || e.cfg.isReader(ev.norm) || e.cfg.isRotator(ev.norm) || isService(ev.principal) {
 		return nil
 	}
-	var p secretParams
-	ev.rec.Params(&p)
-	for _, id := range secretIDs(ev.rec, &p) {
+	p := ev.secret()
+	for _, id := range secretIDs(ev.rec, p) {
 		name, ok := e.cfg.watched(id)
 		if !ok {
 			continue
@@ -233,10 +263,9 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 	if !isRead(rec.EventName) || rec.Failed() || isService(ev.principal) {
 		return nil
 	}
-	var p secretParams
-	rec.Params(&p)
+	p := ev.secret()
 	expires := rec.Time.Add(e.cfg.BaselineTTL.Duration)
-	for _, id := range secretIDs(rec, &p) {
+	for _, id := range secretIDs(rec, p) {
 		name, ok := e.cfg.watched(id)
 		if !ok {
 			continue
@@ -293,8 +322,7 @@ func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 	if !isRead(rec.EventName) || isService(ev.principal) {
 		return nil
 	}
-	var p secretParams
-	rec.Params(&p)
+	p := ev.secret()
 	if rec.EventName == "BatchGetSecretValue" && len(p.Filters) > 0 {
 		ev.add(hit{
 			rule: e.rule("RA-03"), severity: e.failedSeverity(ev, High), dedup: "filters",
@@ -304,7 +332,7 @@ func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 		})
 	}
 	w := e.cfg.Enumeration
-	for _, id := range secretIDs(rec, &p) {
+	for _, id := range secretIDs(rec, p) {
 		n, err := e.store.Count(ctx, "enum|"+ev.norm, secretName(id), rec.Time, rec.Time.Add(-w.Window.Duration), rec.Time.Add(w.Window.Duration))
 		if err != nil {
 			return err
@@ -362,10 +390,9 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 	if isService(ev.principal) {
 		return nil
 	}
-	var p secretParams
-	rec.Params(&p)
+	p := ev.secret()
 	rotator, deployer := e.cfg.isRotator(ev.norm), e.cfg.isDeployer(ev.norm)
-	for _, id := range secretIDs(rec, &p) {
+	for _, id := range secretIDs(rec, p) {
 		name, ok := e.cfg.watched(id)
 		if !ok {
 			continue
@@ -458,9 +485,7 @@ func ruleRotationHealth(_ context.Context, e *Engine, ev *event) error {
 	rec.Additional(&add)
 	id := add.SecretID
 	if id == "" {
-		var p secretParams
-		rec.Params(&p)
-		if ids := secretIDs(rec, &p); len(ids) > 0 {
+		if ids := secretIDs(rec, ev.secret()); len(ids) > 0 {
 			id = ids[0]
 		}
 	}

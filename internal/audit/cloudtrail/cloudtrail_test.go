@@ -3,11 +3,14 @@ package cloudtrail
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func read(t testing.TB, name string) []byte {
@@ -195,4 +198,83 @@ func FuzzParseInvocation(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecoderMatchesEncodingJSON checks the hand-written decoder against encoding/json on
+// every fixture and every real sample: same fields, same raw parameters.
+func TestDecoderMatchesEncodingJSON(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
+	real, _ := filepath.Glob("../../../../shared/datasets/cloudtrail/*/*.json")
+	files = append(files, real...)
+	compared := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		var elems []json.RawMessage
+		var env struct{ Records []json.RawMessage }
+		if json.Unmarshal(b, &elems) != nil {
+			if json.Unmarshal(b, &env) != nil || env.Records == nil {
+				elems = []json.RawMessage{b}
+			} else {
+				elems = env.Records
+			}
+		}
+		for i, raw := range elems {
+			var want, got Record
+			stdErr := json.Unmarshal(raw, &want)
+			ourErr := decodeRecord(raw, &got, newInterner())
+			if (stdErr == nil) != (ourErr == nil) {
+				t.Errorf("%s[%d]: encoding/json err %v, ours %v", f, i, stdErr, ourErr)
+				continue
+			}
+			if len(want.Resources) == 0 && len(got.Resources) == 0 {
+				want.Resources, got.Resources = nil, nil
+			}
+			if stdErr == nil && !reflect.DeepEqual(want, got) {
+				t.Errorf("%s[%d]: decoders differ:\n std %+v\n our %+v", f, i, want, got)
+			}
+			compared++
+		}
+	}
+	if compared < 40 {
+		t.Errorf("compared only %d records", compared)
+	}
+}
+
+func TestCorruptGzipIsMalformed(t *testing.T) {
+	z := gz(t, read(t, "trail-log.json"))
+	z[len(z)-6] ^= 0xff // break the CRC
+	_, _, err := collect(t, z)
+	if !errors.Is(err, ErrMalformed) {
+		t.Fatalf("err = %v, want ErrMalformed", err)
+	}
+}
+
+// TestStreamSplitReads feeds the stream one byte per read, so every string, escape and
+// brace straddles a buffer boundary.
+func TestStreamSplitReads(t *testing.T) {
+	for _, name := range []string{"escapes.json", "trail-log.json", "records-array.json"} {
+		t.Run(name, func(t *testing.T) {
+			in := read(t, name)
+			var whole, split []string
+			_, err1 := Stream(bytes.NewReader(in), func(r *Record) error {
+				whole = append(whole, r.EventID+"|"+r.UserAgent+"|"+string(r.RequestParameters))
+				return nil
+			}, nil)
+			_, err2 := Stream(iotest.OneByteReader(bytes.NewReader(in)), func(r *Record) error {
+				split = append(split, r.EventID+"|"+r.UserAgent+"|"+string(r.RequestParameters))
+				return nil
+			}, nil)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("errors: %v, %v", err1, err2)
+			}
+			if !reflect.DeepEqual(whole, split) || len(whole) == 0 {
+				t.Fatalf("split reads differ:\n%q\n%q", whole, split)
+			}
+		})
+	}
+	var got []string
+	Stream(bytes.NewReader(read(t, "escapes.json")), func(r *Record) error { got = append(got, r.UserAgent); return nil }, nil)
+	if want := []string{`tool "quoted" {not a brace} \ [x]`, "café / slash"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("unescaped user agents %q, want %q", got, want)
+	}
 }
