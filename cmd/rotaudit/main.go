@@ -25,8 +25,10 @@ var errUsage = errors.New("usage")
 func commands() map[string]command {
 	return map[string]command{
 		// Each subcommand lives in a file of its own and is listed here.
-		"db":    dbCommand(),
-		"audit": auditCommand(),
+		"db":     dbCommand(),
+		"audit":  auditCommand(),
+		"rotate": rotateCommand(),
+		"doctor": doctorCommand(),
 	}
 }
 

@@ -564,3 +564,76 @@ func copyPrivileges(ctx context.Context, q Querier, from, to string) error {
 	}
 	return nil
 }
+
+// Ungrantable lists the privileges and memberships of role that grantor could not give
+// to another role: it neither owns the object nor holds the privilege WITH GRANT OPTION
+// (or, for a group, lacks ADMIN OPTION and CREATEROLE). It changes nothing.
+func Ungrantable(ctx context.Context, q Querier, grantor, role string) ([]string, error) {
+	privs, err := privileges(ctx, q, role)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, g := range privs {
+		var sql string
+		args := []any{grantor}
+		opt := g.Privilege + " WITH GRANT OPTION"
+		switch g.Kind {
+		case "DATABASE":
+			sql, args = "SELECT has_database_privilege($1, $2, $3)", append(args, g.Name, opt)
+		case "SCHEMA":
+			sql, args = "SELECT has_schema_privilege($1, $2, $3)", append(args, g.Name, opt)
+		case "TABLE":
+			sql, args = "SELECT has_table_privilege($1, $2, $3)", append(args, pgx.Identifier{g.Schema, g.Name}.Sanitize(), opt)
+		case "SEQUENCE":
+			sql, args = "SELECT has_sequence_privilege($1, $2, $3)", append(args, pgx.Identifier{g.Schema, g.Name}.Sanitize(), opt)
+		case "COLUMN":
+			sql, args = "SELECT has_column_privilege($1, $2, $3, $4)", append(args, pgx.Identifier{g.Schema, g.Name}.Sanitize(), g.Col, opt)
+		case "ROUTINE":
+			sql, args = "SELECT has_function_privilege($1, $2, $3)", append(args, g.Name, opt)
+		default:
+			continue
+		}
+		var ok bool
+		if err := q.QueryRow(ctx, sql, args...).Scan(&ok); err != nil {
+			return nil, fmt.Errorf("check %s can grant %s: %w", grantor, g.key(), err)
+		}
+		if !ok {
+			out = append(out, g.key())
+		}
+	}
+	var createRole bool
+	if err := q.QueryRow(ctx, "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = $1", grantor).Scan(&createRole); err != nil {
+		return nil, fmt.Errorf("read attributes of %s: %w", grantor, err)
+	}
+	if !createRole {
+		groups, err := memberships(ctx, q, role)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range groups {
+			var ok bool
+			if err := q.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'USAGE WITH ADMIN OPTION')", grantor, g.Name).Scan(&ok); err != nil {
+				return nil, fmt.Errorf("check %s can grant %s: %w", grantor, g.key(), err)
+			}
+			if !ok {
+				out = append(out, g.key())
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Owned counts the objects role owns in the connected database (ownership is not copied
+// to the other user of a pair).
+func Owned(ctx context.Context, q Querier, role string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM pg_class c
+		WHERE c.relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)
+		AND c.relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema') OR nspname LIKE 'pg_toast%')`, role).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count objects owned by %s: %w", role, err)
+	}
+	return n, nil
+}

@@ -227,4 +227,3 @@ func (r *recorder) Exec(ctx context.Context, sql string, args ...any) (pgconn.Co
 	r.sql = append(r.sql, sql)
 	return r.Querier.Exec(ctx, sql, args...)
 }
-

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
+)
+
+func TestRotateCommand(t *testing.T) {
+	for _, strategy := range []string{"single-user", "alternating-users"} {
+		t.Run(strategy, func(t *testing.T) {
+			f := rotationtest.New(t, rotationtest.Options{})
+			var out, errb bytes.Buffer
+			err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--strategy", strategy, "--allow-disabled", "--count", "2"}, &out, &errb)
+			if err != nil {
+				t.Fatalf("rotate: %v\n%s%s", err, out.String(), errb.String())
+			}
+			if n := strings.Count(out.String(), " ok "); n != 8 {
+				t.Fatalf("want 8 steps ok, got %d:\n%s", n, out.String())
+			}
+			cur := f.Get(t, "", "AWSCURRENT")
+			if !rotationtest.LogsIn(cur) || cur.Password == f.UserPassword {
+				t.Fatal("after rotate, AWSCURRENT is not a new working password")
+			}
+			if strings.Contains(out.String(), cur.Password) {
+				t.Fatal("rotate printed the password")
+			}
+		})
+	}
+}
+
+func TestRotateCommandRefusesDisabledRotation(t *testing.T) {
+	f := rotationtest.New(t, rotationtest.Options{})
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN}, &out, &errb)
+	if err == nil || !strings.Contains(out.String(), "rotation is not enabled") || !strings.Contains(out.String(), "run the same command again") {
+		t.Fatalf("err = %v, output:\n%s", err, out.String())
+	}
+	// The pending version stays, and a second run resumes it.
+	err = run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--allow-disabled"}, &out, &errb)
+	if err != nil || !strings.Contains(out.String(), "resuming version") {
+		t.Fatalf("resume: %v\n%s", err, out.String())
+	}
+}
+
+func TestRotateCommandUsage(t *testing.T) {
+	for _, args := range [][]string{{"rotate"}, {"rotate", "--secret-id", "x", "--count", "0"}, {"doctor"}, {"rotate", "--nope"}} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), args, &out, &errb); err != errUsage {
+			t.Errorf("%v: err = %v, want usage", args, err)
+		}
+	}
+}
+
+func TestDoctorCommand(t *testing.T) {
+	tests := []struct {
+		name, strategy string
+		breakIt        string
+		want           []string
+	}{
+		{"single user healthy", "single-user", "", []string{"ok    database login", "would succeed"}},
+		{"alternating healthy", "alternating-users", "", []string{"ok    master privileges", "ok    clone name", "would succeed"}},
+		{"master without CREATEROLE", "alternating-users", "NOCREATEROLE", []string{"FAIL  master privileges", "lacks CREATEROLE", "would FAIL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := rotationtest.New(t, rotationtest.Options{})
+			if tt.breakIt != "" {
+				c := f.Env.Super(t, "")
+				if _, err := c.Exec(context.Background(), "ALTER ROLE \""+f.Master+"\" "+tt.breakIt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := f.Stages(t)
+			var out, errb bytes.Buffer
+			err := run(context.Background(), []string{"doctor", "--secret-id", f.SecretARN, "--strategy", tt.strategy}, &out, &errb)
+			if (err != nil) != (tt.breakIt != "") {
+				t.Fatalf("err = %v\n%s", err, out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			if len(f.Stages(t)) != len(before) {
+				t.Fatal("doctor changed the secret's versions")
+			}
+		})
+	}
+}
