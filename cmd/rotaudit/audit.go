@@ -24,6 +24,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 	"github.com/rotaudit/rotaudit/internal/audit/corpus"
+	"github.com/rotaudit/rotaudit/internal/audit/incident"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
 )
 
@@ -36,7 +37,7 @@ func auditCommand() command {
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit corpus [flags]   (generate a synthetic corpus for benchmarks)")
+		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit corpus [flags]     (generate a synthetic corpus for benchmarks)\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)")
 		return errUsage
 	}
 	switch args[0] {
@@ -44,8 +45,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditReplay(ctx, args[1:], stdout, stderr)
 	case "corpus":
 		return auditCorpus(args[1:], stdout, stderr)
+	case "incident":
+		return auditIncident(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, corpus)\n", args[0])
+	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, corpus, incident)\n", args[0])
 	return errUsage
 }
 
@@ -231,6 +234,29 @@ func (s *sources) bucket(url string, fn func(string, io.Reader) error) error {
 		}
 	}
 	return nil
+}
+
+func auditIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("audit incident", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	patterns := fl.String("patterns", filepath.Join("modules", "audit-alerts", "patterns"), "folder of the EventBridge pattern documents")
+	keep := fl.Bool("keep", false, "keep the demo's table, queues, topic and bus")
+	verbose := fl.Bool("v", false, "show the auditor's JSON logs on stderr")
+	if err := fl.Parse(args); err != nil {
+		return errUsage
+	}
+	if os.Getenv("AWS_ENDPOINT_URL") == "" {
+		return fmt.Errorf("AWS_ENDPOINT_URL is not set: the incident is acted out on the local emulator only (eval \"$(scripts/stack.sh env)\")")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	opt := incident.Options{PatternDir: *patterns, Out: stdout, Keep: *keep}
+	if *verbose {
+		opt.Log = stderr
+	}
+	return incident.Run(ctx, cfg, opt)
 }
 
 func auditCorpus(args []string, stdout, stderr io.Writer) error {

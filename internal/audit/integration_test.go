@@ -86,7 +86,9 @@ func TestPipelineOnEmulator(t *testing.T) {
 	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)}) })
+	t.Cleanup(func() {
+		eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
+	})
 	for _, p := range []string{"management-events.json", "iam-events.json"} {
 		pattern, err := os.ReadFile(filepath.Join(env.Root, "modules", "audit-alerts", "patterns", p))
 		if err != nil {
