@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -15,7 +17,7 @@ import (
 
 // ratesStore is what the handlers need from the database.
 type ratesStore interface {
-	dailyPrices(ctx context.Context, orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error)
+	dailyPrices(ctx context.Context, orig, dest string, from, to time.Time) ([]dayAgg, error)
 	ping(ctx context.Context) error
 }
 
@@ -25,13 +27,6 @@ type handlers struct {
 	maxRangeDays int
 	queryTimeout time.Duration
 	log          *slog.Logger
-}
-
-// rate is one element of the /rates answer. Count and Price are null per the contract.
-type rate struct {
-	Day   string   `json:"day"`
-	Count *int     `json:"count"`
-	Price *float64 `json:"price"`
 }
 
 // minTrustedCount is the fewest prices that give an average; fewer give a null price.
@@ -128,24 +123,6 @@ func trunc(s string) string {
 	return s
 }
 
-// buildRates lays the aggregates out over every calendar day from to back to from.
-func buildRates(from, to time.Time, aggs map[time.Time]dayAgg) []rate {
-	out := make([]rate, 0, int(to.Sub(from).Hours()/24)+1)
-	for d := to; !d.Before(from); d = d.AddDate(0, 0, -1) {
-		r := rate{Day: d.Format(time.DateOnly)}
-		if a, ok := aggs[d]; ok && a.Count > 0 {
-			n := a.Count
-			r.Count = &n
-			if n >= minTrustedCount {
-				p := a.Avg
-				r.Price = &p
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 func (h *handlers) root(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"message": "Hello world!"})
 }
@@ -164,7 +141,63 @@ func (h *handlers) rates(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the rates database is not answering; retry shortly")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string][]rate{"rates": buildRates(req.From, req.To, aggs)})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(appendRatesJSON(make([]byte, 0, 64*len(aggs)+16), req.From, aggs))
+}
+
+// appendRatesJSON writes the /rates answer for aggs[i] = the aggregate of day from+i:
+// {"rates":[...]} with one element per day, newest first; count null when a day has no
+// prices, price null when it has fewer than minTrustedCount. It writes what encoding/json
+// would (TestRatesJSON checks the bytes) without reflection or a struct per day: /rates is
+// the hot path.
+func appendRatesJSON(b []byte, from time.Time, aggs []dayAgg) []byte {
+	b = append(b, `{"rates":[`...)
+	for i := len(aggs) - 1; i >= 0; i-- {
+		if i < len(aggs)-1 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"day":"`...)
+		b = from.Add(time.Duration(i)*24*time.Hour).AppendFormat(b, time.DateOnly) // UTC: every day is 24h
+		b = append(b, `","count":`...)
+		a := aggs[i]
+		if a.Count == 0 {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendInt(b, int64(a.Count), 10)
+		}
+		b = append(b, `,"price":`...)
+		if a.Count < minTrustedCount {
+			b = append(b, "null"...)
+		} else {
+			b = appendFloat(b, a.Avg)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}\n"...)
+}
+
+// appendFloat formats a float64 as encoding/json does (shortest representation, exponent
+// only outside [1e-6, 1e21)). Averages of prices are finite, but guard anyway.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// encoding/json writes 1e-07, not 1e-07's longer forms; clean up e-07 to e-7.
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 func (h *handlers) healthz(w http.ResponseWriter, r *http.Request) {

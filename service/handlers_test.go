@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,39 +66,60 @@ func TestParseRatesQuery(t *testing.T) {
 	}
 }
 
-func TestBuildRates(t *testing.T) {
-	aggs := map[time.Time]dayAgg{
-		day("2021-01-03"): {Count: 3, Avg: 1154.3333333333333},
-		day("2021-01-02"): {Count: 2, Avg: 10},
-		day("2021-01-01"): {Count: 1, Avg: 7},
+// rate and buildRates are the contract written plainly, with encoding/json: the model that
+// the hand-written encoder must match byte for byte.
+type rate struct {
+	Day   string   `json:"day"`
+	Count *int     `json:"count"`
+	Price *float64 `json:"price"`
+}
+
+func buildRates(from time.Time, aggs []dayAgg) []rate {
+	out := []rate{}
+	for i := len(aggs) - 1; i >= 0; i-- {
+		r := rate{Day: from.AddDate(0, 0, i).Format(time.DateOnly)}
+		if n := aggs[i].Count; n > 0 {
+			r.Count = &n
+			if n >= 3 {
+				p := aggs[i].Avg
+				r.Price = &p
+			}
+		}
+		out = append(out, r)
 	}
-	got := buildRates(day("2020-12-31"), day("2021-01-04"), aggs)
-	b, _ := json.Marshal(got)
-	want := `[{"day":"2021-01-04","count":null,"price":null},{"day":"2021-01-03","count":3,"price":1154.3333333333333},` +
-		`{"day":"2021-01-02","count":2,"price":null},{"day":"2021-01-01","count":1,"price":null},{"day":"2020-12-31","count":null,"price":null}]`
-	if string(b) != want {
-		t.Fatalf("got  %s\nwant %s", b, want)
+	return out
+}
+
+func TestRatesLayout(t *testing.T) {
+	aggs := []dayAgg{{}, {Count: 1, Avg: 7}, {Count: 2, Avg: 10}, {Count: 3, Avg: 1154.3333333333333}, {}}
+	got := strings.TrimSpace(string(appendRatesJSON(nil, day("2020-12-31"), aggs)))
+	want := `{"rates":[{"day":"2021-01-04","count":null,"price":null},{"day":"2021-01-03","count":3,"price":1154.3333333333333},` +
+		`{"day":"2021-01-02","count":2,"price":null},{"day":"2021-01-01","count":1,"price":null},{"day":"2020-12-31","count":null,"price":null}]}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
 
 // fakeStore is a ratesStore whose answers the test sets.
 type fakeStore struct {
-	daily  func(orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error)
+	daily  func(orig, dest string, from, to time.Time) ([]dayAgg, error)
 	pingFn func() error
 }
 
-func (f fakeStore) dailyPrices(_ context.Context, orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error) {
+func (f fakeStore) dailyPrices(_ context.Context, orig, dest string, from, to time.Time) ([]dayAgg, error) {
 	return f.daily(orig, dest, from, to)
 }
 func (f fakeStore) ping(context.Context) error { return f.pingFn() }
 
 func TestRoutes(t *testing.T) {
 	store := fakeStore{
-		daily: func(orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error) {
+		daily: func(orig, dest string, from, to time.Time) ([]dayAgg, error) {
 			if orig == "DOWN" {
 				return nil, errors.New("connection refused")
 			}
-			return map[time.Time]dayAgg{day("2021-01-31"): {Count: 3, Avg: 1154.3333333333333}}, nil
+			aggs := make([]dayAgg, int(to.Sub(from).Hours()/24)+1)
+			aggs[len(aggs)-1] = dayAgg{Count: 3, Avg: 1154.3333333333333}
+			return aggs, nil
 		},
 		pingFn: func() error { return nil },
 	}
@@ -192,8 +214,45 @@ func FuzzParseRatesQuery(f *testing.F) {
 		if days < 1 || days > 366 || r.Orig == "" || r.Dest == "" || len(r.Orig) > maxCodeLen {
 			t.Fatalf("accepted invalid request %+v from %q", r, q)
 		}
-		if n := len(buildRates(r.From, r.To, nil)); n != days {
-			t.Fatalf("%d rates for %d days", n, days)
+		var v struct{ Rates []rate }
+		if err := json.Unmarshal(appendRatesJSON(nil, r.From, make([]dayAgg, days)), &v); err != nil || len(v.Rates) != days ||
+			v.Rates[0].Day != r.To.Format(time.DateOnly) || v.Rates[days-1].Day != r.From.Format(time.DateOnly) {
+			t.Fatalf("%d rates for %d days (%v)", len(v.Rates), days, err)
+		}
+	})
+}
+
+// TestRatesJSON: the hand-written encoder gives exactly encoding/json's bytes.
+func TestRatesJSON(t *testing.T) {
+	var aggs []dayAgg
+	for _, p := range []float64{1154.3333333333333, 0, 1e-7, 123456789012345678901234.0, 2.5e-6, 1e21, -3.25, 1e20} {
+		aggs = append(aggs, dayAgg{Count: 3, Avg: p})
+	}
+	aggs = append(aggs, dayAgg{}, dayAgg{Count: 1, Avg: 5}, dayAgg{Count: 2, Avg: 5}, dayAgg{Count: 40, Avg: 5})
+	for _, a := range [][]dayAgg{aggs, aggs[:1], make([]dayAgg, 366)} {
+		for _, from := range []string{"2021-01-01", "2020-02-28", "1999-12-31"} {
+			want, err := json.Marshal(map[string][]rate{"rates": buildRates(day(from), a)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendRatesJSON(nil, day(from), a); string(got) != string(want)+"\n" {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		}
+	}
+}
+
+func FuzzAppendFloat(f *testing.F) {
+	for _, v := range []float64{0, 1, 1154.3333333333333, 1e-7, 1e21, 5e-324} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		want, _ := json.Marshal(v)
+		if got := appendFloat(nil, v); string(got) != string(want) {
+			t.Fatalf("%v: got %s, want %s", v, got, want)
 		}
 	})
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/dbcreds"
 )
 
-// dayAgg is the aggregate of one route's prices on one day that has at least one price.
+// dayAgg is the aggregate of one route's prices on one day; Count 0 means no prices.
 type dayAgg struct {
 	Count int
 	Avg   float64
@@ -29,11 +29,15 @@ type store struct {
 	creds *dbcreds.Cache
 }
 
-// dailyPrices returns the aggregates of the route's days in [from, to] that have prices.
-func (s *store) dailyPrices(ctx context.Context, orig, dest string, from, to time.Time) (map[time.Time]dayAgg, error) {
-	var out map[time.Time]dayAgg
+// dailyPrices returns one aggregate per day of [from, to]: out[i] is day from+i.
+func (s *store) dailyPrices(ctx context.Context, orig, dest string, from, to time.Time) ([]dayAgg, error) {
+	days := int(to.Sub(from).Hours()/24) + 1
+	if days < 1 {
+		return nil, fmt.Errorf("rates query: empty range %s to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	var out []dayAgg
 	err := s.creds.Do(ctx, func(ctx context.Context) error {
-		out = map[time.Time]dayAgg{}
+		out = make([]dayAgg, days)
 		rows, err := s.pool.Query(ctx, ratesQuery, orig, dest, from, to)
 		if err != nil {
 			return err
@@ -47,7 +51,12 @@ func (s *store) dailyPrices(ctx context.Context, orig, dest string, from, to tim
 			if err := rows.Scan(&day, &a.Count, &a.Avg); err != nil {
 				return err
 			}
-			out[day.UTC()] = a
+			// Dates are midnight UTC: the difference is a whole number of days.
+			i := int(day.Sub(from).Hours() / 24)
+			if i < 0 || i >= days {
+				return fmt.Errorf("day %s outside the range asked for", day.Format(time.DateOnly))
+			}
+			out[i] = a
 		}
 		return rows.Err()
 	})

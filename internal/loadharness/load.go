@@ -65,6 +65,40 @@ type Result struct {
 	Duration time.Duration
 	// Latency percentiles of all requests, failed ones included.
 	P50, P90, P99, Max time.Duration
+
+	// sorted holds every latency, for Merge.
+	sorted []time.Duration
+}
+
+// Merge combines results of loads run one after another (such as alternating rounds of a
+// benchmark) as if they were one: counts and durations add, percentiles are recomputed.
+func Merge(rs ...Result) Result {
+	var m Result
+	var all []time.Duration
+	for _, r := range rs {
+		m.Requests += r.Requests
+		m.Failures += r.Failures
+		m.Duration += r.Duration
+		for _, s := range r.Samples {
+			if len(m.Samples) < 20 {
+				m.Samples = append(m.Samples, s)
+			}
+		}
+		all = append(all, r.sorted...)
+	}
+	slices.Sort(all)
+	m.fill(all)
+	return m
+}
+
+// fill sets the percentiles from sorted latencies.
+func (r *Result) fill(sorted []time.Duration) {
+	r.sorted = sorted
+	r.P50, r.P90, r.P99 = pct(sorted, 50), pct(sorted, 90), pct(sorted, 99)
+	r.Max = 0
+	if len(sorted) > 0 {
+		r.Max = sorted[len(sorted)-1]
+	}
 }
 
 // Throughput is requests per second over the whole run.
@@ -229,11 +263,8 @@ func (l *Load) Stop() Result {
 		all = append(all, s...)
 	}
 	slices.Sort(all)
-	r := Result{Requests: l.requests.Load(), Failures: l.failures.Load(), Samples: l.samples, Duration: d,
-		P50: pct(all, 50), P90: pct(all, 90), P99: pct(all, 99)}
-	if len(all) > 0 {
-		r.Max = all[len(all)-1]
-	}
+	r := Result{Requests: l.requests.Load(), Failures: l.failures.Load(), Samples: l.samples, Duration: d}
+	r.fill(all)
 	l.result = &r
 	return r
 }
