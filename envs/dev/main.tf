@@ -9,11 +9,6 @@ locals {
     Environment = var.environment
     ManagedBy   = "terraform"
   })
-  azs = slice(data.aws_availability_zones.available.names, 0, var.az_count)
-}
-
-data "aws_availability_zones" "available" {
-  state = "available"
 }
 
 module "network" {
@@ -21,9 +16,9 @@ module "network" {
 
   name                           = local.name
   cidr_block                     = var.vpc_cidr
-  availability_zones             = local.azs
-  private_subnet_cidrs           = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, i)]
-  public_subnet_cidrs            = var.public_load_balancer ? [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 100 + i)] : []
+  availability_zones             = var.availability_zones
+  private_subnet_cidrs           = [for i, _ in var.availability_zones : cidrsubnet(var.vpc_cidr, 8, i)]
+  public_subnet_cidrs            = var.public_load_balancer ? [for i, _ in var.availability_zones : cidrsubnet(var.vpc_cidr, 8, 100 + i)] : []
   enable_secretsmanager_endpoint = var.enable_secretsmanager_endpoint
   enable_logs_endpoint           = var.enable_logs_endpoint
   enable_ecr_endpoints           = var.enable_ecr_endpoints

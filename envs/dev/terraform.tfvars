@@ -5,7 +5,7 @@ environment = "dev"
 region      = "eu-west-1"
 # allowed_account_ids = ["111111111111"]
 
-az_count             = 2
+availability_zones   = ["eu-west-1a", "eu-west-1b"]
 vpc_cidr             = "10.40.0.0/16"
 public_load_balancer = false
 enable_kms_endpoint  = false

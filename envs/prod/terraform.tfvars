@@ -4,7 +4,7 @@ environment = "prod"
 region      = "eu-west-1"
 # allowed_account_ids = ["333333333333"]
 
-az_count             = 3
+availability_zones   = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 vpc_cidr             = "10.42.0.0/16"
 public_load_balancer = true
 enable_kms_endpoint  = true

@@ -4,7 +4,7 @@ environment = "stage"
 region      = "eu-west-1"
 # allowed_account_ids = ["222222222222"]
 
-az_count             = 2
+availability_zones   = ["eu-west-1a", "eu-west-1b"]
 vpc_cidr             = "10.41.0.0/16"
 public_load_balancer = false
 enable_kms_endpoint  = false

@@ -52,14 +52,13 @@ variable "vpc_cidr" {
   }
 }
 
-variable "az_count" {
-  type        = number
-  description = "Number of availability zones (2 or 3)."
-  default     = 2
+variable "availability_zones" {
+  type        = list(string)
+  description = "Availability zones of the environment, named explicitly so that a zone AWS adds later never reshapes the network (2 or 3)."
 
   validation {
-    condition     = var.az_count >= 2 && var.az_count <= 3
-    error_message = "az_count must be 2 or 3."
+    condition     = length(var.availability_zones) >= 2 && length(var.availability_zones) <= 3
+    error_message = "availability_zones must name 2 or 3 zones."
   }
 }
 

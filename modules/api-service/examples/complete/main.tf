@@ -2,15 +2,11 @@ provider "aws" {
   region = var.region
 }
 
-data "aws_availability_zones" "available" {
-  state = "available"
-}
-
 module "network" {
   source = "../../../network"
 
   name                 = "rotaudit-example"
-  availability_zones   = slice(data.aws_availability_zones.available.names, 0, 2)
+  availability_zones   = var.availability_zones
   private_subnet_cidrs = ["10.40.0.0/24", "10.40.1.0/24"]
 }
 
@@ -29,5 +25,4 @@ module "api" {
   db_secret_kms_key_arn  = var.db_secret_kms_key_arn
   min_tasks              = 1
   max_tasks              = 2
-  lb_deletion_protection = false
 }
