@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func read(t testing.TB, name string) []byte {
@@ -276,5 +277,21 @@ func TestStreamSplitReads(t *testing.T) {
 	Stream(bytes.NewReader(read(t, "escapes.json")), func(r *Record) error { got = append(got, r.UserAgent); return nil }, nil)
 	if want := []string{`tool "quoted" {not a brace} \ [x]`, "café / slash"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("unescaped user agents %q, want %q", got, want)
+	}
+}
+
+// TestStreamTerminates covers inputs that once made the reader loop on a stray delimiter.
+func TestStreamTerminates(t *testing.T) {
+	for _, in := range []string{`{"a":1} }`, `{"a":1} ,`, `[}`, `[,,,`, `{"Records":[{},]}`, `{"Records":[1,"x",null,{}]}`, `{"x":1`} {
+		done := make(chan struct{})
+		go func() {
+			Stream(strings.NewReader(in), func(*Record) error { return nil }, nil)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Stream(%q) does not return", in)
+		}
 	}
 }

@@ -589,6 +589,10 @@ func (f *framer) scalar() ([]byte, error) {
 		case c == '"' && len(f.buf) == 0:
 			inStr = true
 		case c == ',' || c == ']' || c == '}' || c == ' ' || c == '\n' || c == '\r' || c == '\t':
+			if len(f.buf) == 0 { // no value here at all: consume the byte so callers move on
+				f.off++
+				return nil, fmt.Errorf("%w: unexpected %q", errSyntax, c)
+			}
 			f.br.UnreadByte()
 			return f.buf, nil
 		}
