@@ -9,23 +9,28 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
 )
 
 // dbCommand is `rotaudit db setup`: what scripts/bootstrap.sh runs on every `make up`.
 func dbCommand() command {
 	return command{
-		summary: "prepare the rates database: roles, schema, data, secrets (db setup -h)",
+		summary: "rates database: setup (roles, schema, data, secrets), show (secrets, redacted)",
 		run:     runDB,
 	}
 }
 
 func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "show" {
+		return runDBShow(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "setup" {
-		fmt.Fprintln(stderr, "usage: rotaudit db setup [flags]")
+		fmt.Fprintln(stderr, "usage: rotaudit db setup [flags] | rotaudit db show [secret-id...]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("db setup", flag.ContinueOnError)
@@ -84,4 +89,32 @@ func changedNote(changed bool) string {
 		return ": new password set"
 	}
 	return ": kept, its password logs in"
+}
+
+// runDBShow prints the current value of each secret with the password redacted, and its
+// version stages: what a demo or an operator may look at.
+func runDBShow(ctx context.Context, ids []string, stdout, stderr io.Writer) error {
+	if len(ids) == 0 {
+		ids = []string{ratesdb.DefaultAppSecretID, ratesdb.DefaultAdminSecretID}
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("db show: aws config: %w", err)
+	}
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	for _, id := range ids {
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
+		if err != nil {
+			return fmt.Errorf("db show: %s: %w", id, err)
+		}
+		s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
+		if err != nil {
+			return fmt.Errorf("db show: %s: %w", id, err)
+		}
+		fmt.Fprintf(stdout, "%s\n  arn:     %s\n  current: version %s\n  value:   %s\n", id, aws.ToString(out.ARN), aws.ToString(out.VersionId), s)
+		if s.MasterARN != "" {
+			fmt.Fprintf(stdout, "  master:  %s\n", s.MasterARN)
+		}
+	}
+	return nil
 }
