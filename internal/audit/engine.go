@@ -24,6 +24,8 @@ type Store interface {
 	Count(ctx context.Context, key, member string, now, since, expires time.Time) (int, error)
 	// Swap stores value under key and returns the previous live value.
 	Swap(ctx context.Context, key, value string, now, expires time.Time) (old string, found bool, err error)
+	// Forget deletes key (a dedup key whose alert could not be sent).
+	Forget(ctx context.Context, key string) error
 }
 
 // Rule describes one detection: its id (the finding's analytic uid and the SNS rule_id
@@ -125,10 +127,21 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 			return nil, fmt.Errorf("dedup %s: %w", h.rule.ID, err)
 		}
 		if fresh {
-			out = append(out, newFinding(h, rec, ev.principal))
+			f := newFinding(h, rec, ev.principal)
+			f.dedupKey = key
+			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// Release forgets the dedup key of a finding that could not be delivered, so that the
+// retry of the invocation (Lambda retries failed ones) alerts instead of being deduplicated.
+func (e *Engine) Release(ctx context.Context, f *Finding) error {
+	if f.dedupKey == "" {
+		return nil
+	}
+	return e.store.Forget(ctx, f.dedupKey)
 }
 
 func (c *Config) isReader(p string) bool   { return c.readers[p] }

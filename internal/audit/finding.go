@@ -68,6 +68,8 @@ type Finding struct {
 	Resources    []Resource  `json:"resources"`
 	Cloud        Cloud       `json:"cloud"`
 	API          API         `json:"api"`
+
+	dedupKey string
 }
 
 // Metadata names the product that produced the finding.

@@ -80,6 +80,12 @@ func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Sum
 	}
 	for i := range findings {
 		if err := h.Sink.Emit(ctx, &findings[i]); err != nil {
+			// Undo the dedup of this and the findings not yet sent, so a retry alerts.
+			for j := i; j < len(findings); j++ {
+				if rerr := h.Engine.Release(ctx, &findings[j]); rerr != nil {
+					h.Log.ErrorContext(ctx, "release dedup key", "rule_id", findings[j].FindingInfo.Analytic.UID, "error", rerr.Error())
+				}
+			}
 			return fmt.Errorf("emit %s: %w", findings[i].FindingInfo.Analytic.UID, err)
 		}
 		sum.Findings++

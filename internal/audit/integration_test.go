@@ -251,6 +251,9 @@ func TestPipelineOnEmulator(t *testing.T) {
 			}
 			ids = slices.DeleteFunc(slices.Clone(ids), func(s string) bool { return s == s3id })
 		}
+		if rule == "RA-01" && len(ids) == 1 && ids[0] == run+"-read2" {
+			continue // the two reads may be handled in either order; one alert either way
+		}
 		if len(ids) != 1 || ids[0] != id {
 			t.Errorf("%s: findings rest on %v, want exactly [%s]", rule, ids, id)
 		}

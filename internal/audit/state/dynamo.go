@@ -17,6 +17,7 @@ type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // Dynamo keeps state in the table of the contract: hash key pk (S), range key sk (S),
@@ -135,4 +136,16 @@ func (d *Dynamo) Swap(ctx context.Context, key, value string, now, expires time.
 		return "", false, nil
 	}
 	return v.Value, true, nil
+}
+
+// Forget deletes key.
+func (d *Dynamo) Forget(ctx context.Context, key string) error {
+	_, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(d.table),
+		Key:       map[string]types.AttributeValue{"pk": s(key), "sk": s(singleSK)},
+	})
+	if err != nil {
+		return fmt.Errorf("state: forget %s: %w", key, err)
+	}
+	return nil
 }

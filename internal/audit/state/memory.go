@@ -84,6 +84,14 @@ func (m *Memory) Swap(_ context.Context, key, value string, now, expires time.Ti
 	return old.value, true, nil
 }
 
+// Forget deletes key.
+func (m *Memory) Forget(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.single, key)
+	return nil
+}
+
 // Len returns the number of keys held, expired or not (for tests of the sweep).
 func (m *Memory) Len() int {
 	m.mu.Lock()
