@@ -5,8 +5,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	conc := fs.Int("c", 16, "concurrency: requests in flight, and connections of the floor's pool")
 	dur := fs.Duration("d", 20*time.Second, "measured time of each side, split over the rounds")
 	rounds := fs.Int("rounds", 4, "alternating rounds (query, API, query, API, ...): on a shared machine the background load then weighs on both sides alike")
+	httpFloor := fs.Bool("http-floor", true, "also measure GET /healthz (no database): what HTTP alone costs on this machine")
 	apiPID := fs.Int("api-pid", 0, "process id of the API, to report its CPU time per request (Linux /proc)")
 	warm := fs.Duration("warmup", 3*time.Second, "unmeasured warm-up of each side before the first round")
 	if err := fs.Parse(args); err != nil {
@@ -135,12 +136,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	for _, r := range workload {
 		paths = append(paths, fmt.Sprintf("/rates?date_from=%s&date_to=%s&orig_code=%s&dest_code=%s", r.from, r.to, r.orig, r.dest))
 	}
+	// A cheap check, so that the load generator's CPU (which shares the machine) stays
+	// small: the answer's shape and its 31 days; the API's tests check the values.
 	check := func(_ string, body []byte) error {
-		var v struct {
-			Rates []json.RawMessage `json:"rates"`
-		}
-		if err := json.Unmarshal(body, &v); err != nil || len(v.Rates) != 31 {
-			return fmt.Errorf("unexpected body (%d rates, %v)", len(v.Rates), err)
+		if !bytes.HasPrefix(body, []byte(`{"rates":[`)) || bytes.Count(body, []byte(`{"day":`)) != 31 {
+			return fmt.Errorf("unexpected body: %.80s", body)
 		}
 		return nil
 	}
@@ -182,11 +182,25 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		floors, apis = append(floors, f), append(apis, a)
 	}
 	floor, api := loadharness.Merge(floors...), loadharness.Merge(apis...)
+	var health loadharness.Result
+	var cpuHealth cpuTimes
+	if *httpFloor {
+		startHealth := func() *loadharness.Load {
+			return loadharness.Start(loadharness.Options{URL: *url, Paths: []string{"/healthz"}, Concurrency: *conc, MaxSamples: 5})
+		}
+		c0 := sample(*apiPID)
+		health = measure(ctx, startHealth, slice)
+		c1 := sample(*apiPID)
+		cpuHealth = cpuTimes{self: c1.self - c0.self, other: c1.other - c0.other}
+	}
 	fmt.Fprintf(out, "\n%-20s %12s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
 	for _, row := range []struct {
 		name string
 		r    loadharness.Result
-	}{{"query alone (pgx)", floor}, {"API GET /rates", api}} {
+	}{{"query alone (pgx)", floor}, {"API GET /rates", api}, {"API GET /healthz", health}} {
+		if row.r.Requests == 0 {
+			continue
+		}
 		fmt.Fprintf(out, "%-20s %12.0f %10s %10s %8d\n", row.name, row.r.Throughput(), msStr(row.r.P50), msStr(row.r.P99), row.r.Failures)
 	}
 	perReq := func(d time.Duration, n int64) string {
@@ -201,15 +215,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "; API process %s", perReq(cpuAPIProc.other, api.Requests))
 	}
 	fmt.Fprintln(out, " (client, API and PostgreSQL share this machine's CPUs)")
+	if health.Requests > 0 {
+		fmt.Fprintf(out, "HTTP alone (/healthz, no database): load generator %s, API process %s per request\n",
+			perReq(cpuHealth.self, health.Requests), perReq(cpuHealth.other, health.Requests))
+	}
 	p50 := float64(api.P50) / float64(floor.P50)
 	thr := api.Throughput() / floor.Throughput()
 	fmt.Fprintf(out, "\nAPI p50 / query p50            = %.2f  (goal <= 1.25) %s\n", p50, verdict(p50 <= 1.25))
 	fmt.Fprintf(out, "API req/s / query-alone req/s  = %.2f  (goal >= 0.90) %s\n", thr, verdict(thr >= 0.9))
-	for _, s := range append(floor.Samples, api.Samples...) {
+	for _, s := range append(append(floor.Samples, api.Samples...), health.Samples...) {
 		fmt.Fprintln(out, "  error:", s)
 	}
-	if floor.Failures+api.Failures > 0 {
-		return fmt.Errorf("%d errors during the benchmark", floor.Failures+api.Failures)
+	if n := floor.Failures + api.Failures + health.Failures; n > 0 {
+		return fmt.Errorf("%d errors during the benchmark", n)
 	}
 	return nil
 }
