@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // This file holds a hand-written decoder for records and a framer that cuts a stream into
@@ -95,15 +96,16 @@ func (p *parser) str(unique bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !esc {
+	if !esc && utf8.Valid(raw) {
 		if unique {
 			return string(raw), nil
 		}
 		return p.intern.get(raw), nil
 	}
+	// Escapes and invalid UTF-8 (which encoding/json turns into U+FFFD) take the slow road.
 	var s string
 	if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
-		return "", p.fail("bad escape in string")
+		return "", p.fail("bad string: %v", err)
 	}
 	return s, nil
 }

@@ -27,8 +27,8 @@ type Record struct {
 	UserAgent           string          `json:"userAgent"`
 	ErrorCode           string          `json:"errorCode,omitempty"`
 	ErrorMessage        string          `json:"errorMessage,omitempty"`
-	RequestParameters   json.RawMessage `json:"requestParameters"`
-	ResponseElements    json.RawMessage `json:"responseElements"`
+	RequestParameters   json.RawMessage `json:"requestParameters,omitempty"`
+	ResponseElements    json.RawMessage `json:"responseElements,omitempty"`
 	AdditionalEventData json.RawMessage `json:"additionalEventData,omitempty"`
 	RequestID           string          `json:"requestID"`
 	EventID             string          `json:"eventID"`
