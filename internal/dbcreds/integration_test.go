@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rotaudit/rotaudit/internal/dbcreds"
@@ -45,7 +44,7 @@ func TestPoolFollowsPasswordChange(t *testing.T) {
 
 	old := c.Current().Secret
 	pw, _ := ratesdb.Password(24)
-	f.Exec(t, "ALTER ROLE "+pgx.Identifier{old.Username}.Sanitize()+" PASSWORD '"+pw+"'")
+	f.SetPassword(t, old.Username, pw)
 	var n int
 	if err := held.QueryRow(ctx, "SELECT count(*) FROM ports").Scan(&n); err != nil || n == 0 {
 		t.Fatalf("open session after the password change: %d %v", n, err)

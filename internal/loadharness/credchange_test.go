@@ -117,7 +117,7 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Exec(t, "ALTER ROLE "+pgx.Identifier{old.Username}.Sanitize()+" PASSWORD '"+pw+"'")
+		f.SetPassword(t, old.Username, pw)
 		// The window of a single-user rotation between setSecret and finishSecret: the
 		// database has the new password, AWSCURRENT still the old one.
 		time.Sleep(700 * time.Millisecond)

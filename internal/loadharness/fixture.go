@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
+	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -119,8 +120,11 @@ func (f *Fixture) NewRole(t testing.TB, suffix, password string) string {
 	name := f.AppRole + "_" + suffix
 	conn := f.Env.Super(t, f.Database)
 	ctx := context.Background()
-	if _, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{name}.Sanitize()+" LOGIN PASSWORD "+quoteLiteral(password)); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{name}.Sanitize()+" LOGIN"); err != nil {
 		t.Fatalf("fixture: create role %s: %v", name, err)
+	}
+	if err := pgrole.SetPassword(ctx, conn, name, password); err != nil {
+		t.Fatalf("fixture: %v", err)
 	}
 	if err := ratesdb.Grant(ctx, conn, f.Database, name); err != nil {
 		t.Fatalf("fixture: %v", err)
@@ -136,4 +140,11 @@ func (f *Fixture) Exec(t testing.TB, sql string, args ...any) {
 	}
 }
 
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// SetPassword sets role's password as a rotation's setSecret does: only a SCRAM verifier
+// reaches the server.
+func (f *Fixture) SetPassword(t testing.TB, role, password string) {
+	t.Helper()
+	if err := pgrole.SetPassword(context.Background(), f.Env.Super(t, f.Database), role, password); err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 )
 
 // Names used by the local stack; the cross-team contract fixes them.
@@ -307,8 +308,10 @@ func ensureSecret(ctx context.Context, sm SecretsAPI, super *pgx.Conn, id string
 		return "", false, fmt.Errorf("setup: %w", err)
 	}
 	want.Password = pw
-	if _, err := super.Exec(ctx, "ALTER ROLE "+pgx.Identifier{want.Username}.Sanitize()+" WITH PASSWORD "+literal(pw)); err != nil {
-		return "", false, fmt.Errorf("setup: set password of %s: %w", want.Username, err)
+	// A SCRAM verifier, not the password, goes to the server: a failed statement is logged
+	// with its text.
+	if err := pgrole.SetPassword(ctx, super, want.Username, pw); err != nil {
+		return "", false, fmt.Errorf("setup: %w", err)
 	}
 	body, err := want.Marshal()
 	if err != nil {
@@ -366,11 +369,6 @@ func Password(n int) (string, error) {
 		b[i] = passwordAlphabet[k.Int64()]
 	}
 	return string(b), nil
-}
-
-// literal quotes a string as an SQL literal; ALTER ROLE takes no bound parameters.
-func literal(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 func ptr[T any](v T) *T { return &v }
