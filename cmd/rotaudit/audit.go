@@ -267,6 +267,7 @@ func auditCorpus(args []string, stdout, stderr io.Writer) error {
 	records := fl.Int("records", 100000, "records per file")
 	seed := fl.Uint64("seed", 1, "random seed")
 	printConfig := fl.Bool("print-config", false, "print the audit configuration that matches the corpus and exit")
+	benign := fl.Int("benign-days", 0, "instead of the mixed corpus, write N days of benign traffic only (API reads, four rotations, Terraform deploys) as one file")
 	if err := fl.Parse(args); err != nil {
 		return errUsage
 	}
@@ -280,6 +281,25 @@ func auditCorpus(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
+	}
+	if *benign > 0 {
+		p := filepath.Join(*dir, fmt.Sprintf("benign-%dd.json.gz", *benign))
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		err = corpus.WriteLogFile(f, func(emit corpus.Emit) error {
+			_, err := corpus.New(*seed, emit).Benign(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), *benign)
+			return err
+		})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("benign corpus: %w", err)
+		}
+		fmt.Fprintln(stdout, p)
+		return nil
 	}
 	paths, err := corpus.WriteMixed(*dir, *seed, *files, *records, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {

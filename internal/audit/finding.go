@@ -118,7 +118,6 @@ type Actor struct {
 	User       User   `json:"user"`
 	InvokedBy  string `json:"invoked_by,omitempty"`
 	AppName    string `json:"app_name,omitempty"`
-	SessionUID string `json:"-"`
 }
 
 // User is the principal: uid is the allow-list form (a role, not its session).
