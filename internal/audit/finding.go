@@ -115,9 +115,9 @@ type RelatedEvent struct {
 
 // Actor is who made the call.
 type Actor struct {
-	User       User   `json:"user"`
-	InvokedBy  string `json:"invoked_by,omitempty"`
-	AppName    string `json:"app_name,omitempty"`
+	User      User   `json:"user"`
+	InvokedBy string `json:"invoked_by,omitempty"`
+	AppName   string `json:"app_name,omitempty"`
 }
 
 // User is the principal: uid is the allow-list form (a role, not its session).
