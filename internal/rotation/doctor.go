@@ -160,4 +160,3 @@ func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret
 func Failed(checks []Check) bool {
 	return slices.ContainsFunc(checks, func(c Check) bool { return c.Status == CheckFail })
 }
-
