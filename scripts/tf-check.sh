@@ -2,7 +2,7 @@
 # make tf-check: the Terraform checks that need no provider plugins, in order:
 #   1. terraform fmt -check on modules/ and envs/
 #   2. tflint (bundled terraform ruleset, preset "all") on every module, example and root
-#   3. checkov (pinned, from PyPI) over modules/ and envs/ with .checkov.yaml
+#   3. checkov (pinned, from PyPI) over modules/, envs/ and service/Dockerfile with .checkov.yaml
 #   4. the HCL tests: go test ./internal/tfcheck
 #   5. the reproducible-package test: scripts/package.sh --verify
 # Missing tools are installed into ${ROTAUDIT_TOOLS:-$HOME/.cache/rotaudit/tools}, outside the
@@ -89,9 +89,9 @@ fi
 
 if ! skipped checkov; then
   CHECKOV=$(checkov_bin)
-  say "checkov $("$CHECKOV" --version) over modules/ and envs/ (skips and reasons: .checkov.yaml)"
+  say "checkov $("$CHECKOV" --version) over modules/, envs/ and service/Dockerfile (skips and reasons: .checkov.yaml)"
   # The vendor's guideline API is unreachable offline; the scan does not need it.
-  BC_SKIP_MAPPING=TRUE "$CHECKOV" --config-file "$ROOT/.checkov.yaml" -d modules -d envs 2> >(grep -v -e 'prismacloud' -e 'Traceback' -e '^  ' -e 'urllib3' >&2) ||
+  BC_SKIP_MAPPING=TRUE "$CHECKOV" --config-file "$ROOT/.checkov.yaml" -d modules -d envs -f service/Dockerfile 2> >(grep -v -e 'prismacloud' -e 'Traceback' -e '^  ' -e 'urllib3' >&2) ||
     die "checkov reported failed checks: fix them or skip them in .checkov.yaml with a reason"
 fi
 

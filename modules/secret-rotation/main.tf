@@ -10,7 +10,6 @@ locals {
     app   = aws_secretsmanager_secret.app
     admin = aws_secretsmanager_secret.admin
   }
-  rotated = var.rotate_admin_secret ? local.secrets : { app = aws_secretsmanager_secret.app }
 }
 
 # One customer-managed key per secret, so that reading the app secret never implies being
@@ -272,10 +271,8 @@ resource "aws_lambda_permission" "secretsmanager" {
   source_account = local.account_id
 }
 
-resource "aws_secretsmanager_secret_rotation" "this" {
-  for_each = local.rotated
-
-  secret_id           = each.value.id
+resource "aws_secretsmanager_secret_rotation" "app" {
+  secret_id           = aws_secretsmanager_secret.app.id
   rotation_lambda_arn = aws_lambda_function.this.arn
 
   rotation_rules {
@@ -284,9 +281,21 @@ resource "aws_secretsmanager_secret_rotation" "this" {
     duration                 = var.rotation_window
   }
 
-  depends_on = [
-    aws_lambda_permission.secretsmanager,
-    aws_secretsmanager_secret_version.admin,
-    aws_secretsmanager_secret_version.app,
-  ]
+  depends_on = [aws_lambda_permission.secretsmanager, aws_secretsmanager_secret_version.app]
+}
+
+# The master rotates itself (single-user) on the same schedule.
+resource "aws_secretsmanager_secret_rotation" "admin" {
+  count = var.rotate_admin_secret ? 1 : 0
+
+  secret_id           = aws_secretsmanager_secret.admin.id
+  rotation_lambda_arn = aws_lambda_function.this.arn
+
+  rotation_rules {
+    automatically_after_days = var.rotation_schedule == null ? var.rotation_days : null
+    schedule_expression      = var.rotation_schedule
+    duration                 = var.rotation_window
+  }
+
+  depends_on = [aws_lambda_permission.secretsmanager, aws_secretsmanager_secret_version.admin]
 }

@@ -46,7 +46,7 @@ run "defaults" {
     error_message = "plaintext is off unless asked for"
   }
   assert {
-    condition     = aws_secretsmanager_secret_rotation.this["app"].rotation_rules[0].automatically_after_days == 30
+    condition     = aws_secretsmanager_secret_rotation.app.rotation_rules[0].automatically_after_days == 30
     error_message = "rotation every 30 days by default"
   }
   assert {
@@ -73,11 +73,11 @@ run "alternating_users_on_a_schedule" {
     error_message = "the strategy reaches the Lambda"
   }
   assert {
-    condition     = aws_secretsmanager_secret_rotation.this["app"].rotation_rules[0].schedule_expression == "cron(0 4 ? * SUN *)"
+    condition     = aws_secretsmanager_secret_rotation.app.rotation_rules[0].schedule_expression == "cron(0 4 ? * SUN *)"
     error_message = "the schedule replaces rotation_days"
   }
   assert {
-    condition     = !contains(keys(aws_secretsmanager_secret_rotation.this), "admin")
+    condition     = length(aws_secretsmanager_secret_rotation.admin) == 0
     error_message = "the admin secret is not rotated when rotate_admin_secret is false"
   }
 }
