@@ -242,6 +242,14 @@ func TestRatesJSON(t *testing.T) {
 	}
 }
 
+func TestAppendDate(t *testing.T) {
+	for _, d := range []time.Time{day("2021-01-31"), day("0001-01-01"), day("9999-12-31"), day("2000-02-29"), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if got, want := string(appendDate(nil, d)), d.Format(time.DateOnly); got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+}
+
 func FuzzAppendFloat(f *testing.F) {
 	for _, v := range []float64{0, 1, 1154.3333333333333, 1e-7, 1e21, 5e-324} {
 		f.Add(v)

@@ -72,7 +72,7 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("ratesbench", flag.ContinueOnError)
-	url := fs.String("url", "", "base URL of the running rates API (required)")
+	url := fs.String("url", "", "base URL of the running rates API, http://host:port (required)")
 	secretID := fs.String("secret", "rotaudit/local/app", "secret with the credentials for the direct-query floor")
 	conc := fs.Int("c", 16, "concurrency: requests in flight, and connections of the floor's pool")
 	dur := fs.Duration("d", 20*time.Second, "measured time of each side, split over the rounds")
@@ -83,8 +83,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *url == "" {
-		return errors.New("-url is required")
+	if *url == "" || strings.HasPrefix(*url, "https://") {
+		return errors.New("-url is required, as http://host:port (the load generator speaks plain HTTP/1.1)")
 	}
 	if *conc < 1 || *dur <= 0 || *rounds < 1 {
 		return errors.New("-c and -rounds must be at least 1 and -d positive")
@@ -154,9 +154,28 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "), concurrency %d, %s measured per side in %d alternating rounds\n", *conc, *dur, *rounds)
 	startSQL := func() *loadharness.Load { return loadharness.StartFunc(*conc, 5, sqlFn) }
-	startAPI := func() *loadharness.Load {
-		return loadharness.Start(loadharness.Options{URL: *url, Paths: paths, Concurrency: *conc, MaxSamples: 5, Check: check})
+	addr := strings.TrimPrefix(strings.TrimPrefix(*url, "http://"), "https://")
+	addr = strings.TrimRight(addr, "/")
+	startHTTP := func(paths []string, check func(string, []byte) error) func() *loadharness.Load {
+		return func() *loadharness.Load {
+			rc := newRawClient(addr, addr, *conc, 10*time.Second)
+			return loadharness.StartFunc(*conc, 5, func(ctx context.Context, worker, i int) error {
+				path := paths[(worker+i)%len(paths)]
+				status, body, err := rc.get(ctx, worker, path)
+				if err != nil {
+					return fmt.Errorf("GET %s: %w", path, err)
+				}
+				if status != 200 {
+					return fmt.Errorf("GET %s: status %d: %.200s", path, status, body)
+				}
+				if check != nil {
+					return check(path, body)
+				}
+				return nil
+			})
+		}
 	}
+	startAPI := startHTTP(paths, check)
 	fmt.Fprintf(out, "warming up both sides, %s each\n", *warm)
 	for _, start := range []func() *loadharness.Load{startSQL, startAPI} {
 		l := start()
@@ -185,9 +204,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var health loadharness.Result
 	var cpuHealth cpuTimes
 	if *httpFloor {
-		startHealth := func() *loadharness.Load {
-			return loadharness.Start(loadharness.Options{URL: *url, Paths: []string{"/healthz"}, Concurrency: *conc, MaxSamples: 5})
-		}
+		startHealth := startHTTP([]string{"/healthz"}, nil)
 		c0 := sample(*apiPID)
 		health = measure(ctx, startHealth, slice)
 		c1 := sample(*apiPID)
