@@ -274,6 +274,7 @@ resource "aws_lambda_permission" "secretsmanager" {
 resource "aws_secretsmanager_secret_rotation" "app" {
   secret_id           = aws_secretsmanager_secret.app.id
   rotation_lambda_arn = aws_lambda_function.this.arn
+  rotate_immediately  = var.rotate_app_immediately
 
   rotation_rules {
     automatically_after_days = var.rotation_schedule == null ? var.rotation_days : null

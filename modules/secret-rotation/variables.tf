@@ -183,6 +183,12 @@ variable "rotate_admin_secret" {
   default     = true
 }
 
+variable "rotate_app_immediately" {
+  type        = bool
+  description = "Rotate the app secret as soon as rotation is configured. Leave false on a first deployment: the first rotation sets the app role's password through the master, so it must wait until the migrations have created the role (then run aws secretsmanager rotate-secret)."
+  default     = false
+}
+
 variable "password_length" {
   type        = number
   description = "Length of generated passwords (PASSWORD_LENGTH)."
