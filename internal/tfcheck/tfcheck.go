@@ -264,3 +264,6 @@ func Roots(repo string) ([]string, error) {
 	sort.Strings(dirs)
 	return dirs, nil
 }
+
+// readFile is os.ReadFile, named for the tests that only read.
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
