@@ -23,7 +23,9 @@ import (
 
 // serve wires the API together and runs it until ctx ends.
 func serve(ctx context.Context, cfg config, logOut io.Writer) error {
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	lw := newFlushingWriter(logOut, 200*time.Millisecond)
+	defer lw.Close()
+	log := slog.New(slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
