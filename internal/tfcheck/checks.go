@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // CheckVariables reports every variable without a type or a description.
@@ -97,7 +98,7 @@ func CheckCalls(root *Module) []string {
 			continue
 		}
 		if len(rest) > 1 {
-			if idx, ok := rest[1].(hcl.TraverseIndex); ok && idx.Key.Type().Equals(ctyString) {
+			if idx, ok := rest[1].(hcl.TraverseIndex); ok && idx.Key.Type().Equals(cty.String) {
 				if keys, ok := ObjectKeys(unwrap(o.Value)); ok && !slices.Contains(keys, idx.Key.AsString()) {
 					out = appendOnce(out, seen, fmt.Sprintf("%s: module.%s.%s[%q]: the output has keys %v", root.Dir, name.Name, attr.Name, idx.Key.AsString(), keys))
 				}

@@ -3,7 +3,9 @@ package tfcheck
 import (
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Statement is one statement block of a `data "aws_iam_policy_document"`.
@@ -60,7 +62,7 @@ func hasLiteralStar(a *hclsyntax.Attribute) bool {
 	}
 	for _, e := range tuple.Exprs {
 		v, diags := e.Value(nil)
-		if !diags.HasErrors() && v.Type().Equals(ctyString) && v.AsString() == "*" {
+		if !diags.HasErrors() && v.Type().Equals(cty.String) && v.AsString() == "*" {
 			return true
 		}
 	}
@@ -88,7 +90,7 @@ func InlinePolicies(m *Module) []string {
 	for _, f := range m.Files {
 		for _, b := range f.Body.Blocks {
 			found := false
-			_ = hclsyntax.VisitAll(b.Body, func(n hclsyntax.Node) hclDiags {
+			_ = hclsyntax.VisitAll(b.Body, func(n hclsyntax.Node) hcl.Diagnostics {
 				call, ok := n.(*hclsyntax.FunctionCallExpr)
 				if !ok || call.Name != "jsonencode" || len(call.Args) != 1 {
 					return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // ErrNotModule is returned by Load for a directory without .tf files.
@@ -70,10 +71,13 @@ type Module struct {
 	Calls     []Call
 }
 
-// metaArgs are module block arguments that are not input variables.
-var metaArgs = map[string]bool{
-	"source": true, "version": true, "providers": true, "count": true,
-	"for_each": true, "depends_on": true,
+// isMetaArg reports whether a module block argument is a meta-argument, not an input.
+func isMetaArg(name string) bool {
+	switch name {
+	case "source", "version", "providers", "count", "for_each", "depends_on":
+		return true
+	}
+	return false
 }
 
 // Load parses every .tf file in dir (not below it).
@@ -114,7 +118,7 @@ func Load(dir string) (*Module, error) {
 			case b.Type == "module" && len(b.Labels) == 1:
 				c := Call{Name: b.Labels[0], Source: stringAttr(b.Body, "source"), File: path, Line: b.DefRange().Start.Line}
 				for name := range b.Body.Attributes {
-					if !metaArgs[name] {
+					if !isMetaArg(name) {
 						c.Args = append(c.Args, name)
 					}
 				}
@@ -156,7 +160,7 @@ func stringAttr(body *hclsyntax.Body, name string) string {
 		return ""
 	}
 	v, diags := a.Expr.Value(nil)
-	if diags.HasErrors() || v.IsNull() || !v.Type().Equals(ctyString) {
+	if diags.HasErrors() || v.IsNull() || !v.Type().Equals(cty.String) {
 		return ""
 	}
 	return v.AsString()
@@ -234,7 +238,7 @@ func ObjectKeys(expr hclsyntax.Expression) (keys []string, ok bool) {
 			continue
 		}
 		v, diags := item.KeyExpr.Value(nil)
-		if diags.HasErrors() || !v.Type().Equals(ctyString) {
+		if diags.HasErrors() || !v.Type().Equals(cty.String) {
 			return nil, false
 		}
 		keys = append(keys, v.AsString())
