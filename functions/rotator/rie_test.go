@@ -130,30 +130,50 @@ func startRIE(t testing.TB, rie, bootstrap string, extra ...string) *emulator {
 }
 
 func (e *emulator) stop() {
-	if e.cmd.Process != nil {
-		syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
-		e.cmd.Wait()
+	if e.cmd.Process == nil || e.cmd.ProcessState != nil {
+		return
 	}
+	// The emulator puts the bootstrap in a process group of its own: end it first, and
+	// give the emulator a moment to reap it so no zombie is left behind.
+	kids := childPIDs(e.cmd.Process.Pid)
+	for _, pid := range kids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for i := 0; i < 50 && len(childPIDs(e.cmd.Process.Pid)) > 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	e.cmd.Wait()
 }
 
-// bootstrapPeakRSS reads VmHWM (peak resident set) of the emulator's bootstrap child.
-func (e *emulator) bootstrapPeakRSS() (kib int, err error) {
-	pids, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range pids {
+// childPIDs lists the processes whose parent is ppid.
+func childPIDs(ppid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
 		s := string(b)
-		// Fields after the command name: state, ppid, pgrp.
 		i := strings.LastIndexByte(s, ')')
 		f := strings.Fields(s[i+1:])
-		if len(f) < 3 || !strings.Contains(s[:i], "(bootstrap") || f[2] != strconv.Itoa(e.cmd.Process.Pid) {
-			continue
+		// After the command name: state, ppid.
+		if len(f) >= 2 && f[1] == strconv.Itoa(ppid) {
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+				out = append(out, pid)
+			}
 		}
-		st, err := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
-		if err != nil {
-			return 0, err
+	}
+	return out
+}
+
+// bootstrapPeakRSS reads VmHWM (peak resident set) of the emulator's bootstrap child.
+func (e *emulator) bootstrapPeakRSS() (kib int, err error) {
+	for _, pid := range childPIDs(e.cmd.Process.Pid) {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil || !strings.Contains(string(st), "Name:\tbootstrap") {
+			continue
 		}
 		for _, line := range strings.Split(string(st), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
@@ -162,7 +182,7 @@ func (e *emulator) bootstrapPeakRSS() (kib int, err error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("no bootstrap process in the emulator's process group %d", e.cmd.Process.Pid)
+	return 0, fmt.Errorf("no bootstrap child of the emulator (pid %d)", e.cmd.Process.Pid)
 }
 
 // TestBootstrapUnderRIE runs the built bootstrap under the Lambda runtime emulator and

@@ -170,14 +170,31 @@ func Mirror(ctx context.Context, q Querier, src, dst string) error {
 	if err := mirrorSettings(ctx, q, src, dst); err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
-	for _, p := range [][2]string{{src, dst}, {dst, src}} {
-		if err := copyMemberships(ctx, q, p[0], p[1], src, dst); err != nil {
+	granted := 0
+	for _, read := range []func(context.Context, Querier, string) (map[string]Grant, error){memberships, privileges} {
+		sg, err := read(ctx, q, src)
+		if err != nil {
 			return fmt.Errorf("mirror: %w", err)
 		}
-		if err := copyPrivileges(ctx, q, p[0], p[1]); err != nil {
+		dg, err := read(ctx, q, dst)
+		if err != nil {
 			return fmt.Errorf("mirror: %w", err)
 		}
+		n, err := grantMissing(ctx, q, sg, dg, dst, src, dst)
+		if err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		m, err := grantMissing(ctx, q, dg, sg, src, src, dst)
+		if err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		granted += n + m
 	}
+	if granted == 0 {
+		// Both roles already held the same grants, read just now: nothing to verify.
+		return nil
+	}
+	// PostgreSQL turns a GRANT it cannot honour into a warning: check what really holds.
 	diff, err := Compare(ctx, q, src, dst)
 	if err != nil {
 		return fmt.Errorf("mirror: %w", err)
@@ -521,48 +538,30 @@ func memberships(ctx context.Context, q Querier, role string) (map[string]Grant,
 	return out, nil
 }
 
-func copyMemberships(ctx context.Context, q Querier, from, to, a, b string) error {
-	have, err := memberships(ctx, q, to)
-	if err != nil {
-		return err
-	}
-	want, err := memberships(ctx, q, from)
-	if err != nil {
-		return err
-	}
+// grantMissing grants to role what want holds and have lacks, never membership in a
+// or b (the pair itself), and returns how many GRANTs it issued.
+func grantMissing(ctx context.Context, q Querier, want, have map[string]Grant, role, a, b string) (int, error) {
+	ks := make([]string, 0, len(want))
 	for k, g := range want {
-		if have[k].Kind != "" || g.Name == a || g.Name == b {
+		if _, ok := have[k]; ok {
 			continue
 		}
-		if _, err := q.Exec(ctx, g.statement(to)); err != nil {
-			return fmt.Errorf("grant membership in %s to %s: %w (the rotating role needs CREATEROLE or ADMIN OPTION on it)", g.Name, to, err)
+		if g.Kind == "MEMBER" && (g.Name == a || g.Name == b) {
+			continue
 		}
-	}
-	return nil
-}
-
-func copyPrivileges(ctx context.Context, q Querier, from, to string) error {
-	have, err := privileges(ctx, q, to)
-	if err != nil {
-		return err
-	}
-	want, err := privileges(ctx, q, from)
-	if err != nil {
-		return err
-	}
-	ks := make([]string, 0, len(want))
-	for k := range want {
-		if _, ok := have[k]; !ok {
-			ks = append(ks, k)
-		}
+		ks = append(ks, k)
 	}
 	sort.Strings(ks)
 	for _, k := range ks {
-		if _, err := q.Exec(ctx, want[k].statement(to)); err != nil {
-			return fmt.Errorf("grant %s to %s: %w (the rotating role must own the object or hold the privilege WITH GRANT OPTION)", k, to, err)
+		g := want[k]
+		if _, err := q.Exec(ctx, g.statement(role)); err != nil {
+			if g.Kind == "MEMBER" {
+				return 0, fmt.Errorf("grant membership in %s to %s: %w (the rotating role needs CREATEROLE or ADMIN OPTION on it)", g.Name, role, err)
+			}
+			return 0, fmt.Errorf("grant %s to %s: %w (the rotating role must own the object or hold the privilege WITH GRANT OPTION)", k, role, err)
 		}
 	}
-	return nil
+	return len(ks), nil
 }
 
 // Ungrantable lists the privileges and memberships of role that grantor could not give

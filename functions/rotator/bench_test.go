@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
+	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
+	"github.com/rotaudit/rotaudit/internal/rotation/scram"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+// TestRotationBenchmark is what `make bench-rotation` runs (scripts/bench-rotation.sh
+// sets ROTAUDIT_BENCH=1): full rotation wall time against its floor, and the bootstrap's
+// cold start and peak RSS under the runtime emulator.
+func TestRotationBenchmark(t *testing.T) {
+	if os.Getenv("ROTAUDIT_BENCH") != "1" {
+		t.Skip("benchmark: run with ROTAUDIT_BENCH=1 (make bench-rotation)")
+	}
+	testenv.Stack(t)
+	runs := 15
+	if v := os.Getenv("ROTAUDIT_BENCH_RUNS"); v != "" {
+		fmt.Sscanf(v, "%d", &runs)
+	}
+	fmt.Printf("rotation wall time, in-process, median of %d runs each (floor and rotation interleaved)\n", runs)
+	fmt.Printf("  %-18s %10s %10s %7s\n", "strategy", "floor", "rotation", "ratio")
+	for _, strategy := range []rotation.Strategy{rotation.SingleUser, rotation.AlternatingUsers} {
+		floor, full := benchStrategy(t, strategy, runs)
+		fmt.Printf("  %-18s %8.1fms %8.1fms %6.2fx\n", strategy, ms(floor), ms(full), float64(full)/float64(floor))
+	}
+	benchColdStart(t)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, full time.Duration) {
+	f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_app"})
+	cfg, _ := rotation.LoadConfig(func(string) string { return "" })
+	cfg.Strategy = strategy
+	r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg}
+	ctx := context.Background()
+	// Warm up both paths (connections to the emulator, the clone's creation).
+	for i := 0; i < 2; i++ {
+		if err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := floorRotation(ctx, f, strategy, f.StartRotation(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var fl, fu []time.Duration
+	for i := 0; i < runs; i++ {
+		token := f.StartRotation(t)
+		start := time.Now()
+		excluded, err := floorRotation(ctx, f, strategy, token)
+		if err != nil {
+			t.Fatalf("floor: %v", err)
+		}
+		fl = append(fl, time.Since(start)-excluded)
+		token = f.StartRotation(t)
+		start = time.Now()
+		if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+			t.Fatalf("rotation: %v", err)
+		}
+		fu = append(fu, time.Since(start))
+	}
+	return median(fl), median(fu)
+}
+
+// floorRotation issues the Secrets Manager calls and database logins and statements of
+// one rotation back to back, with none of the rotator's logic: no event or secret
+// validation, no error classification, no SCRAM computation (timed and subtracted), and
+// for alternating users none of the role-mirroring catalog queries.
+func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotation.Strategy, token string) (excluded time.Duration, err error) {
+	c := f.SM
+	id := aws.String(f.SecretARN)
+	describe := func() (*sm.DescribeSecretOutput, error) { return c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: id}) }
+	get := func(version, stage string) (dbsecret.Secret, error) {
+		in := &sm.GetSecretValueInput{SecretId: id, VersionStage: aws.String(stage)}
+		if version != "" {
+			in.VersionId = aws.String(version)
+		}
+		out, err := c.GetSecretValue(ctx, in)
+		if err != nil {
+			return dbsecret.Secret{}, err
+		}
+		return dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
+	}
+	login := func(s dbsecret.Secret) (*pgx.Conn, error) {
+		cfg, _ := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+		return pgx.ConnectConfig(ctx, cfg)
+	}
+	// createSecret
+	d, err := describe()
+	if err != nil {
+		return 0, err
+	}
+	cur, err := get("", "AWSCURRENT")
+	if err != nil {
+		return 0, err
+	}
+	get(token, "AWSPENDING") // not found yet
+	pw, err := c.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{PasswordLength: aws.Int64(32), ExcludeCharacters: aws.String(rotation.DefaultExcludeCharacters)})
+	if err != nil {
+		return 0, err
+	}
+	next := cur
+	next.Password = aws.ToString(pw.RandomPassword)
+	if strategy == rotation.AlternatingUsers {
+		next.Username, _ = rotation.Partner(cur.Username)
+	}
+	body, _ := next.Marshal()
+	if _, err := c.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: id, ClientRequestToken: aws.String(token), SecretString: aws.String(string(body)), VersionStages: []string{"AWSPENDING"}}); err != nil {
+		return 0, err
+	}
+	// setSecret
+	describe()
+	get("", "AWSCURRENT")
+	pending, err := get(token, "AWSPENDING")
+	if err != nil {
+		return 0, err
+	}
+	if conn, err := login(pending); err == nil { // refused: not set yet
+		conn.Close(ctx)
+	}
+	// The verifier's computation is the rotator's logic: it is timed and taken out.
+	vStart := time.Now()
+	verifier, err := scram.NewVerifier(pending.Password)
+	if err != nil {
+		return 0, err
+	}
+	excluded = time.Since(vStart)
+	who := cur
+	if strategy == rotation.AlternatingUsers {
+		out, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(cur.MasterARN), VersionStage: aws.String("AWSCURRENT")})
+		if err != nil {
+			return 0, err
+		}
+		if who, err = dbsecret.Parse([]byte(aws.ToString(out.SecretString))); err != nil {
+			return 0, err
+		}
+		who.DBName = cur.DBName
+	}
+	conn, err := login(who)
+	if err != nil {
+		return 0, err
+	}
+	stmts := []string{"ALTER ROLE " + pgrole.Ident(pending.Username) + " PASSWORD '" + verifier + "'"}
+	if strategy == rotation.AlternatingUsers {
+		stmts = append([]string{"BEGIN"}, append(stmts, "COMMIT")...)
+	}
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			conn.Close(ctx)
+			return 0, err
+		}
+	}
+	conn.Close(ctx)
+	// testSecret
+	describe()
+	get(token, "AWSPENDING")
+	pc, err := login(pending)
+	if err != nil {
+		return 0, fmt.Errorf("floor login with pending: %w", err)
+	}
+	pc.Exec(ctx, "BEGIN READ ONLY")
+	rows, err := pc.Query(ctx, "SELECT 1")
+	if err == nil {
+		rows.Close()
+	}
+	pc.Close(ctx)
+	// finishSecret
+	describe()
+	var from string
+	for v, st := range d.VersionIdsToStages {
+		if slices.Contains(st, "AWSCURRENT") {
+			from = v
+		}
+	}
+	if _, err := c.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{SecretId: id, VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: aws.String(token), RemoveFromVersionId: aws.String(from)}); err != nil {
+		return 0, err
+	}
+	_, err = c.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{SecretId: id, VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: aws.String(token)})
+	return excluded, err
+}
+
+// benchColdStart measures, five times, the emulator started with a fresh bootstrap to
+// the first step answered, and the bootstrap's peak RSS after a whole rotation.
+func benchColdStart(t *testing.T) {
+	rie := rieBinary(t)
+	bootstrap := buildBootstrap(t)
+	f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_cold"})
+	ctx := context.Background()
+	var total, afterListen, initOnly []time.Duration
+	var rss []int
+	for i := 0; i < 5; i++ {
+		token := f.StartRotation(t)
+		e := startRIE(t, rie, bootstrap, "AWS_LAMBDA_LOG_FORMAT=JSON")
+		listening := time.Now()
+		inv := rotation.HTTPInvoker{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+		if err := inv.Invoke(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
+			t.Fatalf("first step: %v\n%s", err, e.Out.String())
+		}
+		done := time.Now()
+		total = append(total, done.Sub(e.Started))
+		afterListen = append(afterListen, done.Sub(listening))
+		initOnly = append(initOnly, done.Sub(listening)-stepDuration(e.Out.String(), rotation.StepCreate))
+		for _, step := range rotation.Steps()[1:] {
+			if err := inv.Invoke(ctx, rotation.Event{Step: step, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+		}
+		kib, err := e.bootstrapPeakRSS()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rss = append(rss, kib)
+		e.stop()
+	}
+	sort.Ints(rss)
+	fmt.Printf("bootstrap under aws-lambda-rie, median of 5 cold starts\n")
+	fmt.Printf("  emulator exec -> first step (createSecret) answered: %6.1f ms\n", ms(median(total)))
+	fmt.Printf("  emulator listening -> first step answered:           %6.1f ms\n", ms(median(afterListen)))
+	fmt.Printf("    of which outside the step (bootstrap start + init): %5.1f ms\n", ms(median(initOnly)))
+	fmt.Printf("  bootstrap peak RSS (VmHWM) after a full rotation:      %5.1f MiB (max %.1f MiB)\n", float64(rss[len(rss)/2])/1024, float64(rss[len(rss)-1])/1024)
+}
+
+// stepDuration finds the duration_ms the function logged for step.
+func stepDuration(out, step string) time.Duration {
+	for _, line := range strings.Split(out, "\n") {
+		var rec struct {
+			Step       string  `json:"step"`
+			DurationMS float64 `json:"duration_ms"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Step == step && rec.DurationMS > 0 {
+			return time.Duration(rec.DurationMS * float64(time.Millisecond))
+		}
+	}
+	return 0
+}
