@@ -216,8 +216,13 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 	if err != nil {
 		return err
 	}
-	if alerts != 3 {
-		return fmt.Errorf("expected 3 alerts (secret read, weakened selectors, failed rotation), got %d", alerts)
+	// Anything more (the routine read, the repeated read) would be noise: look once more.
+	extra, _ := drain(ctx, sq, alertQ, 10, 2*time.Second, func(body string) error {
+		printAlert(out, body)
+		return nil
+	})
+	if alerts+extra != 3 {
+		return fmt.Errorf("expected 3 alerts (secret read, weakened selectors, failed rotation), got %d", alerts+extra)
 	}
 	fmt.Fprintln(out, "\n   3 alerts: the routine read stayed quiet and the repeated read was deduplicated")
 	if opt.Keep {

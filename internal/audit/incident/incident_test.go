@@ -1,0 +1,34 @@
+package incident
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+// TestIncidentOnEmulator runs the demo's incident and checks it shows the three alerts it
+// promises, and not the routine read.
+func TestIncidentOnEmulator(t *testing.T) {
+	env := testenv.Stack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	err := Run(ctx, env.AWS(t), Options{PatternDir: filepath.Join(env.Root, "modules", "audit-alerts", "patterns"), Out: &out})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, want := range []string{"HIGH     RA-01", "HIGH     RA-07", "HIGH     RA-06", "5 of 5 events matched", "3 alerts"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "rotaudit-local-api-task for") || strings.Count(s, " RA-01 ") != 1 {
+		t.Errorf("routine read alerted or the repeated read was not deduplicated:\n%s", s)
+	}
+}
