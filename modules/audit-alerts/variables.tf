@@ -105,6 +105,11 @@ variable "audit_settings" {
   })
   description = "Durations of the audit configuration as Go duration strings (\"168h\"); unset keeps the auditor's defaults."
   default     = {}
+
+  validation {
+    condition     = alltrue([for v in values(var.audit_settings) : v == null || can(regex("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$", v))])
+    error_message = "audit_settings durations must be Go duration strings such as 168h, 90m or 0s."
+  }
 }
 
 variable "audit_config_file" {

@@ -1,0 +1,109 @@
+package tfcheck
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/rotaudit/rotaudit/internal/rotation"
+)
+
+// TestRotatorEnvironmentAcceptedByRotator evaluates the secret-rotation module's Lambda
+// environment with the module's own variable defaults (plus overrides) and loads it with
+// the rotator's config loader: the values Terraform writes must be values the Go code
+// accepts, not only the right names.
+func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
+	repo(t)
+	dir := filepath.Join("modules", "secret-rotation")
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := m.Blocks("resource", "aws_lambda_function")
+	if len(fns) != 1 {
+		t.Fatalf("%s: want one aws_lambda_function, found %d", dir, len(fns))
+	}
+	var env hcl.Expression
+	for _, b := range fns[0].Block.Body.Blocks {
+		if b.Type == "environment" {
+			env = b.Body.Attributes["variables"].Expr
+		}
+	}
+	if env == nil {
+		t.Fatalf("%s: the Lambda has no environment variables", dir)
+	}
+	defaults := map[string]cty.Value{}
+	for _, v := range m.Variables {
+		if !v.HasDefault {
+			continue
+		}
+		for _, b := range m.Blocks("variable", v.Name) {
+			val, diags := b.Block.Body.Attributes["default"].Expr.Value(nil)
+			if diags.HasErrors() {
+				t.Fatalf("variable %s: default is not a literal: %v", v.Name, diags)
+			}
+			defaults[v.Name] = val
+		}
+	}
+	const endpoint = "https://secretsmanager.eu-west-1.amazonaws.com"
+
+	tests := []struct {
+		name      string
+		overrides map[string]cty.Value
+		check     func(t *testing.T, c rotation.Config)
+	}{
+		{"defaults", nil, func(t *testing.T, c rotation.Config) {
+			if c.Strategy != rotation.SingleUser || c.AllowPlaintext || c.Password.Length != 32 || c.TestQuery != "SELECT 1" || c.SecretsManagerEndpoint != endpoint {
+				t.Errorf("defaults load as %+v", c)
+			}
+			if !c.Password.RequireEachIncludedType {
+				t.Error("REQUIRE_EACH_INCLUDED_TYPE default lost")
+			}
+		}},
+		{"alternating users, plaintext, 40 chars", map[string]cty.Value{
+			"rotation_strategy":  cty.StringVal("alternating-users"),
+			"db_allow_plaintext": cty.True,
+			"password_length":    cty.NumberIntVal(40),
+			"exclude_numbers":    cty.True,
+		}, func(t *testing.T, c rotation.Config) {
+			if c.Strategy != rotation.AlternatingUsers || !c.AllowPlaintext || c.Password.Length != 40 || !c.Password.ExcludeNumbers {
+				t.Errorf("overrides load as %+v", c)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]cty.Value{}
+			for k, v := range defaults {
+				vars[k] = v
+			}
+			for k, v := range tt.overrides {
+				vars[k] = v
+			}
+			ctx := &hcl.EvalContext{
+				Variables: map[string]cty.Value{
+					"var":   cty.ObjectVal(vars),
+					"local": cty.ObjectVal(map[string]cty.Value{"sm_endpoint": cty.StringVal(endpoint)}),
+				},
+				Functions: map[string]function.Function{"tostring": stdlib.MakeToFunc(cty.String)},
+			}
+			val, diags := env.Value(ctx)
+			if diags.HasErrors() {
+				t.Fatalf("evaluate the Lambda environment: %v", diags)
+			}
+			got := map[string]string{}
+			for k, v := range val.AsValueMap() {
+				got[k] = v.AsString()
+			}
+			c, err := rotation.LoadConfig(func(k string) string { return got[k] })
+			if err != nil {
+				t.Fatalf("the rotator rejects the environment Terraform writes: %v\n%v", err, got)
+			}
+			tt.check(t, c)
+		})
+	}
+}
