@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench-api: the rates API against its floor, the same query run alone in PostgreSQL.
-# Starts the stack and the API (built from this tree, default settings), then runs
+# Starts the stack and the API (built from this tree, its pool as large as the floor's), then runs
 # internal/loadharness/ratesbench: each phase warms up, then measures BENCH_DURATION at
 # BENCH_CONCURRENCY requests in flight; prints req/s, p50, p99, errors and the ratios.
 #
@@ -21,8 +21,10 @@ go build -o "$STATE_DIR/bin/rates-api" ./service
 go build -o "$STATE_DIR/bin/ratesbench" ./internal/loadharness/ratesbench
 
 LOG=$STATE_DIR/bench-api.log
-say "starting the API with its default settings (log: $LOG)"
-DB_SECRET_ID=rotaudit/local/app PORT=0 "$STATE_DIR/bin/rates-api" >"$LOG" 2>&1 &
+# The API's pool gets as many connections as the floor's (one per request in flight), so
+# both sides have the same database resources; everything else is the API's default.
+say "starting the API with DB_POOL_MAX_CONNS=$CONC, otherwise its defaults (log: $LOG)"
+DB_SECRET_ID=rotaudit/local/app PORT=0 DB_POOL_MAX_CONNS="$CONC" "$STATE_DIR/bin/rates-api" >"$LOG" 2>&1 &
 API_PID=$!
 trap 'kill -TERM $API_PID 2>/dev/null; wait $API_PID 2>/dev/null || true' EXIT
 PORT=
