@@ -193,9 +193,10 @@ func TestRejectionsBackOff(t *testing.T) {
 	for time.Now().Before(deadline) {
 		c.RefreshAfterReject(context.Background(), c.Current())
 	}
-	// Waits 20, 40, 80, 80, ... ms: about 8 fetches in 500ms; without backoff thousands.
-	if n := sm.calls.Load(); n < 4 || n > 12 {
-		t.Fatalf("%d fetches in 500ms, want between 4 and 12", n)
+	// Waits 20, 40, 80, 80, ... ms: about 8 fetches in 500ms; without backoff thousands. A
+	// loaded machine delays timers, so only the upper bound is tight.
+	if n := sm.calls.Load(); n < 2 || n > 12 {
+		t.Fatalf("%d fetches in 500ms, want between 2 and 12", n)
 	}
 	v.set(secretJSON("app", "new"), "v2")
 	cr, err := c.RefreshAfterReject(context.Background(), c.Current())
