@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -87,6 +89,36 @@ func TestDoctorCommand(t *testing.T) {
 			}
 			if len(f.Stages(t)) != len(before) {
 				t.Fatal("doctor changed the secret's versions")
+			}
+		})
+	}
+}
+
+func TestRotateCommandUnderLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		wantErr bool
+	}{
+		{"healthy service", http.StatusOK, false},
+		{"failing service", http.StatusServiceUnavailable, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tt.status) }))
+			defer srv.Close()
+			f := rotationtest.New(t, rotationtest.Options{})
+			var out, errb bytes.Buffer
+			err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--allow-disabled", "--count", "2",
+				"--strategy", "alternating-users,single-user", "--load-url", srv.URL + "/a," + srv.URL + "/b", "--load-concurrency", "2"}, &out, &errb)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "during 2 rotations") || !strings.Contains(out.String(), "(single-user, in-process)") {
+				t.Fatalf("output:\n%s", out.String())
+			}
+			if tt.wantErr == strings.Contains(out.String(), ", 0 failed") {
+				t.Fatalf("failure count wrong:\n%s", out.String())
 			}
 		})
 	}
