@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,5 +277,83 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(api.Log(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the log:\n%s", api.Log())
+	}
+}
+
+// outageProxy forwards TCP to target until cut, after which it refuses: an AWS endpoint
+// that goes away.
+type outageProxy struct {
+	ln  net.Listener
+	mu  sync.Mutex
+	cut bool
+	cs  []net.Conn
+}
+
+func newOutageProxy(t *testing.T, target string) *outageProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &outageProxy{ln: ln}
+	t.Cleanup(func() { ln.Close(); p.Cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.cut {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			p.cs = append(p.cs, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+// Cut drops every connection and refuses new ones.
+func (p *outageProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.cs {
+		c.Close()
+	}
+}
+
+// TestSecretsManagerOutage: when Secrets Manager cannot be reached the API keeps serving
+// with the last good value and says so in its log.
+func TestSecretsManagerOutage(t *testing.T) {
+	env := testenv.Stack(t)
+	f := loadharness.NewFixture(t, env, loadharness.FixtureOptions{})
+	target := strings.TrimPrefix(env.Endpoint, "http://")
+	proxy := newOutageProxy(t, target)
+	api := loadharness.StartAPI(t, env, f.AppSecretID, "AWS_ENDPOINT_URL=http://"+proxy.ln.Addr().String(),
+		"DB_SECRET_TTL=1s", "DB_POOL_MAX_CONN_LIFETIME=1s")
+	load := loadharness.Start(loadharness.Options{URL: api.URL, Concurrency: 4,
+		Paths: []string{"/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL"}})
+	defer load.Stop()
+	load.WaitRequests(t, 100, 20*time.Second)
+	proxy.Cut()
+	time.Sleep(3 * time.Second) // several failed background refreshes, new connections meanwhile
+	load.WaitRequests(t, 100, 20*time.Second)
+	res := load.Stop()
+	if res.Failures != 0 {
+		t.Fatalf("requests failed while Secrets Manager was unreachable: %s", res)
+	}
+	if !strings.Contains(api.Log(), "serving the last good value") {
+		t.Fatalf("the log does not say it serves the last good value:\n%s", api.Log())
 	}
 }
