@@ -2,7 +2,13 @@
 // underneath it (a password, the login role, a whole rotation), and reports whether any
 // request failed. The credential-change tests of the API and the rotation tests use it.
 //
-// Two parts:
+// Three parts:
+//
+//   - NewFixture(t, env, FixtureOptions{}) makes an isolated copy of what `make up` makes:
+//     a scratch rates database with schema and demo data (or a dump), its own app and admin
+//     roles and their secrets in the emulator, all under unique names and removed at
+//     cleanup. Fixture.NewRole adds another login role like the app role; SetPassword
+//     changes a password as a rotation does (SCRAM verifier only).
 //
 //   - StartAPI(t, env, secretID, extraEnv...) builds ./service once per test process, runs
 //     it on a free port with nothing but DB_SECRET_ID and the AWS SDK variables in its
@@ -19,7 +25,8 @@
 // Typical use:
 //
 //	env := testenv.Stack(t)
-//	api := loadharness.StartAPI(t, env, secretID, "DB_POOL_MAX_CONN_LIFETIME=2s")
+//	f := loadharness.NewFixture(t, env, loadharness.FixtureOptions{})
+//	api := loadharness.StartAPI(t, env, f.AppSecretID, "DB_POOL_MAX_CONN_LIFETIME=1s")
 //	load := loadharness.Start(loadharness.Options{URL: api.URL, Paths: []string{"/rates?..."}, Concurrency: 8})
 //	load.WaitRequests(t, 200, 10*time.Second) // load is flowing
 //	... change credentials ...
