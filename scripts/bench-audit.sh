@@ -78,11 +78,7 @@ benign=$(rotaudit audit replay -config "$bin/config.json" -stats "$dir/benign" 2
 fp=$(wc -l <"$bin/benign.jsonl")
 
 ratio=$(awk -v a="$best_replay" -v b="$best_decode" 'BEGIN { printf "%.2f", a / b }')
-mem_say "false positives: replaying the benign corpus"
-benign=$(rotaudit audit replay -config "$bin/config.json" -stats "$dir/benign" 2>&1 >"$bin/benign.jsonl" | tail -1)
-fp=$(wc -l <"$bin/benign.jsonl")
-
-ratio=$(awk -v a="$large_rss" -v b="$small_rss" 'BEGIN { printf "%.2f", a / b }')
+mem_ratio=$(awk -v a="$large_rss" -v b="$small_rss" 'BEGIN { printf "%.2f", a / b }')
 verdict() { if awk -v x="$1" -v g="$2" 'BEGIN { exit !(x >= g) }'; then echo "goal met (>= $2)"; else echo "GOAL MISSED (< $2)"; fi; }
 cat <<REPORT
 
