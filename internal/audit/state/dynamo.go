@@ -55,9 +55,10 @@ func (d *Dynamo) Remember(ctx context.Context, key string, now, expires time.Tim
 		Item: map[string]types.AttributeValue{
 			"pk": s(key), "sk": s(singleSK), "first": n(now.UnixMilli()), "ttl": n(expires.Unix()),
 		},
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #ttl <= :now"),
-		ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix())},
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR #ttl <= :now"),
+		ExpressionAttributeNames:            map[string]string{"#ttl": "ttl"},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": n(now.Unix())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
 		return true, now, nil
@@ -65,6 +66,9 @@ func (d *Dynamo) Remember(ctx context.Context, key string, now, expires time.Tim
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
 		return false, time.Time{}, fmt.Errorf("state: remember %s: %w", key, err)
+	}
+	if len(ccf.Item) > 0 { // the live item came back with the refusal: no second call
+		return false, time.UnixMilli(num(ccf.Item, "first")), nil
 	}
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(d.table),
