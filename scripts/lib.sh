@@ -48,6 +48,8 @@ stack_env() {
   cat <<ENV
 export PGHOST=127.0.0.1
 export PGPORT=$PG_PORT
+export PG_PORT=$PG_PORT
+export AWS_PORT=$AWS_PORT
 export ROTAUDIT_PG_PORT=$PG_PORT
 export ROTAUDIT_PG_SOCKET_DIR=$PG_SOCKET_DIR
 export ROTAUDIT_PG_LOG=$PG_DIR/postgres.log
