@@ -617,3 +617,49 @@ func TestNoSilentTLSDowngrade(t *testing.T) {
 		t.Fatalf("with DB_ALLOW_PLAINTEXT=true: %v", err)
 	}
 }
+
+// TestErrorsSayWhatFailed covers the failures an operator must tell apart: the user's
+// password changed behind the secret's back (login refused), the master lacking a
+// privilege, and Secrets Manager unreachable.
+func TestErrorsSayWhatFailed(t *testing.T) {
+	ctx := context.Background()
+	t.Run("login refused", func(t *testing.T) {
+		f := rotationtest.New(t, rotationtest.Options{})
+		super := f.Env.Super(t, "")
+		if err := pgrole.SetPassword(ctx, super, f.User, "changed-by-hand-123"); err != nil {
+			t.Fatal(err)
+		}
+		r := newRotator(f, rotation.SingleUser, nil)
+		err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+		if !errors.Is(err, rotation.ErrDBAuth) || !strings.Contains(err.Error(), "set the user's password in the database to the AWSCURRENT value") {
+			t.Fatalf("err = %v, want ErrDBAuth with advice", err)
+		}
+	})
+	t.Run("master lacks CREATEROLE", func(t *testing.T) {
+		f := rotationtest.New(t, rotationtest.Options{})
+		super := f.Env.Super(t, "")
+		if _, err := super.Exec(ctx, "ALTER ROLE "+pgrole.Ident(f.Master)+" NOCREATEROLE"); err != nil {
+			t.Fatal(err)
+		}
+		r := newRotator(f, rotation.AlternatingUsers, nil)
+		err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+		if !errors.Is(err, rotation.ErrDBPrivilege) || !strings.Contains(err.Error(), "42501") {
+			t.Fatalf("err = %v, want ErrDBPrivilege", err)
+		}
+		if !rotationtest.LogsIn(f.Get(t, "", "AWSCURRENT")) {
+			t.Fatal("AWSCURRENT stopped working")
+		}
+	})
+	t.Run("secrets manager unreachable", func(t *testing.T) {
+		f := rotationtest.New(t, rotationtest.Options{})
+		cfg := f.Env.AWS(t)
+		cfg.RetryMaxAttempts = 1
+		dead := "http://127.0.0.1:" + fmt.Sprint(closedPort(t))
+		r := newRotator(f, rotation.SingleUser, nil)
+		r.SM = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = &dead })
+		err := r.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: rotation.NewToken()})
+		if !errors.Is(err, rotation.ErrSecretsManager) || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("err = %v, want ErrSecretsManager unreachable", err)
+		}
+	})
+}

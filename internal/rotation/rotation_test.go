@@ -340,6 +340,12 @@ func TestStepChecks(t *testing.T) {
 			f.stages[fakeToken] = nil
 		}, StepTest, fakeToken, ErrNotPending, "other-version-000000000000000000000 holds AWSPENDING"},
 		{"current is malformed", func(f *fakeSM) { f.values["v1"] = `{"engine":"mysql"}` }, StepCreate, fakeToken, ErrInvalidSecret, `"engine"`},
+		{"pending on another host", func(f *fakeSM) {
+			f.values[fakeToken] = strings.Replace(currentJSON, `"host":"db"`, `"host":"elsewhere"`, 1)
+		}, StepSet, fakeToken, ErrInvalidSecret, "never moves a secret to another server"},
+		{"pending with another user", func(f *fakeSM) {
+			f.values[fakeToken] = strings.Replace(currentJSON, `"username":"app"`, `"username":"intruder"`, 1)
+		}, StepSet, fakeToken, ErrInvalidSecret, `username "intruder", want "app"`},
 		{"alternating without masterarn", func(f *fakeSM) {
 			f.values["v1"] = strings.Replace(currentJSON, `"masterarn"`, `"x"`, 1)
 		}, StepCreate, fakeToken, ErrInvalidSecret, "masterarn"},
