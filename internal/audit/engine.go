@@ -24,6 +24,8 @@ type Store interface {
 	Count(ctx context.Context, key, member string, now, since, expires time.Time) (int, error)
 	// Swap stores value under key and returns the previous live value.
 	Swap(ctx context.Context, key, value string, now, expires time.Time) (old string, found bool, err error)
+	// Get returns the live value stored under key by Swap.
+	Get(ctx context.Context, key string, now time.Time) (value string, found bool, err error)
 	// Forget deletes key (a dedup key whose alert could not be sent).
 	Forget(ctx context.Context, key string) error
 }

@@ -125,7 +125,7 @@ var watchedCalls = map[string]map[string]bool{
 		"DeleteSecret", "PutResourcePolicy", "DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret",
 		"RemoveRegionsFromReplication", "StopReplicationToReplica", "RotationFailed", "RotationAbandoned"),
 	srcKMS:     set("Decrypt", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"),
-	srcTrail:   set("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
+	srcTrail:   set("StopLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
 	srcRDS:     set("ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute", "CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask"),
 	srcRDSData: set("ExecuteStatement", "BatchExecuteStatement", "ExecuteSql", "BeginTransaction"),
 	srcECS:     set("RegisterTaskDefinition", "ExecuteCommand"),
@@ -593,7 +593,63 @@ func weakened(p *selectorParams) string {
 	return strings.Join(reasons, "; ")
 }
 
-func ruleTrailTampering(_ context.Context, e *Engine, ev *event) error {
+// trailSettings is what RA-07 remembers of a trail between CreateTrail and UpdateTrail calls.
+type trailSettings struct {
+	Bucket     string `json:"bucket,omitempty"`
+	Validation *bool  `json:"validation,omitempty"`
+	Multi      *bool  `json:"multi,omitempty"`
+}
+
+// trailChanges compares a CreateTrail or UpdateTrail call with what the trail had before.
+// Terraform sends every setting on each update, so a setting repeated unchanged is not a
+// change. A bucket set on a trail the auditor has not seen before may be a move or the
+// same bucket: it is learnt from the deployment and reported at low severity from others.
+func (e *Engine) trailChanges(ctx context.Context, ev *event, p *selectorParams, trail string) ([]string, Severity, error) {
+	rec := ev.rec
+	key := "trail|" + rec.RecipientAccountID + "|" + trail
+	var old trailSettings
+	prev, found, err := e.store.Get(ctx, key, rec.Time)
+	if err != nil {
+		return nil, 0, err
+	}
+	if found {
+		json.Unmarshal([]byte(prev), &old)
+	}
+	now := old
+	if p.S3BucketName != "" {
+		now.Bucket = p.S3BucketName
+	}
+	if p.EnableLogFileValidation != nil {
+		now.Validation = p.EnableLogFileValidation
+	}
+	if p.IsMultiRegionTrail != nil {
+		now.Multi = p.IsMultiRegionTrail
+	}
+	if !rec.Failed() { // a refused call changes nothing
+		b, _ := json.Marshal(now)
+		if _, _, err := e.store.Swap(ctx, key, string(b), rec.Time, rec.Time.Add(e.cfg.BaselineTTL.Duration)); err != nil {
+			return nil, 0, err
+		}
+	}
+	var r []string
+	sev := High
+	if p.EnableLogFileValidation != nil && !*p.EnableLogFileValidation && (old.Validation == nil || *old.Validation) {
+		r = append(r, "log file validation turned off")
+	}
+	if p.IsMultiRegionTrail != nil && !*p.IsMultiRegionTrail && old.Multi != nil && *old.Multi {
+		r = append(r, "trail limited to one region")
+	}
+	if rec.EventName == "UpdateTrail" && p.S3BucketName != "" && old.Bucket != p.S3BucketName {
+		if old.Bucket != "" {
+			r = append(r, "delivery moved from bucket "+old.Bucket+" to "+p.S3BucketName)
+		} else if len(r) == 0 && !e.cfg.isDeployer(ev.norm) {
+			r, sev = append(r, "delivery set to bucket "+p.S3BucketName+" (the previous bucket is not known)"), Low
+		}
+	}
+	return r, sev, nil
+}
+
+func ruleTrailTampering(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	var p selectorParams
 	rec.Params(&p)
@@ -604,21 +660,12 @@ func ruleTrailTampering(_ context.Context, e *Engine, ev *event) error {
 		sev, why = High, "logging was stopped"
 	case "DeleteTrail":
 		sev, why = High, "the trail was deleted"
-	case "UpdateTrail":
-		var r []string
-		if p.EnableLogFileValidation != nil && !*p.EnableLogFileValidation {
-			r = append(r, "log file validation turned off")
+	case "CreateTrail", "UpdateTrail":
+		r, s, err := e.trailChanges(ctx, ev, &p, trail)
+		if err != nil || len(r) == 0 {
+			return err
 		}
-		if p.S3BucketName != "" {
-			r = append(r, "delivery moved to bucket "+p.S3BucketName)
-		}
-		if p.IsMultiRegionTrail != nil && !*p.IsMultiRegionTrail {
-			r = append(r, "trail limited to one region")
-		}
-		if len(r) == 0 {
-			return nil
-		}
-		sev, why = High, strings.Join(r, "; ")
+		sev, why = s, strings.Join(r, "; ")
 	case "PutEventSelectors":
 		why = weakened(&p)
 		if why == "" {

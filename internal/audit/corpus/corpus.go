@@ -174,6 +174,7 @@ func (g *Gen) Deploy(t time.Time, image string) error {
 		next("iam.amazonaws.com", "GetRole", map[string]string{"roleName": "rotaudit-prod-api-task"}),
 		next("iam.amazonaws.com", "PutRolePolicy", map[string]string{"roleName": "rotaudit-prod-api-task", "policyName": "read-db-secret", "policyDocument": taskPolicy}),
 		next("cloudtrail.amazonaws.com", "GetEventSelectors", map[string]string{"trailName": "rotaudit-prod"}),
+		next("cloudtrail.amazonaws.com", "UpdateTrail", map[string]any{"name": "rotaudit-prod", "s3BucketName": "rotaudit-prod-trail", "isMultiRegionTrail": true, "enableLogFileValidation": true, "includeGlobalServiceEvents": true}),
 		next("cloudtrail.amazonaws.com", "PutEventSelectors", map[string]any{"trailName": "rotaudit-prod", "eventSelectors": []map[string]any{{"readWriteType": "All", "includeManagementEvents": true, "excludeManagementEventSources": []string{}}}}),
 		next("ecs.amazonaws.com", "RegisterTaskDefinition", map[string]any{"family": Family, "taskRoleArn": APIRole, "containerDefinitions": []map[string]any{{"name": "api", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/rates:" + image, "secrets": []map[string]string{{"name": "DB_SECRET_ID", "valueFrom": AppSecret}}}}}),
 		next("ecs.amazonaws.com", "UpdateService", map[string]any{"cluster": Cluster, "service": "rates-api", "taskDefinition": Family}),

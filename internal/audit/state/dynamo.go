@@ -142,6 +142,23 @@ func (d *Dynamo) Swap(ctx context.Context, key, value string, now, expires time.
 	return v.Value, true, nil
 }
 
+// Get returns the live value stored under key by Swap.
+func (d *Dynamo) Get(ctx context.Context, key string, now time.Time) (string, bool, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(d.table),
+		Key:            map[string]types.AttributeValue{"pk": s(key), "sk": s(singleSK)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("state: get %s: %w", key, err)
+	}
+	v, ok := out.Item["v"].(*types.AttributeValueMemberS)
+	if !ok || num(out.Item, "ttl") <= now.Unix() {
+		return "", false, nil
+	}
+	return v.Value, true, nil
+}
+
 // Forget deletes key.
 func (d *Dynamo) Forget(ctx context.Context, key string) error {
 	_, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{

@@ -84,6 +84,17 @@ func (m *Memory) Swap(_ context.Context, key, value string, now, expires time.Ti
 	return old.value, true, nil
 }
 
+// Get returns the live value stored under key.
+func (m *Memory) Get(_ context.Context, key string, now time.Time) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.single[key]
+	if !ok || !e.expires.After(now) {
+		return "", false, nil
+	}
+	return e.value, true, nil
+}
+
 // Forget deletes key.
 func (m *Memory) Forget(_ context.Context, key string) error {
 	m.mu.Lock()
