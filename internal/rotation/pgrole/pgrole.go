@@ -171,15 +171,12 @@ func Mirror(ctx context.Context, q Querier, src, dst string) error {
 		return fmt.Errorf("mirror: %w", err)
 	}
 	granted := 0
-	for _, read := range []func(context.Context, Querier, string) (map[string]Grant, error){memberships, privileges} {
-		sg, err := read(ctx, q, src)
+	for _, read := range []func(context.Context, Querier, ...string) (map[string]map[string]Grant, error){membershipsOf, privilegesOf} {
+		g, err := read(ctx, q, src, dst)
 		if err != nil {
 			return fmt.Errorf("mirror: %w", err)
 		}
-		dg, err := read(ctx, q, dst)
-		if err != nil {
-			return fmt.Errorf("mirror: %w", err)
-		}
+		sg, dg := g[src], g[dst]
 		n, err := grantMissing(ctx, q, sg, dg, dst, src, dst)
 		if err != nil {
 			return fmt.Errorf("mirror: %w", err)
@@ -226,24 +223,18 @@ func Compare(ctx context.Context, q Querier, a, b string) ([]string, error) {
 	if c := attrClause(aa, ba, false); c != "" {
 		diff = append(diff, fmt.Sprintf("attributes of %s differ (%s)", b, c))
 	}
-	as, err := settings(ctx, q, a)
+	both, err := settingsOf(ctx, q, a, b)
 	if err != nil {
 		return nil, err
 	}
-	bs, err := settings(ctx, q, b)
-	if err != nil {
-		return nil, err
-	}
+	as, bs := both[a], both[b]
 	diff = append(diff, setDiff("setting", as, bs, a, b)...)
-	for _, f := range []func(context.Context, Querier, string) (map[string]Grant, error){memberships, privileges} {
-		ag, err := f(ctx, q, a)
+	for _, f := range []func(context.Context, Querier, ...string) (map[string]map[string]Grant, error){membershipsOf, privilegesOf} {
+		g, err := f(ctx, q, a, b)
 		if err != nil {
 			return nil, err
 		}
-		bg, err := f(ctx, q, b)
-		if err != nil {
-			return nil, err
-		}
+		ag, bg := g[a], g[b]
 		// Membership of one user of the pair in the other is not something to copy.
 		for _, adm := range []bool{false, true} {
 			delete(ag, Grant{Kind: "MEMBER", Name: b, Grantable: adm}.key())
@@ -280,39 +271,44 @@ func keys(m map[string]Grant) map[string]bool {
 
 // settings returns role's settings as "database\x00name=value" ("" for all databases).
 func settings(ctx context.Context, q Querier, role string) (map[string]bool, error) {
-	rows, err := q.Query(ctx, `SELECT COALESCE(d.datname, ''), c
-		FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase,
-		unnest(s.setconfig) AS c
-		WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = $1)`, role)
+	m, err := settingsOf(ctx, q, role)
+	return m[role], err
+}
+
+// settingsOf reads the settings of several roles in one query.
+func settingsOf(ctx context.Context, q Querier, roles ...string) (map[string]map[string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT r.rolname, COALESCE(d.datname, ''), c
+		FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+		LEFT JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) AS c
+		WHERE r.rolname = ANY($1)`, roles)
 	if err != nil {
-		return nil, fmt.Errorf("read settings of %s: %w", role, err)
+		return nil, fmt.Errorf("read settings of %v: %w", roles, err)
 	}
-	out := map[string]bool{}
+	defer rows.Close()
+	out := map[string]map[string]bool{}
+	for _, r := range roles {
+		out[r] = map[string]bool{}
+	}
 	for rows.Next() {
-		var db, c string
-		if err := rows.Scan(&db, &c); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read settings of %s: %w", role, err)
+		var role, db, c string
+		if err := rows.Scan(&role, &db, &c); err != nil {
+			return nil, fmt.Errorf("read settings of %v: %w", roles, err)
 		}
-		out[db+"\x00"+c] = true
+		out[role][db+"\x00"+c] = true
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read settings of %s: %w", role, err)
+		return nil, fmt.Errorf("read settings of %v: %w", roles, err)
 	}
 	return out, nil
 }
 
 // mirrorSettings gives dst exactly src's settings.
 func mirrorSettings(ctx context.Context, q Querier, src, dst string) error {
-	ss, err := settings(ctx, q, src)
+	both, err := settingsOf(ctx, q, src, dst)
 	if err != nil {
 		return err
 	}
-	ds, err := settings(ctx, q, dst)
-	if err != nil {
-		return err
-	}
+	ss, ds := both[src], both[dst]
 	if len(setDiff("", ss, ds, src, dst)) == 0 {
 		return nil
 	}
@@ -463,53 +459,65 @@ var privilegeWords = map[string]bool{
 	"CONNECT": true, "TEMPORARY": true,
 }
 
-const privilegesSQL = `WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1)
-SELECT 'DATABASE', '', d.datname, '', a.privilege_type, a.is_grantable
+const privilegesSQL = `WITH r AS (SELECT oid, rolname FROM pg_roles WHERE rolname = ANY($1))
+SELECT r.rolname, 'DATABASE', '', d.datname, '', a.privilege_type, a.is_grantable
   FROM pg_database d, aclexplode(d.datacl) a, r WHERE a.grantee = r.oid
 UNION
-SELECT 'SCHEMA', '', n.nspname, '', a.privilege_type, a.is_grantable
+SELECT r.rolname, 'SCHEMA', '', n.nspname, '', a.privilege_type, a.is_grantable
   FROM pg_namespace n, aclexplode(n.nspacl) a, r WHERE a.grantee = r.oid
 UNION
-SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, '',
+SELECT r.rolname, CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, '',
        a.privilege_type, a.is_grantable
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a, r
   WHERE a.grantee = r.oid AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S')
 UNION
-SELECT 'COLUMN', n.nspname, c.relname, att.attname, a.privilege_type, a.is_grantable
+SELECT r.rolname, 'COLUMN', n.nspname, c.relname, att.attname, a.privilege_type, a.is_grantable
   FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(att.attacl) a, r
   WHERE a.grantee = r.oid AND att.attnum > 0 AND NOT att.attisdropped
 UNION
-SELECT 'ROUTINE', '', p.oid::regprocedure::text, '', a.privilege_type, a.is_grantable
+SELECT r.rolname, 'ROUTINE', '', p.oid::regprocedure::text, '', a.privilege_type, a.is_grantable
   FROM pg_proc p, aclexplode(p.proacl) a, r WHERE a.grantee = r.oid`
 
 // privileges returns role's object privileges, keyed for comparison.
 func privileges(ctx context.Context, q Querier, role string) (map[string]Grant, error) {
-	rows, err := q.Query(ctx, privilegesSQL, role)
+	m, err := privilegesOf(ctx, q, role)
+	return m[role], err
+}
+
+// privilegesOf reads the object privileges of several roles in one query.
+func privilegesOf(ctx context.Context, q Querier, roles ...string) (map[string]map[string]Grant, error) {
+	rows, err := q.Query(ctx, privilegesSQL, roles)
 	if err != nil {
-		return nil, fmt.Errorf("read privileges of %s: %w", role, err)
+		return nil, fmt.Errorf("read privileges of %v: %w", roles, err)
 	}
 	defer rows.Close()
-	out := map[string]Grant{}
+	out := map[string]map[string]Grant{}
+	for _, r := range roles {
+		out[r] = map[string]Grant{}
+	}
 	for rows.Next() {
+		var role string
 		var g Grant
-		if err := rows.Scan(&g.Kind, &g.Schema, &g.Name, &g.Col, &g.Privilege, &g.Grantable); err != nil {
-			return nil, fmt.Errorf("read privileges of %s: %w", role, err)
+		if err := rows.Scan(&role, &g.Kind, &g.Schema, &g.Name, &g.Col, &g.Privilege, &g.Grantable); err != nil {
+			return nil, fmt.Errorf("read privileges of %v: %w", roles, err)
 		}
 		if !privilegeWords[g.Privilege] {
 			return nil, fmt.Errorf("read privileges of %s: unknown privilege %q", role, g.Privilege)
 		}
-		out[g.key()] = g
+		out[role][g.key()] = g
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read privileges of %s: %w", role, err)
+		return nil, fmt.Errorf("read privileges of %v: %w", roles, err)
 	}
 	// A grantable privilege includes the plain one: compare on the strongest form.
-	for _, g := range out {
-		if g.Grantable {
-			plain := g
-			plain.Grantable = false
-			delete(out, plain.key())
+	for _, m := range out {
+		for _, g := range m {
+			if g.Grantable {
+				plain := g
+				plain.Grantable = false
+				delete(m, plain.key())
+			}
 		}
 	}
 	return out, nil
@@ -517,51 +525,35 @@ func privileges(ctx context.Context, q Querier, role string) (map[string]Grant, 
 
 // memberships returns the groups role belongs to.
 func memberships(ctx context.Context, q Querier, role string) (map[string]Grant, error) {
-	rows, err := q.Query(ctx, `SELECT g.rolname, bool_or(m.admin_option) FROM pg_auth_members m
-		JOIN pg_roles g ON g.oid = m.roleid
-		WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = $1) GROUP BY g.rolname`, role)
-	if err != nil {
-		return nil, fmt.Errorf("read memberships of %s: %w", role, err)
-	}
-	defer rows.Close()
-	out := map[string]Grant{}
-	for rows.Next() {
-		g := Grant{Kind: "MEMBER"}
-		if err := rows.Scan(&g.Name, &g.Grantable); err != nil {
-			return nil, fmt.Errorf("read memberships of %s: %w", role, err)
-		}
-		out[g.key()] = g
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read memberships of %s: %w", role, err)
-	}
-	return out, nil
+	m, err := membershipsOf(ctx, q, role)
+	return m[role], err
 }
 
-// grantMissing grants to role what want holds and have lacks, never membership in a
-// or b (the pair itself), and returns how many GRANTs it issued.
-func grantMissing(ctx context.Context, q Querier, want, have map[string]Grant, role, a, b string) (int, error) {
-	ks := make([]string, 0, len(want))
-	for k, g := range want {
-		if _, ok := have[k]; ok {
-			continue
-		}
-		if g.Kind == "MEMBER" && (g.Name == a || g.Name == b) {
-			continue
-		}
-		ks = append(ks, k)
+// membershipsOf reads the groups of several roles in one query.
+func membershipsOf(ctx context.Context, q Querier, roles ...string) (map[string]map[string]Grant, error) {
+	rows, err := q.Query(ctx, `SELECT m.rolname, g.rolname, bool_or(a.admin_option) FROM pg_auth_members a
+		JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+		WHERE m.rolname = ANY($1) GROUP BY m.rolname, g.rolname`, roles)
+	if err != nil {
+		return nil, fmt.Errorf("read memberships of %v: %w", roles, err)
 	}
-	sort.Strings(ks)
-	for _, k := range ks {
-		g := want[k]
-		if _, err := q.Exec(ctx, g.statement(role)); err != nil {
-			if g.Kind == "MEMBER" {
-				return 0, fmt.Errorf("grant membership in %s to %s: %w (the rotating role needs CREATEROLE or ADMIN OPTION on it)", g.Name, role, err)
-			}
-			return 0, fmt.Errorf("grant %s to %s: %w (the rotating role must own the object or hold the privilege WITH GRANT OPTION)", k, role, err)
-		}
+	defer rows.Close()
+	out := map[string]map[string]Grant{}
+	for _, r := range roles {
+		out[r] = map[string]Grant{}
 	}
-	return len(ks), nil
+	for rows.Next() {
+		var role string
+		g := Grant{Kind: "MEMBER"}
+		if err := rows.Scan(&role, &g.Name, &g.Grantable); err != nil {
+			return nil, fmt.Errorf("read memberships of %v: %w", roles, err)
+		}
+		out[role][g.key()] = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read memberships of %v: %w", roles, err)
+	}
+	return out, nil
 }
 
 // Ungrantable lists the privileges and memberships of role that grantor could not give
@@ -635,4 +627,30 @@ func Owned(ctx context.Context, q Querier, role string) (int, error) {
 		return 0, fmt.Errorf("count objects owned by %s: %w", role, err)
 	}
 	return n, nil
+}
+
+// grantMissing grants to role what want holds and have lacks, never membership in a
+// or b (the pair itself), and returns how many GRANTs it issued.
+func grantMissing(ctx context.Context, q Querier, want, have map[string]Grant, role, a, b string) (int, error) {
+	ks := make([]string, 0, len(want))
+	for k, g := range want {
+		if _, ok := have[k]; ok {
+			continue
+		}
+		if g.Kind == "MEMBER" && (g.Name == a || g.Name == b) {
+			continue
+		}
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		g := want[k]
+		if _, err := q.Exec(ctx, g.statement(role)); err != nil {
+			if g.Kind == "MEMBER" {
+				return 0, fmt.Errorf("grant membership in %s to %s: %w (the rotating role needs CREATEROLE or ADMIN OPTION on it)", g.Name, role, err)
+			}
+			return 0, fmt.Errorf("grant %s to %s: %w (the rotating role must own the object or hold the privilege WITH GRANT OPTION)", k, role, err)
+		}
+	}
+	return len(ks), nil
 }
