@@ -353,11 +353,11 @@ func createQueue(t *testing.T, ctx context.Context, sq *sqs.Client, prefix strin
 }
 
 // receive collects message bodies until want have arrived (then waits briefly for extras)
-// or 20 seconds pass; want 0 means "collect whatever arrives within two seconds".
+// or 45 seconds pass; want 0 means "collect whatever arrives within two seconds".
 func receive(t *testing.T, ctx context.Context, sq *sqs.Client, url string, want int) []string {
 	t.Helper()
 	var bodies []string
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second) // generous: the shared emulator can be slow under load
 	if want == 0 {
 		deadline = time.Now().Add(2 * time.Second)
 	}
