@@ -15,8 +15,10 @@ func NewLambdaLogger(w io.Writer) *slog.Logger {
 	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr})})
 }
 
+// requestIDHandler wraps a JSON handler, adding lambdacontext's request id.
 type requestIDHandler struct{ slog.Handler }
 
+// Handle adds the invocation's requestId, when there is one, to the record.
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		r.AddAttrs(slog.String("requestId", lc.AwsRequestID))
@@ -24,10 +26,12 @@ func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, r)
 }
 
+// WithAttrs keeps the requestId injection on the derived handler.
 func (h requestIDHandler) WithAttrs(a []slog.Attr) slog.Handler {
 	return requestIDHandler{h.Handler.WithAttrs(a)}
 }
 
+// WithGroup keeps the requestId injection on the derived handler.
 func (h requestIDHandler) WithGroup(n string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(n)}
 }
