@@ -191,7 +191,8 @@ func TestNoSecretsInLogs(t *testing.T) {
 				t.Skipf("server log %s not readable: %v", serverLog, err)
 			}
 			tail := string(data[offset:])
-			if !strings.Contains(tail, "SCRAM-SHA-256$4096:") {
+			cur := f.Get(t, "", "AWSCURRENT")
+			if !strings.Contains(tail, "ALTER ROLE "+pgrole.Ident(cur.Username)+" PASSWORD 'SCRAM-SHA-256$4096:") {
 				t.Fatalf("the server log does not show the rotation's ALTER ROLE: log_statement was not in effect, the check below would prove nothing\n%s", lastLines(tail, 20))
 			}
 			for _, secret := range []string{newPW, f.UserPassword} {
