@@ -18,7 +18,8 @@ files=${BENCH_AUDIT_FILES:-8}
 records=${BENCH_AUDIT_RECORDS:-100000}
 large=${BENCH_AUDIT_LARGE:-1000000}
 rounds=${BENCH_AUDIT_ROUNDS:-3}
-dir=${BENCH_AUDIT_DIR:-${TMPDIR:-/tmp}/rotaudit-bench-audit}
+# Cached corpora are keyed by the generator's source, so a changed generator regenerates.
+dir=${BENCH_AUDIT_DIR:-${TMPDIR:-/tmp}/rotaudit-bench-audit}/gen-$(cat internal/audit/corpus/*.go | cksum | cut -d' ' -f1)
 for v in files records large rounds; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_AUDIT_${v^^} must be a positive integer, got '${!v}'"
 done
