@@ -68,6 +68,7 @@ func secretResource(name string) Resource {
 // strList decodes a JSON string or list of strings (IAM policy fields take both).
 type strList []string
 
+// UnmarshalJSON accepts "x" and ["x", "y"].
 func (s *strList) UnmarshalJSON(b []byte) error {
 	var one string
 	if json.Unmarshal(b, &one) == nil {

@@ -83,7 +83,10 @@ var errStop = errors.New("stopped by caller")
 
 type stopErr struct{ err error }
 
+// Error returns the caller's error message.
 func (e stopErr) Error() string { return e.err.Error() }
+
+// Is makes errors.Is(err, errStop) true.
 func (e stopErr) Is(t error) bool {
 	return t == errStop
 }
