@@ -123,3 +123,22 @@ func TestRotateCommandUnderLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestRotateThroughInvokeURL drives the steps through the built bootstrap running under
+// the Lambda runtime emulator, as `rotaudit rotate --invoke-url` does against a Lambda.
+func TestRotateThroughInvokeURL(t *testing.T) {
+	f := rotationtest.New(t, rotationtest.Options{})
+	f.StartRotation(t) // enables rotation; the pending version it makes is resumed below
+	e := rotationtest.StartRIE(t, rotationtest.RIE(t), rotationtest.BuildBootstrap(t), "ROTATION_STRATEGY=alternating-users")
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--invoke-url", e.URL, "--count", "2", "--strategy", "alternating-users"}, &out, &errb)
+	if err != nil {
+		t.Fatalf("rotate --invoke-url: %v\n%s\nfunction output:\n%s", err, out.String(), e.Out.String())
+	}
+	if !strings.Contains(out.String(), "resuming version") || strings.Count(out.String(), "is AWSCURRENT") != 2 {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	if cur := f.Get(t, "", "AWSCURRENT"); !rotationtest.LogsIn(cur) || cur.Username != f.User {
+		t.Fatalf("after two alternating rotations AWSCURRENT is %s and must log in", cur.Username)
+	}
+}

@@ -211,15 +211,15 @@ func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotati
 // benchColdStart measures, five times, the emulator started with a fresh bootstrap to
 // the first step answered, and the bootstrap's peak RSS after a whole rotation.
 func benchColdStart(t *testing.T) {
-	rie := rieBinary(t)
-	bootstrap := buildBootstrap(t)
+	rie := rotationtest.RIE(t)
+	bootstrap := rotationtest.BuildBootstrap(t)
 	f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_cold"})
 	ctx := context.Background()
 	var total, afterListen, initOnly []time.Duration
 	var rss []int
 	for i := 0; i < 5; i++ {
 		token := f.StartRotation(t)
-		e := startRIE(t, rie, bootstrap, "AWS_LAMBDA_LOG_FORMAT=JSON")
+		e := rotationtest.StartRIE(t, rie, bootstrap, "AWS_LAMBDA_LOG_FORMAT=JSON")
 		listening := time.Now()
 		inv := rotation.HTTPInvoker{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
 		if err := inv.Invoke(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
@@ -234,12 +234,12 @@ func benchColdStart(t *testing.T) {
 				t.Fatalf("%s: %v", step, err)
 			}
 		}
-		kib, err := e.bootstrapPeakRSS()
+		kib, err := e.BootstrapPeakRSS()
 		if err != nil {
 			t.Fatal(err)
 		}
 		rss = append(rss, kib)
-		e.stop()
+		e.Stop()
 	}
 	sort.Ints(rss)
 	fmt.Printf("bootstrap under aws-lambda-rie, median of 5 cold starts\n")
