@@ -212,7 +212,11 @@ func (s *sources) bucket(url string, fn func(string, io.Reader) error) error {
 		}
 		// An emulator behind AWS_ENDPOINT_URL serves buckets by path, not by host name.
 		pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
-		s.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+		s.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.UsePathStyle = pathStyle
+			// Emulators send no checksums; the SDK would log that for every object.
+			o.DisableLogOutputChecksumValidationSkipped = pathStyle
+		})
 	}
 	p := s3.NewListObjectsV2Paginator(s.s3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
