@@ -90,7 +90,9 @@ func runRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"Does what Secrets Manager does: resumes the rotation in progress (a version labelled\n"+
 			"AWSPENDING) or starts one under a new token, then runs createSecret, setSecret,\n"+
 			"testSecret and finishSecret in order and prints each outcome. The in-process rotator\n"+
-			"reads the Lambda's environment variables (ROTATION_STRATEGY, PASSWORD_LENGTH, ...).\n\nflags:")
+			"reads the Lambda's environment variables (ROTATION_STRATEGY, PASSWORD_LENGTH, ...).\n"+
+			"A new rotation's pending version is made here, with those settings: with --invoke-url,\n"+
+			"give the --strategy the function is configured with.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +107,15 @@ func runRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	r.AllowDisabled = *allowDisabled
+	var inv rotation.Invoker = r
+	where := "in-process"
+	if *invokeURL != "" {
+		if *allowDisabled {
+			return fmt.Errorf("--allow-disabled applies to in-process rotation only: the function checks the secret itself")
+		}
+		inv = rotation.HTTPInvoker{URL: *invokeURL}
+		where = *invokeURL
+	}
 	strategies := []rotation.Strategy{r.Config.Strategy}
 	if rf.strategy != "" {
 		strategies, _ = parseStrategies(rf.strategy)
@@ -128,15 +139,6 @@ func runRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("%d requests failed during rotation", failed)
 		}
 		return nil
-	}
-	var inv rotation.Invoker = r
-	where := "in-process"
-	if *invokeURL != "" {
-		if *allowDisabled {
-			return fmt.Errorf("--allow-disabled applies to in-process rotation only: the function checks the secret itself")
-		}
-		inv = rotation.HTTPInvoker{URL: *invokeURL}
-		where = *invokeURL
 	}
 	for i := 1; i <= *count; i++ {
 		r.Config.Strategy = strategies[(i-1)%len(strategies)]
