@@ -5,6 +5,7 @@
 #   3. checkov (pinned, from PyPI) over modules/, envs/ and service/Dockerfile with .checkov.yaml
 #   4. the HCL tests: go test ./internal/tfcheck
 #   5. the reproducible-package test: scripts/package.sh --verify
+#   6. optional, with TF_CHECK_TFSEC=1: tfsec (pinned) with .tfsec/config.yml
 # Missing tools are installed into ${ROTAUDIT_TOOLS:-$HOME/.cache/rotaudit/tools}, outside the
 # clone, so CI reruns are fast. TF_CHECK_SKIP="package checkov" skips steps by name.
 set -euo pipefail
@@ -15,6 +16,7 @@ TOOLS=${ROTAUDIT_TOOLS:-$HOME/.cache/rotaudit/tools}
 TERRAFORM_VERSION=1.5.7 # fallback only: a terraform or tofu on PATH is used first
 TFLINT_VERSION=0.64.0
 CHECKOV_VERSION=3.3.30
+TFSEC_VERSION=1.26.0
 SKIP=" ${TF_CHECK_SKIP:-} "
 mkdir -p "$TOOLS/bin"
 export PATH="$TOOLS/bin:$PATH"
@@ -64,6 +66,16 @@ checkov_bin() {
   echo "$venv/bin/checkov"
 }
 
+tfsec_bin() {
+  local t=$TOOLS/bin/tfsec
+  if [ -x "$t" ]; then echo "$t"; return; fi
+  need_go tfsec
+  say "installing tfsec v$TFSEC_VERSION into $TOOLS/bin (go install; several minutes the first time)"
+  GOBIN="$TOOLS/bin" GOFLAGS= go install "github.com/aquasecurity/tfsec/cmd/tfsec@v$TFSEC_VERSION" >&2 ||
+    die "go install github.com/aquasecurity/tfsec/cmd/tfsec@v$TFSEC_VERSION failed (needs the Go module proxy)"
+  echo "$t"
+}
+
 skipped() { [[ $SKIP == *" $1 "* ]] && { warn "skipping $1 (TF_CHECK_SKIP)"; }; }
 
 # Every directory with .tf files under modules/ and envs/ (modules, examples, roots).
@@ -103,6 +115,14 @@ fi
 if ! skipped package; then
   say "reproducible packages: scripts/package.sh --verify"
   "$ROOT/scripts/package.sh" --verify
+fi
+
+if [ "${TF_CHECK_TFSEC:-0}" = 1 ]; then
+  TFSEC=$(tfsec_bin)
+  say "tfsec v$TFSEC_VERSION over modules/ and envs/ (exclusions and reasons: .tfsec/config.yml)"
+  for d in modules envs; do
+    "$TFSEC" "$d" --no-color --concise-output --config-file "$ROOT/.tfsec/config.yml" || die "tfsec found problems in $d/"
+  done
 fi
 
 say "terraform checks passed in $((SECONDS - start))s"
