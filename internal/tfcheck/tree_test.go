@@ -158,8 +158,8 @@ func TestIAMWildcardResourcesAllowListed(t *testing.T) {
 // byte; only terraform.tfvars and backend.hcl may differ.
 func TestEnvironmentsDifferOnlyInValues(t *testing.T) {
 	repo(t)
-	list := func(env string) []string {
-		files, err := filepath.Glob(filepath.Join("envs", env, "*.tf"))
+	list := func(dir string) []string {
+		files, err := filepath.Glob(filepath.Join("envs", dir, "*.tf"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,25 +168,38 @@ func TestEnvironmentsDifferOnlyInValues(t *testing.T) {
 		}
 		return files
 	}
-	want := list("dev")
+	// The AWS roots share one definition in envs/common through symbolic links, so the
+	// environments cannot drift apart; only terraform.tfvars and backend.hcl are their own.
+	want := list("common")
 	if !slices.Contains(want, "main.tf") {
-		t.Fatalf("envs/dev has no main.tf (files: %v)", want)
+		t.Fatalf("envs/common has no main.tf (files: %v)", want)
 	}
-	for _, env := range []string{"stage", "prod"} {
+	for _, env := range []string{"dev", "stage", "prod"} {
 		t.Run(env, func(t *testing.T) {
 			if got := list(env); !slices.Equal(got, want) {
-				t.Fatalf("envs/%s has .tf files %v, envs/dev has %v", env, got, want)
+				t.Fatalf("envs/%s has .tf files %v, envs/common has %v", env, got, want)
 			}
 			for _, f := range want {
-				a, _ := os.ReadFile(filepath.Join("envs", "dev", f))
-				b, _ := os.ReadFile(filepath.Join("envs", env, f))
-				if !bytes.Equal(a, b) {
-					t.Errorf("envs/%s/%s differs from envs/dev/%s: put the difference in terraform.tfvars", env, f, f)
+				path := filepath.Join("envs", env, f)
+				target, err := os.Readlink(path)
+				if err != nil {
+					t.Errorf("%s is not a link to ../common/%s (put differences in terraform.tfvars): %v", path, f, err)
+					continue
+				}
+				if target != filepath.Join("..", "common", f) {
+					t.Errorf("%s links to %s, want ../common/%s", path, target, f)
+				}
+				a, errA := os.ReadFile(path)
+				b, errB := os.ReadFile(filepath.Join("envs", "common", f))
+				if errA != nil || errB != nil || !bytes.Equal(a, b) {
+					t.Errorf("%s does not resolve to envs/common/%s: %v %v", path, f, errA, errB)
 				}
 			}
 			for _, f := range []string{"terraform.tfvars", "backend.hcl"} {
-				if _, err := os.Stat(filepath.Join("envs", env, f)); err != nil {
+				if fi, err := os.Lstat(filepath.Join("envs", env, f)); err != nil {
 					t.Error(err)
+				} else if !fi.Mode().IsRegular() {
+					t.Errorf("envs/%s/%s must be a file of its own", env, f)
 				}
 			}
 		})

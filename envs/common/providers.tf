@@ -1,0 +1,19 @@
+provider "aws" {
+  region              = var.region
+  allowed_account_ids = length(var.allowed_account_ids) > 0 ? var.allowed_account_ids : null
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+# IAM events are delivered to EventBridge in us-east-1 only.
+provider "aws" {
+  alias               = "us_east_1"
+  region              = "us-east-1"
+  allowed_account_ids = length(var.allowed_account_ids) > 0 ? var.allowed_account_ids : null
+
+  default_tags {
+    tags = local.tags
+  }
+}

@@ -1,0 +1,299 @@
+variable "environment" {
+  type        = string
+  description = "Environment name: dev, stage or prod (part of every resource name)."
+
+  validation {
+    condition     = contains(["dev", "stage", "prod"], var.environment)
+    error_message = "environment must be dev, stage or prod."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region of the environment."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "allowed_account_ids" {
+  type        = list(string)
+  description = "AWS account ids this root may be applied to (a guard against the wrong credentials); empty allows any."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.allowed_account_ids : can(regex("^[0-9]{12}$", a))])
+    error_message = "allowed_account_ids must be 12-digit account ids."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Extra tags on every resource (Project, Environment and ManagedBy are always set)."
+  default     = {}
+}
+
+variable "dist_dir" {
+  type        = string
+  description = "Folder holding rotator.zip and auditor.zip from `make package`, relative to this root."
+  default     = "../../dist"
+}
+
+variable "vpc_cidr" {
+  type        = string
+  description = "CIDR block of the VPC (a /16; subnets are /24 slices of it)."
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && endswith(var.vpc_cidr, "/16")
+    error_message = "vpc_cidr must be a /16 IPv4 block such as 10.40.0.0/16."
+  }
+}
+
+variable "availability_zones" {
+  type        = list(string)
+  description = "Availability zones of the environment, named explicitly so that a zone AWS adds later never reshapes the network (2 or 3)."
+
+  validation {
+    condition     = length(var.availability_zones) >= 2 && length(var.availability_zones) <= 3
+    error_message = "availability_zones must name 2 or 3 zones."
+  }
+}
+
+variable "public_load_balancer" {
+  type        = bool
+  description = "Put the API's load balancer in public subnets (internet-facing); false keeps it internal."
+  default     = false
+}
+
+variable "enable_secretsmanager_endpoint" {
+  type        = bool
+  description = "Secrets Manager VPC endpoint (needed by the API and the rotator when there is no NAT)."
+  default     = true
+}
+
+variable "enable_logs_endpoint" {
+  type        = bool
+  description = "CloudWatch Logs VPC endpoint (needed by the ECS tasks when there is no NAT)."
+  default     = true
+}
+
+variable "enable_ecr_endpoints" {
+  type        = bool
+  description = "ECR API and Docker VPC endpoints (needed by Fargate to pull images when there is no NAT)."
+  default     = true
+}
+
+variable "enable_s3_endpoint" {
+  type        = bool
+  description = "S3 gateway endpoint (free; ECR layers come from S3)."
+  default     = true
+}
+
+variable "enable_kms_endpoint" {
+  type        = bool
+  description = "KMS VPC endpoint (not needed by the current code paths)."
+  default     = false
+}
+
+variable "admin_cidr_blocks" {
+  type        = list(string)
+  description = "CIDR blocks of the admin access path to PostgreSQL (VPN, bastion)."
+  default     = []
+}
+
+variable "database_mode" {
+  type        = string
+  description = "rds (managed PostgreSQL) or ecs (PostgreSQL container on Fargate with EFS)."
+  default     = "rds"
+
+  validation {
+    condition     = contains(["rds", "ecs"], var.database_mode)
+    error_message = "database_mode must be rds or ecs."
+  }
+}
+
+variable "postgres_version" {
+  type        = string
+  description = "PostgreSQL major version."
+  default     = "16"
+}
+
+variable "postgres_image_tag" {
+  type        = string
+  description = "Tag of the PostgreSQL image in ECR (ecs database mode)."
+  default     = "16"
+}
+
+variable "db_instance_class" {
+  type        = string
+  description = "RDS instance class."
+  default     = "db.t4g.micro"
+}
+
+variable "db_allocated_storage_gb" {
+  type        = number
+  description = "Initial RDS storage in GB."
+  default     = 20
+}
+
+variable "db_multi_az" {
+  type        = bool
+  description = "RDS Multi-AZ standby."
+  default     = false
+}
+
+variable "db_deletion_protection" {
+  type        = bool
+  description = "RDS deletion protection."
+  default     = true
+}
+
+variable "db_backup_retention_days" {
+  type        = number
+  description = "Days of automated RDS backups."
+  default     = 7
+}
+
+variable "db_skip_final_snapshot" {
+  type        = bool
+  description = "Delete the RDS instance without a final snapshot."
+  default     = false
+}
+
+variable "db_ca_bundle" {
+  type        = string
+  description = "Path inside the rotator of the RDS CA bundle (DB_CA_BUNDLE); empty uses the system roots."
+  default     = ""
+}
+
+variable "api_image_tag" {
+  type        = string
+  description = "Immutable tag of the rates API image in ECR (the CI build's version)."
+
+  validation {
+    condition     = var.api_image_tag != "latest" && length(var.api_image_tag) > 0
+    error_message = "api_image_tag must be an explicit, immutable tag, not latest."
+  }
+}
+
+variable "api_cpu" {
+  type        = number
+  description = "Fargate CPU units per API task."
+  default     = 256
+}
+
+variable "api_memory_mb" {
+  type        = number
+  description = "Fargate memory per API task in MB."
+  default     = 512
+}
+
+variable "api_min_tasks" {
+  type        = number
+  description = "Autoscaling floor of the API."
+  default     = 2
+}
+
+variable "api_max_tasks" {
+  type        = number
+  description = "Autoscaling ceiling of the API."
+  default     = 6
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "ACM certificate of the HTTPS listener; null serves HTTP only (internal dev)."
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN or null."
+  }
+}
+
+variable "lb_deletion_protection" {
+  type        = bool
+  description = "Load balancer deletion protection."
+  default     = true
+}
+
+variable "ecr_force_delete" {
+  type        = bool
+  description = "Let terraform destroy delete ECR repositories that hold images."
+  default     = false
+}
+
+variable "rotation_strategy" {
+  type        = string
+  description = "single-user or alternating-users."
+  default     = "single-user"
+}
+
+variable "rotation_days" {
+  type        = number
+  description = "Days between automatic rotations."
+  default     = 30
+}
+
+variable "rotation_window" {
+  type        = string
+  description = "Rotation window length, such as 3h."
+  default     = "3h"
+}
+
+variable "secret_recovery_window_days" {
+  type        = number
+  description = "Days a deleted secret stays recoverable (0 for throw-away environments)."
+  default     = 30
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days every log group keeps its logs."
+  default     = 365
+}
+
+variable "trail_object_lock_days" {
+  type        = number
+  description = "Days of COMPLIANCE object lock on CloudTrail log files (0 = off; only settable at bucket creation)."
+  default     = 0
+}
+
+variable "trail_expiration_days" {
+  type        = number
+  description = "Days CloudTrail log files are kept."
+  default     = 2555
+}
+
+variable "trail_force_destroy" {
+  type        = bool
+  description = "Let terraform destroy empty the CloudTrail bucket."
+  default     = false
+}
+
+variable "alert_subscriptions" {
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  description = "Subscriptions of the audit alert topic."
+  default     = []
+}
+
+variable "deployer_arns" {
+  type        = list(string)
+  description = "IAM principals that deploy this environment (the audit rules treat their changes as routine)."
+  default     = []
+}
+
+variable "application_roles" {
+  type = map(object({
+    service = string
+    access  = string
+  }))
+  description = "Extra application roles with access to the app secret (see modules/db-access-iam)."
+  default     = {}
+}
