@@ -1,33 +1,14 @@
 package main
 
 import (
-	"bytes"
+	"github.com/rotaudit/rotaudit/internal/testenv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the writer's goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestFlushingWriter(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.Buffer
 	w := newFlushingWriter(&out, 20*time.Millisecond)
 	w.Write([]byte("one\n"))
 	if out.String() != "" {
@@ -48,7 +29,7 @@ func TestFlushingWriter(t *testing.T) {
 		t.Fatalf("after Close: %q", got)
 	}
 	big := strings.Repeat("x", 70<<10)
-	var out2 lockedBuffer
+	var out2 testenv.Buffer
 	w2 := newFlushingWriter(&out2, time.Hour)
 	w2.Write([]byte(big))
 	if len(out2.String()) == 0 {

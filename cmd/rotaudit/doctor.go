@@ -43,9 +43,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "%-4s  %-20s %s\n", c.Status, c.Name, c.Detail)
 	}
 	if rotation.Failed(checks) {
-		fmt.Fprintf(stdout, "verdict: a %s rotation of %s would FAIL (see the FAIL lines)\n", r.Config.Strategy, rf.secretID)
+		fmt.Fprintf(stdout, "verdict: rotating %s (%s) would FAIL (see the FAIL lines)\n", rf.secretID, r.Config.Strategy)
 		return errors.New("doctor found problems")
 	}
-	fmt.Fprintf(stdout, "verdict: a %s rotation of %s would succeed\n", r.Config.Strategy, rf.secretID)
+	fmt.Fprintf(stdout, "verdict: rotating %s (%s) would succeed\n", rf.secretID, r.Config.Strategy)
 	return nil
 }

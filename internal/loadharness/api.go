@@ -2,7 +2,6 @@ package loadharness
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +28,7 @@ type API struct {
 	Port int
 
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testenv.Buffer
 	exited  chan struct{}
 	waitErr error
 	stop    sync.Once
@@ -136,7 +135,7 @@ func StartAPI(t testing.TB, env *testenv.Env, secretID string, extraEnv ...strin
 // /readyz to answer 200.
 func startProcess(bin string, vars []string, timeout time.Duration) (*API, error) {
 	pr, pw := io.Pipe()
-	a := &API{log: &syncBuffer{}, exited: make(chan struct{})}
+	a := &API{log: &testenv.Buffer{}, exited: make(chan struct{})}
 	a.cmd = exec.Command(bin)
 	a.cmd.Env = vars
 	a.cmd.Stdout, a.cmd.Stderr = pw, pw
@@ -200,24 +199,6 @@ func startProcess(bin string, vars []string, timeout time.Duration) (*API, error
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // tail returns the last n lines of s.

@@ -1,10 +1,10 @@
 package rotation_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rotaudit/rotaudit/internal/testenv"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,25 +23,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 )
 
-// syncBuffer collects logs written by concurrent steps.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newRotator(f *rotationtest.Fixture, strategy rotation.Strategy, logs *syncBuffer) *rotation.Rotator {
+func newRotator(f *rotationtest.Fixture, strategy rotation.Strategy, logs *testenv.Buffer) *rotation.Rotator {
 	cfg, _ := rotation.LoadConfig(func(string) string { return "" })
 	cfg.Strategy = strategy
 	r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg}
@@ -163,7 +145,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 			if st, err := os.Stat(serverLog); err == nil {
 				offset = st.Size()
 			}
-			logs := &syncBuffer{}
+			logs := &testenv.Buffer{}
 			r := newRotator(f, strategy, logs)
 			token := f.StartRotation(t)
 			const rotationToken = "ROTATION-TOKEN-must-not-be-logged-7c1e"

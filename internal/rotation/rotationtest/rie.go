@@ -1,7 +1,6 @@
 package rotationtest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,33 +65,13 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer collects a process's output while tests read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns everything written so far.
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Emulator is a running aws-lambda-rie with the bootstrap.
 type Emulator struct {
 	cmd *exec.Cmd
 	// URL is the Invoke endpoint of the function.
 	URL string
 	// Out collects the emulator's and the function's output.
-	Out *syncBuffer
+	Out *testenv.Buffer
 	// Started is when the emulator process was started.
 	Started time.Time
 }
@@ -103,7 +81,7 @@ type Emulator struct {
 func StartRIE(t testing.TB, rie, bootstrap string, extra ...string) *Emulator {
 	t.Helper()
 	port, apiPort := freePort(t), freePort(t)
-	e := &Emulator{Out: &syncBuffer{}, URL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)}
+	e := &Emulator{Out: &testenv.Buffer{}, URL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)}
 	e.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
