@@ -2,6 +2,12 @@
 # Shared helpers for the scripts in this folder. Source it; it sets nothing but functions
 # and the defaults of the local stack, each overridable from the environment.
 
+# runuser and friends live in the sbin folders, which a minimal PATH lacks.
+for _dir in /usr/sbin /sbin; do
+  case ":$PATH:" in *":$_dir:"*) ;; *) PATH="$PATH:$_dir" ;; esac
+done
+unset _dir
+
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
 PG_PORT=${PG_PORT:-55432}
