@@ -178,6 +178,12 @@ variable "log_retention_days" {
   default     = 365
 }
 
+variable "log_kms_key_arn" {
+  type        = string
+  description = "KMS key ARN for the auditor's log group; null uses the CloudWatch Logs default encryption."
+  default     = null
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."
