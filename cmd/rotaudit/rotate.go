@@ -14,9 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/rotaudit/rotaudit/internal/rotation"
 )
 
@@ -49,15 +46,10 @@ func newRotator(ctx context.Context, f rotationFlags) (*rotation.Rotator, error)
 		}
 		cfg.Strategy = list[0]
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	client, err := rotation.NewSecretsManagerClient(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
-	client := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-		if cfg.SecretsManagerEndpoint != "" {
-			o.BaseEndpoint = &cfg.SecretsManagerEndpoint
-		}
-	})
 	return &rotation.Rotator{SM: client, Dial: rotation.PgxDialer, Config: cfg}, nil
 }
 

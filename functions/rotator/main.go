@@ -8,8 +8,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotaudit/rotaudit/internal/rotation"
 )
@@ -28,15 +26,10 @@ func build(ctx context.Context) (*rotation.Rotator, error) {
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	client, err := rotation.NewSecretsManagerClient(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
-	client := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-		if cfg.SecretsManagerEndpoint != "" {
-			o.BaseEndpoint = &cfg.SecretsManagerEndpoint
-		}
-	})
 	return &rotation.Rotator{
 		SM:      client,
 		Dial:    rotation.PgxDialer,
