@@ -40,19 +40,6 @@ func checkRates(path string, body []byte) error {
 	return nil
 }
 
-func appSecret(t *testing.T, sm *secretsmanager.Client, id string) dbsecret.Secret {
-	t.Helper()
-	out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func putSecret(t *testing.T, sm *secretsmanager.Client, id string, s dbsecret.Secret) {
 	t.Helper()
 	body, err := s.Marshal()
@@ -112,7 +99,7 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 	load.WaitRequests(t, 200, 20*time.Second)
 
 	t.Run("password changed, then the secret", func(t *testing.T) {
-		old := appSecret(t, sm, f.AppSecretID)
+		old := testenv.CurrentSecret(t, sm, f.AppSecretID)
 		pw, err := ratesdb.Password(32)
 		if err != nil {
 			t.Fatal(err)
@@ -138,7 +125,7 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 	})
 
 	t.Run("secret switched to a second login role", func(t *testing.T) {
-		cur := appSecret(t, sm, f.AppSecretID)
+		cur := testenv.CurrentSecret(t, sm, f.AppSecretID)
 		pw, err := ratesdb.Password(32)
 		if err != nil {
 			t.Fatal(err)

@@ -41,19 +41,6 @@ func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) rate
 	return c
 }
 
-func secretValue(t *testing.T, sm *secretsmanager.Client, id string) dbsecret.Secret {
-	t.Helper()
-	out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
 	t.Helper()
 	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
@@ -81,8 +68,8 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	if first.DataSource != "demo" || first.PriceRows == 0 || !first.AppPasswordSet || !first.AdminPasswordSet || len(first.Migrated) == 0 {
 		t.Fatalf("first run: %+v", first)
 	}
-	app := secretValue(t, sm, c.AppSecretID)
-	admin := secretValue(t, sm, c.AdminSecretID)
+	app := testenv.CurrentSecret(t, sm, c.AppSecretID)
+	admin := testenv.CurrentSecret(t, sm, c.AdminSecretID)
 	if app.Username != c.AppRole || app.DBName != c.Database || app.MasterARN != first.AdminSecretARN || app.SSL == nil || *app.SSL ||
 		admin.Username != c.AdminRole || len(app.Password) < 32 {
 		t.Fatalf("secrets: app %v (master %s), admin %v", app, app.MasterARN, admin)
@@ -95,7 +82,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	if second.AppPasswordSet || second.AdminPasswordSet || second.DataSource != "kept" || len(second.Migrated) != 0 || second.PriceRows != first.PriceRows {
 		t.Fatalf("second run changed things: %+v", second)
 	}
-	if secretValue(t, sm, c.AppSecretID).Password != app.Password {
+	if testenv.CurrentSecret(t, sm, c.AppSecretID).Password != app.Password {
 		t.Fatal("second run changed the app password")
 	}
 
@@ -131,7 +118,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	if !third.AppPasswordSet || third.AdminPasswordSet {
 		t.Fatalf("third run: %+v", third)
 	}
-	login(t, secretValue(t, sm, c.AppSecretID))
+	login(t, testenv.CurrentSecret(t, sm, c.AppSecretID))
 }
 
 func TestSetupLoadsDump(t *testing.T) {

@@ -5,10 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 	"github.com/rotaudit/rotaudit/internal/testenv"
@@ -51,15 +49,7 @@ func TestTwentyRotationsUnderLoad(t *testing.T) {
 			load.Stop()
 			t.Fatalf("rotation %d (%s): %v", i, strategy, err)
 		}
-		out, err := smc.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(f.AppSecretID), VersionStage: aws.String("AWSCURRENT")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		users[s.Username] = true
+		users[testenv.CurrentSecret(t, smc, f.AppSecretID).Username] = true
 		// Let the API pick the new credentials up and serve with them.
 		load.WaitRequests(t, 50, 20*time.Second)
 	}

@@ -21,8 +21,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
 // Env describes the running local stack.
@@ -189,4 +192,20 @@ func getenv(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// CurrentSecret reads and parses the AWSCURRENT value of a database secret, failing the test
+// when it is missing or malformed. The stage is asked for explicitly: moto returns another
+// version without it after a stage move.
+func CurrentSecret(t testing.TB, sm *secretsmanager.Client, id string) dbsecret.Secret {
+	t.Helper()
+	out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
+	if err != nil {
+		t.Fatalf("AWSCURRENT of %s: %v", id, err)
+	}
+	s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
+	if err != nil {
+		t.Fatalf("AWSCURRENT of %s: %v", id, err)
+	}
+	return s
 }
