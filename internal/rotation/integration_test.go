@@ -7,7 +7,6 @@ import (
 	"github.com/rotaudit/rotaudit/internal/testenv"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -140,9 +139,13 @@ func TestNoSecretsInLogs(t *testing.T) {
 	for _, strategy := range strategies {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{LogStatements: true, LogUserStatements: strategy == rotation.SingleUser})
-			serverLog := filepath.Join(os.Getenv("ROTAUDIT_STATE_DIR"), "pg", "postgres.log")
-			var offset int64 = -1
-			if st, err := os.Stat(serverLog); err == nil {
+			serverLog := f.Env.ServerLog
+			var offset int64
+			if serverLog != "" {
+				st, err := os.Stat(serverLog)
+				if err != nil {
+					t.Fatalf("PostgreSQL's server log on the native stack: %v", err)
+				}
 				offset = st.Size()
 			}
 			logs := &testenv.Buffer{}
@@ -165,12 +168,12 @@ func TestNoSecretsInLogs(t *testing.T) {
 			if strings.Count(out, `"outcome":"done"`) != 4 {
 				t.Fatalf("want four step records, got:\n%s", out)
 			}
-			if offset < 0 {
-				t.Skipf("server log %s not readable (docker stack?): the server-side check needs the native stack", serverLog)
+			if serverLog == "" {
+				t.Skip("docker stack: PostgreSQL's server log stays in its container, so the server-side check needs the native stack")
 			}
 			data, err := os.ReadFile(serverLog)
 			if err != nil {
-				t.Skipf("server log %s not readable: %v", serverLog, err)
+				t.Fatalf("PostgreSQL's server log: %v", err)
 			}
 			tail := string(data[offset:])
 			cur := f.Get(t, "", "AWSCURRENT")

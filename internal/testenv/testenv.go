@@ -39,6 +39,9 @@ type Env struct {
 	SuperDSN string
 	// Endpoint is the AWS emulator's URL, also exported as AWS_ENDPOINT_URL.
 	Endpoint string
+	// ServerLog is PostgreSQL's log file on the native stack; empty in docker mode, where
+	// the log stays inside the container.
+	ServerLog string
 }
 
 // startOnce makes concurrent tests of one package start the stack once.
@@ -71,6 +74,7 @@ func Stack(t testing.TB) *Env {
 		e.SuperDSN = fmt.Sprintf("host=127.0.0.1 port=%s user=postgres password=%s dbname=postgres sslmode=disable", port, strings.TrimSpace(string(pw)))
 	} else {
 		sock := getenv("ROTAUDIT_PG_SOCKET_DIR", filepath.Join(stateDir, "pg", "run"))
+		e.ServerLog = getenv("ROTAUDIT_PG_LOG", filepath.Join(stateDir, "pg", "postgres.log"))
 		e.SuperDSN = fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", sock, port)
 	}
 	return e
