@@ -10,7 +10,7 @@ unset _dir
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
-PG_PORT=${PG_PORT:-55432}
+PG_PORT=${PG_PORT:-15432}
 AWS_PORT=${AWS_PORT:-4566}
 # The cluster runs as the 'postgres' OS user when we are root; that user must be able to reach
 # its folder, which a clone under a private home folder does not allow. Then the cluster lives

@@ -79,7 +79,7 @@ CONF
   fi
   say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   as_pg touch "$PG_LOG" 2>/dev/null || true
-  if ! as_pg "$BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 start >/dev/null; then
+  if ! as_pg "$BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 30 start >/dev/null; then
     tail -20 "$PG_LOG" >&2 || true
     die "PostgreSQL did not start (server log above: $PG_LOG)"
   fi

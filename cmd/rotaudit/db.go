@@ -35,7 +35,7 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("db setup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	port, err := ratesdb.PortFromEnv("ROTAUDIT_PG_PORT", 55432)
+	port, err := ratesdb.PortFromEnv("ROTAUDIT_PG_PORT", ratesdb.DefaultLocalPort)
 	if err != nil {
 		return fmt.Errorf("db setup: %w", err)
 	}

@@ -30,7 +30,7 @@ variable "db_host" {
 variable "db_port" {
   type        = number
   description = "Port of the local stack's PostgreSQL."
-  default     = 55432
+  default     = 15432
 }
 
 variable "admin_initial_password" {

@@ -74,12 +74,8 @@ func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
 	if demo.Days == 0 {
 		demo = ratesdb.DefaultDemo
 	}
-	port := 0
-	if p, err := ratesdb.PortFromEnv("ROTAUDIT_PG_PORT", 55432); err == nil {
-		port = p
-	}
 	cfg := ratesdb.Config{
-		SuperConn: env.SuperDSN, Host: "127.0.0.1", Port: port,
+		SuperConn: env.SuperDSN, Host: "127.0.0.1", Port: env.PGPort,
 		Database: f.Database, AppRole: f.AppRole, AdminRole: f.AdminRole,
 		AppSecretID: f.AppSecretID, AdminSecretID: f.AdminSecretID,
 		DumpPath: o.DumpPath, Demo: demo,

@@ -373,6 +373,12 @@ func Password(n int) (string, error) {
 
 func ptr[T any](v T) *T { return &v }
 
+// DefaultLocalPort is the local stack's PostgreSQL port when PG_PORT does not move it; it
+// equals the default in scripts/lib.sh. It lies below Linux's ephemeral port range
+// (32768-60999), where an outgoing connection could hold it for a moment and stop the server
+// from starting.
+const DefaultLocalPort = 15432
+
 // PortFromEnv reads a TCP port number from the named variable, or def when it is unset.
 func PortFromEnv(name string, def int) (int, error) {
 	v := os.Getenv(name)

@@ -18,11 +18,7 @@ import (
 func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) ratesdb.Config {
 	t.Helper()
 	s := strings.TrimPrefix(testenv.Unique(""), "_")
-	port, err := ratesdb.PortFromEnv("ROTAUDIT_PG_PORT", 55432)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ratesdb.Defaults(env.SuperDSN, port)
+	c := ratesdb.Defaults(env.SuperDSN, env.PGPort)
 	c.Database, c.AppRole, c.AdminRole = "setup_"+s, "setup_app_"+s, "setup_admin_"+s
 	c.AppSecretID, c.AdminSecretID = "rotaudit/test/setup-"+s+"/app", "rotaudit/test/setup-"+s+"/admin"
 	c.Demo.RoutesPerOrigin = 3

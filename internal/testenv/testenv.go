@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,8 +33,8 @@ import (
 type Env struct {
 	// Root is the repository's top folder.
 	Root string
-	// PGPort is the TCP port PostgreSQL listens on at 127.0.0.1.
-	PGPort string
+	// PGPort is the TCP port PostgreSQL listens on at 127.0.0.1 (scripts/lib.sh sets it).
+	PGPort int
 	// SuperDSN connects as the cluster's superuser (over the unix socket on the native
 	// stack). Tests use it to create roles and scratch databases, never the product code.
 	SuperDSN string
@@ -63,9 +64,14 @@ func Stack(t testing.TB) *Env {
 	if startErr != nil {
 		t.Fatalf("local stack: %v", startErr)
 	}
-	port := getenv("ROTAUDIT_PG_PORT", getenv("PG_PORT", "55432"))
+	// ensureStack exported the stack's environment, so the port is always set here.
+	port := os.Getenv("ROTAUDIT_PG_PORT")
+	pgPort, err := strconv.Atoi(port)
+	if err != nil || pgPort < 1 || pgPort > 65535 {
+		t.Fatalf("ROTAUDIT_PG_PORT=%q is not a port number (scripts/stack.sh env sets it)", port)
+	}
 	stateDir := getenv("ROTAUDIT_STATE_DIR", filepath.Join(root, ".stack"))
-	e := &Env{Root: root, PGPort: port, Endpoint: os.Getenv("AWS_ENDPOINT_URL")}
+	e := &Env{Root: root, PGPort: pgPort, Endpoint: os.Getenv("AWS_ENDPOINT_URL")}
 	if mode, _ := os.ReadFile(filepath.Join(stateDir, "mode")); strings.TrimSpace(string(mode)) == "docker" {
 		pw, err := os.ReadFile(filepath.Join(stateDir, "pg-superuser-password"))
 		if err != nil {

@@ -3,6 +3,7 @@ package pgrole_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -206,7 +207,7 @@ func TestSetPasswordSendsOnlyVerifier(t *testing.T) {
 	if ok, err := scram.Check(stored, pw); err != nil || !ok {
 		t.Fatalf("stored verifier does not match: %v %v", ok, err)
 	}
-	cfg, _ := pgx.ParseConfig("host=127.0.0.1 port=" + env.PGPort + " sslmode=disable dbname=" + db)
+	cfg, _ := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d sslmode=disable dbname=%s", env.PGPort, db))
 	cfg.User, cfg.Password = role, pw
 	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -108,9 +108,9 @@ func New(t testing.TB, o Options) *Fixture {
 
 	host := "127.0.0.1"
 	port := env.PGPort
-	f.MasterARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":%s,"username":%s,"password":%q,"dbname":%q,"ssl":false}`,
+	f.MasterARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":%d,"username":%s,"password":%q,"dbname":%q,"ssl":false}`,
 		host, port, jsonString(f.Master), masterPW, f.DB))
-	f.SecretARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":%q,"username":%s,"password":%q,"dbname":%q,"ssl":false,"masterarn":%q,"owner_note":{"kept":true}}`,
+	f.SecretARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":"%d","username":%s,"password":%q,"dbname":%q,"ssl":false,"masterarn":%q,"owner_note":{"kept":true}}`,
 		host, port, jsonString(f.User), userPW, f.DB, f.MasterARN))
 	f.LambdaARN = placeholderLambda(t, env)
 	_ = ctx
@@ -130,7 +130,7 @@ func (f *Fixture) As(t testing.TB, role, password string) *pgx.Conn {
 
 // Connect logs in to the fixture's database over TCP.
 func (f *Fixture) Connect(role, password string) (*pgx.Conn, error) {
-	s := dbsecret.Secret{Engine: "postgres", Host: "127.0.0.1", Port: atoi(f.Env.PGPort), Username: role, Password: password, DBName: f.DB}
+	s := dbsecret.Secret{Engine: "postgres", Host: "127.0.0.1", Port: f.Env.PGPort, Username: role, Password: password, DBName: f.DB}
 	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
 	if err != nil {
 		return nil, err
@@ -305,10 +305,4 @@ func jsonString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-func atoi(s string) int {
-	n := 0
-	fmt.Sscanf(s, "%d", &n)
-	return n
 }
