@@ -141,7 +141,7 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 		master.Engine, master.Host, master.Port, master.SSL = srv.Engine, srv.Host, srv.Port, srv.SSL
 	}
 	master.DBName = c.DBName
-	log.Info("bootstrap started", "master", master, "master_secret_arn", masterARN, "rds_managed_master", credentialsOnly,
+	log.InfoContext(ctx, "bootstrap started", "master", master, "master_secret_arn", masterARN, "rds_managed_master", credentialsOnly,
 		"app_username", c.AppUsername, "reader_role", c.ReaderRole, "app_secrets", len(apps))
 
 	conn, err := b.connectMaster(ctx, master, log)
@@ -178,7 +178,7 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 	if res.RoleChanges == nil {
 		res.RoleChanges = []string{}
 	}
-	log.Info("schema and roles", "migrated", res.Migrated, "role_changes", res.RoleChanges)
+	log.InfoContext(ctx, "schema and roles", "migrated", res.Migrated, "role_changes", res.RoleChanges)
 
 	for _, a := range apps {
 		ar, err := b.ensurePassword(ctx, conn, a, log)
@@ -188,7 +188,7 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 		res.Apps = append(res.Apps, ar)
 	}
 	res.Changed = len(res.Migrated) > 0 || len(res.RoleChanges) > 0 || slices.ContainsFunc(res.Apps, func(a AppResult) bool { return a.PasswordSet })
-	log.Info("bootstrap done", "changed", res.Changed, "duration_ms", time.Since(start).Milliseconds())
+	log.InfoContext(ctx, "bootstrap done", "changed", res.Changed, "duration_ms", time.Since(start).Milliseconds())
 	return res, nil
 }
 
@@ -286,7 +286,7 @@ func (b *Bootstrapper) connectMaster(ctx context.Context, master dbsecret.Secret
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w: create database %s (the master needs CREATEDB, or create it with the instance): %w", ErrMaster, master.DBName, err)
 	}
-	log.Info("database created", "database", master.DBName)
+	log.InfoContext(ctx, "database created", "database", master.DBName)
 	conn, err = b.connect(ctx, master)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w: log in as %s to %s: %w", ErrMaster, master.Username, master.DBName, err)
@@ -317,7 +317,7 @@ func (b *Bootstrapper) ensurePassword(ctx context.Context, master *pgx.Conn, a a
 		conn, err := b.connect(ctx, a.secret)
 		if err == nil {
 			conn.Close(context.WithoutCancel(ctx))
-			log.Info("app secret kept: its password logs in", "secret_arn", a.arn, "username", a.secret.Username)
+			log.InfoContext(ctx, "app secret kept: its password logs in", "secret_arn", a.arn, "username", a.secret.Username)
 			return r, nil
 		}
 		var pg *pgconn.PgError
@@ -326,9 +326,9 @@ func (b *Bootstrapper) ensurePassword(ctx context.Context, master *pgx.Conn, a a
 			// working login.
 			return r, fmt.Errorf("bootstrap: log in with app secret %s as %s: %w", a.arn, a.secret.Username, err)
 		}
-		log.Info("app secret's password is refused: setting a new one", "secret_arn", a.arn, "username", a.secret.Username, "sqlstate", pg.Code)
+		log.InfoContext(ctx, "app secret's password is refused: setting a new one", "secret_arn", a.arn, "username", a.secret.Username, "sqlstate", pg.Code)
 	} else {
-		log.Info("app secret has no password yet: setting the first one", "secret_arn", a.arn, "username", a.secret.Username)
+		log.InfoContext(ctx, "app secret has no password yet: setting the first one", "secret_arn", a.arn, "username", a.secret.Username)
 	}
 	pw, err := b.SM.GetRandomPassword(ctx, &secretsmanager.GetRandomPasswordInput{
 		PasswordLength:          aws.Int64(32),
@@ -359,7 +359,7 @@ func (b *Bootstrapper) ensurePassword(ctx context.Context, master *pgx.Conn, a a
 		conn.Close(context.WithoutCancel(ctx))
 	}
 	r.PasswordSet = true
-	log.Info("app secret: first password set", "secret_arn", a.arn, "username", next.Username)
+	log.InfoContext(ctx, "app secret: first password set", "secret_arn", a.arn, "username", next.Username)
 	return r, nil
 }
 
