@@ -35,7 +35,7 @@ func (f *rotationFlags) register(fs *flag.FlagSet) {
 // newRotator builds an in-process rotator from the environment (the Lambda's variables)
 // and the standard AWS SDK configuration.
 func newRotator(ctx context.Context, f rotationFlags) (*rotation.Rotator, error) {
-	cfg, err := rotation.LoadConfig(os.Getenv)
+	cfg, err := rotation.LoadConfig(os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ func main() {
 }
 
 func build(ctx context.Context) (*rotation.Rotator, error) {
-	cfg, err := rotation.LoadConfig(os.Getenv)
+	cfg, err := rotation.LoadConfig(os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
