@@ -46,11 +46,11 @@ func newRotator(ctx context.Context, f rotationFlags) (*rotation.Rotator, error)
 		}
 		cfg.Strategy = list[0]
 	}
-	client, err := rotation.NewSecretsManagerClient(ctx, cfg)
+	client, rdsClient, err := rotation.NewClients(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &rotation.Rotator{SM: client, Dial: rotation.PgxDialer, Config: cfg}, nil
+	return &rotation.Rotator{SM: client, RDS: rdsClient, Dial: rotation.PgxDialer, Config: cfg}, nil
 }
 
 // parseStrategies reads --strategy: one strategy or a comma-separated list of them.

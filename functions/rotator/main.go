@@ -26,12 +26,13 @@ func build(ctx context.Context) (*rotation.Rotator, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := rotation.NewSecretsManagerClient(ctx, cfg)
+	client, rdsClient, err := rotation.NewClients(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &rotation.Rotator{
 		SM:      client,
+		RDS:     rdsClient,
 		Dial:    rotation.PgxDialer,
 		Config:  cfg,
 		Log:     rotation.NewLambdaLogger(os.Stdout),

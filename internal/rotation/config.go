@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
@@ -212,13 +213,21 @@ func parseBool(name, value string, dst *bool) error {
 // SDK configuration (so AWS_ENDPOINT_URL points it at an emulator), with
 // SECRETS_MANAGER_ENDPOINT taking precedence as it does in AWS's rotation functions.
 func NewSecretsManagerClient(ctx context.Context, cfg Config) (*secretsmanager.Client, error) {
+	c, _, err := NewClients(ctx, cfg)
+	return c, err
+}
+
+// NewClients builds the Secrets Manager client (see NewSecretsManagerClient) and the RDS
+// client, from one SDK configuration. The RDS client is only called for an RDS-managed
+// master secret or a user on a replica of the master's host.
+func NewClients(ctx context.Context, cfg Config) (*secretsmanager.Client, *rds.Client, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, nil, fmt.Errorf("aws config: %w", err)
 	}
 	return secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
 		if cfg.SecretsManagerEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.SecretsManagerEndpoint)
 		}
-	}), nil
+	}), rds.NewFromConfig(awsCfg), nil
 }

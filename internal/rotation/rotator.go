@@ -67,7 +67,10 @@ func PgxDialer(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
 // configuration, never state of a rotation: every step reads what it needs from Secrets
 // Manager, so any step can run again, or after a crash, on any instance.
 type Rotator struct {
-	SM     SecretsManager
+	SM SecretsManager
+	// RDS finds an RDS-managed master's endpoint and recognises replicas; nil when the
+	// secrets name their hosts and user and master share one.
+	RDS    RDS
 	Dial   Dialer
 	Config Config
 	// Log receives one JSON record per step; nil discards.
@@ -442,23 +445,6 @@ func (r *Rotator) setAlternating(ctx context.Context, arn string, current, pendi
 	return nil
 }
 
-// master reads the master user's secret and connects it to the user's database.
-func (r *Rotator) master(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
-	if current.MasterARN == "" {
-		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN", ErrInvalidSecret)
-	}
-	m, err := r.getSecret(ctx, current.MasterARN, "", StageCurrent)
-	if err != nil {
-		return dbsecret.Secret{}, fmt.Errorf("master secret: %w", err)
-	}
-	if m.Host != current.Host || m.Port != current.Port {
-		return dbsecret.Secret{}, fmt.Errorf("%w: master secret points at %s:%d, the user's at %s:%d", ErrInvalidSecret, m.Host, m.Port, current.Host, current.Port)
-	}
-	// Object privileges live in the user's database: the master works there.
-	m.DBName = current.DBName
-	return m, nil
-}
-
 // testSecret proves the pending credentials work.
 //
 // Cases it handles:
@@ -595,20 +581,29 @@ func (r *Rotator) clearPending(ctx context.Context, arn, token string) error {
 	return nil
 }
 
-// getSecret reads one version (by id and/or stage) and parses it.
-func (r *Rotator) getSecret(ctx context.Context, id, version, stage string) (dbsecret.Secret, error) {
+// getSecretString reads one version (by id and/or stage).
+func (r *Rotator) getSecretString(ctx context.Context, id, version, stage string) (string, error) {
 	in := &sm.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String(stage)}
 	if version != "" {
 		in.VersionId = aws.String(version)
 	}
 	out, err := r.SM.GetSecretValue(ctx, in)
 	if err != nil {
-		return dbsecret.Secret{}, smError("get "+stage, err)
+		return "", smError("get "+stage, err)
 	}
 	if out.SecretString == nil {
-		return dbsecret.Secret{}, fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
+		return "", fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
 	}
-	s, err := dbsecret.Parse([]byte(*out.SecretString))
+	return *out.SecretString, nil
+}
+
+// getSecret reads one version (by id and/or stage) and parses it.
+func (r *Rotator) getSecret(ctx context.Context, id, version, stage string) (dbsecret.Secret, error) {
+	body, err := r.getSecretString(ctx, id, version, stage)
+	if err != nil {
+		return dbsecret.Secret{}, err
+	}
+	s, err := dbsecret.Parse([]byte(body))
 	if err != nil {
 		return dbsecret.Secret{}, fmt.Errorf("%w: %s of %s: %w", ErrInvalidSecret, stage, id, err)
 	}
