@@ -18,6 +18,11 @@ import (
 // RDS is the part of the RDS API the rotator uses, as AWS's multi-user function does: to
 // find where a master whose secret RDS manages lives, and to recognise a user's host as a
 // read replica or Aurora reader of the master's database.
+//
+// go.mod pins aws-sdk-go-v2/service/rds at v1.132.2, the last release before its
+// schema-based serialization: v1.133.0's schemas package costs every cold start of the
+// function 8.8 ms and 1.3 MB in 7,008 allocations of package init (GODEBUG=inittrace=1 on
+// the bootstrap), v1.132.2 0.24 ms.
 type RDS interface {
 	DescribeDBInstances(ctx context.Context, in *rds.DescribeDBInstancesInput, opts ...func(*rds.Options)) (*rds.DescribeDBInstancesOutput, error)
 	DescribeDBClusters(ctx context.Context, in *rds.DescribeDBClustersInput, opts ...func(*rds.Options)) (*rds.DescribeDBClustersOutput, error)
