@@ -141,6 +141,13 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 		master.Engine, master.Host, master.Port, master.SSL = srv.Engine, srv.Host, srv.Port, srv.SSL
 	}
 	master.DBName = c.DBName
+	for _, a := range apps {
+		if m := a.secret.MasterARN; m != "" && m != masterARN && m != c.MasterSecretARN {
+			// The rotator will use the secret's masterarn, not this master: say so, since
+			// the roles below are administered by this one.
+			log.WarnContext(ctx, "the app secret's masterarn is another secret than the bootstrap's master", "secret_arn", a.arn, "masterarn", m, "master_secret_arn", masterARN)
+		}
+	}
 	log.InfoContext(ctx, "bootstrap started", "master", master, "master_secret_arn", masterARN, "rds_managed_master", credentialsOnly,
 		"app_username", c.AppUsername, "reader_role", c.ReaderRole, "app_secrets", len(apps))
 
