@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -52,6 +53,14 @@ func TestFirstDeployment(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := bootstraptest.New(t, bootstraptest.Options{RDSManagedMaster: rdsManaged})
 			ctx := context.Background()
+			var offset int64
+			if f.Env.ServerLog != "" {
+				st, err := os.Stat(f.Env.ServerLog)
+				if err != nil {
+					t.Fatalf("PostgreSQL's server log on the native stack: %v", err)
+				}
+				offset = st.Size()
+			}
 			var log bytes.Buffer
 			res, err := run(t, f, f.Config(), &log)
 			if err != nil {
@@ -66,6 +75,19 @@ func TestFirstDeployment(t *testing.T) {
 			}
 			if strings.Contains(log.String(), app.Password) || strings.Contains(log.String(), f.MasterPassword) {
 				t.Fatal("the bootstrap logged a password")
+			}
+			if f.Env.ServerLog != "" {
+				data, err := os.ReadFile(f.Env.ServerLog)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tail := string(data[offset:])
+				if !strings.Contains(tail, "ALTER ROLE "+pgx.Identifier{f.App}.Sanitize()+" PASSWORD 'SCRAM-SHA-256$4096:") {
+					t.Fatal("the server log lacks the bootstrap's ALTER ROLE: log_statement was not in effect, the check below would prove nothing")
+				}
+				if strings.Contains(tail, app.Password) {
+					t.Fatal("the PostgreSQL server log contains the app password")
+				}
 			}
 
 			// The app reads (the tables are empty on a first deployment) and does nothing else.

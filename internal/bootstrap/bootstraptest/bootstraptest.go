@@ -61,6 +61,9 @@ func New(t testing.TB, o Options) *Fixture {
 	for _, stmt := range []string{
 		"CREATE ROLE " + pgrole.Ident(f.Master) + " LOGIN CREATEROLE NOSUPERUSER NOCREATEDB",
 		"CREATE DATABASE " + pgrole.Ident(f.Database) + " OWNER " + pgrole.Ident(f.Master),
+		// Every statement the master sends reaches the server log, where tests look for
+		// passwords.
+		"ALTER ROLE " + pgrole.Ident(f.Master) + " SET log_statement = 'all'",
 	} {
 		if _, err := super.Exec(ctx, stmt); err != nil {
 			t.Fatalf("fixture: %s: %v", stmt, err)
