@@ -198,3 +198,27 @@ func TestRefusesForeignUsers(t *testing.T) {
 		t.Fatalf("master as APP_USERNAME: %v", err)
 	}
 }
+
+// TestUnreachableAppServerChangesNothing: when the app secret's password cannot be tried
+// (the server it names does not answer), the bootstrap fails instead of replacing a
+// password that may be in use.
+func TestUnreachableAppServerChangesNothing(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{})
+	if _, err := run(t, f, f.Config(), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	// Port 1 on the loopback: nothing listens there. The master's own secret still names
+	// the real server.
+	f.Put(t, f.AppSecretARN, strings.Replace(f.TerraformAppValue(f.App), `"port":`, `"password":"`+app.Password+`","port":1, "x":`, 1))
+	version := f.CurrentVersion(t, f.AppSecretARN)
+	var log bytes.Buffer
+	res, err := run(t, f, f.Config(), &log)
+	if err == nil || !strings.Contains(err.Error(), "log in with app secret") {
+		t.Fatalf("err = %v, want a failed login that changes nothing; %+v\n%s", err, res, log.String())
+	}
+	if f.CurrentVersion(t, f.AppSecretARN) != version {
+		t.Fatal("the secret got a new version although its password was never tried")
+	}
+	login(t, app) // the password in the database is still the one the old value holds
+}

@@ -119,10 +119,12 @@ func (f *Fixture) LambdaEnv() []string {
 	}
 }
 
-// Put writes a new AWSCURRENT value into secret arn.
+// Put writes a new AWSCURRENT value into secret arn, moving the label explicitly (see
+// bootstrap.PutCurrent: moto's PutSecretValue alone leaves two AWSCURRENT versions after a
+// stage move).
 func (f *Fixture) Put(t testing.TB, arn, value string) {
 	t.Helper()
-	if _, err := f.SM.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String(value)}); err != nil {
+	if err := bootstrap.PutCurrent(context.Background(), f.SM, arn, value); err != nil {
 		t.Fatal(err)
 	}
 }
