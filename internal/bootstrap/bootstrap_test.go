@@ -222,3 +222,36 @@ func TestUnreachableAppServerChangesNothing(t *testing.T) {
 	}
 	login(t, app) // the password in the database is still the one the old value holds
 }
+
+// TestCreatesMissingDatabase: without the database, a master without CREATEDB is told what
+// is missing; with CREATEDB (as the RDS master has) the bootstrap creates it.
+func TestCreatesMissingDatabase(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{RDSManagedMaster: true})
+	ctx := context.Background()
+	db := f.Database + "_new"
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, f.Env.SuperDSN); err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	f.Put(t, f.AppSecretARN, strings.Replace(f.TerraformAppValue(f.App), `"dbname":"`+f.Database+`",`, "", 1))
+	c := f.Config()
+	c.DBName = db
+	_, err := run(t, f, c, &bytes.Buffer{})
+	if !errors.Is(err, bootstrap.ErrMaster) || !strings.Contains(err.Error(), "CREATEDB") {
+		t.Fatalf("err = %v, want ErrMaster saying CREATEDB is needed", err)
+	}
+	if _, err := f.Env.Super(t, "").Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.Master}.Sanitize()+" CREATEDB"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(t, f, c, &bytes.Buffer{})
+	if err != nil || !res.Apps[0].PasswordSet {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	if app.DBName != db {
+		t.Fatalf("the app secret names database %q, want %q", app.DBName, db)
+	}
+	login(t, app)
+}
