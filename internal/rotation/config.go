@@ -57,6 +57,8 @@ type Config struct {
 	// SecretsManagerEndpoint overrides the Secrets Manager endpoint (a VPC endpoint), as
 	// in AWS's functions.
 	SecretsManagerEndpoint string
+	// CloneMemberOfUser makes the clone a member of the user (CLONE_MEMBER_OF_USER).
+	CloneMemberOfUser bool
 }
 
 // The environment variables the function reads: AWS's names, then rotaudit's.
@@ -81,7 +83,7 @@ func EnvVars() []string {
 		EnvSecretsManagerEndpoint, EnvExcludeCharacters, EnvPasswordLength, EnvExcludeNumbers,
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
-		EnvDBAllowPlaintext,
+		EnvDBAllowPlaintext, EnvCloneMemberOfUser,
 	}
 }
 
@@ -120,6 +122,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{EnvExcludeLowercase, &c.Password.ExcludeLowercase},
 		{EnvRequireEachIncludedType, &c.Password.RequireEachIncludedType},
 		{EnvDBAllowPlaintext, &c.AllowPlaintext},
+		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
 	} {
 		if err := parseBool(getenv, b.name, b.dst); err != nil {
 			return Config{}, err

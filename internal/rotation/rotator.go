@@ -383,7 +383,7 @@ func (r *Rotator) setAlternating(ctx context.Context, current, pending dbsecret.
 		return dbError("begin", master.Username, err)
 	}
 	// Closing the session without COMMIT rolls back whatever was done.
-	if err := pgrole.Mirror(ctx, db, current.Username, pending.Username); err != nil {
+	if err := r.mirror(ctx, db, current, pending); err != nil {
 		return dbError("mirror "+current.Username+" to "+pending.Username, master.Username, err)
 	}
 	if err := pgrole.SetPassword(ctx, db, pending.Username, pending.Password); err != nil {

@@ -32,7 +32,7 @@ func setup(t *testing.T) (env *testenv.Env, db string, master string, m *pgx.Con
 			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
 		}
 	})
-	exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE")
+	exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB")
 	db = env.CreateDatabase(t, "pgrole")
 	exec(t, super, "ALTER DATABASE "+pgrole.Ident(db)+" OWNER TO "+pgrole.Ident(master))
 	s := env.Super(t, db)
