@@ -35,7 +35,7 @@ type Options struct {
 	UserPrefix string
 	// LogStatements sets log_statement = 'all' on the master role, and LogUserStatements
 	// on the user too. (Only a superuser may set it, so an alternating rotation, whose
-	// master copies the user's settings to the clone, would rightly refuse the latter.)
+	// master copies the user's settings to the clone, leaves it out with a warning.)
 	LogStatements, LogUserStatements bool
 	// UserByOtherAdmin leaves the user as another administrator (here the superuser) made
 	// it: on PostgreSQL 16+ the master then lacks ADMIN OPTION on it. By default the
