@@ -228,3 +228,48 @@ func (r *recorder) Exec(ctx context.Context, sql string, args ...any) (pgconn.Co
 	r.sql = append(r.sql, sql)
 	return r.Querier.Exec(ctx, sql, args...)
 }
+
+// TestMirrorMembershipOptions: on PostgreSQL 16+ the clone's memberships take the source's
+// INHERIT, SET and ADMIN options, also when the clone already holds the group with other
+// options (as a clone made by an earlier version, with inherit on, does).
+func TestMirrorMembershipOptions(t *testing.T) {
+	env, _, _, m, _ := setup(t)
+	ctx := context.Background()
+	major, err := pgrole.ServerMajor(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if major < 16 {
+		t.Skipf("PostgreSQL %d keeps no per-membership INHERIT or SET option (16+ does)", major)
+	}
+	src := testenv.Unique("pgrole_src")
+	dst := src + "_clone"
+	group := testenv.Unique("pgrole_group")
+	dropLater(t, env, src, dst, group)
+	for _, s := range []string{
+		"CREATE ROLE " + pgrole.Ident(group),
+		"CREATE ROLE " + pgrole.Ident(src) + " LOGIN",
+		"CREATE ROLE " + pgrole.Ident(dst) + " LOGIN",
+		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(src) + " WITH INHERIT FALSE, SET TRUE",
+		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(dst) + " WITH INHERIT TRUE, SET TRUE, ADMIN TRUE",
+	} {
+		exec(t, m, s)
+	}
+	if d, _ := pgrole.Compare(ctx, m, src, dst); len(d) == 0 {
+		t.Fatal("Compare sees no difference between inherit false and inherit true")
+	}
+	if err := pgrole.Mirror(ctx, m, src, dst); err != nil {
+		t.Fatalf("Mirror: %v", err)
+	}
+	var inherit, set, admin bool
+	if err := m.QueryRow(ctx, `SELECT bool_or(inherit_option), bool_or(set_option), bool_or(admin_option) FROM pg_auth_members
+		WHERE roleid = $1::regrole AND member = $2::regrole`, pgrole.Ident(group), pgrole.Ident(dst)).Scan(&inherit, &set, &admin); err != nil {
+		t.Fatal(err)
+	}
+	if inherit || !set || admin {
+		t.Fatalf("clone's membership: inherit %v set %v admin %v, want false true false", inherit, set, admin)
+	}
+	if d, err := pgrole.Compare(ctx, m, src, dst); err != nil || len(d) != 0 {
+		t.Fatalf("Compare after Mirror = %v, %v", d, err)
+	}
+}
