@@ -35,7 +35,7 @@ func (r *Rotator) pgChecks(ctx context.Context, db DB, master, user, partner str
 	if _, exists, err := pgrole.LookupAttributes(ctx, db, partner); err == nil && exists {
 		roles = append(roles, partner)
 	}
-	problems, err := pgrole.Unalterable(ctx, db, major, ua, roles...)
+	problems, err := pgrole.Unalterable(ctx, db, ua, roles...)
 	switch {
 	case err != nil:
 		add("alter users", CheckFail, "%v", dbError("check ADMIN OPTION", master, err))

@@ -1,26 +1,35 @@
 // Package pgrole changes PostgreSQL login roles the way a credential rotation needs:
 // it sets passwords as client-computed SCRAM verifiers and makes the second user of an
-// alternating pair able to do exactly what the first can.
+// alternating pair able to do exactly what the first can, on PostgreSQL 13 to 18.
 //
-// What Mirror copies, and what the connected (master) role needs for it on PostgreSQL 15:
+// What Mirror copies, and what the connected (master) role needs for it:
 //
 //   - role attributes (INHERIT, CREATEROLE, CREATEDB, LOGIN, CONNECTION LIMIT, VALID UNTIL;
-//     REPLICATION and BYPASSRLS only if the master is a superuser): CREATEROLE;
-//   - role settings (ALTER ROLE ... [IN DATABASE ...] SET): CREATEROLE, and superuser for
-//     settings only a superuser may set;
-//   - memberships, with their ADMIN OPTION: CREATEROLE (or ADMIN OPTION on each group);
+//     REPLICATION and BYPASSRLS only if the master is a superuser): CREATEROLE. From
+//     PostgreSQL 16 on also ADMIN OPTION on both users (the master gets it on the roles it
+//     creates; a user another administrator made needs GRANT user TO master WITH ADMIN
+//     OPTION), and CREATEDB to give CREATEDB. MirrorWith checks this before changing
+//     anything, so a pair never rotates once and then sticks;
+//   - role settings (ALTER ROLE ... [IN DATABASE ...] SET): CREATEROLE. A setting only a
+//     superuser may set (or, on 15+, a role granted SET on it) is left out and reported in
+//     Result.Warnings instead of failing the rotation;
+//   - memberships, with their ADMIN OPTION and, on 16+, their INHERIT and SET options
+//     (a group granted WITH INHERIT FALSE stays so on the copy): ADMIN OPTION on each
+//     group, or before 16 CREATEROLE;
 //   - privileges on databases (all of the cluster), and on schemas, tables, views,
 //     sequences, columns and routines of the connected database: the master must own the
 //     object or hold the privilege WITH GRANT OPTION. PostgreSQL answers a GRANT it cannot
 //     honour with a warning, not an error, so Mirror compares the two roles afterwards and
 //     fails naming what is still missing.
 //
-// Not copied: ownership (a role cannot co-own an object, so the users of a pair should own
-// nothing; grant through a group role instead), default privileges, and privileges on
+// Not copied: ownership (a role cannot co-own an object: the users of a pair should own
+// nothing and be granted through a group role, or Options.Base makes the clone a member of
+// the user, as AWS's alternating function does), default privileges, and privileges on
 // types, languages, large objects, foreign servers and tablespaces.
 //
-// Mirror is additive in both directions: privileges granted to either user between two
-// rotations end up on both. Revoke from both users (or from their group role).
+// Mirror is additive in both directions for groups and privileges: those granted to either
+// user between two rotations end up on both. Revoke from both users (or from their group
+// role). Membership options follow the source, the user in use.
 package pgrole
 
 import (
@@ -167,10 +176,6 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 	if o.Base != "" && o.Base != src && o.Base != dst {
 		return res, fmt.Errorf("mirror: base %q is neither %q nor %q", o.Base, src, dst)
 	}
-	major, err := ServerMajor(ctx, q)
-	if err != nil {
-		return res, fmt.Errorf("mirror: %w", err)
-	}
 	sa, ok, err := LookupAttributes(ctx, q, src)
 	if err != nil {
 		return res, fmt.Errorf("mirror: %w", err)
@@ -192,9 +197,11 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 	if exists {
 		pair = append(pair, dst)
 	}
-	if problems, err := Unalterable(ctx, q, major, sa, pair...); err != nil {
+	major, problems, err := unalterable(ctx, q, sa, pair...)
+	if err != nil {
 		return res, fmt.Errorf("mirror: %w", err)
-	} else if len(problems) > 0 {
+	}
+	if len(problems) > 0 {
 		return res, fmt.Errorf("mirror: %w: %s", ErrNotAdmin, strings.Join(problems, "; "))
 	}
 	if !exists {
@@ -241,7 +248,7 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 		return res, nil
 	}
 	// PostgreSQL turns a GRANT it cannot honour into a warning: check what really holds.
-	diff, err := compare(ctx, q, src, dst, skipped)
+	diff, err := compare(ctx, q, major, src, dst, skipped)
 	if err != nil {
 		return res, fmt.Errorf("mirror: %w", err)
 	}
@@ -258,11 +265,15 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 // settings, memberships (with their options) and privileges. Empty means they can do the
 // same things. Membership of one role of the two in the other is not compared.
 func Compare(ctx context.Context, q Querier, a, b string) ([]string, error) {
-	return compare(ctx, q, a, b, nil)
+	major, err := ServerMajor(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return compare(ctx, q, major, a, b, nil)
 }
 
 // compare is Compare ignoring the settings keyed in skip (see settingsOf).
-func compare(ctx context.Context, q Querier, a, b string, skip []string) ([]string, error) {
+func compare(ctx context.Context, q Querier, major int, a, b string, skip []string) ([]string, error) {
 	var diff []string
 	aa, okA, err := LookupAttributes(ctx, q, a)
 	if err != nil {
@@ -288,10 +299,6 @@ func compare(ctx context.Context, q Querier, a, b string, skip []string) ([]stri
 		delete(bs, k)
 	}
 	diff = append(diff, setDiff("setting", as, bs, a, b)...)
-	major, err := ServerMajor(ctx, q)
-	if err != nil {
-		return nil, err
-	}
 	mem, err := membershipsOf(ctx, q, major, a, b)
 	if err != nil {
 		return nil, err
@@ -898,15 +905,25 @@ func ServerMajor(ctx context.Context, q Querier) (int, error) {
 // option on the roles it creates, not on those another administrator made), and may
 // give CREATEDB, REPLICATION and BYPASSRLS only when it has them. Empty means nothing
 // stands in the way. Before 16, CREATEROLE may alter any role that is not superuser.
-func Unalterable(ctx context.Context, q Querier, major int, want Attributes, roles ...string) ([]string, error) {
+func Unalterable(ctx context.Context, q Querier, want Attributes, roles ...string) ([]string, error) {
+	_, out, err := unalterable(ctx, q, want, roles...)
+	return out, err
+}
+
+// unalterable is Unalterable, also returning the server's major version: one round trip.
+func unalterable(ctx context.Context, q Querier, want Attributes, roles ...string) (int, []string, error) {
 	var me string
-	var super, createRole, createDB, repl, bypass bool
-	if err := q.QueryRow(ctx, `SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls
-		FROM pg_roles WHERE rolname = current_user`).Scan(&me, &super, &createRole, &createDB, &repl, &bypass); err != nil {
-		return nil, fmt.Errorf("read own attributes: %w", err)
+	var num int
+	var super, createRole, createDB bool
+	var notAdmin []string
+	if err := q.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, rolname, rolsuper, rolcreaterole, rolcreatedb,
+		ARRAY(SELECT r FROM unnest($1::text[]) r WHERE NOT pg_has_role(current_user, r, 'MEMBER WITH ADMIN OPTION') ORDER BY r)
+		FROM pg_roles WHERE rolname = current_user`, roles).Scan(&num, &me, &super, &createRole, &createDB, &notAdmin); err != nil {
+		return 0, nil, fmt.Errorf("read own attributes: %w", err)
 	}
+	major := num / 10000
 	if super {
-		return nil, nil
+		return major, nil, nil
 	}
 	var out []string
 	if !createRole {
@@ -916,22 +933,16 @@ func Unalterable(ctx context.Context, q Querier, major int, want Attributes, rol
 		out = append(out, fmt.Sprintf("only a superuser may give REPLICATION or BYPASSRLS, which %s has", strings.Join(roles, " and ")))
 	}
 	if major < 16 {
-		return out, nil
+		return major, out, nil
 	}
-	if want.CreateDB && !createDB {
+	if want.CreateDB && !createDB && len(roles) > 0 {
 		out = append(out, fmt.Sprintf("on PostgreSQL 16+ %s may give CREATEDB only when it has it: ALTER ROLE %s CREATEDB (as a superuser), or ALTER ROLE %s NOCREATEDB", me, Ident(me), Ident(roles[0])))
 	}
-	for _, r := range roles {
-		var ok bool
-		if err := q.QueryRow(ctx, "SELECT pg_has_role(current_user, $1, 'MEMBER WITH ADMIN OPTION')", r).Scan(&ok); err != nil {
-			return nil, fmt.Errorf("check ADMIN OPTION on %s: %w", r, err)
-		}
-		if !ok {
-			out = append(out, fmt.Sprintf("on PostgreSQL 16+ %s may change only roles it holds ADMIN OPTION on, and lacks it on %s (made by another administrator): "+
-				"as a superuser or the role that created it, GRANT %s TO %s WITH ADMIN OPTION, INHERIT FALSE, SET FALSE", me, r, Ident(r), Ident(me)))
-		}
+	for _, r := range notAdmin {
+		out = append(out, fmt.Sprintf("on PostgreSQL 16+ %s may change only roles it holds ADMIN OPTION on, and lacks it on %s (made by another administrator): "+
+			"as a superuser or the role that created it, GRANT %s TO %s WITH ADMIN OPTION, INHERIT FALSE, SET FALSE", me, r, Ident(r), Ident(me)))
 	}
-	return out, nil
+	return major, out, nil
 }
 
 // Owned counts the objects role owns in the connected database (ownership is not copied
