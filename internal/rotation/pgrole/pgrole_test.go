@@ -273,3 +273,58 @@ func TestMirrorMembershipOptions(t *testing.T) {
 		t.Fatalf("Compare after Mirror = %v, %v", d, err)
 	}
 }
+
+// TestMirrorChecksPostgres16Rules: from PostgreSQL 16 on a CREATEROLE master may give
+// CREATEDB only when it has it, and alter only roles it holds ADMIN OPTION on. MirrorWith
+// says so before creating anything; before 16 both mirrors succeed.
+func TestMirrorChecksPostgres16Rules(t *testing.T) {
+	tests := []struct {
+		name string
+		// prepare runs as superuser; it makes src, which master must copy.
+		prepare func(super *pgx.Conn, master, src string)
+		want    string
+	}{
+		{"CREATEDB the master lacks", func(super *pgx.Conn, master, src string) {
+			exec(t, super, "ALTER ROLE "+pgrole.Ident(master)+" NOCREATEDB")
+			exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN CREATEDB")
+			exec(t, super, "GRANT "+pgrole.Ident(src)+" TO "+pgrole.Ident(master)+" WITH ADMIN OPTION")
+		}, "CREATEDB"},
+		{"user made by another admin", func(super *pgx.Conn, master, src string) {
+			exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
+		}, "ADMIN OPTION"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, master, m, super := setup(t)
+			ctx := context.Background()
+			src := testenv.Unique("pgrole_src")
+			dst := src + "_clone"
+			dropLater(t, env, src, dst)
+			tt.prepare(super, master, src)
+			major, err := pgrole.ServerMajor(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec(t, m, "BEGIN")
+			_, err = pgrole.MirrorWith(ctx, m, src, dst, pgrole.Options{})
+			// Asked inside the transaction: a refusal must come before any statement.
+			var exists bool
+			if qerr := m.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", dst).Scan(&exists); qerr != nil && major >= 16 {
+				t.Fatalf("transaction broken after the refusal (a statement failed): %v", qerr)
+			}
+			exec(t, m, "ROLLBACK")
+			if major < 16 {
+				if err != nil {
+					t.Fatalf("PostgreSQL %d: %v", major, err)
+				}
+				return
+			}
+			if !errors.Is(err, pgrole.ErrNotAdmin) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("PostgreSQL %d: err = %v, want ErrNotAdmin naming %s", major, err, tt.want)
+			}
+			if exists {
+				t.Fatal("the clone was created")
+			}
+		})
+	}
+}
