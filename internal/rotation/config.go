@@ -61,6 +61,8 @@ type Config struct {
 	// SecretsManagerEndpoint overrides the Secrets Manager endpoint (a VPC endpoint), as
 	// in AWS's functions.
 	SecretsManagerEndpoint string
+	// CloneMemberOfUser makes the clone a member of the user (CLONE_MEMBER_OF_USER).
+	CloneMemberOfUser bool
 }
 
 // The environment variables the function reads: AWS's names, then rotaudit's.
@@ -86,7 +88,7 @@ func EnvVars() []string {
 		EnvSecretsManagerEndpoint, EnvExcludeCharacters, EnvPasswordLength, EnvExcludeNumbers,
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
-		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers,
+		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser,
 	}
 }
 
@@ -126,6 +128,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{EnvRequireEachIncludedType, &c.Password.RequireEachIncludedType},
 		{EnvDBAllowPlaintext, &c.AllowPlaintext},
 		{EnvAllowPrivilegedUsers, &c.AllowPrivilegedUsers},
+		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
 	} {
 		if err := parseBool(getenv, b.name, b.dst); err != nil {
 			return Config{}, err
