@@ -11,7 +11,6 @@ import (
 
 // RA-09: AWS calls that reach the database without the rotated credentials.
 
-
 type rdsParams struct {
 	DBInstanceIdentifier              string          `json:"dBInstanceIdentifier"`
 	DBClusterIdentifier               string          `json:"dBClusterIdentifier"`

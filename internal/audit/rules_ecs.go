@@ -11,7 +11,6 @@ import (
 
 // RA-10: the API's and database's ECS task definitions and tasks.
 
-
 type taskDefParams struct {
 	Family               string `json:"family"`
 	TaskRoleArn          string `json:"taskRoleArn"`

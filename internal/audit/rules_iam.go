@@ -9,7 +9,6 @@ import (
 
 // RA-11 and RA-12: IAM grants and persistence, and the root user.
 
-
 type iamParams struct {
 	RoleName       string `json:"roleName"`
 	UserName       string `json:"userName"`

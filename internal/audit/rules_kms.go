@@ -7,7 +7,6 @@ import (
 
 // RA-08: the secrets' KMS key.
 
-
 type kmsParams struct {
 	KeyID             string            `json:"keyId"`
 	Policy            string            `json:"policy"`

@@ -10,7 +10,6 @@ import (
 
 // RA-07: CloudTrail tampering: the trail's settings, selectors and bucket.
 
-
 type selectorParams struct {
 	Name           string `json:"name"`
 	TrailName      string `json:"trailName"`
