@@ -66,6 +66,12 @@ func TestRealEvents(t *testing.T) {
 			n, err := cloudtrail.Stream(f, func(r *cloudtrail.Record) error {
 				fs, err := e.Evaluate(context.Background(), r)
 				for _, f := range fs {
+					if f.IsUpdate() {
+						if !slices.ContainsFunc(f.FindingInfo.RelatedEvents, func(x RelatedEvent) bool { return x.UID == r.EventID }) {
+							t.Errorf("update of %s lacks the record's eventID %q", f.FindingInfo.UID, r.EventID)
+						}
+						continue
+					}
 					got[f.FindingInfo.Analytic.UID]++
 					if f.FindingInfo.RelatedEvents[0].UID != r.EventID {
 						t.Errorf("finding rests on %q, not on the record's eventID %q", f.FindingInfo.RelatedEvents[0].UID, r.EventID)

@@ -27,11 +27,28 @@ func testConfig(t testing.TB) *Config {
 	return c
 }
 
-// run evaluates records in order with a fresh in-memory store.
+// run evaluates records in order with a fresh in-memory store and returns the new
+// findings, each grown by the updates that later events added to it.
 func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 	t.Helper()
 	e := NewEngine(cfg, state.NewMemory())
 	var out []Finding
+	merge := func(fs []Finding) {
+		for _, f := range fs {
+			if !f.IsUpdate() {
+				out = append(out, f)
+				continue
+			}
+			i := slices.IndexFunc(out, func(o Finding) bool { return o.FindingInfo.UID == f.FindingInfo.UID })
+			if i < 0 {
+				t.Fatalf("update of finding %s that was never reported", f.FindingInfo.UID)
+			}
+			if f.Count <= out[i].Count || len(f.FindingInfo.RelatedEvents) < len(out[i].FindingInfo.RelatedEvents) {
+				t.Fatalf("update shrinks finding %s: count %d -> %d", f.FindingInfo.UID, out[i].Count, f.Count)
+			}
+			out[i].Count, out[i].FindingInfo.RelatedEvents = f.Count, f.FindingInfo.RelatedEvents
+		}
+	}
 	for i, raw := range recs {
 		rec, err := cloudtrail.ParseRecord(raw)
 		if err != nil {
@@ -41,7 +58,7 @@ func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
-		out = append(out, fs...)
+		merge(fs)
 	}
 	return out
 }
@@ -65,6 +82,7 @@ func TestRules(t *testing.T) {
 			var fx struct {
 				Want       []string          `json:"want"`
 				Severities []string          `json:"severities"`
+				Counts     []int             `json:"counts"`
 				Records    []json.RawMessage `json:"records"`
 			}
 			if err := json.Unmarshal(b, &fx); err != nil {
@@ -93,6 +111,18 @@ func TestRules(t *testing.T) {
 			}
 			if fx.Severities != nil && !slices.Equal(sevs, fx.Severities) {
 				t.Errorf("severities %v, want %v", sevs, fx.Severities)
+			}
+			if fx.Counts != nil {
+				var counts []int
+				for _, f := range got {
+					counts = append(counts, f.Count)
+					if len(f.FindingInfo.RelatedEvents) != min(f.Count, maxRelated) {
+						t.Errorf("%s: count %d but %d related events", f.FindingInfo.Analytic.UID, f.Count, len(f.FindingInfo.RelatedEvents))
+					}
+				}
+				if !slices.Equal(counts, fx.Counts) {
+					t.Errorf("counts %v, want %v", counts, fx.Counts)
+				}
 			}
 		})
 	}
