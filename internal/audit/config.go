@@ -51,6 +51,14 @@ type Config struct {
 	TrustedAccounts []string `json:"trusted_accounts"`
 	// ECS names the task definition families and clusters of the API and database.
 	ECS ECSConfig `json:"ecs"`
+	// Trails are the trails the audit depends on, with their buckets (empty: every trail,
+	// and no bucket is watched).
+	Trails []TrailWatch `json:"trails"`
+	// Databases are the RDS instance or cluster identifiers (or ARNs) of the database.
+	Databases []string `json:"databases"`
+	// VPCEndpoints are the Secrets Manager VPC endpoints (vpce-...) the readers and rotators
+	// call through; when set, a call of theirs through none of them is flagged (RA-13).
+	VPCEndpoints []string `json:"vpc_endpoints"`
 	// LearningPeriod is how long baselines learn silently after a secret is first seen
 	// (default a week; "0s" turns learning off).
 	LearningPeriod *Duration `json:"learning_period"`
@@ -78,6 +86,15 @@ type SecretWatch struct {
 type ECSConfig struct {
 	Families []string `json:"families"`
 	Clusters []string `json:"clusters"`
+	// Registries are the image repository prefixes releases come from
+	// ("111122223333.dkr.ecr.eu-west-1.amazonaws.com/"); empty: any.
+	Registries []string `json:"registries"`
+}
+
+// TrailWatch names one trail (its ARN) and the bucket it delivers to.
+type TrailWatch struct {
+	ARN    string `json:"arn"`
+	Bucket string `json:"bucket"`
 }
 
 // Threshold is a count within a sliding window.
@@ -177,6 +194,25 @@ func (c *Config) init() error {
 		}
 		c.networks = append(c.networks, p.Masked())
 	}
+	for i, tr := range c.Trails {
+		f := fmt.Sprintf("trails[%d]", i)
+		if !strings.HasPrefix(tr.ARN, "arn:") || !strings.Contains(tr.ARN, ":cloudtrail:") || !strings.Contains(tr.ARN, ":trail/") {
+			return bad(f+".arn", "%q is not a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)", tr.ARN)
+		}
+		if !validBucket(tr.Bucket) {
+			return bad(f+".bucket", "%q is not an S3 bucket name", tr.Bucket)
+		}
+	}
+	for i, d := range c.Databases {
+		if d == "" || strings.ContainsAny(d, " \t\n") {
+			return bad(fmt.Sprintf("databases[%d]", i), "%q is not a DB instance or cluster identifier", d)
+		}
+	}
+	for i, v := range c.VPCEndpoints {
+		if !strings.HasPrefix(v, "vpce-") {
+			return bad(fmt.Sprintf("vpc_endpoints[%d]", i), "%q is not a VPC endpoint id (vpce-...)", v)
+		}
+	}
 	c.accounts = map[string]bool{}
 	for i, a := range c.TrustedAccounts {
 		if !isAccountID(a) {
@@ -231,6 +267,20 @@ func principalSet(field string, arns []string) (map[string]bool, error) {
 		m[cloudtrail.NormalizePrincipal(a)] = true
 	}
 	return m, nil
+}
+
+// validBucket checks the S3 bucket naming rules that matter here: 3 to 63 lower-case
+// letters, digits, dots and hyphens.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 {
+		return false
+	}
+	for _, r := range b {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isAccountID(s string) bool {

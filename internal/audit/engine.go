@@ -39,8 +39,12 @@ type Rule struct {
 	Name      string
 	Rationale string
 	eval      func(ctx context.Context, e *Engine, ev *event) error
-	// sources limits the rule to these eventSources; empty means every record.
-	sources []string
+	// calls are the event names, by event source, the rule looks at.
+	calls map[string][]string
+	// failures are event sources whose every failed call the rule looks at.
+	failures []string
+	// root: the rule looks at everything done as the root user.
+	root bool
 }
 
 // hit is what a rule reports; Engine dedups it and turns it into a Finding.
@@ -84,18 +88,37 @@ type Engine struct {
 	bySource map[string][]*Rule
 	always   []*Rule
 	byID     map[string]*Rule
+	watched  map[string]map[string]bool
+	failures map[string]bool
+	root     bool
 }
 
 // NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
 func NewEngine(cfg *Config, store Store) *Engine {
-	e := &Engine{cfg: cfg, store: store, bySource: map[string][]*Rule{}, byID: map[string]*Rule{}}
+	e := &Engine{cfg: cfg, store: store, bySource: map[string][]*Rule{}, byID: map[string]*Rule{},
+		watched: map[string]map[string]bool{}, failures: map[string]bool{}}
 	for _, r := range Rules() {
 		e.byID[r.ID] = r
-		if len(r.sources) == 0 {
+		if r.root {
 			e.always = append(e.always, r)
-			continue
+			e.root = true
 		}
-		for _, s := range r.sources {
+		var sources []string
+		for src, names := range r.calls {
+			sources = append(sources, src)
+			if e.watched[src] == nil {
+				e.watched[src] = map[string]bool{}
+			}
+			for _, n := range names {
+				e.watched[src][n] = true
+			}
+		}
+		for _, src := range r.failures {
+			e.failures[src] = true
+			sources = append(sources, src)
+		}
+		slices.Sort(sources)
+		for _, s := range slices.Compact(sources) {
 			e.bySource[s] = append(e.bySource[s], r)
 		}
 	}
@@ -105,7 +128,7 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // Evaluate runs the rules on one validated record and returns its findings, deduplicated
 // against earlier ones. rec may be reused by the caller afterwards.
 func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, error) {
-	if !relevant(rec) {
+	if !e.relevant(rec) {
 		return nil, nil
 	}
 	rules := e.bySource[rec.EventSource]

@@ -28,10 +28,10 @@ type S3API interface {
 
 // Summary counts what one invocation or replay did.
 type Summary struct {
-	Records   int `json:"records"`
-	Findings  int `json:"findings"`
+	Records  int `json:"records"`
+	Findings int `json:"findings"`
 	// Updates counts events added to findings already open (dedup), sent or not.
-	Updates int `json:"updates"`
+	Updates   int `json:"updates"`
 	Malformed int `json:"malformed"`
 	Files     int `json:"files"`
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
@@ -15,6 +16,7 @@ const (
 	srcRDSData = "rdsdata.amazonaws.com"
 	srcECS     = "ecs.amazonaws.com"
 	srcIAM     = "iam.amazonaws.com"
+	srcS3      = "s3.amazonaws.com"
 )
 
 // Rules returns every rule, in id order. Each call returns fresh values.
@@ -27,7 +29,7 @@ func Rules() []*Rule {
 				"password afterwards, whatever their IAM policy says. The principal of a role session is the role " +
 				"that issued it, because session names are chosen by the caller and prove nothing. A denied attempt " +
 				"still shows intent and is reported one step lower.",
-			sources: []string{srcSecrets}, eval: ruleUnexpectedReader,
+			calls: on(srcSecrets, reads...), eval: ruleUnexpectedReader,
 		},
 		{
 			ID: "RA-02", Name: "First-seen principal, network or user agent for a watched secret",
@@ -35,20 +37,20 @@ func Rules() []*Rule {
 				"new SDK or tool. Each watched secret learns who reads it, from where and with what during a " +
 				"learning period, then reports combinations it has not seen. Trusted networks and service " +
 				"addresses never count as new networks.",
-			sources: []string{srcSecrets}, eval: ruleFirstSeen,
+			calls: on(srcSecrets, reads...), eval: ruleFirstSeen,
 		},
 		{
 			ID: "RA-03", Name: "Secret enumeration",
 			Rationale: "An intruder with a foothold reads every secret it can reach. A principal reading many " +
 				"distinct secrets within a short window, or calling BatchGetSecretValue with filters (which reads " +
 				"whatever matches rather than what it names), is harvesting, not using, credentials.",
-			sources: []string{srcSecrets}, eval: ruleEnumeration,
+			calls: on(srcSecrets, reads...), eval: ruleEnumeration,
 		},
 		{
 			ID: "RA-04", Name: "Burst of AccessDenied on Secrets Manager or KMS",
 			Rationale: "Probing for secrets and keys produces denials before it produces success. One denial is " +
 				"a misconfiguration; several from one principal within minutes is someone trying doors.",
-			sources: []string{srcSecrets, srcKMS}, eval: ruleDeniedBurst,
+			failures: []string{srcSecrets, srcKMS}, eval: ruleDeniedBurst,
 		},
 		{
 			ID: "RA-05", Name: "Watched secret changed outside rotation",
@@ -56,14 +58,14 @@ func Rules() []*Rule {
 				"deployment should change their settings. A value written by someone else desynchronises the " +
 				"database and the secret or plants a known password; deleting the secret, cancelling its rotation " +
 				"or opening its resource policy to other accounts removes the protection rotation gives.",
-			sources: []string{srcSecrets}, eval: ruleSecretChanged,
+			calls: on(srcSecrets, secretChanges...), eval: ruleSecretChanged,
 		},
 		{
 			ID: "RA-06", Name: "Rotation failed or abandoned",
 			Rationale: "A failed rotation leaves the old password in use past its lifetime and can leave " +
 				"AWSPENDING behind, blocking the next rotation. Secrets Manager reports it only as a service " +
 				"event, which nobody reads unless something alerts on it.",
-			sources: []string{srcSecrets}, eval: ruleRotationHealth,
+			calls: on(srcSecrets, "RotationFailed", "RotationAbandoned", "RotationSucceeded"), eval: ruleRotationHealth,
 		},
 		{
 			ID: "RA-07", Name: "CloudTrail tampering",
@@ -71,7 +73,8 @@ func Rules() []*Rule {
 				"validation, moving its bucket, or changing its selectors so that management events (and with " +
 				"them GetSecretValue) are not recorded, are recorded WriteOnly, or exclude KMS or RDS Data events, " +
 				"blinds the audit. A failed attempt is reported too, one step lower.",
-			sources: []string{srcTrail}, eval: ruleTrailTampering,
+			calls: merge(on(srcTrail, "StopLogging", "StartLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
+				on(srcS3, "PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "PutObjectLockConfiguration", "PutBucketVersioning")), eval: ruleTrailTampering,
 		},
 		{
 			ID: "RA-08", Name: "Tampering with or use of the secret's KMS key",
@@ -79,14 +82,17 @@ func Rules() []*Rule {
 				"GetSecretValue appearing; whoever disables or deletes it makes the secret unreadable and breaks " +
 				"the API; a changed key policy can grant either. Decrypt with the secret in the encryption context " +
 				"is expected only from the allowed principals (Secrets Manager calls it on their behalf).",
-			sources: []string{srcKMS}, eval: ruleKMS,
+			calls: on(srcKMS, "Decrypt", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "ImportKeyMaterial", "DeleteImportedKeyMaterial"), eval: ruleKMS,
 		},
 		{
 			ID: "RA-09", Name: "Database-level AWS calls that bypass the credentials",
 			Rationale: "The database can be reached without the rotated password: by resetting the master " +
 				"password through the RDS API, by sharing or copying a snapshot to another account, by exporting " +
 				"it to S3, or by running SQL through the RDS Data API. Each is routine for almost nobody.",
-			sources: []string{srcRDS, srcRDSData}, eval: ruleDatabase,
+			calls: merge(on(srcRDS, "ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
+				"CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime",
+				"RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "DeleteDBInstance", "DeleteDBCluster"),
+				on(srcRDSData, "ExecuteStatement", "BatchExecuteStatement", "ExecuteSql", "BeginTransaction")), eval: ruleDatabase,
 		},
 		{
 			ID: "RA-10", Name: "ECS task definition or exec touching the API or database tasks",
@@ -94,53 +100,83 @@ func Rules() []*Rule {
 				"task role or runs a different image moves the credentials to code or a role nobody reviewed; " +
 				"ECS Exec gives a shell inside a task that holds the password in memory. Image changes by the " +
 				"deployment are releases and stay quiet.",
-			sources: []string{srcECS}, eval: ruleECS,
+			calls: on(srcECS, "RegisterTaskDefinition", "ExecuteCommand", "RunTask", "StartTask"), eval: ruleECS,
 		},
 		{
 			ID: "RA-11", Name: "IAM change granting read of a watched secret or decrypt with its key",
 			Rationale: "The allow-list of RA-01 is only as good as IAM: an inline or managed policy, a new " +
 				"policy version or a changed trust policy can quietly add a reader. Grants made by the deployment " +
 				"to the allowed roles are routine; anything else is reported.",
-			sources: []string{srcIAM}, eval: ruleIAM,
+			calls: on(srcIAM, "PutRolePolicy", "PutUserPolicy", "PutGroupPolicy", "CreatePolicy", "CreatePolicyVersion", "AttachRolePolicy",
+				"AttachUserPolicy", "AttachGroupPolicy", "UpdateAssumeRolePolicy", "SetDefaultPolicyVersion"), eval: ruleIAM,
 		},
 		{
 			ID: "RA-12", Name: "Root account activity",
 			Rationale: "The root user bypasses every IAM policy this project relies on and should be used " +
 				"for almost nothing; any call or sign-in with it deserves a look.",
-			eval: ruleRoot,
+			root: true, eval: ruleRoot,
 		},
 	}
 }
 
-// watchedCalls lists, per event source, the calls some rule looks at. Most of a trail is
-// other traffic; this lets Evaluate pass over it without building anything.
-var watchedCalls = map[string]map[string]bool{
-	srcSecrets: set("GetSecretValue", "BatchGetSecretValue", "PutSecretValue", "UpdateSecretVersionStage", "UpdateSecret",
-		"DeleteSecret", "PutResourcePolicy", "DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret",
-		"RemoveRegionsFromReplication", "StopReplicationToReplica", "RotationFailed", "RotationAbandoned"),
-	srcKMS:     set("Decrypt", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy"),
-	srcTrail:   set("StopLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
-	srcRDS:     set("ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute", "CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask"),
-	srcRDSData: set("ExecuteStatement", "BatchExecuteStatement", "ExecuteSql", "BeginTransaction"),
-	srcECS:     set("RegisterTaskDefinition", "ExecuteCommand"),
-	srcIAM:     set("PutRolePolicy", "PutUserPolicy", "PutGroupPolicy", "CreatePolicyVersion", "AttachRolePolicy", "AttachUserPolicy", "AttachGroupPolicy", "UpdateAssumeRolePolicy", "SetDefaultPolicyVersion"),
+// reads are the calls that return a secret's value.
+var reads = []string{"GetSecretValue", "BatchGetSecretValue"}
+
+// secretChanges are the calls RA-05 judges.
+var secretChanges = []string{"PutSecretValue", "UpdateSecretVersionStage", "UpdateSecret", "DeleteSecret", "PutResourcePolicy",
+	"DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret", "RemoveRegionsFromReplication", "StopReplicationToReplica",
+	"ReplicateSecretToRegions"}
+
+// on lists calls of one event source a rule looks at.
+func on(source string, names ...string) map[string][]string {
+	return map[string][]string{source: names}
 }
 
-func set(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
+func merge(ms ...map[string][]string) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = append(out[k], v...)
+		}
 	}
-	return m
+	return out
+}
+
+// Watched is what the rules look at, as the deployed EventBridge patterns must select it:
+// calls by event source, the sources whose failures count (RA-04), and whether anything
+// done as root counts (RA-12). Rules and patterns are generated from one another's truth.
+type Watched struct {
+	Calls    map[string][]string // event source -> sorted, distinct event names
+	Failures []string            // event sources whose failed calls any rule reads
+	Root     bool
+}
+
+// WatchedCalls gathers what every rule looks at.
+func WatchedCalls() Watched {
+	w := Watched{Calls: map[string][]string{}}
+	for _, r := range Rules() {
+		for src, names := range r.calls {
+			w.Calls[src] = append(w.Calls[src], names...)
+		}
+		w.Failures = append(w.Failures, r.failures...)
+		w.Root = w.Root || r.root
+	}
+	for src, names := range w.Calls {
+		slices.Sort(names)
+		w.Calls[src] = slices.Compact(names)
+	}
+	slices.Sort(w.Failures)
+	w.Failures = slices.Compact(w.Failures)
+	return w
 }
 
 // relevant reports whether any rule could fire on rec: a watched call, a failure on
 // Secrets Manager or KMS (RA-04), or anything done as root (RA-12).
-func relevant(rec *cloudtrail.Record) bool {
-	if watchedCalls[rec.EventSource][rec.EventName] || rec.UserIdentity.Type == "Root" {
+func (e *Engine) relevant(rec *cloudtrail.Record) bool {
+	if e.watched[rec.EventSource][rec.EventName] || e.root && rec.UserIdentity.Type == "Root" {
 		return true
 	}
-	return rec.ErrorCode != "" && (rec.EventSource == srcSecrets || rec.EventSource == srcKMS)
+	return rec.ErrorCode != "" && e.failures[rec.EventSource]
 }
 
 // --- helpers shared by the rules ---
