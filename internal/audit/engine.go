@@ -22,6 +22,9 @@ type Store interface {
 	// Remember stores key until expires unless a live entry exists; it reports whether the
 	// key was new and, when it was not, when it was first stored.
 	Remember(ctx context.Context, key string, now, expires time.Time) (fresh bool, first time.Time, err error)
+	// Refresh is Remember for baselines: a live entry's expiry is pushed to expires, so an
+	// entry lives as long as it is used.
+	Refresh(ctx context.Context, key string, now, expires time.Time) (fresh bool, first time.Time, err error)
 	// Count adds member to the set key and returns how many live members were seen since.
 	Count(ctx context.Context, key, member string, now, since, expires time.Time) (int, error)
 	// Swap stores value under key and returns the previous live value.

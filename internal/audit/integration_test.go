@@ -301,6 +301,19 @@ func TestDynamoStoreOnEmulator(t *testing.T) {
 	if err != nil || !fresh {
 		t.Fatalf("remember after expiry: fresh=%v err=%v, want fresh", fresh, err)
 	}
+	// Refresh: a used entry lives on past its first expiry; an unused one still expires.
+	if fresh, _, err := st.Refresh(ctx, "r", t0, t0.Add(time.Hour)); err != nil || !fresh {
+		t.Fatalf("first refresh: %v %v", fresh, err)
+	}
+	if fresh, first, err := st.Refresh(ctx, "r", t0.Add(50*time.Minute), t0.Add(110*time.Minute)); err != nil || fresh || !first.Equal(t0) {
+		t.Fatalf("refresh while live: fresh=%v first=%v err=%v", fresh, first, err)
+	}
+	if fresh, _, err := st.Refresh(ctx, "r", t0.Add(100*time.Minute), t0.Add(160*time.Minute)); err != nil || fresh {
+		t.Fatalf("refresh after the first expiry of a used entry: fresh=%v err=%v, want known", fresh, err)
+	}
+	if fresh, _, err := st.Refresh(ctx, "r", t0.Add(170*time.Minute), t0.Add(230*time.Minute)); err != nil || !fresh {
+		t.Fatalf("refresh after the entry went unused past its expiry: fresh=%v err=%v, want fresh", fresh, err)
+	}
 	for i, m := range []string{"a", "b", "a", "c"} {
 		now := t0.Add(time.Duration(i) * time.Minute)
 		n, err := st.Count(ctx, "set", m, now, now.Add(-10*time.Minute), now.Add(10*time.Minute))

@@ -116,6 +116,15 @@ func Rules() []*Rule {
 				"for almost nothing; any call or sign-in with it deserves a look.",
 			root: true, eval: ruleRoot,
 		},
+		{
+			ID: "RA-13", Name: "Allowed reader or rotator calling from outside its networks",
+			Rationale: "The API's tasks and the rotator run inside the VPC and reach Secrets Manager from its " +
+				"addresses or through its interface endpoints. Their credentials used from anywhere else were " +
+				"taken out of the deployment. Unlike RA-02 this needs no learning period, so an attacker's first " +
+				"reads are reported rather than learnt as normal; it is active when trusted_networks or " +
+				"vpc_endpoints is configured.",
+			calls: on(srcSecrets, secretUses...), eval: ruleOutsideNetworks,
+		},
 	}
 }
 

@@ -78,12 +78,14 @@ func ruleDecrypt(e *Engine, ev *event) error {
 		return nil
 	}
 	onBehalf := rec.UserIdentity.InvokedBy == srcSecrets || rec.SourceIPAddress == srcSecrets
-	sev, why := High, "decrypted directly, not through Secrets Manager"
+	sev, why, joins := High, "decrypted directly, not through Secrets Manager", ""
 	if onBehalf {
-		sev, why = Medium, "Secrets Manager decrypted it for a caller that is not allowed to read it"
+		// The Decrypt behind an unexpected read is part of that read: it joins the open
+		// RA-01 finding, and stands alone only when the read was not seen.
+		sev, why, joins = Medium, "Secrets Manager decrypted it for a caller that is not allowed to read it", readKey(ev.norm, name)
 	}
 	ev.add(hit{
-		rule: e.rule("RA-08"), severity: e.failedSeverity(ev, sev), dedup: name + "|Decrypt",
+		rule: e.rule("RA-08"), severity: e.failedSeverity(ev, sev), dedup: name + "|Decrypt", joins: joins,
 		title:     fmt.Sprintf("Decrypt of %s by %s%s", name, ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s decrypted the stored value of the watched secret %s: %s.", ev.principal, name, why),
 		resources: []Resource{secretResource(name)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,8 +24,12 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 		if !ok {
 			continue
 		}
+		// Key on what was done: this secret read with this tool. A script's reads are not
+		// folded into the same principal's Terraform reads seconds earlier, and the Decrypt
+		// that Secrets Manager makes for the read joins this finding (ruleDecrypt).
 		ev.add(hit{
-			rule: e.rule("RA-01"), severity: e.failedSeverity(ev, High), dedup: name,
+			rule: e.rule("RA-01"), severity: e.failedSeverity(ev, High), dedup: name + "|" + uaFamily(ev.rec.UserAgent),
+			opens: readKey(ev.norm, name),
 			title: fmt.Sprintf("%s read by %s%s", name, ev.principal, attempt(ev)),
 			desc: fmt.Sprintf("%s called %s on the watched secret %s from %s (%s); only the readers and rotators in the audit configuration may read it.",
 				ev.principal, ev.rec.EventName, name, ev.rec.SourceIPAddress, ev.rec.UserAgent),
@@ -95,14 +100,16 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 			if dim.value == "" {
 				continue
 			}
-			fresh, _, err := e.store.Remember(ctx, "base|"+name+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
+			// Refreshed on use: a principal that keeps reading stays known however long
+			// the deployment lives; only what has not been seen for baseline_ttl is new again.
+			fresh, _, err := e.store.Refresh(ctx, "base|"+name+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
 			if err != nil {
 				return err
 			}
 			if dim.kind != "principal" {
 				// A network or tool the principal already uses for another watched secret
 				// is not news (the rotator reaches its secrets through every NAT gateway).
-				freshForPrincipal, _, err := e.store.Remember(ctx, "base|@"+ev.norm+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
+				freshForPrincipal, _, err := e.store.Refresh(ctx, "base|@"+ev.norm+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
 				if err != nil {
 					return err
 				}
@@ -316,5 +323,55 @@ func ruleRotationHealth(_ context.Context, e *Engine, ev *event) error {
 			rec.EventName, name, firstNonEmpty(rec.ErrorMessage, "no message")),
 		resources: []Resource{secretResource(name)},
 	})
+	return nil
+}
+
+// readKey names the open RA-01 finding of a principal's read of a secret, for the Decrypt
+// Secrets Manager makes on its behalf.
+func readKey(principal, secret string) string { return "read|" + principal + "|" + secret }
+
+// RA-13
+
+// secretUses are the calls on a watched secret that the allowed principals make.
+var secretUses = []string{"GetSecretValue", "BatchGetSecretValue", "PutSecretValue", "UpdateSecretVersionStage", "DescribeSecret"}
+
+// ruleOutsideNetworks needs no learning: the readers and rotators run inside the VPC, so
+// their calls come from its addresses (trusted_networks) and, when the VPC has Secrets
+// Manager endpoints, through one of them. A call of theirs from anywhere else is their
+// credentials used outside the deployment, from the first event on.
+func ruleOutsideNetworks(_ context.Context, e *Engine, ev *event) error {
+	rec := ev.rec
+	cfg := e.cfg
+	if len(cfg.networks) == 0 && len(cfg.VPCEndpoints) == 0 {
+		return nil
+	}
+	if !cfg.isReader(ev.norm) && !cfg.isRotator(ev.norm) || rec.UserIdentity.InvokedBy != "" || isService(rec.SourceIPAddress) {
+		return nil
+	}
+	var why []string
+	if len(cfg.networks) > 0 {
+		a, err := netip.ParseAddr(rec.SourceIPAddress)
+		if err != nil || !cfg.trustedIP(a.Unmap()) {
+			why = append(why, "from "+firstNonEmpty(rec.SourceIPAddress, "an unknown address")+", outside trusted_networks")
+		}
+	}
+	if len(cfg.VPCEndpoints) > 0 && !slices.Contains(cfg.VPCEndpoints, rec.VPCEndpointID) {
+		why = append(why, "not through the configured VPC endpoints ("+firstNonEmpty(rec.VPCEndpointID, "no endpoint")+")")
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	for _, id := range secretIDs(rec, ev.secret()) {
+		name, ok := cfg.watched(id)
+		if !ok {
+			continue
+		}
+		ev.add(hit{
+			rule: e.rule("RA-13"), severity: e.failedSeverity(ev, High), dedup: name + "|" + cfg.network(rec.SourceIPAddress) + "|" + rec.VPCEndpointID,
+			title:     fmt.Sprintf("%s used %s from outside its networks%s", ev.principal, name, attempt(ev)),
+			desc:      fmt.Sprintf("%s, allowed to use %s only from inside the deployment, called %s %s: its credentials are in use elsewhere.", ev.principal, name, rec.EventName, strings.Join(why, " and ")),
+			resources: []Resource{secretResource(name)},
+		})
+	}
 	return nil
 }

@@ -163,7 +163,7 @@ func TestRulesHaveRationale(t *testing.T) {
 			t.Errorf("rule %s: name or rationale missing", r.ID)
 		}
 	}
-	if len(ids) != 12 {
-		t.Errorf("%d rules, want 12", len(ids))
+	if len(ids) != 13 {
+		t.Errorf("%d rules, want 13", len(ids))
 	}
 }
