@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"fmt"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
 // RA-08: the secrets' KMS key.
@@ -11,6 +13,8 @@ type kmsParams struct {
 	KeyID             string            `json:"keyId"`
 	Policy            string            `json:"policy"`
 	EncryptionContext map[string]string `json:"encryptionContext"`
+	GranteePrincipal  string            `json:"granteePrincipal"`
+	Operations        []string          `json:"operations"`
 }
 
 func ruleKMS(_ context.Context, e *Engine, ev *event) error {
@@ -18,7 +22,7 @@ func ruleKMS(_ context.Context, e *Engine, ev *event) error {
 	switch rec.EventName {
 	case "Decrypt":
 		return ruleDecrypt(e, ev)
-	case "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy":
+	case "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "ImportKeyMaterial", "DeleteImportedKeyMaterial":
 	default:
 		return nil
 	}
@@ -54,9 +58,34 @@ func ruleKMS(_ context.Context, e *Engine, ev *event) error {
 			return nil
 		}
 		sev, why = High, "the key policy was replaced outside the deployment"
+	case "CreateGrant":
+		// Services create grants for their own use (RDS, EBS: invokedBy set); a grant made
+		// by a person or a role hands Decrypt around the key policy, unseen by IAM.
+		if rec.UserIdentity.InvokedBy != "" || isService(ev.principal) || e.cfg.isRotator(ev.norm) {
+			return nil
+		}
+		grantee := firstNonEmpty(p.GranteePrincipal, "(grantee not recorded)")
+		acct := cloudtrail.ARNAccount(p.GranteePrincipal)
+		outside := acct != "" && acct != rec.RecipientAccountID && !e.cfg.accounts[acct]
+		switch {
+		case outside:
+			sev = Critical
+		case e.cfg.isDeployer(ev.norm):
+			return nil
+		default:
+			sev = High
+		}
+		why = fmt.Sprintf("a grant lets %s use the key for %v, without the key policy saying so", grantee, p.Operations)
+	case "ImportKeyMaterial":
+		sev, why = High, "new key material was imported: whoever holds it can decrypt the secret outside AWS, and can make it unreadable"
+		if e.cfg.isDeployer(ev.norm) {
+			sev = Medium
+		}
+	case "DeleteImportedKeyMaterial":
+		sev, why = Critical, "the key material was deleted: the secret is unreadable until the same material is imported again"
 	}
 	ev.add(hit{
-		rule: e.rule("RA-08"), severity: e.failedSeverity(ev, sev), dedup: key + "|" + rec.EventName,
+		rule: e.rule("RA-08"), severity: e.failedSeverity(ev, sev), dedup: key + "|" + rec.EventName + "|" + digest(rec.RequestParameters),
 		title:     fmt.Sprintf("%s on the secret's key by %s%s", rec.EventName, ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s called %s on %s: %s.", ev.principal, rec.EventName, key, why),
 		resources: []Resource{{UID: key, Type: "AWS::KMS::Key"}},

@@ -202,7 +202,8 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	switch rec.EventName {
 	case "PutSecretValue", "UpdateSecretVersionStage", "UpdateSecret", "DeleteSecret", "PutResourcePolicy",
-		"DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret", "RemoveRegionsFromReplication", "StopReplicationToReplica":
+		"DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret", "RemoveRegionsFromReplication", "StopReplicationToReplica",
+		"ReplicateSecretToRegions":
 	default:
 		return nil
 	}
@@ -275,6 +276,12 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 				continue
 			}
 			sev, why = High, "the rotation schedule or function was changed"
+		case "ReplicateSecretToRegions":
+			// A replica is a second copy, readable under other regions' policies and keys.
+			sev, why = High, "the secret was replicated to other regions"
+			if deployer {
+				sev = Medium
+			}
 		default:
 			if deployer {
 				continue
