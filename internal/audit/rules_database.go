@@ -25,6 +25,12 @@ type rdsParams struct {
 	SourceArn                         string          `json:"sourceArn"`
 	ExportTaskIdentifier              string          `json:"exportTaskIdentifier"`
 	ResourceArn                       string          `json:"resourceArn"`
+	PubliclyAccessible                *bool           `json:"publiclyAccessible"`
+	SourceDBInstanceIdentifier        string          `json:"sourceDBInstanceIdentifier"`
+	SourceDBClusterIdentifier         string          `json:"sourceDBClusterIdentifier"`
+	SnapshotIdentifier                string          `json:"snapshotIdentifier"`
+	SourceRegion                      string          `json:"sourceRegion"`
+	SkipFinalSnapshot                 bool            `json:"skipFinalSnapshot"`
 }
 
 func ruleDatabase(_ context.Context, e *Engine, ev *event) error {
@@ -35,11 +41,38 @@ func ruleDatabase(_ context.Context, e *Engine, ev *event) error {
 	switch rec.EventName {
 	case "ModifyDBInstance", "ModifyDBCluster":
 		rec.Params(&p)
-		if len(p.MasterUserPassword) == 0 || string(p.MasterUserPassword) == "null" || e.cfg.isRotator(ev.norm) {
+		res = firstNonEmpty(p.DBInstanceIdentifier, p.DBClusterIdentifier)
+		switch {
+		case len(p.MasterUserPassword) > 0 && string(p.MasterUserPassword) != "null" && !e.cfg.isRotator(ev.norm):
+			sev, why = High, "the master password was reset through the RDS API, outside rotation"
+		case p.PubliclyAccessible != nil && *p.PubliclyAccessible:
+			sev, why = High, "the database was made publicly accessible: its login is reachable from the internet"
+		default:
 			return nil
 		}
+	case "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime", "RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime":
+		rec.Params(&p)
+		if p.PubliclyAccessible == nil || !*p.PubliclyAccessible {
+			return nil
+		}
+		res = firstNonEmpty(p.DBSnapshotIdentifier, p.SnapshotIdentifier, p.SourceDBInstanceIdentifier, p.SourceDBClusterIdentifier)
+		sev, why = High, "a copy of a database was restored as publicly accessible, with the data and logins of the source"
+		if e.cfg.watchedDB(res) {
+			sev = Critical
+		}
+	case "DeleteDBInstance", "DeleteDBCluster":
+		rec.Params(&p)
 		res = firstNonEmpty(p.DBInstanceIdentifier, p.DBClusterIdentifier)
-		sev, why = High, "the master password was reset through the RDS API, outside rotation"
+		if !e.cfg.watchedDB(res) {
+			return nil
+		}
+		sev, why = High, "the watched database was deleted"
+		if p.SkipFinalSnapshot {
+			sev, why = Critical, "the watched database was deleted without a final snapshot"
+		}
+		if e.cfg.isDeployer(ev.norm) {
+			sev = sev.lower()
+		}
 	case "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute":
 		rec.Params(&p)
 		if p.AttributeName != "restore" {
@@ -65,6 +98,10 @@ func ruleDatabase(_ context.Context, e *Engine, ev *event) error {
 			sev, why = High, "a snapshot was copied from account "+a
 		} else if a := cloudtrail.ARNAccount(p.KMSKeyID); a != "" && a != rec.RecipientAccountID && !e.cfg.accounts[a] {
 			sev, why = High, "a snapshot copy was encrypted with a key of account "+a
+		} else if r := firstNonEmpty(p.SourceRegion, arnRegion(src)); r != "" && r != rec.AWSRegion && !e.cfg.isDeployer(ev.norm) && rec.UserIdentity.InvokedBy == "" {
+			// Cross-region copies are disaster recovery when the deployment or AWS Backup
+			// makes them; from anyone else, the data leaves for a region nobody watches.
+			sev, why = Medium, "a snapshot was copied from "+r+" to "+rec.AWSRegion
 		} else {
 			return nil
 		}
@@ -89,4 +126,34 @@ func ruleDatabase(_ context.Context, e *Engine, ev *event) error {
 		resources: []Resource{{UID: res, Type: "AWS::RDS::DBInstance"}},
 	})
 	return nil
+}
+
+// arnRegion returns the region field of an ARN, "" for anything else.
+func arnRegion(arn string) string {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) < 5 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[3]
+}
+
+// watchedDB reports whether an identifier or ARN names a configured database (or a
+// snapshot named after it: RDS names automated snapshots rds:ID-date).
+func (c *Config) watchedDB(id string) bool {
+	if id == "" {
+		return false
+	}
+	id = strings.TrimPrefix(id, "rds:")
+	if i := strings.LastIndexByte(id, ':'); i >= 0 && strings.HasPrefix(id, "arn:") {
+		id = id[i+1:]
+	}
+	for _, d := range c.Databases {
+		if i := strings.LastIndexByte(d, ':'); i >= 0 && strings.HasPrefix(d, "arn:") {
+			d = d[i+1:]
+		}
+		if id == d || strings.HasPrefix(id, d+"-") {
+			return true
+		}
+	}
+	return false
 }
