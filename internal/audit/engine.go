@@ -48,6 +48,8 @@ type Rule struct {
 	failures []string
 	// root: the rule looks at everything done as the root user.
 	root bool
+	// narrow: for "source name", the detail fields a call must also have (patterns only).
+	narrow map[string]map[string]any
 }
 
 // hit is what a rule reports; Engine dedups it and turns it into a Finding.

@@ -82,6 +82,14 @@ func Rules() []*Rule {
 				"GetSecretValue appearing; whoever disables or deletes it makes the secret unreadable and breaks " +
 				"the API; a changed key policy can grant either. Decrypt with the secret in the encryption context " +
 				"is expected only from the allowed principals (Secrets Manager calls it on their behalf).",
+			// Only direct Decrypts of a secret's value reach the Lambda live: the pattern
+			// leaves out every other Decrypt in the region (the auditor's own table and
+			// topic), and those Secrets Manager makes for a GetSecretValue (invokedBy set),
+			// which the read itself already brings; S3 backfill still sees them.
+			narrow: map[string]map[string]any{srcKMS + " Decrypt": {
+				"requestParameters": map[string]any{"encryptionContext": map[string]any{"SecretARN": exists}},
+				"userIdentity":      map[string]any{"invokedBy": []any{map[string]bool{"exists": false}}},
+			}},
 			calls: on(srcKMS, "Decrypt", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "ImportKeyMaterial", "DeleteImportedKeyMaterial"), eval: ruleKMS,
 		},
 		{
@@ -158,12 +166,21 @@ type Watched struct {
 	Calls    map[string][]string // event source -> sorted, distinct event names
 	Failures []string            // event sources whose failed calls any rule reads
 	Root     bool
+	// Narrow holds, for "source name" keys, what else of the event's detail a call must
+	// have for any rule to read it (an EventBridge pattern fragment).
+	Narrow map[string]map[string]any
 }
+
+// exists is the EventBridge pattern operator for a field that is present.
+var exists = []any{map[string]bool{"exists": true}}
 
 // WatchedCalls gathers what every rule looks at.
 func WatchedCalls() Watched {
-	w := Watched{Calls: map[string][]string{}}
+	w := Watched{Calls: map[string][]string{}, Narrow: map[string]map[string]any{}}
 	for _, r := range Rules() {
+		for k, v := range r.narrow {
+			w.Narrow[k] = v
+		}
 		for src, names := range r.calls {
 			w.Calls[src] = append(w.Calls[src], names...)
 		}

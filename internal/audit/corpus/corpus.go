@@ -208,6 +208,13 @@ func (g *Gen) Noise(t time.Time) error {
 		{"ecs.amazonaws.com", "DescribeServices", map[string]any{"cluster": Cluster, "services": []string{"rates-api"}}},
 		{"monitoring.amazonaws.com", "PutMetricData", map[string]any{"namespace": "Rates"}},
 		{"dynamodb.amazonaws.com", "DescribeTable", map[string]string{"tableName": "orders"}},
+		// The auditor's own CMK-encrypted state table and topic, and routine reads of the
+		// services the rules watch: the traffic a service-wide pattern pays for.
+		{"kms.amazonaws.com", "Decrypt", map[string]any{"encryptionContext": map[string]string{"aws:dynamodb:tableName": "rotaudit-prod-audit-state"}}},
+		{"kms.amazonaws.com", "GenerateDataKey", map[string]any{"keyId": Key, "encryptionContext": map[string]string{"aws:sns:topicArn": "arn:aws:sns:eu-west-1:111122223333:rotaudit-prod-alerts"}}},
+		{"rds.amazonaws.com", "DescribeDBInstances", map[string]string{"dBInstanceIdentifier": "rotaudit-prod"}},
+		{"ecs.amazonaws.com", "ListTasks", map[string]string{"cluster": Cluster}},
+		{"secretsmanager.amazonaws.com", "DescribeSecret", map[string]string{"secretId": "team/service-1"}},
 	}
 	c := calls[g.rng.IntN(len(calls))]
 	who := role("arn:aws:iam::111122223333:role/batch-worker", fmt.Sprintf("i-%06x", g.rng.IntN(1<<20)))
