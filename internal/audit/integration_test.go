@@ -216,14 +216,17 @@ func TestPipelineOnEmulator(t *testing.T) {
 	}
 
 	// The subscriber queue must hold exactly these findings: the repeated read deduplicated
-	// through DynamoDB, the API's own read silent.
+	// through DynamoDB into one update of the read's finding (count 2, both event ids), the
+	// API's own read silent.
 	want := map[string]string{
 		"RA-01": run + "-read1", "RA-07": run + "-selectors", "RA-06": run + "-rotfail",
 		"RA-11": run + "-iam", "RA-12": run + "-root",
 	}
 	wantS3 := map[string]string{"RA-07": run + "-s3log2"}
-	alerts := receive(t, ctx, sq, alertQueue, len(want)+len(wantS3))
+	alerts := receive(t, ctx, sq, alertQueue, len(want)+len(wantS3)+1)
 	got := map[string][]string{}
+	var updates []audit.Finding
+	uids := map[string]string{}
 	for _, body := range alerts {
 		var n struct {
 			Subject           string
@@ -241,7 +244,16 @@ func TestPipelineOnEmulator(t *testing.T) {
 		if f.ClassUID != 2004 || n.MessageAttributes["rule_id"].Value != rule || n.MessageAttributes["severity"].Value != f.Severity || !strings.Contains(n.Subject, rule) {
 			t.Errorf("alert %s: class %d, attributes %v, subject %q", rule, f.ClassUID, n.MessageAttributes, n.Subject)
 		}
+		if f.IsUpdate() {
+			updates = append(updates, f)
+			continue
+		}
+		uids[rule] = f.FindingInfo.UID
 		got[rule] = append(got[rule], f.FindingInfo.RelatedEvents[0].UID)
+	}
+	if len(updates) != 1 || updates[0].FindingInfo.Analytic.UID != "RA-01" || updates[0].Count != 2 ||
+		updates[0].FindingInfo.UID != uids["RA-01"] || len(updates[0].FindingInfo.RelatedEvents) != 2 {
+		t.Errorf("want one update of the RA-01 finding with count 2 and both reads, got %+v", updates)
 	}
 	for rule, id := range want {
 		ids := got[rule]
