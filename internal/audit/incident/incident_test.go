@@ -23,12 +23,12 @@ func TestIncidentOnEmulator(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	s := out.String()
-	for _, want := range []string{"HIGH     RA-01", "HIGH     RA-07", "HIGH     RA-06", "5 of 5 events matched", "3 alerts"} {
+	for _, want := range []string{"HIGH     RA-01", "HIGH     RA-07", "HIGH     RA-06", "5 of 5 events matched", "3 alerts and 1 update", "UPDATE   RA-01"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, "rotaudit-local-api-task for") || strings.Count(s, " RA-01 ") != 1 {
+	if strings.Contains(s, "rotaudit-local-api-task for") || strings.Count(s, "HIGH     RA-01") != 1 {
 		t.Errorf("routine read alerted or the repeated read was not deduplicated:\n%s", s)
 	}
 }
