@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 )
 
 // Store is the state the rules keep between events (internal/audit/state implements it).
@@ -42,6 +44,8 @@ type Rule struct {
 	Name      string
 	Rationale string
 	eval      func(ctx context.Context, e *Engine, ev *event) error
+	// dbEval is the evaluation of a DB-xx rule, on a login from PostgreSQL's log.
+	dbEval func(ctx context.Context, e *Engine, ev *event, l *pglog.Login) error
 	// calls are the event names, by event source, the rule looks at.
 	calls map[string][]string
 	// failures are event sources whose every failed call the rule looks at.
@@ -93,7 +97,9 @@ type Engine struct {
 	bySource map[string][]*Rule
 	always   []*Rule
 	byID     map[string]*Rule
+	dbRules  []*Rule
 	watched  map[string]map[string]bool
+	prefixes map[string][]string
 	failures map[string]bool
 	root     bool
 }
@@ -101,7 +107,7 @@ type Engine struct {
 // NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
 func NewEngine(cfg *Config, store Store) *Engine {
 	e := &Engine{cfg: cfg, store: store, bySource: map[string][]*Rule{}, byID: map[string]*Rule{},
-		watched: map[string]map[string]bool{}, failures: map[string]bool{}}
+		watched: map[string]map[string]bool{}, prefixes: map[string][]string{}, failures: map[string]bool{}}
 	for _, r := range Rules() {
 		e.byID[r.ID] = r
 		if r.root {
@@ -115,6 +121,10 @@ func NewEngine(cfg *Config, store Store) *Engine {
 				e.watched[src] = map[string]bool{}
 			}
 			for _, n := range names {
+				if p, ok := strings.CutSuffix(n, "*"); ok {
+					e.prefixes[src] = append(e.prefixes[src], p)
+					continue
+				}
 				e.watched[src][n] = true
 			}
 		}
@@ -126,6 +136,10 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		for _, s := range slices.Compact(sources) {
 			e.bySource[s] = append(e.bySource[s], r)
 		}
+	}
+	for _, r := range DBRules() {
+		e.byID[r.ID] = r
+		e.dbRules = append(e.dbRules, r)
 	}
 	return e
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
@@ -57,7 +58,15 @@ func PatternFiles() (map[string][]byte, error) {
 			}
 			or = append(or, alt)
 		}
-		or = append(or, map[string]any{"eventSource": []string{src}, "eventName": plain})
+		names := make([]any, 0, len(plain))
+		for _, n := range plain {
+			if p, ok := strings.CutSuffix(n, "*"); ok {
+				names = append(names, map[string]string{"prefix": p})
+			} else {
+				names = append(names, n)
+			}
+		}
+		or = append(or, map[string]any{"eventSource": []string{src}, "eventName": names})
 	}
 	if len(w.Failures) > 0 {
 		or = append(or, map[string]any{"eventSource": w.Failures, "errorCode": []any{map[string]bool{"exists": true}}})
@@ -88,7 +97,7 @@ func PatternFiles() (map[string][]byte, error) {
 }
 
 // Pattern is a parsed EventBridge event pattern. Match implements the subset the
-// generated patterns use (lists of strings, "exists", nested objects and "$or"), so
+// generated patterns use (lists of strings, "exists", "prefix", nested objects and "$or"), so
 // tests and the cost report can tell which events would invoke the Lambda.
 type Pattern struct{ root map[string]any }
 
@@ -191,8 +200,17 @@ func matchField(pat, val any, present bool) (bool, error) {
 					return true, nil
 				}
 			case map[string]any:
+				if len(a) != 1 {
+					return false, fmt.Errorf("unsupported pattern operator %v", a)
+				}
+				if pre, ok := a["prefix"].(string); ok {
+					if s, ok := val.(string); ok && strings.HasPrefix(s, pre) {
+						return true, nil
+					}
+					continue
+				}
 				ex, ok := a["exists"].(bool)
-				if !ok || len(a) != 1 {
+				if !ok {
 					return false, fmt.Errorf("unsupported pattern operator %v", a)
 				}
 				if ex == (present && val != nil && val != "") {

@@ -65,7 +65,9 @@ func Rules() []*Rule {
 			Rationale: "A failed rotation leaves the old password in use past its lifetime and can leave " +
 				"AWSPENDING behind, blocking the next rotation. Secrets Manager reports it only as a service " +
 				"event, which nobody reads unless something alerts on it.",
-			calls: on(srcSecrets, "RotationFailed", "RotationAbandoned", "RotationSucceeded"), eval: ruleRotationHealth,
+			// Every Rotation* service event: the failures alert, and the starts and
+			// successes are the rotation history the DB-xx rules correlate logins with.
+			calls: on(srcSecrets, "Rotation*"), eval: ruleRotationHealth,
 		},
 		{
 			ID: "RA-07", Name: "CloudTrail tampering",
@@ -144,7 +146,7 @@ var secretChanges = []string{"PutSecretValue", "UpdateSecretVersionStage", "Upda
 	"DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret", "RemoveRegionsFromReplication", "StopReplicationToReplica",
 	"ReplicateSecretToRegions"}
 
-// on lists calls of one event source a rule looks at.
+// on lists calls of one event source a rule looks at; a name ending in * is a prefix.
 func on(source string, names ...string) map[string][]string {
 	return map[string][]string{source: names}
 }
@@ -201,6 +203,11 @@ func WatchedCalls() Watched {
 func (e *Engine) relevant(rec *cloudtrail.Record) bool {
 	if e.watched[rec.EventSource][rec.EventName] || e.root && rec.UserIdentity.Type == "Root" {
 		return true
+	}
+	for _, p := range e.prefixes[rec.EventSource] {
+		if strings.HasPrefix(rec.EventName, p) {
+			return true
+		}
 	}
 	return rec.ErrorCode != "" && e.failures[rec.EventSource]
 }

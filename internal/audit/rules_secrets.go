@@ -300,11 +300,8 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 
 // --- RA-06 ---
 
-func ruleRotationHealth(_ context.Context, e *Engine, ev *event) error {
+func ruleRotationHealth(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
-	if rec.EventName != "RotationFailed" && rec.EventName != "RotationAbandoned" {
-		return nil
-	}
 	var add struct {
 		SecretID string `json:"SecretId"`
 	}
@@ -316,6 +313,14 @@ func ruleRotationHealth(_ context.Context, e *Engine, ev *event) error {
 		}
 	}
 	name, watched := e.cfg.watched(id)
+	if watched && e.cfg.DBLogins.enabled() {
+		if err := e.noteRotation(ctx, rec); err != nil {
+			return err
+		}
+	}
+	if rec.EventName != "RotationFailed" && rec.EventName != "RotationAbandoned" {
+		return nil
+	}
 	sev := High
 	if !watched {
 		sev = Low

@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
 )
 
@@ -32,6 +34,7 @@ func testConfig(t testing.TB) *Config {
 func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 	t.Helper()
 	e := NewEngine(cfg, state.NewMemory())
+	pg := pglog.NewParser()
 	var out []Finding
 	merge := func(fs []Finding) {
 		for _, f := range fs {
@@ -50,6 +53,25 @@ func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 		}
 	}
 	for i, raw := range recs {
+		var line struct {
+			PGLog *string `json:"pglog"`
+		}
+		if json.Unmarshal(raw, &line) == nil && line.PGLog != nil {
+			// A PostgreSQL log line among the records: the DB-xx rules read it.
+			l, ok, err := pg.Line(*line.PGLog, time.Time{})
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			if !ok {
+				continue
+			}
+			fs, err := e.EvaluateLogin(context.Background(), &l)
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			merge(fs)
+			continue
+		}
 		rec, err := cloudtrail.ParseRecord(raw)
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
@@ -129,7 +151,7 @@ func TestRules(t *testing.T) {
 	if flag.Lookup("test.run").Value.String() != "" {
 		return // a filtered run cannot judge coverage
 	}
-	for _, r := range Rules() {
+	for _, r := range append(Rules(), DBRules()...) {
 		if !seen[r.ID] {
 			t.Errorf("rule %s has no fixture that makes it fire", r.ID)
 		}
@@ -154,7 +176,7 @@ func checkFinding(t *testing.T, f *Finding) {
 
 func TestRulesHaveRationale(t *testing.T) {
 	ids := map[string]bool{}
-	for _, r := range Rules() {
+	for _, r := range append(Rules(), DBRules()...) {
 		if ids[r.ID] {
 			t.Errorf("duplicate rule id %s", r.ID)
 		}
@@ -163,7 +185,7 @@ func TestRulesHaveRationale(t *testing.T) {
 			t.Errorf("rule %s: name or rationale missing", r.ID)
 		}
 	}
-	if len(ids) != 13 {
-		t.Errorf("%d rules, want 13", len(ids))
+	if len(ids) != 19 {
+		t.Errorf("%d rules, want 19", len(ids))
 	}
 }
