@@ -60,14 +60,23 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfgFile := fl.String("config", "", "audit configuration file (default: $AUDIT_CONFIG or $AUDIT_CONFIG_FILE)")
 	decodeOnly := fl.Bool("decode-only", false, "only decode the records (the benchmark's baseline); print no findings")
 	stats := fl.Bool("stats", false, "print records, findings, throughput and peak memory to stderr as JSON")
+	var pgLogs []string
+	fl.Func("pglog", "a PostgreSQL server log to read after the CloudTrail input, for the DB-xx rules (repeatable)", func(v string) error {
+		pgLogs = append(pgLogs, v)
+		return nil
+	})
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n\nPATH is a CloudTrail log file (.json or .json.gz: {\"Records\":[...]}, a JSON array, or JSON lines of\nrecords or EventBridge events) or a directory of them. Prints one OCSF finding per line.")
+		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] [PATH|s3://bucket/prefix ...]\n\nPATH is a CloudTrail log file (.json or .json.gz: {\"Records\":[...]}, a JSON array, or JSON lines of\nrecords or EventBridge events) or a directory of them; -pglog adds a PostgreSQL log, read after\nthem so its logins meet the rotation history. Prints one OCSF finding per line.")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
 		return errUsage
 	}
-	if fl.NArg() == 0 {
+	if len(pgLogs) > 0 && *decodeOnly {
+		fmt.Fprintln(stderr, "rotaudit: -pglog and -decode-only do not go together")
+		return errUsage
+	}
+	if fl.NArg() == 0 && len(pgLogs) == 0 {
 		fl.Usage()
 		return errUsage
 	}
@@ -106,6 +115,18 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	})
 	if err != nil {
 		return err
+	}
+	for _, path := range pgLogs {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("postgresql log: %w", err)
+		}
+		sum.Files++
+		err = h.StreamPostgresLog(ctx, path, f, &sum)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write findings: %w", err)

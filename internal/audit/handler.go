@@ -14,6 +14,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 )
 
 // Sink receives findings: SNS in the Lambda, stdout in replay.
@@ -50,6 +51,9 @@ type Handler struct {
 // and dedup keeps a retry from repeating an alert already sent.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, error) {
 	var sum Summary
+	if data, ok := pglog.IsSubscription(raw); ok {
+		return sum, h.subscription(ctx, data, &sum)
+	}
 	inv, err := cloudtrail.ParseInvocation(raw)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "event skipped", "error", err.Error(), "event_bytes", len(raw))
@@ -75,11 +79,53 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, err
 	return sum, nil
 }
 
+// subscription handles a CloudWatch Logs delivery of PostgreSQL's log (the DB-xx rules).
+func (h *Handler) subscription(ctx context.Context, data string, sum *Summary) error {
+	env, err := pglog.DecodeSubscription(data)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "log subscription skipped", "error", err.Error())
+		sum.Malformed++
+		return nil
+	}
+	logins, skipped := env.Logins()
+	sum.Malformed += skipped
+	for i := range logins {
+		sum.Records++
+		if err := h.login(ctx, &logins[i], sum); err != nil {
+			return err
+		}
+	}
+	h.Log.InfoContext(ctx, "invocation done", "log_group", env.LogGroup, "log_events", len(env.LogEvents), "logins", len(logins), "findings", sum.Findings, "updates", sum.Updates, "malformed", sum.Malformed)
+	return nil
+}
+
+func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error {
+	findings, err := h.Engine.EvaluateLogin(ctx, l)
+	if err != nil {
+		return fmt.Errorf("evaluate login: %w", err)
+	}
+	return h.emit(ctx, findings, sum)
+}
+
+// StreamPostgresLog evaluates every login of a PostgreSQL server log as it is read.
+func (h *Handler) StreamPostgresLog(ctx context.Context, name string, r io.Reader, sum *Summary) error {
+	n, skipped, err := pglog.Stream(r, func(l *pglog.Login) error { return h.login(ctx, l, sum) })
+	sum.Records += n
+	if skipped > 0 {
+		h.Log.WarnContext(ctx, "lines that are not PostgreSQL log lines skipped", "file", name, "lines", skipped)
+	}
+	return err
+}
+
 func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
 	findings, err := h.Engine.Evaluate(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
+	return h.emit(ctx, findings, sum)
+}
+
+func (h *Handler) emit(ctx context.Context, findings []Finding, sum *Summary) error {
 	for i := range findings {
 		if findings[i].IsUpdate() {
 			sum.Updates++
