@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -280,6 +281,17 @@ func auditIncident(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("aws config: %w", err)
 	}
 	opt := incident.Options{PatternDir: *patterns, Out: stdout, Keep: *keep}
+	// The database part needs the native stack's PostgreSQL: its log file and superuser
+	// socket (scripts/stack.sh env exports both).
+	if logPath, sock := os.Getenv("ROTAUDIT_PG_LOG"), os.Getenv("ROTAUDIT_PG_SOCKET_DIR"); logPath != "" && sock != "" {
+		port, err := strconv.Atoi(os.Getenv("ROTAUDIT_PG_PORT"))
+		if err != nil {
+			return fmt.Errorf("ROTAUDIT_PG_PORT=%q is not a port number", os.Getenv("ROTAUDIT_PG_PORT"))
+		}
+		if _, err := os.Stat(logPath); err == nil {
+			opt.Postgres = &incident.Postgres{SuperDSN: fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", sock, port), Port: port, ServerLog: logPath}
+		}
+	}
 	if *verbose {
 		opt.Log = stderr
 	}
