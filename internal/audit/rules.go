@@ -72,18 +72,21 @@ func Rules() []*Rule {
 		{
 			ID: "RA-07", Name: "CloudTrail tampering",
 			Rationale: "Every other rule depends on the trail. Stopping or deleting it, turning off log file " +
-				"validation, moving its bucket, or changing its selectors so that management events (and with " +
-				"them GetSecretValue) are not recorded, are recorded WriteOnly, or exclude KMS or RDS Data events, " +
-				"blinds the audit. A failed attempt is reported too, one step lower.",
+				"validation or global service events, moving its bucket, or changing its selectors so that reads " +
+				"(GetSecretValue) or writes (every change) are not recorded, or a watched service is excluded, blinds " +
+				"the audit; so does a log bucket whose lifecycle expires the logs, whose policy or object lock is " +
+				"changed, or which is deleted. Configured trails (trails) are watched with their buckets; a failed " +
+				"attempt is reported too, one step lower.",
 			calls: merge(on(srcTrail, "StopLogging", "StartLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
 				on(srcS3, "PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "PutObjectLockConfiguration", "PutBucketVersioning")), eval: ruleTrailTampering,
 		},
 		{
 			ID: "RA-08", Name: "Tampering with or use of the secret's KMS key",
 			Rationale: "Whoever can decrypt with the secret's key can read the secret's stored value without " +
-				"GetSecretValue appearing; whoever disables or deletes it makes the secret unreadable and breaks " +
-				"the API; a changed key policy can grant either. Decrypt with the secret in the encryption context " +
-				"is expected only from the allowed principals (Secrets Manager calls it on their behalf).",
+				"GetSecretValue appearing; whoever disables or deletes it, or deletes its imported material, makes " +
+				"the secret unreadable and breaks the API; a changed key policy or a grant can hand out decryption " +
+				"unseen by IAM. Decrypt with the secret in the encryption context is expected only from the allowed " +
+				"principals; the one Secrets Manager makes for an unexpected read joins that read's RA-01 finding.",
 			// Only direct Decrypts of a secret's value reach the Lambda live: the pattern
 			// leaves out every other Decrypt in the region (the auditor's own table and
 			// topic), and those Secrets Manager makes for a GetSecretValue (invokedBy set),
@@ -97,8 +100,9 @@ func Rules() []*Rule {
 		{
 			ID: "RA-09", Name: "Database-level AWS calls that bypass the credentials",
 			Rationale: "The database can be reached without the rotated password: by resetting the master " +
-				"password through the RDS API, by sharing or copying a snapshot to another account, by exporting " +
-				"it to S3, or by running SQL through the RDS Data API. Each is routine for almost nobody.",
+				"password through the RDS API, by sharing or copying a snapshot to another account or region, by " +
+				"exporting it to S3, by restoring a copy or making it publicly accessible, or by running SQL through " +
+				"the RDS Data API; deleting the configured database destroys it. Each is routine for almost nobody.",
 			calls: merge(on(srcRDS, "ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
 				"CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime",
 				"RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "DeleteDBInstance", "DeleteDBCluster"),
@@ -106,24 +110,29 @@ func Rules() []*Rule {
 		},
 		{
 			ID: "RA-10", Name: "ECS task definition or exec touching the API or database tasks",
-			Rationale: "A new task definition revision that reads a different secret, runs under a different " +
-				"task role or runs a different image moves the credentials to code or a role nobody reviewed; " +
-				"ECS Exec gives a shell inside a task that holds the password in memory. Image changes by the " +
-				"deployment are releases and stay quiet.",
+			Rationale: "A new task definition revision that reads a different secret, passes a different " +
+				"DB_SECRET_ID in its environment, runs another command, runs under a different task role or " +
+				"runs a different image moves the credentials to code or a role nobody reviewed; RunTask or " +
+				"StartTask overrides do the same without a revision, and ECS Exec gives a shell inside a task that " +
+				"holds the password in memory. The first revision seen is trusted only from the deployment and " +
+				"the configured registries; image changes by the deployment are releases and stay quiet.",
 			calls: on(srcECS, "RegisterTaskDefinition", "ExecuteCommand", "RunTask", "StartTask"), eval: ruleECS,
 		},
 		{
 			ID: "RA-11", Name: "IAM change granting read of a watched secret or decrypt with its key",
-			Rationale: "The allow-list of RA-01 is only as good as IAM: an inline or managed policy, a new " +
-				"policy version or a changed trust policy can quietly add a reader. Grants made by the deployment " +
-				"to the allowed roles are routine; anything else is reported.",
+			Rationale: "The allow-list of RA-01 is only as good as IAM: an inline policy, a customer-managed " +
+				"policy created and attached, a new policy version, a broad AWS policy, or a changed trust policy " +
+				"of any role that was granted the secret (or of any role, when it opens to another account) can " +
+				"quietly add a reader. Grants made by the deployment to the allowed roles are routine; anything " +
+				"else is reported.",
 			calls: on(srcIAM, "PutRolePolicy", "PutUserPolicy", "PutGroupPolicy", "CreatePolicy", "CreatePolicyVersion", "AttachRolePolicy",
 				"AttachUserPolicy", "AttachGroupPolicy", "UpdateAssumeRolePolicy", "SetDefaultPolicyVersion"), eval: ruleIAM,
 		},
 		{
 			ID: "RA-12", Name: "Root account activity",
 			Rationale: "The root user bypasses every IAM policy this project relies on and should be used " +
-				"for almost nothing; any call or sign-in with it deserves a look.",
+				"for almost nothing; any call or sign-in with it deserves a look, also one a service makes with " +
+				"the root's credentials (invokedBy), but not the housekeeping services log as root without them.",
 			root: true, eval: ruleRoot,
 		},
 		{
