@@ -34,7 +34,9 @@ func TestPatternsOnEmulator(t *testing.T) {
 	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)}) })
+	t.Cleanup(func() {
+		eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
+	})
 	var pats []*audit.Pattern
 	for _, p := range []string{"management-events", "iam-events"} {
 		doc, err := os.ReadFile(filepath.Join(env.Root, "modules", "audit-alerts", "patterns", p+".json"))
@@ -66,7 +68,7 @@ func TestPatternsOnEmulator(t *testing.T) {
 	var probes []probe
 	add := func(src, name string, want bool, edit func(*cloudtrail.Record)) {
 		r := &cloudtrail.Record{EventVersion: "1.09", EventSource: src, EventName: name, EventType: "AwsApiCall",
-			EventID: run + "-" + strings.SplitN(src, ".", 2)[0] + "-" + name + "-" + string(rune('a'+len(probes)%26)),
+			EventID:   run + "-" + strings.SplitN(src, ".", 2)[0] + "-" + name + "-" + string(rune('a'+len(probes)%26)),
 			EventTime: time.Now().UTC().Format(time.RFC3339), AWSRegion: "us-east-1", SourceIPAddress: "203.0.113.5", RecipientAccountID: "123456789012",
 			UserIdentity: cloudtrail.UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::123456789012:user/u", AccountID: "123456789012"}}
 		if strings.HasPrefix(name, "Rotation") {
