@@ -4,8 +4,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 ENV ?= dev
 
-.PHONY: help up down status reset demo test test-unit test-go tf-check tf-validate tf-plan \
-	bench-api bench-rotation bench-audit bench package image build vet fuzz clean
+.PHONY: help up down status reset demo test test-unit test-go e2e tf-check tf-validate tf-plan \
+	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,8 +31,14 @@ test: ## every test: Go unit and integration tests on the real stack, then the T
 test-go: ## only the Go tests (starts the stack)
 	@scripts/test.sh go
 
+e2e: ## the deployment end to end: terraform apply of envs/local to a fresh emulator, bootstrap, rotate under load, audit, destroy
+	@scripts/e2e.sh
+
 test-unit: ## only the Go tests that need nothing running (go test -short)
 	@go test -short -count=1 ./...
+
+test-pg-majors: ## the rotation suites on PostgreSQL 13-18, one private cluster per major (PG_MAJORS=...)
+	@scripts/pg-majors.sh test
 
 tf-check: ## Terraform: fmt, tflint, checkov and the HCL tests (no provider needed)
 	@scripts/tf-check.sh

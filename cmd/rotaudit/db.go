@@ -62,6 +62,7 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.AppSecretID, "app-secret", c.AppSecretID, "secret id for the app role")
 	fs.StringVar(&c.AdminSecretID, "admin-secret", c.AdminSecretID, "secret id for the admin role")
 	fs.StringVar(&c.DumpPath, "dump", os.Getenv("RATES_SQL"), "plain pg_dump to load instead of the demo data (env RATES_SQL)")
+	fs.BoolVar(&c.ReloadDemo, "reload-demo", false, "replace the tables with the demo data afresh (without --dump)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}

@@ -141,6 +141,13 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 		master.Engine, master.Host, master.Port, master.SSL = srv.Engine, srv.Host, srv.Port, srv.SSL
 	}
 	master.DBName = c.DBName
+	for _, a := range apps {
+		if m := a.secret.MasterARN; m != "" && m != masterARN && m != c.MasterSecretARN {
+			// The rotator will use the secret's masterarn, not this master: say so, since
+			// the roles below are administered by this one.
+			log.WarnContext(ctx, "the app secret's masterarn is another secret than the bootstrap's master", "secret_arn", a.arn, "masterarn", m, "master_secret_arn", masterARN)
+		}
+	}
 	log.InfoContext(ctx, "bootstrap started", "master", master, "master_secret_arn", masterARN, "rds_managed_master", credentialsOnly,
 		"app_username", c.AppUsername, "reader_role", c.ReaderRole, "app_secrets", len(apps))
 
@@ -350,7 +357,7 @@ func (b *Bootstrapper) ensurePassword(ctx context.Context, master *pgx.Conn, a a
 	if err := pgrole.SetPassword(ctx, master, next.Username, next.Password); err != nil {
 		return r, fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := b.storeCurrent(ctx, a.arn, string(body)); err != nil {
+	if err := PutCurrent(ctx, b.SM, a.arn, string(body)); err != nil {
 		return r, fmt.Errorf("bootstrap: store app secret %s (the database already has the new password; run the bootstrap again): %w", a.arn, err)
 	}
 	if conn, err := b.connect(ctx, next); err != nil {
@@ -363,12 +370,20 @@ func (b *Bootstrapper) ensurePassword(ctx context.Context, master *pgx.Conn, a a
 	return r, nil
 }
 
-// storeCurrent writes value as a new version and moves AWSCURRENT to it (the old current
-// version becomes AWSPREVIOUS), the way a rotation's finishSecret does. PutSecretValue
-// alone would move AWSCURRENT on AWS, but not on moto after a rotation moved the stage
-// (../shared/EMULATOR.md); moving it explicitly is right on both.
-func (b *Bootstrapper) storeCurrent(ctx context.Context, arn, value string) error {
-	d, err := b.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(arn)})
+// StageAPI is the part of the Secrets Manager client PutCurrent uses.
+type StageAPI interface {
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
+}
+
+// PutCurrent writes value as a new version of secret arn and moves AWSCURRENT to it (the
+// old current version becomes AWSPREVIOUS), the way a rotation's finishSecret does.
+// PutSecretValue alone moves AWSCURRENT on AWS, but not on moto once a rotation has moved
+// the stage (../shared/EMULATOR.md): it leaves two versions labelled AWSCURRENT. Moving the
+// label explicitly is right on both.
+func PutCurrent(ctx context.Context, sm StageAPI, arn, value string) error {
+	d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(arn)})
 	if err != nil {
 		return fmt.Errorf("describe secret: %w", err)
 	}
@@ -378,7 +393,7 @@ func (b *Bootstrapper) storeCurrent(ctx context.Context, arn, value string) erro
 			current = id
 		}
 	}
-	put, err := b.SM.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+	put, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String(arn), SecretString: aws.String(value), VersionStages: []string{stagingLabel},
 	})
 	if err != nil {
@@ -388,10 +403,10 @@ func (b *Bootstrapper) storeCurrent(ctx context.Context, arn, value string) erro
 	if current != "" {
 		move.RemoveFromVersionId = aws.String(current)
 	}
-	if _, err := b.SM.UpdateSecretVersionStage(ctx, move); err != nil {
+	if _, err := sm.UpdateSecretVersionStage(ctx, move); err != nil {
 		return fmt.Errorf("move AWSCURRENT to version %s: %w", aws.ToString(put.VersionId), err)
 	}
-	if _, err := b.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+	if _, err := sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId: aws.String(arn), VersionStage: aws.String(stagingLabel), RemoveFromVersionId: put.VersionId,
 	}); err != nil {
 		return fmt.Errorf("remove label %s: %w", stagingLabel, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -52,6 +53,14 @@ func TestFirstDeployment(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := bootstraptest.New(t, bootstraptest.Options{RDSManagedMaster: rdsManaged})
 			ctx := context.Background()
+			var offset int64
+			if f.Env.ServerLog != "" {
+				st, err := os.Stat(f.Env.ServerLog)
+				if err != nil {
+					t.Fatalf("PostgreSQL's server log on the native stack: %v", err)
+				}
+				offset = st.Size()
+			}
 			var log bytes.Buffer
 			res, err := run(t, f, f.Config(), &log)
 			if err != nil {
@@ -66,6 +75,19 @@ func TestFirstDeployment(t *testing.T) {
 			}
 			if strings.Contains(log.String(), app.Password) || strings.Contains(log.String(), f.MasterPassword) {
 				t.Fatal("the bootstrap logged a password")
+			}
+			if f.Env.ServerLog != "" {
+				data, err := os.ReadFile(f.Env.ServerLog)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tail := string(data[offset:])
+				if !strings.Contains(tail, "ALTER ROLE "+pgx.Identifier{f.App}.Sanitize()+" PASSWORD 'SCRAM-SHA-256$4096:") {
+					t.Fatal("the server log lacks the bootstrap's ALTER ROLE: log_statement was not in effect, the check below would prove nothing")
+				}
+				if strings.Contains(tail, app.Password) {
+					t.Fatal("the PostgreSQL server log contains the app password")
+				}
 			}
 
 			// The app reads (the tables are empty on a first deployment) and does nothing else.
@@ -175,4 +197,61 @@ func TestRefusesForeignUsers(t *testing.T) {
 	if _, err := run(t, f, c, &bytes.Buffer{}); !errors.Is(err, bootstrap.ErrRefused) {
 		t.Fatalf("master as APP_USERNAME: %v", err)
 	}
+}
+
+// TestUnreachableAppServerChangesNothing: when the app secret's password cannot be tried
+// (the server it names does not answer), the bootstrap fails instead of replacing a
+// password that may be in use.
+func TestUnreachableAppServerChangesNothing(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{})
+	if _, err := run(t, f, f.Config(), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	// Port 1 on the loopback: nothing listens there. The master's own secret still names
+	// the real server.
+	f.Put(t, f.AppSecretARN, strings.Replace(f.TerraformAppValue(f.App), `"port":`, `"password":"`+app.Password+`","port":1, "x":`, 1))
+	version := f.CurrentVersion(t, f.AppSecretARN)
+	var log bytes.Buffer
+	res, err := run(t, f, f.Config(), &log)
+	if err == nil || !strings.Contains(err.Error(), "log in with app secret") {
+		t.Fatalf("err = %v, want a failed login that changes nothing; %+v\n%s", err, res, log.String())
+	}
+	if f.CurrentVersion(t, f.AppSecretARN) != version {
+		t.Fatal("the secret got a new version although its password was never tried")
+	}
+	login(t, app) // the password in the database is still the one the old value holds
+}
+
+// TestCreatesMissingDatabase: without the database, a master without CREATEDB is told what
+// is missing; with CREATEDB (as the RDS master has) the bootstrap creates it.
+func TestCreatesMissingDatabase(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{RDSManagedMaster: true})
+	ctx := context.Background()
+	db := f.Database + "_new"
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, f.Env.SuperDSN); err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	f.Put(t, f.AppSecretARN, strings.Replace(f.TerraformAppValue(f.App), `"dbname":"`+f.Database+`",`, "", 1))
+	c := f.Config()
+	c.DBName = db
+	_, err := run(t, f, c, &bytes.Buffer{})
+	if !errors.Is(err, bootstrap.ErrMaster) || !strings.Contains(err.Error(), "CREATEDB") {
+		t.Fatalf("err = %v, want ErrMaster saying CREATEDB is needed", err)
+	}
+	if _, err := f.Env.Super(t, "").Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.Master}.Sanitize()+" CREATEDB"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(t, f, c, &bytes.Buffer{})
+	if err != nil || !res.Apps[0].PasswordSet {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	if app.DBName != db {
+		t.Fatalf("the app secret names database %q, want %q", app.DBName, db)
+	}
+	login(t, app)
 }

@@ -162,18 +162,6 @@ func Provision(ctx context.Context, q Querier, database string, r Roles) ([]stri
 	return changes, nil
 }
 
-// Grant gives role CONNECT on the database, USAGE on schema public and SELECT on Tables,
-// and nothing more. conn must be connected to the database as the tables' owner. Grant
-// the reader role (Provision does); a login role gets access by membership.
-func Grant(ctx context.Context, q Querier, database, role string) error {
-	for _, g := range readerGrants(database) {
-		if _, err := q.Exec(ctx, "GRANT "+g.privilege+" ON "+g.object()+" TO "+ident(role)); err != nil {
-			return fmt.Errorf("grant to %s: %w", role, err)
-		}
-	}
-	return nil
-}
-
 type roleAttrs struct {
 	super, createRole, createDB, replication, bypassRLS, login, inherit bool
 }

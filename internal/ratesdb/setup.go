@@ -151,6 +151,9 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 			return res, err
 		}
 	}
+	if err := letAdminRotate(ctx, super, c.AdminRole, c.AppRole); err != nil {
+		return res, err
+	}
 	if err := ensureDatabase(ctx, super, c.Database, c.AdminRole); err != nil {
 		return res, err
 	}

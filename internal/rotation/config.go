@@ -68,6 +68,8 @@ type Config struct {
 	// SecretsManagerEndpoint overrides the Secrets Manager endpoint (a VPC endpoint), as
 	// in AWS's functions.
 	SecretsManagerEndpoint string
+	// CloneMemberOfUser makes the clone a member of the user (CLONE_MEMBER_OF_USER).
+	CloneMemberOfUser bool
 }
 
 // The environment variables the function reads: AWS's names, then rotaudit's.
@@ -93,7 +95,7 @@ func EnvVars() []string {
 		EnvSecretsManagerEndpoint, EnvExcludeCharacters, EnvPasswordLength, EnvExcludeNumbers,
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
-		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers,
+		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser,
 	}
 }
 
@@ -140,6 +142,7 @@ func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
 		{EnvRequireEachIncludedType, &c.Password.RequireEachIncludedType},
 		{EnvDBAllowPlaintext, &c.AllowPlaintext},
 		{EnvAllowPrivilegedUsers, &c.AllowPrivilegedUsers},
+		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
 	} {
 		if err := parseBool(b.name, get(b.name), b.dst); err != nil {
 			return Config{}, err

@@ -169,8 +169,8 @@ func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret
 		return
 	}
 	add("master privileges", CheckOK, "%s has CREATEROLE and can grant everything %s holds", master.Username, current.Username)
-	if n, err := pgrole.Owned(ctx, db, current.Username); err == nil && n > 0 {
-		add("ownership", CheckWarn, "%s owns %d objects; %s cannot share ownership: grant through a group role", current.Username, n, partner)
+	for _, c := range r.pgChecks(ctx, db, master.Username, current.Username, partner) {
+		add(c.Name, c.Status, "%s", c.Detail)
 	}
 }
 

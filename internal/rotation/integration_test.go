@@ -631,7 +631,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 		}
 		r := newRotator(f, rotation.AlternatingUsers, nil)
 		err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
-		if !errors.Is(err, rotation.ErrDBPrivilege) || !strings.Contains(err.Error(), "42501") {
+		if !errors.Is(err, rotation.ErrDBPrivilege) || !strings.Contains(err.Error(), "lacks CREATEROLE") {
 			t.Fatalf("err = %v, want ErrDBPrivilege", err)
 		}
 		if !rotationtest.LogsIn(f.Get(t, "", "AWSCURRENT")) {

@@ -127,7 +127,7 @@ func TestLoadConfig(t *testing.T) {
 // reads those, and false, 0, n, no as false; anything else is an error (AWS: false).
 func TestBooleanSettingsAsAWS(t *testing.T) {
 	for _, name := range []string{EnvExcludeNumbers, EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
-		EnvRequireEachIncludedType, EnvDBAllowPlaintext, EnvAllowPrivilegedUsers} {
+		EnvRequireEachIncludedType, EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser} {
 		for v, want := range map[string]bool{"true": true, "TRUE": true, "1": true, "y": true, "Y": true, "yes": true, " Yes ": true,
 			"false": false, "False": false, "0": false, "n": false, "NO": false} {
 			c, err := LoadConfig(MapEnv(map[string]string{name: v}))
@@ -138,7 +138,7 @@ func TestBooleanSettingsAsAWS(t *testing.T) {
 				EnvExcludeNumbers: c.Password.ExcludeNumbers, EnvExcludePunctuation: c.Password.ExcludePunctuation,
 				EnvExcludeUppercase: c.Password.ExcludeUppercase, EnvExcludeLowercase: c.Password.ExcludeLowercase,
 				EnvRequireEachIncludedType: c.Password.RequireEachIncludedType, EnvDBAllowPlaintext: c.AllowPlaintext,
-				EnvAllowPrivilegedUsers: c.AllowPrivilegedUsers,
+				EnvAllowPrivilegedUsers: c.AllowPrivilegedUsers, EnvCloneMemberOfUser: c.CloneMemberOfUser,
 			}[name]
 			if got != want {
 				t.Errorf("%s=%q read as %v, want %v", name, v, got, want)

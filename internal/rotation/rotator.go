@@ -433,7 +433,7 @@ func (r *Rotator) setAlternating(ctx context.Context, arn string, current, pendi
 	if err := r.checkUser(ctx, db, current.Username, master.Username); err != nil {
 		return err
 	}
-	if err := pgrole.Mirror(ctx, db, current.Username, pending.Username); err != nil {
+	if err := r.mirror(ctx, db, current, pending); err != nil {
 		return dbError("mirror "+current.Username+" to "+pending.Username, master.Username, err)
 	}
 	if err := pgrole.SetPassword(ctx, db, pending.Username, pending.Password); err != nil {

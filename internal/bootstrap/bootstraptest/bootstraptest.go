@@ -61,6 +61,9 @@ func New(t testing.TB, o Options) *Fixture {
 	for _, stmt := range []string{
 		"CREATE ROLE " + pgrole.Ident(f.Master) + " LOGIN CREATEROLE NOSUPERUSER NOCREATEDB",
 		"CREATE DATABASE " + pgrole.Ident(f.Database) + " OWNER " + pgrole.Ident(f.Master),
+		// Every statement the master sends reaches the server log, where tests look for
+		// passwords.
+		"ALTER ROLE " + pgrole.Ident(f.Master) + " SET log_statement = 'all'",
 	} {
 		if _, err := super.Exec(ctx, stmt); err != nil {
 			t.Fatalf("fixture: %s: %v", stmt, err)
@@ -116,10 +119,12 @@ func (f *Fixture) LambdaEnv() []string {
 	}
 }
 
-// Put writes a new AWSCURRENT value into secret arn.
+// Put writes a new AWSCURRENT value into secret arn, moving the label explicitly (see
+// bootstrap.PutCurrent: moto's PutSecretValue alone leaves two AWSCURRENT versions after a
+// stage move).
 func (f *Fixture) Put(t testing.TB, arn, value string) {
 	t.Helper()
-	if _, err := f.SM.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String(value)}); err != nil {
+	if err := bootstrap.PutCurrent(context.Background(), f.SM, arn, value); err != nil {
 		t.Fatal(err)
 	}
 }
