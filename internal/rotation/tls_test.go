@@ -176,6 +176,10 @@ func TestPreferTLSAllowPlaintext(t *testing.T) {
 			if !errors.Is(err, rotation.ErrDBTLS) {
 				t.Fatalf("err = %v, want ErrDBTLS", err)
 			}
+			// The front end counts the aborted handshake in its own goroutine: give it a moment.
+			for deadline := time.Now().Add(3 * time.Second); front.tlsFail.Load() == 0 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
 			if front.plain.Load() != 0 || front.tlsFail.Load() == 0 {
 				t.Fatalf("plaintext attempts %d (want 0), failed handshakes %d", front.plain.Load(), front.tlsFail.Load())
 			}
