@@ -81,4 +81,7 @@ tf_ensure_zips() {
     say "dist/ lacks some of $* (.zip): building them (scripts/package.sh)"
     "$ROOT/scripts/package.sh"
   fi
+  for f in "$@"; do
+    [ -f "$ROOT/dist/$f.zip" ] || die "dist/$f.zip is missing after scripts/package.sh (is functions/$f there?)"
+  done
 }

@@ -186,11 +186,12 @@ resource "aws_secretsmanager_secret_version" "app" {
 data "aws_iam_policy_document" "secret" {
   for_each = var.create_secret_policy ? local.secret_readers : {}
 
+  # checked: in a secret's resource policy the resource "*" is the secret the policy is on.
   statement {
     sid       = "OnlyNamedPrincipalsReadTheValue"
     effect    = "Deny"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = ["*"] # in a secret's resource policy, "*" is the secret itself
+    resources = ["*"]
     principals {
       type        = "*"
       identifiers = ["*"]
