@@ -14,6 +14,7 @@ if ! port_in_use "$AWS_PORT"; then
   warn "no-password check skipped: no emulator on 127.0.0.1:$AWS_PORT (make up, or set AWS_PORT)"
   exit 0
 fi
+python3 -c 'import boto3' 2>/dev/null || die "the no-password check reads the secret back with boto3 (installed beside moto): pip install boto3"
 tf_setup
 tf_ensure_zips rotator dbbootstrap
 dir=modules/secret-rotation/examples/basic
@@ -21,7 +22,7 @@ work=$(mktemp -d)
 canary="canary$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export TF_DATA_DIR=$work/data AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT AWS_ACCESS_KEY_ID=test \
   AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-1 AWS_EC2_METADATA_DISABLED=true
-export TF_VAR_admin_password=$canary TF_VAR_db_host=127.0.0.1 TF_VAR_subnet_ids='[]' TF_VAR_security_group_ids='[]'
+export TF_VAR_admin_password=$canary TF_VAR_db_host=127.0.0.1 TF_VAR_subnet_ids='[]' TF_VAR_security_group_ids='[]' TF_VAR_invoke_bootstrap=false
 state=$work/terraform.tfstate
 tf() { "$TF" -chdir="$dir" "$@"; }
 cleanup() {
@@ -70,7 +71,7 @@ PY
 )
 python3 - "$arn" "$canary" <<'PY' || die "the admin secret does not hold the password given write-only"
 import json, os, sys, boto3
-sm = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+sm = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"])
 v = json.loads(sm.get_secret_value(SecretId=sys.argv[1], VersionStage="AWSCURRENT")["SecretString"])
 sys.exit(0 if v.get("password") == sys.argv[2] else 1)
 PY

@@ -16,4 +16,5 @@ module "secret_rotation" {
   app_rotation_strategy = "alternating-users"
   break_glass_role_arns = var.break_glass_role_arns
   recovery_window_days  = 0
+  invoke_bootstrap      = var.invoke_bootstrap
 }

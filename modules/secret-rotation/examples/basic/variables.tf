@@ -31,3 +31,9 @@ variable "break_glass_role_arns" {
   description = "Roles that may read the secrets in an emergency."
   default     = []
 }
+
+variable "invoke_bootstrap" {
+  type        = bool
+  description = "Run the bootstrap from Terraform (false on an emulator, which cannot invoke Lambdas)."
+  default     = true
+}
