@@ -34,10 +34,10 @@ test-go: ## only the Go tests (starts the stack)
 test-unit: ## only the Go tests that need nothing running (go test -short)
 	@go test -short -count=1 ./...
 
-tf-check: ## Terraform: fmt, tflint, checkov and the HCL tests (no provider needed)
+tf-check: ## Terraform: fmt, tflint, checkov, HCL tests, validate + terraform test, no password in plan/state
 	@scripts/tf-check.sh
 
-tf-validate: ## Terraform validate on every root (needs the hashicorp/aws provider)
+tf-validate: ## Terraform validate on every root and example, terraform test of modules and dev/stage/prod plans
 	@scripts/tf-validate.sh
 
 tf-plan: ## Terraform plan for ENV=dev|stage|prod|local (needs the provider and credentials)

@@ -50,7 +50,8 @@ for d in "${DIRS[@]}"; do
     TF_DATA_DIR=$data "$TF" -chdir="$d" validate -no-color >"$data/validate.log" 2>&1 || { cat "$data/validate.log" >&2; failed+=("$d"); }
   fi
   tested=
-  if [ -d "$d/tests" ] && [ "${TF_VALIDATE_SKIP_TEST:-0}" != 1 ]; then
+  # envs/common's tests run in envs/dev, stage and prod (linked), with their tfvars.
+  if [ -d "$d/tests" ] && [ "$d" != envs/common ] && [ "${TF_VALIDATE_SKIP_TEST:-0}" != 1 ]; then
     if TF_DATA_DIR=$data "$TF" -chdir="$d" test -no-color >"$data/test.log" 2>&1; then
       tested=", $(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$data/test.log" | tail -1)"
     else

@@ -9,8 +9,8 @@ module "secret_rotation" {
   secret_name_prefix    = "rotaudit/example"
   db_host               = var.db_host
   admin_password_wo     = var.admin_password
-  lambda_zip_path       = "${path.root}/../../../../dist/rotator.zip"
-  bootstrap_zip_path    = "${path.root}/../../../../dist/dbbootstrap.zip"
+  lambda_zip_path       = coalesce(var.rotator_zip_path, "${path.root}/../../../../dist/rotator.zip")
+  bootstrap_zip_path    = coalesce(var.bootstrap_zip_path, "${path.root}/../../../../dist/dbbootstrap.zip")
   subnet_ids            = var.subnet_ids
   security_group_ids    = var.security_group_ids
   app_rotation_strategy = "alternating-users"

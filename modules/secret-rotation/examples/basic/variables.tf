@@ -37,3 +37,15 @@ variable "invoke_bootstrap" {
   description = "Run the bootstrap from Terraform (false on an emulator, which cannot invoke Lambdas)."
   default     = true
 }
+
+variable "rotator_zip_path" {
+  type        = string
+  description = "Rotator zip; null uses dist/rotator.zip from make package."
+  default     = null
+}
+
+variable "bootstrap_zip_path" {
+  type        = string
+  description = "Bootstrap zip; null uses dist/dbbootstrap.zip from make package."
+  default     = null
+}
