@@ -40,10 +40,10 @@ test-unit: ## only the Go tests that need nothing running (go test -short)
 test-pg-majors: ## the rotation suites on PostgreSQL 13-18, one private cluster per major (PG_MAJORS=...)
 	@scripts/pg-majors.sh test
 
-tf-check: ## Terraform: fmt, tflint, checkov and the HCL tests (no provider needed)
+tf-check: ## Terraform: fmt, tflint, checkov, HCL tests, validate + terraform test, no password in plan/state
 	@scripts/tf-check.sh
 
-tf-validate: ## Terraform validate on every root (needs the hashicorp/aws provider)
+tf-validate: ## Terraform validate on every root and example, terraform test of modules and dev/stage/prod plans
 	@scripts/tf-validate.sh
 
 tf-plan: ## Terraform plan for ENV=dev|stage|prod|local (needs the provider and credentials)
