@@ -20,20 +20,28 @@ DDB_PID=$STATE_DIR/moto-dynamodb.pid
 # instead of half-working.
 LS_SERVICES=secretsmanager,kms,sts,iam,sns,sqs,events,s3,logs,lambda
 
-# ls_python prints a Python >= 3.12 (4.14.0 uses 3.12 syntax; on 3.11 most services answer 500):
-# LOCALSTACK_PYTHON, else python3.12 or python3.13 on PATH, else pyenv's installed versions.
+# LocalStack 4.14.0 declares Python >= 3.10, but its own code imports warnings.deprecated,
+# new in 3.13: on 3.12 it starts and then answers 500 for SQS, Lambda and others (and on 3.11
+# most services). Its pins were compiled with 3.13.
+LS_PY_MIN=3.13
+ls_py_ok() {
+  "$1" -c 'import sys, venv; sys.exit(sys.version_info < (3, 13))' >/dev/null 2>&1
+}
+
+# ls_python prints a Python >= $LS_PY_MIN: LOCALSTACK_PYTHON, else python3.13 or python3.14 on
+# PATH, else pyenv's installed versions.
 ls_python() {
   local c
   local -a candidates=()
   if [ -n "${LOCALSTACK_PYTHON:-}" ]; then
     candidates=("$LOCALSTACK_PYTHON")
   else
-    candidates=(python3.12 python3.13)
-    mapfile -t -O 2 candidates < <(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V)
+    candidates=(python3.13 python3.14)
+    mapfile -t -O 2 candidates < <(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -V)
   fi
   for c in "${candidates[@]}"; do
     command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+    if ls_py_ok "$c"; then
       command -v "$c"
       return
     fi
@@ -41,9 +49,11 @@ ls_python() {
   return 1
 }
 
-# ls_installed: the cache holds this release, installed with the current constraints.
+# ls_installed: the cache holds this release, installed with the current constraints on a
+# Python that can run it.
 ls_installed() {
-  [ -x "$LS_VENV/bin/python" ] && [ "$(cat "$LS_VENV/.rotaudit-installed" 2>/dev/null)" = "$(sha256sum <"$LS_CONSTRAINTS")" ]
+  [ -x "$LS_VENV/bin/python" ] && ls_py_ok "$LS_VENV/bin/python" &&
+    [ "$(cat "$LS_VENV/.rotaudit-installed" 2>/dev/null)" = "$(sha256sum <"$LS_CONSTRAINTS")" ]
 }
 
 # ls_install installs LocalStack into the cache once; a lock keeps two stacks from doing it
@@ -56,7 +66,7 @@ ls_install() {
   flock 8
   if ! ls_installed; then
     local py start=$SECONDS
-    py=$(ls_python) || die "LocalStack $LOCALSTACK_VERSION needs Python 3.12 or newer and none was found (looked for LOCALSTACK_PYTHON, python3.12 and python3.13 on PATH, ${PYENV_ROOT:-$HOME/.pyenv}/versions/3.12+). Install one (e.g. pyenv install 3.12) or set LOCALSTACK_PYTHON=/path/to/python3.12"
+    py=$(ls_python) || die "LocalStack $LOCALSTACK_VERSION needs Python $LS_PY_MIN or newer and none was found (looked at LOCALSTACK_PYTHON, python3.13 and python3.14 on PATH, ${PYENV_ROOT:-$HOME/.pyenv}/versions/3.13+). Install one (e.g. pyenv install 3.13) or set LOCALSTACK_PYTHON=/path/to/python3.13"
     say "installing LocalStack $LOCALSTACK_VERSION into $LS_VENV with $py ($("$py" --version 2>&1)): done once per machine, takes about two minutes and 500 MB"
     rm -rf "$LS_VENV"
     "$py" -m venv "$LS_VENV" || { rm -rf "$LS_VENV"; die "$py -m venv failed"; }
@@ -88,7 +98,7 @@ localstack_up() {
   fi
   port_in_use "$AWS_PORT" && die "port $AWS_PORT is taken by a program that is not LocalStack; stop it or set LOCALSTACK_PORT"
   ls_install
-  mkdir -p "$LS_DIR/fs" "$LS_DIR/config" "$LS_DIR/tmp"
+  mkdir -p "$LS_DIR/fs" "$LS_DIR/config"
   say "starting LocalStack $LOCALSTACK_VERSION (host mode, no Docker) on 127.0.0.1:$AWS_PORT; its state is in $LS_DIR"
   # OVERRIDE_IN_DOCKER=0: these machines look like containers to it, and it would then write
   # under /var/lib and /tmp. DNS_ADDRESS=0: no DNS server on port 53. The proxy on port 9 (the
@@ -99,7 +109,7 @@ localstack_up() {
     export OVERRIDE_IN_DOCKER=0 GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$AWS_PORT" \
       LOCALSTACK_HOST="127.0.0.1:$AWS_PORT" SERVICES="$LS_SERVICES" DNS_ADDRESS=0 \
       DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 SQS_ENDPOINT_STRATEGY=path \
-      FILESYSTEM_ROOT="$LS_DIR/fs" CONFIG_DIR="$LS_DIR/config" TMPDIR="$LS_DIR/tmp" \
+      FILESYSTEM_ROOT="$LS_DIR/fs" CONFIG_DIR="$LS_DIR/config" \
       HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
       OUTBOUND_HTTP_PROXY=http://127.0.0.1:9 OUTBOUND_HTTPS_PROXY=http://127.0.0.1:9 \
       NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
