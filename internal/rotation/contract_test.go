@@ -16,35 +16,52 @@ import (
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
-// TestReadersWithoutStageSeeNewPassword: after a rotation, a reader that asks for the secret
+// TestStagelessReadAfterRotation: after each rotation, a reader that asks for the secret
 // without a stage (the AWS CLI, most SDK caches, RDS Proxy) gets the new AWSCURRENT, as on
-// AWS. finishSecret must move the label so that this holds; moto keeps an internal default
-// that UpdateSecretVersionStage does not update, so there the read is not asserted.
-func TestReadersWithoutStageSeeNewPassword(t *testing.T) {
+// AWS: finishSecret must move the label so that this holds.
+func TestStagelessReadAfterRotation(t *testing.T) {
 	f := rotationtest.New(t, rotationtest.Options{})
 	ctx := context.Background()
+	r := newRotator(f, rotation.SingleUser, nil)
+	for i := 1; i <= 3; i++ {
+		token := f.StartRotation(t)
+		if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+			t.Fatalf("rotation %d: %v", i, err)
+		}
+		cur := f.Get(t, "", "AWSCURRENT")
+		if !rotationtest.LogsIn(cur) {
+			t.Fatalf("rotation %d: AWSCURRENT does not log in", i)
+		}
+		got, s := stagelessRead(t, f)
+		if got != token {
+			t.Fatalf("rotation %d: GetSecretValue without a stage returned version %s, want the new AWSCURRENT %s", i, got, token)
+		}
+		if s.Password != cur.Password {
+			t.Fatalf("rotation %d: GetSecretValue without a stage returned another password than AWSCURRENT", i)
+		}
+	}
+}
+
+// TestStagelessReadDuringRotation: until finishSecret, a reader without a stage still gets
+// the old AWSCURRENT, whose password logs in, not the pending one (before setSecret the
+// pending password does not exist in the database yet). AWS behaves so; moto returns the
+// newest version from RotateSecret on.
+func TestStagelessReadDuringRotation(t *testing.T) {
+	f := rotationtest.New(t, rotationtest.Options{})
+	ctx := context.Background()
+	r := newRotator(f, rotation.SingleUser, nil)
+	before := f.CurrentVersion(t)
 	token := f.StartRotation(t)
-	if err := rotation.Drive(ctx, newRotator(f, rotation.SingleUser, nil), f.SecretARN, token, nil); err != nil {
-		t.Fatal(err)
+	if err := r.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
+		t.Fatalf("createSecret: %v", err)
 	}
-	cur := f.Get(t, "", "AWSCURRENT")
-	if !rotationtest.LogsIn(cur) {
-		t.Fatal("AWSCURRENT does not log in after the rotation")
+	testenv.Stack(t).SkipOn(t, testenv.Moto, "GetSecretValue without a stage returns the version RotateSecret created, AWSPENDING, instead of AWSCURRENT")
+	got, s := stagelessRead(t, f)
+	if got != before {
+		t.Fatalf("after createSecret, GetSecretValue without a stage returned version %s, want the old AWSCURRENT %s", got, before)
 	}
-	testenv.Stack(t).SkipOn(t, testenv.Moto, "GetSecretValue without VersionStage returns the version that was current before UpdateSecretVersionStage (../shared/EMULATOR.md)")
-	out, err := f.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(f.SecretARN)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if aws.ToString(out.VersionId) != token {
-		t.Fatalf("GetSecretValue without a stage returned version %s, want the new AWSCURRENT %s", aws.ToString(out.VersionId), token)
-	}
-	s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Password != cur.Password {
-		t.Fatal("GetSecretValue without a stage returned another password than AWSCURRENT")
+	if !rotationtest.LogsIn(s) {
+		t.Fatal("after createSecret, the value read without a stage does not log in")
 	}
 }
 
@@ -77,4 +94,19 @@ func TestSecondRotationWhilePendingIsRefused(t *testing.T) {
 	if st := f.Stages(t); len(st[first]) != 1 || st[first][0] != "AWSPENDING" {
 		t.Fatalf("the refused RotateSecret changed the labels: %v", st)
 	}
+}
+
+// stagelessRead reads the fixture's secret without a stage, as a client that trusts the
+// default does, and returns the version id and the parsed value.
+func stagelessRead(t *testing.T, f *rotationtest.Fixture) (string, dbsecret.Secret) {
+	t.Helper()
+	out, err := f.SM.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(f.SecretARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString)))
+	if err != nil {
+		t.Fatalf("value read without a stage: %v", err)
+	}
+	return aws.ToString(out.VersionId), s
 }
