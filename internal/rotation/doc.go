@@ -12,6 +12,9 @@
 //   - every step is safe to repeat and to resume after a crash at any point; createSecret
 //     never generates a second password for one token, whatever the emulator accepts;
 //   - finishSecret also removes AWSPENDING from the new current version;
+//   - no confused deputy: before the master acts for the user a secret names, the secret's
+//     own credentials must log in as that user, and a privileged user is refused
+//     (guard.go);
 //   - the clone of the alternating strategy gets the same attributes, settings,
 //     memberships and privileges as the original, re-synchronised at every rotation.
 //
@@ -33,5 +36,6 @@
 // EXCLUDE_CHARACTERS, PASSWORD_LENGTH, EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION,
 // EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, REQUIRE_EACH_INCLUDED_TYPE, and rotaudit's
 // ROTATION_STRATEGY (single-user | alternating-users), TEST_QUERY (default SELECT 1, run
-// read-only with the pending credentials), DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT.
+// read-only with the pending credentials), DB_CA_BUNDLE, DB_ALLOW_PLAINTEXT and
+// ALLOW_PRIVILEGED_USERS.
 package rotation
