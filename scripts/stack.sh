@@ -200,7 +200,9 @@ cmd_up() {
     "$ROOT/scripts/bootstrap.sh"
   fi
   if [ "$EMULATOR" = localstack ]; then
-    say "stack up: PostgreSQL 127.0.0.1:$PG_PORT, $(stack_emulator) http://127.0.0.1:$AWS_PORT${DYNAMODB_PORT:+, DynamoDB (moto) http://127.0.0.1:$DYNAMODB_PORT} (eval \"\$(scripts/stack.sh --emulator localstack env)\" to use it)"
+    local ddb=
+    [ "$m" = native ] && ddb=", DynamoDB (moto) http://127.0.0.1:$DYNAMODB_PORT"
+    say "stack up: PostgreSQL 127.0.0.1:$PG_PORT, LocalStack http://127.0.0.1:$AWS_PORT$ddb (eval \"\$(scripts/stack.sh --emulator localstack env)\" to use it)"
   else
     say "stack up: PostgreSQL 127.0.0.1:$PG_PORT, AWS emulator http://127.0.0.1:$AWS_PORT (eval \"\$(scripts/stack.sh env)\" to use it)"
   fi
