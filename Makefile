@@ -4,7 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 ENV ?= dev
 
-.PHONY: help up down status reset demo test test-unit test-go e2e tf-check tf-validate tf-plan \
+.PHONY: help up down status reset demo test test-unit test-go e2e localstack-test tf-check tf-validate tf-plan \
 	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean
 
 help: ## list the targets
@@ -25,14 +25,19 @@ reset: ## stop the local stack and delete its state
 demo: ## bring the stack up and show the API, rotation under load and the audit alerts
 	@scripts/demo.sh
 
-test: ## every test: Go unit and integration tests on the real stack, then the Terraform checks
+test: ## every test: Go unit and integration tests on moto and on LocalStack, then the Terraform checks
 	@scripts/test.sh
 
-test-go: ## only the Go tests (starts the stack)
+test-go: ## only the Go tests, on the default stack (starts it)
 	@scripts/test.sh go
 
+<<<<<<< HEAD
 e2e: ## the deployment end to end: terraform apply of envs/local to a fresh emulator, bootstrap, rotate under load, audit, destroy
 	@scripts/e2e.sh
+=======
+localstack-test: ## the Go tests on LocalStack 4.14.0 (own stack: installs it once, starts and stops it)
+	@scripts/localstack-test.sh
+>>>>>>> h-ls
 
 test-unit: ## only the Go tests that need nothing running (go test -short)
 	@go test -short -count=1 ./...
