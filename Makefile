@@ -31,13 +31,11 @@ test: ## every test: Go unit and integration tests on moto and on LocalStack, th
 test-go: ## only the Go tests, on the default stack (starts it)
 	@scripts/test.sh go
 
-<<<<<<< HEAD
 e2e: ## the deployment end to end: terraform apply of envs/local to a fresh emulator, bootstrap, rotate under load, audit, destroy
 	@scripts/e2e.sh
-=======
+
 localstack-test: ## the Go tests on LocalStack 4.14.0 (own stack: installs it once, starts and stops it)
 	@scripts/localstack-test.sh
->>>>>>> h-ls
 
 test-unit: ## only the Go tests that need nothing running (go test -short)
 	@go test -short -count=1 ./...
