@@ -8,7 +8,7 @@ ENV ?= dev
 	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 up: ## start PostgreSQL and the AWS emulator, load the schema, data and secrets (idempotent)
 	@scripts/stack.sh up
