@@ -97,6 +97,7 @@ module "secret_rotation" {
   rotation_window       = var.rotation_window
   db_ca_bundle          = var.db_ca_bundle
   db_allow_plaintext    = !module.database.tls_required
+  db_ssl                = module.database.tls_required
   recovery_window_days  = var.secret_recovery_window_days
   log_retention_days    = var.log_retention_days
   app_reader_arns       = local.app_readers

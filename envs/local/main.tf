@@ -40,6 +40,8 @@ module "secret_rotation" {
   secret_name_prefix       = "rotaudit/tflocal"
   db_host                  = var.db_host
   db_port                  = var.db_port
+  db_name                  = var.db_name
+  app_username             = var.app_username
   create_admin_secret      = false
   admin_secret_arn         = data.aws_secretsmanager_secret.admin.arn
   admin_kms_key_arn        = var.admin_kms_key_arn
@@ -48,6 +50,7 @@ module "secret_rotation" {
   invoke_bootstrap         = false
   app_rotation_strategy    = var.app_rotation_strategy
   db_allow_plaintext       = true
+  db_ssl                   = false
   secrets_manager_endpoint = var.endpoint
   recovery_window_days     = 0
   kms_deletion_window_days = 7
@@ -106,4 +109,43 @@ module "db_access_iam" {
   app_kms_key_arn   = module.secret_rotation.app_kms_key_arn
   admin_kms_key_arn = module.secret_rotation.admin_kms_key_arn
   application_roles = var.application_roles
+}
+
+# The alerts' local inbox: what an e-mail or chat subscription is on a real account, readable
+# by `make e2e` and by hand (aws sqs receive-message).
+resource "aws_sqs_queue" "alert_inbox" {
+  count                   = var.create_alert_inbox ? 1 : 0
+  name                    = "${local.name}-alert-inbox"
+  sqs_managed_sse_enabled = true
+}
+
+data "aws_iam_policy_document" "alert_inbox" {
+  count = var.create_alert_inbox ? 1 : 0
+  statement {
+    sid       = "AlertTopicSends"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.alert_inbox[0].arn]
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [module.audit_alerts.alert_topic_arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "alert_inbox" {
+  count     = var.create_alert_inbox ? 1 : 0
+  queue_url = aws_sqs_queue.alert_inbox[0].id
+  policy    = data.aws_iam_policy_document.alert_inbox[0].json
+}
+
+resource "aws_sns_topic_subscription" "alert_inbox" {
+  count     = var.create_alert_inbox ? 1 : 0
+  topic_arn = module.audit_alerts.alert_topic_arn
+  protocol  = "sqs"
+  endpoint  = aws_sqs_queue.alert_inbox[0].arn
 }

@@ -74,3 +74,8 @@ output "trail_bucket_name" {
   description = "Bucket whose log files invoke the audit function."
   value       = module.audit_trail.bucket_name
 }
+
+output "alert_queue_url" {
+  description = "URL of the SQS queue subscribed to the alert topic (null when create_alert_inbox is false)."
+  value       = var.create_alert_inbox ? aws_sqs_queue.alert_inbox[0].id : null
+}

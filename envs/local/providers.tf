@@ -13,7 +13,7 @@ provider "aws" {
 
   endpoints {
     cloudwatch     = var.endpoint
-    dynamodb       = var.endpoint
+    dynamodb       = coalesce(var.dynamodb_endpoint, var.endpoint)
     ec2            = var.endpoint
     ecr            = var.endpoint
     events         = var.endpoint

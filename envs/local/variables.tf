@@ -89,3 +89,35 @@ variable "management_rule_state" {
   description = "State of the management-events rule; emulators may only know ENABLED."
   default     = "ENABLED"
 }
+
+variable "db_name" {
+  type        = string
+  description = "Database of the rates API on the local PostgreSQL (the bootstrap creates its schema)."
+  default     = "rates"
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_name))
+    error_message = "db_name must be a lower-case PostgreSQL identifier of at most 63 bytes."
+  }
+}
+
+variable "app_username" {
+  type        = string
+  description = "Login role of the rates API (the bootstrap creates it; rotation alternates it with <name>_clone)."
+  default     = "rates_app"
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,56}$", var.app_username))
+    error_message = "app_username must be a lower-case PostgreSQL identifier of at most 57 bytes, so that <name>_clone fits."
+  }
+}
+
+variable "dynamodb_endpoint" {
+  type        = string
+  description = "DynamoDB endpoint when the emulator does not serve it (LocalStack in host mode: moto beside it); null uses endpoint."
+  default     = null
+}
+
+variable "create_alert_inbox" {
+  type        = bool
+  description = "Subscribe an SQS queue to the alert topic, as a local stand-in for the e-mail or chat subscriptions of a real account."
+  default     = true
+}

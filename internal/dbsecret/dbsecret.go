@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rotaudit/rotaudit/internal/rdsca"
 )
 
 // ErrInvalid is wrapped by every error that Parse returns for a malformed document.
@@ -306,7 +308,8 @@ func (s Secret) LogValue() slog.Value {
 type ConnOptions struct {
 	// SSLMode is a libpq sslmode: disable, require, verify-ca or verify-full.
 	SSLMode string
-	// RootCert is a PEM bundle for verify-ca/verify-full; empty means the system roots.
+	// RootCert is a PEM bundle for verify-ca/verify-full; empty means the embedded RDS
+	// authorities for an RDS or Aurora endpoint (package rdsca), else the system roots.
 	RootCert string
 	// RootCAs, when set, verifies the server instead of RootCert or the system roots (the
 	// embedded RDS bundle, see package rdsca).
@@ -349,8 +352,16 @@ func (s Secret) ConnConfig(o ConnOptions) (*pgx.ConnConfig, error) {
 	}
 	cfg.Password = s.Password
 	cfg.ConnectTimeout = timeout
-	if o.RootCAs != nil && cfg.TLSConfig != nil {
-		cfg.TLSConfig.RootCAs = o.RootCAs
+	if cfg.TLSConfig != nil {
+		switch {
+		case o.RootCAs != nil:
+			cfg.TLSConfig.RootCAs = o.RootCAs
+		case o.RootCert == "" && rdsca.IsRDSHost(s.Host):
+			// The system roots never hold RDS's authorities: without this, every client of
+			// an RDS secret (the API, the bootstrap, the rotator) would fail verify-full as
+			// shipped.
+			cfg.TLSConfig.RootCAs = rdsca.Pool()
+		}
 	}
 	// Fallbacks would retry without TLS under sslmode=prefer; with the modes above there are
 	// none, and none must ever be added: no silent downgrade.

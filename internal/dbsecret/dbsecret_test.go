@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rotaudit/rotaudit/internal/rdsca"
 )
 
 const sample = `{"engine":"postgres","host":"db.internal","port":"6432","username":"rates_app","password":"s3cr3t-PW","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:111122223333:secret:admin","owner":"team-x","nested":{"a":[1,2]}}`
@@ -277,4 +281,41 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the secret")
 		}
 	})
+}
+
+// TestRDSEndpointsVerifyAgainstRDSAuthorities: every client of a secret (the API, the
+// bootstrap, the rotator) verifies an RDS endpoint against the embedded RDS authorities
+// unless a bundle is given, and anything else against the system roots.
+func TestRDSEndpointsVerifyAgainstRDSAuthorities(t *testing.T) {
+	for _, tt := range []struct {
+		host, rootCert string
+		wantRDS        bool
+	}{
+		{"app.cluster-abc.eu-west-1.rds.amazonaws.com", "", true},
+		{"app.cluster-abc.eu-west-1.rds.amazonaws.com", "testdata/ca.pem", false},
+		{"db.internal.example", "", false},
+	} {
+		s := Secret{Engine: "postgres", Host: tt.host, Port: 5432, Username: "u", Password: "p", DBName: "d"}
+		o := ConnOptions{SSLMode: "verify-full", RootCert: tt.rootCert}
+		if tt.rootCert != "" {
+			// A bundle given by name must exist for pgx to parse the configuration.
+			o.RootCert = writeCA(t)
+		}
+		cfg, err := s.ConnConfig(o)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.host, err)
+		}
+		if got := cfg.TLSConfig.RootCAs != nil && cfg.TLSConfig.RootCAs.Equal(rdsca.Pool()); got != tt.wantRDS {
+			t.Errorf("%s with bundle %q: RDS authorities used = %v, want %v", tt.host, tt.rootCert, got, tt.wantRDS)
+		}
+	}
+}
+
+func writeCA(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(p, rdsca.PEM()[:bytes.Index(rdsca.PEM(), []byte("-----END CERTIFICATE-----"))+len("-----END CERTIFICATE-----\n")], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

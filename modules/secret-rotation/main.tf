@@ -145,6 +145,7 @@ resource "aws_secretsmanager_secret_version" "admin" {
     username = var.admin_username
     password = var.admin_password_wo
     dbname   = var.db_name
+    ssl      = var.db_ssl
   })
   secret_string_wo_version = var.admin_password_wo_version
 
@@ -167,6 +168,7 @@ resource "aws_secretsmanager_secret_version" "app" {
     port      = var.db_port
     username  = var.app_username
     dbname    = var.db_name
+    ssl       = var.db_ssl
     masterarn = local.admin_secret_arn
   })
 

@@ -354,6 +354,12 @@ variable "db_ca_bundle" {
   default     = ""
 }
 
+variable "db_ssl" {
+  type        = bool
+  description = "The secrets' \"ssl\" key: true makes every client (API, rotator, bootstrap) use verify-full TLS (RDS: against the embedded RDS authorities), false connects without TLS (the ECS PostgreSQL option inside the VPC, the local stack)."
+  default     = true
+}
+
 variable "db_allow_plaintext" {
   type        = bool
   description = "Prefer TLS but allow a connection without it when the server refuses TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
