@@ -8,14 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/rdsca"
 	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 )
 
@@ -64,7 +67,10 @@ func PgxDialer(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
 // configuration, never state of a rotation: every step reads what it needs from Secrets
 // Manager, so any step can run again, or after a crash, on any instance.
 type Rotator struct {
-	SM     SecretsManager
+	SM SecretsManager
+	// RDS finds an RDS-managed master's endpoint and recognises replicas; nil when the
+	// secrets name their hosts and user and master share one.
+	RDS    RDS
 	Dial   Dialer
 	Config Config
 	// Log receives one JSON record per step; nil discards.
@@ -181,6 +187,9 @@ func pendingElsewhere(d *sm.DescribeSecretOutput, arn string) string {
 //     emulator that accepts the second put leaves the last value, which later steps read.)
 //   - AWSCURRENT malformed, or the stored pending value malformed or inconsistent with
 //     AWSCURRENT: fail, changing nothing.
+//   - AWSCURRENT (or AWSPREVIOUS for the same user) does not log in, the test query fails
+//     with it, or, for alternating users, the user is one the master must not act for
+//     (guard.go): fail before anything is stored.
 func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error {
 	current, err := r.getSecret(ctx, arn, "", StageCurrent)
 	if err != nil {
@@ -193,11 +202,40 @@ func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error 
 	if found {
 		return r.checkPending(current, pending)
 	}
+	if err := r.preflight(ctx, arn, current); err != nil {
+		return err
+	}
 	next, err := r.NewPending(ctx, current)
 	if err != nil {
 		return err
 	}
 	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next)
+}
+
+// preflight checks, before a rotation stores anything, that it can end well: the secret's
+// own credentials log in (the confused-deputy guard), the test query passes with them (so
+// a bad TEST_QUERY fails here, not after the password changed), and for alternating users
+// the user is safe to clone.
+func (r *Rotator) preflight(ctx context.Context, arn string, current dbsecret.Secret) error {
+	if r.Config.Strategy == AlternatingUsers {
+		if _, err := Partner(current.Username); err != nil {
+			return err
+		}
+	}
+	db, err := r.proveCurrent(ctx, arn, current)
+	if err != nil {
+		return fmt.Errorf("log in with AWSCURRENT: %w", err)
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if r.Config.Strategy == AlternatingUsers {
+		if err := r.checkUser(ctx, db, current.Username, ""); err != nil {
+			return err
+		}
+	}
+	if err := r.probe(ctx, db, current.Username); err != nil {
+		return fmt.Errorf("%w: %s with the current credentials, before any change: %w", ErrProbe, EnvTestQuery, err)
+	}
+	return nil
 }
 
 // putPending stores the pending value under token with AWSPENDING.
@@ -310,8 +348,10 @@ func (r *Rotator) checkPending(current, pending dbsecret.Secret) error {
 //     twin did): done, nothing changed.
 //   - single user: AWSCURRENT logs in: change the password; AWSCURRENT no longer logs in
 //     (an earlier attempt changed it and died): try AWSPREVIOUS; neither: fail and say so.
-//   - alternating users: the master (secret at masterarn) creates or updates the other
-//     user in one transaction, so a crash leaves either nothing or everything done.
+//   - alternating users: AWSCURRENT (or AWSPREVIOUS of the same user) must log in first,
+//     and the user must be safe to clone (guard.go), checked again in the master's
+//     transaction; then the master (secret at masterarn) creates or updates the other
+//     user in that transaction, so a crash leaves either nothing or everything done.
 //   - twin invocations: both change the password to the same value, or one creates the
 //     clone and the other's transaction fails; then the pending login succeeds.
 //   - database down: a clear error; nothing changed; AWSCURRENT still works.
@@ -333,7 +373,7 @@ func (r *Rotator) setSecret(ctx context.Context, arn string, ev Event) error {
 		return err
 	}
 	if r.Config.Strategy == AlternatingUsers {
-		err = r.setAlternating(ctx, current, pending)
+		err = r.setAlternating(ctx, arn, current, pending)
 	} else {
 		err = r.setSingle(ctx, arn, current, pending)
 	}
@@ -369,7 +409,14 @@ func (r *Rotator) setSingle(ctx context.Context, arn string, current, pending db
 	return nil
 }
 
-func (r *Rotator) setAlternating(ctx context.Context, current, pending dbsecret.Secret) error {
+func (r *Rotator) setAlternating(ctx context.Context, arn string, current, pending dbsecret.Secret) error {
+	// The confused-deputy guard: nothing is done with the master's authority for a user
+	// whose own credentials the secret does not hold.
+	own, err := r.proveCurrent(ctx, arn, current)
+	if err != nil {
+		return fmt.Errorf("log in with AWSCURRENT before using the master: %w", err)
+	}
+	own.Close(context.WithoutCancel(ctx))
 	master, err := r.master(ctx, current)
 	if err != nil {
 		return err
@@ -383,7 +430,10 @@ func (r *Rotator) setAlternating(ctx context.Context, current, pending dbsecret.
 		return dbError("begin", master.Username, err)
 	}
 	// Closing the session without COMMIT rolls back whatever was done.
-	if err := pgrole.Mirror(ctx, db, current.Username, pending.Username); err != nil {
+	if err := r.checkUser(ctx, db, current.Username, master.Username); err != nil {
+		return err
+	}
+	if err := r.mirror(ctx, db, current, pending); err != nil {
 		return dbError("mirror "+current.Username+" to "+pending.Username, master.Username, err)
 	}
 	if err := pgrole.SetPassword(ctx, db, pending.Username, pending.Password); err != nil {
@@ -395,28 +445,19 @@ func (r *Rotator) setAlternating(ctx context.Context, current, pending dbsecret.
 	return nil
 }
 
-// master reads the master user's secret and connects it to the user's database.
-func (r *Rotator) master(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
-	if current.MasterARN == "" {
-		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN", ErrInvalidSecret)
-	}
-	m, err := r.getSecret(ctx, current.MasterARN, "", StageCurrent)
-	if err != nil {
-		return dbsecret.Secret{}, fmt.Errorf("master secret: %w", err)
-	}
-	if m.Host != current.Host || m.Port != current.Port {
-		return dbsecret.Secret{}, fmt.Errorf("%w: master secret points at %s:%d, the user's at %s:%d", ErrInvalidSecret, m.Host, m.Port, current.Host, current.Port)
-	}
-	// Object privileges live in the user's database: the master works there.
-	m.DBName = current.DBName
-	return m, nil
-}
-
 // testSecret proves the pending credentials work.
 //
-// Cases it handles: any number of repeats (it changes nothing: the probe runs in a
-// read-only transaction that is rolled back); a probe that fails names the user and the
-// query's error.
+// Cases it handles:
+//   - any number of repeats: the probe changes nothing (it runs in a read-only
+//     transaction that is rolled back); a probe that fails names the user and the error.
+//   - the database unreachable, or a transient error: fail, change nothing; the retry
+//     tests again.
+//   - single user, the test query refused for a reason a retry will not change (syntax,
+//     permission): the database holds the pending password while AWSCURRENT still has
+//     the old one, so every new connection of the application would fail. Put the
+//     AWSCURRENT password back (logged in as the user, with the pending password) and
+//     fail: the application keeps working, and a retry of the rotation sets the pending
+//     password again.
 func (r *Rotator) testSecret(ctx context.Context, arn string, ev Event) error {
 	pending, err := r.getSecret(ctx, arn, ev.ClientRequestToken, StagePending)
 	if err != nil {
@@ -427,8 +468,29 @@ func (r *Rotator) testSecret(ctx context.Context, arn string, ev Event) error {
 		return fmt.Errorf("log in with AWSPENDING: %w", err)
 	}
 	defer db.Close(context.WithoutCancel(ctx))
+	perr := r.probe(ctx, db, pending.Username)
+	if perr == nil {
+		return nil
+	}
+	perr = fmt.Errorf("%w: %s with the pending credentials: %w", ErrProbe, EnvTestQuery, perr)
+	if r.Config.Strategy != SingleUser || transient(perr) {
+		return perr
+	}
+	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+	if err != nil || current.Username != pending.Username {
+		return fmt.Errorf("%w; could not put the AWSCURRENT password back (%v): the database holds AWSPENDING's password", perr, err)
+	}
+	if err := pgrole.SetPassword(ctx, db, current.Username, current.Password); err != nil {
+		return fmt.Errorf("%w; putting the AWSCURRENT password back failed: %w: the database holds AWSPENDING's password", perr, dbError("restore password", current.Username, err))
+	}
+	r.logger().WarnContext(ctx, "test query failed: AWSCURRENT password put back", "secret_arn", arn, "username", current.Username)
+	return fmt.Errorf("%w; the AWSCURRENT password was put back, so the application keeps working: fix %s and retry the rotation", perr, EnvTestQuery)
+}
+
+// probe runs the test query in a read-only transaction on db and reads all its rows.
+func (r *Rotator) probe(ctx context.Context, db DB, user string) error {
 	if _, err := db.Exec(ctx, "BEGIN READ ONLY"); err != nil {
-		return dbError("begin", pending.Username, err)
+		return dbError("begin", user, err)
 	}
 	// Query, unlike Exec without arguments, uses the extended protocol, which refuses
 	// more than one statement: the probe cannot COMMIT its way out of READ ONLY.
@@ -439,10 +501,36 @@ func (r *Rotator) testSecret(ctx context.Context, arn string, ev Event) error {
 		rows.Close()
 		err = rows.Err()
 	}
+	if _, rerr := db.Exec(ctx, "ROLLBACK"); err == nil && rerr != nil {
+		err = rerr
+	}
 	if err != nil {
-		return fmt.Errorf("%w: %s with the pending credentials: %w", ErrProbe, EnvTestQuery, dbError("probe", pending.Username, err))
+		return dbError("probe", user, err)
 	}
 	return nil
+}
+
+// transient reports whether err may go away by itself: the database unreachable, TLS, a
+// Secrets Manager failure, or a server error of the connection, resource or
+// serialization classes.
+func transient(err error) bool {
+	if errors.Is(err, ErrDBPrivilege) {
+		return false
+	}
+	if errors.Is(err, ErrDBUnreachable) || errors.Is(err, ErrDBTLS) || errors.Is(err, ErrSecretsManager) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && len(pg.Code) == 5 {
+		switch pg.Code[:2] {
+		case "08", "40", "53", "55", "57", "58", "XX":
+			return true
+		}
+		return false
+	}
+	// Not a server answer: the connection broke mid-query.
+	return true
 }
 
 // finishSecret makes the pending version current.
@@ -493,20 +581,29 @@ func (r *Rotator) clearPending(ctx context.Context, arn, token string) error {
 	return nil
 }
 
-// getSecret reads one version (by id and/or stage) and parses it.
-func (r *Rotator) getSecret(ctx context.Context, id, version, stage string) (dbsecret.Secret, error) {
+// getSecretString reads one version (by id and/or stage).
+func (r *Rotator) getSecretString(ctx context.Context, id, version, stage string) (string, error) {
 	in := &sm.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String(stage)}
 	if version != "" {
 		in.VersionId = aws.String(version)
 	}
 	out, err := r.SM.GetSecretValue(ctx, in)
 	if err != nil {
-		return dbsecret.Secret{}, smError("get "+stage, err)
+		return "", smError("get "+stage, err)
 	}
 	if out.SecretString == nil {
-		return dbsecret.Secret{}, fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
+		return "", fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
 	}
-	s, err := dbsecret.Parse([]byte(*out.SecretString))
+	return *out.SecretString, nil
+}
+
+// getSecret reads one version (by id and/or stage) and parses it.
+func (r *Rotator) getSecret(ctx context.Context, id, version, stage string) (dbsecret.Secret, error) {
+	body, err := r.getSecretString(ctx, id, version, stage)
+	if err != nil {
+		return dbsecret.Secret{}, err
+	}
+	s, err := dbsecret.Parse([]byte(body))
 	if err != nil {
 		return dbsecret.Secret{}, fmt.Errorf("%w: %s of %s: %w", ErrInvalidSecret, stage, id, err)
 	}
@@ -535,19 +632,58 @@ func (r *Rotator) getPending(ctx context.Context, arn, token string) (dbsecret.S
 	return s, true, nil
 }
 
-// ConnOptions returns how to connect for s: verify-full TLS unless the secret says
-// "ssl": false or, for a secret without "ssl", DB_ALLOW_PLAINTEXT is true.
+// ConnOptions returns how the first connection attempt for s is made: no TLS when the
+// secret says "ssl": false, otherwise verify-full, against DB_CA_BUNDLE when set, else
+// the embedded RDS authorities for an RDS or Aurora endpoint, else the system roots.
+// PlaintextFallback says whether a refusal of TLS may then be retried without it.
 func (c Config) ConnOptions(s dbsecret.Secret) dbsecret.ConnOptions {
-	mode := "verify-full"
-	if (s.SSL != nil && !*s.SSL) || (s.SSL == nil && c.AllowPlaintext) {
-		mode = "disable"
+	o := dbsecret.ConnOptions{SSLMode: "verify-full", RootCert: c.CABundle, ConnectTimeout: ConnectTimeout, ApplicationName: "rotaudit-rotator"}
+	if s.SSL != nil && !*s.SSL {
+		o.SSLMode, o.RootCert = "disable", ""
+	} else if c.CABundle == "" && rdsca.IsRDSHost(s.Host) {
+		o.RootCAs = rdsca.Pool()
 	}
-	return dbsecret.ConnOptions{SSLMode: mode, RootCert: c.CABundle, ConnectTimeout: ConnectTimeout, ApplicationName: "rotaudit-rotator"}
+	return o
+}
+
+// PlaintextFallback reports whether a connection for s that the server refuses to run
+// over TLS may be made without it: DB_ALLOW_PLAINTEXT=true and a secret whose "ssl" is
+// not an explicit true or false (AWS's functions try TLS and fall back on any failure in
+// that case; this falls back only when the server says it has no TLS, so a failed
+// certificate check stays an error).
+func (c Config) PlaintextFallback(s dbsecret.Secret) bool {
+	return c.AllowPlaintext && s.SSL == nil
 }
 
 // connect logs in with s.
 func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
-	cfg, err := s.ConnConfig(r.Config.ConnOptions(s))
+	o := r.Config.ConnOptions(s)
+	db, err := r.dial(ctx, s, o)
+	if !r.Config.PlaintextFallback(s) {
+		if err != nil {
+			return nil, dbError("log in", s.Username, err)
+		}
+		return db, nil
+	}
+	tlsUsed := err == nil
+	if err != nil && refusedTLS(err) {
+		o.SSLMode, o.RootCert, o.RootCAs = "disable", "", nil
+		db, err = r.dial(ctx, s, o)
+	}
+	if err != nil {
+		return nil, dbError("log in", s.Username, err)
+	}
+	if tlsUsed {
+		r.logger().InfoContext(ctx, "database connection", "host", s.Host, "username", s.Username, "tls", true, "sslmode", "verify-full")
+	} else {
+		r.logger().WarnContext(ctx, "database connection without TLS: the server refused TLS", "host", s.Host, "username", s.Username,
+			"tls", false, "reason", EnvDBAllowPlaintext+"=true")
+	}
+	return db, nil
+}
+
+func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOptions) (DB, error) {
+	cfg, err := s.ConnConfig(o)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSecret, err)
 	}
@@ -555,11 +691,13 @@ func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
 	if dial == nil {
 		dial = PgxDialer
 	}
-	db, err := dial(ctx, cfg)
-	if err != nil {
-		return nil, dbError("log in", s.Username, err)
-	}
-	return db, nil
+	return dial(ctx, cfg)
+}
+
+// refusedTLS reports whether the server answered the TLS request with "no TLS here" (and
+// not that TLS started and then failed, which is never a reason to try plaintext).
+func refusedTLS(err error) bool {
+	return err != nil && !errors.Is(err, ErrInvalidSecret) && strings.Contains(err.Error(), "server refused TLS connection")
 }
 
 // logsIn reports whether s's credentials are accepted. Only a refused login is false;

@@ -350,13 +350,25 @@ variable "test_query" {
 
 variable "db_ca_bundle" {
   type        = string
-  description = "Path inside the Lambda of the PEM bundle that verifies the server certificate (DB_CA_BUNDLE); empty uses the system roots."
+  description = "Path inside the Lambda of the PEM bundle that verifies the server certificate (DB_CA_BUNDLE); empty uses the RDS authorities built into the function for RDS and Aurora endpoints, the system roots otherwise."
   default     = ""
 }
 
 variable "db_allow_plaintext" {
   type        = bool
-  description = "Allow a connection without TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
+  description = "Prefer TLS but allow a connection without it when the server refuses TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
+  default     = false
+}
+
+variable "allow_privileged_users" {
+  type        = bool
+  description = "Let the alternating-users rotation clone a user with CREATEROLE, REPLICATION or BYPASSRLS, or a member of such a role (ALLOW_PRIVILEGED_USERS). Off: such a user is refused, since its clone would carry the same power."
+  default     = false
+}
+
+variable "clone_member_of_user" {
+  type        = bool
+  description = "Alternating users: make the clone a member of the user (CLONE_MEMBER_OF_USER), AWS's way for users that own objects, instead of copying grants only."
   default     = false
 }
 
