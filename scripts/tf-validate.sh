@@ -38,7 +38,7 @@ for d in "${DIRS[@]}"; do
     validate=1
   fi
   lockflag=()
-  [[ $d == envs/* && $d != envs/common ]] && lockflag=(-lockfile=readonly)
+  [[ $d == envs/* ]] && lockflag=(-lockfile=readonly)
   data=$(mktemp -d)
   if ! TF_DATA_DIR=$data "$TF" -chdir="$d" init -backend=false -input=false -no-color "${lockflag[@]}" >"$data/init.log" 2>&1; then
     cat "$data/init.log" >&2

@@ -22,8 +22,8 @@ var allStrategies = []string{strategySingle, strategyAlternating}
 
 // secretValue is what a module writes as a secret's first value.
 type secretValue struct {
-	keys      []string
-	masterARN string // normalised reference of the masterarn value; "" when absent
+	keys       []string
+	masterRefs []string // what the masterarn value may refer to; empty when absent
 }
 
 // CheckRotationStrategies reports every aws_secretsmanager_secret_rotation whose secret
@@ -40,23 +40,31 @@ type secretValue struct {
 // day someone sets the variable.
 func CheckRotationStrategies(m *Module) []string {
 	var out []string
+	locals := localExprs(m)
 	values := map[string]secretValue{}
 	masters := map[string]bool{}
 	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret_version") {
-		id := ref(b.File.Src, b.Block.Body.Attributes["secret_id"])
+		ids := refs(b.File.Src, b.Block.Body.Attributes["secret_id"], locals)
 		for _, attr := range []string{"secret_string", "secret_string_wo"} {
 			if a, ok := b.Block.Body.Attributes[attr]; ok {
-				v := readSecretValue(b.File.Src, a.Expr)
-				values[id] = v
-				if v.masterARN != "" {
-					masters[v.masterARN] = true
+				v := readSecretValue(b.File.Src, a.Expr, locals)
+				for _, id := range ids {
+					values[id] = v
+				}
+				for _, r := range v.masterRefs {
+					masters[r] = true
 				}
 			}
 		}
 	}
+	rotated := map[string]bool{}
 	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret_rotation") {
 		name := b.Name()
-		secret := ref(b.File.Src, b.Block.Body.Attributes["secret_id"])
+		secrets := refs(b.File.Src, b.Block.Body.Attributes["secret_id"], locals)
+		for _, r := range secrets {
+			rotated[r] = true
+		}
+		secret := strings.Join(secrets, " or ")
 		fnAttr, ok := b.Block.Body.Attributes["rotation_lambda_arn"]
 		if !ok {
 			out = append(out, fmt.Sprintf("%s: %s has no rotation_lambda_arn", m.Dir, name))
@@ -67,23 +75,76 @@ func CheckRotationStrategies(m *Module) []string {
 			out = append(out, fmt.Sprintf("%s: %s: %v", m.Dir, name, err))
 			continue
 		}
-		if masters[secret] && !slices.Equal(strategies, []string{strategySingle}) {
+		isMaster := slices.ContainsFunc(secrets, func(r string) bool { return masters[r] })
+		if isMaster && !slices.Equal(strategies, []string{strategySingle}) {
 			out = append(out, fmt.Sprintf("%s: %s rotates the master secret %s with %s, which may be %s: a master has no master of its own and must rotate single-user",
 				m.Dir, name, secret, fn, strings.Join(strategies, " or ")))
 		}
-		if slices.Contains(strategies, strategyAlternating) {
-			v, known := values[secret]
-			switch {
-			case !known:
-				out = append(out, fmt.Sprintf("%s: %s may rotate %s with alternating users (%s), but the module does not write that secret's value, so nothing proves it has masterarn",
-					m.Dir, name, secret, fn))
-			case !slices.Contains(v.keys, "masterarn"):
-				out = append(out, fmt.Sprintf("%s: %s may rotate %s with alternating users (%s), but its value has no masterarn (keys %v)",
-					m.Dir, name, secret, fn, v.keys))
+		if !slices.Contains(strategies, strategyAlternating) {
+			continue
+		}
+		known := false
+		for _, r := range secrets {
+			v, ok := values[r]
+			if !ok {
+				continue
 			}
+			known = true
+			if !slices.Contains(v.keys, "masterarn") {
+				out = append(out, fmt.Sprintf("%s: %s may rotate %s with alternating users (%s), but its value has no masterarn (keys %v)",
+					m.Dir, name, r, fn, v.keys))
+			}
+		}
+		if !known {
+			out = append(out, fmt.Sprintf("%s: %s may rotate %s with alternating users (%s), but the module does not write that secret's value, so nothing proves it has masterarn",
+				m.Dir, name, secret, fn))
+		}
+	}
+	// Every secret the module creates rotates (this also stands in for checkov's
+	// CKV2_AWS_57, which cannot follow a secret_id through a local).
+	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret") {
+		if id := "aws_secretsmanager_secret." + b.Block.Labels[1]; !rotated[id] {
+			out = append(out, fmt.Sprintf("%s: %s has no aws_secretsmanager_secret_rotation", m.Dir, id))
 		}
 	}
 	return out
+}
+
+// localExprs maps every local value's name to its expression.
+func localExprs(m *Module) map[string]localExpr {
+	out := map[string]localExpr{}
+	for _, b := range m.Blocks("locals", "") {
+		for name, a := range b.Block.Body.Attributes {
+			out[name] = localExpr{src: b.File.Src, expr: a.Expr}
+		}
+	}
+	return out
+}
+
+type localExpr struct {
+	src  []byte
+	expr hclsyntax.Expression
+}
+
+// refs returns the secrets an attribute may refer to: the normalised reference, and for
+// local.x the references of its definition's branches (a conditional counts as both).
+func refs(src []byte, a *hclsyntax.Attribute, locals map[string]localExpr) []string {
+	if a == nil {
+		return nil
+	}
+	return refsExpr(src, a.Expr, locals, 0)
+}
+
+func refsExpr(src []byte, e hclsyntax.Expression, locals map[string]localExpr, depth int) []string {
+	if c, ok := e.(*hclsyntax.ConditionalExpr); ok && depth < 4 {
+		return append(refsExpr(src, c.TrueResult, locals, depth+1), refsExpr(src, c.FalseResult, locals, depth+1)...)
+	}
+	if t, ok := e.(*hclsyntax.ScopeTraversalExpr); ok && t.Traversal.RootName() == "local" && len(t.Traversal) == 2 && depth < 4 {
+		if l, ok := locals[t.Traversal[1].(hcl.TraverseAttr).Name]; ok {
+			return append([]string{refExpr(src, e)}, refsExpr(l.src, l.expr, locals, depth+1)...)
+		}
+	}
+	return []string{refExpr(src, e)}
 }
 
 // ref normalises a reference to a secret: aws_secretsmanager_secret.x (any index and
@@ -111,7 +172,7 @@ func refExpr(src []byte, e hclsyntax.Expression) string {
 }
 
 // readSecretValue reads jsonencode({...}) of a secret version.
-func readSecretValue(src []byte, e hclsyntax.Expression) secretValue {
+func readSecretValue(src []byte, e hclsyntax.Expression, locals map[string]localExpr) secretValue {
 	var v secretValue
 	call, ok := e.(*hclsyntax.FunctionCallExpr)
 	if !ok || call.Name != "jsonencode" || len(call.Args) != 1 {
@@ -128,7 +189,7 @@ func readSecretValue(src []byte, e hclsyntax.Expression) secretValue {
 		}
 		v.keys = append(v.keys, k)
 		if k == "masterarn" {
-			v.masterARN = refExpr(src, item.ValueExpr)
+			v.masterRefs = refsExpr(src, item.ValueExpr, locals, 0)
 		}
 	}
 	sort.Strings(v.keys)

@@ -16,6 +16,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/rotaudit/rotaudit/internal/audit"
+	"github.com/rotaudit/rotaudit/internal/bootstrap"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 )
 
@@ -56,12 +57,6 @@ var wildcardAllowed = map[string]string{
 	"modules/db-access-iam auditors ListAndLookUp":                   "secretsmanager:ListSecrets, cloudtrail:LookupEvents",
 	"modules/secret-rotation rotator WriteTraces":                    "xray:PutTraceSegments",
 	"modules/audit-alerts auditor WriteTraces":                       "xray:PutTraceSegments",
-}
-
-// bootstrapEnvVars is the database bootstrap function's environment contract.
-var bootstrapEnvVars = []string{
-	"MASTER_SECRET_ARN", "APP_SECRET_ARNS", "APP_USERNAME", "DB_NAME",
-	"DB_CA_BUNDLE", "DB_ALLOW_PLAINTEXT", "SECRETS_MANAGER_ENDPOINT",
 }
 
 // repo moves the test to the repository root, so paths in messages are repo-relative.
@@ -366,9 +361,7 @@ func TestLambdaEnvironmentMatchesGo(t *testing.T) {
 	}{
 		{filepath.Join("modules", "secret-rotation"), "rotator", rotation.EnvVars()},
 		{filepath.Join("modules", "audit-alerts"), "this", audit.EnvVars()},
-		// The bootstrap's contract (functions/dbbootstrap); compare with its Go list of
-		// variables once that package exports one.
-		{filepath.Join("modules", "secret-rotation"), "bootstrap", bootstrapEnvVars},
+		{filepath.Join("modules", "secret-rotation"), "bootstrap", bootstrap.EnvVars()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir+"/"+tt.fn, func(t *testing.T) {

@@ -465,7 +465,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
 resource "aws_secretsmanager_secret_rotation" "admin" {
   count = var.rotate_admin_secret ? 1 : 0
 
-  secret_id           = local.admin_secret_arn
+  secret_id           = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].id : var.admin_secret_arn
   rotation_lambda_arn = aws_lambda_function.rotator["single-user"].arn
   rotate_immediately  = false
 

@@ -87,3 +87,8 @@ resource "aws_secretsmanager_secret_rotation" "external" {
   secret_id           = var.app_strategy
   rotation_lambda_arn = aws_lambda_function.rotator["alternating-users"].arn
 }
+
+# Created and never rotated.
+resource "aws_secretsmanager_secret" "orphan" {
+  name = "orphan"
+}
