@@ -18,14 +18,20 @@ type flushingWriter struct {
 }
 
 func newFlushingWriter(out io.Writer, every time.Duration) *flushingWriter {
+	t := time.NewTicker(every)
+	return startFlushing(out, t.C, t.Stop)
+}
+
+// startFlushing flushes at every receive from tick; stopTick is called at Close. Tests
+// drive tick themselves instead of racing a ticker.
+func startFlushing(out io.Writer, tick <-chan time.Time, stopTick func()) *flushingWriter {
 	f := &flushingWriter{w: bufio.NewWriterSize(out, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
+		defer stopTick()
 		for {
 			select {
-			case <-t.C:
+			case <-tick:
 				f.Flush()
 			case <-f.stop:
 				return
