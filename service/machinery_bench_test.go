@@ -2,18 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
-	"os"
-	"syscall"
 	"testing"
-	"time"
 )
 
-// The benchmarks below put each hand-written piece of the API beside the standard library
-// in one run (see the doc of appendRatesJSON and flushingWriter for the figures):
+// The benchmark below puts the API's hand-written encoder beside the standard library
+// (the figure is in appendRatesJSON's doc):
 //
-//	go test -run '^$' -bench 'RatesJSON|LogLine' -benchmem ./service
+//	go test -run '^$' -bench RatesJSON -benchmem ./service
 
 // BenchmarkRatesJSON encodes one /rates answer of 31 days, as the benchmark's workload asks.
 func BenchmarkRatesJSON(b *testing.B) {
@@ -38,48 +33,4 @@ func BenchmarkRatesJSON(b *testing.B) {
 			_ = append(out, '\n')
 		}
 	})
-}
-
-// BenchmarkLogLine writes the API's request log line through slog's JSON handler into a
-// pipe that another goroutine drains, as the container's stdout is: straight to the
-// file, and through flushingWriter.
-func BenchmarkLogLine(b *testing.B) {
-	line := func(b *testing.B, w io.Writer) {
-		log := slog.New(slog.NewJSONHandler(w, nil))
-		b.ReportAllocs()
-		c0 := cpuTime()
-		for b.Loop() {
-			log.LogAttrs(b.Context(), slog.LevelInfo, "request",
-				slog.String("request_id", "6f1c2d3e4a5b6c7d"), slog.String("method", "GET"), slog.String("path", "/rates"),
-				slog.Int("status", 200), slog.Float64("duration_ms", 0.412))
-		}
-		// CPU time of the whole process (writer, kernel and the draining reader) per line:
-		// what the API pays on a busy machine, where wall time mostly measures the others.
-		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
-	}
-	pipe := func(b *testing.B) *os.File {
-		r, w, err := os.Pipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { io.Copy(io.Discard, r); close(done) }()
-		b.Cleanup(func() { w.Close(); <-done; r.Close() })
-		return w
-	}
-	b.Run("stdlib-direct", func(b *testing.B) { line(b, pipe(b)) })
-	b.Run("flushingWriter", func(b *testing.B) {
-		fw := newFlushingWriter(pipe(b), 200*time.Millisecond)
-		defer fw.Close()
-		line(b, fw)
-	})
-}
-
-// cpuTime is the CPU time this process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
