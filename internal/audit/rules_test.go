@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
 )
 
@@ -27,12 +29,49 @@ func testConfig(t testing.TB) *Config {
 	return c
 }
 
-// run evaluates records in order with a fresh in-memory store.
+// run evaluates records in order with a fresh in-memory store and returns the new
+// findings, each grown by the updates that later events added to it.
 func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 	t.Helper()
 	e := NewEngine(cfg, state.NewMemory())
+	pg := pglog.NewParser()
 	var out []Finding
+	merge := func(fs []Finding) {
+		for _, f := range fs {
+			if !f.IsUpdate() {
+				out = append(out, f)
+				continue
+			}
+			i := slices.IndexFunc(out, func(o Finding) bool { return o.FindingInfo.UID == f.FindingInfo.UID })
+			if i < 0 {
+				t.Fatalf("update of finding %s that was never reported", f.FindingInfo.UID)
+			}
+			if f.Count <= out[i].Count || len(f.FindingInfo.RelatedEvents) < len(out[i].FindingInfo.RelatedEvents) {
+				t.Fatalf("update shrinks finding %s: count %d -> %d", f.FindingInfo.UID, out[i].Count, f.Count)
+			}
+			out[i].Count, out[i].FindingInfo.RelatedEvents = f.Count, f.FindingInfo.RelatedEvents
+		}
+	}
 	for i, raw := range recs {
+		var line struct {
+			PGLog *string `json:"pglog"`
+		}
+		if json.Unmarshal(raw, &line) == nil && line.PGLog != nil {
+			// A PostgreSQL log line among the records: the DB-xx rules read it.
+			l, ok, err := pg.Line(*line.PGLog, time.Time{})
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			if !ok {
+				continue
+			}
+			fs, err := e.EvaluateLogin(context.Background(), &l)
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			merge(fs)
+			continue
+		}
 		rec, err := cloudtrail.ParseRecord(raw)
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
@@ -41,7 +80,7 @@ func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
-		out = append(out, fs...)
+		merge(fs)
 	}
 	return out
 }
@@ -65,6 +104,7 @@ func TestRules(t *testing.T) {
 			var fx struct {
 				Want       []string          `json:"want"`
 				Severities []string          `json:"severities"`
+				Counts     []int             `json:"counts"`
 				Records    []json.RawMessage `json:"records"`
 			}
 			if err := json.Unmarshal(b, &fx); err != nil {
@@ -94,12 +134,24 @@ func TestRules(t *testing.T) {
 			if fx.Severities != nil && !slices.Equal(sevs, fx.Severities) {
 				t.Errorf("severities %v, want %v", sevs, fx.Severities)
 			}
+			if fx.Counts != nil {
+				var counts []int
+				for _, f := range got {
+					counts = append(counts, f.Count)
+					if len(f.FindingInfo.RelatedEvents) != min(f.Count, maxRelated) {
+						t.Errorf("%s: count %d but %d related events", f.FindingInfo.Analytic.UID, f.Count, len(f.FindingInfo.RelatedEvents))
+					}
+				}
+				if !slices.Equal(counts, fx.Counts) {
+					t.Errorf("counts %v, want %v", counts, fx.Counts)
+				}
+			}
 		})
 	}
 	if flag.Lookup("test.run").Value.String() != "" {
 		return // a filtered run cannot judge coverage
 	}
-	for _, r := range Rules() {
+	for _, r := range append(Rules(), DBRules()...) {
 		if !seen[r.ID] {
 			t.Errorf("rule %s has no fixture that makes it fire", r.ID)
 		}
@@ -123,12 +175,12 @@ func checkFinding(t *testing.T, f *Finding) {
 }
 
 // TestRulesHaveRationale checks what a reader of a finding relies on: each rule has a
-// unique id of the form RA-NN, a name, and a rationale that says why in full sentences,
-// longer than its name, and each rule has fixtures on both sides in
-// testdata/rules: raNN-*.json that make it fire and raNN-not-*.json that must not (TestRules
-// checks what those fixtures produce).
+// unique id of the form RA-NN (CloudTrail) or DB-NN (database log), a name, and a rationale
+// that says why in full sentences, longer than its name, and each rule has fixtures on both
+// sides in testdata/rules: raNN-*.json (dbNN-*.json) that make it fire and raNN-not-*.json
+// that must not (TestRules checks what those fixtures produce).
 func TestRulesHaveRationale(t *testing.T) {
-	rules := Rules()
+	rules := append(Rules(), DBRules()...)
 	if len(rules) == 0 {
 		t.Fatal("no rules")
 	}
@@ -138,9 +190,10 @@ func TestRulesHaveRationale(t *testing.T) {
 			t.Errorf("duplicate rule id %s", r.ID)
 		}
 		ids[r.ID] = true
-		num, ok := strings.CutPrefix(r.ID, "RA-")
-		if !ok || len(num) != 2 || strings.Trim(num, "0123456789") != "" {
-			t.Errorf("rule id %q: want RA-NN", r.ID)
+		family, num, ok := strings.Cut(r.ID, "-")
+		if !ok || len(family) != 2 || strings.Trim(family, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" ||
+			len(num) != 2 || strings.Trim(num, "0123456789") != "" {
+			t.Errorf("rule id %q: want a family and a number, RA-NN or DB-NN", r.ID)
 			continue
 		}
 		if strings.TrimSpace(r.Name) == "" {
@@ -150,7 +203,7 @@ func TestRulesHaveRationale(t *testing.T) {
 		if !strings.HasSuffix(why, ".") || len(strings.Fields(why)) <= len(strings.Fields(r.Name)) {
 			t.Errorf("rule %s: the rationale should say why, in full sentences longer than the name: %q", r.ID, why)
 		}
-		prefix := "testdata/rules/ra" + num + "-"
+		prefix := "testdata/rules/" + strings.ToLower(family) + num + "-"
 		fires, _ := filepath.Glob(prefix + "*.json")
 		quiet, _ := filepath.Glob(prefix + "not-*.json")
 		if len(quiet) == 0 || len(fires) == len(quiet) {

@@ -99,7 +99,7 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 			for k, v := range val.AsValueMap() {
 				got[k] = v.AsString()
 			}
-			c, err := rotation.LoadConfig(func(k string) string { return got[k] })
+			c, err := rotation.LoadConfig(rotation.MapEnv(got))
 			if err != nil {
 				t.Fatalf("the rotator rejects the environment Terraform writes: %v\n%v", err, got)
 			}

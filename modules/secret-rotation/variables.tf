@@ -244,13 +244,13 @@ variable "test_query" {
 
 variable "db_ca_bundle" {
   type        = string
-  description = "Path inside the Lambda of the PEM bundle that verifies the server certificate (DB_CA_BUNDLE); empty uses the system roots."
+  description = "Path inside the Lambda of the PEM bundle that verifies the server certificate (DB_CA_BUNDLE); empty uses the RDS authorities built into the function for RDS and Aurora endpoints, the system roots otherwise."
   default     = ""
 }
 
 variable "db_allow_plaintext" {
   type        = bool
-  description = "Allow a connection without TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
+  description = "Prefer TLS but allow a connection without it when the server refuses TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
   default     = false
 }
 
