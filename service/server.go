@@ -23,9 +23,10 @@ import (
 
 // serve wires the API together and runs it until ctx ends.
 func serve(ctx context.Context, cfg config, logOut io.Writer) error {
-	lw := newFlushingWriter(logOut, 200*time.Millisecond)
-	defer lw.Close()
-	log := slog.New(slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Straight to logOut, one write per line: a buffered writer flushed every 200 ms saved
+	// 1.28x CPU per line (1.97 vs 2.51 us, go test -bench LogLine in commit 2180c97), under the
+	// 1.5x that hand-written machinery must earn, and it lost the last lines on a crash.
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {

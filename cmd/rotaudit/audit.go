@@ -37,7 +37,7 @@ func auditCommand() command {
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || helpRequested(args[:1]) {
 		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit corpus [flags]     (generate a synthetic corpus for benchmarks)\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)\n       rotaudit audit patterns [flags]   (write or check the EventBridge patterns generated from the rules)")
 		return errUsage
 	}

@@ -107,6 +107,10 @@ func changedNote(changed bool) string {
 // runDBShow prints the current value of each secret with the password redacted, and its
 // version stages: what a demo or an operator may look at.
 func runDBShow(ctx context.Context, ids []string, stdout, stderr io.Writer) error {
+	if helpRequested(ids) {
+		fmt.Fprintf(stderr, "usage: rotaudit db show [secret-id...]\n\nPrints each secret's ARN, current version and value with the password redacted\n(default: %s and %s).\n", ratesdb.DefaultAppSecretID, ratesdb.DefaultAdminSecretID)
+		return errUsage
+	}
 	if len(ids) == 0 {
 		ids = []string{ratesdb.DefaultAppSecretID, ratesdb.DefaultAdminSecretID}
 	}

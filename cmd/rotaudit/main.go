@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -58,7 +59,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		usage(stderr, cmds)
 		return errUsage
 	}
-	return c.run(ctx, args[1:], stdout, stderr)
+	err := c.run(ctx, args[1:], stdout, stderr)
+	if (errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp)) && helpRequested(args[1:]) {
+		// The command printed its usage because it was asked to: that is a success (exit 0),
+		// as with the flag package's own -h.
+		return nil
+	}
+	return err
+}
+
+// helpRequested reports whether args ask for help: -h, -help or --help before a "--".
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 func usage(w io.Writer, cmds map[string]command) {

@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
+	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
 func TestRotateCommand(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, strategy := range []string{"single-user", "alternating-users"} {
 		t.Run(strategy, func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
@@ -58,6 +60,7 @@ func TestRotateCommandUsage(t *testing.T) {
 }
 
 func TestDoctorCommand(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	tests := []struct {
 		name, strategy string
 		breakIt        string
@@ -95,6 +98,7 @@ func TestDoctorCommand(t *testing.T) {
 }
 
 func TestRotateCommandUnderLoad(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	tests := []struct {
 		name    string
 		status  int

@@ -174,18 +174,41 @@ func checkFinding(t *testing.T, f *Finding) {
 	}
 }
 
+// TestRulesHaveRationale checks what a reader of a finding relies on: each rule has a
+// unique id of the form RA-NN (CloudTrail) or DB-NN (database log), a name, and a rationale
+// that says why in full sentences, longer than its name, and each rule has fixtures on both
+// sides in testdata/rules: raNN-*.json (dbNN-*.json) that make it fire and raNN-not-*.json
+// that must not (TestRules checks what those fixtures produce).
 func TestRulesHaveRationale(t *testing.T) {
+	rules := append(Rules(), DBRules()...)
+	if len(rules) == 0 {
+		t.Fatal("no rules")
+	}
 	ids := map[string]bool{}
-	for _, r := range append(Rules(), DBRules()...) {
+	for _, r := range rules {
 		if ids[r.ID] {
 			t.Errorf("duplicate rule id %s", r.ID)
 		}
 		ids[r.ID] = true
-		if len(r.Rationale) < 100 || r.Name == "" {
-			t.Errorf("rule %s: name or rationale missing", r.ID)
+		family, num, ok := strings.Cut(r.ID, "-")
+		if !ok || len(family) != 2 || strings.Trim(family, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" ||
+			len(num) != 2 || strings.Trim(num, "0123456789") != "" {
+			t.Errorf("rule id %q: want a family and a number, RA-NN or DB-NN", r.ID)
+			continue
 		}
-	}
-	if len(ids) != 19 {
-		t.Errorf("%d rules, want 19", len(ids))
+		if strings.TrimSpace(r.Name) == "" {
+			t.Errorf("rule %s: no name", r.ID)
+		}
+		why := strings.TrimSpace(r.Rationale)
+		if !strings.HasSuffix(why, ".") || len(strings.Fields(why)) <= len(strings.Fields(r.Name)) {
+			t.Errorf("rule %s: the rationale should say why, in full sentences longer than the name: %q", r.ID, why)
+		}
+		prefix := "testdata/rules/" + strings.ToLower(family) + num + "-"
+		fires, _ := filepath.Glob(prefix + "*.json")
+		quiet, _ := filepath.Glob(prefix + "not-*.json")
+		if len(quiet) == 0 || len(fires) == len(quiet) {
+			t.Errorf("rule %s: want fixtures that make it fire and that must not (%s*.json, %snot-*.json); have %d and %d",
+				r.ID, prefix, prefix, len(fires)-len(quiet), len(quiet))
+		}
 	}
 }

@@ -45,6 +45,7 @@ func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
 // database, an app secret without password. One run makes it work; the next changes
 // nothing, also after an alternating rotation moved the secret to the clone.
 func TestFirstDeployment(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, rdsManaged := range []bool{false, true} {
 		name := "full master secret"
 		if rdsManaged {

@@ -24,6 +24,7 @@ import (
 // Each attempt must fail, create no role, store no pending value, and leave the secret as
 // the writer left it; doctor must report the same failure beforehand.
 func TestConfusedDeputy(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, attack := range []string{"another role", "the master"} {
 		t.Run(attack, func(t *testing.T) {
 			// A fixture each: one forged secret per attack, as a writer would leave it.

@@ -254,6 +254,7 @@ func (w *rdsWorld) rotator() *rotation.Rotator {
 // RDS with its instance's or cluster's ARN: the rotator asks RDS for the host and port,
 // as AWS's function does. Without the tag it says what is missing and changes nothing.
 func TestRDSManagedMasterSecret(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, kind := range []string{"instance", "cluster"} {
 		t.Run(kind, func(t *testing.T) {
 			w := newRDSWorld(t, "dropin_rds_"+kind)
@@ -296,6 +297,7 @@ func TestRDSManagedMasterSecret(t *testing.T) {
 // because RDS lists the one as a replica of the other, and the master acts on the primary.
 // A host RDS does not relate to the master's is refused before anything changes.
 func TestMasterOnPrimaryUserOnReplica(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	t.Run("read replica", func(t *testing.T) {
 		w := newRDSWorld(t, "dropin_replica")
 		user, pw := masterLogin(t, w.f)

@@ -38,6 +38,7 @@ var strategies = []rotation.Strategy{rotation.SingleUser, rotation.AlternatingUs
 // TestTenRotations rotates each strategy ten times in a row and checks after each what an
 // application relies on; objects created between rotations must reach both users.
 func TestTenRotations(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, strategy := range strategies {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
@@ -136,6 +137,7 @@ func masterConn(t *testing.T, f *rotationtest.Fixture) *pgx.Conn {
 // TestNoSecretsInLogs checks the function's own log and PostgreSQL's server log with
 // log_statement = 'all' for the passwords and the RotationToken.
 func TestNoSecretsInLogs(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, strategy := range strategies {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{LogStatements: true, LogUserStatements: strategy == rotation.SingleUser})
@@ -200,6 +202,7 @@ func lastLines(s string, n int) string {
 // TestRepeatedAndConcurrentSteps runs every step several times in a row and several
 // times at once, as Secrets Manager's retries and duplicate invocations do.
 func TestRepeatedAndConcurrentSteps(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, strategy := range strategies {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
@@ -367,6 +370,7 @@ func firstWords(sql string) string {
 // Manager does. The application must never be locked out: after the failure AWSCURRENT
 // or AWSPENDING logs in, and after the retry AWSCURRENT does.
 func TestFaultInjection(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, strategy := range strategies {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
@@ -451,6 +455,7 @@ func pendingLogsIn(t *testing.T, f *rotationtest.Fixture) bool {
 // "unreachable" error, AWSCURRENT still works, and a retry once the database is back
 // finishes the rotation.
 func TestDatabaseDownDuringSet(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	for _, strategy := range strategies {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
@@ -610,6 +615,7 @@ func TestNoSilentTLSDowngrade(t *testing.T) {
 // password changed behind the secret's back (login refused), the master lacking a
 // privilege, and Secrets Manager unreachable.
 func TestErrorsSayWhatFailed(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	ctx := context.Background()
 	t.Run("login refused", func(t *testing.T) {
 		f := rotationtest.New(t, rotationtest.Options{})

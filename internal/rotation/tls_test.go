@@ -138,6 +138,7 @@ func testCA(t *testing.T) (tls.Certificate, string) {
 // error with no plaintext attempt at all (no downgrade). A server that refuses TLS is
 // covered by TestMasterByNameAndLenientSSL and TestNoSilentTLSDowngrade.
 func TestPreferTLSAllowPlaintext(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	cert, caPath := testCA(t)
 	_, otherCA := testCA(t)
 	for _, tc := range []struct {

@@ -13,7 +13,12 @@ import (
 // This file holds a hand-written decoder for records and a framer that cuts a stream into
 // JSON values. encoding/json scans every byte twice and goes through reflection; replay
 // must keep up with trail logs of busy accounts (goal: 100,000 records/s per core), so the
-// hot path reads the fields the rules use directly and keeps parameters raw.
+// hot path reads the fields the rules use directly and keeps parameters raw. It earns its
+// place: 3.2x encoding/json's speed into the same Record (64 vs 205 us for the fixtures'
+// records, 32 allocations against 153; medians of 3 in one run on a loaded 2-core machine,
+// 2026-12-01):
+//
+//	go test -run '^$' -bench DecodeRecord -benchmem ./internal/audit/cloudtrail
 
 // errSyntax marks input that is not JSON; a framing error ends the stream.
 var errSyntax = errors.New("invalid JSON")

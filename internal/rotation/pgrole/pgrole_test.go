@@ -130,6 +130,7 @@ func TestMirror(t *testing.T) {
 }
 
 func TestMirrorFailsWithoutGrantOption(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	tests := []struct {
 		name string
 		// masterHas is what the master holds on the table: nothing, or the privilege
@@ -278,6 +279,7 @@ func TestMirrorMembershipOptions(t *testing.T) {
 // CREATEDB only when it has it, and alter only roles it holds ADMIN OPTION on. MirrorWith
 // says so before creating anything; before 16 both mirrors succeed.
 func TestMirrorChecksPostgres16Rules(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
 	tests := []struct {
 		name string
 		// prepare runs as superuser; it makes src, which master must copy.

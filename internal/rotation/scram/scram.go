@@ -6,11 +6,18 @@
 // RFC 7677 applied as in PostgreSQL's src/common/scram-common.c):
 //
 //	SCRAM-SHA-256$<iterations>:<salt base64>$<StoredKey base64>:<ServerKey base64>
+//
+// The keys come from github.com/xdg-go/scram (its stored credentials); this package only
+// checks the password, lays out PostgreSQL's format and parses it. The hand-written
+// derivation it had (crypto/pbkdf2 and HMAC, now only in the tests) was 1.3x faster, 3.2
+// vs 4.3 ms per verifier (medians of 3 in one run, 2026-12-01): under the 1.5x that
+// hand-written machinery must earn, so it gave way to the maintained package:
+//
+//	go test -run '^$' -bench StoredKeys -benchmem ./internal/rotation/scram
 package scram
 
 import (
 	"crypto/hmac"
-	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -18,6 +25,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	xdgscram "github.com/xdg-go/scram"
 )
 
 // Iterations is PostgreSQL's default scram_iterations.
@@ -55,16 +64,17 @@ func Verifier(password string, salt []byte, iterations int) (string, error) {
 	if len(salt) == 0 || iterations < 1 {
 		return "", errors.New("scram: salt and iteration count are required")
 	}
-	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, sha256.Size)
+	client, err := xdgscram.SHA256.NewClient("", password, "")
 	if err != nil {
-		return "", fmt.Errorf("scram: pbkdf2: %w", err)
+		return "", fmt.Errorf("scram: %w", err)
 	}
-	clientKey := mac(salted, "Client Key")
-	storedKey := sha256.Sum256(clientKey)
-	serverKey := mac(salted, "Server Key")
+	creds, err := client.GetStoredCredentialsWithError(xdgscram.KeyFactors{Salt: string(salt), Iters: iterations})
+	if err != nil {
+		return "", fmt.Errorf("scram: stored keys: %w", err)
+	}
 	enc := base64.StdEncoding
 	return "SCRAM-SHA-256$" + strconv.Itoa(iterations) + ":" + enc.EncodeToString(salt) +
-		"$" + enc.EncodeToString(storedKey[:]) + ":" + enc.EncodeToString(serverKey), nil
+		"$" + enc.EncodeToString(creds.StoredKey) + ":" + enc.EncodeToString(creds.ServerKey), nil
 }
 
 // Check reports whether password matches verifier, as the server would decide.
@@ -114,10 +124,4 @@ func Parse(verifier string) (iterations int, salt, storedKey, serverKey []byte, 
 		return 0, nil, nil, nil, bad("server key")
 	}
 	return iterations, salt, storedKey, serverKey, nil
-}
-
-func mac(key []byte, msg string) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(msg))
-	return h.Sum(nil)
 }
