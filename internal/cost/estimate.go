@@ -253,15 +253,40 @@ func priceEndpoint(e *estimator, r *ResourceChange) ([]Item, error) {
 	case typ != "Interface":
 		return nil, skip("endpoint type %s not in the table", typ)
 	}
-	azs, ok := r.length("subnet_ids")
-	if !ok || azs == 0 {
+	azs, how, ok := e.endpointZones(r)
+	if !ok {
 		return nil, skip("number of subnets (zones) unknown at plan time")
 	}
 	n := float64(e.count("aws_vpc_endpoint", isInterface))
 	return []Item{
-		e.hourly("interface endpoint zones", "vpc_interface_endpoint_az_hour", float64(azs)),
+		e.hourly("interface endpoint zones ("+how+")", "vpc_interface_endpoint_az_hour", float64(azs)),
 		e.per("data processed (share of endpoint_gb_per_month)", "vpc_interface_endpoint_gb", e.a.EndpointGBPerMonth/n, "GB"),
 	}, nil
+}
+
+// endpointZones is the number of zones (subnets) of an interface endpoint. Subnet ids are
+// unknown until apply and a set of unknowns has no length in the plan, so it falls back on
+// what the roots say: the private subnets of the endpoint's module, or fewer when the
+// root's interface_endpoint_zones variable asks for fewer (modules/network puts the
+// endpoints in the first that many).
+func (e *estimator) endpointZones(r *ResourceChange) (int, string, bool) {
+	if n, ok := r.length("subnet_ids"); ok && n > 0 {
+		return n, "one per subnet", true
+	}
+	n := 0
+	for _, s := range e.sameModule(r, "aws_subnet") {
+		if s.Name == "private" {
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, "", false
+	}
+	how := "the module's private subnets"
+	if z, ok := e.plan.VarNum("interface_endpoint_zones"); ok && z > 0 && int(z) < n {
+		n, how = int(z), "interface_endpoint_zones"
+	}
+	return n, how, true
 }
 
 func priceLB(e *estimator, r *ResourceChange) ([]Item, error) {

@@ -65,6 +65,12 @@ func (p *Plan) Var(name string) string {
 	return s
 }
 
+// VarNum returns a root variable's value as a number.
+func (p *Plan) VarNum(name string) (float64, bool) {
+	f, ok := p.Variables[name].Value.(float64)
+	return f, ok
+}
+
 // Managed returns the managed resources that exist after the apply (deleted ones and data
 // sources left out), in plan order.
 func (p *Plan) Managed() []ResourceChange {
