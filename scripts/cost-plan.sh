@@ -24,11 +24,26 @@ envs=()
 for a in "$@"; do
   case "$a" in
     --check) check=1 ;;
-    dev | stage | prod) envs+=("$a") ;;
-    *) die "usage: scripts/cost-plan.sh [--check] dev|stage|prod... (got '$a')" ;;
+    dev | stage | prod | dev-before | dev-nat | dev-ecsdb) envs+=("$a") ;;
+    *) die "usage: scripts/cost-plan.sh [--check] dev|stage|prod|dev-before|dev-nat|dev-ecsdb... (got '$a')" ;;
   esac
 done
-[ ${#envs[@]} -gt 0 ] || envs=(dev stage prod)
+[ ${#envs[@]} -gt 0 ] || envs=(dev stage prod dev-before dev-nat dev-ecsdb)
+
+# Variants of dev for the README's table of savings: dev's terraform.tfvars with some
+# values put back, so each line shows what a switch saves.
+variant_vars() {
+  case "$1" in
+    dev-before) # dev as it was before the cheap-dev switches
+      echo -var egress=endpoints -var interface_endpoint_zones=0 -var enable_logs_endpoint=true \
+        -var enable_ecr_endpoints=true -var api_load_balancer=true -var container_insights=true \
+        -var flow_log_traffic_type=ALL -var log_retention_days=30 ;;
+    dev-nat) # a NAT gateway instead of public task addresses and the endpoint
+      echo -var egress=nat -var enable_secretsmanager_endpoint=false ;;
+    dev-ecsdb) # PostgreSQL as a Fargate task on EFS instead of RDS
+      echo -var database_mode=ecs ;;
+  esac
+}
 
 TF=$(command -v terraform || true)
 [ -n "$TF" ] || die "terraform is not on PATH"
@@ -128,9 +143,10 @@ EOF
 
 status=0
 for env in "${envs[@]}"; do
+  base=${env%%-*}
   dir=$work/envs/$env
   mkdir -p "$dir"
-  cp -L envs/"$env"/*.tf envs/"$env"/terraform.tfvars "$dir"/
+  cp -L envs/"$base"/*.tf envs/"$base"/terraform.tfvars "$dir"/
   {
     printf '# Written by scripts/cost-plan.sh: plan offline against the local emulator.\n'
     printf 'terraform {\n  backend "local" {}\n}\n\n'
@@ -139,11 +155,19 @@ for env in "${envs[@]}"; do
     provider_override 'alias = "us_east_1"'
   } >"$dir/cost_override.tf"
 
+  # An internet-facing load balancer refuses to plan without a certificate, which is set
+  # only at deploy time; a placeholder ARN stands in (listeners cost nothing either way).
+  # shellcheck disable=SC2207 # the variant's -var words have no spaces
+  extra=($(variant_vars "$env"))
+  if grep -Eq '^public_load_balancer *= *true' "$dir/terraform.tfvars" && ! grep -Eq '^certificate_arn *=' "$dir/terraform.tfvars"; then
+    extra+=(-var "certificate_arn=arn:aws:acm:eu-west-1:123456789012:certificate/cost-plan-placeholder")
+  fi
+
   say "plan envs/$env offline (emulator $endpoint)"
   "$TF" -chdir="$dir" init -input=false -no-color >"$work/init-$env.log" 2>&1 ||
     { cat "$work/init-$env.log" >&2; die "terraform init failed for $env"; }
   "$TF" -chdir="$dir" plan -input=false -no-color -refresh=false -lock=false \
-    -out="$work/$env.tfplan" >"$work/plan-$env.log" 2>&1 ||
+    "${extra[@]}" -out="$work/$env.tfplan" >"$work/plan-$env.log" 2>&1 ||
     { tail -40 "$work/plan-$env.log" >&2; die "terraform plan failed for $env"; }
 
   # Keep what the estimator reads; drop long strings (policies, patterns, hashes) and
@@ -154,7 +178,7 @@ for env in "${envs[@]}"; do
     {
       format_version,
       terraform_version,
-      variables: {region: .variables.region, environment: .variables.environment},
+      variables: (.variables | with_entries(select(.key == "region" or .key == "environment" or .key == "availability_zones" or .key == "interface_endpoint_zones"))),
       resource_changes: [
         .resource_changes[]
         | select(.mode == "managed")

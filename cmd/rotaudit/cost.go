@@ -206,7 +206,11 @@ func writePlot(path string, rows []cost.AuditRow, fraction float64) error {
 
 func costReadme(f costFlags, t *cost.Table, data []byte, stdout io.Writer) error {
 	plans := map[string]*cost.Plan{}
-	for _, env := range cost.Environments {
+	names := append([]string{}, cost.Environments...)
+	for _, v := range cost.DevVariants[1:] {
+		names = append(names, v.Name)
+	}
+	for _, env := range names {
 		path := filepath.Join(f.plansDir, "plan-"+env+".json")
 		fh, err := os.Open(path)
 		if err != nil {

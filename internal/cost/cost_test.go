@@ -340,7 +340,11 @@ func TestAuditVolumeScales(t *testing.T) {
 func loadPlans(t *testing.T) map[string]*Plan {
 	t.Helper()
 	plans := map[string]*Plan{}
-	for _, env := range Environments {
+	names := append([]string{}, Environments...)
+	for _, v := range DevVariants[1:] {
+		names = append(names, v.Name)
+	}
+	for _, env := range names {
 		f, err := os.Open(filepath.Join("testdata", "plan-"+env+".json"))
 		if err != nil {
 			t.Fatalf("%v: run scripts/cost-plan.sh %s", err, env)
@@ -365,7 +369,7 @@ func TestReadmeIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range append(append([]string{}, Environments...), "assumptions", "audit") {
+	for _, s := range append(append([]string{}, Environments...), "dev-options", "assumptions", "audit") {
 		got, _ := Section(doc, s)
 		exp, _ := Section(want, s)
 		if got != exp {
@@ -378,7 +382,8 @@ func TestReadmeIsCurrent(t *testing.T) {
 // its budget.
 func TestEnvironments(t *testing.T) {
 	tb := table(t)
-	for env, p := range loadPlans(t) {
+	for name, p := range loadPlans(t) {
+		env := strings.SplitN(name, "-", 2)[0]
 		a, err := ForEnvironment(AssumptionsData(), env)
 		if err != nil {
 			t.Fatal(err)
@@ -388,12 +393,12 @@ func TestEnvironments(t *testing.T) {
 			t.Fatal(err)
 		}
 		if p.Var("environment") != env {
-			t.Errorf("plan-%s.json is the plan of %q", env, p.Var("environment"))
+			t.Errorf("plan-%s.json is the plan of %q", name, p.Var("environment"))
 		}
 		for _, l := range r.NotPriced() {
-			t.Errorf("%s: %s not priced: %s", env, l.Address, l.Reason)
+			t.Errorf("%s: %s not priced: %s", name, l.Address, l.Reason)
 		}
-		if env == "dev" && r.FixedBeforeDatabase() > 40 {
+		if name == "dev" && r.FixedBeforeDatabase() > 40 {
 			t.Errorf("dev's fixed cost before the database is $%.2f a month, over the $40 budget", r.FixedBeforeDatabase())
 		}
 	}

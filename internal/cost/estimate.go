@@ -301,9 +301,13 @@ func priceLB(e *estimator, r *ResourceChange) ([]Item, error) {
 		e.hourly(fmt.Sprintf("LCUs (requests_per_second %s / 25 new connections)", fnum(e.a.RequestsPerSecond)), "alb_lcu_hour", lcu),
 	}
 	if internal, ok := r.boolean("internal"); ok && !internal {
+		// Subnet ids are unknown until apply; a load balancer spans the root's zones.
 		azs, ok := r.length("subnets")
 		if !ok {
-			return nil, skip("number of subnets of the internet-facing load balancer unknown")
+			zones, _ := e.plan.Variables["availability_zones"].Value.([]any)
+			if azs, ok = len(zones), len(zones) > 0; !ok {
+				return nil, skip("number of subnets of the internet-facing load balancer unknown")
+			}
 		}
 		items = append(items, e.hourly("public IPv4 addresses (one per zone)", "public_ipv4_hour", float64(azs)))
 	}
