@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -23,8 +25,11 @@ func PlotAuditVolume(w io.Writer, rows []AuditRow, fraction float64) error {
 	p.X.Label.Text = "CloudTrail events per month"
 	p.Y.Label.Text = "USD per month"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = decadeTicks{label: events}
+	p.Y.Tick.Marker = decadeTicks{label: dollars}
+	// Top left is empty: every line rises to the right.
 	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(20), -vg.Points(8)
 	p.Add(plotter.NewGrid())
 
 	series := []struct {
@@ -40,11 +45,18 @@ func PlotAuditVolume(w io.Writer, rows []AuditRow, fraction float64) error {
 		{"Logs", func(r AuditRow) float64 { return r.Logs }, color.RGBA{G: 150, A: 255}, 1.5},
 		{"SNS", func(r AuditRow) float64 { return r.SNS }, color.RGBA{R: 200, A: 255}, 1.5},
 	}
+	var hidden []string
 	for _, s := range series {
 		pts := make(plotter.XYs, 0, len(rows))
+		top := 0.0
 		for _, r := range rows {
 			// A log axis cannot show zero; a cent is below anything worth reading here.
 			pts = append(pts, plotter.XY{X: r.EventsPerMonth, Y: max(s.get(r), 0.01)})
+			top = max(top, s.get(r))
+		}
+		if top < 0.01 {
+			hidden = append(hidden, s.name)
+			continue
 		}
 		l, sc, err := plotter.NewLinePoints(pts)
 		if err != nil {
@@ -55,6 +67,9 @@ func PlotAuditVolume(w io.Writer, rows []AuditRow, fraction float64) error {
 		p.Add(l, sc)
 		p.Legend.Add(s.name, l)
 	}
+	if len(hidden) > 0 {
+		p.X.Label.Text += fmt.Sprintf("  (%s: under $0.01 at every volume, not drawn)", strings.Join(hidden, ", "))
+	}
 	c := vgimg.New(8*vg.Inch, 5*vg.Inch)
 	p.Draw(draw.New(c))
 	png := vgimg.PngCanvas{Canvas: c}
@@ -62,4 +77,46 @@ func PlotAuditVolume(w io.Writer, rows []AuditRow, fraction float64) error {
 		return fmt.Errorf("plot: write png: %w", err)
 	}
 	return nil
+}
+
+// decadeTicks puts a labelled tick on every power of ten of the range, and unlabelled
+// ones at 2..9 times it.
+type decadeTicks struct{ label func(float64) string }
+
+func (d decadeTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		base := math.Pow(10, e)
+		for m := 1.0; m < 10; m++ {
+			v := m * base
+			if v < lo*0.999 || v > hi*1.001 {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 {
+				t.Label = d.label(v)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}
+
+func events(v float64) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%gB", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%gM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%gk", v/1e3)
+	}
+	return fmt.Sprintf("%g", v)
+}
+
+func dollars(v float64) string {
+	if v < 1 {
+		return fmt.Sprintf("$%.2f", v)
+	}
+	return "$" + addThousands(fmt.Sprintf("%.0f", v))
 }
