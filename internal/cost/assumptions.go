@@ -76,10 +76,13 @@ func DefaultAssumptions() Assumptions {
 	}
 }
 
-// DefaultAuditFraction is the share of CloudTrail events the management-events pattern
-// lets through in the synthetic traffic of internal/audit/corpus (TestAuditFraction
-// measures it against the emulator's EventBridge and fails when it drifts).
-const DefaultAuditFraction = 0.35
+// DefaultAuditFraction is the share of CloudTrail events the deployed patterns let
+// through in the synthetic traffic of internal/audit/corpus, measured by TestAuditFraction
+// on the emulator's EventBridge (215 of 400 events; the test fails when it drifts). In that
+// traffic the deployment's own Secrets Manager and KMS calls are a third of all events; of
+// the unrelated noise alone about 30% passes (KMS, Secrets Manager and ECS reads).
+// An account with much other traffic sits nearer the noise figure: measure yours.
+const DefaultAuditFraction = 0.54
 
 // Validate says which figure is out of range.
 func (a Assumptions) Validate() error {
