@@ -5,7 +5,7 @@ SHELL := bash
 ENV ?= dev
 
 .PHONY: help up down status reset demo test test-unit test-go tf-check tf-validate tf-plan \
-	bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
+	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
 	cost cost-readme cost-check
 
 help: ## list the targets
@@ -34,6 +34,9 @@ test-go: ## only the Go tests (starts the stack)
 
 test-unit: ## only the Go tests that need nothing running (go test -short)
 	@go test -short -count=1 ./...
+
+test-pg-majors: ## the rotation suites on PostgreSQL 13-18, one private cluster per major (PG_MAJORS=...)
+	@scripts/pg-majors.sh test
 
 tf-check: ## Terraform: fmt, tflint, checkov and the HCL tests (no provider needed)
 	@scripts/tf-check.sh

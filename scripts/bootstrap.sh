@@ -3,6 +3,13 @@
 # runs it after both services answer. Idempotent: roles, database, migrations, grants; demo
 # data when the tables are empty; secrets kept when their password still logs in.
 #
+# Grants go to the NOLOGIN role rates_reader only; rates_app (and rates_app_clone, once a
+# rotation made it) are its members, so a reload leaves whichever user the secret names able
+# to read. Only the admin role and the database are made as superuser; the rest runs as
+# rotaudit_admin (CREATEROLE, not superuser), as the RDS master would. On a deployed database
+# `rotaudit db setup --master-secret ARN --app-secret ARN` (or the dbbootstrap Lambda) does the
+# same with the master's secret and no superuser at all.
+#
 #   RATES_SQL=path/to/dump.sql scripts/bootstrap.sh   loads a plain pg_dump instead of demo data
 #
 # It connects as the cluster's superuser over the unix socket (native stack) or over TCP with

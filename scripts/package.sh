@@ -2,7 +2,7 @@
 # make package: builds each Lambda under functions/ as a linux/arm64 `bootstrap` and zips it
 # reproducibly into dist/<name>.zip (the path the Terraform roots read).
 #
-#   scripts/package.sh            build dist/rotator.zip and dist/auditor.zip
+#   scripts/package.sh            build dist/rotator.zip, dist/auditor.zip and dist/dbbootstrap.zip
 #   scripts/package.sh --verify   build every zip twice, in two temporary folders with a
 #                                 different umask and time zone, and fail unless the two
 #                                 builds are byte-identical
@@ -14,7 +14,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-FUNCTIONS=(rotator auditor)
+FUNCTIONS=(rotator auditor dbbootstrap)
 
 # build_zip NAME OUT_DIR: builds functions/NAME into OUT_DIR/NAME.zip; returns 3 when the
 # function does not exist yet.

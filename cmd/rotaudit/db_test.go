@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/rotaudit/rotaudit/internal/bootstrap"
+	"github.com/rotaudit/rotaudit/internal/bootstrap/bootstraptest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -43,5 +45,33 @@ func TestDBShowRedacts(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"db", "show", id + "-missing"}, &out, &errOut); err == nil {
 		t.Fatal("showed a secret that does not exist")
+	}
+}
+
+// TestDBSetupWithMasterSecret runs the first deployment's bootstrap through the CLI on the
+// real stack: a CREATEROLE non-superuser master, an app secret as Terraform writes it.
+func TestDBSetupWithMasterSecret(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{})
+	args := []string{"db", "setup", "--master-secret", f.MasterSecretARN, "--app-secret", f.AppSecretARN,
+		"--app-username", f.App, "--database", f.Database, "--reader-role", f.Reader}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, errOut.String())
+	}
+	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	if !strings.Contains(out.String(), "new password set") || app.Password == "" || strings.Contains(out.String()+errOut.String(), app.Password) {
+		t.Fatalf("first run: stdout %q", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), args, &out, &errOut); err != nil || !strings.Contains(out.String(), "nothing changed") {
+		t.Fatalf("second run: %v, stdout %q", err, out.String())
+	}
+	// Another APP_USERNAME than the secret's user: refused.
+	bad := append(append([]string(nil), args[:6]...), "--app-username", "someone_else", "--database", f.Database, "--reader-role", f.Reader)
+	if err := run(context.Background(), bad, &out, &errOut); !errors.Is(err, bootstrap.ErrRefused) {
+		t.Fatalf("secret user %s with --app-username someone_else: %v", f.App, err)
+	}
+	if err := run(context.Background(), []string{"db", "setup", "--master-secret", f.MasterSecretARN}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--app-secret") {
+		t.Fatalf("without --app-secret: %v", err)
 	}
 }

@@ -90,7 +90,8 @@ func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, f
 }
 
 // floorRotation issues the Secrets Manager calls and database logins and statements of
-// one rotation back to back, with none of the rotator's logic: no event or secret
+// one rotation back to back (including the guard's logins with AWSCURRENT, which a safe
+// rotation cannot skip), with none of the rotator's logic: no event or secret
 // validation, no error classification, no SCRAM computation (timed and subtracted), and
 // for alternating users none of the role-mirroring catalog queries.
 func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotation.Strategy, token string) (excluded time.Duration, err error) {
@@ -124,6 +125,11 @@ func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotati
 		return 0, err
 	}
 	get(token, "AWSPENDING") // not found yet
+	// The guard's login with AWSCURRENT and the test query with it, before anything is
+	// stored: I/O every safe rotation makes (AWS's function makes the same login).
+	if err := probeFloor(ctx, login, cur); err != nil {
+		return 0, err
+	}
 	pw, err := c.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{PasswordLength: aws.Int64(32), ExcludeCharacters: aws.String(rotation.DefaultExcludeCharacters)})
 	if err != nil {
 		return 0, err
@@ -156,6 +162,12 @@ func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotati
 	excluded = time.Since(vStart)
 	who := cur
 	if strategy == rotation.AlternatingUsers {
+		// The guard again before the master acts: AWSCURRENT logs in.
+		own, err := login(cur)
+		if err != nil {
+			return 0, err
+		}
+		own.Close(ctx)
 		out, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(cur.MasterARN), VersionStage: aws.String("AWSCURRENT")})
 		if err != nil {
 			return 0, err
@@ -192,6 +204,7 @@ func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotati
 	if err == nil {
 		rows.Close()
 	}
+	pc.Exec(ctx, "ROLLBACK")
 	pc.Close(ctx)
 	// finishSecret
 	describe()
@@ -206,6 +219,21 @@ func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotati
 	}
 	_, err = c.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{SecretId: id, VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: aws.String(token)})
 	return excluded, err
+}
+
+// probeFloor logs in with s and runs SELECT 1 in a read-only transaction.
+func probeFloor(ctx context.Context, login func(dbsecret.Secret) (*pgx.Conn, error), s dbsecret.Secret) error {
+	c, err := login(s)
+	if err != nil {
+		return fmt.Errorf("floor login with current: %w", err)
+	}
+	defer c.Close(ctx)
+	c.Exec(ctx, "BEGIN READ ONLY")
+	if rows, err := c.Query(ctx, "SELECT 1"); err == nil {
+		rows.Close()
+	}
+	_, err = c.Exec(ctx, "ROLLBACK")
+	return err
 }
 
 // benchColdStart measures, five times, the emulator started with a fresh bootstrap to

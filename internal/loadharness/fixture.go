@@ -20,11 +20,14 @@ import (
 // with unique names and all removed at cleanup. Tests change it freely.
 type Fixture struct {
 	Env *testenv.Env
-	// Database, AppRole and AdminRole are the unique names made for this test.
-	Database, AppRole, AdminRole string
+	// Database, AppRole, AdminRole and ReaderRole are the unique names made for this test;
+	// ReaderRole holds the grants and the app's login roles are its members.
+	Database, AppRole, AdminRole, ReaderRole string
 	// AppSecretID and AdminSecretID are the secrets' names; the ARNs identify them too.
 	AppSecretID, AdminSecretID   string
 	AppSecretARN, AdminSecretARN string
+
+	cfg ratesdb.Config
 }
 
 // FixtureOptions changes what NewFixture loads.
@@ -44,6 +47,7 @@ func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
 		Database:      "lh_rates_" + suffix,
 		AppRole:       "lh_app_" + suffix,
 		AdminRole:     "lh_admin_" + suffix,
+		ReaderRole:    "lh_reader_" + suffix,
 		AppSecretID:   "rotaudit/test/" + suffix + "/app",
 		AdminSecretID: "rotaudit/test/" + suffix + "/admin",
 	}
@@ -74,28 +78,44 @@ func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
 	if demo.Days == 0 {
 		demo = ratesdb.DefaultDemo
 	}
-	cfg := ratesdb.Config{
+	f.cfg = ratesdb.Config{
 		SuperConn: env.SuperDSN, Host: "127.0.0.1", Port: env.PGPort,
-		Database: f.Database, AppRole: f.AppRole, AdminRole: f.AdminRole,
+		Database: f.Database, AppRole: f.AppRole, AdminRole: f.AdminRole, ReaderRole: f.ReaderRole,
 		AppSecretID: f.AppSecretID, AdminSecretID: f.AdminSecretID,
 		DumpPath: o.DumpPath, Demo: demo,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := ratesdb.Setup(ctx, sm, cfg)
+	res, err := ratesdb.Setup(ctx, sm, f.cfg)
 	if err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
 	f.AppSecretARN, f.AdminSecretARN = res.AppSecretARN, res.AdminSecretARN
+	f.cfg.DumpPath = ""
 	return f
 }
 
-// extraRoles returns the roles to drop at cleanup: the fixture's two and any that a test
+// Reload runs ratesdb.Setup again on the fixture, as a second `make up` does: with dump set
+// it replaces the data with that pg_dump (RATES_SQL), otherwise with the demo data afresh.
+func (f *Fixture) Reload(t testing.TB, dump string) ratesdb.Result {
+	t.Helper()
+	c := f.cfg
+	c.DumpPath, c.ReloadDemo = dump, dump == ""
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := ratesdb.Setup(ctx, secretsmanager.NewFromConfig(f.Env.AWS(t)), c)
+	if err != nil {
+		t.Fatalf("fixture reload: %v", err)
+	}
+	return res
+}
+
+// extraRoles returns the roles to drop at cleanup: the fixture's three and any that a test
 // made with the fixture's prefix (NewRole).
 func (f *Fixture) extraRoles() []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	roles := []string{f.AppRole, f.AdminRole}
+	roles := []string{f.AppRole, f.ReaderRole, f.AdminRole}
 	c, err := pgx.Connect(ctx, f.Env.SuperDSN)
 	if err != nil {
 		return roles
@@ -109,8 +129,8 @@ func (f *Fixture) extraRoles() []string {
 	return append(more, roles...)
 }
 
-// NewRole makes another login role like the app role (SELECT on the tables, nothing more)
-// named AppRole_suffix, with the given password; it is dropped at cleanup.
+// NewRole makes another login role like the app role (a member of the reader role, nothing
+// more) named AppRole_suffix, with the given password; it is dropped at cleanup.
 func (f *Fixture) NewRole(t testing.TB, suffix, password string) string {
 	t.Helper()
 	name := f.AppRole + "_" + suffix
@@ -122,8 +142,8 @@ func (f *Fixture) NewRole(t testing.TB, suffix, password string) string {
 	if err := pgrole.SetPassword(ctx, conn, name, password); err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
-	if err := ratesdb.Grant(ctx, conn, f.Database, name); err != nil {
-		t.Fatalf("fixture: %v", err)
+	if _, err := conn.Exec(ctx, "GRANT "+pgx.Identifier{f.ReaderRole}.Sanitize()+" TO "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("fixture: grant %s to %s: %v", f.ReaderRole, name, err)
 	}
 	return name
 }

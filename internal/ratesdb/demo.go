@@ -154,7 +154,7 @@ func routePrices(rng *rand.Rand, orig, dest string, from time.Time, days int, al
 
 // Load copies a data set into the three tables, which must exist (see Migrate) and are
 // emptied first, in one transaction.
-func Load(ctx context.Context, conn *pgx.Conn, d Data) error {
+func Load(ctx context.Context, conn Querier, d Data) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "TRUNCATE prices, ports, regions"); err != nil {
 			return fmt.Errorf("load: truncate: %w", err)

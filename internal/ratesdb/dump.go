@@ -116,7 +116,7 @@ func firstWord(s string) string {
 // connection's current role: run it as the owner of the tables (never as a superuser) so a
 // dump can do no more than that role may. It resets the session settings the dump changes
 // (pg_dump empties search_path) before it returns.
-func LoadDump(ctx context.Context, conn *pgx.Conn, r io.Reader) error {
+func LoadDump(ctx context.Context, conn Querier, r io.Reader) error {
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		return ScanDump(r, func(it DumpItem) error {
 			if it.Copy == nil {

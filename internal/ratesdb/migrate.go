@@ -57,9 +57,10 @@ func Migrations() ([]Migration, error) {
 }
 
 // Migrate applies the migrations not yet recorded in schema_migrations, each in its own
-// transaction, as the connection's current role (which then owns what they create).
+// transaction (a savepoint when conn is a transaction), as the connection's current role
+// (which then owns what they create).
 // It returns the versions it applied; none when the schema is current.
-func Migrate(ctx context.Context, conn *pgx.Conn) ([]int, error) {
+func Migrate(ctx context.Context, conn Querier) ([]int, error) {
 	ms, err := Migrations()
 	if err != nil {
 		return nil, err

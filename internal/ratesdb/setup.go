@@ -1,8 +1,9 @@
 // Package ratesdb owns the rates database: its schema migrations, the roles that use it
-// (an application login role with SELECT only, and an admin role that owns the tables and
-// rotates the application's password), a deterministic demo-data generator, the loading
-// of a plain pg_dump instead, and the Secrets Manager secrets that hold both roles'
-// credentials in the JSON that AWS uses for RDS secrets.
+// (a NOLOGIN reader role that holds SELECT and nothing else, the application's login roles
+// as its members, and an admin role that owns the tables and rotates the application's
+// password), a deterministic demo-data generator, the loading of a plain pg_dump instead,
+// and the Secrets Manager secrets that hold the logins' credentials in the JSON that AWS
+// uses for RDS secrets.
 //
 // Setup does all of it idempotently: run it twice and the second run changes nothing,
 // keeping every password that still logs in.
@@ -61,9 +62,13 @@ type Config struct {
 	Database, AppRole, AdminRole string
 	// AppSecretID and AdminSecretID name the secrets.
 	AppSecretID, AdminSecretID string
+	// ReaderRole is the NOLOGIN role that holds the grants [DefaultReaderRole].
+	ReaderRole string
 	// DumpPath, when set, is a plain pg_dump (such as the reference rates.sql) loaded instead
 	// of the demo data; it replaces whatever data the tables held.
 	DumpPath string
+	// ReloadDemo replaces the tables and loads the demo data afresh (without DumpPath).
+	ReloadDemo bool
 	// Demo sizes the demo data, loaded when the tables are empty and DumpPath is unset.
 	Demo DemoOptions
 	// Log receives progress; nil discards it.
@@ -75,7 +80,7 @@ func Defaults(superConn string, port int) Config {
 	return Config{
 		SuperConn: superConn, Host: "127.0.0.1", Port: port,
 		Database: DefaultDatabase, AppRole: DefaultAppRole, AdminRole: DefaultAdminRole,
-		AppSecretID: DefaultAppSecretID, AdminSecretID: DefaultAdminSecretID,
+		ReaderRole: DefaultReaderRole, AppSecretID: DefaultAppSecretID, AdminSecretID: DefaultAdminSecretID,
 		Demo: DefaultDemo,
 	}
 }
@@ -89,15 +94,26 @@ type Result struct {
 	AppSecretARN, AdminSecretARN string
 	// AppPasswordSet and AdminPasswordSet are true when Setup chose a new password.
 	AppPasswordSet, AdminPasswordSet bool
+	// RoleChanges lists what Provision changed in roles and grants; empty when nothing.
+	RoleChanges []string
 }
 
 // Setup creates or updates roles, database, schema, data, grants and secrets. See the
 // package doc.
+//
+// The superuser makes only the admin role and the database. Everything else runs as the
+// admin role, as on RDS, where the master user is not a superuser: the migrations, the data,
+// and Provision (the reader role that holds every grant, the app login role as its member).
+// A reload (DumpPath or ReloadDemo) replaces the tables and grants the reader role again in
+// one transaction, so a running API waits for it instead of failing.
 func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 	var res Result
 	log := c.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.ReaderRole == "" {
+		c.ReaderRole = DefaultReaderRole
 	}
 	for _, f := range []struct{ name, v string }{
 		{"database", c.Database}, {"app role", c.AppRole}, {"admin role", c.AdminRole},
@@ -107,8 +123,17 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 			return res, fmt.Errorf("setup: %s is empty", f.name)
 		}
 	}
-	if c.AppRole == c.AdminRole {
-		return res, fmt.Errorf("setup: app role and admin role must differ (both %q)", c.AppRole)
+	if c.AppRole == c.AdminRole || c.ReaderRole == c.AppRole || c.ReaderRole == c.AdminRole {
+		return res, fmt.Errorf("setup: app role %q, admin role %q and reader role %q must differ", c.AppRole, c.AdminRole, c.ReaderRole)
+	}
+	var dump *os.File
+	if c.DumpPath != "" {
+		f, err := os.Open(c.DumpPath)
+		if err != nil {
+			return res, fmt.Errorf("setup: RATES_SQL: %w", err)
+		}
+		defer f.Close()
+		dump = f
 	}
 	super, err := pgx.Connect(ctx, c.SuperConn)
 	if err != nil {
@@ -116,11 +141,17 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 	}
 	defer super.Close(context.WithoutCancel(ctx))
 
-	log.Info("roles", "app_role", c.AppRole, "admin_role", c.AdminRole)
+	log.Info("roles", "app_role", c.AppRole, "admin_role", c.AdminRole, "reader_role", c.ReaderRole)
 	if err := ensureRole(ctx, super, c.AdminRole, "LOGIN CREATEROLE NOSUPERUSER NOCREATEDB NOREPLICATION NOBYPASSRLS"); err != nil {
 		return res, err
 	}
-	if err := ensureRole(ctx, super, c.AppRole, "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"); err != nil {
+	// A login role someone widened by hand is narrowed again: only a superuser can.
+	for _, r := range []string{c.AppRole, c.AppRole + cloneSuffix} {
+		if err := narrowRole(ctx, super, r); err != nil {
+			return res, err
+		}
+	}
+	if err := letAdminRotate(ctx, super, c.AdminRole, c.AppRole); err != nil {
 		return res, err
 	}
 	if err := ensureDatabase(ctx, super, c.Database, c.AdminRole); err != nil {
@@ -134,44 +165,66 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 	defer dbConn.Close(context.WithoutCancel(ctx))
 
 	res.DataSource = "kept"
-	if c.DumpPath != "" {
-		if err := replaceWithDump(ctx, c, log); err != nil {
-			return res, err
+	reload := dump != nil || c.ReloadDemo
+	var changes []string
+	err = pgx.BeginFunc(ctx, dbConn, func(tx pgx.Tx) error {
+		if reload {
+			// The dump creates the tables itself; the migrations then add what it lacks (the
+			// index). Readers block on the dropped tables until the commit.
+			if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS prices, ports, regions, schema_migrations CASCADE"); err != nil {
+				return fmt.Errorf("setup: drop tables before reloading: %w", err)
+			}
 		}
-		res.DataSource = "dump " + c.DumpPath
-	}
-	if res.Migrated, err = Migrate(ctx, dbConn); err != nil {
-		return res, fmt.Errorf("setup: %w", err)
-	}
-	if len(res.Migrated) > 0 {
-		log.Info("migrated", "versions", res.Migrated)
-	}
-	var rows int64
-	if err := dbConn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&rows); err != nil {
-		return res, fmt.Errorf("setup: count prices: %w", err)
-	}
-	if rows == 0 && c.DumpPath == "" {
-		d, err := Demo(c.Demo)
+		if dump != nil {
+			log.Info("replacing the rates data with a dump", "path", c.DumpPath)
+			start := time.Now()
+			if err := LoadDump(ctx, tx, dump); err != nil {
+				return fmt.Errorf("setup: RATES_SQL %s: %w", c.DumpPath, err)
+			}
+			log.Info("dump loaded", "path", c.DumpPath, "seconds", time.Since(start).Seconds())
+			res.DataSource = "dump " + c.DumpPath
+		}
+		var err error
+		if res.Migrated, err = Migrate(ctx, tx); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+		if len(res.Migrated) > 0 {
+			log.Info("migrated", "versions", res.Migrated)
+		}
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&res.PriceRows); err != nil {
+			return fmt.Errorf("setup: count prices: %w", err)
+		}
+		if res.PriceRows == 0 && dump == nil {
+			d, err := Demo(c.Demo)
+			if err != nil {
+				return fmt.Errorf("setup: %w", err)
+			}
+			log.Info("loading demo data", "seed", c.Demo.Seed, "price_rows", len(d.Prices))
+			if err := Load(ctx, tx, d); err != nil {
+				return fmt.Errorf("setup: %w", err)
+			}
+			res.DataSource = "demo"
+			res.PriceRows = int64(len(d.Prices))
+		}
+		if dump != nil {
+			// A dump comes without statistics; the planner needs them to use the index.
+			if _, err := tx.Exec(ctx, "ANALYZE regions, ports, prices"); err != nil {
+				return fmt.Errorf("setup: analyze: %w", err)
+			}
+		}
+		changes, err = Provision(ctx, tx, c.Database, Roles{Reader: c.ReaderRole, Logins: []string{c.AppRole}})
 		if err != nil {
-			return res, fmt.Errorf("setup: %w", err)
+			return fmt.Errorf("setup: %w", err)
 		}
-		log.Info("loading demo data", "seed", c.Demo.Seed, "price_rows", len(d.Prices))
-		if err := Load(ctx, dbConn, d); err != nil {
-			return res, fmt.Errorf("setup: %w", err)
-		}
-		res.DataSource = "demo"
-		rows = int64(len(d.Prices))
-	}
-	if c.DumpPath != "" {
-		// A dump comes without statistics; the planner needs them to use the index.
-		if _, err := dbConn.Exec(ctx, "ANALYZE regions, ports, prices"); err != nil {
-			return res, fmt.Errorf("setup: analyze: %w", err)
-		}
-	}
-	res.PriceRows = rows
-	if err := Grant(ctx, dbConn, c.Database, c.AppRole); err != nil {
+		return nil
+	})
+	if err != nil {
 		return res, err
 	}
+	for _, ch := range changes {
+		log.Info("roles and grants", "change", ch)
+	}
+	res.RoleChanges = changes
 
 	adminSecret := dbsecret.Secret{Engine: "postgres", Host: c.Host, Port: c.Port, Username: c.AdminRole, DBName: c.Database, SSL: ptr(false)}
 	res.AdminSecretARN, res.AdminPasswordSet, err = ensureSecret(ctx, sm, super, c.AdminSecretID, adminSecret, log)
@@ -186,21 +239,18 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 	return res, nil
 }
 
-// Grant gives role CONNECT on the database and SELECT on Tables, and nothing more.
-// conn must be connected to the database as the tables' owner.
-func Grant(ctx context.Context, conn *pgx.Conn, database, role string) error {
-	r := pgx.Identifier{role}.Sanitize()
-	stmts := []string{
-		"GRANT CONNECT ON DATABASE " + pgx.Identifier{database}.Sanitize() + " TO " + r,
-		"GRANT USAGE ON SCHEMA public TO " + r,
+// narrowRole takes from an existing login role every attribute beyond LOGIN and INHERIT,
+// only when it has one, so a second run issues nothing.
+func narrowRole(ctx context.Context, super *pgx.Conn, role string) error {
+	a, ok, err := lookupRole(ctx, super, role)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
 	}
-	for _, t := range Tables {
-		stmts = append(stmts, "GRANT SELECT ON "+pgx.Identifier{"public", t}.Sanitize()+" TO "+r)
+	if !ok || a.unsafe() == "" {
+		return nil
 	}
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("setup: grant to %s: %w", role, err)
-		}
+	if _, err := super.Exec(ctx, "ALTER ROLE "+ident(role)+" NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"); err != nil {
+		return fmt.Errorf("setup: narrow role %s: %w", role, err)
 	}
 	return nil
 }
@@ -256,30 +306,6 @@ func connectAs(ctx context.Context, superConn, db, role string) (*pgx.Conn, erro
 		return nil, fmt.Errorf("setup: set role %s: %w", role, err)
 	}
 	return conn, nil
-}
-
-func replaceWithDump(ctx context.Context, c Config, log *slog.Logger) error {
-	f, err := os.Open(c.DumpPath)
-	if err != nil {
-		return fmt.Errorf("setup: RATES_SQL: %w", err)
-	}
-	defer f.Close()
-	conn, err := connectAs(ctx, c.SuperConn, c.Database, c.AdminRole)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	log.Info("replacing the rates data with a dump", "path", c.DumpPath)
-	// The dump creates the tables itself; the migrations then add what it lacks (the index).
-	if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS prices, ports, regions, schema_migrations CASCADE"); err != nil {
-		return fmt.Errorf("setup: drop tables before loading the dump: %w", err)
-	}
-	start := time.Now()
-	if err := LoadDump(ctx, conn, f); err != nil {
-		return fmt.Errorf("setup: RATES_SQL %s: %w", c.DumpPath, err)
-	}
-	log.Info("dump loaded", "path", c.DumpPath, "seconds", time.Since(start).Seconds())
-	return nil
 }
 
 // ensureSecret makes sure secret id holds working credentials for want.Username (or for

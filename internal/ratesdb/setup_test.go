@@ -19,7 +19,7 @@ func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) rate
 	t.Helper()
 	s := strings.TrimPrefix(testenv.Unique(""), "_")
 	c := ratesdb.Defaults(env.SuperDSN, env.PGPort)
-	c.Database, c.AppRole, c.AdminRole = "setup_"+s, "setup_app_"+s, "setup_admin_"+s
+	c.Database, c.AppRole, c.AdminRole, c.ReaderRole = "setup_"+s, "setup_app_"+s, "setup_admin_"+s, "setup_reader_"+s
 	c.AppSecretID, c.AdminSecretID = "rotaudit/test/setup-"+s+"/app", "rotaudit/test/setup-"+s+"/admin"
 	c.Demo.RoutesPerOrigin = 3
 	t.Cleanup(func() {
@@ -29,8 +29,9 @@ func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) rate
 		}
 		if conn, err := pgx.Connect(ctx, env.SuperDSN); err == nil {
 			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{c.Database}.Sanitize()+" WITH (FORCE)")
-			conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{c.AppRole}.Sanitize())
-			conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{c.AdminRole}.Sanitize())
+			for _, r := range []string{c.AppRole + "_clone", c.AppRole, c.ReaderRole, c.AdminRole} {
+				conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize())
+			}
 			conn.Close(ctx)
 		}
 	})
@@ -75,7 +76,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.AppPasswordSet || second.AdminPasswordSet || second.DataSource != "kept" || len(second.Migrated) != 0 || second.PriceRows != first.PriceRows {
+	if second.AppPasswordSet || second.AdminPasswordSet || second.DataSource != "kept" || len(second.Migrated) != 0 || second.PriceRows != first.PriceRows || len(second.RoleChanges) != 0 {
 		t.Fatalf("second run changed things: %+v", second)
 	}
 	if testenv.CurrentSecret(t, sm, c.AppSecretID).Password != app.Password {
@@ -139,5 +140,78 @@ func TestSetupLoadsDump(t *testing.T) {
 	c.DumpPath = "testdata/does-not-exist.sql"
 	if _, err := ratesdb.Setup(context.Background(), sm, c); err == nil || !strings.Contains(err.Error(), "RATES_SQL") {
 		t.Fatalf("missing dump: %v", err)
+	}
+}
+
+// TestGrantsGoToTheReaderRole: the app login holds no privilege of its own, only the
+// membership; a login that had direct grants (the design before the reader role) loses
+// them, and its _clone partner is made a member too, so a reload reaches both.
+func TestGrantsGoToTheReaderRole(t *testing.T) {
+	env := testenv.Stack(t)
+	sm := secretsmanager.NewFromConfig(env.AWS(t))
+	c := setupConfig(t, env, sm)
+	ctx := context.Background()
+	if _, err := ratesdb.Setup(ctx, sm, c); err != nil {
+		t.Fatal(err)
+	}
+	super := env.Super(t, c.Database)
+	directGrants := func(role string) int {
+		t.Helper()
+		var n int
+		if err := super.QueryRow(ctx, `SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a
+			WHERE c.relname IN ('prices','ports','regions') AND a.grantee = $1::regrole`, role).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	member := func(role string) bool {
+		t.Helper()
+		var ok bool
+		if err := super.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'MEMBER')", role, c.ReaderRole).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	var login bool
+	if err := super.QueryRow(ctx, "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", c.ReaderRole).Scan(&login); err != nil || login {
+		t.Fatalf("reader role can log in: %v %v", login, err)
+	}
+	if directGrants(c.ReaderRole) != 3 || directGrants(c.AppRole) != 0 || !member(c.AppRole) {
+		t.Fatalf("reader holds %d grants, app %d, app member: %v", directGrants(c.ReaderRole), directGrants(c.AppRole), member(c.AppRole))
+	}
+
+	// The old design: SELECT granted to the login itself, and a clone made from it.
+	clone := c.AppRole + "_clone"
+	for _, s := range []string{
+		"REVOKE " + pgx.Identifier{c.ReaderRole}.Sanitize() + " FROM " + pgx.Identifier{c.AppRole}.Sanitize(),
+		"GRANT SELECT ON prices, ports, regions TO " + pgx.Identifier{c.AppRole}.Sanitize(),
+		"CREATE ROLE " + pgx.Identifier{clone}.Sanitize() + " LOGIN",
+		"GRANT SELECT ON prices, ports, regions TO " + pgx.Identifier{clone}.Sanitize(),
+	} {
+		if _, err := super.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	res, err := ratesdb.Setup(ctx, sm, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two memberships, and SELECT on three tables revoked from each of the two logins.
+	if len(res.RoleChanges) != 8 {
+		t.Errorf("changes: %q, want 8", res.RoleChanges)
+	}
+	for _, r := range []string{c.AppRole, clone} {
+		if directGrants(r) != 0 || !member(r) {
+			t.Fatalf("%s: %d direct grants, member %v; changes %v", r, directGrants(r), member(r), res.RoleChanges)
+		}
+	}
+	// The clone reads through the membership after the tables are replaced.
+	c.ReloadDemo = true
+	if _, err := ratesdb.Setup(ctx, sm, c); err != nil {
+		t.Fatal(err)
+	}
+	var ok bool
+	if err := super.QueryRow(ctx, "SELECT has_table_privilege($1, 'prices', 'SELECT')", clone).Scan(&ok); err != nil || !ok {
+		t.Fatalf("clone cannot read prices after a reload: %v %v", ok, err)
 	}
 }

@@ -54,9 +54,15 @@ type Config struct {
 	CABundle string
 	// AllowPlaintext permits a connection without TLS when the secret has no "ssl" key.
 	AllowPlaintext bool
+	// AllowPrivilegedUsers lets the alternating strategy rotate a user with CREATEROLE,
+	// REPLICATION or BYPASSRLS, or a member of a role with one (see guard.go). Off by
+	// default: such a user's clone carries the same power.
+	AllowPrivilegedUsers bool
 	// SecretsManagerEndpoint overrides the Secrets Manager endpoint (a VPC endpoint), as
 	// in AWS's functions.
 	SecretsManagerEndpoint string
+	// CloneMemberOfUser makes the clone a member of the user (CLONE_MEMBER_OF_USER).
+	CloneMemberOfUser bool
 }
 
 // The environment variables the function reads: AWS's names, then rotaudit's.
@@ -73,6 +79,7 @@ const (
 	EnvTestQuery               = "TEST_QUERY"
 	EnvDBCABundle              = "DB_CA_BUNDLE"
 	EnvDBAllowPlaintext        = "DB_ALLOW_PLAINTEXT"
+	EnvAllowPrivilegedUsers    = "ALLOW_PRIVILEGED_USERS"
 )
 
 // EnvVars lists every environment variable LoadConfig reads.
@@ -81,7 +88,7 @@ func EnvVars() []string {
 		EnvSecretsManagerEndpoint, EnvExcludeCharacters, EnvPasswordLength, EnvExcludeNumbers,
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
-		EnvDBAllowPlaintext,
+		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser,
 	}
 }
 
@@ -120,6 +127,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{EnvExcludeLowercase, &c.Password.ExcludeLowercase},
 		{EnvRequireEachIncludedType, &c.Password.RequireEachIncludedType},
 		{EnvDBAllowPlaintext, &c.AllowPlaintext},
+		{EnvAllowPrivilegedUsers, &c.AllowPrivilegedUsers},
+		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
 	} {
 		if err := parseBool(getenv, b.name, b.dst); err != nil {
 			return Config{}, err

@@ -12,6 +12,9 @@
 //   - every step is safe to repeat and to resume after a crash at any point; createSecret
 //     never generates a second password for one token, whatever the emulator accepts;
 //   - finishSecret also removes AWSPENDING from the new current version;
+//   - no confused deputy: before the master acts for the user a secret names, the secret's
+//     own credentials must log in as that user, and a privileged user is refused
+//     (guard.go);
 //   - the clone of the alternating strategy gets the same attributes, settings,
 //     memberships and privileges as the original, re-synchronised at every rotation.
 //
@@ -22,10 +25,15 @@
 // Alternating users: the master (the secret at "masterarn", like RDS's master user) must
 // have CREATEROLE (it creates name_clone and sets passwords) and must be able to grant
 // everything the user has: own the objects or hold the privileges WITH GRANT OPTION, and
-// hold ADMIN OPTION on group roles or have CREATEROLE (PostgreSQL 15 lets CREATEROLE grant
-// any non-superuser role). REPLICATION or BYPASSRLS users, and settings only a superuser
-// may set, need a superuser master. The user must not be a superuser, and should own
-// nothing (ownership cannot be shared; grant through a group role). See package pgrole.
+// hold ADMIN OPTION on group roles (up to PostgreSQL 15 CREATEROLE is enough). From
+// PostgreSQL 16 on the master also needs ADMIN OPTION on the user itself (it has it on
+// the roles it created; for a user another administrator made: GRANT user TO master WITH
+// ADMIN OPTION, INHERIT FALSE, SET FALSE), and CREATEDB to give CREATEDB. REPLICATION or
+// BYPASSRLS users need a superuser master; settings only a superuser may set are left
+// off the clone with a warning. The user must not be a superuser, and should own nothing
+// (ownership cannot be shared; grant through a group role), or set CLONE_MEMBER_OF_USER=true
+// to make the clone a member of the user, as AWS's function does. `rotaudit doctor`
+// checks each of these. See package pgrole.
 //
 // # Environment
 //
@@ -33,5 +41,6 @@
 // EXCLUDE_CHARACTERS, PASSWORD_LENGTH, EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION,
 // EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, REQUIRE_EACH_INCLUDED_TYPE, and rotaudit's
 // ROTATION_STRATEGY (single-user | alternating-users), TEST_QUERY (default SELECT 1, run
-// read-only with the pending credentials), DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT.
+// read-only with the pending credentials), DB_CA_BUNDLE, DB_ALLOW_PLAINTEXT,
+// ALLOW_PRIVILEGED_USERS and CLONE_MEMBER_OF_USER.
 package rotation

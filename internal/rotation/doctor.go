@@ -61,13 +61,18 @@ func (r *Rotator) Doctor(ctx context.Context, secretID string) []Check {
 	}
 	add("secret shape", CheckOK, "%s %s@%s:%d/%s", current.Engine, current.Username, current.Host, current.Port, current.DBName)
 	r.checkTLS(current, add)
-	db, err := r.connect(ctx, current)
+	db, err := r.proveCurrent(ctx, arn, current)
 	if err != nil {
 		add("database login", CheckFail, "with AWSCURRENT: %v", err)
 		return out
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	add("database login", CheckOK, "%s logs in with AWSCURRENT", current.Username)
+	add("database login", CheckOK, "%s logs in with the secret's own credentials", current.Username)
+	if err := r.probe(ctx, db, current.Username); err != nil {
+		add("test query", CheckFail, "%s with AWSCURRENT: %v", EnvTestQuery, err)
+	} else {
+		add("test query", CheckOK, "%s passes with AWSCURRENT", EnvTestQuery)
+	}
 	if r.Config.Strategy == SingleUser {
 		var super bool
 		if err := db.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
@@ -76,6 +81,10 @@ func (r *Rotator) Doctor(ctx context.Context, secretID string) []Check {
 			add("password change", CheckOK, "single user: %s may change its own password (every login role can)", current.Username)
 		}
 	} else {
+		if err := r.checkUser(ctx, db, current.Username, ""); err != nil {
+			add("user safety", CheckFail, "%v", err)
+			return out
+		}
 		r.doctorAlternating(ctx, current, add)
 	}
 	return out
@@ -127,6 +136,11 @@ func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	add("master login", CheckOK, "%s logs in to %s", master.Username, master.DBName)
+	if err := r.checkUser(ctx, db, current.Username, master.Username); err != nil {
+		add("user safety", CheckFail, "%v", err)
+		return
+	}
+	add("user safety", CheckOK, "%s is not the master and holds no CREATEROLE, REPLICATION, BYPASSRLS or server-file role", current.Username)
 	var createRole, super, userSuper bool
 	err = db.QueryRow(ctx, `SELECT m.rolcreaterole, m.rolsuper, COALESCE(u.rolsuper, false)
 		FROM pg_roles m LEFT JOIN pg_roles u ON u.rolname = $2 WHERE m.rolname = $1`, master.Username, current.Username).Scan(&createRole, &super, &userSuper)
@@ -151,8 +165,8 @@ func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret
 		return
 	}
 	add("master privileges", CheckOK, "%s has CREATEROLE and can grant everything %s holds", master.Username, current.Username)
-	if n, err := pgrole.Owned(ctx, db, current.Username); err == nil && n > 0 {
-		add("ownership", CheckWarn, "%s owns %d objects; %s cannot share ownership: grant through a group role", current.Username, n, partner)
+	for _, c := range r.pgChecks(ctx, db, master.Username, current.Username, partner) {
+		add(c.Name, c.Status, "%s", c.Detail)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 )
 
 // Sentinel errors: every error the rotator returns wraps one of them, so callers (and the
@@ -63,6 +65,10 @@ func smError(op string, err error) error {
 
 // dbError classifies a database error and says what to do. who names the user.
 func dbError(op, who string, err error) error {
+	if errors.Is(err, pgrole.ErrNotAdmin) {
+		// Found before anything was changed (PostgreSQL would answer 42501 later on).
+		return fmt.Errorf("%s: %w for %s: %w", op, ErrDBPrivilege, who, err)
+	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		switch {

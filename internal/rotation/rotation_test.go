@@ -281,7 +281,7 @@ func TestCreateSecretIsIdempotent(t *testing.T) {
 	for _, strategy := range []Strategy{SingleUser, AlternatingUsers} {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := newFakeSM(currentJSON)
-			r := &Rotator{SM: f, Dial: noDB, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}}}
+			r := &Rotator{SM: f, Dial: newFakeCluster().dial, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}}}
 			ev := Event{Step: StepCreate, SecretID: "x", ClientRequestToken: fakeToken}
 			for i := 0; i < 3; i++ {
 				if err := r.Handle(context.Background(), ev); err != nil {
@@ -360,7 +360,7 @@ func TestStepChecks(t *testing.T) {
 			if strings.HasPrefix(tt.name, "alternating") {
 				strategy = AlternatingUsers
 			}
-			r := &Rotator{SM: f, Dial: noDB, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}}}
+			r := &Rotator{SM: f, Dial: newFakeCluster().dial, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}}}
 			err := r.Handle(context.Background(), Event{Step: tt.step, SecretID: "x", ClientRequestToken: tt.token})
 			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)

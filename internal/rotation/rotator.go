@@ -14,6 +14,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
@@ -181,6 +182,9 @@ func pendingElsewhere(d *sm.DescribeSecretOutput, arn string) string {
 //     emulator that accepts the second put leaves the last value, which later steps read.)
 //   - AWSCURRENT malformed, or the stored pending value malformed or inconsistent with
 //     AWSCURRENT: fail, changing nothing.
+//   - AWSCURRENT (or AWSPREVIOUS for the same user) does not log in, the test query fails
+//     with it, or, for alternating users, the user is one the master must not act for
+//     (guard.go): fail before anything is stored.
 func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error {
 	current, err := r.getSecret(ctx, arn, "", StageCurrent)
 	if err != nil {
@@ -193,11 +197,40 @@ func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error 
 	if found {
 		return r.checkPending(current, pending)
 	}
+	if err := r.preflight(ctx, arn, current); err != nil {
+		return err
+	}
 	next, err := r.NewPending(ctx, current)
 	if err != nil {
 		return err
 	}
 	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next)
+}
+
+// preflight checks, before a rotation stores anything, that it can end well: the secret's
+// own credentials log in (the confused-deputy guard), the test query passes with them (so
+// a bad TEST_QUERY fails here, not after the password changed), and for alternating users
+// the user is safe to clone.
+func (r *Rotator) preflight(ctx context.Context, arn string, current dbsecret.Secret) error {
+	if r.Config.Strategy == AlternatingUsers {
+		if _, err := Partner(current.Username); err != nil {
+			return err
+		}
+	}
+	db, err := r.proveCurrent(ctx, arn, current)
+	if err != nil {
+		return fmt.Errorf("log in with AWSCURRENT: %w", err)
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if r.Config.Strategy == AlternatingUsers {
+		if err := r.checkUser(ctx, db, current.Username, ""); err != nil {
+			return err
+		}
+	}
+	if err := r.probe(ctx, db, current.Username); err != nil {
+		return fmt.Errorf("%w: %s with the current credentials, before any change: %w", ErrProbe, EnvTestQuery, err)
+	}
+	return nil
 }
 
 // putPending stores the pending value under token with AWSPENDING.
@@ -310,8 +343,10 @@ func (r *Rotator) checkPending(current, pending dbsecret.Secret) error {
 //     twin did): done, nothing changed.
 //   - single user: AWSCURRENT logs in: change the password; AWSCURRENT no longer logs in
 //     (an earlier attempt changed it and died): try AWSPREVIOUS; neither: fail and say so.
-//   - alternating users: the master (secret at masterarn) creates or updates the other
-//     user in one transaction, so a crash leaves either nothing or everything done.
+//   - alternating users: AWSCURRENT (or AWSPREVIOUS of the same user) must log in first,
+//     and the user must be safe to clone (guard.go), checked again in the master's
+//     transaction; then the master (secret at masterarn) creates or updates the other
+//     user in that transaction, so a crash leaves either nothing or everything done.
 //   - twin invocations: both change the password to the same value, or one creates the
 //     clone and the other's transaction fails; then the pending login succeeds.
 //   - database down: a clear error; nothing changed; AWSCURRENT still works.
@@ -333,7 +368,7 @@ func (r *Rotator) setSecret(ctx context.Context, arn string, ev Event) error {
 		return err
 	}
 	if r.Config.Strategy == AlternatingUsers {
-		err = r.setAlternating(ctx, current, pending)
+		err = r.setAlternating(ctx, arn, current, pending)
 	} else {
 		err = r.setSingle(ctx, arn, current, pending)
 	}
@@ -369,7 +404,14 @@ func (r *Rotator) setSingle(ctx context.Context, arn string, current, pending db
 	return nil
 }
 
-func (r *Rotator) setAlternating(ctx context.Context, current, pending dbsecret.Secret) error {
+func (r *Rotator) setAlternating(ctx context.Context, arn string, current, pending dbsecret.Secret) error {
+	// The confused-deputy guard: nothing is done with the master's authority for a user
+	// whose own credentials the secret does not hold.
+	own, err := r.proveCurrent(ctx, arn, current)
+	if err != nil {
+		return fmt.Errorf("log in with AWSCURRENT before using the master: %w", err)
+	}
+	own.Close(context.WithoutCancel(ctx))
 	master, err := r.master(ctx, current)
 	if err != nil {
 		return err
@@ -383,7 +425,10 @@ func (r *Rotator) setAlternating(ctx context.Context, current, pending dbsecret.
 		return dbError("begin", master.Username, err)
 	}
 	// Closing the session without COMMIT rolls back whatever was done.
-	if err := pgrole.Mirror(ctx, db, current.Username, pending.Username); err != nil {
+	if err := r.checkUser(ctx, db, current.Username, master.Username); err != nil {
+		return err
+	}
+	if err := r.mirror(ctx, db, current, pending); err != nil {
 		return dbError("mirror "+current.Username+" to "+pending.Username, master.Username, err)
 	}
 	if err := pgrole.SetPassword(ctx, db, pending.Username, pending.Password); err != nil {
@@ -414,9 +459,17 @@ func (r *Rotator) master(ctx context.Context, current dbsecret.Secret) (dbsecret
 
 // testSecret proves the pending credentials work.
 //
-// Cases it handles: any number of repeats (it changes nothing: the probe runs in a
-// read-only transaction that is rolled back); a probe that fails names the user and the
-// query's error.
+// Cases it handles:
+//   - any number of repeats: the probe changes nothing (it runs in a read-only
+//     transaction that is rolled back); a probe that fails names the user and the error.
+//   - the database unreachable, or a transient error: fail, change nothing; the retry
+//     tests again.
+//   - single user, the test query refused for a reason a retry will not change (syntax,
+//     permission): the database holds the pending password while AWSCURRENT still has
+//     the old one, so every new connection of the application would fail. Put the
+//     AWSCURRENT password back (logged in as the user, with the pending password) and
+//     fail: the application keeps working, and a retry of the rotation sets the pending
+//     password again.
 func (r *Rotator) testSecret(ctx context.Context, arn string, ev Event) error {
 	pending, err := r.getSecret(ctx, arn, ev.ClientRequestToken, StagePending)
 	if err != nil {
@@ -427,8 +480,29 @@ func (r *Rotator) testSecret(ctx context.Context, arn string, ev Event) error {
 		return fmt.Errorf("log in with AWSPENDING: %w", err)
 	}
 	defer db.Close(context.WithoutCancel(ctx))
+	perr := r.probe(ctx, db, pending.Username)
+	if perr == nil {
+		return nil
+	}
+	perr = fmt.Errorf("%w: %s with the pending credentials: %w", ErrProbe, EnvTestQuery, perr)
+	if r.Config.Strategy != SingleUser || transient(perr) {
+		return perr
+	}
+	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+	if err != nil || current.Username != pending.Username {
+		return fmt.Errorf("%w; could not put the AWSCURRENT password back (%v): the database holds AWSPENDING's password", perr, err)
+	}
+	if err := pgrole.SetPassword(ctx, db, current.Username, current.Password); err != nil {
+		return fmt.Errorf("%w; putting the AWSCURRENT password back failed: %w: the database holds AWSPENDING's password", perr, dbError("restore password", current.Username, err))
+	}
+	r.logger().WarnContext(ctx, "test query failed: AWSCURRENT password put back", "secret_arn", arn, "username", current.Username)
+	return fmt.Errorf("%w; the AWSCURRENT password was put back, so the application keeps working: fix %s and retry the rotation", perr, EnvTestQuery)
+}
+
+// probe runs the test query in a read-only transaction on db and reads all its rows.
+func (r *Rotator) probe(ctx context.Context, db DB, user string) error {
 	if _, err := db.Exec(ctx, "BEGIN READ ONLY"); err != nil {
-		return dbError("begin", pending.Username, err)
+		return dbError("begin", user, err)
 	}
 	// Query, unlike Exec without arguments, uses the extended protocol, which refuses
 	// more than one statement: the probe cannot COMMIT its way out of READ ONLY.
@@ -439,10 +513,36 @@ func (r *Rotator) testSecret(ctx context.Context, arn string, ev Event) error {
 		rows.Close()
 		err = rows.Err()
 	}
+	if _, rerr := db.Exec(ctx, "ROLLBACK"); err == nil && rerr != nil {
+		err = rerr
+	}
 	if err != nil {
-		return fmt.Errorf("%w: %s with the pending credentials: %w", ErrProbe, EnvTestQuery, dbError("probe", pending.Username, err))
+		return dbError("probe", user, err)
 	}
 	return nil
+}
+
+// transient reports whether err may go away by itself: the database unreachable, TLS, a
+// Secrets Manager failure, or a server error of the connection, resource or
+// serialization classes.
+func transient(err error) bool {
+	if errors.Is(err, ErrDBPrivilege) {
+		return false
+	}
+	if errors.Is(err, ErrDBUnreachable) || errors.Is(err, ErrDBTLS) || errors.Is(err, ErrSecretsManager) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && len(pg.Code) == 5 {
+		switch pg.Code[:2] {
+		case "08", "40", "53", "55", "57", "58", "XX":
+			return true
+		}
+		return false
+	}
+	// Not a server answer: the connection broke mid-query.
+	return true
 }
 
 // finishSecret makes the pending version current.

@@ -238,6 +238,7 @@ resource "aws_lambda_function" "this" {
       TEST_QUERY                 = var.test_query
       DB_CA_BUNDLE               = var.db_ca_bundle
       DB_ALLOW_PLAINTEXT         = tostring(var.db_allow_plaintext)
+      ALLOW_PRIVILEGED_USERS     = tostring(var.allow_privileged_users)
     }
   }
 

@@ -254,6 +254,12 @@ variable "db_allow_plaintext" {
   default     = false
 }
 
+variable "allow_privileged_users" {
+  type        = bool
+  description = "Let the alternating-users rotation clone a user with CREATEROLE, REPLICATION or BYPASSRLS, or a member of such a role (ALLOW_PRIVILEGED_USERS). Off: such a user is refused, since its clone would carry the same power."
+  default     = false
+}
+
 variable "secrets_manager_endpoint" {
   type        = string
   description = "Secrets Manager endpoint the rotator calls (SECRETS_MANAGER_ENDPOINT); null uses the regional https endpoint."

@@ -1,26 +1,35 @@
 // Package pgrole changes PostgreSQL login roles the way a credential rotation needs:
 // it sets passwords as client-computed SCRAM verifiers and makes the second user of an
-// alternating pair able to do exactly what the first can.
+// alternating pair able to do exactly what the first can, on PostgreSQL 13 to 18.
 //
-// What Mirror copies, and what the connected (master) role needs for it on PostgreSQL 15:
+// What Mirror copies, and what the connected (master) role needs for it:
 //
 //   - role attributes (INHERIT, CREATEROLE, CREATEDB, LOGIN, CONNECTION LIMIT, VALID UNTIL;
-//     REPLICATION and BYPASSRLS only if the master is a superuser): CREATEROLE;
-//   - role settings (ALTER ROLE ... [IN DATABASE ...] SET): CREATEROLE, and superuser for
-//     settings only a superuser may set;
-//   - memberships, with their ADMIN OPTION: CREATEROLE (or ADMIN OPTION on each group);
+//     REPLICATION and BYPASSRLS only if the master is a superuser): CREATEROLE. From
+//     PostgreSQL 16 on also ADMIN OPTION on both users (the master gets it on the roles it
+//     creates; a user another administrator made needs GRANT user TO master WITH ADMIN
+//     OPTION), and CREATEDB to give CREATEDB. MirrorWith checks this before changing
+//     anything, so a pair never rotates once and then sticks;
+//   - role settings (ALTER ROLE ... [IN DATABASE ...] SET): CREATEROLE. A setting only a
+//     superuser may set (or, on 15+, a role granted SET on it) is left out and reported in
+//     Result.Warnings instead of failing the rotation;
+//   - memberships, with their ADMIN OPTION and, on 16+, their INHERIT and SET options
+//     (a group granted WITH INHERIT FALSE stays so on the copy): ADMIN OPTION on each
+//     group, or before 16 CREATEROLE;
 //   - privileges on databases (all of the cluster), and on schemas, tables, views,
 //     sequences, columns and routines of the connected database: the master must own the
 //     object or hold the privilege WITH GRANT OPTION. PostgreSQL answers a GRANT it cannot
 //     honour with a warning, not an error, so Mirror compares the two roles afterwards and
 //     fails naming what is still missing.
 //
-// Not copied: ownership (a role cannot co-own an object, so the users of a pair should own
-// nothing; grant through a group role instead), default privileges, and privileges on
+// Not copied: ownership (a role cannot co-own an object: the users of a pair should own
+// nothing and be granted through a group role, or Options.Base makes the clone a member of
+// the user, as AWS's alternating function does), default privileges, and privileges on
 // types, languages, large objects, foreign servers and tablespaces.
 //
-// Mirror is additive in both directions: privileges granted to either user between two
-// rotations end up on both. Revoke from both users (or from their group role).
+// Mirror is additive in both directions for groups and privileges: those granted to either
+// user between two rotations end up on both. Revoke from both users (or from their group
+// role). Membership options follow the source, the user in use.
 package pgrole
 
 import (
@@ -128,86 +137,143 @@ func attrClause(want, have Attributes, full bool) string {
 	return strings.Join(opts, " ")
 }
 
-// Mirror creates dst when it does not exist and makes it equivalent to src: same
-// attributes and settings, and the union of both roles' memberships and privileges on
-// both. Run it in a transaction so a failure leaves nothing half done. See the package
-// doc for what is copied and what the connected role needs.
+// Mirror is MirrorWith without options, for callers that need no warnings.
 func Mirror(ctx context.Context, q Querier, src, dst string) error {
+	_, err := MirrorWith(ctx, q, src, dst, Options{})
+	return err
+}
+
+// Options changes what MirrorWith does beyond making the two roles equivalent.
+type Options struct {
+	// Base, when it names src or dst, is the original user of the pair: the other user is
+	// made a member of it (with INHERIT, and SET on PostgreSQL 16+), as AWS's alternating
+	// function does, so the clone can use the objects Base owns. Empty: neither user is a
+	// member of the other.
+	Base string
+}
+
+// Result says what MirrorWith did not copy on purpose.
+type Result struct {
+	// Warnings name settings of src that the connected role may not set (only a superuser,
+	// or on 15+ a role granted SET on the parameter, may set them); dst lacks them.
+	Warnings []string
+}
+
+// MirrorWith creates dst when it does not exist and makes it equivalent to src: same
+// attributes, settings and membership options, and the union of both roles' groups and
+// privileges on both. Run it in a transaction so a failure leaves nothing half done. See
+// the package doc for what is copied and what the connected role needs.
+func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Result, error) {
+	var res Result
 	if src == dst {
-		return fmt.Errorf("mirror: source and destination are both %q", src)
+		return res, fmt.Errorf("mirror: source and destination are both %q", src)
 	}
 	for _, n := range []string{src, dst} {
 		if len(n) > MaxNameLen {
-			return fmt.Errorf("mirror: role name %q is %d bytes, over PostgreSQL's %d", n, len(n), MaxNameLen)
+			return res, fmt.Errorf("mirror: role name %q is %d bytes, over PostgreSQL's %d", n, len(n), MaxNameLen)
 		}
+	}
+	if o.Base != "" && o.Base != src && o.Base != dst {
+		return res, fmt.Errorf("mirror: base %q is neither %q nor %q", o.Base, src, dst)
 	}
 	sa, ok, err := LookupAttributes(ctx, q, src)
 	if err != nil {
-		return fmt.Errorf("mirror: %w", err)
+		return res, fmt.Errorf("mirror: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("mirror: %w: %s", ErrNoRole, src)
+		return res, fmt.Errorf("mirror: %w: %s", ErrNoRole, src)
 	}
 	if sa.Super {
-		return fmt.Errorf("mirror: %w: %s is a superuser; rotate a role that is not", ErrNotMirrorable, src)
+		return res, fmt.Errorf("mirror: %w: %s is a superuser; rotate a role that is not", ErrNotMirrorable, src)
 	}
 	da, exists, err := LookupAttributes(ctx, q, dst)
 	if err != nil {
-		return fmt.Errorf("mirror: %w", err)
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	if exists && da.Super {
+		return res, fmt.Errorf("mirror: %w: %s is a superuser", ErrNotMirrorable, dst)
+	}
+	pair := []string{src}
+	if exists {
+		pair = append(pair, dst)
+	}
+	major, problems, err := unalterable(ctx, q, sa, pair...)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	if len(problems) > 0 {
+		return res, fmt.Errorf("mirror: %w: %s", ErrNotAdmin, strings.Join(problems, "; "))
 	}
 	if !exists {
 		if _, err := q.Exec(ctx, "CREATE ROLE "+Ident(dst)+" WITH "+attrClause(sa, Attributes{}, true)); err != nil {
-			return fmt.Errorf("mirror: create role %s: %w", dst, err)
+			return res, fmt.Errorf("mirror: create role %s: %w", dst, err)
 		}
 	} else if c := attrClause(sa, da, false); c != "" {
-		if da.Super {
-			return fmt.Errorf("mirror: %w: %s is a superuser", ErrNotMirrorable, dst)
-		}
 		if _, err := q.Exec(ctx, "ALTER ROLE "+Ident(dst)+" WITH "+c); err != nil {
-			return fmt.Errorf("mirror: alter role %s attributes: %w", dst, err)
+			return res, fmt.Errorf("mirror: alter role %s attributes: %w", dst, err)
 		}
 	}
-	if err := mirrorSettings(ctx, q, src, dst); err != nil {
-		return fmt.Errorf("mirror: %w", err)
+	skipped, err := mirrorSettings(ctx, q, src, dst)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	for _, k := range skipped {
+		db, c, _ := strings.Cut(k, "\x00")
+		name, _, _ := strings.Cut(c, "=")
+		w := fmt.Sprintf("setting %s of %s not copied to %s: the connected role may not set it (a superuser can: ALTER ROLE %s%s SET ...)", name, src, dst, Ident(dst), inDatabase(db))
+		res.Warnings = append(res.Warnings, w)
 	}
 	granted := 0
-	for _, read := range []func(context.Context, Querier, ...string) (map[string]map[string]Grant, error){membershipsOf, privilegesOf} {
-		g, err := read(ctx, q, src, dst)
-		if err != nil {
-			return fmt.Errorf("mirror: %w", err)
-		}
-		sg, dg := g[src], g[dst]
-		n, err := grantMissing(ctx, q, sg, dg, dst, src, dst)
-		if err != nil {
-			return fmt.Errorf("mirror: %w", err)
-		}
-		m, err := grantMissing(ctx, q, dg, sg, src, src, dst)
-		if err != nil {
-			return fmt.Errorf("mirror: %w", err)
-		}
-		granted += n + m
+	n, err := mirrorMemberships(ctx, q, major, src, dst, o)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
 	}
-	if granted == 0 {
+	granted += n
+	g, err := privilegesOf(ctx, q, src, dst)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	sg, dg := g[src], g[dst]
+	n, err = grantMissing(ctx, q, sg, dg, dst)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	m, err := grantMissing(ctx, q, dg, sg, src)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	granted += n + m
+	if granted == 0 && len(skipped) == 0 {
 		// Both roles already held the same grants, read just now: nothing to verify.
-		return nil
+		return res, nil
 	}
 	// PostgreSQL turns a GRANT it cannot honour into a warning: check what really holds.
-	diff, err := Compare(ctx, q, src, dst)
+	diff, err := compare(ctx, q, major, src, dst, skipped)
 	if err != nil {
-		return fmt.Errorf("mirror: %w", err)
+		return res, fmt.Errorf("mirror: %w", err)
 	}
 	if len(diff) > 0 {
 		if len(diff) > 5 {
 			diff = append(diff[:5], fmt.Sprintf("and %d more", len(diff)-5))
 		}
-		return fmt.Errorf("mirror: %w: %s (the rotating role must own these objects or hold the privileges WITH GRANT OPTION / ADMIN OPTION)", ErrIncomplete, strings.Join(diff, "; "))
+		return res, fmt.Errorf("mirror: %w: %s (the rotating role must own these objects or hold the privileges WITH GRANT OPTION / ADMIN OPTION)", ErrIncomplete, strings.Join(diff, "; "))
 	}
-	return nil
+	return res, nil
 }
 
 // Compare lists what one of the two roles has and the other lacks: attributes,
-// settings, memberships and privileges. Empty means they can do the same things.
+// settings, memberships (with their options) and privileges. Empty means they can do the
+// same things. Membership of one role of the two in the other is not compared.
 func Compare(ctx context.Context, q Querier, a, b string) ([]string, error) {
+	major, err := ServerMajor(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return compare(ctx, q, major, a, b, nil)
+}
+
+// compare is Compare ignoring the settings keyed in skip (see settingsOf).
+func compare(ctx context.Context, q Querier, major int, a, b string, skip []string) ([]string, error) {
 	var diff []string
 	aa, okA, err := LookupAttributes(ctx, q, a)
 	if err != nil {
@@ -228,17 +294,27 @@ func Compare(ctx context.Context, q Querier, a, b string) ([]string, error) {
 		return nil, err
 	}
 	as, bs := both[a], both[b]
+	for _, k := range skip {
+		delete(as, k)
+		delete(bs, k)
+	}
 	diff = append(diff, setDiff("setting", as, bs, a, b)...)
-	for _, f := range []func(context.Context, Querier, ...string) (map[string]map[string]Grant, error){membershipsOf, privilegesOf} {
-		g, err := f(ctx, q, a, b)
-		if err != nil {
-			return nil, err
-		}
+	mem, err := membershipsOf(ctx, q, major, a, b)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := privilegesOf(ctx, q, a, b)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range []map[string]map[string]Grant{mem, priv} {
 		ag, bg := g[a], g[b]
-		// Membership of one user of the pair in the other is not something to copy.
-		for _, adm := range []bool{false, true} {
-			delete(ag, Grant{Kind: "MEMBER", Name: b, Grantable: adm}.key())
-			delete(bg, Grant{Kind: "MEMBER", Name: a, Grantable: adm}.key())
+		for _, m := range []map[string]Grant{ag, bg} {
+			for k, gr := range m {
+				if gr.Kind == "MEMBER" && (gr.Name == a || gr.Name == b) {
+					delete(m, k)
+				}
+			}
 		}
 		diff = append(diff, setDiff("grant", keys(ag), keys(bg), a, b)...)
 	}
@@ -302,38 +378,124 @@ func settingsOf(ctx context.Context, q Querier, roles ...string) (map[string]map
 	return out, nil
 }
 
-// mirrorSettings gives dst exactly src's settings.
-func mirrorSettings(ctx context.Context, q Querier, src, dst string) error {
+// mirrorSettings gives dst src's settings, except those the connected role may not set,
+// whose keys it returns.
+func mirrorSettings(ctx context.Context, q Querier, src, dst string) ([]string, error) {
 	both, err := settingsOf(ctx, q, src, dst)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ss, ds := both[src], both[dst]
 	if len(setDiff("", ss, ds, src, dst)) == 0 {
-		return nil
+		return nil, nil
 	}
-	dbs := map[string]bool{}
+	canSet := map[string]bool{}
+	for k := range ss {
+		_, c, _ := strings.Cut(k, "\x00")
+		name, _, _ := strings.Cut(c, "=")
+		if _, done := canSet[name]; done {
+			continue
+		}
+		ok, err := CanSet(ctx, q, name)
+		if err != nil {
+			return nil, err
+		}
+		canSet[name] = ok
+	}
+	// RESET ALL, as a role that is not superuser, keeps the settings it may not change:
+	// those stay as they are, on both roles alike.
+	reset := map[string]bool{}
 	for k := range ds {
-		db, _, _ := strings.Cut(k, "\x00")
-		dbs[db] = true
-	}
-	for db := range dbs {
-		if _, err := q.Exec(ctx, "ALTER ROLE "+Ident(dst)+inDatabase(db)+" RESET ALL"); err != nil {
-			return fmt.Errorf("reset settings of %s: %w", dst, err)
+		if !ss[k] {
+			db, _, _ := strings.Cut(k, "\x00")
+			reset[db] = true
 		}
 	}
+	for db := range reset {
+		if _, err := q.Exec(ctx, "ALTER ROLE "+Ident(dst)+inDatabase(db)+" RESET ALL"); err != nil {
+			return nil, fmt.Errorf("reset settings of %s: %w", dst, err)
+		}
+	}
+	var skipped []string
+	settable := map[string]bool{}
 	for k := range ss {
+		db, c, _ := strings.Cut(k, "\x00")
+		name, _, _ := strings.Cut(c, "=")
+		switch {
+		case ds[k] && !reset[db]:
+		case canSet[name]:
+			settable[k] = true
+		case !ds[k]:
+			skipped = append(skipped, k)
+		}
+	}
+	sort.Strings(skipped)
+	ks := make([]string, 0, len(settable))
+	for k := range settable {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
 		db, c, _ := strings.Cut(k, "\x00")
 		name, value, ok := strings.Cut(c, "=")
 		if !ok {
-			return fmt.Errorf("setting %q of %s has no value", c, src)
+			return nil, fmt.Errorf("setting %q of %s has no value", c, src)
 		}
 		stmt := "ALTER ROLE " + Ident(dst) + inDatabase(db) + " SET " + Ident(name) + " TO " + settingValue(name, value)
 		if _, err := q.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("copy setting %s of %s to %s: %w", name, src, dst, err)
+			return nil, fmt.Errorf("copy setting %s of %s to %s: %w", name, src, dst, err)
 		}
 	}
-	return nil
+	return skipped, nil
+}
+
+// CanSet reports whether the connected role may store setting name on a role (ALTER ROLE
+// ... SET): a superuser may set anything; another role a setting of context user or
+// backend, or, on PostgreSQL 15+, a superuser setting it was granted SET on. An unknown
+// name (a custom placeholder) needs a superuser.
+func CanSet(ctx context.Context, q Querier, name string) (bool, error) {
+	major, err := ServerMajor(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	granted := "false"
+	if major >= 15 {
+		granted = "s.context IN ('superuser', 'superuser-backend') AND has_parameter_privilege(current_user, s.name, 'SET')"
+	}
+	var ok bool
+	err = q.QueryRow(ctx, `SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+		OR COALESCE((SELECT s.context IN ('user', 'backend') OR `+granted+`
+			FROM pg_settings s WHERE s.name = lower($1)), false)`, name).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check whether %s may be set: %w", name, err)
+	}
+	return ok, nil
+}
+
+// Unsettable lists role's settings that the connected role may not set, as
+// "name" or "name (in database db)". It changes nothing.
+func Unsettable(ctx context.Context, q Querier, role string) ([]string, error) {
+	ss, err := settings(ctx, q, role)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for k := range ss {
+		db, c, _ := strings.Cut(k, "\x00")
+		name, _, _ := strings.Cut(c, "=")
+		ok, err := CanSet(ctx, q, name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if db != "" {
+				name += " (in database " + db + ")"
+			}
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func inDatabase(db string) string {
@@ -405,10 +567,21 @@ type Grant struct {
 	Kind              string
 	Schema, Name, Col string
 	Privilege         string
-	Grantable         bool
+	// Grantable is WITH GRANT OPTION, or for a membership WITH ADMIN OPTION.
+	Grantable bool
+	// Inherit and Set are a membership's INHERIT and SET options, kept per grant from
+	// PostgreSQL 16 on (HasOptions); before, the member's INHERIT attribute decides.
+	Inherit, Set, HasOptions bool
 }
 
 func (g Grant) key() string {
+	if g.Kind == "MEMBER" {
+		k := "membership in " + Ident(g.Name)
+		if g.HasOptions {
+			return k + fmt.Sprintf(" (admin %t, inherit %t, set %t)", g.Grantable, g.Inherit, g.Set)
+		}
+		return k + map[bool]string{true: " (admin)"}[g.Grantable]
+	}
 	return fmt.Sprintf("%s %s", g.Privilege, g.object()) + map[bool]string{true: " (grantable)"}[g.Grantable]
 }
 
@@ -429,10 +602,15 @@ func (g Grant) object() string {
 	}
 }
 
-// statement returns the GRANT that gives g to role.
+// statement returns the GRANT that gives g to role. For a membership on 16+ it states
+// every option: the defaults would come from the member's INHERIT attribute and from
+// the server's settings, not from the role copied.
 func (g Grant) statement(role string) string {
 	if g.Kind == "MEMBER" {
 		s := "GRANT " + Ident(g.Name) + " TO " + Ident(role)
+		if g.HasOptions {
+			return s + fmt.Sprintf(" WITH ADMIN %s, INHERIT %s, SET %s", sqlBool(g.Grantable), sqlBool(g.Inherit), sqlBool(g.Set))
+		}
 		if g.Grantable {
 			s += " WITH ADMIN OPTION"
 		}
@@ -451,12 +629,14 @@ func (g Grant) statement(role string) string {
 	return s
 }
 
+func sqlBool(b bool) string { return strings.ToUpper(strconv.FormatBool(b)) }
+
 // privilegeWords are the privilege_type values aclexplode returns; anything else is
 // refused rather than written into SQL.
 var privilegeWords = map[string]bool{
 	"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true, "TRUNCATE": true,
 	"REFERENCES": true, "TRIGGER": true, "EXECUTE": true, "USAGE": true, "CREATE": true,
-	"CONNECT": true, "TEMPORARY": true,
+	"CONNECT": true, "TEMPORARY": true, "MAINTAIN": true, // MAINTAIN: PostgreSQL 17+
 }
 
 // privilegesSQL skips objects without an ACL before exploding one: most catalog rows
@@ -526,14 +706,20 @@ func privilegesOf(ctx context.Context, q Querier, roles ...string) (map[string]m
 }
 
 // memberships returns the groups role belongs to.
-func memberships(ctx context.Context, q Querier, role string) (map[string]Grant, error) {
-	m, err := membershipsOf(ctx, q, role)
+func memberships(ctx context.Context, q Querier, major int, role string) (map[string]Grant, error) {
+	m, err := membershipsOf(ctx, q, major, role)
 	return m[role], err
 }
 
-// membershipsOf reads the groups of several roles in one query.
-func membershipsOf(ctx context.Context, q Querier, roles ...string) (map[string]map[string]Grant, error) {
-	rows, err := q.Query(ctx, `SELECT m.rolname, g.rolname, bool_or(a.admin_option) FROM pg_auth_members a
+// membershipsOf reads the groups of several roles in one query. From PostgreSQL 16 on a
+// membership may have been granted several times (once per grantor), each with its own
+// options: an option holds when any of the grants has it, as the server decides.
+func membershipsOf(ctx context.Context, q Querier, major int, roles ...string) (map[string]map[string]Grant, error) {
+	opts := "false, false"
+	if major >= 16 {
+		opts = "bool_or(a.inherit_option), bool_or(a.set_option)"
+	}
+	rows, err := q.Query(ctx, `SELECT m.rolname, g.rolname, bool_or(a.admin_option), `+opts+` FROM pg_auth_members a
 		JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
 		WHERE m.rolname = ANY($1) GROUP BY m.rolname, g.rolname`, roles)
 	if err != nil {
@@ -546,8 +732,8 @@ func membershipsOf(ctx context.Context, q Querier, roles ...string) (map[string]
 	}
 	for rows.Next() {
 		var role string
-		g := Grant{Kind: "MEMBER"}
-		if err := rows.Scan(&role, &g.Name, &g.Grantable); err != nil {
+		g := Grant{Kind: "MEMBER", HasOptions: major >= 16}
+		if err := rows.Scan(&role, &g.Name, &g.Grantable, &g.Inherit, &g.Set); err != nil {
 			return nil, fmt.Errorf("read memberships of %v: %w", roles, err)
 		}
 		out[role][g.key()] = g
@@ -558,9 +744,87 @@ func membershipsOf(ctx context.Context, q Querier, roles ...string) (map[string]
 	return out, nil
 }
 
+// byGroup indexes memberships by group name.
+func byGroup(m map[string]Grant) map[string]Grant {
+	out := make(map[string]Grant, len(m))
+	for _, g := range m {
+		out[g.Name] = g
+	}
+	return out
+}
+
+// mirrorMemberships gives dst every group src is in with src's options (a group dst is
+// already in gets src's options: granted where src has more, revoked where it has less,
+// so a membership granted WITH INHERIT FALSE stays so), and src every group only dst is
+// in. Neither becomes a member of the other, unless o.Base makes the non-base user a
+// member of the base. It returns how many statements it issued.
+func mirrorMemberships(ctx context.Context, q Querier, major int, src, dst string, o Options) (int, error) {
+	m, err := membershipsOf(ctx, q, major, src, dst)
+	if err != nil {
+		return 0, err
+	}
+	sg, dg := byGroup(m[src]), byGroup(m[dst])
+	var stmts []string
+	add := func(role string, g Grant) { stmts = append(stmts, g.statement(role)) }
+	for _, name := range sortedKeys(sg) {
+		g := sg[name]
+		if name == src || name == dst {
+			continue
+		}
+		have, ok := dg[name]
+		switch {
+		case !ok:
+			add(dst, g)
+		case have.key() != g.key():
+			if g.Grantable && !have.Grantable || g.HasOptions && (g.Inherit && !have.Inherit || g.Set && !have.Set) {
+				add(dst, g)
+			}
+			for _, opt := range []struct {
+				name      string
+				want, got bool
+			}{{"ADMIN", g.Grantable, have.Grantable}, {"INHERIT", g.Inherit, have.Inherit}, {"SET", g.Set, have.Set}} {
+				if opt.got && !opt.want && (opt.name == "ADMIN" || g.HasOptions) {
+					stmts = append(stmts, "REVOKE "+opt.name+" OPTION FOR "+Ident(name)+" FROM "+Ident(dst))
+				}
+			}
+		}
+	}
+	for _, name := range sortedKeys(dg) {
+		if _, ok := sg[name]; !ok && name != src && name != dst {
+			add(src, dg[name])
+		}
+	}
+	if o.Base != "" {
+		other := src
+		if o.Base == src {
+			other = dst
+		}
+		g := Grant{Kind: "MEMBER", Name: o.Base, Inherit: true, Set: true, HasOptions: major >= 16}
+		if m[other] == nil || byGroup(m[other])[o.Base].key() != g.key() {
+			add(other, g)
+		}
+	}
+	for _, st := range stmts {
+		if _, err := q.Exec(ctx, st); err != nil {
+			return 0, fmt.Errorf("%s: %w (the rotating role needs ADMIN OPTION on the group; before PostgreSQL 16 CREATEROLE is enough)", st, err)
+		}
+	}
+	return len(stmts), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
 // Ungrantable lists the privileges and memberships of role that grantor could not give
 // to another role: it neither owns the object nor holds the privilege WITH GRANT OPTION
-// (or, for a group, lacks ADMIN OPTION and CREATEROLE). It changes nothing.
+// (or, for a group, lacks ADMIN OPTION, and before PostgreSQL 16 also CREATEROLE). It
+// changes nothing.
 func Ungrantable(ctx context.Context, q Querier, grantor, role string) ([]string, error) {
 	privs, err := privileges(ctx, q, role)
 	if err != nil {
@@ -595,18 +859,23 @@ func Ungrantable(ctx context.Context, q Querier, grantor, role string) ([]string
 			out = append(out, g.key())
 		}
 	}
-	var createRole bool
-	if err := q.QueryRow(ctx, "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = $1", grantor).Scan(&createRole); err != nil {
+	major, err := ServerMajor(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var createRole, super bool
+	if err := q.QueryRow(ctx, "SELECT rolcreaterole, rolsuper FROM pg_roles WHERE rolname = $1", grantor).Scan(&createRole, &super); err != nil {
 		return nil, fmt.Errorf("read attributes of %s: %w", grantor, err)
 	}
-	if !createRole {
-		groups, err := memberships(ctx, q, role)
+	// PostgreSQL 16 took from CREATEROLE the power to grant any role.
+	if !super && (!createRole || major >= 16) {
+		groups, err := memberships(ctx, q, major, role)
 		if err != nil {
 			return nil, err
 		}
 		for _, g := range groups {
 			var ok bool
-			if err := q.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'USAGE WITH ADMIN OPTION')", grantor, g.Name).Scan(&ok); err != nil {
+			if err := q.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'MEMBER WITH ADMIN OPTION')", grantor, g.Name).Scan(&ok); err != nil {
 				return nil, fmt.Errorf("check %s can grant %s: %w", grantor, g.key(), err)
 			}
 			if !ok {
@@ -616,6 +885,64 @@ func Ungrantable(ctx context.Context, q Querier, grantor, role string) ([]string
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// ErrNotAdmin is returned when the connected role may not alter a role of the pair.
+var ErrNotAdmin = errors.New("not allowed to alter role")
+
+// ServerMajor returns the connected server's major version (13 for 13.22).
+func ServerMajor(ctx context.Context, q Querier) (int, error) {
+	var num int
+	if err := q.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err != nil {
+		return 0, fmt.Errorf("read server version: %w", err)
+	}
+	return num / 10000, nil
+}
+
+// Unalterable says why the connected role could not keep roles (the users of a pair,
+// whose copy needs attributes want) rotating: from PostgreSQL 16 on, a CREATEROLE role
+// that is not superuser may alter only roles it holds ADMIN OPTION on (it gets that
+// option on the roles it creates, not on those another administrator made), and may
+// give CREATEDB, REPLICATION and BYPASSRLS only when it has them. Empty means nothing
+// stands in the way. Before 16, CREATEROLE may alter any role that is not superuser.
+func Unalterable(ctx context.Context, q Querier, want Attributes, roles ...string) ([]string, error) {
+	_, out, err := unalterable(ctx, q, want, roles...)
+	return out, err
+}
+
+// unalterable is Unalterable, also returning the server's major version: one round trip.
+func unalterable(ctx context.Context, q Querier, want Attributes, roles ...string) (int, []string, error) {
+	var me string
+	var num int
+	var super, createRole, createDB bool
+	var notAdmin []string
+	if err := q.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, rolname, rolsuper, rolcreaterole, rolcreatedb,
+		ARRAY(SELECT r FROM unnest($1::text[]) r WHERE NOT pg_has_role(current_user, r, 'MEMBER WITH ADMIN OPTION') ORDER BY r)
+		FROM pg_roles WHERE rolname = current_user`, roles).Scan(&num, &me, &super, &createRole, &createDB, &notAdmin); err != nil {
+		return 0, nil, fmt.Errorf("read own attributes: %w", err)
+	}
+	major := num / 10000
+	if super {
+		return major, nil, nil
+	}
+	var out []string
+	if !createRole {
+		out = append(out, fmt.Sprintf("%s lacks CREATEROLE: ALTER ROLE %s CREATEROLE", me, Ident(me)))
+	}
+	if want.Replication || want.BypassRLS {
+		out = append(out, fmt.Sprintf("only a superuser may give REPLICATION or BYPASSRLS, which %s has", strings.Join(roles, " and ")))
+	}
+	if major < 16 {
+		return major, out, nil
+	}
+	if want.CreateDB && !createDB && len(roles) > 0 {
+		out = append(out, fmt.Sprintf("on PostgreSQL 16+ %s may give CREATEDB only when it has it: ALTER ROLE %s CREATEDB (as a superuser), or ALTER ROLE %s NOCREATEDB", me, Ident(me), Ident(roles[0])))
+	}
+	for _, r := range notAdmin {
+		out = append(out, fmt.Sprintf("on PostgreSQL 16+ %s may change only roles it holds ADMIN OPTION on, and lacks it on %s (made by another administrator): "+
+			"as a superuser or the role that created it, GRANT %s TO %s WITH ADMIN OPTION, INHERIT FALSE, SET FALSE", me, r, Ident(r), Ident(me)))
+	}
+	return major, out, nil
 }
 
 // Owned counts the objects role owns in the connected database (ownership is not copied
@@ -631,26 +958,18 @@ func Owned(ctx context.Context, q Querier, role string) (int, error) {
 	return n, nil
 }
 
-// grantMissing grants to role what want holds and have lacks, never membership in a
-// or b (the pair itself), and returns how many GRANTs it issued.
-func grantMissing(ctx context.Context, q Querier, want, have map[string]Grant, role, a, b string) (int, error) {
+// grantMissing grants to role the privileges want holds and have lacks, and returns how
+// many GRANTs it issued.
+func grantMissing(ctx context.Context, q Querier, want, have map[string]Grant, role string) (int, error) {
 	ks := make([]string, 0, len(want))
-	for k, g := range want {
-		if _, ok := have[k]; ok {
-			continue
+	for k := range want {
+		if _, ok := have[k]; !ok {
+			ks = append(ks, k)
 		}
-		if g.Kind == "MEMBER" && (g.Name == a || g.Name == b) {
-			continue
-		}
-		ks = append(ks, k)
 	}
 	sort.Strings(ks)
 	for _, k := range ks {
-		g := want[k]
-		if _, err := q.Exec(ctx, g.statement(role)); err != nil {
-			if g.Kind == "MEMBER" {
-				return 0, fmt.Errorf("grant membership in %s to %s: %w (the rotating role needs CREATEROLE or ADMIN OPTION on it)", g.Name, role, err)
-			}
+		if _, err := q.Exec(ctx, want[k].statement(role)); err != nil {
 			return 0, fmt.Errorf("grant %s to %s: %w (the rotating role must own the object or hold the privilege WITH GRANT OPTION)", k, role, err)
 		}
 	}

@@ -32,7 +32,7 @@ func setup(t *testing.T) (env *testenv.Env, db string, master string, m *pgx.Con
 			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
 		}
 	})
-	exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE")
+	exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB")
 	db = env.CreateDatabase(t, "pgrole")
 	exec(t, super, "ALTER DATABASE "+pgrole.Ident(db)+" OWNER TO "+pgrole.Ident(master))
 	s := env.Super(t, db)
@@ -227,4 +227,104 @@ type recorder struct {
 func (r *recorder) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	r.sql = append(r.sql, sql)
 	return r.Querier.Exec(ctx, sql, args...)
+}
+
+// TestMirrorMembershipOptions: on PostgreSQL 16+ the clone's memberships take the source's
+// INHERIT, SET and ADMIN options, also when the clone already holds the group with other
+// options (as a clone made by an earlier version, with inherit on, does).
+func TestMirrorMembershipOptions(t *testing.T) {
+	env, _, _, m, _ := setup(t)
+	ctx := context.Background()
+	major, err := pgrole.ServerMajor(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if major < 16 {
+		t.Skipf("PostgreSQL %d keeps no per-membership INHERIT or SET option (16+ does)", major)
+	}
+	src := testenv.Unique("pgrole_src")
+	dst := src + "_clone"
+	group := testenv.Unique("pgrole_group")
+	dropLater(t, env, src, dst, group)
+	for _, s := range []string{
+		"CREATE ROLE " + pgrole.Ident(group),
+		"CREATE ROLE " + pgrole.Ident(src) + " LOGIN",
+		"CREATE ROLE " + pgrole.Ident(dst) + " LOGIN",
+		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(src) + " WITH INHERIT FALSE, SET TRUE",
+		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(dst) + " WITH INHERIT TRUE, SET TRUE, ADMIN TRUE",
+	} {
+		exec(t, m, s)
+	}
+	if d, _ := pgrole.Compare(ctx, m, src, dst); len(d) == 0 {
+		t.Fatal("Compare sees no difference between inherit false and inherit true")
+	}
+	if err := pgrole.Mirror(ctx, m, src, dst); err != nil {
+		t.Fatalf("Mirror: %v", err)
+	}
+	var inherit, set, admin bool
+	if err := m.QueryRow(ctx, `SELECT bool_or(inherit_option), bool_or(set_option), bool_or(admin_option) FROM pg_auth_members
+		WHERE roleid = $1::regrole AND member = $2::regrole`, pgrole.Ident(group), pgrole.Ident(dst)).Scan(&inherit, &set, &admin); err != nil {
+		t.Fatal(err)
+	}
+	if inherit || !set || admin {
+		t.Fatalf("clone's membership: inherit %v set %v admin %v, want false true false", inherit, set, admin)
+	}
+	if d, err := pgrole.Compare(ctx, m, src, dst); err != nil || len(d) != 0 {
+		t.Fatalf("Compare after Mirror = %v, %v", d, err)
+	}
+}
+
+// TestMirrorChecksPostgres16Rules: from PostgreSQL 16 on a CREATEROLE master may give
+// CREATEDB only when it has it, and alter only roles it holds ADMIN OPTION on. MirrorWith
+// says so before creating anything; before 16 both mirrors succeed.
+func TestMirrorChecksPostgres16Rules(t *testing.T) {
+	tests := []struct {
+		name string
+		// prepare runs as superuser; it makes src, which master must copy.
+		prepare func(super *pgx.Conn, master, src string)
+		want    string
+	}{
+		{"CREATEDB the master lacks", func(super *pgx.Conn, master, src string) {
+			exec(t, super, "ALTER ROLE "+pgrole.Ident(master)+" NOCREATEDB")
+			exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN CREATEDB")
+			exec(t, super, "GRANT "+pgrole.Ident(src)+" TO "+pgrole.Ident(master)+" WITH ADMIN OPTION")
+		}, "CREATEDB"},
+		{"user made by another admin", func(super *pgx.Conn, master, src string) {
+			exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
+		}, "ADMIN OPTION"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, master, m, super := setup(t)
+			ctx := context.Background()
+			src := testenv.Unique("pgrole_src")
+			dst := src + "_clone"
+			dropLater(t, env, src, dst)
+			tt.prepare(super, master, src)
+			major, err := pgrole.ServerMajor(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec(t, m, "BEGIN")
+			_, err = pgrole.MirrorWith(ctx, m, src, dst, pgrole.Options{})
+			// Asked inside the transaction: a refusal must come before any statement.
+			var exists bool
+			if qerr := m.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", dst).Scan(&exists); qerr != nil && major >= 16 {
+				t.Fatalf("transaction broken after the refusal (a statement failed): %v", qerr)
+			}
+			exec(t, m, "ROLLBACK")
+			if major < 16 {
+				if err != nil {
+					t.Fatalf("PostgreSQL %d: %v", major, err)
+				}
+				return
+			}
+			if !errors.Is(err, pgrole.ErrNotAdmin) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("PostgreSQL %d: err = %v, want ErrNotAdmin naming %s", major, err, tt.want)
+			}
+			if exists {
+				t.Fatal("the clone was created")
+			}
+		})
+	}
 }

@@ -38,19 +38,26 @@ func RIE(t testing.TB) string {
 	return bin
 }
 
-// BuildBootstrap builds this function for the machine, as Lambda's provided.al2023
+// BuildBootstrap builds the rotation function for the machine, as Lambda's provided.al2023
 // runtime runs it (lambda.norpc).
 func BuildBootstrap(t testing.TB) string {
+	t.Helper()
+	return BuildFunction(t, "rotator")
+}
+
+// BuildFunction builds functions/<name> for the machine, as Lambda's provided.al2023
+// runtime runs it (lambda.norpc), into a temporary folder.
+func BuildFunction(t testing.TB, name string) string {
 	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./functions/rotator")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./functions/"+name)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, out)
+		t.Fatalf("build functions/%s: %v\n%s", name, err, out)
 	}
 	return bin
 }

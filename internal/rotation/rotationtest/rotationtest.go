@@ -35,8 +35,12 @@ type Options struct {
 	UserPrefix string
 	// LogStatements sets log_statement = 'all' on the master role, and LogUserStatements
 	// on the user too. (Only a superuser may set it, so an alternating rotation, whose
-	// master copies the user's settings to the clone, would rightly refuse the latter.)
+	// master copies the user's settings to the clone, leaves it out with a warning.)
 	LogStatements, LogUserStatements bool
+	// UserByOtherAdmin leaves the user as another administrator (here the superuser) made
+	// it: on PostgreSQL 16+ the master then lacks ADMIN OPTION on it. By default the
+	// fixture grants the master that option, as a user the master created would have.
+	UserByOtherAdmin bool
 }
 
 // DefaultUserPrefix is a role name prefix that breaks naive SQL quoting.
@@ -54,6 +58,8 @@ type Fixture struct {
 	MasterARN, SecretARN string
 	// LambdaARN is the placeholder function RotateSecret is configured with.
 	LambdaARN string
+	// Major is the server's major version (13 for 13.22).
+	Major int
 }
 
 // New makes a fixture; see the package doc.
@@ -86,6 +92,12 @@ func New(t testing.TB, o Options) *Fixture {
 	} {
 		mustExec(t, super, s)
 	}
+	if err := super.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&f.Major); err != nil {
+		t.Fatalf("server version: %v", err)
+	}
+	if f.Major >= 16 && !o.UserByOtherAdmin {
+		mustExec(t, super, "GRANT "+ident(f.User)+" TO "+ident(f.Master)+" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE")
+	}
 	if o.LogStatements {
 		mustExec(t, super, "ALTER ROLE "+ident(f.Master)+" SET log_statement = 'all'")
 	}
@@ -113,7 +125,6 @@ func New(t testing.TB, o Options) *Fixture {
 	f.SecretARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":"%d","username":%s,"password":%q,"dbname":%q,"ssl":false,"masterarn":%q,"owner_note":{"kept":true}}`,
 		host, port, jsonString(f.User), userPW, f.DB, f.MasterARN))
 	f.LambdaARN = placeholderLambda(t, env)
-	_ = ctx
 	return f
 }
 

@@ -1,0 +1,257 @@
+package bootstrap_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rotaudit/rotaudit/internal/bootstrap"
+	"github.com/rotaudit/rotaudit/internal/bootstrap/bootstraptest"
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+func run(t *testing.T, f *bootstraptest.Fixture, c bootstrap.Config, log *bytes.Buffer) (bootstrap.Result, error) {
+	t.Helper()
+	b := &bootstrap.Bootstrapper{SM: f.SM, Config: c, Log: slog.New(slog.NewJSONHandler(log, nil))}
+	return b.Run(context.Background())
+}
+
+func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
+	t.Helper()
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("login as %s: %v", s.Username, err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// TestFirstDeployment is issue 8 §4 on the real PostgreSQL and emulator: a master that is
+// CREATEROLE but not a superuser (as on RDS) and also the rotation's admin, an empty
+// database, an app secret without password. One run makes it work; the next changes
+// nothing, also after an alternating rotation moved the secret to the clone.
+func TestFirstDeployment(t *testing.T) {
+	for _, rdsManaged := range []bool{false, true} {
+		name := "full master secret"
+		if rdsManaged {
+			name = "RDS-managed master secret"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := bootstraptest.New(t, bootstraptest.Options{RDSManagedMaster: rdsManaged})
+			ctx := context.Background()
+			var offset int64
+			if f.Env.ServerLog != "" {
+				st, err := os.Stat(f.Env.ServerLog)
+				if err != nil {
+					t.Fatalf("PostgreSQL's server log on the native stack: %v", err)
+				}
+				offset = st.Size()
+			}
+			var log bytes.Buffer
+			res, err := run(t, f, f.Config(), &log)
+			if err != nil {
+				t.Fatalf("bootstrap: %v\nlog:\n%s", err, log.String())
+			}
+			if !res.Changed || len(res.Migrated) == 0 || len(res.Apps) != 1 || !res.Apps[0].PasswordSet || len(res.RoleChanges) == 0 {
+				t.Fatalf("first run: %+v", res)
+			}
+			app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+			if app.Username != f.App || app.DBName != f.Database || app.Engine != "postgres" || app.MasterARN != f.MasterSecretARN || len(app.Password) != 32 {
+				t.Fatalf("app secret after the bootstrap: %v master %q", app, app.MasterARN)
+			}
+			if strings.Contains(log.String(), app.Password) || strings.Contains(log.String(), f.MasterPassword) {
+				t.Fatal("the bootstrap logged a password")
+			}
+			if f.Env.ServerLog != "" {
+				data, err := os.ReadFile(f.Env.ServerLog)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tail := string(data[offset:])
+				if !strings.Contains(tail, "ALTER ROLE "+pgx.Identifier{f.App}.Sanitize()+" PASSWORD 'SCRAM-SHA-256$4096:") {
+					t.Fatal("the server log lacks the bootstrap's ALTER ROLE: log_statement was not in effect, the check below would prove nothing")
+				}
+				if strings.Contains(tail, app.Password) {
+					t.Fatal("the PostgreSQL server log contains the app password")
+				}
+			}
+
+			// The app reads (the tables are empty on a first deployment) and does nothing else.
+			conn := login(t, app)
+			var n int
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&n); err != nil {
+				t.Fatalf("the app cannot read prices: %v", err)
+			}
+			for _, stmt := range []string{"INSERT INTO regions VALUES ('x','x',NULL)", "CREATE TABLE t (a int)", "DROP TABLE prices"} {
+				if _, err := conn.Exec(ctx, stmt); err == nil {
+					t.Errorf("the app may: %s", stmt)
+				}
+			}
+			var owner string
+			var direct int
+			super := f.Env.Super(t, f.Database)
+			if err := super.QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'prices'").Scan(&owner); err != nil || owner != f.Master {
+				t.Fatalf("prices owned by %q (%v), want the master %s", owner, err, f.Master)
+			}
+			if err := super.QueryRow(ctx, `SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a WHERE c.relname = 'prices' AND a.grantee = $1::regrole`, f.App).Scan(&direct); err != nil || direct != 0 {
+				t.Fatalf("the app login holds %d privileges of its own (%v): grants go to the reader role", direct, err)
+			}
+
+			version := f.CurrentVersion(t, f.AppSecretARN)
+			again, err := run(t, f, f.Config(), &log)
+			if err != nil || again.Changed || again.Apps[0].PasswordSet || f.CurrentVersion(t, f.AppSecretARN) != version {
+				t.Fatalf("second run changed something: %+v, %v", again, err)
+			}
+
+			if rdsManaged {
+				// The rotator reads an RDS-managed master secret only once issue 9 §4 lands.
+				return
+			}
+			// The master rotates the app secret to the clone; the bootstrap accepts the clone.
+			cfg, _ := rotation.LoadConfig(func(string) string { return "" })
+			cfg.Strategy = rotation.AlternatingUsers
+			cfg.AllowPlaintext = true
+			r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
+			token, _, err := r.Start(ctx, f.AppSecretARN)
+			if err == nil {
+				err = rotation.Drive(ctx, r, f.AppSecretARN, token, nil)
+			}
+			if err != nil {
+				t.Fatalf("alternating rotation with the master: %v", err)
+			}
+			if u := testenv.CurrentSecret(t, f.SM, f.AppSecretARN).Username; u != f.App+"_clone" {
+				t.Fatalf("rotated to %s", u)
+			}
+			version = f.CurrentVersion(t, f.AppSecretARN)
+			third, err := run(t, f, f.Config(), &log)
+			if err != nil || third.Changed || f.CurrentVersion(t, f.AppSecretARN) != version {
+				t.Fatalf("run after a rotation: %+v, %v", third, err)
+			}
+			login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
+
+			// A password the database refuses is replaced.
+			if _, err := super.Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.App + "_clone"}.Sanitize()+" PASSWORD NULL"); err != nil {
+				t.Fatal(err)
+			}
+			fourth, err := run(t, f, f.Config(), &log)
+			if err != nil || !fourth.Apps[0].PasswordSet {
+				t.Fatalf("refused password not replaced: %+v, %v", fourth, err)
+			}
+			d, err := f.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: &f.AppSecretARN})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, stages := range d.VersionIdsToStages {
+				if slices.Contains(stages, "AWSCURRENT") && id != f.CurrentVersion(t, f.AppSecretARN) || slices.Contains(stages, "rotaudit-bootstrap") {
+					t.Fatalf("version stages after the bootstrap: %v", d.VersionIdsToStages)
+				}
+			}
+			login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
+		})
+	}
+}
+
+// TestRefusesForeignUsers: the names come from APP_USERNAME, never from the secret. A
+// writer of the app secret who puts another role there (or the master's own name) gets
+// nothing: no role, no password, no secret version.
+func TestRefusesForeignUsers(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{})
+	for _, user := range []string{"payroll_" + strings.TrimPrefix(f.App, "bs_app_"), f.Master} {
+		t.Run(user, func(t *testing.T) {
+			f.Put(t, f.AppSecretARN, f.TerraformAppValue(user))
+			version := f.CurrentVersion(t, f.AppSecretARN)
+			var log bytes.Buffer
+			_, err := run(t, f, f.Config(), &log)
+			if !errors.Is(err, bootstrap.ErrRefused) || !strings.Contains(err.Error(), user) {
+				t.Fatalf("err = %v, want ErrRefused naming %s", err, user)
+			}
+			if f.CurrentVersion(t, f.AppSecretARN) != version {
+				t.Fatal("the refused secret got a new version")
+			}
+			if user != f.Master && f.RoleExists(t, user) {
+				t.Fatalf("role %s was created", user)
+			}
+			if f.RoleExists(t, f.Reader) {
+				t.Fatal("the refused run changed the database")
+			}
+		})
+	}
+	// The master as APP_USERNAME is refused too.
+	c := f.Config()
+	c.AppUsername = f.Master
+	f.Put(t, f.AppSecretARN, f.TerraformAppValue(f.Master))
+	if _, err := run(t, f, c, &bytes.Buffer{}); !errors.Is(err, bootstrap.ErrRefused) {
+		t.Fatalf("master as APP_USERNAME: %v", err)
+	}
+}
+
+// TestUnreachableAppServerChangesNothing: when the app secret's password cannot be tried
+// (the server it names does not answer), the bootstrap fails instead of replacing a
+// password that may be in use.
+func TestUnreachableAppServerChangesNothing(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{})
+	if _, err := run(t, f, f.Config(), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	// Port 1 on the loopback: nothing listens there. The master's own secret still names
+	// the real server.
+	f.Put(t, f.AppSecretARN, strings.Replace(f.TerraformAppValue(f.App), `"port":`, `"password":"`+app.Password+`","port":1, "x":`, 1))
+	version := f.CurrentVersion(t, f.AppSecretARN)
+	var log bytes.Buffer
+	res, err := run(t, f, f.Config(), &log)
+	if err == nil || !strings.Contains(err.Error(), "log in with app secret") {
+		t.Fatalf("err = %v, want a failed login that changes nothing; %+v\n%s", err, res, log.String())
+	}
+	if f.CurrentVersion(t, f.AppSecretARN) != version {
+		t.Fatal("the secret got a new version although its password was never tried")
+	}
+	login(t, app) // the password in the database is still the one the old value holds
+}
+
+// TestCreatesMissingDatabase: without the database, a master without CREATEDB is told what
+// is missing; with CREATEDB (as the RDS master has) the bootstrap creates it.
+func TestCreatesMissingDatabase(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{RDSManagedMaster: true})
+	ctx := context.Background()
+	db := f.Database + "_new"
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, f.Env.SuperDSN); err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	f.Put(t, f.AppSecretARN, strings.Replace(f.TerraformAppValue(f.App), `"dbname":"`+f.Database+`",`, "", 1))
+	c := f.Config()
+	c.DBName = db
+	_, err := run(t, f, c, &bytes.Buffer{})
+	if !errors.Is(err, bootstrap.ErrMaster) || !strings.Contains(err.Error(), "CREATEDB") {
+		t.Fatalf("err = %v, want ErrMaster saying CREATEDB is needed", err)
+	}
+	if _, err := f.Env.Super(t, "").Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.Master}.Sanitize()+" CREATEDB"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(t, f, c, &bytes.Buffer{})
+	if err != nil || !res.Apps[0].PasswordSet {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	if app.DBName != db {
+		t.Fatalf("the app secret names database %q, want %q", app.DBName, db)
+	}
+	login(t, app)
+}

@@ -1,0 +1,126 @@
+package bootstrap
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rotaudit/rotaudit/internal/ratesdb"
+)
+
+// The environment variables of the bootstrap Lambda (and of `rotaudit db setup
+// --master-secret`, which reads the optional ones too).
+const (
+	EnvMasterSecretARN        = "MASTER_SECRET_ARN"
+	EnvAppSecretARNs          = "APP_SECRET_ARNS"
+	EnvAppUsername            = "APP_USERNAME"
+	EnvDBName                 = "DB_NAME"
+	EnvDBCABundle             = "DB_CA_BUNDLE"
+	EnvDBAllowPlaintext       = "DB_ALLOW_PLAINTEXT"
+	EnvSecretsManagerEndpoint = "SECRETS_MANAGER_ENDPOINT"
+)
+
+// EnvVars lists every environment variable LoadConfig reads: what Terraform must set on the
+// Lambda (internal/tfcheck compares the two).
+func EnvVars() []string {
+	return []string{
+		EnvMasterSecretARN, EnvAppSecretARNs, EnvAppUsername, EnvDBName,
+		EnvDBCABundle, EnvDBAllowPlaintext, EnvSecretsManagerEndpoint,
+	}
+}
+
+// maxAppUsername leaves room for the "_clone" partner within PostgreSQL's 63-byte names.
+const maxAppUsername = 63 - len("_clone")
+
+// Config is what a bootstrap prepares, and how it reaches the database.
+type Config struct {
+	// MasterSecretARN is the master user's secret: a CREATEROLE user that owns the
+	// database (the RDS master), as a full database secret or RDS's managed
+	// {"username","password"}.
+	MasterSecretARN string
+	// AppSecretARNs are the application's secrets whose first password the bootstrap sets.
+	AppSecretARNs []string
+	// AppUsername is the application's login role. A secret may name it or its _clone
+	// partner and nothing else: names come from here, never from a secret.
+	AppUsername string
+	// DBName is the database that gets the schema.
+	DBName string
+	// ReaderRole is the NOLOGIN role that holds the grants [ratesdb.DefaultReaderRole].
+	ReaderRole string
+	// CABundle verifies the server's certificate; empty means the system roots.
+	CABundle string
+	// AllowPlaintext permits a connection without TLS when a secret has no "ssl" key.
+	AllowPlaintext bool
+	// SecretsManagerEndpoint overrides the Secrets Manager endpoint (a VPC endpoint).
+	SecretsManagerEndpoint string
+}
+
+// LoadConfig builds the configuration from getenv. A missing or bad value is an error
+// naming the variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		MasterSecretARN:        strings.TrimSpace(getenv(EnvMasterSecretARN)),
+		AppUsername:            strings.TrimSpace(getenv(EnvAppUsername)),
+		DBName:                 strings.TrimSpace(getenv(EnvDBName)),
+		ReaderRole:             ratesdb.DefaultReaderRole,
+		CABundle:               strings.TrimSpace(getenv(EnvDBCABundle)),
+		SecretsManagerEndpoint: strings.TrimSpace(getenv(EnvSecretsManagerEndpoint)),
+	}
+	if c.DBName == "" {
+		c.DBName = ratesdb.DefaultDatabase
+	}
+	for _, a := range strings.Split(getenv(EnvAppSecretARNs), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.AppSecretARNs = append(c.AppSecretARNs, a)
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvDBAllowPlaintext))); v {
+	case "", "false":
+	case "true":
+		c.AllowPlaintext = true
+	default:
+		return Config{}, fmt.Errorf("config: %s=%q: want true or false", EnvDBAllowPlaintext, v)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks a configuration built in code (the CLI) as LoadConfig checks the
+// environment; errors name the variable.
+func (c Config) Validate() error {
+	switch {
+	case c.MasterSecretARN == "":
+		return fmt.Errorf("config: %s is required: the master user's secret", EnvMasterSecretARN)
+	case len(c.AppSecretARNs) == 0:
+		return fmt.Errorf("config: %s is required: the app secrets, comma-separated", EnvAppSecretARNs)
+	case c.AppUsername == "":
+		return fmt.Errorf("config: %s is required: the application's login role", EnvAppUsername)
+	}
+	if err := roleName(EnvAppUsername, c.AppUsername, maxAppUsername); err != nil {
+		return err
+	}
+	if err := roleName(EnvDBName, c.DBName, 63); err != nil {
+		return err
+	}
+	if c.ReaderRole == "" || c.ReaderRole == c.AppUsername || c.ReaderRole == c.AppUsername+"_clone" {
+		return fmt.Errorf("config: %s=%q cannot be the reader role %q or its _clone", EnvAppUsername, c.AppUsername, c.ReaderRole)
+	}
+	seen := map[string]bool{}
+	for _, a := range c.AppSecretARNs {
+		if seen[a] {
+			return fmt.Errorf("config: %s lists %s twice", EnvAppSecretARNs, a)
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// roleName accepts what PostgreSQL keeps as given: 1 to max bytes, no NUL, and no
+// surrounding blanks that an operator would not see.
+func roleName(env, v string, max int) error {
+	if v == "" || len(v) > max || strings.ContainsRune(v, 0) || strings.TrimSpace(v) != v {
+		return fmt.Errorf("config: %s=%q: want a name of 1 to %d bytes", env, v, max)
+	}
+	return nil
+}

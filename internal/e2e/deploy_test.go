@@ -1,0 +1,560 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rotaudit/rotaudit/internal/loadharness"
+	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+)
+
+// emulatorGaps are the points where the emulators differ from AWS on this test's path,
+// with AWS's behaviour and what the test does about each. The modules are written for AWS.
+var emulatorGaps = []struct{ point, aws, test string }{
+	{"Lambda Invoke (moto without Docker, LocalStack host mode)",
+		"Secrets Manager invokes the rotator for each step; Terraform's aws_lambda_invocation runs the bootstrap",
+		"the built bootstrap runs behind aws-lambda-rie with the environment Terraform set; RotateSecret only opens the pending version and the test drives the four steps"},
+	{"EventBridge Lambda targets (moto: PutEvents answers HTTP 500)",
+		"the rules' matches invoke the auditor",
+		"an SQS target is added to each deployed rule (on moto the Lambda target is taken off first); the queued events are handed to the auditor behind aws-lambda-rie"},
+	{"PutEvents with an aws.* source",
+		"refused (only AWS services emit them; CloudTrail delivers them to the default bus)",
+		"the emulators accept them, which lets the test push CloudTrail-shaped events through the deployed rules"},
+	{"RotateSecret without RotationLambdaARN (moto)",
+		"keeps the function Terraform configured",
+		"the test passes the configured function ARN explicitly"},
+	{"CloudTrail, ECS (moto partial, LocalStack free edition none)",
+		"the trail, the API service and the ECS database option are deployed",
+		"envs/local turns them off; the API runs as a local process on the secret Terraform made"},
+	{"IAM and resource policies (no emulator enforces them)",
+		"the secrets' deny policy stops every reader but the API, the rotators, the bootstrap and break-glass roles",
+		"the policy is applied and read back; its effect is covered by the plan tests, not by the emulator"},
+}
+
+// phase times one step of the test and prints it.
+type phases struct {
+	t     *testing.T
+	start time.Time
+	rows  []string
+}
+
+func (p *phases) run(name string, fn func()) {
+	p.t.Helper()
+	start := time.Now()
+	fn()
+	d := time.Since(start)
+	p.rows = append(p.rows, fmt.Sprintf("  %-34s %8.1f s", name, d.Seconds()))
+	fmt.Printf("e2e: %s done in %.1f s\n", name, d.Seconds())
+}
+
+func (p *phases) print() {
+	fmt.Printf("e2e phases (total %.1f s):\n%s\n", time.Since(p.start).Seconds(), strings.Join(p.rows, "\n"))
+	fmt.Println("emulator gaps met (AWS's behaviour -> what this test does):")
+	for _, g := range emulatorGaps {
+		fmt.Printf("  - %s: AWS: %s; test: %s\n", g.point, g.aws, g.test)
+	}
+}
+
+// outputs are the envs/local outputs the test drives.
+type outputs struct {
+	AppSecretARN       string            `json:"app_secret_arn"`
+	AdminSecretARN     string            `json:"admin_secret_arn"`
+	RotationStrategies map[string]string `json:"rotation_strategies"`
+	SecretRotatorNames map[string]string `json:"secret_rotator_names"`
+	Rotators           map[string]struct {
+		Name        string            `json:"name"`
+		ARN         string            `json:"arn"`
+		Environment map[string]string `json:"environment"`
+	} `json:"rotators"`
+	Bootstrap struct {
+		Name        string            `json:"name"`
+		Environment map[string]string `json:"environment"`
+	} `json:"bootstrap"`
+	AuditorEnvironment map[string]string `json:"auditor_environment"`
+	EventRuleNames     map[string]string `json:"event_rule_names"`
+	AlertTopicARN      string            `json:"alert_topic_arn"`
+	AlertQueueURL      string            `json:"alert_queue_url"`
+}
+
+func TestDeployment(t *testing.T) {
+	if os.Getenv("ROTAUDIT_E2E") != "1" {
+		t.Skip("deployment test: run by `make e2e` (terraform apply of envs/local to a fresh emulator; needs terraform and the hashicorp/aws provider)")
+	}
+	endpoint := os.Getenv("ROTAUDIT_E2E_ENDPOINT")
+	tfBin := os.Getenv("TF")
+	if endpoint == "" || tfBin == "" || os.Getenv("TF_CLI_CONFIG_FILE") == "" {
+		t.Fatal("ROTAUDIT_E2E_ENDPOINT, TF and TF_CLI_CONFIG_FILE must be set: run it through scripts/e2e.sh (make e2e)")
+	}
+	env := testenv.Stack(t) // the stack's PostgreSQL; AWS is the fresh emulator at endpoint
+	ctx := context.Background()
+	p := &phases{t: t, start: time.Now()}
+	defer p.print()
+	emulator := emulatorKind(endpoint)
+	awsEnv := []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
+	if ddb := os.Getenv("ROTAUDIT_E2E_DYNAMODB_ENDPOINT"); ddb != "" {
+		awsEnv = append(awsEnv, "AWS_ENDPOINT_URL_DYNAMODB="+ddb)
+	}
+	for _, kv := range awsEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := secretsmanager.NewFromConfig(cfg)
+
+	var rie, rotatorBin, bootstrapBin, auditorBin string
+	p.run("build functions and emulator", func() {
+		rie = rotationtest.RIE(t)
+		rotatorBin = rotationtest.BuildFunction(t, "rotator")
+		bootstrapBin = rotationtest.BuildFunction(t, "dbbootstrap")
+		auditorBin = rotationtest.BuildFunction(t, "auditor")
+	})
+
+	// The database server as RDS hands it over: a master that may create roles and
+	// databases but is no superuser, and its secret. The bootstrap makes the rest.
+	id := strings.TrimPrefix(testenv.Unique("e2e"), "e2e_")
+	master, masterPW := "e2e_master_"+id, testenv.Unique("pw")
+	dbName, appUser := "rates_e2e_"+id, "e2e_app_"+id
+	adminSecretName := "rotaudit/tflocal/master-" + id
+	p.run("database server and master secret", func() {
+		super := env.Super(t, "")
+		t.Cleanup(func() { dropE2E(env.SuperDSN, dbName, []string{appUser, appUser + "_clone", master}) })
+		mustExec(t, super, "CREATE ROLE "+ident(master)+" LOGIN CREATEROLE CREATEDB PASSWORD "+literal(masterPW))
+		body, _ := json.Marshal(map[string]any{"engine": "postgres", "host": "127.0.0.1", "port": env.PGPort,
+			"username": master, "password": masterPW, "dbname": "postgres", "ssl": false})
+		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(adminSecretName), SecretString: aws.String(string(body))}); err != nil {
+			t.Fatalf("master secret: %v", err)
+		}
+	})
+
+	tf := newTerraform(t, tfBin, filepath.Join(env.Root, "envs", "local"))
+	tf.vars = map[string]string{
+		"endpoint": endpoint, "db_host": "127.0.0.1", "db_port": fmt.Sprint(env.PGPort),
+		"admin_secret_name": adminSecretName, "db_name": dbName, "app_username": appUser,
+	}
+	if ddb := os.Getenv("ROTAUDIT_E2E_DYNAMODB_ENDPOINT"); ddb != "" {
+		tf.vars["dynamodb_endpoint"] = ddb
+	}
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			tf.run(t, false, "destroy", "-auto-approve")
+		}
+		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)})
+	})
+	var out outputs
+	p.run("terraform init and apply", func() {
+		tf.run(t, true, "init", "-input=false", "-lockfile=readonly")
+		tf.run(t, true, "apply", "-auto-approve", "-input=false")
+		raw := tf.run(t, true, "output", "-json")
+		var wrapped map[string]struct {
+			Value json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(raw, &wrapped); err != nil {
+			t.Fatalf("terraform output: %v", err)
+		}
+		flat := map[string]json.RawMessage{}
+		for k, v := range wrapped {
+			flat[k] = v.Value
+		}
+		b, _ := json.Marshal(flat)
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("terraform outputs: %v", err)
+		}
+		if out.AppSecretARN == "" || out.Bootstrap.Name == "" || len(out.Rotators) == 0 || out.AlertQueueURL == "" {
+			t.Fatalf("envs/local outputs lack what a deployment needs: %s", b)
+		}
+	})
+
+	p.run("bootstrap through the deployed function", func() {
+		e := rotationtest.StartRIE(t, rie, bootstrapBin, append(envList(out.Bootstrap.Environment), awsEnv...)...)
+		body := invoke(t, e.URL, `{"trigger":"e2e"}`)
+		var res struct {
+			Changed bool `json:"changed"`
+			Apps    []struct {
+				Username    string `json:"username"`
+				PasswordSet bool   `json:"password_set"`
+			} `json:"apps"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil || !res.Changed || len(res.Apps) != 1 || !res.Apps[0].PasswordSet || res.Apps[0].Username != appUser {
+			t.Fatalf("bootstrap answered %s (%v)\n%s", body, err, e.Out.String())
+		}
+		app := testenv.CurrentSecret(t, sm, out.AppSecretARN)
+		if !rotationtest.LogsIn(app) {
+			t.Fatal("after the bootstrap the app secret's password does not log in")
+		}
+		// A second run changes nothing.
+		body = invoke(t, e.URL, `{"trigger":"e2e-again"}`)
+		if err := json.Unmarshal(body, &res); err != nil || res.Changed {
+			t.Fatalf("second bootstrap run changed something: %s", body)
+		}
+	})
+
+	var api *loadharness.API
+	var load *loadharness.Load
+	p.run("start the API on the deployed secret", func() {
+		api = loadharness.StartAPI(t, env, out.AppSecretARN, awsEnv...)
+		load = loadharness.Start(loadharness.Options{URL: api.URL, Concurrency: 4, Paths: []string{
+			"/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNSGH&dest_code=NLRTM",
+			"/readyz",
+		}})
+		load.WaitRequests(t, 200, 30*time.Second)
+	})
+
+	p.run("rotate every secret under load", func() {
+		order := []string{"app", "admin", "app"}
+		emulators := map[string]*rotationtest.Emulator{}
+		for _, which := range order {
+			secretARN := out.AppSecretARN
+			if which == "admin" {
+				secretARN = out.AdminSecretARN
+			}
+			strategy := out.RotationStrategies[which]
+			rot, ok := out.Rotators[strategy]
+			if !ok || rot.Name != out.SecretRotatorNames[which] {
+				t.Fatalf("%s secret: strategy %q, function %q: no deployed rotator matches (%v)", which, strategy, out.SecretRotatorNames[which], out.Rotators)
+			}
+			if rot.Environment[rotation.EnvRotationStrategy] != strategy {
+				t.Fatalf("rotator %s runs %s=%q, the secret needs %q", rot.Name, rotation.EnvRotationStrategy, rot.Environment[rotation.EnvRotationStrategy], strategy)
+			}
+			e := emulators[strategy]
+			if e == nil {
+				e = rotationtest.StartRIE(t, rie, rotatorBin, append(envList(rot.Environment), awsEnv...)...)
+				emulators[strategy] = e
+			}
+			before := testenv.CurrentSecret(t, sm, secretARN)
+			d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretARN)})
+			if err != nil || !aws.ToBool(d.RotationEnabled) || aws.ToString(d.RotationLambdaARN) != rot.ARN {
+				t.Fatalf("%s secret: rotation enabled %v with %s, want %s (%v)", which, aws.ToBool(d.RotationEnabled), aws.ToString(d.RotationLambdaARN), rot.ARN, err)
+			}
+			started, err := sm.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(secretARN), RotationLambdaARN: aws.String(rot.ARN)})
+			if err != nil {
+				t.Fatalf("rotate %s: %v", which, err)
+			}
+			inv := rotation.HTTPInvoker{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+			if err := rotation.Drive(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
+				t.Fatalf("rotation of the %s secret (%s): %v\n%s", which, strategy, err, e.Out.String())
+			}
+			after := testenv.CurrentSecret(t, sm, secretARN)
+			if after.Password == before.Password || !rotationtest.LogsIn(after) {
+				t.Fatalf("%s secret after rotation: password changed %v, logs in %v", which, after.Password != before.Password, rotationtest.LogsIn(after))
+			}
+			if strategy == string(rotation.AlternatingUsers) && after.Username == before.Username {
+				t.Fatalf("alternating rotation kept user %s", after.Username)
+			}
+			time.Sleep(300 * time.Millisecond) // let the load see each new value
+		}
+		res := load.Stop()
+		fmt.Printf("e2e: load through the rotations: %s\n", res)
+		if res.Failures != 0 || res.Requests < 100 {
+			t.Fatalf("load through the rotations: %d requests, %d failed: %v", res.Requests, res.Failures, res.Samples)
+		}
+	})
+
+	p.run("audit events through the deployed rules", func() {
+		auditThroughRules(t, cfg, emulator, out, rie, auditorBin, awsEnv)
+	})
+
+	p.run("terraform destroy", func() {
+		api.Stop()
+		tf.run(t, true, "destroy", "-auto-approve", "-input=false")
+		destroyed = true
+		if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+			t.Errorf("delete the test's master secret: %v", err)
+		}
+		if left := leftovers(t, cfg); len(left) > 0 {
+			t.Fatalf("terraform destroy left %d resources behind:\n  %s", len(left), strings.Join(left, "\n  "))
+		}
+	})
+}
+
+// emulatorKind tells moto from LocalStack by their health endpoints.
+func emulatorKind(endpoint string) string {
+	c := &http.Client{Timeout: 3 * time.Second}
+	if r, err := c.Get(strings.TrimRight(endpoint, "/") + "/moto-api/"); err == nil {
+		r.Body.Close()
+		if r.StatusCode == 200 {
+			return "moto"
+		}
+	}
+	return "localstack"
+}
+
+// auditThroughRules sends CloudTrail-shaped events through the rules Terraform deployed to
+// the auditor, and reads its findings from the queue subscribed to the alert topic.
+func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, out outputs, rie, auditorBin string, awsEnv []string) {
+	ctx := context.Background()
+	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.Unique("e2e_rules"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sq.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl}) })
+	qa, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueARN := qa.Attributes["QueueArn"]
+	for _, rule := range out.EventRuleNames {
+		targets, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(rule)})
+		if err != nil || len(targets.Targets) == 0 {
+			t.Fatalf("deployed rule %s: targets %v (%v)", rule, targets, err)
+		}
+		if emulator == "moto" {
+			var ids []string
+			for _, tg := range targets.Targets {
+				ids = append(ids, aws.ToString(tg.Id))
+			}
+			if _, err := eb.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String(rule), Ids: ids}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), Targets: []ebtypes.Target{{Id: aws.String("e2e-queue"), Arn: aws.String(queueARN)}}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			eb.RemoveTargets(context.Background(), &eventbridge.RemoveTargetsInput{Rule: aws.String(rule), Ids: []string{"e2e-queue"}})
+		})
+	}
+	var audit struct {
+		Readers         []string `json:"readers"`
+		TrustedNetworks []string `json:"trusted_networks"`
+	}
+	if err := json.Unmarshal([]byte(out.AuditorEnvironment["AUDIT_CONFIG"]), &audit); err != nil || len(audit.Readers) == 0 {
+		t.Fatalf("the auditor's AUDIT_CONFIG from Terraform has no readers: %v\n%s", err, out.AuditorEnvironment["AUDIT_CONFIG"])
+	}
+	inside := "10.40.0.10"
+	if len(audit.TrustedNetworks) > 0 {
+		if _, n, err := net.ParseCIDR(audit.TrustedNetworks[0]); err == nil {
+			ip := slices.Clone(n.IP.To16())
+			ip[len(ip)-1] |= 7
+			inside = ip.String()
+		}
+	}
+	run := strings.TrimPrefix(testenv.Unique("ev"), "ev_")
+	account := strings.Split(out.AppSecretARN, ":")[4]
+	intruder := map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::" + account + ":assumed-role/contractor-ci/s1", "accountId": account,
+		"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": "arn:aws:iam::" + account + ":role/contractor-ci", "accountId": account}}}
+	readerRole := audit.Readers[0]
+	reader := map[string]any{"type": "AssumedRole", "arn": strings.Replace(strings.Replace(readerRole, ":iam::", ":sts::", 1), ":role/", ":assumed-role/", 1) + "/task", "accountId": account,
+		"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": readerRole, "accountId": account}}}
+	events := []struct {
+		id, detailType, source string
+		detail                 map[string]any
+	}{
+		{run + "-steal", "AWS API Call via CloudTrail", "aws.secretsmanager", ctRecord(run+"-steal", "secretsmanager.amazonaws.com", "GetSecretValue", intruder, "203.0.113.7", account, map[string]any{"secretId": out.AppSecretARN})},
+		{run + "-read", "AWS API Call via CloudTrail", "aws.secretsmanager", ctRecord(run+"-read", "secretsmanager.amazonaws.com", "GetSecretValue", reader, inside, account, map[string]any{"secretId": out.AppSecretARN})},
+		{run + "-rotfail", "AWS Service Event via CloudTrail", "aws.secretsmanager", func() map[string]any {
+			r := ctRecord(run+"-rotfail", "secretsmanager.amazonaws.com", "RotationFailed", map[string]any{"accountId": account, "invokedBy": "secretsmanager.amazonaws.com"}, "secretsmanager.amazonaws.com", account, nil)
+			r["eventType"] = "AwsServiceEvent"
+			r["additionalEventData"] = map[string]any{"SecretId": out.AppSecretARN}
+			return r
+		}()},
+	}
+	var entries []ebtypes.PutEventsRequestEntry
+	for _, e := range events {
+		d, _ := json.Marshal(e.detail)
+		entries = append(entries, ebtypes.PutEventsRequestEntry{Source: aws.String(e.source), DetailType: aws.String(e.detailType), Detail: aws.String(string(d))})
+	}
+	res, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
+	if err != nil || res.FailedEntryCount != 0 {
+		t.Fatalf("put events: %v (%d failed)", err, aws.ToInt32(&res.FailedEntryCount))
+	}
+	matched := receive(t, sq, aws.ToString(q.QueueUrl), len(events), 30*time.Second)
+	if len(matched) != len(events) {
+		t.Fatalf("the deployed rules let %d of %d events through", len(matched), len(events))
+	}
+	e := rotationtest.StartRIE(t, rie, auditorBin, append(envList(out.AuditorEnvironment), awsEnv...)...)
+	for _, m := range matched {
+		if body := invoke(t, e.URL, m.body); bytes.Contains(body, []byte("errorMessage")) {
+			t.Fatalf("auditor failed on an event: %s\n%s", body, e.Out.String())
+		}
+	}
+	alerts := receive(t, sq, out.AlertQueueURL, 2, 30*time.Second)
+	got := map[string][]string{}
+	for _, a := range alerts {
+		var env struct {
+			Message           string                       `json:"Message"`
+			MessageAttributes map[string]struct{ Value string } `json:"MessageAttributes"`
+		}
+		msg := a.body
+		rule := ""
+		if json.Unmarshal([]byte(a.body), &env) == nil && env.Message != "" {
+			msg = env.Message
+			rule = env.MessageAttributes["rule_id"].Value
+		}
+		var f struct {
+			FindingInfo struct {
+				RelatedEvents []struct {
+					UID string `json:"uid"`
+				} `json:"related_events"`
+			} `json:"finding_info"`
+		}
+		if err := json.Unmarshal([]byte(msg), &f); err != nil {
+			t.Fatalf("alert is not a finding: %v\n%s", err, msg)
+		}
+		for _, r := range f.FindingInfo.RelatedEvents {
+			got[r.UID] = append(got[r.UID], rule)
+		}
+	}
+	fmt.Printf("e2e: findings by event: %v\n", got)
+	if !slices.Contains(got[run+"-steal"], "RA-01") {
+		t.Errorf("the read by a principal outside the allow-list gave %v, want RA-01", got[run+"-steal"])
+	}
+	if !slices.Contains(got[run+"-rotfail"], "RA-06") {
+		t.Errorf("the rotation failure gave %v, want RA-06", got[run+"-rotfail"])
+	}
+	if r, ok := got[run+"-read"]; ok {
+		t.Errorf("the read by %s, a reader Terraform allowed, raised %v", readerRole, r)
+	}
+}
+
+// message is one SQS message body.
+type message struct{ body string }
+
+// receive reads and deletes messages from a queue until n arrived or the time is up.
+func receive(t *testing.T, sq *sqs.Client, url string, n int, within time.Duration) []message {
+	t.Helper()
+	var got []message
+	deadline := time.Now().Add(within)
+	for len(got) < n && time.Now().Before(deadline) {
+		out, err := sq.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatalf("receive from %s: %v", url, err)
+		}
+		for _, m := range out.Messages {
+			got = append(got, message{body: aws.ToString(m.Body)})
+			sq.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+	return got
+}
+
+// ctRecord is a CloudTrail record as EventBridge's detail carries it.
+func ctRecord(id, source, name string, who map[string]any, ip, account string, params map[string]any) map[string]any {
+	return map[string]any{
+		"eventVersion": "1.09", "userIdentity": who, "eventTime": time.Now().UTC().Format(time.RFC3339),
+		"eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip,
+		"userAgent": "aws-sdk-go-v2/1.30.0", "requestParameters": params, "responseElements": nil,
+		"requestID": id + "-req", "eventID": id, "readOnly": true, "eventType": "AwsApiCall",
+		"managementEvent": true, "recipientAccountId": account, "eventCategory": "Management",
+	}
+}
+
+// invoke posts a payload to a Lambda Invoke endpoint and returns the answer.
+func invoke(t *testing.T, url, payload string) []byte {
+	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Minute}
+	resp, err := c.Post(url, "application/json", strings.NewReader(payload))
+	if err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return b.Bytes()
+}
+
+func envList(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(m))
+	for _, k := range keys {
+		out = append(out, k+"="+m[k])
+	}
+	return out
+}
+
+// terraform runs the terraform CLI on a root with its own data folder and state file, so
+// the test leaves nothing in the work tree.
+type terraform struct {
+	bin, dir, data, state string
+	vars                  map[string]string
+}
+
+func newTerraform(t *testing.T, bin, dir string) *terraform {
+	tmp := t.TempDir()
+	return &terraform{bin: bin, dir: dir, data: filepath.Join(tmp, "tfdata"), state: filepath.Join(tmp, "terraform.tfstate")}
+}
+
+func (x *terraform) run(t *testing.T, must bool, args ...string) []byte {
+	t.Helper()
+	full := []string{"-chdir=" + x.dir}
+	full = append(full, args...)
+	switch args[0] {
+	case "apply", "destroy", "plan":
+		full = append(full, "-state="+x.state)
+		for k, v := range x.vars {
+			full = append(full, "-var", k+"="+v)
+		}
+	case "output":
+		full = append(full, "-state="+x.state)
+	}
+	cmd := exec.Command(x.bin, full...)
+	cmd.Env = append(os.Environ(), "TF_DATA_DIR="+x.data, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "NO_COLOR=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil && must {
+		t.Fatalf("terraform %s: %v\n%s\n%s", args[0], err, tailLines(stdout.String(), 40), stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func dropE2E(superDSN, db string, roles []string) {
+	c, err := pgx.Connect(context.Background(), superDSN)
+	if err != nil {
+		return
+	}
+	defer c.Close(context.Background())
+	c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(db)+" WITH (FORCE)")
+	for _, r := range roles {
+		c.Exec(context.Background(), "DROP OWNED BY "+ident(r))
+		c.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident(r))
+	}
+}
+
+func mustExec(t *testing.T, c *pgx.Conn, sql string) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), sql); err != nil {
+		t.Fatalf("%s: %v", strings.SplitN(sql, " PASSWORD", 2)[0], err)
+	}
+}
+
+func ident(s string) string   { return pgx.Identifier{s}.Sanitize() }
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

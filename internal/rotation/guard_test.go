@@ -1,0 +1,102 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// TestGuardBeforeAnythingIsStored: createSecret refuses, and stores nothing, when the
+// secret's own credentials do not log in or name a user the master must not clone. The
+// integration test TestConfusedDeputy replays both attacks on the real database.
+func TestGuardBeforeAnythingIsStored(t *testing.T) {
+	const previousJSON = `{"engine":"postgres","host":"db","port":5432,"username":"app","password":"prev-pass","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:1:secret:m"}`
+	plain := func(name string) []any { return []any{name, false, false, false, false} }
+	tests := []struct {
+		name     string
+		strategy Strategy
+		allow    bool
+		setup    func(*fakeCluster, *fakeSM)
+		wantErr  error
+		wantMsg  string
+	}{
+		{"alternating: password not known", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
+			c.passwords["app"] = "the-real-one"
+		}, ErrDBAuth, "must log in as \"app\""},
+		{"single: password not known", SingleUser, false, func(c *fakeCluster, _ *fakeSM) {
+			c.passwords["app"] = "the-real-one"
+		}, ErrDBAuth, "must log in"},
+		{"alternating: previous of the same user logs in", AlternatingUsers, false, func(c *fakeCluster, f *fakeSM) {
+			c.passwords["app"] = "prev-pass"
+			f.values["v0"], f.stages["v0"] = previousJSON, []string{StagePrevious}
+		}, nil, ""},
+		{"alternating: previous of another user does not count", AlternatingUsers, false, func(c *fakeCluster, f *fakeSM) {
+			c.passwords = map[string]string{"app": "x", "app_clone": "prev-pass"}
+			f.values["v0"], f.stages["v0"] = strings.Replace(previousJSON, `"app"`, `"app_clone"`, 1), []string{StagePrevious}
+		}, ErrDBAuth, "must log in"},
+		{"alternating: CREATEROLE", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app"] = [][]any{{"app", false, true, false, false}}
+		}, ErrUnsafeUser, "CREATEROLE"},
+		{"alternating: CREATEROLE allowed by the operator", AlternatingUsers, true, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app"] = [][]any{{"app", false, true, false, false}}
+		}, nil, ""},
+		{"alternating: BYPASSRLS through a group", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app"] = [][]any{plain("app"), {"rls_admins", false, false, false, true}}
+		}, ErrUnsafeUser, `BYPASSRLS through its membership in "rls_admins"`},
+		{"alternating: REPLICATION", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app"] = [][]any{{"app", false, false, true, false}}
+		}, ErrUnsafeUser, "REPLICATION"},
+		{"alternating: server files", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app"] = [][]any{plain("app"), plain("pg_write_server_files")}
+		}, ErrUnsafeUser, "pg_write_server_files"},
+		{"alternating: superuser even when allowed", AlternatingUsers, true, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app"] = [][]any{{"app", true, false, false, false}}
+		}, ErrUnsafeUser, "never rotated through the master"},
+		{"single: CREATEROLE is its own business", SingleUser, false, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app"] = [][]any{{"app", false, true, false, false}}
+		}, nil, ""},
+		{"test query fails with the current credentials", SingleUser, false, func(c *fakeCluster, _ *fakeSM) {
+			c.queryErr = &pgconn.PgError{Code: "42P01", Message: `relation "nope" does not exist`}
+		}, ErrProbe, "before any change"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := newFakeSM(currentJSON), newFakeCluster()
+			tt.setup(c, f)
+			r := &Rotator{SM: f, Dial: c.dial, Config: Config{Strategy: tt.strategy, AllowPrivilegedUsers: tt.allow, Password: PasswordPolicy{Length: 32}}}
+			err := r.Handle(context.Background(), Event{Step: StepCreate, SecretID: "x", ClientRequestToken: fakeToken})
+			if tt.wantErr == nil {
+				if err != nil || f.puts != 1 {
+					t.Fatalf("err = %v, puts = %d; want a stored pending version", err, f.puts)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)
+			}
+			if f.puts != 0 {
+				t.Fatalf("refused, yet PutSecretValue was called %d times", f.puts)
+			}
+		})
+	}
+}
+
+func TestTransient(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{dbError("probe", "u", &pgconn.PgError{Code: "42P01"}), false},
+		{dbError("probe", "u", &pgconn.PgError{Code: "42501", Message: "permission denied"}), false},
+		{dbError("probe", "u", &pgconn.PgError{Code: "57P01"}), true},
+		{dbError("probe", "u", &pgconn.PgError{Code: "40001"}), true},
+		{dbError("probe", "u", context.DeadlineExceeded), true},
+	} {
+		if got := transient(tt.err); got != tt.want {
+			t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
