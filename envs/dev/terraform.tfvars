@@ -1,6 +1,6 @@
 # dev: cheap. One small RDS instance without standby, one API task in a public subnet with
 # no load balancer, short log retention, everything deletable. Fixed cost before the
-# database about $24 a month instead of about $106 (envs/README.md, "What it costs", says
+# database about $24 a month instead of about $96 (envs/README.md, "What it costs", says
 # what each saving gives up; make cost ENV=dev prints it).
 environment = "dev"
 region      = "eu-west-1"
