@@ -11,7 +11,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // PlotAuditVolume draws the audit pipeline's monthly cost against the CloudTrail volume
@@ -67,20 +66,23 @@ func PlotAuditVolume(w io.Writer, rows []AuditRow, fraction float64) error {
 		p.Add(l, sc)
 		p.Legend.Add(s.name, l)
 	}
+	// Said in the legend: a longer axis label would be placed wrongly on a log axis
+	// (gonum centres it at the arithmetic middle of the range) and squeeze the plot.
 	if len(hidden) > 0 {
-		p.X.Label.Text += fmt.Sprintf("  (%s: under $0.01 at every volume, not drawn)", strings.Join(hidden, ", "))
+		p.Legend.Add(fmt.Sprintf("(%s: under $0.01, not drawn)", strings.Join(hidden, ", ")))
 	}
-	c := vgimg.New(8*vg.Inch, 5*vg.Inch)
-	p.Draw(draw.New(c))
-	png := vgimg.PngCanvas{Canvas: c}
-	if _, err := png.WriteTo(w); err != nil {
+	wt, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "png")
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	if _, err := wt.WriteTo(w); err != nil {
 		return fmt.Errorf("plot: write png: %w", err)
 	}
 	return nil
 }
 
-// decadeTicks puts a labelled tick on every power of ten of the range, and unlabelled
-// ones at 2..9 times it.
+// decadeTicks puts a tick at 1..9 times every power of ten of the range, labelled at 1, 2
+// and 5 times it.
 type decadeTicks struct{ label func(float64) string }
 
 func (d decadeTicks) Ticks(lo, hi float64) []plot.Tick {
@@ -93,7 +95,7 @@ func (d decadeTicks) Ticks(lo, hi float64) []plot.Tick {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if m == 1 {
+			if m == 1 || m == 2 || m == 5 {
 				t.Label = d.label(v)
 			}
 			ticks = append(ticks, t)
