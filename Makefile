@@ -4,7 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 ENV ?= dev
 
-.PHONY: help up down status reset demo test test-unit test-go tf-check tf-validate tf-plan \
+.PHONY: help up down status reset demo test test-unit test-go e2e tf-check tf-validate tf-plan \
 	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
 	cost cost-readme cost-check
 
@@ -31,6 +31,9 @@ test: ## every test: Go unit and integration tests on the real stack, then the T
 
 test-go: ## only the Go tests (starts the stack)
 	@scripts/test.sh go
+
+e2e: ## the deployment end to end: terraform apply of envs/local to a fresh emulator, bootstrap, rotate under load, audit, destroy
+	@scripts/e2e.sh
 
 test-unit: ## only the Go tests that need nothing running (go test -short)
 	@go test -short -count=1 ./...

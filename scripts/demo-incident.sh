@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Acts out a credential incident on the local AWS emulator and shows the audit alerts as they
 # arrive: an unknown principal reads the DB secret rotaudit/local/app, someone weakens the
-# trail's event selectors, a rotation fails. The events go through the EventBridge patterns
-# Terraform deploys (modules/audit-alerts/patterns), the auditor's handler (state in
-# DynamoDB) and the SNS alert topic. Called by scripts/demo.sh; runs alone after
+# trail's event selectors, a rotation fails, and the intruder tries a database password that
+# a rotation retired (a real login on the stack's PostgreSQL, read back from its log and
+# delivered as a CloudWatch Logs subscription). The events go through the EventBridge
+# patterns Terraform deploys (modules/audit-alerts/patterns), the auditor's handler (state
+# in DynamoDB) and the SNS alert topic. Called by scripts/demo.sh; runs alone after
 # `scripts/stack.sh up`. Everything it creates on the emulator is deleted when it ends.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -68,3 +68,17 @@ export AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 ENV
 }
+
+# moto_cmd prints the moto server command: MOTO_SERVER, the installed moto_server, or one
+# installed into .venv (moto[server]==5.2.1) on first use.
+moto_cmd() {
+  if [ -n "${MOTO_SERVER:-}" ]; then echo "$MOTO_SERVER"; return; fi
+  if command -v moto_server >/dev/null 2>&1 && moto_server --help >/dev/null 2>&1; then
+    command -v moto_server; return
+  fi
+  if [ -x "$ROOT/.venv/bin/moto_server" ]; then echo "$ROOT/.venv/bin/moto_server"; return; fi
+  say "moto server not found: installing moto[server]==5.2.1 into $ROOT/.venv" >&2
+  python3 -m venv "$ROOT/.venv" >&2 || die "python3 -m venv failed: install python3-venv"
+  "$ROOT/.venv/bin/pip" install -q 'moto[server]==5.2.1' >&2 || die "pip could not install moto[server]==5.2.1"
+  echo "$ROOT/.venv/bin/moto_server"
+}

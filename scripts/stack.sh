@@ -92,18 +92,6 @@ pg_down_native() {
   as_pg "$BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null || true
 }
 
-moto_cmd() {
-  if [ -n "${MOTO_SERVER:-}" ]; then echo "$MOTO_SERVER"; return; fi
-  if command -v moto_server >/dev/null 2>&1 && moto_server --help >/dev/null 2>&1; then
-    command -v moto_server; return
-  fi
-  if [ -x "$ROOT/.venv/bin/moto_server" ]; then echo "$ROOT/.venv/bin/moto_server"; return; fi
-  say "moto server not found: installing moto[server]==5.2.1 into $ROOT/.venv" >&2
-  python3 -m venv "$ROOT/.venv" >&2 || die "python3 -m venv failed: install python3-venv"
-  "$ROOT/.venv/bin/pip" install -q 'moto[server]==5.2.1' >&2 || die "pip could not install moto[server]==5.2.1"
-  echo "$ROOT/.venv/bin/moto_server"
-}
-
 emulator_ready() {
   curl -fsS -o /dev/null "http://127.0.0.1:$AWS_PORT/moto-api/" 2>/dev/null ||
     curl -fsS -o /dev/null "http://127.0.0.1:$AWS_PORT/_localstack/health" 2>/dev/null

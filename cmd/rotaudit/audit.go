@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +38,7 @@ func auditCommand() command {
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit corpus [flags]     (generate a synthetic corpus for benchmarks)\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)")
+		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit corpus [flags]     (generate a synthetic corpus for benchmarks)\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)\n       rotaudit audit patterns [flags]   (write or check the EventBridge patterns generated from the rules)")
 		return errUsage
 	}
 	switch args[0] {
@@ -47,8 +48,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditCorpus(args[1:], stdout, stderr)
 	case "incident":
 		return auditIncident(ctx, args[1:], stdout, stderr)
+	case "patterns":
+		return auditPatterns(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, corpus, incident)\n", args[0])
+	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, corpus, incident, patterns)\n", args[0])
 	return errUsage
 }
 
@@ -58,14 +61,23 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfgFile := fl.String("config", "", "audit configuration file (default: $AUDIT_CONFIG or $AUDIT_CONFIG_FILE)")
 	decodeOnly := fl.Bool("decode-only", false, "only decode the records (the benchmark's baseline); print no findings")
 	stats := fl.Bool("stats", false, "print records, findings, throughput and peak memory to stderr as JSON")
+	var pgLogs []string
+	fl.Func("pglog", "a PostgreSQL server log to read after the CloudTrail input, for the DB-xx rules (repeatable)", func(v string) error {
+		pgLogs = append(pgLogs, v)
+		return nil
+	})
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n\nPATH is a CloudTrail log file (.json or .json.gz: {\"Records\":[...]}, a JSON array, or JSON lines of\nrecords or EventBridge events) or a directory of them. Prints one OCSF finding per line.")
+		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] [PATH|s3://bucket/prefix ...]\n\nPATH is a CloudTrail log file (.json or .json.gz: {\"Records\":[...]}, a JSON array, or JSON lines of\nrecords or EventBridge events) or a directory of them; -pglog adds a PostgreSQL log, read after\nthem so its logins meet the rotation history. Prints one OCSF finding per line.")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
 		return errUsage
 	}
-	if fl.NArg() == 0 {
+	if len(pgLogs) > 0 && *decodeOnly {
+		fmt.Fprintln(stderr, "rotaudit: -pglog and -decode-only do not go together")
+		return errUsage
+	}
+	if fl.NArg() == 0 && len(pgLogs) == 0 {
 		fl.Usage()
 		return errUsage
 	}
@@ -104,6 +116,18 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	})
 	if err != nil {
 		return err
+	}
+	for _, path := range pgLogs {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("postgresql log: %w", err)
+		}
+		sum.Files++
+		err = h.StreamPostgresLog(ctx, path, f, &sum)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write findings: %w", err)
@@ -257,6 +281,17 @@ func auditIncident(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("aws config: %w", err)
 	}
 	opt := incident.Options{PatternDir: *patterns, Out: stdout, Keep: *keep}
+	// The database part needs the native stack's PostgreSQL: its log file and superuser
+	// socket (scripts/stack.sh env exports both).
+	if logPath, sock := os.Getenv("ROTAUDIT_PG_LOG"), os.Getenv("ROTAUDIT_PG_SOCKET_DIR"); logPath != "" && sock != "" {
+		port, err := strconv.Atoi(os.Getenv("ROTAUDIT_PG_PORT"))
+		if err != nil {
+			return fmt.Errorf("ROTAUDIT_PG_PORT=%q is not a port number", os.Getenv("ROTAUDIT_PG_PORT"))
+		}
+		if _, err := os.Stat(logPath); err == nil {
+			opt.Postgres = &incident.Postgres{SuperDSN: fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", sock, port), Port: port, ServerLog: logPath}
+		}
+	}
 	if *verbose {
 		opt.Log = stderr
 	}
@@ -331,4 +366,100 @@ func peakRSS() int64 {
 		return 0
 	}
 	return int64(ru.Maxrss)
+}
+
+// auditPatterns writes the EventBridge patterns generated from the rules (go generate runs
+// it), checks the committed ones, or reports which fraction of a benign corpus each set of
+// patterns sends to the Lambda.
+func auditPatterns(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("audit patterns", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	dir := fl.String("dir", "modules/audit-alerts/patterns", "directory of the pattern files")
+	check := fl.Bool("check", false, "do not write: fail when the files in -dir differ from the generated ones")
+	days := fl.Int("measure-days", 0, "instead: generate this many days of benign traffic and print the fraction of events each pattern set (-dir, then each -compare DIR) would send to the Lambda")
+	var compare []string
+	fl.Func("compare", "another pattern directory to measure (repeatable)", func(v string) error { compare = append(compare, v); return nil })
+	if err := fl.Parse(args); err != nil || fl.NArg() > 0 {
+		return errUsage
+	}
+	if *days > 0 {
+		return measurePatterns(stdout, *days, append([]string{*dir}, compare...))
+	}
+	files, err := audit.PatternFiles()
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		path := filepath.Join(*dir, n)
+		if *check {
+			have, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("patterns: %w", err)
+			}
+			if string(have) != string(files[n]) {
+				return fmt.Errorf("patterns: %s differs from what the rules watch: run go generate ./internal/audit", path)
+			}
+			continue
+		}
+		if err := os.WriteFile(path, files[n], 0o644); err != nil {
+			return fmt.Errorf("patterns: %w", err)
+		}
+		fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", path, len(files[n]))
+	}
+	return nil
+}
+
+func measurePatterns(stdout io.Writer, days int, dirs []string) error {
+	sets := make([][]*audit.Pattern, len(dirs))
+	for i, d := range dirs {
+		paths, err := filepath.Glob(filepath.Join(d, "*.json"))
+		if err != nil || len(paths) == 0 {
+			return fmt.Errorf("patterns: no *.json in %s", d)
+		}
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("patterns: %w", err)
+			}
+			pat, err := audit.ParsePattern(b)
+			if err != nil {
+				return fmt.Errorf("patterns: %s: %w", p, err)
+			}
+			sets[i] = append(sets[i], pat)
+		}
+	}
+	total := 0
+	matched := make([]int, len(dirs))
+	_, err := corpus.New(7, func(r *cloudtrail.Record) error {
+		total++
+		ev, err := audit.EventOf(r)
+		if err != nil {
+			return err
+		}
+		for i, set := range sets {
+			for _, p := range set {
+				ok, err := p.Match(ev)
+				if err != nil {
+					return err
+				}
+				if ok {
+					matched[i]++
+					break
+				}
+			}
+		}
+		return nil
+	}).Benign(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), days)
+	if err != nil {
+		return err
+	}
+	for i, d := range dirs {
+		fmt.Fprintf(stdout, "%s: %d of %d events invoke the Lambda (%.2f%%)\n", d, matched[i], total, 100*float64(matched[i])/float64(total))
+	}
+	return nil
 }

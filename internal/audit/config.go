@@ -51,6 +51,17 @@ type Config struct {
 	TrustedAccounts []string `json:"trusted_accounts"`
 	// ECS names the task definition families and clusters of the API and database.
 	ECS ECSConfig `json:"ecs"`
+	// Trails are the trails the audit depends on, with their buckets (empty: every trail,
+	// and no bucket is watched).
+	Trails []TrailWatch `json:"trails"`
+	// Databases are the RDS instance or cluster identifiers (or ARNs) of the database.
+	Databases []string `json:"databases"`
+	// DBLogins describes the database's expected logins for the DB-xx rules, which read
+	// PostgreSQL's connection log (empty: those rules stay off).
+	DBLogins DBLogins `json:"db_logins"`
+	// VPCEndpoints are the Secrets Manager VPC endpoints (vpce-...) the readers and rotators
+	// call through; when set, a call of theirs through none of them is flagged (RA-13).
+	VPCEndpoints []string `json:"vpc_endpoints"`
 	// LearningPeriod is how long baselines learn silently after a secret is first seen
 	// (default a week; "0s" turns learning off).
 	LearningPeriod *Duration `json:"learning_period"`
@@ -78,6 +89,42 @@ type SecretWatch struct {
 type ECSConfig struct {
 	Families []string `json:"families"`
 	Clusters []string `json:"clusters"`
+	// Registries are the image repository prefixes releases come from
+	// ("111122223333.dkr.ecr.eu-west-1.amazonaws.com/"); empty: any.
+	Registries []string `json:"registries"`
+}
+
+// DBLogins is what the DB-xx rules know of the database's legitimate logins.
+type DBLogins struct {
+	// Users are the roles the watched secrets hold (both users of an alternating pair).
+	Users []string `json:"users"`
+	// AdminUsers are the master or admin roles, used by the rotator and bootstrap only.
+	AdminUsers []string `json:"admin_users"`
+	// IgnoreUsers are the platform's own roles (rdsadmin) that log in as routine.
+	IgnoreUsers []string `json:"ignore_users"`
+	// ClientNetworks are the CIDRs of the API's and the rotator's subnets; empty: any
+	// address is a client's (DB-02 stays off).
+	ClientNetworks []string `json:"client_networks"`
+	// AlternatingPairs are the two users of each alternating-users secret.
+	AlternatingPairs [][2]string `json:"alternating_pairs"`
+	// FailureBurst: this many failed logins from one source, or for one user, within Window.
+	FailureBurst Threshold `json:"failure_burst"`
+	// AdminWindow is how near a rotation an admin login must be (default 15m).
+	AdminWindow Duration `json:"admin_window"`
+	// StaleAfter is how long after a rotation the previous user of a pair may still log
+	// in before it is a client that never refreshed (default 24h).
+	StaleAfter Duration `json:"stale_after"`
+
+	networks []netip.Prefix
+}
+
+// enabled reports whether any DB-xx rule has something to go on.
+func (d *DBLogins) enabled() bool { return len(d.Users) > 0 || len(d.AdminUsers) > 0 }
+
+// TrailWatch names one trail (its ARN) and the bucket it delivers to.
+type TrailWatch struct {
+	ARN    string `json:"arn"`
+	Bucket string `json:"bucket"`
 }
 
 // Threshold is a count within a sliding window.
@@ -115,6 +162,8 @@ const (
 	DefaultEnumerationWindow = 10 * time.Minute
 	DefaultDeniedCount       = 5
 	DefaultDeniedWindow      = 5 * time.Minute
+	DefaultAdminWindow       = 15 * time.Minute
+	DefaultStaleAfter        = 24 * time.Hour
 )
 
 // ParseConfig reads and validates a configuration document. Unknown fields are errors, so
@@ -177,6 +226,37 @@ func (c *Config) init() error {
 		}
 		c.networks = append(c.networks, p.Masked())
 	}
+	for i, tr := range c.Trails {
+		f := fmt.Sprintf("trails[%d]", i)
+		if !strings.HasPrefix(tr.ARN, "arn:") || !strings.Contains(tr.ARN, ":cloudtrail:") || !strings.Contains(tr.ARN, ":trail/") {
+			return bad(f+".arn", "%q is not a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)", tr.ARN)
+		}
+		if !validBucket(tr.Bucket) {
+			return bad(f+".bucket", "%q is not an S3 bucket name", tr.Bucket)
+		}
+	}
+	for i, d := range c.Databases {
+		if d == "" || strings.ContainsAny(d, " \t\n") {
+			return bad(fmt.Sprintf("databases[%d]", i), "%q is not a DB instance or cluster identifier", d)
+		}
+	}
+	for i, v := range c.VPCEndpoints {
+		if !strings.HasPrefix(v, "vpce-") {
+			return bad(fmt.Sprintf("vpc_endpoints[%d]", i), "%q is not a VPC endpoint id (vpce-...)", v)
+		}
+	}
+	for i, n := range c.DBLogins.ClientNetworks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return bad(fmt.Sprintf("db_logins.client_networks[%d]", i), "%q is not a CIDR such as 10.0.1.0/24", n)
+		}
+		c.DBLogins.networks = append(c.DBLogins.networks, p.Masked())
+	}
+	for i, pair := range c.DBLogins.AlternatingPairs {
+		if pair[0] == "" || pair[1] == "" || pair[0] == pair[1] {
+			return bad(fmt.Sprintf("db_logins.alternating_pairs[%d]", i), "want two different role names")
+		}
+	}
 	c.accounts = map[string]bool{}
 	for i, a := range c.TrustedAccounts {
 		if !isAccountID(a) {
@@ -193,6 +273,9 @@ func (c *Config) init() error {
 		{"dedup_window", &c.DedupWindow, DefaultDedupWindow},
 		{"enumeration.window", &c.Enumeration.Window, DefaultEnumerationWindow},
 		{"access_denied.window", &c.AccessDenied.Window, DefaultDeniedWindow},
+		{"db_logins.failure_burst.window", &c.DBLogins.FailureBurst.Window, DefaultDeniedWindow},
+		{"db_logins.admin_window", &c.DBLogins.AdminWindow, DefaultAdminWindow},
+		{"db_logins.stale_after", &c.DBLogins.StaleAfter, DefaultStaleAfter},
 	} {
 		if d.v.Duration < 0 {
 			return bad(d.name, "must not be negative")
@@ -209,6 +292,12 @@ func (c *Config) init() error {
 	}
 	if c.Enumeration.Count == 0 {
 		c.Enumeration.Count = DefaultEnumerationCount
+	}
+	if c.DBLogins.FailureBurst.Count == 0 {
+		c.DBLogins.FailureBurst.Count = DefaultDeniedCount
+	}
+	if c.DBLogins.FailureBurst.Count < 2 {
+		return bad("db_logins.failure_burst.count", "must be at least 2, got %d", c.DBLogins.FailureBurst.Count)
 	}
 	if c.AccessDenied.Count == 0 {
 		c.AccessDenied.Count = DefaultDeniedCount
@@ -231,6 +320,20 @@ func principalSet(field string, arns []string) (map[string]bool, error) {
 		m[cloudtrail.NormalizePrincipal(a)] = true
 	}
 	return m, nil
+}
+
+// validBucket checks the S3 bucket naming rules that matter here: 3 to 63 lower-case
+// letters, digits, dots and hyphens.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 {
+		return false
+	}
+	for _, r := range b {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isAccountID(s string) bool {
@@ -307,6 +410,20 @@ func checkDurations(doc []byte) error {
 		var sub map[string]json.RawMessage
 		if json.Unmarshal(top[f], &sub) == nil {
 			if err := check(f+".window", sub["window"]); err != nil {
+				return err
+			}
+		}
+	}
+	var db map[string]json.RawMessage
+	if json.Unmarshal(top["db_logins"], &db) == nil {
+		for _, f := range []string{"admin_window", "stale_after"} {
+			if err := check("db_logins."+f, db[f]); err != nil {
+				return err
+			}
+		}
+		var burst map[string]json.RawMessage
+		if json.Unmarshal(db["failure_burst"], &burst) == nil {
+			if err := check("db_logins.failure_burst.window", burst["window"]); err != nil {
 				return err
 			}
 		}

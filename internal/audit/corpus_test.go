@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,23 @@ func TestBenignCorpusIsQuiet(t *testing.T) {
 		t.Errorf("false positive: %s %s: %s", f.FindingInfo.Analytic.UID, f.Severity, f.FindingInfo.Desc)
 	}
 
+	// The same week with the NAT gateways as trusted networks: RA-13 stays quiet too.
+	doc := strings.Replace(corpus.Config(), `"learning_period"`, `"trusted_networks": `+corpus.NATNetworks+`, "learning_period"`, 1)
+	cfgNAT, err := ParseConfig([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eNAT := NewEngine(cfgNAT, state.NewMemory())
+	if _, err := corpus.New(7, func(r *cloudtrail.Record) error {
+		fs, err := eNAT.Evaluate(ctx, r)
+		for _, f := range fs {
+			t.Errorf("false positive with trusted networks: %s: %s", f.FindingInfo.Analytic.UID, f.FindingInfo.Desc)
+		}
+		return err
+	}).Benign(start, 8); err != nil {
+		t.Fatal(err)
+	}
+
 	findings = nil
 	if err := g.Intrusion(start.Add(8*24*time.Hour + time.Hour)); err != nil {
 		t.Fatal(err)
@@ -56,5 +74,36 @@ func TestBenignCorpusIsQuiet(t *testing.T) {
 		if !got[id] {
 			t.Errorf("intrusion after the benign week: %s did not fire (fired: %v)", id, got)
 		}
+	}
+}
+
+// TestBenignCorpusLongRunIsQuiet runs 100 days, longer than baseline_ttl (90 days): every
+// legitimate principal, network and tool keeps being used, so none may become "new" again
+// when the entry it was learnt under would have expired.
+func TestBenignCorpusLongRunIsQuiet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 days of traffic: a few seconds")
+	}
+	cfg, err := ParseConfig([]byte(corpus.Config()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(cfg, state.NewMemory())
+	ctx := context.Background()
+	n := 0
+	st, err := corpus.New(11, func(r *cloudtrail.Record) error {
+		fs, err := e.Evaluate(ctx, r)
+		for _, f := range fs {
+			n++
+			t.Errorf("false positive on %s: %s %s: %s", r.EventTime, f.FindingInfo.Analytic.UID, f.Severity, f.FindingInfo.Desc)
+		}
+		return err
+	}).Benign(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("100 days: %d records, %d rotations, %d deploys: %d false positives", st.Records, st.Rotations, st.Deploys, n)
+	if st.Rotations < 6 {
+		t.Fatalf("corpus rotated %d times in 100 days, want monthly", st.Rotations)
 	}
 }

@@ -63,9 +63,25 @@ func TestRealEvents(t *testing.T) {
 			defer f.Close()
 			e := NewEngine(cfg, state.NewMemory())
 			got := map[string]int{}
+			// Every watched call must end up as evidence in some finding (new or update):
+			// dedup may merge, never drop.
+			var watchedIDs []string
+			evidence := map[string]bool{}
 			n, err := cloudtrail.Stream(f, func(r *cloudtrail.Record) error {
+				if r.EventName == "GetSecretValue" || r.EventName == "BatchGetSecretValue" || r.EventName == "PutEventSelectors" || r.EventName == "StopLogging" {
+					watchedIDs = append(watchedIDs, r.EventID)
+				}
 				fs, err := e.Evaluate(context.Background(), r)
 				for _, f := range fs {
+					for _, x := range f.FindingInfo.RelatedEvents {
+						evidence[x.UID] = true
+					}
+					if f.IsUpdate() {
+						if !slices.ContainsFunc(f.FindingInfo.RelatedEvents, func(x RelatedEvent) bool { return x.UID == r.EventID }) {
+							t.Errorf("update of %s lacks the record's eventID %q", f.FindingInfo.UID, r.EventID)
+						}
+						continue
+					}
 					got[f.FindingInfo.Analytic.UID]++
 					if f.FindingInfo.RelatedEvents[0].UID != r.EventID {
 						t.Errorf("finding rests on %q, not on the record's eventID %q", f.FindingInfo.RelatedEvents[0].UID, r.EventID)
@@ -83,6 +99,14 @@ func TestRealEvents(t *testing.T) {
 			slices.Sort(ids)
 			if !slices.Equal(ids, tc.want) {
 				t.Fatalf("rules fired %v, want %v", got, tc.want)
+			}
+			if tc.want != nil {
+				for _, id := range watchedIDs {
+					if !evidence[id] {
+						t.Errorf("event %s is in no finding: dedup dropped it", id)
+					}
+				}
+				t.Logf("%d rules fired; %d events in their evidence, all %d watched calls among them", len(got), len(evidence), len(watchedIDs))
 			}
 		})
 	}

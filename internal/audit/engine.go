@@ -7,11 +7,15 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 )
 
 // Store is the state the rules keep between events (internal/audit/state implements it).
@@ -20,6 +24,9 @@ type Store interface {
 	// Remember stores key until expires unless a live entry exists; it reports whether the
 	// key was new and, when it was not, when it was first stored.
 	Remember(ctx context.Context, key string, now, expires time.Time) (fresh bool, first time.Time, err error)
+	// Refresh is Remember for baselines: a live entry's expiry is pushed to expires, so an
+	// entry lives as long as it is used.
+	Refresh(ctx context.Context, key string, now, expires time.Time) (fresh bool, first time.Time, err error)
 	// Count adds member to the set key and returns how many live members were seen since.
 	Count(ctx context.Context, key, member string, now, since, expires time.Time) (int, error)
 	// Swap stores value under key and returns the previous live value.
@@ -37,8 +44,16 @@ type Rule struct {
 	Name      string
 	Rationale string
 	eval      func(ctx context.Context, e *Engine, ev *event) error
-	// sources limits the rule to these eventSources; empty means every record.
-	sources []string
+	// dbEval is the evaluation of a DB-xx rule, on a login from PostgreSQL's log.
+	dbEval func(ctx context.Context, e *Engine, ev *event, l *pglog.Login) error
+	// calls are the event names, by event source, the rule looks at.
+	calls map[string][]string
+	// failures are event sources whose every failed call the rule looks at.
+	failures []string
+	// root: the rule looks at everything done as the root user.
+	root bool
+	// narrow: for "source name", the detail fields a call must also have (patterns only).
+	narrow map[string]map[string]any
 }
 
 // hit is what a rule reports; Engine dedups it and turns it into a Finding.
@@ -47,7 +62,9 @@ type hit struct {
 	severity  Severity
 	title     string
 	desc      string
-	dedup     string // the resource part of the dedup key
+	dedup     string // what was done: the part of the dedup key after rule and principal
+	opens     string // a key under which later hits may join this finding
+	joins     string // join the finding opened under this key instead, when one is open
 	resources []Resource
 	related   []string
 }
@@ -80,20 +97,49 @@ type Engine struct {
 	bySource map[string][]*Rule
 	always   []*Rule
 	byID     map[string]*Rule
+	dbRules  []*Rule
+	watched  map[string]map[string]bool
+	prefixes map[string][]string
+	failures map[string]bool
+	root     bool
 }
 
 // NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
 func NewEngine(cfg *Config, store Store) *Engine {
-	e := &Engine{cfg: cfg, store: store, bySource: map[string][]*Rule{}, byID: map[string]*Rule{}}
+	e := &Engine{cfg: cfg, store: store, bySource: map[string][]*Rule{}, byID: map[string]*Rule{},
+		watched: map[string]map[string]bool{}, prefixes: map[string][]string{}, failures: map[string]bool{}}
 	for _, r := range Rules() {
 		e.byID[r.ID] = r
-		if len(r.sources) == 0 {
+		if r.root {
 			e.always = append(e.always, r)
-			continue
+			e.root = true
 		}
-		for _, s := range r.sources {
+		var sources []string
+		for src, names := range r.calls {
+			sources = append(sources, src)
+			if e.watched[src] == nil {
+				e.watched[src] = map[string]bool{}
+			}
+			for _, n := range names {
+				if p, ok := strings.CutSuffix(n, "*"); ok {
+					e.prefixes[src] = append(e.prefixes[src], p)
+					continue
+				}
+				e.watched[src][n] = true
+			}
+		}
+		for _, src := range r.failures {
+			e.failures[src] = true
+			sources = append(sources, src)
+		}
+		slices.Sort(sources)
+		for _, s := range slices.Compact(sources) {
 			e.bySource[s] = append(e.bySource[s], r)
 		}
+	}
+	for _, r := range DBRules() {
+		e.byID[r.ID] = r
+		e.dbRules = append(e.dbRules, r)
 	}
 	return e
 }
@@ -101,7 +147,7 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // Evaluate runs the rules on one validated record and returns its findings, deduplicated
 // against earlier ones. rec may be reused by the caller afterwards.
 func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, error) {
-	if !relevant(rec) {
+	if !e.relevant(rec) {
 		return nil, nil
 	}
 	rules := e.bySource[rec.EventSource]
@@ -122,19 +168,114 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 	}
 	out := make([]Finding, 0, len(ev.hits))
 	for i := range ev.hits {
-		h := &ev.hits[i]
-		key := "dedup|" + h.rule.ID + "|" + ev.norm + "|" + h.dedup
-		fresh, _, err := e.store.Remember(ctx, key, rec.Time, rec.Time.Add(e.cfg.DedupWindow.Duration))
+		f, ok, err := e.record(ctx, &ev, &ev.hits[i])
 		if err != nil {
-			return nil, fmt.Errorf("dedup %s: %w", h.rule.ID, err)
+			return nil, fmt.Errorf("dedup %s: %w", ev.hits[i].rule.ID, err)
 		}
-		if fresh {
-			f := newFinding(h, rec, ev.principal)
-			f.dedupKey = key
+		if ok {
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// openFinding is what the store keeps of a finding while its dedup window is open: later
+// events on the same key add their ids and count to it instead of being dropped.
+type openFinding struct {
+	UID   string   `json:"uid"`
+	Rule  string   `json:"rule"`
+	Title string   `json:"title"`
+	First int64    `json:"first"`
+	Count int      `json:"count"`
+	IDs   []string `json:"ids"`
+}
+
+// maxRelated caps the event ids an open finding carries; the count goes on.
+const maxRelated = 50
+
+// record turns a hit into a new finding, or into an update of the finding already open on
+// its dedup key (ActivityID 2, the same uid, the count and every related id so far).
+// A hit that joins another rule's open finding (the Decrypt Secrets Manager makes for an
+// unexpected read) updates that finding, or stands alone when none is open.
+func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, error) {
+	rec := ev.rec
+	window := rec.Time.Add(e.cfg.DedupWindow.Duration)
+	if h.joins != "" {
+		key, found, err := e.store.Get(ctx, h.joins, rec.Time)
+		if err != nil {
+			return Finding{}, false, err
+		}
+		if found {
+			return e.update(ctx, ev, h, key, window)
+		}
+	}
+	key := "dedup|" + h.rule.ID + "|" + ev.norm + "|" + h.dedup
+	fresh, _, err := e.store.Remember(ctx, key, rec.Time, window)
+	if err != nil {
+		return Finding{}, false, err
+	}
+	if !fresh {
+		return e.update(ctx, ev, h, key, window)
+	}
+	f := newFinding(h, rec, ev.principal)
+	f.dedupKey = key
+	f.Count = 1
+	of := openFinding{UID: f.FindingInfo.UID, Rule: h.rule.ID, Title: f.FindingInfo.Title, First: f.Time, Count: 1, IDs: relatedIDs(&f)}
+	if err := e.putOpen(ctx, key, &of, rec.Time, window); err != nil {
+		return Finding{}, false, err
+	}
+	if h.opens != "" {
+		if _, _, err := e.store.Swap(ctx, h.opens, key, rec.Time, window); err != nil {
+			return Finding{}, false, err
+		}
+	}
+	return f, true, nil
+}
+
+// update adds the event to the open finding under key and returns the grown finding.
+func (e *Engine) update(ctx context.Context, ev *event, h *hit, key string, window time.Time) (Finding, bool, error) {
+	rec := ev.rec
+	raw, found, err := e.store.Get(ctx, "open|"+key, rec.Time)
+	if err != nil {
+		return Finding{}, false, err
+	}
+	var of openFinding
+	if !found || json.Unmarshal([]byte(raw), &of) != nil || of.UID == "" {
+		return Finding{}, false, nil // opened by an older version, or expired in between
+	}
+	if slices.Contains(of.IDs, rec.EventID) {
+		return Finding{}, false, nil // the same event delivered again (Lambda retries, S3 backfill)
+	}
+	of.Count++
+	if len(of.IDs) < maxRelated {
+		of.IDs = append(of.IDs, rec.EventID)
+	}
+	if err := e.putOpen(ctx, key, &of, rec.Time, window); err != nil {
+		return Finding{}, false, err
+	}
+	f := newFinding(h, rec, ev.principal)
+	if r := e.rule(of.Rule); r != nil {
+		f.FindingInfo.Analytic = Analytic{UID: r.ID, Name: r.Name, TypeID: 1, Type: "Rule"}
+	}
+	f.ActivityID, f.ActivityName, f.TypeUID = 2, "Update", 200402
+	f.StatusID, f.Status = 2, "In Progress"
+	f.FindingInfo.UID, f.FindingInfo.Title, f.Message = of.UID, of.Title, of.Title
+	f.FindingInfo.FirstSeenTime = of.First
+	f.Count = of.Count
+	f.FindingInfo.RelatedEvents = f.FindingInfo.RelatedEvents[:0]
+	for _, id := range of.IDs {
+		f.FindingInfo.RelatedEvents = append(f.FindingInfo.RelatedEvents, RelatedEvent{UID: id, ProductUID: "cloudtrail"})
+	}
+	return f, true, nil
+}
+
+func (e *Engine) putOpen(ctx context.Context, key string, of *openFinding, now, expires time.Time) error {
+	b, err := json.Marshal(of)
+	if err != nil {
+		return err
+	}
+	_, _, err = e.store.Swap(ctx, "open|"+key, string(b), now, expires)
+	return err
 }
 
 // Release forgets the dedup key of a finding that could not be delivered, so that the
@@ -142,6 +283,9 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 func (e *Engine) Release(ctx context.Context, f *Finding) error {
 	if f.dedupKey == "" {
 		return nil
+	}
+	if err := e.store.Forget(ctx, "open|"+f.dedupKey); err != nil {
+		return err
 	}
 	return e.store.Forget(ctx, f.dedupKey)
 }

@@ -68,6 +68,8 @@ type Finding struct {
 	Resources    []Resource  `json:"resources"`
 	Cloud        Cloud       `json:"cloud"`
 	API          API         `json:"api"`
+	// Count is how many events the finding rests on so far (an Update carries the total).
+	Count int `json:"count,omitempty"`
 
 	dedupKey string
 }
@@ -164,6 +166,9 @@ type API struct {
 		Message string `json:"message,omitempty"`
 	} `json:"response,omitempty"`
 }
+
+// IsUpdate reports whether f adds events to a finding reported before (same uid).
+func (f *Finding) IsUpdate() bool { return f.ActivityID == 2 }
 
 // Subject is a readable one-line summary within SNS's 100-character limit.
 func (f *Finding) Subject() string {

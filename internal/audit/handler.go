@@ -14,6 +14,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 )
 
 // Sink receives findings: SNS in the Lambda, stdout in replay.
@@ -28,8 +29,10 @@ type S3API interface {
 
 // Summary counts what one invocation or replay did.
 type Summary struct {
-	Records   int `json:"records"`
-	Findings  int `json:"findings"`
+	Records  int `json:"records"`
+	Findings int `json:"findings"`
+	// Updates counts events added to findings already open (dedup), sent or not.
+	Updates   int `json:"updates"`
 	Malformed int `json:"malformed"`
 	Files     int `json:"files"`
 }
@@ -48,6 +51,9 @@ type Handler struct {
 // and dedup keeps a retry from repeating an alert already sent.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, error) {
 	var sum Summary
+	if data, ok := pglog.IsSubscription(raw); ok {
+		return sum, h.subscription(ctx, data, &sum)
+	}
 	inv, err := cloudtrail.ParseInvocation(raw)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "event skipped", "error", err.Error(), "event_bytes", len(raw))
@@ -69,8 +75,46 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, err
 			return sum, err
 		}
 	}
-	h.Log.InfoContext(ctx, "invocation done", "records", sum.Records, "findings", sum.Findings, "malformed", sum.Malformed, "files", sum.Files)
+	h.Log.InfoContext(ctx, "invocation done", "records", sum.Records, "findings", sum.Findings, "updates", sum.Updates, "malformed", sum.Malformed, "files", sum.Files)
 	return sum, nil
+}
+
+// subscription handles a CloudWatch Logs delivery of PostgreSQL's log (the DB-xx rules).
+func (h *Handler) subscription(ctx context.Context, data string, sum *Summary) error {
+	env, err := pglog.DecodeSubscription(data)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "log subscription skipped", "error", err.Error())
+		sum.Malformed++
+		return nil
+	}
+	logins, skipped := env.Logins()
+	sum.Malformed += skipped
+	for i := range logins {
+		sum.Records++
+		if err := h.login(ctx, &logins[i], sum); err != nil {
+			return err
+		}
+	}
+	h.Log.InfoContext(ctx, "invocation done", "log_group", env.LogGroup, "log_events", len(env.LogEvents), "logins", len(logins), "findings", sum.Findings, "updates", sum.Updates, "malformed", sum.Malformed)
+	return nil
+}
+
+func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error {
+	findings, err := h.Engine.EvaluateLogin(ctx, l)
+	if err != nil {
+		return fmt.Errorf("evaluate login: %w", err)
+	}
+	return h.emit(ctx, findings, sum)
+}
+
+// StreamPostgresLog evaluates every login of a PostgreSQL server log as it is read.
+func (h *Handler) StreamPostgresLog(ctx context.Context, name string, r io.Reader, sum *Summary) error {
+	n, skipped, err := pglog.Stream(r, func(l *pglog.Login) error { return h.login(ctx, l, sum) })
+	sum.Records += n
+	if skipped > 0 {
+		h.Log.WarnContext(ctx, "lines that are not PostgreSQL log lines skipped", "file", name, "lines", skipped)
+	}
+	return err
 }
 
 func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
@@ -78,7 +122,17 @@ func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Sum
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
+	return h.emit(ctx, findings, sum)
+}
+
+func (h *Handler) emit(ctx context.Context, findings []Finding, sum *Summary) error {
 	for i := range findings {
+		if findings[i].IsUpdate() {
+			sum.Updates++
+			if !notifyUpdate(findings[i].Count) {
+				continue
+			}
+		}
 		if err := h.Sink.Emit(ctx, &findings[i]); err != nil {
 			// Undo the dedup of this and the findings not yet sent, so a retry alerts.
 			for j := i; j < len(findings); j++ {
@@ -88,10 +142,17 @@ func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Sum
 			}
 			return fmt.Errorf("emit %s: %w", findings[i].FindingInfo.Analytic.UID, err)
 		}
-		sum.Findings++
+		if !findings[i].IsUpdate() {
+			sum.Findings++
+		}
 	}
 	return nil
 }
+
+// notifyUpdate says which updates of an open finding are sent: when its count reaches 2,
+// 4, 8, ... An attack that repeats itself is heard of again without one alert per event;
+// the state table keeps every count and the first event ids in between.
+func notifyUpdate(count int) bool { return count >= 2 && count&(count-1) == 0 }
 
 func (h *Handler) object(ctx context.Context, obj cloudtrail.Object, sum *Summary) error {
 	if h.S3 == nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -142,5 +144,41 @@ func TestHandlerStreamsS3LogFiles(t *testing.T) {
 	h = newTestHandler(t, pub, func(*s3.GetObjectInput) (*s3.GetObjectOutput, error) { return nil, errors.New("slow down") })
 	if _, err := h.Handle(context.Background(), note); err == nil {
 		t.Error("an S3 failure must fail the invocation so Lambda retries it")
+	}
+}
+
+// TestHandlerLogSubscription: a CloudWatch Logs delivery of PostgreSQL's log is read by the
+// DB-xx rules; a broken one is logged and skipped, not retried.
+func TestHandlerLogSubscription(t *testing.T) {
+	var subjects []string
+	h := newTestHandler(t, func(in *sns.PublishInput) (*sns.PublishOutput, error) {
+		subjects = append(subjects, aws.ToString(in.Subject))
+		return &sns.PublishOutput{}, nil
+	}, nil)
+	lines := []string{
+		"2026-11-20 09:00:00 UTC:203.0.113.9(4000):[unknown]@[unknown]:[77]:LOG:  connection received: host=203.0.113.9 port=4000",
+		"2026-11-20 09:00:00 UTC:203.0.113.9(4000):backup_ro@rates:[77]:LOG:  connection authorized: user=backup_ro database=rates",
+	}
+	var events []map[string]any
+	for i, l := range lines {
+		events = append(events, map[string]any{"id": fmt.Sprint(i), "timestamp": 1763629200000, "message": l})
+	}
+	body, _ := json.Marshal(map[string]any{"messageType": "DATA_MESSAGE", "logGroup": "/aws/rds/instance/rotaudit-prod/postgresql", "logEvents": events})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(body)
+	zw.Close()
+	raw, _ := json.Marshal(map[string]any{"awslogs": map[string]string{"data": base64.StdEncoding.EncodeToString(gz.Bytes())}})
+	sum, err := h.Handle(context.Background(), raw)
+	if err != nil || sum.Records != 1 || sum.Findings != 2 {
+		t.Fatalf("summary %+v, err %v", sum, err)
+	}
+	// An unknown role (DB-05) from outside the client subnets (DB-02).
+	if len(subjects) != 2 || !strings.Contains(subjects[0], "DB-02") || !strings.Contains(subjects[1], "DB-05") {
+		t.Errorf("alerts %q", subjects)
+	}
+	sum, err = h.Handle(context.Background(), json.RawMessage(`{"awslogs":{"data":"not base64!"}}`))
+	if err != nil || sum.Malformed != 1 {
+		t.Errorf("broken delivery: %+v, %v", sum, err)
 	}
 }

@@ -216,14 +216,17 @@ func TestPipelineOnEmulator(t *testing.T) {
 	}
 
 	// The subscriber queue must hold exactly these findings: the repeated read deduplicated
-	// through DynamoDB, the API's own read silent.
+	// through DynamoDB into one update of the read's finding (count 2, both event ids), the
+	// API's own read silent.
 	want := map[string]string{
 		"RA-01": run + "-read1", "RA-07": run + "-selectors", "RA-06": run + "-rotfail",
 		"RA-11": run + "-iam", "RA-12": run + "-root",
 	}
 	wantS3 := map[string]string{"RA-07": run + "-s3log2"}
-	alerts := receive(t, ctx, sq, alertQueue, len(want)+len(wantS3))
+	alerts := receive(t, ctx, sq, alertQueue, len(want)+len(wantS3)+1)
 	got := map[string][]string{}
+	var updates []audit.Finding
+	uids := map[string]string{}
 	for _, body := range alerts {
 		var n struct {
 			Subject           string
@@ -241,7 +244,16 @@ func TestPipelineOnEmulator(t *testing.T) {
 		if f.ClassUID != 2004 || n.MessageAttributes["rule_id"].Value != rule || n.MessageAttributes["severity"].Value != f.Severity || !strings.Contains(n.Subject, rule) {
 			t.Errorf("alert %s: class %d, attributes %v, subject %q", rule, f.ClassUID, n.MessageAttributes, n.Subject)
 		}
+		if f.IsUpdate() {
+			updates = append(updates, f)
+			continue
+		}
+		uids[rule] = f.FindingInfo.UID
 		got[rule] = append(got[rule], f.FindingInfo.RelatedEvents[0].UID)
+	}
+	if len(updates) != 1 || updates[0].FindingInfo.Analytic.UID != "RA-01" || updates[0].Count != 2 ||
+		updates[0].FindingInfo.UID != uids["RA-01"] || len(updates[0].FindingInfo.RelatedEvents) != 2 {
+		t.Errorf("want one update of the RA-01 finding with count 2 and both reads, got %+v", updates)
 	}
 	for rule, id := range want {
 		ids := got[rule]
@@ -300,6 +312,19 @@ func TestDynamoStoreOnEmulator(t *testing.T) {
 	fresh, _, err = st.Remember(ctx, "k", t0.Add(2*time.Hour), t0.Add(3*time.Hour))
 	if err != nil || !fresh {
 		t.Fatalf("remember after expiry: fresh=%v err=%v, want fresh", fresh, err)
+	}
+	// Refresh: a used entry lives on past its first expiry; an unused one still expires.
+	if fresh, _, err := st.Refresh(ctx, "r", t0, t0.Add(time.Hour)); err != nil || !fresh {
+		t.Fatalf("first refresh: %v %v", fresh, err)
+	}
+	if fresh, first, err := st.Refresh(ctx, "r", t0.Add(50*time.Minute), t0.Add(110*time.Minute)); err != nil || fresh || !first.Equal(t0) {
+		t.Fatalf("refresh while live: fresh=%v first=%v err=%v", fresh, first, err)
+	}
+	if fresh, _, err := st.Refresh(ctx, "r", t0.Add(100*time.Minute), t0.Add(160*time.Minute)); err != nil || fresh {
+		t.Fatalf("refresh after the first expiry of a used entry: fresh=%v err=%v, want known", fresh, err)
+	}
+	if fresh, _, err := st.Refresh(ctx, "r", t0.Add(170*time.Minute), t0.Add(230*time.Minute)); err != nil || !fresh {
+		t.Fatalf("refresh after the entry went unused past its expiry: fresh=%v err=%v, want fresh", fresh, err)
 	}
 	for i, m := range []string{"a", "b", "a", "c"} {
 		now := t0.Add(time.Duration(i) * time.Minute)

@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
 )
 
@@ -27,12 +29,49 @@ func testConfig(t testing.TB) *Config {
 	return c
 }
 
-// run evaluates records in order with a fresh in-memory store.
+// run evaluates records in order with a fresh in-memory store and returns the new
+// findings, each grown by the updates that later events added to it.
 func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 	t.Helper()
 	e := NewEngine(cfg, state.NewMemory())
+	pg := pglog.NewParser()
 	var out []Finding
+	merge := func(fs []Finding) {
+		for _, f := range fs {
+			if !f.IsUpdate() {
+				out = append(out, f)
+				continue
+			}
+			i := slices.IndexFunc(out, func(o Finding) bool { return o.FindingInfo.UID == f.FindingInfo.UID })
+			if i < 0 {
+				t.Fatalf("update of finding %s that was never reported", f.FindingInfo.UID)
+			}
+			if f.Count <= out[i].Count || len(f.FindingInfo.RelatedEvents) < len(out[i].FindingInfo.RelatedEvents) {
+				t.Fatalf("update shrinks finding %s: count %d -> %d", f.FindingInfo.UID, out[i].Count, f.Count)
+			}
+			out[i].Count, out[i].FindingInfo.RelatedEvents = f.Count, f.FindingInfo.RelatedEvents
+		}
+	}
 	for i, raw := range recs {
+		var line struct {
+			PGLog *string `json:"pglog"`
+		}
+		if json.Unmarshal(raw, &line) == nil && line.PGLog != nil {
+			// A PostgreSQL log line among the records: the DB-xx rules read it.
+			l, ok, err := pg.Line(*line.PGLog, time.Time{})
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			if !ok {
+				continue
+			}
+			fs, err := e.EvaluateLogin(context.Background(), &l)
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			merge(fs)
+			continue
+		}
 		rec, err := cloudtrail.ParseRecord(raw)
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
@@ -41,7 +80,7 @@ func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
-		out = append(out, fs...)
+		merge(fs)
 	}
 	return out
 }
@@ -65,6 +104,7 @@ func TestRules(t *testing.T) {
 			var fx struct {
 				Want       []string          `json:"want"`
 				Severities []string          `json:"severities"`
+				Counts     []int             `json:"counts"`
 				Records    []json.RawMessage `json:"records"`
 			}
 			if err := json.Unmarshal(b, &fx); err != nil {
@@ -94,12 +134,24 @@ func TestRules(t *testing.T) {
 			if fx.Severities != nil && !slices.Equal(sevs, fx.Severities) {
 				t.Errorf("severities %v, want %v", sevs, fx.Severities)
 			}
+			if fx.Counts != nil {
+				var counts []int
+				for _, f := range got {
+					counts = append(counts, f.Count)
+					if len(f.FindingInfo.RelatedEvents) != min(f.Count, maxRelated) {
+						t.Errorf("%s: count %d but %d related events", f.FindingInfo.Analytic.UID, f.Count, len(f.FindingInfo.RelatedEvents))
+					}
+				}
+				if !slices.Equal(counts, fx.Counts) {
+					t.Errorf("counts %v, want %v", counts, fx.Counts)
+				}
+			}
 		})
 	}
 	if flag.Lookup("test.run").Value.String() != "" {
 		return // a filtered run cannot judge coverage
 	}
-	for _, r := range Rules() {
+	for _, r := range append(Rules(), DBRules()...) {
 		if !seen[r.ID] {
 			t.Errorf("rule %s has no fixture that makes it fire", r.ID)
 		}
@@ -124,7 +176,7 @@ func checkFinding(t *testing.T, f *Finding) {
 
 func TestRulesHaveRationale(t *testing.T) {
 	ids := map[string]bool{}
-	for _, r := range Rules() {
+	for _, r := range append(Rules(), DBRules()...) {
 		if ids[r.ID] {
 			t.Errorf("duplicate rule id %s", r.ID)
 		}
@@ -133,7 +185,7 @@ func TestRulesHaveRationale(t *testing.T) {
 			t.Errorf("rule %s: name or rationale missing", r.ID)
 		}
 	}
-	if len(ids) != 12 {
-		t.Errorf("%d rules, want 12", len(ids))
+	if len(ids) != 19 {
+		t.Errorf("%d rules, want 19", len(ids))
 	}
 }

@@ -400,7 +400,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, out output
 	got := map[string][]string{}
 	for _, a := range alerts {
 		var env struct {
-			Message           string                       `json:"Message"`
+			Message           string                            `json:"Message"`
 			MessageAttributes map[string]struct{ Value string } `json:"MessageAttributes"`
 		}
 		msg := a.body

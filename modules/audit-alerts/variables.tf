@@ -189,3 +189,42 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "db_log_groups_managed" {
+  type        = list(string)
+  description = "CloudWatch Logs groups of PostgreSQL's log to create here with retention and KMS, and subscribe the auditor to (the RDS export's /aws/rds/instance/IDENTIFIER/postgresql)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for g in var.db_log_groups_managed : can(regex("^[A-Za-z0-9_/.#-]{1,512}$", g))])
+    error_message = "db_log_groups_managed entries must be CloudWatch Logs group names (letters, digits, _ / . # -)."
+  }
+}
+
+variable "db_log_group_names" {
+  type        = list(string)
+  description = "Existing CloudWatch Logs groups carrying PostgreSQL's log (such as the ECS database task's awslogs group) to subscribe the auditor to."
+  default     = []
+
+  validation {
+    condition     = alltrue([for g in var.db_log_group_names : can(regex("^[A-Za-z0-9_/.#-]{1,512}$", g))])
+    error_message = "db_log_group_names entries must be CloudWatch Logs group names (letters, digits, _ / . # -)."
+  }
+}
+
+variable "db_log_retention_days" {
+  type        = number
+  description = "Days to keep the PostgreSQL log groups created here."
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.db_log_retention_days)
+    error_message = "db_log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "db_log_kms_key_arn" {
+  type        = string
+  description = "KMS key ARN for the PostgreSQL log groups created here (its policy must let logs.REGION.amazonaws.com use it); null uses the CloudWatch Logs default encryption."
+  default     = null
+}

@@ -239,6 +239,7 @@ resource "aws_lambda_function" "this" {
       DB_CA_BUNDLE               = var.db_ca_bundle
       DB_ALLOW_PLAINTEXT         = tostring(var.db_allow_plaintext)
       ALLOW_PRIVILEGED_USERS     = tostring(var.allow_privileged_users)
+      CLONE_MEMBER_OF_USER       = tostring(var.clone_member_of_user)
     }
   }
 

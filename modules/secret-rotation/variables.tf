@@ -260,6 +260,12 @@ variable "allow_privileged_users" {
   default     = false
 }
 
+variable "clone_member_of_user" {
+  type        = bool
+  description = "Alternating users: make the clone a member of the user (CLONE_MEMBER_OF_USER), AWS's way for users that own objects, instead of copying grants only."
+  default     = false
+}
+
 variable "secrets_manager_endpoint" {
   type        = string
   description = "Secrets Manager endpoint the rotator calls (SECRETS_MANAGER_ENDPOINT); null uses the regional https endpoint."

@@ -314,6 +314,8 @@ func (p *parser) record(r *Record) error {
 			return p.strField("recipientAccountId", &r.RecipientAccountID)
 		case "resources":
 			return p.resources(&r.Resources)
+		case "vpcEndpointId":
+			return p.strField("vpcEndpointId", &r.VPCEndpointID)
 		}
 		_, err := p.skip()
 		return err

@@ -35,6 +35,8 @@ type Record struct {
 	EventType           string          `json:"eventType"`
 	RecipientAccountID  string          `json:"recipientAccountId"`
 	Resources           []Resource      `json:"resources,omitempty"`
+	// VPCEndpointID is the interface endpoint the call came through, when it did.
+	VPCEndpointID string `json:"vpcEndpointId,omitempty"`
 
 	// Time is EventTime parsed; Validate sets it.
 	Time time.Time `json:"-"`

@@ -31,6 +31,9 @@ const (
 	Cluster   = "rotaudit-prod"
 )
 
+// NATNetworks are the trusted_networks of the generated deployment: its NAT gateways.
+const NATNetworks = `["198.51.100.10/32", "198.51.100.11/32", "203.0.113.40/32"]`
+
 // Config is the audit configuration matching the generated deployment. The learning
 // period (two days) covers the first rotation, as a real one should cover a rotation cycle.
 func Config() string {
@@ -205,6 +208,13 @@ func (g *Gen) Noise(t time.Time) error {
 		{"ecs.amazonaws.com", "DescribeServices", map[string]any{"cluster": Cluster, "services": []string{"rates-api"}}},
 		{"monitoring.amazonaws.com", "PutMetricData", map[string]any{"namespace": "Rates"}},
 		{"dynamodb.amazonaws.com", "DescribeTable", map[string]string{"tableName": "orders"}},
+		// The auditor's own CMK-encrypted state table and topic, and routine reads of the
+		// services the rules watch: the traffic a service-wide pattern pays for.
+		{"kms.amazonaws.com", "Decrypt", map[string]any{"encryptionContext": map[string]string{"aws:dynamodb:tableName": "rotaudit-prod-audit-state"}}},
+		{"kms.amazonaws.com", "GenerateDataKey", map[string]any{"keyId": Key, "encryptionContext": map[string]string{"aws:sns:topicArn": "arn:aws:sns:eu-west-1:111122223333:rotaudit-prod-alerts"}}},
+		{"rds.amazonaws.com", "DescribeDBInstances", map[string]string{"dBInstanceIdentifier": "rotaudit-prod"}},
+		{"ecs.amazonaws.com", "ListTasks", map[string]string{"cluster": Cluster}},
+		{"secretsmanager.amazonaws.com", "DescribeSecret", map[string]string{"secretId": "team/service-1"}},
 	}
 	c := calls[g.rng.IntN(len(calls))]
 	who := role("arn:aws:iam::111122223333:role/batch-worker", fmt.Sprintf("i-%06x", g.rng.IntN(1<<20)))
@@ -249,7 +259,11 @@ func (g *Gen) Benign(start time.Time, days int) (BenignStats, error) {
 	g.emit = func(r *cloudtrail.Record) error { st.Records++; return count(r) }
 	defer func() { g.emit = count }()
 	end := start.Add(time.Duration(days) * 24 * time.Hour)
-	rotations := []time.Time{start.Add(26 * time.Hour), start.Add(50 * time.Hour), start.Add(98 * time.Hour), start.Add(time.Duration(days)*24*time.Hour - 5*time.Hour)}
+	rotations := []time.Time{start.Add(26 * time.Hour), start.Add(50 * time.Hour), start.Add(98 * time.Hour)}
+	for d := 30; d*24 < days*24-5; d += 30 { // long runs rotate monthly, as deployed
+		rotations = append(rotations, start.Add(time.Duration(d)*24*time.Hour))
+	}
+	rotations = append(rotations, start.Add(time.Duration(days)*24*time.Hour-5*time.Hour))
 	deploys := []time.Time{start.Add(2 * time.Hour), start.Add(time.Duration(days)*24*time.Hour/2 + 7*time.Hour)}
 	task := 1
 	for t := start; t.Before(end); t = t.Add(3 * time.Minute) {

@@ -1,13 +1,17 @@
 // Package incident acts out a credential incident on the AWS emulator for `make demo`: an
 // unknown principal reads the database secret, someone weakens the trail's event selectors,
-// a rotation fails. The CloudTrail-shaped events go through the EventBridge patterns that
+// a rotation fails, and (with a local PostgreSQL) the intruder tries the password that a
+// rotation retired, which the database's own log reveals. The CloudTrail-shaped events go through the EventBridge patterns that
 // Terraform deploys (into a queue, since emulators cannot target Lambda), through the
 // auditor's handler with its state in DynamoDB, and out on the alert topic, where a
 // subscriber queue shows them as they arrive.
 package incident
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,8 +33,12 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rotaudit/rotaudit/internal/audit"
+	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
+	"github.com/rotaudit/rotaudit/internal/ratesdb"
 )
 
 // SecretName is the local database secret the intruder reads.
@@ -45,6 +53,19 @@ type Options struct {
 	Log io.Writer
 	// Keep leaves the demo's queues, topic, bus and table in place for inspection.
 	Keep bool
+	// Postgres, when set, adds the database part: a login with a rotated-out password.
+	Postgres *Postgres
+}
+
+// Postgres is the local stack's PostgreSQL, where the intruder logs in.
+type Postgres struct {
+	// SuperDSN creates and drops the demo's role (the superuser over the unix socket).
+	SuperDSN string
+	// Port is the TCP port on 127.0.0.1 the intruder connects to.
+	Port int
+	// ServerLog is the server's log file; its lines reach the auditor as a CloudWatch Logs
+	// subscription would deliver RDS's exported log.
+	ServerLog string
 }
 
 // resources are what Run creates, deleted at the end unless Keep.
@@ -135,10 +156,12 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 	}
 	fmt.Fprintf(out, "   state table %s, alert topic %s, event bus %s\n", table, aws.ToString(topic.TopicArn), bus)
 
+	demoRole := "rotaudit_demo_app_" + suffix
 	confDoc := fmt.Sprintf(`{"watched_secrets":[{"name_prefix":"rotaudit/local/"}],
  "readers":["arn:aws:iam::%[1]s:role/rotaudit-local-api-task"],
  "rotators":["arn:aws:iam::%[1]s:role/rotaudit-local-rotator"],
- "learning_period":"1h"}`, acct)
+ "db_logins":{"users":[%[2]q],"admin_users":["rotaudit_admin"],"ignore_users":["postgres"]},
+ "learning_period":"1h"}`, acct, demoRole)
 	conf, err := audit.ParseConfig([]byte(confDoc))
 	if err != nil {
 		return err
@@ -172,13 +195,19 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 	failed["sourceIPAddress"], failed["userAgent"] = "secretsmanager.amazonaws.com", "secretsmanager.amazonaws.com"
 	failed["errorMessage"] = "Error when executing lambda rotaudit-local-rotator during setSecret step"
 	failed["additionalEventData"] = map[string]any{"SecretId": secretARN}
+	rotated := rec(5, map[string]any{"accountId": acct, "invokedBy": "secretsmanager.amazonaws.com"}, "secretsmanager.amazonaws.com", "RotationSucceeded", nil)
+	rotated["eventType"] = "AwsServiceEvent"
+	rotated["eventTime"] = now.Add(-time.Minute).Format(time.RFC3339)
+	rotated["sourceIPAddress"], rotated["userAgent"] = "secretsmanager.amazonaws.com", "secretsmanager.amazonaws.com"
+	rotated["additionalEventData"] = map[string]any{"SecretId": secretARN}
 	story := []struct {
 		say, detailType string
 		detail          map[string]any
 	}{
+		{"a minute ago the secret was rotated (kept as rotation history, must stay quiet)", "AWS Service Event via CloudTrail", rotated},
 		{"the API's task role reads its secret (routine, must stay quiet)", "AWS API Call via CloudTrail", apiRead},
 		{"an unknown principal (role contractor-ci) reads " + SecretName, "AWS API Call via CloudTrail", rec(1, intruder, "secretsmanager.amazonaws.com", "GetSecretValue", map[string]any{"secretId": SecretName})},
-		{"the same principal reads it again (deduplicated: one alert)", "AWS API Call via CloudTrail", rec(2, intruder, "secretsmanager.amazonaws.com", "GetSecretValue", map[string]any{"secretId": SecretName})},
+		{"the same principal reads it again (added to the open finding: count 2)", "AWS API Call via CloudTrail", rec(2, intruder, "secretsmanager.amazonaws.com", "GetSecretValue", map[string]any{"secretId": SecretName})},
 		{"it weakens the trail's event selectors to WriteOnly (hides GetSecretValue)", "AWS API Call via CloudTrail", rec(4, intruder, "cloudtrail.amazonaws.com", "PutEventSelectors",
 			map[string]any{"trailName": "rotaudit-local", "eventSelectors": []any{map[string]any{"readWriteType": "WriteOnly", "includeManagementEvents": true, "dataResources": []any{}}}})},
 		{"the next rotation fails (Secrets Manager service event)", "AWS Service Event via CloudTrail", failed},
@@ -208,23 +237,36 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 	}
 	fmt.Fprintf(out, "   %d of %d events matched the deployed patterns and were audited\n", matched, len(story))
 
+	wantNew := 3
+	if opt.Postgres != nil {
+		if err := databaseLogin(ctx, out, opt.Postgres, demoRole, handler); err != nil {
+			return fmt.Errorf("database part: %w", err)
+		}
+		wantNew++
+	} else {
+		fmt.Fprintln(out, "   (no local PostgreSQL log: the database login part is skipped)")
+	}
+
 	step(out, "alerts as they arrive on the SNS subscriber queue")
-	alerts, err := drain(ctx, sq, alertQ, 3, 15*time.Second, func(body string) error {
-		printAlert(out, body)
+	var fresh, updates int
+	show := func(body string) error {
+		if printAlert(out, body) {
+			updates++
+		} else {
+			fresh++
+		}
 		return nil
-	})
-	if err != nil {
+	}
+	if _, err := drain(ctx, sq, alertQ, wantNew+1, 15*time.Second, show); err != nil {
 		return err
 	}
-	// Anything more (the routine read, the repeated read) would be noise: look once more.
-	extra, _ := drain(ctx, sq, alertQ, 10, 2*time.Second, func(body string) error {
-		printAlert(out, body)
-		return nil
-	})
-	if alerts+extra != 3 {
-		return fmt.Errorf("expected 3 alerts (secret read, weakened selectors, failed rotation), got %d", alerts+extra)
+	// Anything more (the routine read, a second alert for the repeated read) would be
+	// noise: look once more.
+	drain(ctx, sq, alertQ, 10, 2*time.Second, show)
+	if fresh != wantNew || updates != 1 {
+		return fmt.Errorf("expected %d alerts (secret read, weakened selectors, failed rotation, and with PostgreSQL the retired password) and 1 update (the repeated read), got %d and %d", wantNew, fresh, updates)
 	}
-	fmt.Fprintln(out, "\n   3 alerts: the routine read stayed quiet and the repeated read was deduplicated")
+	fmt.Fprintf(out, "\n   %d alerts and 1 update: the routine read and the rotation stayed quiet and the repeated read was added to the open finding\n", wantNew)
 	if opt.Keep {
 		fmt.Fprintf(out, "   kept: table %s, queues %s and %s, topic %s, bus %s\n", table, ruleQ, alertQ, aws.ToString(topic.TopicArn), bus)
 	}
@@ -269,7 +311,8 @@ func drain(ctx context.Context, sq *sqs.Client, url string, want int, limit time
 	return n, nil
 }
 
-func printAlert(w io.Writer, body string) {
+// printAlert shows one alert and reports whether it updates an earlier finding.
+func printAlert(w io.Writer, body string) bool {
 	var n struct {
 		Subject           string
 		Message           string
@@ -277,21 +320,27 @@ func printAlert(w io.Writer, body string) {
 	}
 	if json.Unmarshal([]byte(body), &n) != nil {
 		fmt.Fprintf(w, "   (unreadable alert) %s\n", body)
-		return
+		return false
 	}
 	var f audit.Finding
 	if json.Unmarshal([]byte(n.Message), &f) != nil {
 		fmt.Fprintf(w, "   %s\n", n.Subject)
-		return
+		return false
 	}
 	var ids []string
 	for _, e := range f.FindingInfo.RelatedEvents {
 		ids = append(ids, e.UID)
 	}
+	if f.IsUpdate() {
+		fmt.Fprintf(w, "\n   %-8s %s  %s: now %d events\n", "UPDATE", f.FindingInfo.Analytic.UID, f.FindingInfo.Title, f.Count)
+		fmt.Fprintf(w, "            events: %s (finding %s)\n", strings.Join(ids, ", "), f.FindingInfo.UID)
+		return true
+	}
 	fmt.Fprintf(w, "\n   %-8s %s  %s\n", strings.ToUpper(f.Severity), f.FindingInfo.Analytic.UID, f.FindingInfo.Title)
 	fmt.Fprintf(w, "            %s\n", wrap(f.FindingInfo.Desc, 90, "            "))
 	fmt.Fprintf(w, "            rule: %s\n", f.FindingInfo.Analytic.Name)
 	fmt.Fprintf(w, "            events: %s   SNS attributes: severity=%s rule_id=%s\n", strings.Join(ids, ", "), n.MessageAttributes["severity"].Value, n.MessageAttributes["rule_id"].Value)
+	return false
 }
 
 func wrap(s string, width int, indent string) string {
@@ -309,4 +358,122 @@ func wrap(s string, width int, indent string) string {
 		line += len(word)
 	}
 	return b.String()
+}
+
+// databaseLogin acts out the database part: a role whose password a rotation just changed,
+// and an intruder trying the old one. The server's log lines of that attempt go to the
+// auditor wrapped as a CloudWatch Logs subscription delivery, the way RDS's exported log
+// reaches the Lambda.
+func databaseLogin(ctx context.Context, out io.Writer, pg *Postgres, role string, h *audit.Handler) error {
+	step(out, "the database: the intruder tries the password the rotation retired")
+	super, err := pgx.Connect(ctx, pg.SuperDSN)
+	if err != nil {
+		return fmt.Errorf("connect as superuser: %w", err)
+	}
+	defer super.Close(context.Background())
+	oldPW, err := ratesdb.Password(24)
+	if err != nil {
+		return err
+	}
+	newPW, err := ratesdb.Password(24)
+	if err != nil {
+		return err
+	}
+	ident := pgx.Identifier{role}.Sanitize()
+	if _, err := super.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", ident, oldPW)); err != nil {
+		return fmt.Errorf("create demo role: %w", err)
+	}
+	defer super.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident)
+	if _, err := super.Exec(ctx, fmt.Sprintf("ALTER ROLE %s PASSWORD '%s'", ident, newPW)); err != nil {
+		return fmt.Errorf("rotate demo role: %w", err)
+	}
+	fmt.Fprintf(out, "   role %s: its password was rotated (the old one was copied before)\n", role)
+	st, err := os.Stat(pg.ServerLog)
+	if err != nil {
+		return fmt.Errorf("server log: %w", err)
+	}
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=%s dbname=postgres sslmode=disable connect_timeout=5", pg.Port, role, oldPW)
+	c, err := pgx.Connect(ctx, dsn)
+	if err == nil {
+		c.Close(ctx)
+		return errors.New("the rotated-out password still logs in")
+	}
+	fmt.Fprintf(out, "   login as %s with the old password from 127.0.0.1: refused (%s)\n", role, firstLine(err.Error()))
+
+	// The attempt's lines: those of the backend pids that name the role.
+	var lines []string
+	for deadline := time.Now().Add(5 * time.Second); len(lines) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if lines, err = attemptLines(pg.ServerLog, st.Size(), role); err != nil {
+			return err
+		}
+	}
+	if len(lines) == 0 {
+		return fmt.Errorf("the attempt is not in %s (log_connections on?)", pg.ServerLog)
+	}
+	payload, err := subscription(lines)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   %d log lines delivered to the auditor as a CloudWatch Logs subscription (gzip+base64)\n", len(lines))
+	_, err = h.Handle(ctx, payload)
+	return err
+}
+
+// attemptLines returns the log lines after offset that belong to connections of role.
+func attemptLines(path string, offset int64, role string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("server log: %w", err)
+	}
+	if int64(len(b)) < offset {
+		offset = 0 // rotated or truncated
+	}
+	all := strings.Split(string(b[offset:]), "\n")
+	p := pglog.NewParser()
+	pids := map[string]bool{}
+	for _, l := range all {
+		if login, ok, _ := p.Line(l, time.Time{}); ok && login.User == role {
+			pids[login.PID] = true
+		}
+	}
+	var out []string
+	for _, l := range all {
+		for pid := range pids {
+			if strings.Contains(l, "["+pid+"]") {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// subscription wraps log lines as CloudWatch Logs delivers them to a subscribed Lambda.
+func subscription(lines []string) (json.RawMessage, error) {
+	now := time.Now().UnixMilli()
+	var events []map[string]any
+	for i, l := range lines {
+		events = append(events, map[string]any{"id": fmt.Sprintf("%d", i), "timestamp": now, "message": l})
+	}
+	body, err := json.Marshal(map[string]any{"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/aws/rds/instance/rotaudit-local/postgresql",
+		"logStream": "rotaudit-local", "subscriptionFilters": []string{"rotaudit-auditor"}, "logEvents": events})
+	if err != nil {
+		return nil, err
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"awslogs": map[string]string{"data": base64.StdEncoding.EncodeToString(gz.Bytes())}})
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

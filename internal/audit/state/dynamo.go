@@ -17,6 +17,7 @@ type DynamoAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
@@ -79,6 +80,39 @@ func (d *Dynamo) Remember(ctx context.Context, key string, now, expires time.Tim
 		return false, time.Time{}, fmt.Errorf("state: remember %s: read existing: %w", key, err)
 	}
 	return false, time.UnixMilli(num(out.Item, "first")), nil
+}
+
+// Refresh is Remember that also moves a live entry's expiry to expires: one conditional
+// update when the entry is live (the common case: a known reader), a put when it is not.
+func (d *Dynamo) Refresh(ctx context.Context, key string, now, expires time.Time) (bool, time.Time, error) {
+	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       map[string]types.AttributeValue{"pk": s(key), "sk": s(singleSK)},
+		UpdateExpression:          aws.String("SET #ttl = :exp"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND #ttl > :now"),
+		ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix()), ":exp": n(expires.Unix())},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if err == nil {
+		return false, time.UnixMilli(num(out.Attributes, "first")), nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return false, time.Time{}, fmt.Errorf("state: refresh %s: %w", key, err)
+	}
+	// Absent or expired: (re)start it. Two invocations racing here both report it new,
+	// which for a baseline means at most one duplicate first-seen finding, deduplicated.
+	_, err = d.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(d.table),
+		Item: map[string]types.AttributeValue{
+			"pk": s(key), "sk": s(singleSK), "first": n(now.UnixMilli()), "ttl": n(expires.Unix()),
+		},
+	})
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("state: refresh %s: put: %w", key, err)
+	}
+	return true, now, nil
 }
 
 // Count adds member to set key and returns how many members were seen at or after since.

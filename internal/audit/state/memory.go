@@ -47,6 +47,22 @@ func (m *Memory) Remember(_ context.Context, key string, now, expires time.Time)
 	return true, now, nil
 }
 
+// Refresh is Remember that also moves a live entry's expiry to expires.
+func (m *Memory) Refresh(_ context.Context, key string, now, expires time.Time) (bool, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tick(now)
+	if e, ok := m.single[key]; ok && e.expires.After(now) {
+		if expires.After(e.expires) {
+			e.expires = expires
+			m.single[key] = e
+		}
+		return false, e.first, nil
+	}
+	m.single[key] = entry{first: now, expires: expires}
+	return true, now, nil
+}
+
 // Count adds member to set key, seen at now and kept until expires, and returns how many
 // members were seen at or after since (the time seen decides, not the expiry).
 func (m *Memory) Count(_ context.Context, key, member string, now, since, expires time.Time) (int, error) {

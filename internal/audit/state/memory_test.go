@@ -73,3 +73,29 @@ func TestMemorySwapAndSweep(t *testing.T) {
 		t.Errorf("%d keys held after sweeping, want at most about %d", n, sweepEvery)
 	}
 }
+
+func TestMemoryRefreshExtendsUsedEntries(t *testing.T) {
+	m := NewMemory()
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	if fresh, _, _ := m.Refresh(ctx, "k", t0, t0.Add(90*day)); !fresh {
+		t.Fatal("first refresh not fresh")
+	}
+	for d := 30; d <= 300; d += 30 { // used monthly: never expires
+		now := t0.Add(time.Duration(d) * day)
+		if fresh, first, _ := m.Refresh(ctx, "k", now, now.Add(90*day)); fresh || !first.Equal(t0) {
+			t.Fatalf("day %d: fresh=%v first=%v, want the entry kept since day 0", d, fresh, first)
+		}
+	}
+	late := t0.Add(391 * day) // unused for 91 days
+	if fresh, _, _ := m.Refresh(ctx, "k", late, late.Add(90*day)); !fresh {
+		t.Fatal("an entry unused past its lifetime must expire")
+	}
+	// Remember does not extend: the dedup windows rely on it.
+	m.Remember(ctx, "d", t0, t0.Add(time.Hour))
+	m.Remember(ctx, "d", t0.Add(50*time.Minute), t0.Add(110*time.Minute))
+	if fresh, _, _ := m.Remember(ctx, "d", t0.Add(61*time.Minute), t0.Add(2*time.Hour)); !fresh {
+		t.Fatal("Remember extended a live entry")
+	}
+}

@@ -1,0 +1,239 @@
+package audit
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/corpus"
+)
+
+const patternDir = "../../modules/audit-alerts/patterns"
+
+// committedPatterns reads the deployed pattern files.
+func committedPatterns(t *testing.T) []*Pattern {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(patternDir, "*.json"))
+	var out []*Pattern
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pat, err := ParsePattern(b)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out = append(out, pat)
+	}
+	return out
+}
+
+func matchAny(t *testing.T, pats []*Pattern, rec *cloudtrail.Record) bool {
+	t.Helper()
+	ev, err := EventOf(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return matchEvent(t, pats, ev)
+}
+
+func matchEvent(t *testing.T, pats []*Pattern, ev map[string]any) bool {
+	t.Helper()
+	for _, p := range pats {
+		ok, err := p.Match(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPatternFilesAreGenerated: the committed files are exactly what the rules generate,
+// no file more, no file less (go generate ./internal/audit rewrites them).
+func TestPatternFilesAreGenerated(t *testing.T) {
+	files, err := PatternFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(patternDir, "*.json"))
+	if len(paths) != len(files) {
+		t.Errorf("%d pattern files committed, %d generated", len(paths), len(files))
+	}
+	for name, want := range files {
+		have, err := os.ReadFile(filepath.Join(patternDir, name))
+		if err != nil || string(have) != string(want) {
+			t.Errorf("%s is stale or missing (%v): run go generate ./internal/audit", name, err)
+		}
+		if len(want) > MaxPatternBytes+1 {
+			t.Errorf("%s: %d bytes, over EventBridge's limit", name, len(want))
+		}
+	}
+}
+
+// watchedRecord builds a record of a watched call that satisfies any narrowing.
+func watchedRecord(src, name string) *cloudtrail.Record {
+	r := &cloudtrail.Record{EventVersion: "1.09", EventSource: src, EventName: name, EventType: "AwsApiCall", EventID: src + name,
+		EventTime: "2026-11-20T09:00:00Z", AWSRegion: "eu-west-1", SourceIPAddress: "203.0.113.5", RecipientAccountID: "111122223333",
+		UserIdentity: cloudtrail.UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/u", AccountID: "111122223333"}}
+	if src == srcKMS && name == "Decrypt" {
+		r.RequestParameters = json.RawMessage(`{"encryptionContext":{"SecretARN":"arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-AbCdEf"}}`)
+	}
+	if len(name) > 8 && name[:8] == "Rotation" {
+		r.EventType = "AwsServiceEvent"
+	}
+	r.Time, _ = time.Parse(time.RFC3339, r.EventTime)
+	return r
+}
+
+// TestPatternsMatchTheRules checks both ways: every call a rule watches passes the
+// committed patterns and is relevant to the engine; every call the patterns name is
+// watched by a rule; calls no rule reads are kept out.
+func TestPatternsMatchTheRules(t *testing.T) {
+	pats := committedPatterns(t)
+	w := WatchedCalls()
+	e := NewEngine(testConfig(t), nil)
+	for src, names := range w.Calls {
+		for _, name := range names {
+			if p, ok := strings.CutSuffix(name, "*"); ok {
+				name = p + "Succeeded"
+			}
+			rec := watchedRecord(src, name)
+			if !matchAny(t, pats, rec) {
+				t.Errorf("%s %s is watched by a rule but the patterns drop it", src, name)
+			}
+			if !e.relevant(rec) {
+				t.Errorf("%s %s is in the patterns but the engine skips it", src, name)
+			}
+		}
+	}
+	// The other way: every event name in a pattern is one a rule watches.
+	for _, p := range pats {
+		for _, alt := range alternatives(p.root) {
+			srcs, _ := alt["eventSource"].([]any)
+			names, _ := alt["eventName"].([]any)
+			for _, s := range srcs {
+				for _, n := range names {
+					name, ok := n.(string)
+					if m, isMap := n.(map[string]any); isMap {
+						pre, _ := m["prefix"].(string)
+						name, ok = pre+"*", pre != ""
+					}
+					if !ok || !slices.Contains(w.Calls[s.(string)], name) {
+						t.Errorf("pattern names %s %v, which no rule watches", s, n)
+					}
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		rec  *cloudtrail.Record
+		want bool
+	}{
+		{"GenerateDataKey", watchedRecord(srcKMS, "GenerateDataKey"), false},
+		{"ListSecrets", watchedRecord(srcSecrets, "ListSecrets"), false},
+		{"DescribeDBInstances", watchedRecord(srcRDS, "DescribeDBInstances"), false},
+		{"GetRole", watchedRecord(srcIAM, "GetRole"), false},
+		{"S3 GetObject", watchedRecord(srcS3, "GetObject"), false},
+		{"Decrypt of the auditor's table", func() *cloudtrail.Record {
+			r := watchedRecord(srcKMS, "Decrypt")
+			r.RequestParameters = json.RawMessage(`{"encryptionContext":{"aws:dynamodb:tableName":"state"}}`)
+			return r
+		}(), false},
+		{"Decrypt made by Secrets Manager for a read", func() *cloudtrail.Record {
+			r := watchedRecord(srcKMS, "Decrypt")
+			r.UserIdentity.InvokedBy = srcSecrets
+			return r
+		}(), false},
+		{"denied GenerateDataKey (RA-04)", func() *cloudtrail.Record {
+			r := watchedRecord(srcKMS, "GenerateDataKey")
+			r.ErrorCode = "AccessDenied"
+			return r
+		}(), true},
+		{"root ListBuckets (RA-12)", func() *cloudtrail.Record {
+			r := watchedRecord(srcS3, "ListBuckets")
+			r.UserIdentity.Type = "Root"
+			return r
+		}(), true},
+	} {
+		if got := matchAny(t, pats, tc.rec); got != tc.want {
+			t.Errorf("%s: patterns match=%v, want %v", tc.name, got, tc.want)
+		}
+		if tc.want && !e.relevant(tc.rec) {
+			t.Errorf("%s: in the patterns but not relevant to the engine", tc.name)
+		}
+	}
+}
+
+func alternatives(root map[string]any) []map[string]any {
+	d, _ := root["detail"].(map[string]any)
+	if or, ok := d["$or"].([]any); ok {
+		var out []map[string]any
+		for _, a := range or {
+			out = append(out, a.(map[string]any))
+		}
+		return out
+	}
+	return []map[string]any{d}
+}
+
+// TestPatternsCutInvocations reports, on eight days of the benign corpus, the fraction of
+// events that invoke the Lambda with the service-wide patterns deployed before and with
+// the generated ones, and requires the generated ones to send less than half as many.
+func TestPatternsCutInvocations(t *testing.T) {
+	before := loadDir(t, "testdata/patterns-service-only")
+	after := committedPatterns(t)
+	var total, nBefore, nAfter int
+	_, err := corpus.New(7, func(r *cloudtrail.Record) error {
+		total++
+		ev, err := EventOf(r)
+		if err != nil {
+			return err
+		}
+		if matchEvent(t, before, ev) {
+			nBefore++
+		}
+		if matchEvent(t, after, ev) {
+			nAfter++
+		}
+		return nil
+	}).Benign(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("benign corpus, 8 days, %d events: service-wide patterns invoke the Lambda for %d (%.1f%%), generated patterns for %d (%.1f%%)",
+		total, nBefore, 100*float64(nBefore)/float64(total), nAfter, 100*float64(nAfter)/float64(total))
+	if nAfter*2 > nBefore {
+		t.Errorf("generated patterns send %d events, not less than half of %d", nAfter, nBefore)
+	}
+}
+
+func loadDir(t *testing.T, dir string) []*Pattern {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(paths) == 0 {
+		t.Fatalf("no patterns in %s", dir)
+	}
+	var out []*Pattern
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pat, err := ParsePattern(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, pat)
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+)
+
+// RA-11 and RA-12: IAM grants and persistence, and the root user.
+
+type iamParams struct {
+	RoleName       string `json:"roleName"`
+	UserName       string `json:"userName"`
+	GroupName      string `json:"groupName"`
+	PolicyName     string `json:"policyName"`
+	PolicyArn      string `json:"policyArn"`
+	PolicyDocument string `json:"policyDocument"`
+	VersionID      string `json:"versionId"`
+	Path           string `json:"path"`
+}
+
+// broadPolicies are AWS managed policies that read every secret or decrypt with any key.
+var broadPolicies = []string{"AdministratorAccess", "PowerUserAccess", "SecretsManagerReadWrite", "IAMFullAccess"}
+
+func ruleIAM(ctx context.Context, e *Engine, ev *event) error {
+	rec := ev.rec
+	if rec.Failed() {
+		return nil
+	}
+	var p iamParams
+	if !rec.Params(&p) {
+		return nil
+	}
+	target := firstNonEmpty(p.RoleName, p.UserName, p.GroupName, p.PolicyArn)
+	deployer := e.cfg.isDeployer(ev.norm)
+	allowedTarget := p.RoleName != "" && e.cfg.allowedRoleName(p.RoleName)
+	ttl := rec.Time.Add(e.cfg.BaselineTTL.Duration)
+	// A role that has been granted the secret or the key (by anyone) is remembered: a
+	// later change of its trust policy hands that grant to whoever it now trusts.
+	grantee := func() error {
+		if p.RoleName == "" {
+			return nil
+		}
+		_, _, err := e.store.Swap(ctx, "grantee|"+p.RoleName, rec.EventName, rec.Time, ttl)
+		return err
+	}
+	sev, why := Severity(0), ""
+	switch rec.EventName {
+	case "CreatePolicy":
+		// Not a grant yet: remember a customer-managed policy that grants the secret or
+		// key, so that attaching it is judged like an inline grant.
+		pol, ok := parsePolicy(p.PolicyDocument)
+		if !ok {
+			return nil
+		}
+		if what, grants := e.cfg.grants(pol); grants {
+			arn := createdPolicyARN(rec, &p)
+			if _, _, err := e.store.Swap(ctx, "grantpol|"+arn, what, rec.Time, ttl); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "PutRolePolicy", "PutUserPolicy", "PutGroupPolicy", "CreatePolicyVersion":
+		pol, ok := parsePolicy(p.PolicyDocument)
+		if !ok {
+			return nil
+		}
+		what, grants := e.cfg.grants(pol)
+		if !grants {
+			return nil
+		}
+		if rec.EventName == "CreatePolicyVersion" {
+			if _, _, err := e.store.Swap(ctx, "grantpol|"+p.PolicyArn, what, rec.Time, ttl); err != nil {
+				return err
+			}
+		}
+		if err := grantee(); err != nil {
+			return err
+		}
+		switch {
+		case deployer && allowedTarget:
+			return nil
+		case deployer:
+			sev = Medium
+		default:
+			sev = High
+		}
+		why = "the policy allows " + what
+	case "AttachRolePolicy", "AttachUserPolicy", "AttachGroupPolicy":
+		name := p.PolicyArn[strings.LastIndexByte(p.PolicyArn, '/')+1:]
+		custom, found, err := e.store.Get(ctx, "grantpol|"+p.PolicyArn, rec.Time)
+		if err != nil {
+			return err
+		}
+		switch {
+		case slices.Contains(broadPolicies, name):
+			sev, why = High, "the managed policy "+name+" lets it read every secret and decrypt with any key"
+		case found:
+			sev, why = High, "the customer-managed policy "+name+" allows "+custom
+		default:
+			return nil
+		}
+		if err := grantee(); err != nil {
+			return err
+		}
+		switch {
+		case deployer && allowedTarget:
+			return nil
+		case deployer:
+			sev = Medium
+		}
+	case "UpdateAssumeRolePolicy":
+		known := allowedTarget
+		if !known {
+			_, found, err := e.store.Get(ctx, "grantee|"+p.RoleName, rec.Time)
+			if err != nil {
+				return err
+			}
+			known = found
+		}
+		pol, ok := parsePolicy(p.PolicyDocument)
+		if ok {
+			if who, open := e.cfg.opensOutside(pol, rec.RecipientAccountID); open {
+				// Any role opened to an outside account is a backdoor, whatever it can do
+				// today: the auditor does not see every grant it holds.
+				sev, why = High, "the role can now be assumed by "+who
+				if known {
+					sev, why = Critical, "the role that can read the secret or decrypt with its key can now be assumed by "+who
+				}
+				break
+			}
+		}
+		if deployer || !known {
+			return nil
+		}
+		sev, why = High, "the trust policy of a role that can read the secret was changed"
+	case "SetDefaultPolicyVersion":
+		if deployer {
+			return nil
+		}
+		sev, why = Low, "the active version of a managed policy was switched (its content is not in the event)"
+	default:
+		return nil
+	}
+	ev.add(hit{
+		rule: e.rule("RA-11"), severity: sev, dedup: target + "|" + rec.EventName + "|" + p.PolicyName,
+		title:     fmt.Sprintf("%s on %s by %s", rec.EventName, target, ev.principal),
+		desc:      fmt.Sprintf("%s called %s on %s: %s.", ev.principal, rec.EventName, target, why),
+		resources: []Resource{{UID: target, Type: "AWS::IAM::Policy"}},
+	})
+	return nil
+}
+
+// createdPolicyARN is the ARN of the policy a CreatePolicy call made: from the response
+// when the trail has it, else built from the account, path and name.
+func createdPolicyARN(rec *cloudtrail.Record, p *iamParams) string {
+	var resp struct {
+		Policy struct {
+			ARN string `json:"arn"`
+		} `json:"policy"`
+	}
+	if len(rec.ResponseElements) > 0 && json.Unmarshal(rec.ResponseElements, &resp) == nil && resp.Policy.ARN != "" {
+		return resp.Policy.ARN
+	}
+	path := firstNonEmpty(p.Path, "/")
+	return "arn:aws:iam::" + firstNonEmpty(rec.RecipientAccountID, rec.UserIdentity.AccountID) + ":policy" + path + p.PolicyName
+}
+
+// allowedRoleName reports whether name is the name of a reader or rotator role.
+func (c *Config) allowedRoleName(name string) bool {
+	for _, set := range []map[string]bool{c.readers, c.rotators} {
+		for arn := range set {
+			if strings.HasSuffix(arn, ":role/"+name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// --- RA-12 ---
+
+func ruleRoot(_ context.Context, e *Engine, ev *event) error {
+	rec := ev.rec
+	if rec.UserIdentity.Type != "Root" || rec.EventType == "AwsServiceEvent" {
+		return nil
+	}
+	sev := High
+	if rec.Failed() || strings.Contains(string(rec.ResponseElements), `"Failure"`) {
+		sev = Medium
+	}
+	via := ""
+	if u := rec.UserIdentity; u.InvokedBy != "" {
+		// Services write as "Root" for their own housekeeping (CloudTrail delivering log
+		// files): no ARN, no access key. A service acting with the root user's credentials
+		// (the console's calls, a stack run as root) carries them, and is the root at work.
+		if u.ARN == "" && u.AccessKeyID == "" {
+			return nil
+		}
+		sev, via = Medium, " through "+u.InvokedBy
+	}
+	ev.add(hit{
+		rule: e.rule("RA-12"), severity: sev, dedup: rec.EventName,
+		title:     fmt.Sprintf("root account %s from %s%s", rec.EventName, rec.SourceIPAddress, via),
+		desc:      fmt.Sprintf("The root user of account %s called %s (%s) from %s with %q%s.", rec.RecipientAccountID, rec.EventName, rec.EventSource, rec.SourceIPAddress, rec.UserAgent, via),
+		resources: []Resource{{UID: firstNonEmpty(rec.RecipientAccountID, rec.UserIdentity.AccountID), Type: "AWS::Account"}},
+	})
+	return nil
+}
+
+// rule finds a rule by id.
+func (e *Engine) rule(id string) *Rule { return e.byID[id] }

@@ -1,0 +1,48 @@
+# The database's own logins (the auditor's DB-xx rules): PostgreSQL's connection and
+# authentication log lines reach the auditor through a CloudWatch Logs subscription.
+#
+# The database module sets log_connections and log_disconnections in its parameter group
+# and exports the "postgresql" log (RDS) or ships it through the awslogs driver (ECS).
+# RDS writes the export to /aws/rds/instance/IDENTIFIER/postgresql and creates that group
+# without retention or encryption when it does not exist: list it in db_log_groups_managed
+# to create it here first, with retention and a CMK (apply this module before the
+# instance starts exporting, or import the group).
+
+locals {
+  # The groups to subscribe: the managed ones and any others given by name.
+  db_log_groups = toset(concat(var.db_log_groups_managed, var.db_log_group_names))
+
+  # Only the lines the DB-xx rules read invoke the Lambda.
+  db_log_filter = "?\"connection received\" ?\"connection authorized\" ?\"authentication failed\" ?\"no pg_hba.conf entry\" ?\"disconnection\""
+}
+
+resource "aws_cloudwatch_log_group" "db" {
+  for_each = toset(var.db_log_groups_managed)
+
+  name              = each.value
+  retention_in_days = var.db_log_retention_days
+  kms_key_id        = var.db_log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_permission" "db_logs" {
+  for_each = local.db_log_groups
+
+  statement_id   = "AllowDbLogs-${substr(sha256(each.value), 0, 16)}"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = "logs.amazonaws.com"
+  source_arn     = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${each.value}:*"
+  source_account = local.account_id
+}
+
+resource "aws_cloudwatch_log_subscription_filter" "db" {
+  for_each = local.db_log_groups
+
+  name            = "${var.name}-auditor-db-logins"
+  log_group_name  = each.value
+  filter_pattern  = local.db_log_filter
+  destination_arn = aws_lambda_function.this.arn
+
+  depends_on = [aws_lambda_permission.db_logs, aws_cloudwatch_log_group.db]
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make e2e: the deployment, end to end, on an AWS emulator (internal/e2e/deploy_test.go).
+# Applies envs/local with Terraform to a fresh emulator of its own (moto server on a free
+# port, stopped at the end; or the one at ROTAUDIT_E2E_ENDPOINT, e.g. LocalStack), with the
+# stack's PostgreSQL as the database server, and then bootstraps, serves, rotates, audits and
+# destroys it. Prints the time of each phase and the emulator gaps met.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/tf-lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/stack.sh" up
+eval "$(stack_env)"
+tf_setup
+say "building the Lambda zips Terraform deploys (scripts/package.sh)"
+"$ROOT/scripts/package.sh" >/dev/null
+"$ROOT/scripts/install-rie.sh" >/dev/null
+
+if [ -z "${ROTAUDIT_E2E_ENDPOINT:-}" ]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  log=$STATE_DIR/e2e-moto.log
+  cmd=$(moto_cmd)
+  say "starting a fresh moto server for the deployment on 127.0.0.1:$port (log: $log)"
+  mkdir -p "$STATE_DIR"
+  "$cmd" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
+  moto_pid=$!
+  trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+  wait_until 60 "moto server on $port" curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" ||
+    { tail -20 "$log" >&2; die "the e2e moto server did not start"; }
+  export ROTAUDIT_E2E_ENDPOINT=http://127.0.0.1:$port
+fi
+
+say "deployment test against $ROTAUDIT_E2E_ENDPOINT (PostgreSQL 127.0.0.1:$PG_PORT)"
+ROTAUDIT_E2E=1 ROTAUDIT_REQUIRE_STACK=1 go test -count=1 -timeout 30m -v -run '^TestDeployment$' ./internal/e2e |
+  grep -v -e '^=== RUN' -e 'WARN failed to discard'
