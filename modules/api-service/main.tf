@@ -14,6 +14,7 @@ locals {
 }
 
 resource "aws_ecs_cluster" "this" {
+  # checkov:skip=CKV_AWS_65:Container Insights is on by default; container_insights = false is a cheap dev's saving (envs/README.md says what it gives up)
   name = var.name
 
   setting {
