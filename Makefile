@@ -4,12 +4,12 @@ SHELL := bash
 .DEFAULT_GOAL := help
 ENV ?= dev
 
-.PHONY: help up down status reset demo test test-unit test-go e2e tf-check tf-validate tf-plan \
+.PHONY: help up down status reset demo test test-unit test-go e2e localstack-test tf-check tf-validate tf-plan \
 	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
 	cost cost-readme cost-check
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 up: ## start PostgreSQL and the AWS emulator, load the schema, data and secrets (idempotent)
 	@scripts/stack.sh up
@@ -26,14 +26,17 @@ reset: ## stop the local stack and delete its state
 demo: ## bring the stack up and show the API, rotation under load and the audit alerts
 	@scripts/demo.sh
 
-test: ## every test: Go unit and integration tests on the real stack, then the Terraform checks
+test: ## every test: Go unit and integration tests on moto and on LocalStack, then the Terraform checks
 	@scripts/test.sh
 
-test-go: ## only the Go tests (starts the stack)
+test-go: ## only the Go tests, on the default stack (starts it)
 	@scripts/test.sh go
 
 e2e: ## the deployment end to end: terraform apply of envs/local to a fresh emulator, bootstrap, rotate under load, audit, destroy
 	@scripts/e2e.sh
+
+localstack-test: ## the Go tests on LocalStack 4.14.0 (own stack: installs it once, starts and stops it)
+	@scripts/localstack-test.sh
 
 test-unit: ## only the Go tests that need nothing running (go test -short)
 	@go test -short -count=1 ./...
@@ -41,10 +44,10 @@ test-unit: ## only the Go tests that need nothing running (go test -short)
 test-pg-majors: ## the rotation suites on PostgreSQL 13-18, one private cluster per major (PG_MAJORS=...)
 	@scripts/pg-majors.sh test
 
-tf-check: ## Terraform: fmt, tflint, checkov and the HCL tests (no provider needed)
+tf-check: ## Terraform: fmt, tflint, checkov, HCL tests, validate + terraform test, no password in plan/state
 	@scripts/tf-check.sh
 
-tf-validate: ## Terraform validate on every root (needs the hashicorp/aws provider)
+tf-validate: ## Terraform validate on every root and example, terraform test of modules and dev/stage/prod plans
 	@scripts/tf-validate.sh
 
 tf-plan: ## Terraform plan for ENV=dev|stage|prod|local (needs the provider and credentials)

@@ -86,12 +86,15 @@ build_random() {
 }
 
 aws_mirror=$(find_mirror aws) || die "no filesystem mirror with hashicorp/aws found (looked for terraform-provider-aws_* under registry.terraform.io/hashicorp/aws)"
-random_mirror=$(find_mirror random || true)
-if [ -z "$random_mirror" ]; then
-  random_mirror=${ROTAUDIT_TOOLS:-$HOME/.cache/rotaudit/tools}/tf-mirror
-  build_random "$random_mirror"
+random_mirror=
+if grep -rqs 'hashicorp/random' modules envs --include='*.tf'; then
+  random_mirror=$(find_mirror random || true)
+  if [ -z "$random_mirror" ]; then
+    random_mirror=${ROTAUDIT_TOOLS:-$HOME/.cache/rotaudit/tools}/tf-mirror
+    build_random "$random_mirror"
+  fi
 fi
-say "providers: hashicorp/aws from $aws_mirror, hashicorp/random from $random_mirror"
+say "providers: hashicorp/aws from $aws_mirror${random_mirror:+, hashicorp/random from $random_mirror}"
 
 if ! port_in_use "$AWS_PORT"; then
   say "the emulator is not listening on 127.0.0.1:$AWS_PORT: starting the local stack"
@@ -101,18 +104,14 @@ endpoint=http://127.0.0.1:$AWS_PORT
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rotaudit-cost-plan.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cat >"$work/cli.tfrc" <<EOF
-provider_installation {
-  filesystem_mirror {
-    path    = "$aws_mirror"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }
-  filesystem_mirror {
-    path    = "$random_mirror"
-    include = ["registry.terraform.io/hashicorp/random"]
-  }
-}
-EOF
+{
+  printf 'provider_installation {\n'
+  printf '  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n' "$aws_mirror"
+  if [ -n "$random_mirror" ]; then
+    printf '  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/random"]\n  }\n' "$random_mirror"
+  fi
+  printf '}\n'
+} >"$work/cli.tfrc"
 export TF_CLI_CONFIG_FILE=$work/cli.tfrc
 export TF_IN_AUTOMATION=1 TF_INPUT=0
 # The roots read ../../dist (dist_dir), which is $work/dist here.
@@ -147,12 +146,16 @@ for env in "${envs[@]}"; do
   dir=$work/envs/$env
   mkdir -p "$dir"
   cp -L envs/"$base"/*.tf envs/"$base"/terraform.tfvars "$dir"/
+  aliases=$(grep -ho 'alias *= *"[A-Za-z0-9_-]*"' "$dir"/*.tf | sed 's/.*"\(.*\)"/\1/' | sort -u)
   {
     printf '# Written by scripts/cost-plan.sh: plan offline against the local emulator.\n'
     printf 'terraform {\n  backend "local" {}\n}\n\n'
     provider_override ''
-    printf '\n'
-    provider_override 'alias = "us_east_1"'
+    # Every aliased aws provider of the root gets the same treatment.
+    for alias in $aliases; do
+      printf '\n'
+      provider_override "alias = \"$alias\""
+    done
   } >"$dir/cost_override.tf"
 
   # An internet-facing load balancer refuses to plan without a certificate, which is set

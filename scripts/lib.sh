@@ -8,10 +8,31 @@ for _dir in /usr/sbin /sbin; do
 done
 unset _dir
 
+say() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
-PG_PORT=${PG_PORT:-15432}
-AWS_PORT=${AWS_PORT:-4566}
+# ROTAUDIT_EMULATOR picks the stack: moto (the default) or localstack (LocalStack 4.14.0, with
+# moto serving only DynamoDB). Each has its own state folder, ports and PostgreSQL cluster, so
+# both can run side by side and neither's bootstrap resets the other's passwords; the
+# localstack stack is moved with LOCALSTACK_* variables, so PG_PORT/AWS_PORT set for the moto
+# stack never leak into it.
+EMULATOR=${ROTAUDIT_EMULATOR:-moto}
+case $EMULATOR in
+  moto)
+    STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
+    PG_PORT=${PG_PORT:-15432}
+    AWS_PORT=${AWS_PORT:-4566}
+    ;;
+  localstack)
+    STATE_DIR=${LOCALSTACK_STATE_DIR:-$ROOT/.stack-localstack}
+    PG_PORT=${LOCALSTACK_PG_PORT:-15433}
+    AWS_PORT=${LOCALSTACK_PORT:-4567}
+    DYNAMODB_PORT=${LOCALSTACK_DYNAMODB_PORT:-4568}
+    ;;
+  *) die "ROTAUDIT_EMULATOR=$EMULATOR: want moto or localstack" ;;
+esac
 # The cluster runs as the 'postgres' OS user when we are root; that user must be able to reach
 # its folder, which a clone under a private home folder does not allow. Then the cluster lives
 # under /var/tmp instead (one per port).
@@ -21,10 +42,6 @@ if [ -z "${ROTAUDIT_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null
   PG_DIR=/var/tmp/rotaudit-pg-$PG_PORT
 fi
 PG_SOCKET_DIR=$PG_DIR/run
-
-say() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'warning: %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # port_in_use PORT: true when something listens on 127.0.0.1:PORT.
 port_in_use() {
@@ -49,9 +66,30 @@ docker_ready() {
   [ "${ROTAUDIT_NO_DOCKER:-}" != 1 ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
 }
 
+# stack_emulator prints the emulator that serves the stack's AWS endpoint: the Docker stack
+# always runs LocalStack, whatever ROTAUDIT_EMULATOR says.
+stack_emulator() {
+  if [ "$(cat "$STATE_DIR/mode" 2>/dev/null)" = docker ]; then echo localstack; else echo "$EMULATOR"; fi
+}
+
 # stack_env prints the environment that points SDKs, psql and the tests at the stack.
+# ROTAUDIT_AWS_EMULATOR tells the tests which emulator answers (internal/testenv reads it).
 stack_env() {
+  local docker=
+  [ "$(cat "$STATE_DIR/mode" 2>/dev/null)" = docker ] && docker=1
+  if [ "$EMULATOR" = localstack ]; then
+    # What a child's lib.sh reads in this mode, so scripts and tests find the same stack.
+    printf 'export %s\n' "LOCALSTACK_STATE_DIR=$STATE_DIR" "LOCALSTACK_PG_PORT=$PG_PORT" \
+      "LOCALSTACK_PORT=$AWS_PORT" "LOCALSTACK_DYNAMODB_PORT=$DYNAMODB_PORT"
+  fi
+  if [ "$EMULATOR" = localstack ] && [ -z "$docker" ]; then
+    echo "export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT"
+  else
+    echo "unset AWS_ENDPOINT_URL_DYNAMODB"
+  fi
   cat <<ENV
+export ROTAUDIT_EMULATOR=$EMULATOR
+export ROTAUDIT_AWS_EMULATOR=$(stack_emulator)
 export PGHOST=127.0.0.1
 export PGPORT=$PG_PORT
 export PG_PORT=$PG_PORT

@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
 # The local stack: PostgreSQL on 127.0.0.1:$PG_PORT and an AWS emulator on 127.0.0.1:$AWS_PORT.
 #
-#   scripts/stack.sh up      start both (idempotent), then prepare the database and secrets
-#   scripts/stack.sh down    stop both (idempotent); data stays in $ROTAUDIT_STATE_DIR
-#   scripts/stack.sh status  say what runs; exit 1 when something is down
-#   scripts/stack.sh env     print the environment that points clients at the stack
-#   scripts/stack.sh reset   stop both and delete all local state
+#   scripts/stack.sh [--emulator moto|localstack] up      start (idempotent), then prepare the database and secrets
+#   scripts/stack.sh [--emulator moto|localstack] down    stop (idempotent); data stays in the state folder
+#   scripts/stack.sh [--emulator moto|localstack] status  say what runs; exit 1 when something is down
+#   scripts/stack.sh [--emulator moto|localstack] env     print the environment that points clients at the stack
+#   scripts/stack.sh [--emulator moto|localstack] reset   stop and delete all local state
 #
 # Without a Docker engine (these machines) PostgreSQL is a private cluster made with the
 # installed server's initdb, and the emulator is moto server. With a Docker engine,
 # localstack/docker-compose.yml runs LocalStack 4.14.0 and a PostgreSQL image instead.
+#
+# --emulator localstack (or ROTAUDIT_EMULATOR=localstack) is a second, separate stack: its own
+# state in .stack-localstack/, its own PostgreSQL cluster on LOCALSTACK_PG_PORT (15433),
+# LocalStack 4.14.0 in host mode on LOCALSTACK_PORT (4567), installed into the user's cache on
+# first use (scripts/localstack.sh), and moto for DynamoDB only on LOCALSTACK_DYNAMODB_PORT
+# (4568). With a Docker engine and the localstack/localstack:4.14.0 image present, it runs the
+# compose file instead, as its own compose project.
 set -euo pipefail
+if [ "${1:-}" = --emulator ]; then
+  [ -n "${2:-}" ] || { echo "error: --emulator needs moto or localstack" >&2; exit 2; }
+  export ROTAUDIT_EMULATOR=$2
+  shift 2
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$ROOT/scripts/localstack.sh"
 
 PG_DATA=$PG_DIR/data
 PG_LOG=$PG_DIR/postgres.log
@@ -128,8 +141,12 @@ moto_down() {
   rm -f "$MOTO_PID"
 }
 
+# compose runs the compose file; the localstack stack is its own project, so it can run beside
+# the default one on its own ports.
 compose() {
-  docker compose -f "$ROOT/localstack/docker-compose.yml" "$@"
+  local project=rotaudit
+  [ "$EMULATOR" = localstack ] && project=rotaudit-localstack
+  docker compose -p "$project" -f "$ROOT/localstack/docker-compose.yml" "$@"
 }
 
 docker_up() {
@@ -140,8 +157,16 @@ docker_up() {
     die "docker compose up failed; see: docker compose -f localstack/docker-compose.yml logs"
 }
 
+# mode: docker or native, fixed when the stack is first brought up. The localstack stack uses
+# Docker only when the LocalStack image is already there (it never pulls it).
 mode() {
-  if [ -f "$MODE_FILE" ]; then cat "$MODE_FILE"; elif docker_ready; then echo docker; else echo native; fi
+  if [ -f "$MODE_FILE" ]; then
+    cat "$MODE_FILE"
+  elif docker_ready && { [ "$EMULATOR" != localstack ] || docker image inspect "localstack/localstack:$LOCALSTACK_VERSION" >/dev/null 2>&1; }; then
+    echo docker
+  else
+    echo native
+  fi
 }
 
 cmd_up() {
@@ -151,6 +176,10 @@ cmd_up() {
   echo "$m" >"$MODE_FILE"
   if [ "$m" = docker ]; then
     docker_up
+  elif [ "$EMULATOR" = localstack ]; then
+    pg_up_native
+    localstack_up
+    dynamodb_up
   else
     pg_up_native
     moto_up
@@ -158,12 +187,21 @@ cmd_up() {
   if [ -x "$ROOT/scripts/bootstrap.sh" ] && [ "${ROTAUDIT_SKIP_BOOTSTRAP:-}" != 1 ]; then
     "$ROOT/scripts/bootstrap.sh"
   fi
-  say "stack up: PostgreSQL 127.0.0.1:$PG_PORT, AWS emulator http://127.0.0.1:$AWS_PORT (eval \"\$(scripts/stack.sh env)\" to use it)"
+  if [ "$EMULATOR" = localstack ]; then
+    local ddb=
+    [ "$m" = native ] && ddb=", DynamoDB (moto) http://127.0.0.1:$DYNAMODB_PORT"
+    say "stack up: PostgreSQL 127.0.0.1:$PG_PORT, LocalStack http://127.0.0.1:$AWS_PORT$ddb (eval \"\$(scripts/stack.sh --emulator localstack env)\" to use it)"
+  else
+    say "stack up: PostgreSQL 127.0.0.1:$PG_PORT, AWS emulator http://127.0.0.1:$AWS_PORT (eval \"\$(scripts/stack.sh env)\" to use it)"
+  fi
 }
 
 cmd_down() {
   if [ "$(mode)" = docker ]; then
     compose down || true
+  elif [ "$EMULATOR" = localstack ]; then
+    localstack_down
+    pg_down_native
   else
     moto_down
     pg_down_native
@@ -179,7 +217,15 @@ cmd_status() {
   else
     if port_in_use "$PG_PORT"; then echo "postgresql: up (docker, 127.0.0.1:$PG_PORT)"; else echo "postgresql: down"; ok=1; fi
   fi
-  if emulator_ready; then echo "aws emulator: up (http://127.0.0.1:$AWS_PORT)"; else echo "aws emulator: down"; ok=1; fi
+  if [ "$EMULATOR" = localstack ] && [ "$(mode)" = native ]; then
+    if ls_ready; then echo "localstack: up (http://127.0.0.1:$AWS_PORT, pid $(cat "$LS_PID" 2>/dev/null || echo '?'))"; else echo "localstack: down"; ok=1; fi
+    if ddb_ready; then echo "dynamodb (moto): up (http://127.0.0.1:$DYNAMODB_PORT)"; else echo "dynamodb (moto): down"; ok=1; fi
+  elif emulator_ready; then
+    echo "aws emulator: up (http://127.0.0.1:$AWS_PORT)"
+  else
+    echo "aws emulator: down"
+    ok=1
+  fi
   return $ok
 }
 
@@ -189,5 +235,5 @@ case "${1:-}" in
   status) cmd_status ;;
   env) stack_env ;;
   reset) cmd_down; say "deleting $STATE_DIR and $PG_DIR"; rm -rf "$STATE_DIR" "$PG_DIR" ;;
-  *) die "usage: scripts/stack.sh up|down|status|env|reset" ;;
+  *) die "usage: scripts/stack.sh [--emulator moto|localstack] up|down|status|env|reset" ;;
 esac

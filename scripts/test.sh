@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make test: starts the local stack, runs the Go tests (unit and integration) against it,
-# then the Terraform checks. `scripts/test.sh go` runs only the Go part.
+# make test: starts the local stack, runs the Go tests (unit and integration) against it, runs
+# them again on LocalStack (scripts/localstack-test.sh: LocalStack 4.14.0 with moto for
+# DynamoDB, its own PostgreSQL), then the Terraform checks. `scripts/test.sh go` runs only the
+# Go tests on the default stack.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -12,7 +14,19 @@ export ROTAUDIT_REQUIRE_STACK=1 # integration tests fail, not skip, when the sta
 say "go vet"
 go vet ./...
 say "go test (unit and integration, against the local stack)"
+t0=$SECONDS
 go test -count=1 -timeout 40m ./...
+say "go test on $ROTAUDIT_AWS_EMULATOR passed in $((SECONDS - t0)) s"
+
+if [ "${1:-all}" = all ]; then
+  if [ "$ROTAUDIT_AWS_EMULATOR" = localstack ]; then
+    # The Docker stack already runs LocalStack 4.14.0: the suite just ran on it.
+    say "the default stack runs LocalStack already (Docker): no second LocalStack run"
+  else
+    say "the same suite on LocalStack (make localstack-test)"
+    "$ROOT/scripts/localstack-test.sh"
+  fi
+fi
 
 # --- PostgreSQL majors (issue 9): the rotation and pgrole suites on 13-18, one private
 # cluster per major beside the stack (scripts/pg-majors.sh); ROTAUDIT_PG_MAJORS=0 skips it.

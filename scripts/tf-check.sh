@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# make tf-check: the Terraform checks that need no provider plugins, in order:
+# make tf-check: the Terraform checks, in order:
 #   1. terraform fmt -check on modules/ and envs/
 #   2. tflint (bundled terraform ruleset, preset "all") on every module, example and root
 #   3. checkov (pinned, from PyPI) over modules/, envs/ and service/Dockerfile with .checkov.yaml
 #   4. the HCL tests: go test ./internal/tfcheck
-#   5. the reproducible-package test: scripts/package.sh --verify
-#   6. optional, with TF_CHECK_TFSEC=1: tfsec (pinned) with .tfsec/config.yml
+#   5. validate + terraform test: scripts/tf-validate.sh (every root, example and module;
+#      the modules' tests/*.tftest.hcl and the plans of dev, stage and prod from an empty
+#      state), with the hashicorp/aws provider from the mirror scripts/tf-lib.sh finds
+#   6. no password in plan or state: scripts/tf-nopassword.sh against the local emulator
+#      (skipped with a message when the stack is not up)
+#   7. the reproducible-package test: scripts/package.sh --verify
+#   8. optional, with TF_CHECK_TFSEC=1: tfsec (pinned) with .tfsec/config.yml
 # Missing tools are installed into ${ROTAUDIT_TOOLS:-$HOME/.cache/rotaudit/tools}, outside the
 # clone, so CI reruns are fast. TF_CHECK_SKIP="package checkov" skips steps by name.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/tf-lib.sh"
 cd "$ROOT"
 
 TOOLS=${ROTAUDIT_TOOLS:-$HOME/.cache/rotaudit/tools}
@@ -20,8 +26,13 @@ TFSEC_VERSION=1.26.0
 SKIP=" ${TF_CHECK_SKIP:-} "
 mkdir -p "$TOOLS/bin"
 export PATH="$TOOLS/bin:$PATH"
-# A TF_CLI_CONFIG_FILE naming a missing file only produces warnings on every call.
-if [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then unset TF_CLI_CONFIG_FILE; fi
+# The CLI configuration for the provider mirror (a TF_CLI_CONFIG_FILE naming a missing file
+# only produces warnings on every call).
+if command -v terraform >/dev/null 2>&1 || command -v tofu >/dev/null 2>&1; then
+  tf_setup
+elif [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then
+  unset TF_CLI_CONFIG_FILE
+fi
 
 need_go() { command -v go >/dev/null 2>&1 || die "$1 is missing and installing it needs Go on PATH"; }
 
@@ -79,7 +90,7 @@ tfsec_bin() {
 skipped() { [[ $SKIP == *" $1 "* ]] && { warn "skipping $1 (TF_CHECK_SKIP)"; }; }
 
 # Every directory with .tf files under modules/ and envs/ (modules, examples, roots).
-mapfile -t DIRS < <(find modules envs -name '*.tf' -not -path '*/.terraform/*' -printf '%h\n' | sort -u)
+mapfile -t DIRS < <(find modules envs -name '*.tf' -not -path '*/.terraform/*' -not -path '*/tests/*' -printf '%h\n' | sort -u)
 [ "${#DIRS[@]}" -gt 0 ] || die "no Terraform files under modules/ or envs/"
 start=$SECONDS
 
@@ -110,6 +121,15 @@ fi
 if ! skipped hcl; then
   say "HCL tests: go test ./internal/tfcheck (module calls, variables, IAM wildcards, Lambda env, env parity, READMEs)"
   go test -count=1 ./internal/tfcheck
+fi
+
+if ! skipped validate; then
+  say "validate and terraform test: scripts/tf-validate.sh"
+  "$ROOT/scripts/tf-validate.sh"
+fi
+
+if ! skipped nopassword; then
+  "$ROOT/scripts/tf-nopassword.sh"
 fi
 
 if ! skipped package; then

@@ -35,7 +35,7 @@ func (f *rotationFlags) register(fs *flag.FlagSet) {
 // newRotator builds an in-process rotator from the environment (the Lambda's variables)
 // and the standard AWS SDK configuration.
 func newRotator(ctx context.Context, f rotationFlags) (*rotation.Rotator, error) {
-	cfg, err := rotation.LoadConfig(os.Getenv)
+	cfg, err := rotation.LoadConfig(os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -46,11 +46,11 @@ func newRotator(ctx context.Context, f rotationFlags) (*rotation.Rotator, error)
 		}
 		cfg.Strategy = list[0]
 	}
-	client, err := rotation.NewSecretsManagerClient(ctx, cfg)
+	client, rdsClient, err := rotation.NewClients(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &rotation.Rotator{SM: client, Dial: rotation.PgxDialer, Config: cfg}, nil
+	return &rotation.Rotator{SM: client, RDS: rdsClient, Dial: rotation.PgxDialer, Config: cfg}, nil
 }
 
 // parseStrategies reads --strategy: one strategy or a comma-separated list of them.

@@ -17,6 +17,25 @@ locals {
   })
 }
 
+# The master password exists only while Terraform runs (Secrets Manager's
+# GetRandomPassword, an ephemeral value): the database receives it write-only and the admin
+# secret is seeded with it write-only, so it is in neither the plan nor the state.
+# Write-only arguments are only sent when their *_wo_version changes, so the value of the
+# first apply is the one both keep; rotation changes both afterwards.
+ephemeral "aws_secretsmanager_random_password" "master" {
+  count    = var.generate_master_password ? 1 : 0
+  provider = aws.ephemeral
+
+  password_length    = 32
+  exclude_characters = "/@\"'\\ :%?#&" # RDS refuses / @ " and space; the rest keeps URLs simple
+}
+
+locals {
+  # Without generation (plan tests only) an empty value keeps the plan whole; AWS would
+  # refuse it at apply.
+  master_password = var.generate_master_password ? ephemeral.aws_secretsmanager_random_password.master[0].random_password : ""
+}
+
 module "network" {
   source = "../../modules/network"
 
@@ -59,6 +78,7 @@ module "database" {
   allocated_storage_gb          = var.db_allocated_storage_gb
   multi_az                      = var.db_multi_az
   deletion_protection           = var.db_deletion_protection
+  master_password_wo            = local.master_password
   backup_retention_days         = var.db_backup_retention_days
   skip_final_snapshot           = var.db_skip_final_snapshot
   log_retention_days            = var.log_retention_days
@@ -71,23 +91,42 @@ module "database" {
 module "secret_rotation" {
   source = "../../modules/secret-rotation"
 
-  name                   = local.name
-  secret_name_prefix     = "rotaudit/${var.environment}"
-  db_host                = module.database.host
-  db_port                = module.database.port
-  db_name                = module.database.db_name
-  admin_username         = module.database.master_username
-  admin_initial_password = module.database.master_password
-  lambda_zip_path        = "${local.dist}/rotator.zip"
-  subnet_ids             = module.network.private_subnet_ids
-  security_group_ids     = [module.network.security_group_ids["rotator"]]
-  rotation_strategy      = var.rotation_strategy
-  rotation_days          = var.rotation_days
-  rotation_window        = var.rotation_window
-  db_ca_bundle           = var.db_ca_bundle
-  db_allow_plaintext     = !module.database.tls_required
-  recovery_window_days   = var.secret_recovery_window_days
-  log_retention_days     = var.log_retention_days
+  name                  = local.name
+  secret_name_prefix    = "rotaudit/${var.environment}"
+  db_host               = module.database.host
+  db_port               = module.database.port
+  db_name               = module.database.db_name
+  admin_username        = module.database.master_username
+  admin_password_wo     = local.master_password
+  lambda_zip_path       = "${local.dist}/rotator.zip"
+  bootstrap_zip_path    = "${local.dist}/dbbootstrap.zip"
+  invoke_bootstrap      = var.invoke_bootstrap
+  subnet_ids            = module.network.private_subnet_ids
+  security_group_ids    = [module.network.security_group_ids["rotator"]]
+  app_rotation_strategy = var.app_rotation_strategy
+  rotation_days         = var.rotation_days
+  rotation_window       = var.rotation_window
+  db_ca_bundle          = var.db_ca_bundle
+  db_allow_plaintext    = !module.database.tls_required
+  recovery_window_days  = var.secret_recovery_window_days
+  log_retention_days    = var.log_retention_days
+  app_reader_arns       = local.app_readers
+  admin_reader_arns     = compact([module.database.ecs_execution_role_arn])
+  secret_rotator_arns   = module.db_access_iam.rotator_role_arns
+  break_glass_role_arns = var.break_glass_role_arns
+  deployer_arns         = var.deployer_arns
+}
+
+locals {
+  # One list of who may read the secrets, for the secrets' deny policy and for the
+  # auditor's allow-lists alike. Break-glass roles may read but are left off the auditor's
+  # lists on purpose: every use of them is reported (RA-01).
+  app_readers = concat([module.api.task_role_arn], module.db_access_iam.reader_role_arns)
+  rotators = concat(
+    module.secret_rotation.rotation_role_arns,
+    compact([module.secret_rotation.bootstrap_role_arn]),
+    module.db_access_iam.rotator_role_arns,
+  )
 }
 
 module "api" {
@@ -132,20 +171,22 @@ module "audit_alerts" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                = local.name
-  lambda_zip_path     = "${local.dist}/auditor.zip"
-  watched_secret_arns = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
-  kms_key_arns        = [module.secret_rotation.app_kms_key_arn, module.secret_rotation.admin_kms_key_arn]
-  reader_arns         = [module.api.task_role_arn]
-  rotator_arns        = [module.secret_rotation.rotation_role_arn]
-  deployer_arns       = var.deployer_arns
-  trusted_networks    = [var.vpc_cidr]
-  ecs_families        = ["${local.name}-rates-api", "${local.name}-postgres"]
-  ecs_clusters        = [module.api.cluster_name]
-  trail_bucket_name   = module.audit_trail.bucket_name
-  trail_kms_key_arn   = module.audit_trail.kms_key_arn
-  alert_subscriptions = var.alert_subscriptions
-  log_retention_days  = var.log_retention_days
+  name                   = local.name
+  lambda_zip_path        = "${local.dist}/auditor.zip"
+  watched_secret_arns    = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
+  kms_key_arns           = module.secret_rotation.kms_key_arns
+  reader_arns            = local.app_readers
+  rotator_arns           = local.rotators
+  deployer_arns          = var.deployer_arns
+  trusted_networks       = [var.vpc_cidr]
+  ecs_families           = ["${local.name}-rates-api", "${local.name}-postgres"]
+  ecs_clusters           = [module.api.cluster_name]
+  create_s3_notification = true
+  trail_bucket_name      = module.audit_trail.bucket_name
+  trail_kms_key_arn      = module.audit_trail.kms_key_arn
+  alert_subscriptions    = var.alert_subscriptions
+  log_retention_days     = var.log_retention_days
+  deletion_protection    = var.audit_table_deletion_protection
 }
 
 module "db_access_iam" {

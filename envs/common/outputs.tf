@@ -13,9 +13,19 @@ output "admin_secret_arn" {
   value       = module.secret_rotation.admin_secret_arn
 }
 
-output "rotation_lambda_name" {
-  description = "Name of the rotation Lambda."
-  value       = module.secret_rotation.rotation_lambda_name
+output "rotators" {
+  description = "Rotator functions by strategy: name, ARN, role, log group and environment."
+  value       = module.secret_rotation.rotators
+}
+
+output "secret_rotator_names" {
+  description = "Rotator function of each rotated secret (app, admin)."
+  value       = module.secret_rotation.secret_rotator_names
+}
+
+output "bootstrap" {
+  description = "The database bootstrap function: name, ARN, role and environment."
+  value       = module.secret_rotation.bootstrap
 }
 
 output "audit_lambda_name" {

@@ -17,3 +17,13 @@ provider "aws" {
     tags = local.tags
   }
 }
+
+# The same account and region, for ephemeral resources only (the master password). An alias
+# of its own because the plan tests mock the other providers, and mock providers cannot
+# run ephemeral resources: the tests configure this one with dummy credentials and never
+# open it.
+provider "aws" {
+  alias               = "ephemeral"
+  region              = var.region
+  allowed_account_ids = length(var.allowed_account_ids) > 0 ? var.allowed_account_ids : null
+}

@@ -37,7 +37,7 @@ variable "tags" {
 
 variable "dist_dir" {
   type        = string
-  description = "Folder holding rotator.zip and auditor.zip from `make package`, relative to this root."
+  description = "Folder holding rotator.zip, auditor.zip and dbbootstrap.zip from `make package`, relative to this root."
   default     = "../../dist"
 }
 
@@ -226,10 +226,33 @@ variable "ecr_force_delete" {
   default     = false
 }
 
-variable "rotation_strategy" {
+variable "app_rotation_strategy" {
   type        = string
-  description = "single-user or alternating-users."
-  default     = "single-user"
+  description = "How the app secret rotates: alternating-users or single-user. The master always rotates single-user."
+  default     = "alternating-users"
+
+  validation {
+    condition     = contains(["single-user", "alternating-users"], var.app_rotation_strategy)
+    error_message = "app_rotation_strategy must be single-user or alternating-users."
+  }
+}
+
+variable "invoke_bootstrap" {
+  type        = bool
+  description = "Run the database bootstrap from Terraform once its function exists (creates the schema, the app role and the app secret's first password)."
+  default     = true
+}
+
+variable "break_glass_role_arns" {
+  type        = list(string)
+  description = "Break-glass IAM roles that may read the database secrets in an emergency (each read is reported by the auditor)."
+  default     = []
+}
+
+variable "audit_table_deletion_protection" {
+  type        = bool
+  description = "Deletion protection of the audit state table."
+  default     = true
 }
 
 variable "rotation_days" {
@@ -285,7 +308,7 @@ variable "alert_subscriptions" {
 
 variable "deployer_arns" {
   type        = list(string)
-  description = "IAM principals that deploy this environment (the audit rules treat their changes as routine)."
+  description = "IAM principals that deploy this environment: the audit rules treat their changes as routine, and the secrets' deny policy lets them read values (the provider reads the versions it manages). The principal running Terraform is always exempted."
   default     = []
 }
 
@@ -296,6 +319,12 @@ variable "application_roles" {
   }))
   description = "Extra application roles with access to the app secret (see modules/db-access-iam)."
   default     = {}
+}
+
+variable "generate_master_password" {
+  type        = bool
+  description = "Generate the master password (ephemeral, GetRandomPassword) for the database and the admin secret. Only the plan tests turn it off (mock providers cannot run ephemeral resources); an apply without it fails."
+  default     = true
 }
 
 # ------------------------------------------------------------------ what a cheap dev switches off

@@ -39,7 +39,7 @@ api_max_tasks          = 2
 lb_deletion_protection = false
 ecr_force_delete       = true
 
-rotation_strategy           = "single-user"
+app_rotation_strategy       = "alternating-users"
 rotation_days               = 30
 secret_recovery_window_days = 0
 
@@ -47,3 +47,5 @@ log_retention_days     = 7
 trail_object_lock_days = 0
 trail_expiration_days  = 90
 trail_force_destroy    = true
+
+audit_table_deletion_protection = false

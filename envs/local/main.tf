@@ -1,11 +1,16 @@
-# The local emulator (moto server or LocalStack on http://localhost:4566) gets the modules
-# it can emulate. ECS (the API service and the ecs database option) and CloudTrail are off:
-# LocalStack's free edition lacks them. PostgreSQL is the local stack's own server, so the
-# database module is not used and the secrets point at it directly.
+# The local emulator (moto server or LocalStack) gets the modules it can emulate. ECS (the
+# API service and the ecs database option) and CloudTrail are off: the emulators lack them.
+# PostgreSQL is the local stack's own server, so the database module is not used and the
+# secrets point at it directly. The master secret is the stack's (rotaudit/local/admin,
+# made by `make up` with rotaudit_admin's real password): Terraform never sees a password.
 
 locals {
   name = "rotaudit-tflocal"
   dist = "${path.root}/${var.dist_dir}"
+}
+
+data "aws_secretsmanager_secret" "admin" {
+  name = var.admin_secret_name
 }
 
 module "network" {
@@ -35,12 +40,21 @@ module "secret_rotation" {
   secret_name_prefix       = "rotaudit/tflocal"
   db_host                  = var.db_host
   db_port                  = var.db_port
-  admin_initial_password   = var.admin_initial_password
+  create_admin_secret      = false
+  admin_secret_arn         = data.aws_secretsmanager_secret.admin.arn
+  admin_kms_key_arn        = var.admin_kms_key_arn
   lambda_zip_path          = "${local.dist}/rotator.zip"
+  bootstrap_zip_path       = "${local.dist}/dbbootstrap.zip"
+  invoke_bootstrap         = false
+  app_rotation_strategy    = var.app_rotation_strategy
   db_allow_plaintext       = true
   secrets_manager_endpoint = var.endpoint
   recovery_window_days     = 0
+  kms_deletion_window_days = 7
   log_retention_days       = 1
+  app_reader_arns          = concat(var.app_reader_arns, module.db_access_iam.reader_role_arns)
+  secret_rotator_arns      = module.db_access_iam.rotator_role_arns
+  break_glass_role_arns    = var.break_glass_role_arns
 }
 
 module "audit_trail" {
@@ -52,6 +66,16 @@ module "audit_trail" {
   force_destroy = true
 }
 
+locals {
+  # The same lists feed the secrets' deny policy (above) and the auditor's allow-lists.
+  app_readers = concat(var.app_reader_arns, module.db_access_iam.reader_role_arns)
+  rotators = concat(
+    module.secret_rotation.rotation_role_arns,
+    compact([module.secret_rotation.bootstrap_role_arn]),
+    module.db_access_iam.rotator_role_arns,
+  )
+}
+
 module "audit_alerts" {
   source = "../../modules/audit-alerts"
   providers = {
@@ -59,15 +83,18 @@ module "audit_alerts" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                  = local.name
-  lambda_zip_path       = "${local.dist}/auditor.zip"
-  watched_secret_arns   = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
-  kms_key_arns          = [module.secret_rotation.app_kms_key_arn, module.secret_rotation.admin_kms_key_arn]
-  rotator_arns          = [module.secret_rotation.rotation_role_arn]
-  trail_bucket_name     = module.audit_trail.bucket_name
-  trail_kms_key_arn     = module.audit_trail.kms_key_arn
-  management_rule_state = var.management_rule_state
-  log_retention_days    = 1
+  name                   = local.name
+  lambda_zip_path        = "${local.dist}/auditor.zip"
+  watched_secret_arns    = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
+  kms_key_arns           = module.secret_rotation.kms_key_arns
+  reader_arns            = local.app_readers
+  rotator_arns           = local.rotators
+  create_s3_notification = true
+  trail_bucket_name      = module.audit_trail.bucket_name
+  trail_kms_key_arn      = module.audit_trail.kms_key_arn
+  management_rule_state  = var.management_rule_state
+  log_retention_days     = 1
+  deletion_protection    = false
 }
 
 module "db_access_iam" {
@@ -78,4 +105,5 @@ module "db_access_iam" {
   admin_secret_arn  = module.secret_rotation.admin_secret_arn
   app_kms_key_arn   = module.secret_rotation.app_kms_key_arn
   admin_kms_key_arn = module.secret_rotation.admin_kms_key_arn
+  application_roles = var.application_roles
 }

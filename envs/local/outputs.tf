@@ -1,19 +1,76 @@
+# Everything an end-to-end test needs to drive what Terraform made.
+
 output "app_secret_arn" {
-  description = "ARN of the application secret created in the emulator."
+  description = "ARN of the application secret (DB_SECRET_ID of the API)."
   value       = module.secret_rotation.app_secret_arn
 }
 
-output "rotation_lambda_name" {
-  description = "Name of the rotation Lambda created in the emulator."
-  value       = module.secret_rotation.rotation_lambda_name
+output "app_secret_name" {
+  description = "Name of the application secret."
+  value       = module.secret_rotation.app_secret_name
+}
+
+output "admin_secret_arn" {
+  description = "ARN of the master secret (the stack's, not managed here)."
+  value       = module.secret_rotation.admin_secret_arn
+}
+
+output "admin_secret_name" {
+  description = "Name of the master secret."
+  value       = var.admin_secret_name
+}
+
+output "rotation_strategies" {
+  description = "Strategy each secret rotates with (app, admin)."
+  value       = module.secret_rotation.rotation_strategies
+}
+
+output "rotators" {
+  description = "Rotator functions by strategy: name, ARN, role, log group and the exact environment."
+  value       = module.secret_rotation.rotators
+}
+
+output "secret_rotator_names" {
+  description = "Rotator function of each rotated secret (app, admin)."
+  value       = module.secret_rotation.secret_rotator_names
+}
+
+output "bootstrap" {
+  description = "The database bootstrap function: name, ARN, role, log group and the exact environment."
+  value       = module.secret_rotation.bootstrap
+}
+
+output "secret_reader_arns" {
+  description = "Principals exempted from each created secret's deny policy."
+  value       = module.secret_rotation.secret_reader_arns
 }
 
 output "state_table_name" {
-  description = "Name of the audit state table."
+  description = "Name of the audit state table (STATE_TABLE)."
   value       = module.audit_alerts.state_table_name
 }
 
 output "alert_topic_arn" {
-  description = "ARN of the audit alert topic."
+  description = "ARN of the audit alert topic (ALERT_TOPIC_ARN)."
   value       = module.audit_alerts.alert_topic_arn
+}
+
+output "audit_lambda_name" {
+  description = "Name of the audit function."
+  value       = module.audit_alerts.lambda_name
+}
+
+output "auditor_environment" {
+  description = "The audit function's exact environment (AUDIT_CONFIG, STATE_TABLE, ALERT_TOPIC_ARN, AUDIT_CONFIG_FILE)."
+  value       = module.audit_alerts.environment
+}
+
+output "event_rule_names" {
+  description = "Names of the EventBridge rules of the audit function, by purpose."
+  value       = module.audit_alerts.rule_names
+}
+
+output "trail_bucket_name" {
+  description = "Bucket whose log files invoke the audit function."
+  value       = module.audit_trail.bucket_name
 }

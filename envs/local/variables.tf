@@ -17,7 +17,7 @@ variable "region" {
 
 variable "dist_dir" {
   type        = string
-  description = "Folder holding rotator.zip and auditor.zip from `make package`, relative to this root."
+  description = "Folder holding rotator.zip, auditor.zip and dbbootstrap.zip from `make package`, relative to this root."
   default     = "../../dist"
 }
 
@@ -29,14 +29,59 @@ variable "db_host" {
 
 variable "db_port" {
   type        = number
-  description = "Port of the local stack's PostgreSQL."
+  description = "Port of the local stack's PostgreSQL (PG_PORT: TF_VAR_db_port)."
   default     = 15432
+
+  validation {
+    condition     = var.db_port >= 1 && var.db_port <= 65535
+    error_message = "db_port must be between 1 and 65535."
+  }
 }
 
-variable "admin_initial_password" {
+variable "admin_secret_name" {
   type        = string
-  description = "Password of rotaudit_admin in the local stack (scripts/stack.sh creates the role)."
-  sensitive   = true
+  description = "Name of the existing master secret made by `make up` (rotaudit_admin's credentials); Terraform never reads or writes its value."
+  default     = "rotaudit/local/admin"
+}
+
+variable "admin_kms_key_arn" {
+  type        = string
+  description = "KMS key of the existing master secret; null for the AWS managed key (what `make up` uses)."
+  default     = null
+}
+
+variable "app_rotation_strategy" {
+  type        = string
+  description = "How the app secret rotates: alternating-users or single-user."
+  default     = "alternating-users"
+
+  validation {
+    condition     = contains(["single-user", "alternating-users"], var.app_rotation_strategy)
+    error_message = "app_rotation_strategy must be single-user or alternating-users."
+  }
+}
+
+variable "app_reader_arns" {
+  type        = list(string)
+  description = "Principals that read the app secret (locally: whoever runs the API); listed in the secret's policy and the auditor's readers."
+  default     = []
+}
+
+variable "break_glass_role_arns" {
+  type        = list(string)
+  description = "Break-glass roles that may read both secrets (each read is reported)."
+  default     = []
+}
+
+variable "application_roles" {
+  type = map(object({
+    service = string
+    access  = string
+  }))
+  description = "Application roles of db-access-iam; their ARNs reach the secrets' policy and the auditor's allow-lists."
+  default = {
+    reporting = { service = "ecs-tasks.amazonaws.com", access = "read" }
+  }
 }
 
 variable "management_rule_state" {

@@ -26,7 +26,7 @@ api_min_tasks          = 3
 api_max_tasks          = 12
 lb_deletion_protection = true
 
-rotation_strategy           = "alternating-users"
+app_rotation_strategy       = "alternating-users"
 rotation_days               = 30
 rotation_window             = "4h"
 secret_recovery_window_days = 30
@@ -34,3 +34,5 @@ secret_recovery_window_days = 30
 log_retention_days     = 365
 trail_object_lock_days = 365
 trail_expiration_days  = 2555
+
+audit_table_deletion_protection = true

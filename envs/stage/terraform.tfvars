@@ -21,10 +21,12 @@ api_min_tasks          = 2
 api_max_tasks          = 4
 lb_deletion_protection = true
 
-rotation_strategy           = "alternating-users"
+app_rotation_strategy       = "alternating-users"
 rotation_days               = 30
 secret_recovery_window_days = 7
 
 log_retention_days     = 90
 trail_object_lock_days = 0
 trail_expiration_days  = 365
+
+audit_table_deletion_protection = true

@@ -57,7 +57,7 @@ func median(ds []time.Duration) time.Duration {
 
 func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, full []time.Duration) {
 	f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_app"})
-	cfg, _ := rotation.LoadConfig(func(string) string { return "" })
+	cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 	cfg.Strategy = strategy
 	r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg}
 	ctx := context.Background()

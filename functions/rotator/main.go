@@ -22,16 +22,17 @@ func main() {
 }
 
 func build(ctx context.Context) (*rotation.Rotator, error) {
-	cfg, err := rotation.LoadConfig(os.Getenv)
+	cfg, err := rotation.LoadConfig(os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	client, err := rotation.NewSecretsManagerClient(ctx, cfg)
+	client, rdsClient, err := rotation.NewClients(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &rotation.Rotator{
 		SM:      client,
+		RDS:     rdsClient,
 		Dial:    rotation.PgxDialer,
 		Config:  cfg,
 		Log:     rotation.NewLambdaLogger(os.Stdout),

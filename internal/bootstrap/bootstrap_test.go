@@ -122,7 +122,7 @@ func TestFirstDeployment(t *testing.T) {
 				return
 			}
 			// The master rotates the app secret to the clone; the bootstrap accepts the clone.
-			cfg, _ := rotation.LoadConfig(func(string) string { return "" })
+			cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 			cfg.Strategy = rotation.AlternatingUsers
 			cfg.AllowPlaintext = true
 			r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}

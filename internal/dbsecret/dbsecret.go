@@ -11,12 +11,14 @@ package dbsecret
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,38 +47,47 @@ type Secret struct {
 	Username string
 	Password string
 	DBName   string
-	// SSL is nil when the key is absent; otherwise what the owner asked for.
+	// SSL is nil when the key is absent or holds what AWS's functions read as "try TLS"
+	// (a value other than a boolean or the strings "true"/"false", such as "yes" or 1);
+	// otherwise what the owner asked for.
 	SSL *bool
-	// MasterARN names the secret of the user that rotates this one (alternating users).
+	// MasterARN names the secret of the user that rotates this one (alternating users):
+	// an ARN or a secret name, as GetSecretValue accepts either.
 	MasterARN string
 
-	// rawPort keeps the port as written ("5432" or 5432) so Marshal writes it back alike.
-	rawPort json.RawMessage
-	// extra holds keys this package does not know, written back unchanged.
-	extra map[string]json.RawMessage
+	// doc is the document as parsed: key order and raw values, so that Marshal writes
+	// back what the owner wrote, changing only what the rotation changed.
+	doc *document
 }
 
-// known lists the keys Parse interprets; anything else goes to extra.
-var known = map[string]bool{
-	"engine": true, "host": true, "port": true, "username": true, "password": true,
-	"dbname": true, "ssl": true, "masterarn": true,
+// document remembers a parsed secret: every key in the order written (the first position
+// of a repeated key, with its last value, as Python's json module keeps it), each raw
+// value, and the values Parse read from the known keys.
+type document struct {
+	order  []string
+	raw    map[string]json.RawMessage
+	parsed Secret
 }
+
+// known lists the keys Parse interprets, in the order Marshal writes them for a secret
+// built in code; anything else is kept verbatim.
+var known = []string{"engine", "host", "port", "username", "password", "dbname", "ssl", "masterarn"}
+
+func isKnown(k string) bool { return slices.Contains(known, k) }
 
 // Parse decodes and validates a secret string. Errors wrap ErrInvalid and name the key;
 // they never contain the password.
 func Parse(data []byte) (Secret, error) {
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil {
-		// json errors quote offsets and types, never the secret's values.
-		return Secret{}, fmt.Errorf("%w: not a JSON object: %v", ErrInvalid, syntaxOnly(err))
+	d, err := decodeOrdered(data)
+	if err != nil {
+		return Secret{}, err
 	}
-	if raw == nil {
-		return Secret{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
-	}
-	if dec.More() {
-		return Secret{}, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
-	}
+	return parseDocument(d, true)
+}
+
+// parseDocument reads the known keys of d; the password is required when needPassword.
+func parseDocument(d *document, needPassword bool) (Secret, error) {
+	raw := d.raw
 	s := Secret{Port: DefaultPort, DBName: DefaultDBName}
 	var err error
 	if s.Engine, err = requiredString(raw, "engine"); err != nil {
@@ -91,10 +102,13 @@ func Parse(data []byte) (Secret, error) {
 	if s.Username, err = requiredString(raw, "username"); err != nil {
 		return Secret{}, err
 	}
-	if s.Password, err = requiredString(raw, "password"); err != nil {
-		return Secret{}, err
+	if needPassword {
+		if s.Password, err = requiredString(raw, "password"); err != nil {
+			return Secret{}, err
+		}
 	}
-	if v, ok := raw["dbname"]; ok {
+	// A null dbname is the default, as in AWS's multi-user function.
+	if v, ok := raw["dbname"]; ok && string(v) != "null" {
 		if s.DBName, err = stringValue("dbname", v); err != nil {
 			return Secret{}, err
 		}
@@ -106,94 +120,161 @@ func Parse(data []byte) (Secret, error) {
 		if s.Port, err = portValue(v); err != nil {
 			return Secret{}, err
 		}
-		s.rawPort = v
 	}
 	if v, ok := raw["ssl"]; ok {
-		b, err := boolValue("ssl", v)
-		if err != nil {
-			return Secret{}, err
-		}
-		s.SSL = &b
+		s.SSL = sslValue(v)
 	}
 	if v, ok := raw["masterarn"]; ok {
 		if s.MasterARN, err = stringValue("masterarn", v); err != nil {
 			return Secret{}, err
 		}
-		if s.MasterARN != "" && !strings.HasPrefix(s.MasterARN, "arn:") {
-			return Secret{}, fmt.Errorf("%w: key \"masterarn\": must be a secret ARN (arn:...)", ErrInvalid)
+		if err := checkSecretID(s.MasterARN); err != nil {
+			return Secret{}, err
 		}
 	}
-	for k, v := range raw {
-		if !known[k] {
-			if s.extra == nil {
-				s.extra = make(map[string]json.RawMessage)
-			}
-			s.extra[k] = v
-		}
-	}
+	d.parsed = s
+	s.doc = d
 	return s, nil
 }
 
-// Marshal encodes the secret, unknown keys included, with keys in a stable order.
-func (s Secret) Marshal() ([]byte, error) {
-	out := make(map[string]json.RawMessage, len(s.extra)+8)
-	for k, v := range s.extra {
-		out[k] = v
-	}
-	put := func(k string, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("marshal %s: %w", k, err)
-		}
-		out[k] = b
+// checkSecretID accepts what GetSecretValue accepts as a SecretId: an ARN, or a secret
+// name (1 to 512 of ASCII letters, digits and /_+=.@-). Empty means no master.
+func checkSecretID(id string) error {
+	if id == "" || strings.HasPrefix(id, "arn:") {
 		return nil
 	}
-	for _, f := range []struct {
-		k string
-		v string
-	}{{"engine", s.Engine}, {"host", s.Host}, {"username", s.Username}, {"password", s.Password}, {"dbname", s.DBName}} {
-		if err := put(f.k, f.v); err != nil {
-			return nil, err
+	if len(id) > 512 || strings.IndexFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+=.@-", r))
+	}) >= 0 {
+		return fmt.Errorf("%w: key \"masterarn\": not a secret ARN (arn:...) or name (up to 512 of letters, digits and /_+=.@-)", ErrInvalid)
+	}
+	return nil
+}
+
+// Marshal encodes the secret as its owner wrote it: the keys in their order, unknown keys
+// verbatim, and each known key unchanged (same bytes, so the same JSON type) unless its
+// value changed; a changed value keeps the key's type (a port written as a string stays a
+// string). Keys that were absent stay absent unless set to something other than the
+// default. A secret built in code is written with the keys in a fixed order.
+func (s Secret) Marshal() ([]byte, error) {
+	var order []string
+	if s.doc != nil {
+		order = slices.Clone(s.doc.order)
+	}
+	for _, k := range known {
+		if !slices.Contains(order, k) {
+			order = append(order, k)
 		}
 	}
-	if p, err := portValue(s.rawPort); s.rawPort != nil && err == nil && p == s.Port {
-		out["port"] = s.rawPort
-	} else if err := put("port", s.Port); err != nil {
-		return nil, err
-	}
-	if s.SSL != nil {
-		if err := put("ssl", *s.SSL); err != nil {
-			return nil, err
-		}
-	}
-	if s.MasterARN != "" {
-		if err := put("masterarn", s.MasterARN); err != nil {
-			return nil, err
-		}
-	}
-	keys := make([]string, 0, len(out))
-	for k := range out {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var buf bytes.Buffer
 	buf.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
+	n := 0
+	for _, k := range order {
+		v, ok, err := s.value(k)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if n > 0 {
 			buf.WriteByte(',')
 		}
-		kb, _ := json.Marshal(k)
+		n++
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, fmt.Errorf("marshal key: %w", err)
+		}
 		buf.Write(kb)
 		buf.WriteByte(':')
-		buf.Write(out[k])
+		buf.Write(v)
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
 }
 
+// value returns the encoding of key k, and false when k is not written.
+func (s Secret) value(k string) (json.RawMessage, bool, error) {
+	var raw json.RawMessage
+	var had bool
+	var was Secret
+	if s.doc != nil {
+		raw, had = s.doc.raw[k]
+		was = s.doc.parsed
+	}
+	if !isKnown(k) {
+		return raw, had, nil
+	}
+	str := func(cur, old string, writeAbsent bool) (json.RawMessage, bool, error) {
+		if had && cur == old {
+			return raw, true, nil
+		}
+		if !had && !writeAbsent {
+			return nil, false, nil
+		}
+		b, err := json.Marshal(cur)
+		if err != nil {
+			return nil, false, fmt.Errorf("marshal %s: %w", k, err)
+		}
+		return b, true, nil
+	}
+	switch k {
+	case "engine":
+		return str(s.Engine, was.Engine, true)
+	case "host":
+		return str(s.Host, was.Host, true)
+	case "username":
+		return str(s.Username, was.Username, true)
+	case "password":
+		return str(s.Password, was.Password, true)
+	case "masterarn":
+		if s.MasterARN == "" && (!had || was.MasterARN != "") {
+			return nil, false, nil
+		}
+		return str(s.MasterARN, was.MasterARN, true)
+	case "dbname":
+		absentDefault := DefaultDBName
+		if s.doc == nil {
+			absentDefault = ""
+		}
+		return str(s.DBName, was.DBName, s.DBName != "" && s.DBName != absentDefault)
+	case "port":
+		if had && s.Port == was.Port {
+			return raw, true, nil
+		}
+		if !had && (s.Port == 0 || (s.doc != nil && s.Port == DefaultPort)) {
+			return nil, false, nil
+		}
+		if had && len(raw) > 0 && raw[0] == '"' {
+			return json.RawMessage(strconv.Quote(strconv.Itoa(s.Port))), true, nil
+		}
+		return json.RawMessage(strconv.Itoa(s.Port)), true, nil
+	case "ssl":
+		if had && sameBool(s.SSL, was.SSL) {
+			return raw, true, nil
+		}
+		if s.SSL == nil {
+			return nil, false, nil
+		}
+		v := strconv.FormatBool(*s.SSL)
+		if had && len(raw) > 0 && raw[0] == '"' {
+			v = strconv.Quote(v)
+		}
+		return json.RawMessage(v), true, nil
+	}
+	return nil, false, nil
+}
+
+func sameBool(a, b *bool) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
 // Extra returns the value of a key this package does not interpret, and whether it exists.
 func (s Secret) Extra(key string) (json.RawMessage, bool) {
-	v, ok := s.extra[key]
+	if isKnown(key) || s.doc == nil {
+		return nil, false
+	}
+	v, ok := s.doc.raw[key]
 	return v, ok
 }
 
@@ -227,6 +308,9 @@ type ConnOptions struct {
 	SSLMode string
 	// RootCert is a PEM bundle for verify-ca/verify-full; empty means the system roots.
 	RootCert string
+	// RootCAs, when set, verifies the server instead of RootCert or the system roots (the
+	// embedded RDS bundle, see package rdsca).
+	RootCAs *x509.CertPool
 	// ConnectTimeout bounds dialing and authentication; zero means 5 seconds.
 	ConnectTimeout time.Duration
 	// ApplicationName shows in pg_stat_activity and the server log.
@@ -265,6 +349,9 @@ func (s Secret) ConnConfig(o ConnOptions) (*pgx.ConnConfig, error) {
 	}
 	cfg.Password = s.Password
 	cfg.ConnectTimeout = timeout
+	if o.RootCAs != nil && cfg.TLSConfig != nil {
+		cfg.TLSConfig.RootCAs = o.RootCAs
+	}
 	// Fallbacks would retry without TLS under sslmode=prefer; with the modes above there are
 	// none, and none must ever be added: no silent downgrade.
 	cfg.Fallbacks = nil
@@ -302,38 +389,103 @@ func stringValue(key string, v json.RawMessage) (string, error) {
 	return s, nil
 }
 
+// portValue reads a port as AWS's functions do (Python's int() of the value): a JSON
+// number, integral floats such as 5432.0 included, or a string of digits. A fractional
+// number, which int() would silently truncate, is refused.
 func portValue(v json.RawMessage) (int, error) {
 	var n json.Number
 	var s string
+	p := -1
+	isString := len(v) > 0 && v[0] == '"'
 	switch {
-	case json.Unmarshal(v, &n) == nil:
+	case !isString && json.Unmarshal(v, &n) == nil && string(v) != "null":
 		s = n.String()
-	case json.Unmarshal(v, &s) == nil:
+		if i, err := strconv.Atoi(s); err == nil {
+			p = i
+		} else if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && f >= 1 && f <= 65535 {
+			p = int(f)
+		}
+	case isString && json.Unmarshal(v, &s) == nil:
+		if i, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+			p = i
+		}
 	default:
 		return 0, fmt.Errorf("%w: key \"port\" must be a number or a numeric string", ErrInvalid)
 	}
-	p, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || p < 1 || p > 65535 {
-		return 0, fmt.Errorf("%w: key \"port\": %q is not a port number (1-65535)", ErrInvalid, s)
+	if p < 1 || p > 65535 {
+		return 0, fmt.Errorf("%w: key \"port\": %q is not a port number (a whole number from 1 to 65535)", ErrInvalid, s)
 	}
 	return p, nil
 }
 
-func boolValue(key string, v json.RawMessage) (bool, error) {
+// sslValue reads "ssl" as AWS's get_ssl_config does: a boolean, or the string "true" or
+// "false" in any case, is what the owner asked for; anything else (absent, "yes", 1,
+// null) means "try TLS", which is nil here. The rotator then requires verified TLS unless
+// DB_ALLOW_PLAINTEXT lets it fall back to plaintext when the server refuses TLS: AWS
+// falls back on any failure, which would be a silent downgrade.
+func sslValue(v json.RawMessage) *bool {
 	var b bool
-	if json.Unmarshal(v, &b) == nil {
-		return b, nil
+	if string(v) == "true" || string(v) == "false" {
+		b = string(v) == "true"
+		return &b
 	}
 	var s string
-	if json.Unmarshal(v, &s) == nil {
-		switch strings.ToLower(strings.TrimSpace(s)) {
+	if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
+		switch strings.ToLower(s) {
 		case "true":
-			return true, nil
+			b = true
+			return &b
 		case "false":
-			return false, nil
+			return &b
 		}
 	}
-	return false, fmt.Errorf("%w: key %q must be true or false", ErrInvalid, key)
+	return nil
+}
+
+// decodeOrdered reads one JSON object, keeping its keys' order and raw values. A repeated
+// key keeps its first position and its last value, as encoding/json and Python's json
+// module both take the last value.
+func decodeOrdered(data []byte) (*document, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	bad := func(err error) error {
+		return fmt.Errorf("%w: not a JSON object: %v", ErrInvalid, syntaxOnly(err))
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, bad(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalid)
+	}
+	doc := &document{raw: map[string]json.RawMessage{}}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, bad(err)
+		}
+		k, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: not a JSON object: malformed JSON", ErrInvalid)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, bad(err)
+		}
+		if _, seen := doc.raw[k]; !seen {
+			doc.order = append(doc.order, k)
+		}
+		doc.raw[k] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, bad(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
+	}
+	return doc, nil
 }
 
 // syntaxOnly keeps the position of a JSON error and drops any quoted input.

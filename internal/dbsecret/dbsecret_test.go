@@ -72,9 +72,10 @@ func TestParseInvalid(t *testing.T) {
 		{"port range", with("port", 70000), `not a port number`},
 		{"port float", with("port", 5432.5), `not a port number`},
 		{"port bool", with("port", true), `must be a number or a numeric string`},
-		{"ssl text", with("ssl", "maybe"), `key "ssl" must be true or false`},
 		{"dbname empty", with("dbname", ""), `key "dbname": empty`},
-		{"masterarn", with("masterarn", "admin"), `must be a secret ARN`},
+		{"masterarn", with("masterarn", "admin user"), `not a secret ARN (arn:...) or name`},
+		{"masterarn number", with("masterarn", 7), `key "masterarn" must be a string`},
+		{"port float string", with("port", "5432.0"), `not a port number`},
 		{"nul", with("username", "a\x00b"), `NUL byte`},
 	}
 	for _, tt := range tests {
@@ -122,8 +123,95 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 	s.Port = 5433
 	b, _ = s.Marshal()
-	if !bytes.Contains(b, []byte(`"port":5433`)) {
-		t.Errorf("changed port not written as number: %s", b)
+	if !bytes.Contains(b, []byte(`"port":"5433"`)) {
+		t.Errorf("changed port not written as a string like the owner's: %s", b)
+	}
+}
+
+// TestMarshalKeepsTheOwnersDocument: the pending secret is the owner's JSON with a new
+// password (and, for alternating users, username): same key order, same JSON types, no
+// key added, as AWS's functions (json.loads, change, json.dumps) write it.
+func TestMarshalKeepsTheOwnersDocument(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"order, string port and ssl, no dbname",
+			`{"username":"u","port":"15432","password":"old","ssl":"TRUE","host":"h","engine":"postgres","z":[1]}`,
+			`{"username":"u2","port":"15432","password":"new","ssl":"TRUE","host":"h","engine":"postgres","z":[1]}`},
+		{"float port, numeric ssl, null dbname",
+			`{"engine":"postgres","host":"h","port":15432.0,"ssl":1,"dbname":null,"username":"u","password":"old"}`,
+			`{"engine":"postgres","host":"h","port":15432.0,"ssl":1,"dbname":null,"username":"u2","password":"new"}`},
+		{"master as a name, spacing dropped",
+			`{ "masterarn" : "prod/admin", "password":"old", "username":"u", "engine":"postgres", "host":"h" }`,
+			`{"masterarn":"prod/admin","password":"new","username":"u2","engine":"postgres","host":"h"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Username, s.Password = "u2", "new"
+			got, err := s.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("Marshal\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	// Built in code, not parsed: a fixed order, dbname written when set.
+	b, err := Secret{Engine: "postgres", Host: "h", Port: 5432, Username: "u", Password: "p", DBName: "d"}.Marshal()
+	if err != nil || string(b) != `{"engine":"postgres","host":"h","port":5432,"username":"u","password":"p","dbname":"d"}` {
+		t.Fatalf("built secret: %s %v", b, err)
+	}
+}
+
+// TestAWSLenientValues: values AWS's functions accept: a port as an integral float, ssl as
+// "yes", 1 or null (AWS: try TLS), ssl "True" (AWS: true), masterarn as a secret name.
+func TestAWSLenientValues(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		name, extra string
+		port        int
+		ssl         *bool
+	}{
+		{"port float", `"port":15432.0`, 15432, nil},
+		{"port exponent", `"port":1.5432e4`, 15432, nil},
+		{"port string", `"port":" 15432 "`, 15432, nil},
+		{"ssl yes", `"ssl":"yes"`, 5432, nil},
+		{"ssl 1", `"ssl":1`, 5432, nil},
+		{"ssl null", `"ssl":null`, 5432, nil},
+		{"ssl True", `"ssl":"True"`, 5432, &yes},
+		{"ssl FALSE", `"ssl":"FALSE"`, 5432, &no},
+		{"ssl false", `"ssl":false`, 5432, &no},
+		{"master name", `"masterarn":"rds!db-1234"`, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse([]byte(`{"engine":"postgres","host":"h","username":"u","password":"p",` + tt.extra + `}`))
+			if tt.name == "master name" {
+				// "!" is not in a secret name's alphabet: RDS's own secret names are
+				// addressed by ARN.
+				if err == nil {
+					t.Fatal("accepted a master id with '!'")
+				}
+				if s, err = Parse([]byte(`{"engine":"postgres","host":"h","username":"u","password":"p","masterarn":"prod/db-admin_1"}`)); err != nil || s.MasterARN != "prod/db-admin_1" {
+					t.Fatalf("master name: %v %v", s, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Port != tt.port || !sameBool(s.SSL, tt.ssl) {
+				t.Fatalf("port %d ssl %v, want %d %v", s.Port, s.SSL, tt.port, tt.ssl)
+			}
+		})
+	}
+	for _, bad := range []string{`15432.5`, `"15432.0"`, `0.0`, `65536.0`, `1e400`} {
+		if _, err := Parse([]byte(`{"engine":"postgres","host":"h","username":"u","password":"p","port":` + bad + `}`)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("port %s: err = %v, want refused", bad, err)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package dbsecret
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -14,31 +13,21 @@ import (
 // Only the bootstrap, which sets the first password, reads secrets this way; everything
 // else uses Parse, which keeps rejecting a secret without a password.
 func ParseUnbootstrapped(data []byte) (Secret, error) {
-	raw, err := decodeObject(data)
+	d, err := decodeOrdered(data)
 	if err != nil {
 		return Secret{}, err
 	}
-	if pw, ok := raw["password"]; ok {
+	if pw, ok := d.raw["password"]; ok {
 		var s *string
 		if err := json.Unmarshal(pw, &s); err != nil {
 			return Secret{}, fmt.Errorf("%w: key \"password\" must be a string", ErrInvalid)
 		}
 		if s != nil && *s != "" {
-			return Parse(data)
+			return parseDocument(d, true)
 		}
 	}
-	// Parse with a stand-in password, then take it out again: one set of rules for the rest.
-	raw["password"] = json.RawMessage(`"-"`)
-	b, err := json.Marshal(raw)
-	if err != nil {
-		return Secret{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	s, err := Parse(b)
-	if err != nil {
-		return Secret{}, err
-	}
-	s.Password = ""
-	return s, nil
+	// Marshal writes the password where the owner's document had the key (or last).
+	return parseDocument(d, false)
 }
 
 // ParseCredentials parses a master user's secret, which may be a full database secret or,
@@ -47,13 +36,14 @@ func ParseUnbootstrapped(data []byte) (Secret, error) {
 // (zero) for the caller to take from another secret of the same database. Username and
 // password are required either way.
 func ParseCredentials(data []byte) (s Secret, credentialsOnly bool, err error) {
-	raw, err := decodeObject(data)
+	d, err := decodeOrdered(data)
 	if err != nil {
 		return Secret{}, false, err
 	}
+	raw := d.raw
 	for _, k := range []string{"engine", "host", "port", "dbname"} {
 		if _, ok := raw[k]; ok {
-			s, err := Parse(data)
+			s, err := parseDocument(d, true)
 			return s, false, err
 		}
 	}
@@ -64,19 +54,4 @@ func ParseCredentials(data []byte) (s Secret, credentialsOnly bool, err error) {
 		return Secret{}, false, err
 	}
 	return s, true, nil
-}
-
-func decodeObject(data []byte) (map[string]json.RawMessage, error) {
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrInvalid, syntaxOnly(err))
-	}
-	if raw == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalid)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
-	}
-	return raw, nil
 }

@@ -25,7 +25,7 @@ func TestReloadAfterAlternatingRotation(t *testing.T) {
 	sm := secretsmanager.NewFromConfig(env.AWS(t))
 	ctx := context.Background()
 
-	cfg, err := rotation.LoadConfig(func(string) string { return "" })
+	cfg, err := rotation.LoadConfig(rotation.MapEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,12 +20,7 @@ func TestSecretsManagerEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := rotation.LoadConfig(func(k string) string {
-				if k == rotation.EnvSecretsManagerEndpoint {
-					return tt.override
-				}
-				return ""
-			})
+			cfg, err := rotation.LoadConfig(rotation.MapEnv(map[string]string{rotation.EnvSecretsManagerEndpoint: tt.override}))
 			if err != nil {
 				t.Fatal(err)
 			}

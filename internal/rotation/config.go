@@ -2,12 +2,15 @@ package rotation
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
@@ -50,9 +53,13 @@ type Config struct {
 	// transaction.
 	TestQuery string
 	// CABundle is the PEM file that verifies the server's certificate; empty means the
-	// system roots.
+	// embedded RDS authorities for RDS and Aurora endpoints (package rdsca) and the system
+	// roots for any other host. LoadConfig checks that the file holds a certificate.
 	CABundle string
-	// AllowPlaintext permits a connection without TLS when the secret has no "ssl" key.
+	// AllowPlaintext makes a secret without a usable "ssl" value (absent, or what AWS's
+	// functions read as "try TLS": "yes", 1, null) prefer TLS and allow plaintext: verified
+	// TLS is tried first, and plaintext only when the server refuses TLS, never after a
+	// failed certificate check. A secret with "ssl": true still requires TLS.
 	AllowPlaintext bool
 	// AllowPrivilegedUsers lets the alternating strategy rotate a user with CREATEROLE,
 	// REPLICATION or BYPASSRLS, or a member of a role with one (see guard.go). Off by
@@ -92,9 +99,15 @@ func EnvVars() []string {
 	}
 }
 
-// LoadConfig builds the configuration from getenv (os.Getenv in the function). A bad
-// value is an error naming the variable.
-func LoadConfig(getenv func(string) string) (Config, error) {
+// LoadConfig builds the configuration from lookupEnv (os.LookupEnv in the function),
+// which tells an unset variable from a set but empty one, as AWS's functions do for
+// EXCLUDE_CHARACTERS. A bad value, or a DB_CA_BUNDLE that is missing or holds no
+// certificate, is an error naming the variable.
+func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
+	get := func(name string) string {
+		v, _ := lookupEnv(name)
+		return v
+	}
 	c := Config{
 		Password: PasswordPolicy{
 			Length:                  32,
@@ -103,15 +116,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		},
 		Strategy:               SingleUser,
 		TestQuery:              "SELECT 1",
-		CABundle:               getenv(EnvDBCABundle),
-		SecretsManagerEndpoint: strings.TrimSpace(getenv(EnvSecretsManagerEndpoint)),
+		CABundle:               strings.TrimSpace(get(EnvDBCABundle)),
+		SecretsManagerEndpoint: strings.TrimSpace(get(EnvSecretsManagerEndpoint)),
 	}
-	// AWS's functions treat a present EXCLUDE_CHARACTERS as the whole list, even empty.
-	if v, ok := lookup(getenv, EnvExcludeCharacters); ok {
+	// Set, even to "", it is the whole list: AWS's functions read it with
+	// os.environ.get(name, default), so an empty value means no exclusions.
+	if v, ok := lookupEnv(EnvExcludeCharacters); ok {
 		c.Password.ExcludeCharacters = v
 	}
-	if v, ok := lookup(getenv, EnvPasswordLength); ok && strings.TrimSpace(v) != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if v := strings.TrimSpace(get(EnvPasswordLength)); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 8 || n > 4096 {
 			return Config{}, fmt.Errorf("config: %s=%q: want a whole number from 8 to 4096", EnvPasswordLength, v)
 		}
@@ -130,7 +144,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		{EnvAllowPrivilegedUsers, &c.AllowPrivilegedUsers},
 		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
 	} {
-		if err := parseBool(getenv, b.name, b.dst); err != nil {
+		if err := parseBool(b.name, get(b.name), b.dst); err != nil {
 			return Config{}, err
 		}
 	}
@@ -138,7 +152,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s, %s, %s and %s are all true: no character is left for passwords",
 			EnvExcludeNumbers, EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase)
 	}
-	if v := strings.TrimSpace(getenv(EnvRotationStrategy)); v != "" {
+	if v := strings.TrimSpace(get(EnvRotationStrategy)); v != "" {
 		switch Strategy(v) {
 		case SingleUser, AlternatingUsers:
 			c.Strategy = Strategy(v)
@@ -146,34 +160,54 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("config: %s=%q: want %q or %q", EnvRotationStrategy, v, SingleUser, AlternatingUsers)
 		}
 	}
-	if v, ok := lookup(getenv, EnvTestQuery); ok {
+	if v, ok := lookupEnv(EnvTestQuery); ok {
 		if strings.TrimSpace(v) == "" {
 			return Config{}, fmt.Errorf("config: %s is set but empty: unset it for the default SELECT 1", EnvTestQuery)
 		}
 		c.TestQuery = v
 	}
+	if c.CABundle != "" {
+		if err := checkCABundle(c.CABundle); err != nil {
+			return Config{}, err
+		}
+	}
 	return c, nil
 }
 
-// lookup treats an empty value as set: getenv cannot tell unset from empty, so only a
-// non-empty value counts, except where AWS gives empty a meaning.
-func lookup(getenv func(string) string, name string) (string, bool) {
-	v := getenv(name)
-	return v, v != ""
+// checkCABundle refuses, at start, a DB_CA_BUNDLE that every connection would fail on.
+func checkCABundle(path string) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %s=%q: %w: give the path, inside the function, of a PEM bundle (or unset it: RDS and Aurora endpoints are verified with the embedded RDS authorities)", EnvDBCABundle, path, err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return fmt.Errorf("config: %s=%q holds no PEM certificate", EnvDBCABundle, path)
+	}
+	return nil
 }
 
-func parseBool(getenv func(string) string, name string, dst *bool) error {
-	v := strings.TrimSpace(getenv(name))
-	if v == "" {
-		return nil
+// MapEnv is a lookupEnv over a map, for callers that build the environment themselves
+// (tests, the Terraform checks).
+func MapEnv(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
 	}
-	switch strings.ToLower(v) {
-	case "true":
+}
+
+// parseBool reads a boolean as AWS's functions do (true, 1, y, yes in any case are true)
+// and takes false, 0, n, no as false. Unlike AWS, which reads every other value as false,
+// anything else is an error: a typo must not silently turn a setting off. Empty means the
+// default (AWS: false).
+func parseBool(name, value string, dst *bool) error {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "":
+	case "true", "1", "y", "yes":
 		*dst = true
-	case "false":
+	case "false", "0", "n", "no":
 		*dst = false
 	default:
-		return fmt.Errorf("config: %s=%q: want true or false", name, v)
+		return fmt.Errorf("config: %s=%q: want true or false (also accepted: 1, y, yes / 0, n, no)", name, value)
 	}
 	return nil
 }
@@ -182,13 +216,21 @@ func parseBool(getenv func(string) string, name string, dst *bool) error {
 // SDK configuration (so AWS_ENDPOINT_URL points it at an emulator), with
 // SECRETS_MANAGER_ENDPOINT taking precedence as it does in AWS's rotation functions.
 func NewSecretsManagerClient(ctx context.Context, cfg Config) (*secretsmanager.Client, error) {
+	c, _, err := NewClients(ctx, cfg)
+	return c, err
+}
+
+// NewClients builds the Secrets Manager client (see NewSecretsManagerClient) and the RDS
+// client, from one SDK configuration. The RDS client is only called for an RDS-managed
+// master secret or a user on a replica of the master's host.
+func NewClients(ctx context.Context, cfg Config) (*secretsmanager.Client, *rds.Client, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, nil, fmt.Errorf("aws config: %w", err)
 	}
 	return secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
 		if cfg.SecretsManagerEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.SecretsManagerEndpoint)
 		}
-	}), nil
+	}), rds.NewFromConfig(awsCfg), nil
 }

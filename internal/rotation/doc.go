@@ -7,8 +7,13 @@
 //   - the new password never travels in SQL: setSecret computes the SCRAM-SHA-256
 //     verifier client-side (package scram) and sets that, so it cannot reach the server
 //     log or pg_stat_statements even with log_statement = 'all';
-//   - no silent TLS downgrade: verify-full by default (DB_CA_BUNDLE), plaintext only when
-//     the secret says "ssl": false or DB_ALLOW_PLAINTEXT=true;
+//   - no silent TLS downgrade: verify-full by default (DB_CA_BUNDLE, else the embedded RDS
+//     authorities for RDS and Aurora endpoints, else the system roots); plaintext only when
+//     the secret says "ssl": false, or with DB_ALLOW_PLAINTEXT=true when the server
+//     refuses TLS (never after a failed certificate check);
+//   - secrets as AWS's functions accept them: lenient booleans, a port as an integral
+//     float, "ssl" as "yes" or 1, masterarn as a name, an RDS-managed master secret
+//     (rdsmaster.go), a user on a read replica; the pending secret keeps the owner's JSON;
 //   - every step is safe to repeat and to resume after a crash at any point; createSecret
 //     never generates a second password for one token, whatever the emulator accepts;
 //   - finishSecret also removes AWSPENDING from the new current version;

@@ -93,15 +93,19 @@ func (r *Rotator) Doctor(ctx context.Context, secretID string) []Check {
 func (r *Rotator) checkTLS(s dbsecret.Secret, add func(string, string, string, ...any)) {
 	o := r.Config.ConnOptions(s)
 	if o.SSLMode == "disable" {
-		why := `"ssl": false in the secret`
-		if s.SSL == nil {
-			why = EnvDBAllowPlaintext + "=true"
-		}
-		add("TLS", CheckWarn, "plaintext connection allowed by %s: use only on a private network", why)
+		add("TLS", CheckWarn, `plaintext connection asked for by "ssl": false in the secret: use only on a private network`)
 		return
 	}
-	if o.RootCert == "" {
-		add("TLS", CheckOK, "verify-full against the system roots (%s is empty)", EnvDBCABundle)
+	fallback := ""
+	if r.Config.PlaintextFallback(s) {
+		fallback = "; plaintext only if the server refuses TLS (" + EnvDBAllowPlaintext + "=true)"
+	}
+	switch {
+	case o.RootCAs != nil:
+		add("TLS", CheckOK, "verify-full with the embedded RDS authorities (%s is empty, %s is an RDS endpoint)%s", EnvDBCABundle, s.Host, fallback)
+		return
+	case o.RootCert == "":
+		add("TLS", CheckOK, "verify-full against the system roots (%s is empty)%s", EnvDBCABundle, fallback)
 		return
 	}
 	pem, err := os.ReadFile(o.RootCert)
@@ -113,7 +117,7 @@ func (r *Rotator) checkTLS(s dbsecret.Secret, add func(string, string, string, .
 		add("TLS", CheckFail, "%s=%s holds no PEM certificate", EnvDBCABundle, o.RootCert)
 		return
 	}
-	add("TLS", CheckOK, "verify-full with %s", o.RootCert)
+	add("TLS", CheckOK, "verify-full with %s%s", o.RootCert, fallback)
 }
 
 func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret, add func(string, string, string, ...any)) {

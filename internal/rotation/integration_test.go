@@ -23,7 +23,7 @@ import (
 )
 
 func newRotator(f *rotationtest.Fixture, strategy rotation.Strategy, logs *testenv.Buffer) *rotation.Rotator {
-	cfg, _ := rotation.LoadConfig(func(string) string { return "" })
+	cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 	cfg.Strategy = strategy
 	r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg}
 	if logs != nil {

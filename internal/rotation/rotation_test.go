@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/rdsca"
 )
 
 func TestParseEvent(t *testing.T) {
@@ -64,6 +65,14 @@ func TestEventStringHidesRotationToken(t *testing.T) {
 func fmtV(ev Event) string { return strings.TrimSpace(ev.String()) }
 
 func TestLoadConfig(t *testing.T) {
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, rdsca.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("no certificate here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -78,24 +87,26 @@ func TestLoadConfig(t *testing.T) {
 			"PASSWORD_LENGTH": "48", "EXCLUDE_CHARACTERS": "abc", "EXCLUDE_NUMBERS": "TRUE",
 			"EXCLUDE_PUNCTUATION": "true", "REQUIRE_EACH_INCLUDED_TYPE": "false",
 			"ROTATION_STRATEGY": "alternating-users", "TEST_QUERY": "SELECT count(*) FROM t",
-			"DB_CA_BUNDLE": "/opt/rds.pem", "DB_ALLOW_PLAINTEXT": "true", "SECRETS_MANAGER_ENDPOINT": "https://vpce",
+			"DB_CA_BUNDLE": bundle, "DB_ALLOW_PLAINTEXT": "true", "SECRETS_MANAGER_ENDPOINT": "https://vpce",
 		}, func(c Config) bool {
 			return c.Password.Length == 48 && c.Password.ExcludeCharacters == "abc" && c.Password.ExcludeNumbers &&
 				c.Password.ExcludePunctuation && !c.Password.RequireEachIncludedType && c.Strategy == AlternatingUsers &&
-				c.TestQuery == "SELECT count(*) FROM t" && c.CABundle == "/opt/rds.pem" && c.AllowPlaintext &&
+				c.TestQuery == "SELECT count(*) FROM t" && c.CABundle == bundle && c.AllowPlaintext &&
 				c.SecretsManagerEndpoint == "https://vpce"
 		}, ""},
 		{"length not a number", map[string]string{"PASSWORD_LENGTH": "long"}, nil, "PASSWORD_LENGTH"},
 		{"length too short", map[string]string{"PASSWORD_LENGTH": "4"}, nil, "PASSWORD_LENGTH"},
-		{"bad bool", map[string]string{"EXCLUDE_NUMBERS": "yes"}, nil, "EXCLUDE_NUMBERS"},
-		{"bad plaintext", map[string]string{"DB_ALLOW_PLAINTEXT": "1"}, nil, "DB_ALLOW_PLAINTEXT"},
+		{"bad bool", map[string]string{"EXCLUDE_NUMBERS": "maybe"}, nil, "EXCLUDE_NUMBERS"},
+		{"bad plaintext", map[string]string{"DB_ALLOW_PLAINTEXT": "yes please"}, nil, "DB_ALLOW_PLAINTEXT"},
 		{"bad strategy", map[string]string{"ROTATION_STRATEGY": "multi-user"}, nil, "ROTATION_STRATEGY"},
 		{"blank query", map[string]string{"TEST_QUERY": "  "}, nil, "TEST_QUERY"},
 		{"nothing left", map[string]string{"EXCLUDE_NUMBERS": "true", "EXCLUDE_PUNCTUATION": "true", "EXCLUDE_UPPERCASE": "true", "EXCLUDE_LOWERCASE": "true"}, nil, "EXCLUDE_LOWERCASE"},
+		{"CA bundle missing", map[string]string{"DB_CA_BUNDLE": "/nonexistent/rds.pem"}, nil, "DB_CA_BUNDLE"},
+		{"CA bundle not PEM", map[string]string{"DB_CA_BUNDLE": notPEM}, nil, "DB_CA_BUNDLE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := LoadConfig(func(k string) string { return tt.env[k] })
+			c, err := LoadConfig(MapEnv(tt.env))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
@@ -112,9 +123,62 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+// TestBooleanSettingsAsAWS: AWS's functions read true, 1, y, yes (any case) as true. This
+// reads those, and false, 0, n, no as false; anything else is an error (AWS: false).
+func TestBooleanSettingsAsAWS(t *testing.T) {
+	for _, name := range []string{EnvExcludeNumbers, EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
+		EnvRequireEachIncludedType, EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser} {
+		for v, want := range map[string]bool{"true": true, "TRUE": true, "1": true, "y": true, "Y": true, "yes": true, " Yes ": true,
+			"false": false, "False": false, "0": false, "n": false, "NO": false} {
+			c, err := LoadConfig(MapEnv(map[string]string{name: v}))
+			if err != nil {
+				t.Fatalf("%s=%q: %v", name, v, err)
+			}
+			got := map[string]bool{
+				EnvExcludeNumbers: c.Password.ExcludeNumbers, EnvExcludePunctuation: c.Password.ExcludePunctuation,
+				EnvExcludeUppercase: c.Password.ExcludeUppercase, EnvExcludeLowercase: c.Password.ExcludeLowercase,
+				EnvRequireEachIncludedType: c.Password.RequireEachIncludedType, EnvDBAllowPlaintext: c.AllowPlaintext,
+				EnvAllowPrivilegedUsers: c.AllowPrivilegedUsers, EnvCloneMemberOfUser: c.CloneMemberOfUser,
+			}[name]
+			if got != want {
+				t.Errorf("%s=%q read as %v, want %v", name, v, got, want)
+			}
+		}
+		for _, bad := range []string{"on", "t", "2", "yes please"} {
+			if _, err := LoadConfig(MapEnv(map[string]string{name: bad})); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: err = %v, want one naming the variable", name, bad, err)
+			}
+		}
+	}
+}
+
+// TestExcludeCharactersSetButEmpty: EXCLUDE_CHARACTERS="" means no exclusions (AWS reads
+// it with os.environ.get(name, default)); unset means the default list.
+func TestExcludeCharactersSetButEmpty(t *testing.T) {
+	c, err := LoadConfig(MapEnv(map[string]string{EnvExcludeCharacters: ""}))
+	if err != nil || c.Password.ExcludeCharacters != "" {
+		t.Fatalf("set but empty: %q %v, want no exclusions", c.Password.ExcludeCharacters, err)
+	}
+	c, err = LoadConfig(MapEnv(nil))
+	if err != nil || c.Password.ExcludeCharacters != DefaultExcludeCharacters {
+		t.Fatalf("unset: %q %v, want the default", c.Password.ExcludeCharacters, err)
+	}
+	fake := newFakeSM(`{"engine":"postgres","host":"h","username":"u","password":"p"}`)
+	var asked *string
+	fake.onRandom = func(in *sm.GetRandomPasswordInput) { asked = in.ExcludeCharacters }
+	r := &Rotator{SM: fake, Config: Config{Password: PasswordPolicy{Length: 32}}}
+	cur, _ := dbsecret.Parse([]byte(`{"engine":"postgres","host":"h","username":"u","password":"p"}`))
+	if _, err := r.NewPending(context.Background(), cur); err != nil {
+		t.Fatal(err)
+	}
+	if asked == nil || *asked != "" {
+		t.Fatalf("GetRandomPassword asked with ExcludeCharacters %v, want \"\"", asked)
+	}
+}
+
 func TestEnvVarsCoversEverythingRead(t *testing.T) {
 	read := map[string]bool{}
-	LoadConfig(func(k string) string { read[k] = true; return "" })
+	LoadConfig(func(k string) (string, bool) { read[k] = true; return "", false })
 	vars := EnvVars()
 	for k := range read {
 		if !slices.Contains(vars, k) {
@@ -160,20 +224,49 @@ func TestConnOptionsNeverDowngrade(t *testing.T) {
 		ssl       *bool
 		plaintext bool
 		want      string
+		fallback  bool
 	}{
-		{"default is verify-full", nil, false, "verify-full"},
-		{"secret asks for TLS", &yes, true, "verify-full"},
-		{"secret says no TLS", &no, false, "disable"},
-		{"environment allows plaintext", nil, true, "disable"},
+		{"default is verify-full", nil, false, "verify-full", false},
+		{"secret asks for TLS", &yes, true, "verify-full", false},
+		{"secret says no TLS", &no, false, "disable", false},
+		{"environment prefers TLS, allows plaintext", nil, true, "verify-full", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Config{AllowPlaintext: tt.plaintext, CABundle: "/ca.pem"}
-			o := c.ConnOptions(dbsecret.Secret{SSL: tt.ssl})
-			if o.SSLMode != tt.want || o.RootCert != "/ca.pem" || o.ConnectTimeout != ConnectTimeout {
-				t.Fatalf("options %+v, want sslmode %s", o, tt.want)
+			s := dbsecret.Secret{SSL: tt.ssl}
+			o := c.ConnOptions(s)
+			wantRoot := "/ca.pem"
+			if tt.want == "disable" {
+				wantRoot = ""
+			}
+			if o.SSLMode != tt.want || o.RootCert != wantRoot || o.ConnectTimeout != ConnectTimeout || c.PlaintextFallback(s) != tt.fallback {
+				t.Fatalf("options %+v fallback %v, want sslmode %s fallback %v", o, c.PlaintextFallback(s), tt.want, tt.fallback)
 			}
 		})
+	}
+}
+
+// TestRDSEndpointsUseTheEmbeddedBundle: with no DB_CA_BUNDLE, an RDS or Aurora endpoint is
+// verified with the embedded RDS authorities, any other host with the system roots;
+// DB_CA_BUNDLE overrides both.
+func TestRDSEndpointsUseTheEmbeddedBundle(t *testing.T) {
+	rds := dbsecret.Secret{Engine: "aurora-postgresql", Host: "app.cluster-c9akciq32.eu-west-1.rds.amazonaws.com", Port: 5432, Username: "u", DBName: "d"}
+	if o := (Config{}).ConnOptions(rds); o.SSLMode != "verify-full" || o.RootCAs != rdsca.Pool() || o.RootCert != "" {
+		t.Fatalf("RDS endpoint: %+v", o)
+	}
+	if o := (Config{}).ConnOptions(dbsecret.Secret{Host: "db.internal"}); o.RootCAs != nil || o.RootCert != "" {
+		t.Fatalf("other host: %+v", o)
+	}
+	if o := (Config{CABundle: "/mine.pem"}).ConnOptions(rds); o.RootCAs != nil || o.RootCert != "/mine.pem" {
+		t.Fatalf("DB_CA_BUNDLE does not override: %+v", o)
+	}
+	cfg, err := rds.ConnConfig((Config{}).ConnOptions(rds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TLSConfig == nil || cfg.TLSConfig.RootCAs != rdsca.Pool() || cfg.TLSConfig.ServerName != rds.Host || len(cfg.Fallbacks) != 0 {
+		t.Fatalf("pgx config does not verify against the RDS bundle: %+v", cfg.TLSConfig)
 	}
 }
 
@@ -186,6 +279,7 @@ type fakeSM struct {
 	enabled  bool
 	puts     int
 	password string
+	onRandom func(*sm.GetRandomPasswordInput)
 }
 
 func newFakeSM(current string) *fakeSM {
@@ -264,9 +358,12 @@ func (f *fakeSM) UpdateSecretVersionStage(_ context.Context, in *sm.UpdateSecret
 	return &sm.UpdateSecretVersionStageOutput{}, nil
 }
 
-func (f *fakeSM) GetRandomPassword(context.Context, *sm.GetRandomPasswordInput, ...func(*sm.Options)) (*sm.GetRandomPasswordOutput, error) {
+func (f *fakeSM) GetRandomPassword(_ context.Context, in *sm.GetRandomPasswordInput, _ ...func(*sm.Options)) (*sm.GetRandomPasswordOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.onRandom != nil {
+		f.onRandom(in)
+	}
 	f.password += "x"
 	return &sm.GetRandomPasswordOutput{RandomPassword: aws.String(f.password)}, nil
 }

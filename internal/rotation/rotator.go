@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/rdsca"
 	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 )
 
@@ -65,7 +67,10 @@ func PgxDialer(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
 // configuration, never state of a rotation: every step reads what it needs from Secrets
 // Manager, so any step can run again, or after a crash, on any instance.
 type Rotator struct {
-	SM     SecretsManager
+	SM SecretsManager
+	// RDS finds an RDS-managed master's endpoint and recognises replicas; nil when the
+	// secrets name their hosts and user and master share one.
+	RDS    RDS
 	Dial   Dialer
 	Config Config
 	// Log receives one JSON record per step; nil discards.
@@ -440,23 +445,6 @@ func (r *Rotator) setAlternating(ctx context.Context, arn string, current, pendi
 	return nil
 }
 
-// master reads the master user's secret and connects it to the user's database.
-func (r *Rotator) master(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
-	if current.MasterARN == "" {
-		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN", ErrInvalidSecret)
-	}
-	m, err := r.getSecret(ctx, current.MasterARN, "", StageCurrent)
-	if err != nil {
-		return dbsecret.Secret{}, fmt.Errorf("master secret: %w", err)
-	}
-	if m.Host != current.Host || m.Port != current.Port {
-		return dbsecret.Secret{}, fmt.Errorf("%w: master secret points at %s:%d, the user's at %s:%d", ErrInvalidSecret, m.Host, m.Port, current.Host, current.Port)
-	}
-	// Object privileges live in the user's database: the master works there.
-	m.DBName = current.DBName
-	return m, nil
-}
-
 // testSecret proves the pending credentials work.
 //
 // Cases it handles:
@@ -593,20 +581,29 @@ func (r *Rotator) clearPending(ctx context.Context, arn, token string) error {
 	return nil
 }
 
-// getSecret reads one version (by id and/or stage) and parses it.
-func (r *Rotator) getSecret(ctx context.Context, id, version, stage string) (dbsecret.Secret, error) {
+// getSecretString reads one version (by id and/or stage).
+func (r *Rotator) getSecretString(ctx context.Context, id, version, stage string) (string, error) {
 	in := &sm.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String(stage)}
 	if version != "" {
 		in.VersionId = aws.String(version)
 	}
 	out, err := r.SM.GetSecretValue(ctx, in)
 	if err != nil {
-		return dbsecret.Secret{}, smError("get "+stage, err)
+		return "", smError("get "+stage, err)
 	}
 	if out.SecretString == nil {
-		return dbsecret.Secret{}, fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
+		return "", fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
 	}
-	s, err := dbsecret.Parse([]byte(*out.SecretString))
+	return *out.SecretString, nil
+}
+
+// getSecret reads one version (by id and/or stage) and parses it.
+func (r *Rotator) getSecret(ctx context.Context, id, version, stage string) (dbsecret.Secret, error) {
+	body, err := r.getSecretString(ctx, id, version, stage)
+	if err != nil {
+		return dbsecret.Secret{}, err
+	}
+	s, err := dbsecret.Parse([]byte(body))
 	if err != nil {
 		return dbsecret.Secret{}, fmt.Errorf("%w: %s of %s: %w", ErrInvalidSecret, stage, id, err)
 	}
@@ -635,19 +632,58 @@ func (r *Rotator) getPending(ctx context.Context, arn, token string) (dbsecret.S
 	return s, true, nil
 }
 
-// ConnOptions returns how to connect for s: verify-full TLS unless the secret says
-// "ssl": false or, for a secret without "ssl", DB_ALLOW_PLAINTEXT is true.
+// ConnOptions returns how the first connection attempt for s is made: no TLS when the
+// secret says "ssl": false, otherwise verify-full, against DB_CA_BUNDLE when set, else
+// the embedded RDS authorities for an RDS or Aurora endpoint, else the system roots.
+// PlaintextFallback says whether a refusal of TLS may then be retried without it.
 func (c Config) ConnOptions(s dbsecret.Secret) dbsecret.ConnOptions {
-	mode := "verify-full"
-	if (s.SSL != nil && !*s.SSL) || (s.SSL == nil && c.AllowPlaintext) {
-		mode = "disable"
+	o := dbsecret.ConnOptions{SSLMode: "verify-full", RootCert: c.CABundle, ConnectTimeout: ConnectTimeout, ApplicationName: "rotaudit-rotator"}
+	if s.SSL != nil && !*s.SSL {
+		o.SSLMode, o.RootCert = "disable", ""
+	} else if c.CABundle == "" && rdsca.IsRDSHost(s.Host) {
+		o.RootCAs = rdsca.Pool()
 	}
-	return dbsecret.ConnOptions{SSLMode: mode, RootCert: c.CABundle, ConnectTimeout: ConnectTimeout, ApplicationName: "rotaudit-rotator"}
+	return o
+}
+
+// PlaintextFallback reports whether a connection for s that the server refuses to run
+// over TLS may be made without it: DB_ALLOW_PLAINTEXT=true and a secret whose "ssl" is
+// not an explicit true or false (AWS's functions try TLS and fall back on any failure in
+// that case; this falls back only when the server says it has no TLS, so a failed
+// certificate check stays an error).
+func (c Config) PlaintextFallback(s dbsecret.Secret) bool {
+	return c.AllowPlaintext && s.SSL == nil
 }
 
 // connect logs in with s.
 func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
-	cfg, err := s.ConnConfig(r.Config.ConnOptions(s))
+	o := r.Config.ConnOptions(s)
+	db, err := r.dial(ctx, s, o)
+	if !r.Config.PlaintextFallback(s) {
+		if err != nil {
+			return nil, dbError("log in", s.Username, err)
+		}
+		return db, nil
+	}
+	tlsUsed := err == nil
+	if err != nil && refusedTLS(err) {
+		o.SSLMode, o.RootCert, o.RootCAs = "disable", "", nil
+		db, err = r.dial(ctx, s, o)
+	}
+	if err != nil {
+		return nil, dbError("log in", s.Username, err)
+	}
+	if tlsUsed {
+		r.logger().InfoContext(ctx, "database connection", "host", s.Host, "username", s.Username, "tls", true, "sslmode", "verify-full")
+	} else {
+		r.logger().WarnContext(ctx, "database connection without TLS: the server refused TLS", "host", s.Host, "username", s.Username,
+			"tls", false, "reason", EnvDBAllowPlaintext+"=true")
+	}
+	return db, nil
+}
+
+func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOptions) (DB, error) {
+	cfg, err := s.ConnConfig(o)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSecret, err)
 	}
@@ -655,11 +691,13 @@ func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
 	if dial == nil {
 		dial = PgxDialer
 	}
-	db, err := dial(ctx, cfg)
-	if err != nil {
-		return nil, dbError("log in", s.Username, err)
-	}
-	return db, nil
+	return dial(ctx, cfg)
+}
+
+// refusedTLS reports whether the server answered the TLS request with "no TLS here" (and
+// not that TLS started and then failed, which is never a reason to try plaintext).
+func refusedTLS(err error) bool {
+	return err != nil && !errors.Is(err, ErrInvalidSecret) && strings.Contains(err.Error(), "server refused TLS connection")
 }
 
 // logsIn reports whether s's credentials are accepted. Only a refused login is false;

@@ -36,7 +36,7 @@ func TestTwentyRotationsUnderLoad(t *testing.T) {
 		if i%2 == 0 {
 			strategy = rotation.SingleUser
 		}
-		cfg, _ := rotation.LoadConfig(func(string) string { return "" })
+		cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 		cfg.Strategy = strategy
 		// The harness's secret has no rotation schedule: rotate it as an operator would.
 		r := &rotation.Rotator{SM: smc, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}

@@ -43,6 +43,28 @@ type Env struct {
 	// ServerLog is PostgreSQL's log file on the native stack; empty in docker mode, where
 	// the log stays inside the container.
 	ServerLog string
+	// Emulator is the AWS emulator that answers at Endpoint.
+	Emulator Emulator
+}
+
+// Emulator names an AWS emulator the stack can run. Tests assert AWS's behaviour; where an
+// emulator cannot serve an assertion, they skip just that assertion with Env.SkipOn.
+type Emulator string
+
+// The emulators scripts/stack.sh runs: moto server (the default stack) and LocalStack
+// (`scripts/stack.sh --emulator localstack`, and the Docker stack).
+const (
+	Moto       Emulator = "moto"
+	LocalStack Emulator = "localstack"
+)
+
+// SkipOn skips the test when the stack runs emulator em, giving why it cannot serve what the
+// test asserts. Call it right before that assertion, so everything before it still runs.
+func (e *Env) SkipOn(t testing.TB, em Emulator, why string) {
+	t.Helper()
+	if e.Emulator == em {
+		t.Skipf("not asserted on %s: %s", em, why)
+	}
 }
 
 // startOnce makes concurrent tests of one package start the stack once.
@@ -72,6 +94,12 @@ func Stack(t testing.TB) *Env {
 	}
 	stateDir := getenv("ROTAUDIT_STATE_DIR", filepath.Join(root, ".stack"))
 	e := &Env{Root: root, PGPort: pgPort, Endpoint: os.Getenv("AWS_ENDPOINT_URL")}
+	switch em := Emulator(os.Getenv("ROTAUDIT_AWS_EMULATOR")); em {
+	case Moto, LocalStack:
+		e.Emulator = em
+	default:
+		t.Fatalf("ROTAUDIT_AWS_EMULATOR=%q: want %q or %q (scripts/stack.sh env sets it)", em, Moto, LocalStack)
+	}
 	if mode, _ := os.ReadFile(filepath.Join(stateDir, "mode")); strings.TrimSpace(string(mode)) == "docker" {
 		pw, err := os.ReadFile(filepath.Join(stateDir, "pg-superuser-password"))
 		if err != nil {

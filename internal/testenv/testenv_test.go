@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -20,5 +21,22 @@ func TestStackAnswers(t *testing.T) {
 	db := e.CreateDatabase(t, "testenv")
 	if err := e.Super(t, db).QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
 		t.Fatalf("scratch database %s: %v", db, err)
+	}
+}
+
+// TestEmulatorIsWhatTheStackSays checks ROTAUDIT_AWS_EMULATOR against the endpoint itself:
+// tests skip assertions by it, so a wrong value would skip or fail the wrong ones.
+func TestEmulatorIsWhatTheStackSays(t *testing.T) {
+	e := Stack(t)
+	probe := map[Emulator]string{Moto: "/moto-api/", LocalStack: "/_localstack/health"}
+	for em, path := range probe {
+		resp, err := http.Get(e.Endpoint + path)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Endpoint+path, err)
+		}
+		resp.Body.Close()
+		if answers := resp.StatusCode == http.StatusOK; answers != (em == e.Emulator) {
+			t.Errorf("the stack says %s runs; GET %s answered %s", e.Emulator, path, resp.Status)
+		}
 	}
 }

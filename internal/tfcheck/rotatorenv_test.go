@@ -23,12 +23,9 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fns := m.Blocks("resource", "aws_lambda_function")
-	if len(fns) != 1 {
-		t.Fatalf("%s: want one aws_lambda_function, found %d", dir, len(fns))
-	}
+	fn := lambdaFunction(t, dir, "rotator")
 	var env hcl.Expression
-	for _, b := range fns[0].Block.Body.Blocks {
+	for _, b := range fn.Block.Body.Blocks {
 		if b.Type == "environment" {
 			env = b.Body.Attributes["variables"].Expr
 		}
@@ -53,10 +50,11 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 
 	tests := []struct {
 		name      string
+		strategy  string // each.key of the rotator function
 		overrides map[string]cty.Value
 		check     func(t *testing.T, c rotation.Config)
 	}{
-		{"defaults", nil, func(t *testing.T, c rotation.Config) {
+		{"defaults", "single-user", nil, func(t *testing.T, c rotation.Config) {
 			if c.Strategy != rotation.SingleUser || c.AllowPlaintext || c.Password.Length != 32 || c.TestQuery != "SELECT 1" || c.SecretsManagerEndpoint != endpoint {
 				t.Errorf("defaults load as %+v", c)
 			}
@@ -64,8 +62,7 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 				t.Error("REQUIRE_EACH_INCLUDED_TYPE default lost")
 			}
 		}},
-		{"alternating users, plaintext, 40 chars", map[string]cty.Value{
-			"rotation_strategy":  cty.StringVal("alternating-users"),
+		{"alternating users, plaintext, 40 chars", "alternating-users", map[string]cty.Value{
 			"db_allow_plaintext": cty.True,
 			"password_length":    cty.NumberIntVal(40),
 			"exclude_numbers":    cty.True,
@@ -88,6 +85,7 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 				Variables: map[string]cty.Value{
 					"var":   cty.ObjectVal(vars),
 					"local": cty.ObjectVal(map[string]cty.Value{"sm_endpoint": cty.StringVal(endpoint)}),
+					"each":  cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(tt.strategy), "value": cty.StringVal(tt.strategy)}),
 				},
 				Functions: map[string]function.Function{"tostring": stdlib.MakeToFunc(cty.String)},
 			}
@@ -99,7 +97,7 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 			for k, v := range val.AsValueMap() {
 				got[k] = v.AsString()
 			}
-			c, err := rotation.LoadConfig(func(k string) string { return got[k] })
+			c, err := rotation.LoadConfig(rotation.MapEnv(got))
 			if err != nil {
 				t.Fatalf("the rotator rejects the environment Terraform writes: %v\n%v", err, got)
 			}

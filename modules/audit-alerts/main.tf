@@ -11,7 +11,9 @@ locals {
   partition     = data.aws_partition.current.partition
   region        = data.aws_region.current.name
   function_name = "${var.name}-auditor"
-  s3_enabled    = var.trail_bucket_name != null
+  # An explicit boolean, not "bucket given": the bucket name usually comes from another
+  # module's resource and may be unknown until apply, which count cannot wait for.
+  s3_enabled = var.create_s3_notification
 
   # IAM events reach EventBridge in us-east-1 only. A rule there can target a Lambda only
   # in its own region, so elsewhere it forwards to this region's default bus, where a
@@ -114,7 +116,7 @@ resource "aws_dynamodb_table" "state" {
     kms_key_arn = aws_kms_key.this.arn
   }
 
-  deletion_protection_enabled = true
+  deletion_protection_enabled = var.deletion_protection
   tags                        = var.tags
 }
 
@@ -477,6 +479,13 @@ resource "aws_s3_bucket_notification" "trail" {
   count = local.s3_enabled ? 1 : 0
 
   bucket = var.trail_bucket_name
+
+  lifecycle {
+    precondition {
+      condition     = var.trail_bucket_name != null
+      error_message = "create_s3_notification needs trail_bucket_name."
+    }
+  }
 
   lambda_function {
     lambda_function_arn = aws_lambda_function.this.arn

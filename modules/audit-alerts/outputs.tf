@@ -37,3 +37,22 @@ output "kms_key_arn" {
   description = "ARN of the KMS key of the topic, queue and table."
   value       = aws_kms_key.this.arn
 }
+
+output "environment" {
+  description = "The audit Lambda's exact environment (AUDIT_CONFIG holds the generated configuration document)."
+  value       = aws_lambda_function.this.environment[0].variables
+}
+
+output "rule_names" {
+  description = "Names of the EventBridge rules that invoke the Lambda, by purpose: management, iam (us-east-1) and iam_forwarded (home region, when forwarding)."
+  value = merge(
+    { management = aws_cloudwatch_event_rule.management.name },
+    { for r in aws_cloudwatch_event_rule.iam : "iam" => r.name },
+    { for r in aws_cloudwatch_event_rule.iam_home : "iam_forwarded" => r.name },
+  )
+}
+
+output "deletion_protection" {
+  description = "Whether the state table has deletion protection."
+  value       = aws_dynamodb_table.state.deletion_protection_enabled
+}

@@ -135,10 +135,22 @@ variable "enable_iam_rule" {
   default     = true
 }
 
+variable "create_s3_notification" {
+  type        = bool
+  description = "Invoke the Lambda for every CloudTrail log file written to trail_bucket_name (whole-file processing). The module then owns the bucket's notification configuration. A boolean of its own because the bucket name may be unknown until apply."
+  default     = false
+}
+
 variable "trail_bucket_name" {
   type        = string
-  description = "CloudTrail log bucket whose ObjectCreated events invoke the Lambda for whole-file processing; null turns S3 notifications off. The module owns the bucket's notification configuration."
+  description = "CloudTrail log bucket whose ObjectCreated events invoke the Lambda when create_s3_notification is true."
   default     = null
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Deletion protection of the audit state table (on in long-lived environments, off where terraform destroy must work)."
+  default     = true
 }
 
 variable "trail_kms_key_arn" {

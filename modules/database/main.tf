@@ -49,14 +49,6 @@ resource "aws_kms_key" "this" {
   tags                    = var.tags
 }
 
-# Initial master password. Rotation takes over afterwards, so the instance ignores later
-# changes to it (see lifecycle below).
-resource "random_password" "master" {
-  length           = 32
-  special          = true
-  override_special = "!-_=+.,"
-}
-
 # ---------------------------------------------------------------- RDS PostgreSQL
 
 resource "aws_db_subnet_group" "this" {
@@ -132,8 +124,11 @@ resource "aws_db_instance" "this" {
   instance_class = var.instance_class
   db_name        = var.db_name
   username       = var.master_username
-  password       = random_password.master.result
-  port           = 5432
+  # Write-only: the password (an ephemeral value) never reaches the plan or the state.
+  # The same value seeds the admin secret; rotation changes both afterwards.
+  password_wo         = var.master_password_wo
+  password_wo_version = var.master_password_wo_version
+  port                = 5432
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb == 0 ? null : var.max_allocated_storage_gb
@@ -164,10 +159,6 @@ resource "aws_db_instance" "this" {
 
   tags = var.tags
 
-  lifecycle {
-    # The rotation Lambda changes the password; Terraform must not put the old one back.
-    ignore_changes = [password]
-  }
 }
 
 # ---------------------------------------------------------------- PostgreSQL on ECS + EFS

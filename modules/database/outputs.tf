@@ -18,12 +18,6 @@ output "master_username" {
   value       = var.master_username
 }
 
-output "master_password" {
-  description = "Initial master password; seeds the admin secret, after which rotation owns it."
-  value       = random_password.master.result
-  sensitive   = true
-}
-
 output "tls_required" {
   description = "Whether the server only accepts TLS (true for RDS); the rotator's DB_ALLOW_PLAINTEXT should be its negation."
   value       = local.rds
@@ -42,4 +36,9 @@ output "rds_instance_arn" {
 output "efs_file_system_id" {
   description = "ID of the EFS file system holding the data directory (null in rds mode)."
   value       = local.ecs ? aws_efs_file_system.this[0].id : null
+}
+
+output "ecs_execution_role_arn" {
+  description = "ARN of the PostgreSQL task's execution role, which reads the master secret at first start (null in rds mode)."
+  value       = local.ecs ? aws_iam_role.ecs_execution[0].arn : null
 }

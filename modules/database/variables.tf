@@ -193,3 +193,17 @@ variable "ecs_master_secret_kms_key_arn" {
   description = "KMS key of ecs_master_secret_arn, which the task's execution role may decrypt (ecs mode)."
   default     = null
 }
+
+variable "master_password_wo" {
+  type        = string
+  description = "First password of the master role (rds mode), written write-only: pass an ephemeral value, the one the admin secret is seeded with. Never stored in the plan or the state."
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "master_password_wo_version" {
+  type        = number
+  description = "Version of master_password_wo: RDS receives the password at creation and again whenever this number changes."
+  default     = 1
+}

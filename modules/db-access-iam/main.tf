@@ -3,7 +3,7 @@ data "aws_region" "current" {}
 locals {
   secrets_manager = "secretsmanager.${data.aws_region.current.name}.amazonaws.com"
   secret_arns     = [var.app_secret_arn, var.admin_secret_arn]
-  key_arns        = [var.app_kms_key_arn, var.admin_kms_key_arn]
+  key_arns        = compact([var.app_kms_key_arn, var.admin_kms_key_arn])
 }
 
 # ------------------------------------------------------------------ managed policies

@@ -17,3 +17,13 @@ output "group_names" {
   description = "Names of the groups for people by purpose (auditors, db-operators, break-glass)."
   value       = { for k, g in aws_iam_group.this : k => g.name }
 }
+
+output "reader_role_arns" {
+  description = "ARNs of the application roles with read access (the secrets' policy and the auditor's readers)."
+  value       = [for k, r in aws_iam_role.application : r.arn if var.application_roles[k].access == "read"]
+}
+
+output "rotator_role_arns" {
+  description = "ARNs of the application roles with rotate access (the secrets' policy and the auditor's rotators)."
+  value       = [for k, r in aws_iam_role.application : r.arn if var.application_roles[k].access == "rotate"]
+}

@@ -35,7 +35,8 @@ variable "app_kms_key_arn" {
 
 variable "admin_kms_key_arn" {
   type        = string
-  description = "ARN of the KMS key that encrypts the master secret."
+  description = "ARN of the KMS key that encrypts the master secret; null when it uses the AWS managed key."
+  default     = null
 }
 
 variable "application_roles" {

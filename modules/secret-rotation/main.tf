@@ -2,15 +2,63 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
-locals {
-  account_id    = data.aws_caller_identity.current.account_id
-  function_name = "${var.name}-rotator"
-  sm_endpoint   = coalesce(var.secrets_manager_endpoint, "https://secretsmanager.${data.aws_region.current.name}.amazonaws.com")
-  secrets = {
-    app   = aws_secretsmanager_secret.app
-    admin = aws_secretsmanager_secret.admin
-  }
+# The principal running Terraform: exempted from the secrets' deny policy, because the
+# provider reads every secret version it manages (GetSecretValue) on each plan, and
+# destroying needs it too. An assumed-role session resolves to its role (issuer_arn).
+data "aws_iam_session_context" "current" {
+  count = var.create_secret_policy ? 1 : 0
+
+  arn = data.aws_caller_identity.current.arn
 }
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  sm_service = "secretsmanager.${local.region}.amazonaws.com"
+  # The endpoint the rotator and the bootstrap call (SECRETS_MANAGER_ENDPOINT).
+  sm_endpoint = coalesce(var.secrets_manager_endpoint, "https://${local.sm_service}")
+  in_vpc      = length(var.subnet_ids) > 0
+
+  admin_secret_arn = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].arn : var.admin_secret_arn
+  secret_arns = {
+    app   = aws_secretsmanager_secret.app.arn
+    admin = local.admin_secret_arn
+  }
+  # Keys by secret; an existing admin secret may use the AWS managed key (null), on which
+  # Secrets Manager's own key policy already lets the account decrypt.
+  key_arns = {
+    app   = aws_kms_key.this["app"].arn
+    admin = var.create_admin_secret ? aws_kms_key.this["admin"].arn : var.admin_kms_key_arn
+  }
+  has_key = {
+    app   = true
+    admin = var.create_admin_secret || var.admin_kms_key_arn != null
+  }
+
+  # Which strategy rotates which secret. The master is always rotated single-user: it is
+  # its own master. Keys and values come from variables, so they are known at plan time.
+  rotations = merge(
+    { app = var.app_rotation_strategy },
+    var.rotate_admin_secret ? { admin = "single-user" } : {},
+  )
+  # One rotator function per strategy in use (the rotator reads one ROTATION_STRATEGY).
+  strategies = toset(values(local.rotations))
+  # Secrets each rotator changes, and those it only reads (the master, for alternating users).
+  rotator_writes = { for s in local.strategies : s => sort([for k, v in local.rotations : k if v == s]) }
+  rotator_reads  = { for s in local.strategies : s => s == "alternating-users" ? ["admin"] : [] }
+  rotator_keys = {
+    for s in local.strategies : s => [for k in distinct(concat(local.rotator_writes[s], local.rotator_reads[s])) : k if local.has_key[k]]
+  }
+
+  function_names = { for s in local.strategies : s => "${var.name}-rotator-${s}" }
+  bootstrap_name = "${var.name}-db-bootstrap"
+
+  subnet_arns         = [for id in var.subnet_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/${id}"]
+  security_group_arns = [for id in var.security_group_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/${id}"]
+}
+
+# ------------------------------------------------------------------ keys and secrets
 
 # One customer-managed key per secret, so that reading the app secret never implies being
 # able to decrypt the master secret.
@@ -22,7 +70,7 @@ data "aws_iam_policy_document" "key" {
     resources = ["*"]
     principals {
       type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
     }
   }
 
@@ -33,12 +81,12 @@ data "aws_iam_policy_document" "key" {
     resources = ["*"]
     principals {
       type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
     }
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      values   = [local.sm_service]
     }
     condition {
       test     = "StringEquals"
@@ -49,11 +97,11 @@ data "aws_iam_policy_document" "key" {
 }
 
 resource "aws_kms_key" "this" {
-  for_each = toset(["app", "admin"])
+  for_each = toset(var.create_admin_secret ? ["app", "admin"] : ["app"])
 
   description             = "${var.name}: encrypts the ${each.key} database secret"
   enable_key_rotation     = true
-  deletion_window_in_days = 30
+  deletion_window_in_days = var.kms_deletion_window_days
   policy                  = data.aws_iam_policy_document.key.json
   tags                    = var.tags
 }
@@ -66,8 +114,10 @@ resource "aws_kms_alias" "this" {
 }
 
 resource "aws_secretsmanager_secret" "admin" {
+  count = var.create_admin_secret ? 1 : 0
+
   name                    = "${var.secret_name_prefix}/admin"
-  description             = "Master PostgreSQL credentials (${var.admin_username}); the rotator uses them to change the app password."
+  description             = "Master PostgreSQL credentials (${var.admin_username}); rotated single-user, and the master of the app secret's alternating users."
   kms_key_id              = aws_kms_key.this["admin"].arn
   recovery_window_in_days = var.recovery_window_days
   tags                    = var.tags
@@ -81,35 +131,34 @@ resource "aws_secretsmanager_secret" "app" {
   tags                    = var.tags
 }
 
-# Initial values in the shape of an RDS secret. Rotation owns the values afterwards, so
-# Terraform writes them once and never reverts a rotated password.
+# The master's first value, written write-only: the password (an ephemeral value, the same
+# one the database was created with) never reaches the plan or the state. Rotation owns
+# the value afterwards; bumping admin_password_wo_version writes it again.
 resource "aws_secretsmanager_secret_version" "admin" {
-  secret_id = aws_secretsmanager_secret.admin.id
-  secret_string = jsonencode({
+  count = var.create_admin_secret ? 1 : 0
+
+  secret_id = aws_secretsmanager_secret.admin[0].id
+  secret_string_wo = jsonencode({
     engine   = "postgres"
     host     = var.db_host
     port     = var.db_port
     username = var.admin_username
-    password = var.admin_initial_password
+    password = var.admin_password_wo
     dbname   = var.db_name
   })
+  secret_string_wo_version = var.admin_password_wo_version
 
   lifecycle {
-    ignore_changes = [secret_string]
+    precondition {
+      condition     = var.admin_password_wo_version >= 1
+      error_message = "admin_password_wo_version must be at least 1."
+    }
   }
 }
 
-# A placeholder password: the first rotation (immediately after rotation is enabled) sets
-# the role's real password through the master credentials named by masterarn.
-data "aws_secretsmanager_random_password" "app_initial" {
-  password_length     = var.password_length
-  exclude_characters  = var.exclude_characters
-  exclude_numbers     = var.exclude_numbers
-  exclude_punctuation = var.exclude_punctuation
-  exclude_uppercase   = var.exclude_uppercase
-  exclude_lowercase   = var.exclude_lowercase
-}
-
+# The app secret's first value has everything but a password: the bootstrap function
+# creates the login role and writes its first password as a new AWSCURRENT version, and
+# rotation changes it from then on. Terraform never writes or reverts it again.
 resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
   secret_string = jsonencode({
@@ -117,22 +166,75 @@ resource "aws_secretsmanager_secret_version" "app" {
     host      = var.db_host
     port      = var.db_port
     username  = var.app_username
-    password  = data.aws_secretsmanager_random_password.app_initial.random_password
     dbname    = var.db_name
-    masterarn = aws_secretsmanager_secret.admin.arn
+    masterarn = local.admin_secret_arn
   })
 
   lifecycle {
     ignore_changes = [secret_string]
+
+    precondition {
+      condition     = var.create_admin_secret || var.admin_secret_arn != null
+      error_message = "create_admin_secret = false needs admin_secret_arn (the existing master secret)."
+    }
   }
 }
 
-resource "aws_cloudwatch_log_group" "this" {
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
+# Access control, not only detection: nobody but the listed principals may read a value,
+# whatever their IAM policies say. Only GetSecretValue is denied, so the deploying
+# principal keeps managing (and destroying) the secret and its policy.
+data "aws_iam_policy_document" "secret" {
+  for_each = var.create_secret_policy ? local.secret_readers : {}
+
+  # checked: in a secret's resource policy the resource "*" is the secret the policy is on.
+  statement {
+    sid       = "OnlyNamedPrincipalsReadTheValue"
+    effect    = "Deny"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = each.value
+    }
+  }
 }
+
+locals {
+  deployer_principals = concat(var.deployer_arns, [for c in data.aws_iam_session_context.current : c.issuer_arn])
+  module_principals   = concat([for r in aws_iam_role.rotator : r.arn], aws_iam_role.bootstrap[*].arn)
+  # Principals exempted from the deny, by secret (only secrets this module creates).
+  secret_readers = merge(
+    {
+      app = distinct(concat(var.app_reader_arns, var.secret_rotator_arns, var.break_glass_role_arns, local.module_principals, local.deployer_principals))
+    },
+    var.create_admin_secret ? {
+      admin = distinct(concat(var.admin_reader_arns, var.secret_rotator_arns, var.break_glass_role_arns, local.module_principals, local.deployer_principals))
+    } : {},
+  )
+}
+
+resource "aws_secretsmanager_secret_policy" "app" {
+  count = var.create_secret_policy ? 1 : 0
+
+  secret_arn          = aws_secretsmanager_secret.app.arn
+  policy              = data.aws_iam_policy_document.secret["app"].json
+  block_public_policy = true
+}
+
+resource "aws_secretsmanager_secret_policy" "admin" {
+  count = var.create_secret_policy && var.create_admin_secret ? 1 : 0
+
+  secret_arn          = aws_secretsmanager_secret.admin[0].arn
+  policy              = data.aws_iam_policy_document.secret["admin"].json
+  block_public_policy = true
+}
+
+# ------------------------------------------------------------------ rotators
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -141,20 +243,38 @@ data "aws_iam_policy_document" "assume" {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
     }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
   }
 }
 
-resource "aws_iam_role" "this" {
-  name               = local.function_name
+resource "aws_cloudwatch_log_group" "rotator" {
+  for_each = local.strategies
+
+  name              = "/aws/lambda/${local.function_names[each.key]}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_iam_role" "rotator" {
+  for_each = local.strategies
+
+  name               = local.function_names[each.key]
   assume_role_policy = data.aws_iam_policy_document.assume.json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "rotator" {
+  for_each = local.strategies
+
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.rotator[each.key].arn}:*"]
   }
 
   statement {
@@ -165,7 +285,17 @@ data "aws_iam_policy_document" "rotator" {
       "secretsmanager:PutSecretValue",
       "secretsmanager:UpdateSecretVersionStage",
     ]
-    resources = [for s in local.secrets : s.arn]
+    resources = [for k in local.rotator_writes[each.key] : local.secret_arns[k]]
+  }
+
+  # Alternating users: the master's credentials change the other user's password.
+  dynamic "statement" {
+    for_each = length(local.rotator_reads[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "ReadMasterSecret"
+      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+      resources = [for k in local.rotator_reads[each.key] : local.secret_arns[k]]
+    }
   }
 
   # checked: GetRandomPassword acts on no resource; IAM accepts only "*" for it.
@@ -175,24 +305,56 @@ data "aws_iam_policy_document" "rotator" {
     resources = ["*"]
   }
 
-  statement {
-    sid       = "UseSecretKeys"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [for k in aws_kms_key.this : k.arn]
+  dynamic "statement" {
+    for_each = length(local.rotator_keys[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "UseSecretKeys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [for k in local.rotator_keys[each.key] : local.key_arns[k]]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.sm_service]
+      }
+    }
   }
 
-  # checked: ENI management for a VPC Lambda; Describe* supports no resource-level
-  # permissions and Lambda creates the interfaces before their ids exist.
-  statement {
-    sid = "VpcNetworkInterfaces"
-    actions = [
-      "ec2:CreateNetworkInterface",
-      "ec2:DescribeNetworkInterfaces",
-      "ec2:DeleteNetworkInterface",
-      "ec2:AssignPrivateIpAddresses",
-      "ec2:UnassignPrivateIpAddresses",
-    ]
-    resources = ["*"]
+  # Lambda creates the function's interfaces in these subnets with these groups only.
+  dynamic "statement" {
+    for_each = local.in_vpc ? [1] : []
+    content {
+      sid     = "CreateInterfacesInOwnSubnets"
+      actions = ["ec2:CreateNetworkInterface"]
+      resources = concat(
+        ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"],
+        local.subnet_arns,
+        local.security_group_arns,
+      )
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.in_vpc ? [1] : []
+    content {
+      sid       = "ManageOwnInterfaces"
+      actions   = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+      resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"]
+      condition {
+        test     = "ArnEquals"
+        variable = "ec2:Subnet"
+        values   = local.subnet_arns
+      }
+    }
+  }
+
+  # checked: ec2:Describe* supports no resource-level permissions; "*" is the only value.
+  dynamic "statement" {
+    for_each = local.in_vpc ? [1] : []
+    content {
+      sid       = "DescribeInterfaces"
+      actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+      resources = ["*"]
+    }
   }
 
   # checked: X-Ray trace segments belong to no resource; "*" is the only valid value.
@@ -203,16 +365,20 @@ data "aws_iam_policy_document" "rotator" {
   }
 }
 
-resource "aws_iam_role_policy" "this" {
+resource "aws_iam_role_policy" "rotator" {
+  for_each = local.strategies
+
   name   = "rotate-database-secrets"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.rotator.json
+  role   = aws_iam_role.rotator[each.key].id
+  policy = data.aws_iam_policy_document.rotator[each.key].json
 }
 
-resource "aws_lambda_function" "this" {
-  function_name    = local.function_name
-  description      = "Rotates the PostgreSQL credentials in ${var.secret_name_prefix}/app and /admin"
-  role             = aws_iam_role.this.arn
+resource "aws_lambda_function" "rotator" {
+  for_each = local.strategies
+
+  function_name    = local.function_names[each.key]
+  description      = "Rotates ${join(" and ", [for k in local.rotator_writes[each.key] : "${var.secret_name_prefix}/${k}"])} (${each.key})"
+  role             = aws_iam_role.rotator[each.key].arn
   filename         = var.lambda_zip_path
   source_code_hash = filebase64sha256(var.lambda_zip_path)
   handler          = "bootstrap"
@@ -234,7 +400,7 @@ resource "aws_lambda_function" "this" {
       EXCLUDE_UPPERCASE          = tostring(var.exclude_uppercase)
       EXCLUDE_LOWERCASE          = tostring(var.exclude_lowercase)
       REQUIRE_EACH_INCLUDED_TYPE = tostring(var.require_each_included_type)
-      ROTATION_STRATEGY          = var.rotation_strategy
+      ROTATION_STRATEGY          = each.key
       TEST_QUERY                 = var.test_query
       DB_CA_BUNDLE               = var.db_ca_bundle
       DB_ALLOW_PLAINTEXT         = tostring(var.db_allow_plaintext)
@@ -244,7 +410,7 @@ resource "aws_lambda_function" "this" {
   }
 
   dynamic "vpc_config" {
-    for_each = length(var.subnet_ids) > 0 ? [1] : []
+    for_each = local.in_vpc ? [1] : []
     content {
       subnet_ids         = var.subnet_ids
       security_group_ids = var.security_group_ids
@@ -257,26 +423,32 @@ resource "aws_lambda_function" "this" {
 
   logging_config {
     log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.this.name
+    log_group  = aws_cloudwatch_log_group.rotator[each.key].name
   }
 
   tags       = var.tags
-  depends_on = [aws_iam_role_policy.this]
+  depends_on = [aws_iam_role_policy.rotator]
 }
 
-# Only Secrets Manager acting for this account may invoke the rotator (confused deputy).
-resource "aws_lambda_permission" "secretsmanager" {
-  statement_id   = "AllowSecretsManager"
+# Only Secrets Manager, for this account and the one secret, may invoke a rotator
+# (confused deputy): one permission per rotated secret.
+resource "aws_lambda_permission" "rotator" {
+  for_each = local.rotations
+
+  statement_id   = "AllowSecretsManager-${each.key}"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = aws_lambda_function.rotator[each.value].function_name
   principal      = "secretsmanager.amazonaws.com"
   source_account = local.account_id
+  source_arn     = local.secret_arns[each.key]
 }
 
+# The app secret: alternating users by default (its masterarn names the admin secret), or
+# single-user, as app_rotation_strategy says.
 resource "aws_secretsmanager_secret_rotation" "app" {
   secret_id           = aws_secretsmanager_secret.app.id
-  rotation_lambda_arn = aws_lambda_function.this.arn
-  rotate_immediately  = var.rotate_app_immediately
+  rotation_lambda_arn = aws_lambda_function.rotator[var.app_rotation_strategy].arn
+  rotate_immediately  = false
 
   rotation_rules {
     automatically_after_days = var.rotation_schedule == null ? var.rotation_days : null
@@ -284,15 +456,16 @@ resource "aws_secretsmanager_secret_rotation" "app" {
     duration                 = var.rotation_window
   }
 
-  depends_on = [aws_lambda_permission.secretsmanager, aws_secretsmanager_secret_version.app]
+  depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.app]
 }
 
-# The master rotates itself (single-user) on the same schedule.
+# The master rotates itself, always single-user: it has no master of its own.
 resource "aws_secretsmanager_secret_rotation" "admin" {
   count = var.rotate_admin_secret ? 1 : 0
 
-  secret_id           = aws_secretsmanager_secret.admin.id
-  rotation_lambda_arn = aws_lambda_function.this.arn
+  secret_id           = local.admin_secret_arn
+  rotation_lambda_arn = aws_lambda_function.rotator["single-user"].arn
+  rotate_immediately  = false
 
   rotation_rules {
     automatically_after_days = var.rotation_schedule == null ? var.rotation_days : null
@@ -300,5 +473,5 @@ resource "aws_secretsmanager_secret_rotation" "admin" {
     duration                 = var.rotation_window
   }
 
-  depends_on = [aws_lambda_permission.secretsmanager, aws_secretsmanager_secret_version.admin]
+  depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.admin]
 }

@@ -9,8 +9,13 @@ output "app_secret_name" {
 }
 
 output "admin_secret_arn" {
-  description = "ARN of the master (admin) secret, named by the app secret's masterarn."
-  value       = aws_secretsmanager_secret.admin.arn
+  description = "ARN of the master (admin) secret, named by the app secret's masterarn (created here or passed in)."
+  value       = local.admin_secret_arn
+}
+
+output "admin_secret_name" {
+  description = "Name of the master secret when this module created it (null for an existing one)."
+  value       = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].name : null
 }
 
 output "app_kms_key_arn" {
@@ -19,26 +24,60 @@ output "app_kms_key_arn" {
 }
 
 output "admin_kms_key_arn" {
-  description = "ARN of the KMS key that encrypts the master secret."
-  value       = aws_kms_key.this["admin"].arn
+  description = "ARN of the KMS key that encrypts the master secret (null: an existing secret on the AWS managed key)."
+  value       = local.key_arns["admin"]
 }
 
-output "rotation_lambda_arn" {
-  description = "ARN of the rotation Lambda."
-  value       = aws_lambda_function.this.arn
+output "kms_key_arns" {
+  description = "ARNs of the KMS keys of both secrets that are customer managed (the auditor's kms_keys)."
+  value       = [for k in ["app", "admin"] : local.key_arns[k] if local.has_key[k]]
 }
 
-output "rotation_lambda_name" {
-  description = "Name of the rotation Lambda."
-  value       = aws_lambda_function.this.function_name
+output "rotation_strategies" {
+  description = "Strategy each secret rotates with, by secret: app and (when rotated) admin."
+  value       = local.rotations
 }
 
-output "rotation_role_arn" {
-  description = "ARN of the rotation Lambda's execution role."
-  value       = aws_iam_role.this.arn
+output "rotators" {
+  description = "The rotator functions by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function."
+  value = {
+    for s, f in aws_lambda_function.rotator : s => {
+      name        = f.function_name
+      arn         = f.arn
+      role_arn    = aws_iam_role.rotator[s].arn
+      log_group   = aws_cloudwatch_log_group.rotator[s].name
+      environment = f.environment[0].variables
+    }
+  }
 }
 
-output "log_group_name" {
-  description = "CloudWatch log group of the rotation Lambda."
-  value       = aws_cloudwatch_log_group.this.name
+output "secret_rotator_names" {
+  description = "Name of the rotator function of each rotated secret (app, admin)."
+  value       = { for k, s in local.rotations : k => aws_lambda_function.rotator[s].function_name }
+}
+
+output "rotation_role_arns" {
+  description = "ARNs of the rotator functions' execution roles (the auditor's rotators)."
+  value       = [for r in aws_iam_role.rotator : r.arn]
+}
+
+output "bootstrap" {
+  description = "The database bootstrap function: name, ARN, role ARN and its exact environment (null when create_bootstrap is false)."
+  value = var.create_bootstrap ? {
+    name        = aws_lambda_function.bootstrap[0].function_name
+    arn         = aws_lambda_function.bootstrap[0].arn
+    role_arn    = aws_iam_role.bootstrap[0].arn
+    log_group   = aws_cloudwatch_log_group.bootstrap[0].name
+    environment = aws_lambda_function.bootstrap[0].environment[0].variables
+  } : null
+}
+
+output "bootstrap_role_arn" {
+  description = "ARN of the bootstrap function's role (null without it); it writes the app secret, so the auditor counts it among the rotators."
+  value       = var.create_bootstrap ? aws_iam_role.bootstrap[0].arn : null
+}
+
+output "secret_reader_arns" {
+  description = "Principals exempted from each secret's deny policy, by secret (empty without create_secret_policy)."
+  value       = var.create_secret_policy ? local.secret_readers : {}
 }

@@ -72,15 +72,82 @@ variable "admin_username" {
   }
 }
 
-variable "admin_initial_password" {
+variable "admin_password_wo" {
   type        = string
-  description = "Password of the master role when the secret is first created; later rotations own it and Terraform ignores changes."
+  description = "First password of the master role, written write-only into the admin secret when create_admin_secret is true: pass an ephemeral value (the one the database was created with). Never stored in the plan or the state."
+  default     = null
   sensitive   = true
+  ephemeral   = true
+}
+
+variable "admin_password_wo_version" {
+  type        = number
+  description = "Version of admin_password_wo: the admin secret's value is written when it is created and again whenever this number changes (rotation owns it in between)."
+  default     = 1
+}
+
+variable "create_admin_secret" {
+  type        = bool
+  description = "Create the admin (master) secret <secret_name_prefix>/admin with its own KMS key; false uses an existing one, admin_secret_arn (the local stack's rotaudit/local/admin)."
+  default     = true
+}
+
+variable "admin_secret_arn" {
+  type        = string
+  description = "ARN of an existing master secret in the RDS JSON shape, used when create_admin_secret is false."
+  default     = null
 
   validation {
-    condition     = length(var.admin_initial_password) >= 16
-    error_message = "admin_initial_password must be at least 16 characters long."
+    condition     = var.admin_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:", var.admin_secret_arn))
+    error_message = "admin_secret_arn must be a Secrets Manager secret ARN."
   }
+}
+
+variable "admin_kms_key_arn" {
+  type        = string
+  description = "KMS key of the existing master secret (create_admin_secret false); null when it uses the AWS managed key aws/secretsmanager."
+  default     = null
+}
+
+variable "create_secret_policy" {
+  type        = bool
+  description = "Attach to each created secret a resource policy that denies GetSecretValue to every principal not named (readers, rotators, the bootstrap, break-glass roles, deployers and the principal running Terraform)."
+  default     = true
+}
+
+variable "app_reader_arns" {
+  type        = list(string)
+  description = "IAM principals that may read the app secret's value (the API task role, application roles with read access)."
+  default     = []
+}
+
+variable "admin_reader_arns" {
+  type        = list(string)
+  description = "IAM principals that may read the master secret's value besides the rotators and the bootstrap (the ECS database's task execution role)."
+  default     = []
+}
+
+variable "secret_rotator_arns" {
+  type        = list(string)
+  description = "Other IAM principals that rotate the secrets and may read both values (db-access-iam roles with rotate access)."
+  default     = []
+}
+
+variable "break_glass_role_arns" {
+  type        = list(string)
+  description = "Break-glass IAM roles that may read both values in an emergency. They are not on the auditor's allow-lists: every read by them raises RA-01, by design."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.break_glass_role_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", a))])
+    error_message = "break_glass_role_arns must be IAM role ARNs."
+  }
+}
+
+variable "deployer_arns" {
+  type        = list(string)
+  description = "IAM principals that deploy this module (the CI role running Terraform): the provider reads the secret versions it manages, so they are exempted from the deny."
+  default     = []
 }
 
 variable "lambda_zip_path" {
@@ -133,14 +200,59 @@ variable "security_group_ids" {
   default     = []
 }
 
-variable "rotation_strategy" {
+variable "app_rotation_strategy" {
   type        = string
-  description = "How the rotator changes credentials: single-user (change the password in place) or alternating-users (switch between the role and its _clone)."
-  default     = "single-user"
+  description = "How the app secret rotates: alternating-users (switch between the role and its _clone, changed by the master at masterarn) or single-user. The master secret always rotates single-user."
+  default     = "alternating-users"
 
   validation {
-    condition     = contains(["single-user", "alternating-users"], var.rotation_strategy)
-    error_message = "rotation_strategy must be single-user or alternating-users."
+    condition     = contains(["single-user", "alternating-users"], var.app_rotation_strategy)
+    error_message = "app_rotation_strategy must be single-user or alternating-users."
+  }
+}
+
+variable "create_bootstrap" {
+  type        = bool
+  description = "Create the database bootstrap function <name>-db-bootstrap (dist/dbbootstrap.zip)."
+  default     = true
+}
+
+variable "bootstrap_zip_path" {
+  type        = string
+  description = "Path of the bootstrap zip built by `make package` (dist/dbbootstrap.zip)."
+  default     = null
+
+  validation {
+    condition     = var.bootstrap_zip_path == null ? true : endswith(var.bootstrap_zip_path, ".zip")
+    error_message = "bootstrap_zip_path must point at a .zip file (run make package)."
+  }
+}
+
+variable "bootstrap_timeout_seconds" {
+  type        = number
+  description = "Timeout of the bootstrap function in seconds."
+  default     = 120
+
+  validation {
+    condition     = var.bootstrap_timeout_seconds >= 10 && var.bootstrap_timeout_seconds <= 900
+    error_message = "bootstrap_timeout_seconds must be between 10 and 900."
+  }
+}
+
+variable "invoke_bootstrap" {
+  type        = bool
+  description = "Invoke the bootstrap from Terraform once it exists (aws_lambda_invocation). Real AWS only: emulators cannot run Lambdas, so envs/local leaves it off and runs the function itself."
+  default     = true
+}
+
+variable "kms_deletion_window_days" {
+  type        = number
+  description = "Days a deleted secret key waits before it is gone (7-30)."
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
   }
 }
 
@@ -181,12 +293,6 @@ variable "rotate_admin_secret" {
   type        = bool
   description = "Also rotate the master secret itself (single-user) on the same schedule."
   default     = true
-}
-
-variable "rotate_app_immediately" {
-  type        = bool
-  description = "Rotate the app secret as soon as rotation is configured. Leave false on a first deployment: the first rotation sets the app role's password through the master, so it must wait until the migrations have created the role (then run aws secretsmanager rotate-secret)."
-  default     = false
 }
 
 variable "password_length" {
@@ -244,13 +350,13 @@ variable "test_query" {
 
 variable "db_ca_bundle" {
   type        = string
-  description = "Path inside the Lambda of the PEM bundle that verifies the server certificate (DB_CA_BUNDLE); empty uses the system roots."
+  description = "Path inside the Lambda of the PEM bundle that verifies the server certificate (DB_CA_BUNDLE); empty uses the RDS authorities built into the function for RDS and Aurora endpoints, the system roots otherwise."
   default     = ""
 }
 
 variable "db_allow_plaintext" {
   type        = bool
-  description = "Allow a connection without TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
+  description = "Prefer TLS but allow a connection without it when the server refuses TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
   default     = false
 }
 

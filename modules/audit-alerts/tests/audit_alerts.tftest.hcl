@@ -38,10 +38,11 @@ mock_provider "aws" {
 }
 
 variables {
-  name                = "rotaudit-test"
-  lambda_zip_path     = "tests/auditor.zip"
-  watched_secret_arns = ["arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-AbCdEf"]
-  trail_bucket_name   = "rotaudit-test-cloudtrail"
+  name                   = "rotaudit-test"
+  lambda_zip_path        = "tests/auditor.zip"
+  watched_secret_arns    = ["arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-AbCdEf"]
+  trail_bucket_name      = "rotaudit-test-cloudtrail"
+  create_s3_notification = true
 }
 
 run "iam_events_forwarded_from_us_east_1" {
@@ -90,6 +91,24 @@ run "home_region_us_east_1_invokes_directly" {
   assert {
     condition     = length(aws_cloudwatch_event_target.iam_direct) == 1 && length(aws_cloudwatch_event_rule.iam_home) == 0
     error_message = "in us-east-1 the IAM rule invokes the Lambda itself"
+  }
+}
+
+run "no_notification_without_the_flag" {
+  command = plan
+
+  variables {
+    create_s3_notification = false
+    deletion_protection    = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_notification.trail) == 0
+    error_message = "no notification unless asked for"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state.deletion_protection_enabled == false
+    error_message = "deletion protection follows the variable"
   }
 }
 

@@ -27,13 +27,12 @@ mock_provider "aws" {
   }
 }
 
-mock_provider "random" {}
-
 variables {
-  name              = "rotaudit-test"
-  vpc_id            = "vpc-1"
-  subnet_ids        = ["subnet-1", "subnet-2"]
-  security_group_id = "sg-1"
+  name               = "rotaudit-test"
+  vpc_id             = "vpc-1"
+  subnet_ids         = ["subnet-1", "subnet-2"]
+  security_group_id  = "sg-1"
+  master_password_wo = "0123456789abcdef0123"
 }
 
 run "rds_by_default" {

@@ -18,6 +18,7 @@ mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = {
       account_id = "111111111111"
+      arn        = "arn:aws:sts::111111111111:assumed-role/rotaudit-deploy/ci"
     }
   }
   mock_data "aws_partition" {
@@ -25,31 +26,42 @@ mock_provider "aws" {
       partition = "aws"
     }
   }
+  mock_data "aws_iam_session_context" {
+    defaults = {
+      issuer_arn = "arn:aws:iam::111111111111:role/rotaudit-deploy"
+    }
+  }
 }
 
 variables {
-  name                   = "rotaudit-test"
-  secret_name_prefix     = "rotaudit/test"
-  db_host                = "db.example.internal"
-  admin_initial_password = "0123456789abcdef0123"
-  lambda_zip_path        = "tests/rotator.zip"
-  subnet_ids             = ["subnet-1", "subnet-2"]
-  security_group_ids     = ["sg-1"]
+  name                  = "rotaudit-test"
+  secret_name_prefix    = "rotaudit/test"
+  db_host               = "db.example.internal"
+  admin_password_wo     = "0123456789abcdef0123"
+  lambda_zip_path       = "tests/rotator.zip"
+  bootstrap_zip_path    = "tests/dbbootstrap.zip"
+  break_glass_role_arns = ["arn:aws:iam::111111111111:role/break-glass"]
+  subnet_ids            = ["subnet-1", "subnet-2"]
+  security_group_ids    = ["sg-1"]
 }
 
 run "defaults" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["ROTATION_STRATEGY"] == "single-user"
-    error_message = "single-user is the default strategy"
+    condition     = aws_lambda_function.rotator["single-user"].environment[0].variables["ROTATION_STRATEGY"] == "single-user" && aws_lambda_function.rotator["alternating-users"].environment[0].variables["ROTATION_STRATEGY"] == "alternating-users"
+    error_message = "one rotator per strategy, each with its own ROTATION_STRATEGY"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["SECRETS_MANAGER_ENDPOINT"] == "https://secretsmanager.eu-west-1.amazonaws.com"
+    condition     = output.rotation_strategies == { app = "alternating-users", admin = "single-user" }
+    error_message = "the app secret alternates users, the master rotates single-user"
+  }
+  assert {
+    condition     = aws_lambda_function.rotator["single-user"].environment[0].variables["SECRETS_MANAGER_ENDPOINT"] == "https://secretsmanager.eu-west-1.amazonaws.com"
     error_message = "the rotator calls the regional Secrets Manager endpoint"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["DB_ALLOW_PLAINTEXT"] == "false"
+    condition     = aws_lambda_function.rotator["single-user"].environment[0].variables["DB_ALLOW_PLAINTEXT"] == "false"
     error_message = "plaintext is off unless asked for"
   }
   assert {
@@ -57,35 +69,95 @@ run "defaults" {
     error_message = "rotation every 30 days by default"
   }
   assert {
-    condition     = aws_lambda_permission.secretsmanager.source_account == "111111111111"
-    error_message = "the invoke permission is limited to this account"
+    condition     = aws_lambda_permission.rotator["app"].source_account == "111111111111" && aws_lambda_permission.rotator["app"].function_name == "rotaudit-test-rotator-alternating-users"
+    error_message = "the app secret's invoke permission is limited to this account and its rotator"
   }
   assert {
-    condition     = length(aws_lambda_function.this.vpc_config) == 1
-    error_message = "with subnets, the rotator runs in the VPC"
+    condition     = length(aws_lambda_function.rotator["single-user"].vpc_config) == 1 && length(aws_lambda_function.bootstrap[0].vpc_config) == 1
+    error_message = "with subnets, the rotators and the bootstrap run in the VPC"
+  }
+  assert {
+    condition     = aws_lambda_function.bootstrap[0].function_name == "rotaudit-test-db-bootstrap" && aws_lambda_function.bootstrap[0].environment[0].variables["APP_USERNAME"] == "rates_app" && aws_lambda_function.bootstrap[0].environment[0].variables["DB_NAME"] == "rates"
+    error_message = "the bootstrap follows its contract"
+  }
+  assert {
+    condition     = length(aws_secretsmanager_secret_policy.app) == 1 && length(aws_secretsmanager_secret_policy.admin) == 1
+    error_message = "both secrets get the deny policy"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret_policy.app[0].block_public_policy
+    error_message = "the secret policy refuses public access"
+  }
+  assert {
+    condition     = length(aws_lambda_invocation.bootstrap) == 1
+    error_message = "Terraform runs the bootstrap by default"
   }
 }
 
-run "alternating_users_on_a_schedule" {
+run "single_user_app_on_a_schedule" {
   command = plan
 
   variables {
-    rotation_strategy   = "alternating-users"
-    rotation_schedule   = "cron(0 4 ? * SUN *)"
-    rotate_admin_secret = false
+    app_rotation_strategy = "single-user"
+    rotation_schedule     = "cron(0 4 ? * SUN *)"
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["ROTATION_STRATEGY"] == "alternating-users"
-    error_message = "the strategy reaches the Lambda"
+    condition     = length(aws_lambda_function.rotator) == 1 && aws_lambda_function.rotator["single-user"].environment[0].variables["ROTATION_STRATEGY"] == "single-user"
+    error_message = "one strategy in use, one rotator"
   }
   assert {
     condition     = aws_secretsmanager_secret_rotation.app.rotation_rules[0].schedule_expression == "cron(0 4 ? * SUN *)"
     error_message = "the schedule replaces rotation_days"
   }
+}
+
+run "existing_master_secret" {
+  command = plan
+
+  variables {
+    create_admin_secret = false
+    admin_secret_arn    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/local/admin-AbCdEf"
+    admin_password_wo   = null
+    invoke_bootstrap    = false
+  }
+
   assert {
-    condition     = length(aws_secretsmanager_secret_rotation.admin) == 0
-    error_message = "the admin secret is not rotated when rotate_admin_secret is false"
+    condition     = length(aws_secretsmanager_secret.admin) == 0 && length(aws_kms_key.this) == 1 && length(aws_secretsmanager_secret_policy.admin) == 0
+    error_message = "an existing master secret is used, not created or re-policied"
+  }
+  assert {
+    condition     = !strcontains(aws_secretsmanager_secret_version.app.secret_string, "password")
+    error_message = "the app secret's first value has no password: the bootstrap sets it"
+  }
+  assert {
+    condition     = jsondecode(aws_secretsmanager_secret_version.app.secret_string).username == "rates_app"
+    error_message = "the app secret names the app role"
+  }
+  assert {
+    condition     = jsondecode(aws_secretsmanager_secret_version.app.secret_string).masterarn == var.admin_secret_arn
+    error_message = "the app secret's masterarn names the existing master"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.admin[0].secret_id == var.admin_secret_arn
+    error_message = "the existing master still rotates (single-user)"
+  }
+  assert {
+    condition     = length(aws_lambda_invocation.bootstrap) == 0
+    error_message = "invoke_bootstrap = false leaves the run to the caller"
+  }
+}
+
+run "without_admin_rotation" {
+  command = plan
+
+  variables {
+    rotate_admin_secret = false
+  }
+
+  assert {
+    condition     = length(aws_secretsmanager_secret_rotation.admin) == 0 && length(aws_lambda_function.rotator) == 1
+    error_message = "without admin rotation only the app's strategy gets a rotator"
   }
 }
 
@@ -93,10 +165,10 @@ run "rejects_unknown_strategy" {
   command = plan
 
   variables {
-    rotation_strategy = "multi-user"
+    app_rotation_strategy = "multi-user"
   }
 
-  expect_failures = [var.rotation_strategy]
+  expect_failures = [var.app_rotation_strategy]
 }
 
 run "rejects_rotation_beyond_90_days" {

@@ -1,0 +1,103 @@
+# The whole environment plans from an empty state, with this folder's terraform.tfvars
+# (envs/dev, envs/stage and envs/prod link their tests/ here, so `terraform test` in each
+# of them plans that environment). The provider is mocked: no credentials, no AWS. Every
+# computed attribute (ids, ARNs) stays unknown at plan time, as on a first real plan, so a
+# count or for_each that depends on one fails here.
+# The Lambda zips are stand-ins (tests/dist); `make package` builds the real ones.
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111111111111"
+      arn        = "arn:aws:sts::111111111111:assumed-role/rotaudit-deploy/ci"
+    }
+  }
+  mock_data "aws_iam_session_context" {
+    defaults = {
+      issuer_arn = "arn:aws:iam::111111111111:role/rotaudit-deploy"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+}
+
+mock_provider "aws" {
+  alias = "us_east_1"
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+}
+
+# Never opened (generate_master_password = false below), but configured: no credential
+# lookup, no account id request.
+provider "aws" {
+  alias                       = "ephemeral"
+  region                      = "eu-west-1"
+  access_key                  = "mock"
+  secret_key                  = "mock"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+}
+
+variables {
+  dist_dir = "tests/dist"
+  # Mock providers cannot run ephemeral resources (Terraform 1.11): no generated password.
+  generate_master_password = false
+  # prod's terraform.tfvars asks for the API's certificate before the first apply.
+  certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+}
+
+run "plans_from_empty_state" {
+  command = plan
+
+  assert {
+    condition     = module.secret_rotation.rotation_strategies["admin"] == "single-user"
+    error_message = "the master secret rotates single-user in every environment"
+  }
+  assert {
+    condition     = module.secret_rotation.rotation_strategies["app"] == var.app_rotation_strategy
+    error_message = "the app secret rotates with app_rotation_strategy"
+  }
+  assert {
+    condition     = length(module.secret_rotation.rotators) == length(distinct(values(module.secret_rotation.rotation_strategies)))
+    error_message = "one rotator function per strategy in use"
+  }
+  assert {
+    condition     = module.secret_rotation.bootstrap.name == "rotaudit-${var.environment}-db-bootstrap"
+    error_message = "the bootstrap function is <prefix>-db-bootstrap"
+  }
+  assert {
+    condition     = module.database.tls_required == (var.database_mode == "rds")
+    error_message = "RDS requires TLS; the rotator gets DB_ALLOW_PLAINTEXT only for the ECS database"
+  }
+}
+
+run "deletion_protection_follows_the_environment" {
+  command = plan
+
+  assert {
+    condition     = module.audit_alerts.deletion_protection == var.audit_table_deletion_protection
+    error_message = "the audit table's deletion protection is the environment's choice"
+  }
+  assert {
+    condition     = var.environment == "dev" ? !var.audit_table_deletion_protection && !var.db_deletion_protection : var.audit_table_deletion_protection && var.db_deletion_protection
+    error_message = "dev is deletable; stage and prod are protected"
+  }
+}

@@ -1,0 +1,89 @@
+# Planted rotation mistakes for CheckRotationStrategies.
+
+variable "app_strategy" {
+  type        = string
+  description = "Strategy of the app secret."
+  default     = "single-user"
+
+  validation {
+    condition     = contains(["single-user", "alternating-users"], var.app_strategy)
+    error_message = "bad strategy"
+  }
+}
+
+resource "aws_secretsmanager_secret" "admin" {
+  name = "admin"
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  name = "app"
+}
+
+resource "aws_secretsmanager_secret" "report" {
+  name = "report"
+}
+
+resource "aws_secretsmanager_secret_version" "admin" {
+  secret_id        = aws_secretsmanager_secret.admin.id
+  secret_string_wo = jsonencode({ username = "admin", password = "x" })
+}
+
+# No masterarn: alternating users cannot rotate it.
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id     = aws_secretsmanager_secret.app.id
+  secret_string = jsonencode({ username = "app", host = "db" })
+}
+
+resource "aws_secretsmanager_secret_version" "report" {
+  secret_id     = aws_secretsmanager_secret.report.id
+  secret_string = jsonencode({ username = "report", masterarn = aws_secretsmanager_secret.admin.arn })
+}
+
+resource "aws_lambda_function" "rotator" {
+  for_each      = toset(["single-user", "alternating-users"])
+  function_name = "rotator-${each.key}"
+  environment {
+    variables = {
+      ROTATION_STRATEGY = each.key
+    }
+  }
+}
+
+resource "aws_lambda_function" "chosen" {
+  function_name = "chosen"
+  environment {
+    variables = {
+      ROTATION_STRATEGY = var.app_strategy
+    }
+  }
+}
+
+# The master rotated by the alternating-users function.
+resource "aws_secretsmanager_secret_rotation" "admin" {
+  secret_id           = aws_secretsmanager_secret.admin.id
+  rotation_lambda_arn = aws_lambda_function.rotator["alternating-users"].arn
+}
+
+# The variable may say alternating-users, and the app secret has no masterarn.
+resource "aws_secretsmanager_secret_rotation" "app" {
+  secret_id           = aws_secretsmanager_secret.app.id
+  rotation_lambda_arn = aws_lambda_function.rotator[var.app_strategy].arn
+}
+
+# The master again, by a function whose strategy is a variable.
+resource "aws_secretsmanager_secret_rotation" "admin_again" {
+  secret_id           = aws_secretsmanager_secret.admin.arn
+  rotation_lambda_arn = aws_lambda_function.chosen.arn
+}
+
+# Fine: report has masterarn.
+resource "aws_secretsmanager_secret_rotation" "report" {
+  secret_id           = aws_secretsmanager_secret.report.id
+  rotation_lambda_arn = aws_lambda_function.rotator["alternating-users"].arn
+}
+
+# An existing secret, whose value the module does not write.
+resource "aws_secretsmanager_secret_rotation" "external" {
+  secret_id           = var.app_strategy
+  rotation_lambda_arn = aws_lambda_function.rotator["alternating-users"].arn
+}
