@@ -116,8 +116,9 @@ export TF_CLI_CONFIG_FILE=$work/cli.tfrc
 export TF_IN_AUTOMATION=1 TF_INPUT=0
 # The roots read ../../dist (dist_dir), which is $work/dist here.
 mkdir -p "$work/dist"
-printf 'placeholder: the cost plan only hashes this file\n' >"$work/dist/rotator.zip"
-cp "$work/dist/rotator.zip" "$work/dist/auditor.zip"
+for zip in $(grep -ho '[A-Za-z0-9_-]*\.zip' envs/common/*.tf | sort -u); do
+  printf 'placeholder: the cost plan only hashes this file\n' >"$work/dist/$zip"
+done
 # COST_PLAN_MODULES: plan with another copy of modules/ (while developing a fix).
 cp -R "${COST_PLAN_MODULES:-modules}" "$work/modules"
 

@@ -509,10 +509,20 @@ func priceLambda(e *estimator, r *ResourceChange) ([]Item, error) {
 		calls = e.a.auditedEventsPerMonth() + e.a.trailFilesPerMonth()
 		items = e.lambdaCompute(calls, e.a.AuditMillisPerEvent/1000, mem, arch)
 		items[0].What = "requests (audited events + trail log files)"
-	case strings.HasSuffix(name, "-rotator"):
-		calls = e.a.RotationsPerMonth * 4
+	case strings.Contains(name, "-rotator"):
+		// One function per rotation strategy may exist; the rotations are shared out.
+		n := float64(e.count("aws_lambda_function", func(o *ResourceChange) bool {
+			fn, _ := o.str("function_name")
+			return strings.Contains(fn, "-rotator")
+		}))
+		calls = e.a.RotationsPerMonth * 4 / n
 		items = e.lambdaCompute(calls, e.a.RotationStepSeconds, mem, arch)
-		items[0].What = "requests (rotations_per_month x 4 steps)"
+		items[0].What = fmt.Sprintf("requests (rotations_per_month x 4 steps, shared by %s rotators)", fnum(n))
+	case strings.HasSuffix(name, "-bootstrap"):
+		// Invoked by Terraform when the database is created: one call a deployment.
+		calls = 1
+		items = e.lambdaCompute(calls, 5, mem, arch)
+		items[0].What = "requests (one a deployment, 5 s)"
 	default:
 		return nil, skip("no invocation assumption for function %q", name)
 	}
