@@ -5,7 +5,8 @@ SHELL := bash
 ENV ?= dev
 
 .PHONY: help up down status reset demo test test-unit test-go e2e localstack-test tf-check tf-validate tf-plan \
-	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean
+	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
+	cost cost-readme cost-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +52,15 @@ tf-validate: ## Terraform validate on every root and example, terraform test of 
 
 tf-plan: ## Terraform plan for ENV=dev|stage|prod|local (needs the provider and credentials)
 	@scripts/tf-plan.sh $(ENV)
+
+cost: ## monthly cost of ENV=dev|stage|prod from its plan, per resource and in total (COST_FRESH=1 re-plans offline)
+	@scripts/cost.sh $(ENV)
+
+cost-readme: ## regenerate the cost tables and the audit plot in envs/README.md from the committed plans
+	@go run ./cmd/rotaudit cost --readme envs/README.md --readme-plot envs/cost-audit-volume.png
+
+cost-check: ## re-plan every environment offline; fail when the committed plans or the README's tables are stale
+	@scripts/cost-plan.sh --check && go run ./cmd/rotaudit cost --readme envs/README.md --check
 
 bench-api: ## API throughput and latency against the same query run alone in PostgreSQL
 	@scripts/bench-api.sh

@@ -4,6 +4,12 @@
 locals {
   name = "rotaudit-${var.environment}"
   dist = "${path.root}/${var.dist_dir}"
+  # Who reaches AWS APIs over the internet rather than through interface endpoints.
+  https_egress_to_internet = {
+    endpoints = []
+    nat       = ["api", "rotator", "database"]
+    public    = ["api"]
+  }
   tags = merge(var.tags, {
     Project     = "rotaudit"
     Environment = var.environment
@@ -37,7 +43,7 @@ module "network" {
   cidr_block                     = var.vpc_cidr
   availability_zones             = var.availability_zones
   private_subnet_cidrs           = [for i, _ in var.availability_zones : cidrsubnet(var.vpc_cidr, 8, i)]
-  public_subnet_cidrs            = var.public_load_balancer ? [for i, _ in var.availability_zones : cidrsubnet(var.vpc_cidr, 8, 100 + i)] : []
+  public_subnet_cidrs            = var.public_load_balancer || var.egress != "endpoints" ? [for i, _ in var.availability_zones : cidrsubnet(var.vpc_cidr, 8, 100 + i)] : []
   enable_secretsmanager_endpoint = var.enable_secretsmanager_endpoint
   enable_logs_endpoint           = var.enable_logs_endpoint
   enable_ecr_endpoints           = var.enable_ecr_endpoints
@@ -45,6 +51,11 @@ module "network" {
   enable_kms_endpoint            = var.enable_kms_endpoint
   admin_cidr_blocks              = var.admin_cidr_blocks
   flow_log_retention_days        = var.log_retention_days
+  flow_log_traffic_type          = var.flow_log_traffic_type
+  interface_endpoint_zones       = var.interface_endpoint_zones
+  nat_gateway                    = var.egress == "nat"
+  https_egress_to_internet       = local.https_egress_to_internet[var.egress]
+  api_ingress_cidr_blocks        = var.api_ingress_cidr_blocks
 }
 
 module "ecr" {
@@ -124,7 +135,10 @@ module "api" {
 
   name                   = local.name
   vpc_id                 = module.network.vpc_id
-  task_subnet_ids        = module.network.private_subnet_ids
+  task_subnet_ids        = var.egress == "public" ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  assign_public_ip       = var.egress == "public"
+  create_load_balancer   = var.api_load_balancer
+  container_insights     = var.container_insights
   lb_subnet_ids          = var.public_load_balancer ? module.network.public_subnet_ids : module.network.private_subnet_ids
   internal               = !var.public_load_balancer
   lb_security_group_id   = module.network.security_group_ids["alb"]

@@ -326,3 +326,53 @@ variable "generate_master_password" {
   description = "Generate the master password (ephemeral, GetRandomPassword) for the database and the admin secret. Only the plan tests turn it off (mock providers cannot run ephemeral resources); an apply without it fails."
   default     = true
 }
+
+# ------------------------------------------------------------------ what a cheap dev switches off
+# Each default keeps the production shape; envs/README.md ("What it costs") says what each
+# saving gives up.
+
+variable "egress" {
+  type        = string
+  description = "How the tasks and the rotator reach AWS APIs: endpoints (interface VPC endpoints, no internet path), nat (one NAT gateway), or public (API tasks in public subnets with public addresses; the rotator still needs the Secrets Manager endpoint)."
+  default     = "endpoints"
+
+  validation {
+    condition     = contains(["endpoints", "nat", "public"], var.egress)
+    error_message = "egress must be endpoints, nat or public."
+  }
+}
+
+variable "interface_endpoint_zones" {
+  type        = number
+  description = "Zones the interface endpoints are placed in (the first ones); 0 = every zone. 1 saves the other zones' hourly charge and gives up the endpoints' zone redundancy."
+  default     = 0
+
+  validation {
+    condition     = var.interface_endpoint_zones >= 0 && floor(var.interface_endpoint_zones) == var.interface_endpoint_zones
+    error_message = "interface_endpoint_zones must be a whole number >= 0."
+  }
+}
+
+variable "api_load_balancer" {
+  type        = bool
+  description = "Put an Application Load Balancer in front of the API; false reaches the task at its own address (one task: no stable name, no health-checked routing, no TLS)."
+  default     = true
+}
+
+variable "api_ingress_cidr_blocks" {
+  type        = list(string)
+  description = "CIDR blocks that may reach the API tasks on port 3000 directly (with api_load_balancer = false)."
+  default     = []
+}
+
+variable "container_insights" {
+  type        = bool
+  description = "Container Insights on the ECS cluster (per-task metrics, billed as custom metrics)."
+  default     = true
+}
+
+variable "flow_log_traffic_type" {
+  type        = string
+  description = "VPC flow log traffic: ALL, ACCEPT or REJECT."
+  default     = "ALL"
+}

@@ -1,6 +1,7 @@
-# dev: cheap. One small RDS instance without standby, one API task, short log retention,
-# everything deletable. The VPC endpoints stay on: without a NAT gateway the tasks and the
-# rotator need them; only the optional KMS endpoint is off.
+# dev: cheap. One small RDS instance without standby, one API task in a public subnet with
+# no load balancer, short log retention, everything deletable. Fixed cost before the
+# database about $24 a month instead of about $96 (envs/README.md, "What it costs", says
+# what each saving gives up; make cost ENV=dev prints it).
 environment = "dev"
 region      = "eu-west-1"
 # allowed_account_ids = ["111111111111"]
@@ -9,6 +10,21 @@ availability_zones   = ["eu-west-1a", "eu-west-1b"]
 vpc_cidr             = "10.40.0.0/16"
 public_load_balancer = false
 enable_kms_endpoint  = false
+
+# Tasks reach ECR, CloudWatch Logs and Secrets Manager over their public addresses: no NAT
+# gateway, no ECR or Logs endpoints. The rotator (a Lambda in the VPC, which gets no public
+# address) keeps the Secrets Manager endpoint, in one zone.
+egress                   = "public"
+enable_logs_endpoint     = false
+enable_ecr_endpoints     = false
+interface_endpoint_zones = 1
+
+# One task, reached at its own address from inside the VPC; no Container Insights; flow
+# logs of rejected traffic only.
+api_load_balancer       = false
+api_ingress_cidr_blocks = ["10.40.0.0/16"]
+container_insights      = false
+flow_log_traffic_type   = "REJECT"
 
 database_mode            = "rds"
 db_instance_class        = "db.t4g.micro"
@@ -27,7 +43,7 @@ app_rotation_strategy       = "alternating-users"
 rotation_days               = 30
 secret_recovery_window_days = 0
 
-log_retention_days     = 30
+log_retention_days     = 7
 trail_object_lock_days = 0
 trail_expiration_days  = 90
 trail_force_destroy    = true

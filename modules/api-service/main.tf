@@ -3,7 +3,8 @@ data "aws_region" "current" {}
 
 locals {
   container_port = 3000
-  https          = var.certificate_arn != null
+  https          = var.create_load_balancer && var.certificate_arn != null
+  lb             = var.create_load_balancer ? 1 : 0
   environment = merge(var.extra_environment, {
     # The API fetches the secret at run time (and again after a failed login), so a
     # rotation reaches running tasks without a deployment.
@@ -13,11 +14,12 @@ locals {
 }
 
 resource "aws_ecs_cluster" "this" {
+  # checkov:skip=CKV_AWS_65:Container Insights is on by default; container_insights = false is a cheap dev's saving (envs/README.md says what it gives up)
   name = var.name
 
   setting {
     name  = "containerInsights"
-    value = "enabled"
+    value = var.container_insights ? "enabled" : "disabled"
   }
 
   tags = var.tags
@@ -148,7 +150,11 @@ resource "aws_ecs_task_definition" "this" {
   tags = var.tags
 }
 
+# Without a load balancer (create_load_balancer = false) the tasks are reached at their own
+# addresses: no stable name, no health-checked routing, no TLS termination.
 resource "aws_lb" "this" {
+  count = local.lb
+
   name                       = var.name
   load_balancer_type         = "application"
   internal                   = var.internal
@@ -176,7 +182,14 @@ resource "aws_lb" "this" {
   }
 }
 
+moved {
+  from = aws_lb.this
+  to   = aws_lb.this[0]
+}
+
 resource "aws_lb_target_group" "this" {
+  count = local.lb
+
   name                 = var.name
   port                 = local.container_port
   protocol             = "HTTP"
@@ -196,10 +209,15 @@ resource "aws_lb_target_group" "this" {
   tags = var.tags
 }
 
+moved {
+  from = aws_lb_target_group.this
+  to   = aws_lb_target_group.this[0]
+}
+
 resource "aws_lb_listener" "https" {
   count = local.https ? 1 : 0
 
-  load_balancer_arn = aws_lb.this.arn
+  load_balancer_arn = aws_lb.this[0].arn
   port              = 443
   protocol          = "HTTPS"
   ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -207,21 +225,23 @@ resource "aws_lb_listener" "https" {
 
   default_action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.this.arn
+    target_group_arn = aws_lb_target_group.this[0].arn
   }
 
   tags = var.tags
 }
 
 resource "aws_lb_listener" "http" {
-  load_balancer_arn = aws_lb.this.arn
+  count = local.lb
+
+  load_balancer_arn = aws_lb.this[0].arn
   port              = 80
   protocol          = "HTTP"
 
   # With a certificate, port 80 only redirects; without one it serves the API.
   default_action {
     type             = local.https ? "redirect" : "forward"
-    target_group_arn = local.https ? null : aws_lb_target_group.this.arn
+    target_group_arn = local.https ? null : aws_lb_target_group.this[0].arn
 
     dynamic "redirect" {
       for_each = local.https ? [1] : []
@@ -236,13 +256,18 @@ resource "aws_lb_listener" "http" {
   tags = var.tags
 }
 
+moved {
+  from = aws_lb_listener.http
+  to   = aws_lb_listener.http[0]
+}
+
 resource "aws_ecs_service" "this" {
   name                              = "rates-api"
   cluster                           = aws_ecs_cluster.this.id
   task_definition                   = aws_ecs_task_definition.this.arn
   desired_count                     = var.min_tasks
   launch_type                       = "FARGATE"
-  health_check_grace_period_seconds = 30
+  health_check_grace_period_seconds = var.create_load_balancer ? 30 : null
   propagate_tags                    = "SERVICE"
   enable_execute_command            = false
 
@@ -257,13 +282,16 @@ resource "aws_ecs_service" "this" {
   network_configuration {
     subnets          = var.task_subnet_ids
     security_groups  = [var.task_security_group_id]
-    assign_public_ip = false
+    assign_public_ip = var.assign_public_ip
   }
 
-  load_balancer {
-    target_group_arn = aws_lb_target_group.this.arn
-    container_name   = "rates-api"
-    container_port   = local.container_port
+  dynamic "load_balancer" {
+    for_each = aws_lb_target_group.this
+    content {
+      target_group_arn = load_balancer.value.arn
+      container_name   = "rates-api"
+      container_port   = local.container_port
+    }
   }
 
   tags = var.tags
@@ -301,7 +329,7 @@ resource "aws_appautoscaling_policy" "cpu" {
 }
 
 resource "aws_appautoscaling_policy" "requests" {
-  count = var.requests_per_target > 0 ? 1 : 0
+  count = var.requests_per_target > 0 && var.create_load_balancer ? 1 : 0
 
   name               = "${var.name}-requests"
   policy_type        = "TargetTrackingScaling"
@@ -315,7 +343,7 @@ resource "aws_appautoscaling_policy" "requests" {
     scale_out_cooldown = 30
     predefined_metric_specification {
       predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${aws_lb.this.arn_suffix}/${aws_lb_target_group.this.arn_suffix}"
+      resource_label         = "${aws_lb.this[0].arn_suffix}/${aws_lb_target_group.this[0].arn_suffix}"
     }
   }
 }

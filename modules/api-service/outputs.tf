@@ -14,13 +14,13 @@ output "service_name" {
 }
 
 output "lb_dns_name" {
-  description = "DNS name of the load balancer."
-  value       = aws_lb.this.dns_name
+  description = "DNS name of the load balancer (null without one)."
+  value       = try(aws_lb.this[0].dns_name, null)
 }
 
 output "url" {
-  description = "Base URL of the rates API."
-  value       = "${local.https ? "https" : "http"}://${aws_lb.this.dns_name}"
+  description = "Base URL of the rates API (null without a load balancer: the tasks are reached at their own addresses, port 3000)."
+  value       = var.create_load_balancer ? "${local.https ? "https" : "http"}://${aws_lb.this[0].dns_name}" : null
 }
 
 output "task_role_arn" {

@@ -171,6 +171,24 @@ variable "extra_environment" {
   }
 }
 
+variable "create_load_balancer" {
+  type        = bool
+  description = "Put an Application Load Balancer in front of the tasks. false (a cheap dev with one task) gives up a stable address, health-checked routing, TLS termination and request-count scaling; clients reach a task at its own address on port 3000."
+  default     = true
+}
+
+variable "assign_public_ip" {
+  type        = bool
+  description = "Give each task a public IPv4 address (tasks in public subnets reaching AWS APIs without NAT or endpoints; billed per address-hour)."
+  default     = false
+}
+
+variable "container_insights" {
+  type        = bool
+  description = "Container Insights on the cluster (metrics billed as custom CloudWatch metrics)."
+  default     = true
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."

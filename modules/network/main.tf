@@ -9,6 +9,10 @@ locals {
     var.enable_kms_endpoint ? { kms = "kms" } : {},
   )
   public = length(var.public_subnet_cidrs) > 0
+
+  # Interface endpoints cost per zone: endpoint_zones > 0 puts them in the first that many
+  # private subnets only (a cheap dev gives up the endpoints' zone redundancy).
+  endpoint_subnet_count = var.interface_endpoint_zones > 0 ? min(var.interface_endpoint_zones, length(var.private_subnet_cidrs)) : length(var.private_subnet_cidrs)
 }
 
 resource "aws_vpc" "this" {
@@ -247,7 +251,7 @@ resource "aws_vpc_endpoint" "interface" {
   service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.value}"
   vpc_endpoint_type   = "Interface"
   private_dns_enabled = true
-  subnet_ids          = aws_subnet.private[*].id
+  subnet_ids          = slice(aws_subnet.private[*].id, 0, local.endpoint_subnet_count)
   security_group_ids  = [aws_security_group.endpoints.id]
 
   tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
@@ -264,6 +268,70 @@ resource "aws_vpc_endpoint" "s3" {
   tags = merge(var.tags, { Name = "${var.name}-s3" })
 }
 
+# A NAT gateway for the private subnets (nat_gateway = true): one, in the first public
+# subnet, so the tasks and the rotator reach AWS APIs without interface endpoints. One
+# gateway is one zone: when that zone fails, the private subnets lose their way out.
+resource "aws_eip" "nat" {
+  count = var.nat_gateway ? 1 : 0
+
+  domain = "vpc"
+  tags   = merge(var.tags, { Name = "${var.name}-nat" })
+}
+
+resource "aws_nat_gateway" "this" {
+  count = var.nat_gateway ? 1 : 0
+
+  allocation_id = aws_eip.nat[0].id
+  subnet_id     = try(aws_subnet.public[0].id, null)
+  tags          = merge(var.tags, { Name = var.name })
+
+  depends_on = [aws_internet_gateway.this]
+
+  lifecycle {
+    precondition {
+      condition     = local.public
+      error_message = "nat_gateway needs public_subnet_cidrs: the gateway lives in a public subnet."
+    }
+  }
+}
+
+resource "aws_route" "private_nat" {
+  count = var.nat_gateway ? 1 : 0
+
+  route_table_id         = aws_route_table.private.id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this[0].id
+}
+
+# HTTPS to the internet for the roles that need it when AWS APIs are reached through a NAT
+# gateway or, for tasks in public subnets, their own public address.
+resource "aws_vpc_security_group_egress_rule" "https_internet" {
+  for_each = { for k, v in {
+    api      = aws_security_group.api.id
+    rotator  = aws_security_group.rotator.id
+    database = aws_security_group.database.id
+  } : k => v if contains(var.https_egress_to_internet, k) }
+
+  security_group_id = each.value
+  description       = "HTTPS to public AWS API endpoints (no interface endpoint for them)"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+}
+
+# Direct access to the API tasks (for an environment without a load balancer).
+resource "aws_vpc_security_group_ingress_rule" "api_direct" {
+  for_each = toset(var.api_ingress_cidr_blocks)
+
+  security_group_id = aws_security_group.api.id
+  description       = "Rates API straight from clients (no load balancer)"
+  cidr_ipv4         = each.value
+  ip_protocol       = "tcp"
+  from_port         = 3000
+  to_port           = 3000
+}
+
 resource "aws_cloudwatch_log_group" "flow" {
   name              = "/vpc/${var.name}/flow-logs"
   retention_in_days = var.flow_log_retention_days
@@ -273,7 +341,7 @@ resource "aws_cloudwatch_log_group" "flow" {
 
 resource "aws_flow_log" "this" {
   vpc_id               = aws_vpc.this.id
-  traffic_type         = "ALL"
+  traffic_type         = var.flow_log_traffic_type
   log_destination_type = "cloud-watch-logs"
   log_destination      = aws_cloudwatch_log_group.flow.arn
   iam_role_arn         = aws_iam_role.flow.arn

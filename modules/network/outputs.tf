@@ -36,3 +36,8 @@ output "vpc_endpoint_ids" {
     { for e in aws_vpc_endpoint.s3 : "s3" => e.id },
   )
 }
+
+output "nat_gateway_id" {
+  description = "ID of the NAT gateway (null without one)."
+  value       = try(aws_nat_gateway.this[0].id, null)
+}

@@ -102,6 +102,56 @@ variable "flow_log_retention_days" {
   }
 }
 
+variable "flow_log_traffic_type" {
+  type        = string
+  description = "Traffic the flow log records: ALL, ACCEPT or REJECT (REJECT alone costs a fraction of ALL in log ingestion, and still shows blocked attempts)."
+  default     = "ALL"
+
+  validation {
+    condition     = contains(["ALL", "ACCEPT", "REJECT"], var.flow_log_traffic_type)
+    error_message = "flow_log_traffic_type must be ALL, ACCEPT or REJECT."
+  }
+}
+
+variable "interface_endpoint_zones" {
+  type        = number
+  description = "Number of private subnets (zones) the interface endpoints are placed in, the first ones; 0 puts them in every private subnet. Each zone of each endpoint is billed by the hour."
+  default     = 0
+
+  validation {
+    condition     = var.interface_endpoint_zones >= 0 && floor(var.interface_endpoint_zones) == var.interface_endpoint_zones
+    error_message = "interface_endpoint_zones must be a whole number >= 0."
+  }
+}
+
+variable "nat_gateway" {
+  type        = bool
+  description = "Create one NAT gateway in the first public subnet and route the private subnets' internet traffic through it (needs public_subnet_cidrs)."
+  default     = false
+}
+
+variable "https_egress_to_internet" {
+  type        = list(string)
+  description = "Roles (api, rotator, database) whose security group may reach HTTPS anywhere: needed when AWS APIs are reached through a NAT gateway or a public address instead of interface endpoints."
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.https_egress_to_internet : contains(["api", "rotator", "database"], r)])
+    error_message = "https_egress_to_internet may name only api, rotator and database."
+  }
+}
+
+variable "api_ingress_cidr_blocks" {
+  type        = list(string)
+  description = "CIDR blocks allowed to reach the API tasks on port 3000 directly (an environment without a load balancer)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.api_ingress_cidr_blocks : can(cidrhost(c, 0))])
+    error_message = "api_ingress_cidr_blocks must be valid IPv4 CIDR blocks."
+  }
+}
+
 variable "log_kms_key_arn" {
   type        = string
   description = "KMS key ARN that encrypts the flow log group; null uses the CloudWatch Logs default encryption."

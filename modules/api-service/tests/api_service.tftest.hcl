@@ -39,7 +39,7 @@ run "internal_http" {
   command = plan
 
   assert {
-    condition     = aws_lb_target_group.this.health_check[0].path == "/healthz"
+    condition     = aws_lb_target_group.this[0].health_check[0].path == "/healthz"
     error_message = "the load balancer checks /healthz"
   }
   assert {
@@ -74,4 +74,27 @@ run "rejects_latest_tag" {
   }
 
   expect_failures = [var.image]
+}
+
+run "without_load_balancer" {
+  command = plan
+
+  variables {
+    create_load_balancer = false
+    assign_public_ip     = true
+    container_insights   = false
+  }
+
+  assert {
+    condition     = length(aws_lb.this) == 0 && length(aws_lb_listener.http) == 0 && length(aws_lb_target_group.this) == 0
+    error_message = "no load balancer, listener or target group when create_load_balancer is false"
+  }
+  assert {
+    condition     = length(aws_ecs_service.this.load_balancer) == 0 && aws_ecs_service.this.network_configuration[0].assign_public_ip
+    error_message = "the service registers with no target group and gives its tasks public addresses"
+  }
+  assert {
+    condition     = output.url == null
+    error_message = "no URL without a load balancer"
+  }
 }

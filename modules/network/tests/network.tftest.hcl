@@ -79,3 +79,45 @@ run "rejects_world_admin_cidr" {
 
   expect_failures = [var.admin_cidr_blocks]
 }
+
+run "cheap_dev_public_tasks_and_nat" {
+  command = plan
+
+  variables {
+    public_subnet_cidrs      = ["10.40.100.0/24", "10.40.101.0/24"]
+    nat_gateway              = true
+    interface_endpoint_zones = 1
+    enable_logs_endpoint     = false
+    enable_ecr_endpoints     = false
+    https_egress_to_internet = ["api"]
+    api_ingress_cidr_blocks  = ["10.40.0.0/16"]
+    flow_log_traffic_type    = "REJECT"
+  }
+
+  assert {
+    condition     = length(aws_nat_gateway.this) == 1 && length(aws_route.private_nat) == 1 && length(aws_eip.nat) == 1
+    error_message = "one NAT gateway with its address and the private default route"
+  }
+  assert {
+    condition     = length(aws_vpc_endpoint.interface["secretsmanager"].subnet_ids) == 1
+    error_message = "interface_endpoint_zones = 1 puts the endpoint in one subnet"
+  }
+  assert {
+    condition     = toset(keys(aws_vpc_security_group_egress_rule.https_internet)) == toset(["api"])
+    error_message = "HTTPS to the internet only for the roles named"
+  }
+  assert {
+    condition     = aws_flow_log.this.traffic_type == "REJECT"
+    error_message = "flow log traffic type follows the variable"
+  }
+}
+
+run "nat_needs_public_subnets" {
+  command = plan
+
+  variables {
+    nat_gateway = true
+  }
+
+  expect_failures = [aws_nat_gateway.this]
+}
