@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# make test: starts the local stack, runs the Go tests (unit and integration) against it, runs
-# them again on LocalStack (scripts/localstack-test.sh: LocalStack 4.14.0 with moto for
-# DynamoDB, its own PostgreSQL), then the Terraform checks. `scripts/test.sh go` runs only the
-# Go tests on the default stack.
+# make test: starts the local stack and runs the Go tests (unit and integration) against it;
+# the deployment test (scripts/e2e.sh, on a fresh moto); the suite and the deployment test
+# again on LocalStack (scripts/localstack-test.sh: LocalStack 4.14.0 with moto for DynamoDB,
+# its own PostgreSQL); the rotation suites on PostgreSQL 13-18; then the Terraform checks.
+# `scripts/test.sh go` runs only the Go tests on the default stack. ROTAUDIT_E2E=0 skips the
+# deployment tests.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -17,6 +19,11 @@ say "go test (unit and integration, against the local stack)"
 t0=$SECONDS
 go test -count=1 -timeout 40m ./...
 say "go test on $ROTAUDIT_AWS_EMULATOR passed in $((SECONDS - t0)) s"
+
+if [ "${1:-all}" = all ] && [ "${ROTAUDIT_E2E:-1}" != 0 ]; then
+  say "the deployment end to end on a fresh moto (make e2e)"
+  "$ROOT/scripts/e2e.sh"
+fi
 
 if [ "${1:-all}" = all ]; then
   if [ "$ROTAUDIT_AWS_EMULATOR" = localstack ]; then
