@@ -109,11 +109,16 @@ func leftovers(t *testing.T, cfg aws.Config) []string {
 		}
 	}
 	kc := kms.NewFromConfig(cfg)
+	// Keys behind alias/aws/* are AWS managed: a real account has them too, and services
+	// make them on first use (moto marks them customer managed, "Default key").
+	awsManaged := map[string]bool{}
 	if out, err := kc.ListAliases(ctx, &kms.ListAliasesInput{}); err != nil {
 		fail("kms aliases", err)
 	} else {
 		for _, a := range out.Aliases {
-			if !strings.HasPrefix(aws.ToString(a.AliasName), "alias/aws/") {
+			if strings.HasPrefix(aws.ToString(a.AliasName), "alias/aws/") {
+				awsManaged[aws.ToString(a.TargetKeyId)] = true
+			} else {
 				add("kms alias", aws.ToString(a.AliasName))
 			}
 		}
@@ -128,8 +133,8 @@ func leftovers(t *testing.T, cfg aws.Config) []string {
 				continue
 			}
 			m := d.KeyMetadata
-			if m.KeyManager == kmstypes.KeyManagerTypeCustomer && m.KeyState != kmstypes.KeyStatePendingDeletion {
-				add("kms key ("+string(m.KeyState)+")", aws.ToString(k.KeyId))
+			if m.KeyManager == kmstypes.KeyManagerTypeCustomer && !awsManaged[aws.ToString(m.KeyId)] && m.KeyState != kmstypes.KeyStatePendingDeletion {
+				add("kms key ("+string(m.KeyState)+", "+aws.ToString(m.Description)+")", aws.ToString(k.KeyId))
 			}
 		}
 	}
