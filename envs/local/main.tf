@@ -28,6 +28,7 @@ module "network" {
 
 module "ecr" {
   source = "../../modules/ecr"
+  count  = var.create_ecr ? 1 : 0
 
   name         = local.name
   force_delete = true

@@ -121,3 +121,9 @@ variable "create_alert_inbox" {
   description = "Subscribe an SQS queue to the alert topic, as a local stand-in for the e-mail or chat subscriptions of a real account."
   default     = true
 }
+
+variable "create_ecr" {
+  type        = bool
+  description = "Create the API's ECR repository; LocalStack's free edition has no ECR, so its deployment test sets false."
+  default     = true
+}

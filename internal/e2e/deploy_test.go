@@ -46,6 +46,9 @@ var emulatorGaps = []struct{ point, aws, test string }{
 	{"RotateSecret without RotationLambdaARN (moto)",
 		"keeps the function Terraform configured",
 		"the test passes the configured function ARN explicitly"},
+	{"ECR (LocalStack free edition: none)",
+		"the API's repository is created",
+		"envs/local's create_ecr is false on LocalStack"},
 	{"CloudTrail, ECS (moto partial, LocalStack free edition none)",
 		"the trail, the API service and the ECS database option are deployed",
 		"envs/local turns them off; the API runs as a local process on the secret Terraform made"},
@@ -160,6 +163,9 @@ func TestDeployment(t *testing.T) {
 	}
 	if ddb := os.Getenv("ROTAUDIT_E2E_DYNAMODB_ENDPOINT"); ddb != "" {
 		tf.vars["dynamodb_endpoint"] = ddb
+	}
+	if emulator == "localstack" {
+		tf.vars["create_ecr"] = "false" // ECR is not in LocalStack's free edition
 	}
 	destroyed := false
 	t.Cleanup(func() {
