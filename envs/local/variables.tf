@@ -121,3 +121,9 @@ variable "create_alert_inbox" {
   description = "Subscribe an SQS queue to the alert topic, as a local stand-in for the e-mail or chat subscriptions of a real account."
   default     = true
 }
+
+variable "s3_backfill" {
+  type        = bool
+  description = "Invoke the auditor for every CloudTrail log file written to the trail bucket as well (modules/audit-alerts s3_backfill). Off: EventBridge is the live path and each record would be processed twice; turn it on only to backfill, and off again afterwards."
+  default     = false
+}

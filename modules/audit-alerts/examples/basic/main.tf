@@ -24,7 +24,7 @@ module "audit_alerts" {
   name                   = "rotaudit-example"
   lambda_zip_path        = "${path.root}/../../../../dist/auditor.zip"
   watched_secret_arns    = var.watched_secret_arns
-  create_s3_notification = true
+  s3_backfill            = false # true only while backfilling from the log files (EventBridge is the live path)
   trail_bucket_name      = module.audit_trail.bucket_name
   trail_kms_key_arn      = module.audit_trail.kms_key_arn
   alert_subscriptions    = [{ protocol = "email", endpoint = var.alert_email }]
