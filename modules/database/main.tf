@@ -119,7 +119,9 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 
 # The groups RDS exports the logs to, created here first: RDS creates a missing one itself,
 # with no retention and no customer key. The postgresql group carries the connection log
-# the auditor's DB-xx rules read (output postgresql_log_group_name).
+# the auditor's DB-xx rules read (output postgresql_log_group_name). An instance that
+# already exported before this existed has its groups already: import them
+# (terraform import 'module.database.aws_cloudwatch_log_group.rds["postgresql"]' NAME).
 resource "aws_cloudwatch_log_group" "rds" {
   for_each = local.rds ? toset(local.rds_log_exports) : toset([])
 
