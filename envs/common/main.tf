@@ -172,22 +172,39 @@ module "audit_alerts" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                   = local.name
-  lambda_zip_path        = "${local.dist}/auditor.zip"
-  watched_secret_arns    = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
-  kms_key_arns           = module.secret_rotation.kms_key_arns
-  reader_arns            = local.app_readers
-  rotator_arns           = local.rotators
-  deployer_arns          = var.deployer_arns
-  trusted_networks       = [var.vpc_cidr]
-  ecs_families           = ["${local.name}-rates-api", "${local.name}-postgres"]
-  ecs_clusters           = [module.api.cluster_name]
-  create_s3_notification = true
-  trail_bucket_name      = module.audit_trail.bucket_name
-  trail_kms_key_arn      = module.audit_trail.kms_key_arn
-  alert_subscriptions    = var.alert_subscriptions
-  log_retention_days     = var.log_retention_days
-  deletion_protection    = var.audit_table_deletion_protection
+  name                = local.name
+  lambda_zip_path     = "${local.dist}/auditor.zip"
+  watched_secret_arns = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
+  kms_key_arns        = module.secret_rotation.kms_key_arns
+  reader_arns         = local.app_readers
+  rotator_arns        = local.rotators
+  deployer_arns       = var.deployer_arns
+  trusted_networks    = [var.vpc_cidr]
+  ecs_families        = ["${local.name}-rates-api", "${local.name}-postgres"]
+  ecs_clusters        = [module.api.cluster_name]
+  # Both images come from this deployment's repositories, by tag or by digest.
+  ecs_registries = flatten([for u in values(module.ecr.repository_urls) : ["${u}:", "${u}@"]])
+  trails         = [{ arn = module.audit_trail.trail_arn, bucket = module.audit_trail.bucket_name }]
+  databases      = compact([module.database.identifier])
+  # RA-13: the readers and rotators reach Secrets Manager through its endpoint, when there is one.
+  vpc_endpoint_ids = [for k, id in module.network.vpc_endpoint_ids : id if k == "secretsmanager"]
+  # The DB-xx rules read PostgreSQL's connection log, which the database module's group
+  # (created before the database writes to it) carries to the auditor.
+  db_log_group_names = [module.database.postgresql_log_group_name]
+  db_logins = {
+    users             = module.secret_rotation.app_usernames
+    admin_users       = [module.database.master_username]
+    ignore_users      = var.database_mode == "rds" ? ["rdsadmin"] : []
+    client_networks   = [var.vpc_cidr]
+    alternating_pairs = length(module.secret_rotation.app_usernames) == 2 ? [module.secret_rotation.app_usernames] : []
+  }
+  # Off: EventBridge delivers the events live; see var.s3_backfill.
+  s3_backfill         = var.s3_backfill
+  trail_bucket_name   = module.audit_trail.bucket_name
+  trail_kms_key_arn   = module.audit_trail.kms_key_arn
+  alert_subscriptions = var.alert_subscriptions
+  log_retention_days  = var.log_retention_days
+  deletion_protection = var.audit_table_deletion_protection
 }
 
 module "db_access_iam" {

@@ -376,3 +376,9 @@ variable "flow_log_traffic_type" {
   description = "VPC flow log traffic: ALL, ACCEPT or REJECT."
   default     = "ALL"
 }
+
+variable "s3_backfill" {
+  type        = bool
+  description = "Invoke the auditor for every CloudTrail log file written to the trail bucket as well (modules/audit-alerts s3_backfill). Off: EventBridge is the live path and each record would be processed twice; turn it on only to backfill, and off again afterwards."
+  default     = false
+}

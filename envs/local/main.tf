@@ -87,18 +87,18 @@ module "audit_alerts" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                   = local.name
-  lambda_zip_path        = "${local.dist}/auditor.zip"
-  watched_secret_arns    = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
-  kms_key_arns           = module.secret_rotation.kms_key_arns
-  reader_arns            = local.app_readers
-  rotator_arns           = local.rotators
-  create_s3_notification = true
-  trail_bucket_name      = module.audit_trail.bucket_name
-  trail_kms_key_arn      = module.audit_trail.kms_key_arn
-  management_rule_state  = var.management_rule_state
-  log_retention_days     = 1
-  deletion_protection    = false
+  name                  = local.name
+  lambda_zip_path       = "${local.dist}/auditor.zip"
+  watched_secret_arns   = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
+  kms_key_arns          = module.secret_rotation.kms_key_arns
+  reader_arns           = local.app_readers
+  rotator_arns          = local.rotators
+  s3_backfill           = var.s3_backfill
+  trail_bucket_name     = module.audit_trail.bucket_name
+  trail_kms_key_arn     = module.audit_trail.kms_key_arn
+  management_rule_state = var.management_rule_state
+  log_retention_days    = 1
+  deletion_protection   = false
 }
 
 module "db_access_iam" {

@@ -126,4 +126,9 @@ variable "create_ecr" {
   type        = bool
   description = "Create the API's ECR repository; LocalStack's free edition has no ECR, so its deployment test sets false."
   default     = true
+
+variable "s3_backfill" {
+  type        = bool
+  description = "Invoke the auditor for every CloudTrail log file written to the trail bucket as well (modules/audit-alerts s3_backfill). Off: EventBridge is the live path and each record would be processed twice; turn it on only to backfill, and off again afterwards."
+  default     = false
 }

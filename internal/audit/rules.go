@@ -28,7 +28,10 @@ func Rules() []*Rule {
 				"the rotator. Anyone else calling GetSecretValue or BatchGetSecretValue on them holds the database " +
 				"password afterwards, whatever their IAM policy says. The principal of a role session is the role " +
 				"that issued it, because session names are chosen by the caller and prove nothing. A denied attempt " +
-				"still shows intent and is reported one step lower.",
+				"still shows intent and is reported one step lower. A deployer's read made by Terraform (user agent " +
+				"Terraform or HashiCorp) is expected, because the AWS provider refreshes each secret version with " +
+				"GetSecretValue on every plan; the same deployer reading from any other tool (the CLI, an SDK, a " +
+				"script) is still flagged, since nothing in a deployment needs the password outside Terraform.",
 			calls: on(srcSecrets, reads...), eval: ruleUnexpectedReader,
 		},
 		{
@@ -86,7 +89,8 @@ func Rules() []*Rule {
 				"GetSecretValue appearing; whoever disables or deletes it, or deletes its imported material, makes " +
 				"the secret unreadable and breaks the API; a changed key policy or a grant can hand out decryption " +
 				"unseen by IAM. Decrypt with the secret in the encryption context is expected only from the allowed " +
-				"principals; the one Secrets Manager makes for an unexpected read joins that read's RA-01 finding.",
+				"principals; the one Secrets Manager makes for an unexpected read joins that read's RA-01 finding, and " +
+				"the one it makes for a deployer's read is left to RA-01, which judges that read by its tool.",
 			// Only direct Decrypts of a secret's value reach the Lambda live: the pattern
 			// leaves out every other Decrypt in the region (the auditor's own table and
 			// topic), and those Secrets Manager makes for a GetSecretValue (invokedBy set),

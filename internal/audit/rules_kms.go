@@ -107,6 +107,12 @@ func ruleDecrypt(e *Engine, ev *event) error {
 		return nil
 	}
 	onBehalf := rec.UserIdentity.InvokedBy == srcSecrets || rec.SourceIPAddress == srcSecrets
+	if onBehalf && e.cfg.isDeployer(ev.norm) {
+		// A deployer's read is judged by RA-01, which sees the tool that made it; the
+		// Decrypt Secrets Manager makes for it carries Secrets Manager's agent, not the
+		// caller's, and would otherwise alert on every terraform plan.
+		return nil
+	}
 	sev, why, joins := High, "decrypted directly, not through Secrets Manager", ""
 	if onBehalf {
 		// The Decrypt behind an unexpected read is part of that read: it joins the open

@@ -18,6 +18,9 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 	if !isRead(ev.rec.EventName) || e.cfg.isReader(ev.norm) || e.cfg.isRotator(ev.norm) || isService(ev.principal) {
 		return nil
 	}
+	if e.cfg.isDeployer(ev.norm) && terraformAgent(ev.rec.UserAgent) {
+		return nil
+	}
 	p := ev.secret()
 	for _, id := range secretIDs(ev.rec, p) {
 		name, ok := e.cfg.watched(id)
@@ -37,6 +40,14 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 		})
 	}
 	return nil
+}
+
+// terraformAgent reports whether a call came from Terraform: its AWS provider refreshes
+// every secret version with GetSecretValue on each plan, so a deployer's read from it is
+// routine. The user agent is the caller's word, which is why only deployers, already
+// trusted to change the secrets, are spared on it.
+func terraformAgent(ua string) bool {
+	return uaFamily(ua) == "terraform" || strings.Contains(strings.ToLower(ua), "hashicorp/")
 }
 
 // --- RA-02 ---

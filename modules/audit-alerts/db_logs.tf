@@ -4,9 +4,14 @@
 # The database module sets log_connections and log_disconnections in its parameter group
 # and exports the "postgresql" log (RDS) or ships it through the awslogs driver (ECS).
 # RDS writes the export to /aws/rds/instance/IDENTIFIER/postgresql and creates that group
-# without retention or encryption when it does not exist: list it in db_log_groups_managed
-# to create it here first, with retention and a CMK (apply this module before the
-# instance starts exporting, or import the group).
+# without retention or encryption when it does not exist, so the group must exist first:
+#
+# - with modules/database: it creates its export groups (retention, its key) before the
+#   instance; pass its postgresql_log_group_name in db_log_group_names (envs/common);
+# - with an instance created elsewhere: list the group in db_log_groups_managed to create
+#   it here, with retention and a CMK, and make the instance reference this module's
+#   db_log_group_names output (or depend on it) so it is created after the group; an
+#   instance that already exports needs its group imported instead.
 
 locals {
   # The groups to subscribe: the managed ones and any others given by name.

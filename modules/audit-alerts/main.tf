@@ -12,8 +12,9 @@ locals {
   region        = data.aws_region.current.name
   function_name = "${var.name}-auditor"
   # An explicit boolean, not "bucket given": the bucket name usually comes from another
-  # module's resource and may be unknown until apply, which count cannot wait for.
-  s3_enabled = var.create_s3_notification
+  # module's resource and may be unknown until apply, which count cannot wait for. Off
+  # unless backfilling: EventBridge already delivers each record live.
+  s3_enabled = var.s3_backfill
 
   # IAM events reach EventBridge in us-east-1 only. A rule there can target a Lambda only
   # in its own region, so elsewhere it forwards to this region's default bus, where a
@@ -24,7 +25,8 @@ locals {
   iam_pattern        = file("${path.module}/patterns/iam-events.json")
 
   # The audit configuration document (internal/audit.Config); unset durations are left
-  # out so the auditor applies its defaults.
+  # out so the auditor applies its defaults, and so are the optional sections left empty,
+  # which keeps the document of a caller that sets none of them as it was.
   audit_config = jsonencode(merge(
     {
       watched_secrets  = [for a in var.watched_secret_arns : { arn = a }]
@@ -33,11 +35,21 @@ locals {
       rotators         = var.rotator_arns
       deployers        = var.deployer_arns
       trusted_networks = var.trusted_networks
-      ecs = {
-        families = var.ecs_families
-        clusters = var.ecs_clusters
-      }
+      ecs = merge(
+        {
+          families = var.ecs_families
+          clusters = var.ecs_clusters
+        },
+        { for k, v in { registries = var.ecs_registries } : k => v if length(v) > 0 },
+      )
     },
+    { for k, v in {
+      trails        = [for t in var.trails : { arn = t.arn, bucket = t.bucket }]
+      databases     = var.databases
+      vpc_endpoints = var.vpc_endpoint_ids
+      # Without its unset fields: the auditor rejects a null duration.
+      db_logins = { for k, v in var.db_logins : k => v if v != null }
+    } : k => v if length(v) > 0 },
     { for k, v in var.audit_settings : k => v if v != null },
   ))
 }
@@ -463,6 +475,14 @@ resource "aws_sqs_queue_policy" "dlq" {
 }
 
 # ------------------------------------------------------------------ S3 log file notifications
+#
+# Backfill only (s3_backfill). EventBridge delivers every management event live; the log
+# files CloudTrail writes to the bucket hold the same records again, so reading both
+# processes each record twice (deduplicated alerts, doubled Lambda cost). To backfill,
+# e.g. after the Lambda was down longer than EventBridge retries or when the trail
+# predates this module: apply with s3_backfill = true, then send the Lambda one S3
+# ObjectCreated record per log file to replay (files CloudTrail writes meanwhile arrive
+# through the notification by themselves), and apply with s3_backfill = false when done.
 
 resource "aws_lambda_permission" "s3" {
   count = local.s3_enabled ? 1 : 0
@@ -483,7 +503,7 @@ resource "aws_s3_bucket_notification" "trail" {
   lifecycle {
     precondition {
       condition     = var.trail_bucket_name != null
-      error_message = "create_s3_notification needs trail_bucket_name."
+      error_message = "s3_backfill needs trail_bucket_name."
     }
   }
 

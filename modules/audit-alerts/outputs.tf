@@ -56,3 +56,8 @@ output "deletion_protection" {
   description = "Whether the state table has deletion protection."
   value       = aws_dynamodb_table.state.deletion_protection_enabled
 }
+
+output "db_log_group_names" {
+  description = "CloudWatch Logs groups of PostgreSQL's log subscribed to the auditor. The db_log_groups_managed ones exist once this is known: an RDS instance created elsewhere that references it is created after its export group, which RDS would otherwise create without retention or key."
+  value       = concat([for g in aws_cloudwatch_log_group.db : g.name], var.db_log_group_names)
+}

@@ -97,6 +97,94 @@ variable "ecs_clusters" {
   default     = []
 }
 
+variable "ecs_registries" {
+  type        = list(string)
+  description = "Image prefixes releases come from, such as an ECR repository URL followed by \":\" (ecs.registries); an image from anywhere else in a task definition is flagged. Empty: any registry."
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.ecs_registries : length(r) > 0 && !strcontains(r, " ")])
+    error_message = "ecs_registries entries must be non-empty image prefixes without spaces, such as 111122223333.dkr.ecr.eu-west-1.amazonaws.com/rotaudit-prod/rates-api:."
+  }
+}
+
+variable "trails" {
+  type = list(object({
+    arn    = string
+    bucket = string
+  }))
+  description = "Trails the audit depends on, with the bucket each delivers to (trails); tampering with them or their buckets is flagged. Empty: every trail counts and no bucket is watched."
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.trails : can(regex("^arn:[a-z-]+:cloudtrail:[a-z0-9-]+:[0-9]{12}:trail/.+$", t.arn))])
+    error_message = "trails[*].arn must be a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)."
+  }
+  validation {
+    condition     = alltrue([for t in var.trails : can(regex("^[a-z0-9.-]{3,63}$", t.bucket))])
+    error_message = "trails[*].bucket must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+  }
+}
+
+variable "databases" {
+  type        = list(string)
+  description = "RDS instance or cluster identifiers (or ARNs) of the database (databases), whose snapshots, master password and settings the RDS rules follow."
+  default     = []
+
+  validation {
+    condition     = alltrue([for d in var.databases : can(regex("^[^\\s]+$", d))])
+    error_message = "databases entries must be non-empty DB instance or cluster identifiers without spaces."
+  }
+}
+
+variable "vpc_endpoint_ids" {
+  type        = list(string)
+  description = "Secrets Manager interface endpoints (vpce-...) the readers and rotators call through (vpc_endpoints); a call of theirs through none of them is flagged (RA-13). Empty: no endpoint is required."
+  default     = []
+
+  validation {
+    condition     = alltrue([for v in var.vpc_endpoint_ids : startswith(v, "vpce-")])
+    error_message = "vpc_endpoint_ids entries must be VPC endpoint ids (vpce-...)."
+  }
+}
+
+variable "db_logins" {
+  type = object({
+    users           = optional(list(string))
+    admin_users     = optional(list(string))
+    ignore_users    = optional(list(string))
+    client_networks = optional(list(string))
+    # Lists of two role names: Terraform has no fixed-length list type.
+    alternating_pairs = optional(list(list(string)))
+    failure_burst = optional(object({
+      count  = number
+      window = string
+    }))
+    admin_window = optional(string)
+    stale_after  = optional(string)
+  })
+  description = "What the DB-xx rules know of the database's logins (db_logins): the watched secrets' users, the admin users, platform users to ignore, the clients' subnets, the alternating pairs, and thresholds. Unset: the DB-xx rules stay off and the key is left out."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for c in coalesce(var.db_logins.client_networks, []) : can(cidrhost(c, 0))])
+    error_message = "db_logins.client_networks must hold CIDR blocks such as 10.0.1.0/24."
+  }
+  validation {
+    condition     = alltrue([for p in coalesce(var.db_logins.alternating_pairs, []) : length(p) == 2 && length(distinct(p)) == 2 && alltrue([for u in p : u != ""])])
+    error_message = "db_logins.alternating_pairs entries must be two different role names."
+  }
+  validation {
+    condition     = var.db_logins.failure_burst == null || try(var.db_logins.failure_burst.count >= 2, false)
+    error_message = "db_logins.failure_burst.count must be at least 2."
+  }
+  validation {
+    condition = alltrue([for v in [var.db_logins.admin_window, var.db_logins.stale_after, try(var.db_logins.failure_burst.window, null)] :
+    v == null || can(regex("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$", v))])
+    error_message = "db_logins durations (admin_window, stale_after, failure_burst.window) must be Go duration strings such as 15m or 24h."
+  }
+}
+
 variable "audit_settings" {
   type = object({
     learning_period = optional(string)
@@ -135,15 +223,15 @@ variable "enable_iam_rule" {
   default     = true
 }
 
-variable "create_s3_notification" {
+variable "s3_backfill" {
   type        = bool
-  description = "Invoke the Lambda for every CloudTrail log file written to trail_bucket_name (whole-file processing). The module then owns the bucket's notification configuration. A boolean of its own because the bucket name may be unknown until apply."
+  description = "Also invoke the Lambda for every CloudTrail log file written to trail_bucket_name (whole-file processing). Off by default: EventBridge is the live path, and with both on each record is processed twice. Turn it on for a backfill (see the S3 section of main.tf) and off again afterwards. The module then owns the bucket's notification configuration. A boolean of its own because the bucket name may be unknown until apply."
   default     = false
 }
 
 variable "trail_bucket_name" {
   type        = string
-  description = "CloudTrail log bucket whose ObjectCreated events invoke the Lambda when create_s3_notification is true."
+  description = "CloudTrail log bucket whose ObjectCreated events invoke the Lambda when s3_backfill is true."
   default     = null
 }
 

@@ -8,6 +8,8 @@ locals {
   major       = split(".", var.engine_version)[0]
   kms_key_arn = var.kms_key_arn == null ? aws_kms_key.this[0].arn : var.kms_key_arn
   ecs_host    = "postgres.${var.name}.internal"
+
+  rds_log_exports = ["postgresql", "upgrade"]
 }
 
 data "aws_iam_policy_document" "key" {
@@ -115,6 +117,20 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
+# The groups RDS exports the logs to, created here first: RDS creates a missing one itself,
+# with no retention and no customer key. The postgresql group carries the connection log
+# the auditor's DB-xx rules read (output postgresql_log_group_name). An instance that
+# already exported before this existed has its groups already: import them
+# (terraform import 'module.database.aws_cloudwatch_log_group.rds["postgresql"]' NAME).
+resource "aws_cloudwatch_log_group" "rds" {
+  for_each = local.rds ? toset(local.rds_log_exports) : toset([])
+
+  name              = "/aws/rds/instance/${var.name}/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+  tags              = var.tags
+}
+
 resource "aws_db_instance" "this" {
   count = local.rds ? 1 : 0
 
@@ -150,7 +166,7 @@ resource "aws_db_instance" "this" {
   final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final"
   auto_minor_version_upgrade          = true
   iam_database_authentication_enabled = true
-  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports     = local.rds_log_exports
 
   performance_insights_enabled    = true
   performance_insights_kms_key_id = local.kms_key_arn
@@ -159,6 +175,7 @@ resource "aws_db_instance" "this" {
 
   tags = var.tags
 
+  depends_on = [aws_cloudwatch_log_group.rds]
 }
 
 # ---------------------------------------------------------------- PostgreSQL on ECS + EFS

@@ -33,6 +33,16 @@ output "rds_instance_arn" {
   value       = local.rds ? aws_db_instance.this[0].arn : null
 }
 
+output "identifier" {
+  description = "RDS instance identifier, the auditor's databases entry (null in ecs mode)."
+  value       = local.rds ? var.name : null
+}
+
+output "postgresql_log_group_name" {
+  description = "CloudWatch Logs group carrying PostgreSQL's log with its connection lines (RDS export or the ECS task's awslogs group), created by this module before the database writes to it: subscribe the auditor to it (audit-alerts db_log_group_names)."
+  value       = local.rds ? aws_cloudwatch_log_group.rds["postgresql"].name : aws_cloudwatch_log_group.ecs[0].name
+}
+
 output "efs_file_system_id" {
   description = "ID of the EFS file system holding the data directory (null in rds mode)."
   value       = local.ecs ? aws_efs_file_system.this[0].id : null

@@ -300,6 +300,17 @@ data "aws_iam_policy_document" "rotator" {
     }
   }
 
+  # The rotator completes an RDS-managed master secret from its instance or cluster, and
+  # tells a read replica's user from the primary's (internal/rotation/rdsmaster.go). It
+  # always names one instance or cluster, so the optional db and cluster resource types
+  # of these List actions narrow it to this account and region; the identifiers come from
+  # the secrets at run time, so no narrower ARN is known here.
+  statement {
+    sid       = "DescribeDatabases"
+    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]
+    resources = ["arn:${local.partition}:rds:${local.region}:${local.account_id}:db:*", "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:*"]
+  }
+
   # checked: GetRandomPassword acts on no resource; IAM accepts only "*" for it.
   statement {
     sid       = "GeneratePasswords"

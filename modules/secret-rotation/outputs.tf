@@ -81,3 +81,8 @@ output "secret_reader_arns" {
   description = "Principals exempted from each secret's deny policy, by secret (empty without create_secret_policy)."
   value       = var.create_secret_policy ? local.secret_readers : {}
 }
+
+output "app_usernames" {
+  description = "Database roles the app secret holds: app_username, and its _clone under alternating users (the auditor's db_logins.users and alternating_pairs)."
+  value       = var.app_rotation_strategy == "alternating-users" ? [var.app_username, "${var.app_username}_clone"] : [var.app_username]
+}

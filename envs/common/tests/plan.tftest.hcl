@@ -101,3 +101,20 @@ run "deletion_protection_follows_the_environment" {
     error_message = "dev is deletable; stage and prod are protected"
   }
 }
+
+run "auditor_reads_the_database_log" {
+  command = plan
+
+  assert {
+    condition     = module.audit_alerts.db_log_group_names == [module.database.postgresql_log_group_name]
+    error_message = "the auditor is subscribed to the group carrying PostgreSQL's connection log"
+  }
+  assert {
+    condition     = var.database_mode == "rds" ? module.database.postgresql_log_group_name == "/aws/rds/instance/rotaudit-${var.environment}/postgresql" && module.database.identifier == "rotaudit-${var.environment}" : module.database.identifier == null
+    error_message = "RDS exports to the group the database module creates first, and the auditor knows the instance"
+  }
+  assert {
+    condition     = !var.s3_backfill
+    error_message = "the S3 log-file notification is for backfills only: EventBridge is the live path"
+  }
+}

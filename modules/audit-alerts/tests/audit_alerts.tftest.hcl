@@ -38,11 +38,11 @@ mock_provider "aws" {
 }
 
 variables {
-  name                   = "rotaudit-test"
-  lambda_zip_path        = "tests/auditor.zip"
-  watched_secret_arns    = ["arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-AbCdEf"]
-  trail_bucket_name      = "rotaudit-test-cloudtrail"
-  create_s3_notification = true
+  name                = "rotaudit-test"
+  lambda_zip_path     = "tests/auditor.zip"
+  watched_secret_arns = ["arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-AbCdEf"]
+  trail_bucket_name   = "rotaudit-test-cloudtrail"
+  s3_backfill         = true
 }
 
 run "iam_events_forwarded_from_us_east_1" {
@@ -98,8 +98,8 @@ run "no_notification_without_the_flag" {
   command = plan
 
   variables {
-    create_s3_notification = false
-    deletion_protection    = false
+    s3_backfill         = false
+    deletion_protection = false
   }
 
   assert {
@@ -123,4 +123,63 @@ run "config_file_replaces_generated_config" {
     condition     = aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"] == ""
     error_message = "AUDIT_CONFIG must be empty when AUDIT_CONFIG_FILE is set"
   }
+}
+
+run "optional_config_sections_left_out_by_default" {
+  command = plan
+
+  assert {
+    condition = length(setintersection(keys(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"])),
+    ["trails", "databases", "vpc_endpoints", "db_logins"])) == 0
+    error_message = "unset optional sections stay out of AUDIT_CONFIG"
+  }
+  assert {
+    condition     = !contains(keys(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).ecs), "registries")
+    error_message = "ecs.registries stays out unless set"
+  }
+}
+
+run "optional_config_sections_when_set" {
+  command = plan
+
+  variables {
+    trails           = [{ arn = "arn:aws:cloudtrail:eu-west-1:111111111111:trail/rotaudit-test", bucket = "rotaudit-test-cloudtrail" }]
+    databases        = ["rotaudit-test"]
+    vpc_endpoint_ids = ["vpce-0123456789abcdef0"]
+    ecs_registries   = ["111111111111.dkr.ecr.eu-west-1.amazonaws.com/rotaudit-test/rates-api:"]
+    db_logins = {
+      users             = ["rates_app", "rates_app_clone"]
+      admin_users       = ["rotaudit_admin"]
+      alternating_pairs = [["rates_app", "rates_app_clone"]]
+      admin_window      = "20m"
+    }
+  }
+
+  assert {
+    condition     = jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).trails[0].bucket == "rotaudit-test-cloudtrail"
+    error_message = "trails carry the trail and its bucket"
+  }
+  assert {
+    condition = (jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).databases == ["rotaudit-test"]
+      && jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).vpc_endpoints == ["vpce-0123456789abcdef0"]
+    && length(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).ecs.registries) == 1)
+    error_message = "databases, vpc_endpoints and ecs.registries are passed through"
+  }
+  assert {
+    condition     = keys(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).db_logins) == ["admin_users", "admin_window", "alternating_pairs", "users"]
+    error_message = "db_logins holds the fields set and no null ones (the auditor rejects a null duration)"
+  }
+}
+
+run "rejects_bad_db_logins" {
+  command = plan
+
+  variables {
+    db_logins = {
+      client_networks   = ["10.0.1.0"]
+      alternating_pairs = [["rates_app", "rates_app"]]
+    }
+  }
+
+  expect_failures = [var.db_logins]
 }

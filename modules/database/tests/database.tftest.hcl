@@ -50,6 +50,18 @@ run "rds_by_default" {
     condition     = contains([for p in aws_db_parameter_group.this[0].parameter : p.name if p.value == "1"], "log_connections")
     error_message = "the parameter group logs connections"
   }
+  assert {
+    condition     = aws_cloudwatch_log_group.rds["postgresql"].name == "/aws/rds/instance/rotaudit-test/postgresql" && aws_cloudwatch_log_group.rds["postgresql"].retention_in_days == 365
+    error_message = "the RDS export group is created here, with retention, before RDS would create it bare"
+  }
+  assert {
+    condition     = toset(keys(aws_cloudwatch_log_group.rds)) == toset(aws_db_instance.this[0].enabled_cloudwatch_logs_exports)
+    error_message = "every exported log has its group created here"
+  }
+  assert {
+    condition     = output.identifier == "rotaudit-test" && output.postgresql_log_group_name == "/aws/rds/instance/rotaudit-test/postgresql"
+    error_message = "the outputs name the instance and the group carrying its connection log"
+  }
 }
 
 run "ecs_mode" {
@@ -74,6 +86,10 @@ run "ecs_mode" {
   assert {
     condition     = output.tls_required == false
     error_message = "the ECS database speaks plain TCP inside the VPC"
+  }
+  assert {
+    condition     = output.identifier == null && output.postgresql_log_group_name == "/ecs/rotaudit-test/postgres" && length(aws_cloudwatch_log_group.rds) == 0
+    error_message = "in ecs mode PostgreSQL's log is the task's awslogs group, and there is no RDS identifier"
   }
 }
 

@@ -21,11 +21,11 @@ module "audit_alerts" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                   = "rotaudit-example"
-  lambda_zip_path        = "${path.root}/../../../../dist/auditor.zip"
-  watched_secret_arns    = var.watched_secret_arns
-  create_s3_notification = true
-  trail_bucket_name      = module.audit_trail.bucket_name
-  trail_kms_key_arn      = module.audit_trail.kms_key_arn
-  alert_subscriptions    = [{ protocol = "email", endpoint = var.alert_email }]
+  name                = "rotaudit-example"
+  lambda_zip_path     = "${path.root}/../../../../dist/auditor.zip"
+  watched_secret_arns = var.watched_secret_arns
+  s3_backfill         = false # true only while backfilling from the log files (EventBridge is the live path)
+  trail_bucket_name   = module.audit_trail.bucket_name
+  trail_kms_key_arn   = module.audit_trail.kms_key_arn
+  alert_subscriptions = [{ protocol = "email", endpoint = var.alert_email }]
 }
