@@ -126,6 +126,7 @@ variable "create_ecr" {
   type        = bool
   description = "Create the API's ECR repository; LocalStack's free edition has no ECR, so its deployment test sets false."
   default     = true
+}
 
 variable "s3_backfill" {
   type        = bool
