@@ -32,13 +32,7 @@ t0=$SECONDS
 go test -count=1 -timeout 40m ./...
 say "go test on $ROTAUDIT_AWS_EMULATOR passed in $((SECONDS - t0)) s"
 
-# The deployment test on LocalStack too, on a fresh emulator: the suite's own leftovers
-# would otherwise count as what terraform destroy left behind.
-if [ "${ROTAUDIT_E2E:-1}" != 0 ]; then
-  say "restarting the LocalStack stack for the deployment test (a fresh emulator)"
-  stack down
-  stack up
-  eval "$(stack env)"
-  ROTAUDIT_E2E_ENDPOINT=$AWS_ENDPOINT_URL ROTAUDIT_E2E_DYNAMODB_ENDPOINT=${AWS_ENDPOINT_URL_DYNAMODB:-} \
-    "$ROOT/scripts/e2e.sh"
-fi
+# The deployment test (make e2e) does not run here: offline, LocalStack 4.14.0 cannot create a
+# Lambda function (it downloads its runtime init from GitHub at CreateFunction and then
+# needs Docker; the function ends in state Failed, so terraform apply fails), and the
+# Terraform provider rejects the queue URLs of SQS_ENDPOINT_STRATEGY=path. See the README.

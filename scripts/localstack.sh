@@ -18,7 +18,7 @@ DDB_LOG=$STATE_DIR/moto-dynamodb.log
 DDB_PID=$STATE_DIR/moto-dynamodb.pid
 # The services the project uses, and only those: anything else answers "not enabled" at once
 # instead of half-working.
-LS_SERVICES=secretsmanager,kms,sts,iam,sns,sqs,events,s3,logs,lambda,ec2,cloudwatch
+LS_SERVICES=secretsmanager,kms,sts,iam,sns,sqs,events,s3,logs,lambda
 
 # LocalStack 4.14.0 declares Python >= 3.10, but its own code imports warnings.deprecated,
 # new in 3.13: on 3.12 it starts and then answers 500 for SQS, Lambda and others (and on 3.11

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # make test: starts the local stack and runs the Go tests (unit and integration) against it;
-# the deployment test (scripts/e2e.sh, on a fresh moto); the suite and the deployment test
-# again on LocalStack (scripts/localstack-test.sh: LocalStack 4.14.0 with moto for DynamoDB,
+# the deployment test (scripts/e2e.sh, on a fresh moto); the suite again on LocalStack (scripts/localstack-test.sh: LocalStack 4.14.0 with moto for DynamoDB,
 # its own PostgreSQL); the rotation suites on PostgreSQL 13-18; then the Terraform checks.
 # `scripts/test.sh go` runs only the Go tests on the default stack. ROTAUDIT_E2E=0 skips the
 # deployment tests.
