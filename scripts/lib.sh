@@ -83,9 +83,12 @@ stack_env() {
       "LOCALSTACK_PORT=$AWS_PORT" "LOCALSTACK_DYNAMODB_PORT=$DYNAMODB_PORT"
   fi
   if [ "$EMULATOR" = localstack ] && [ -z "$docker" ]; then
+    # LocalStack's free edition has neither DynamoDB (offline) nor RDS: the moto server beside
+    # it serves both.
     echo "export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT"
+    echo "export AWS_ENDPOINT_URL_RDS=http://127.0.0.1:$DYNAMODB_PORT"
   else
-    echo "unset AWS_ENDPOINT_URL_DYNAMODB"
+    echo "unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_RDS"
   fi
   cat <<ENV
 export ROTAUDIT_EMULATOR=$EMULATOR
