@@ -7,7 +7,7 @@
 #   scripts/pg-majors.sh status [MAJOR...]   say which clusters run; exit 1 when one is down
 #   scripts/pg-majors.sh env MAJOR           print the environment that points the tests at MAJOR's cluster
 #   scripts/pg-majors.sh test [--except-stack] [MAJOR...]
-#                                            go test ./internal/rotation/... against each major in turn,
+#                                            go test ./internal/rotation/... ./internal/pgrole/... ./internal/scram against each major in turn,
 #                                            with the stack's AWS emulator; prints the time per major
 #   scripts/pg-majors.sh reset [MAJOR...]    stop the clusters and delete their data
 #
@@ -236,14 +236,14 @@ cmd_test() {
   "$ROOT/scripts/stack.sh" up
   for major in "$@"; do up_major "$major"; done
   for major in "$@"; do
-    say "PostgreSQL $major: go test ./internal/rotation/... against 127.0.0.1:$(port_of "$major")"
+    say "PostgreSQL $major: go test ./internal/rotation/... ./internal/pgrole/... ./internal/scram against 127.0.0.1:$(port_of "$major")"
     start=$(date +%s.%N)
     rc=0
     (
       cd "$ROOT"
       eval "$(env_major "$major")"
       export ROTAUDIT_REQUIRE_STACK=1
-      go test -count=1 -timeout 30m ./internal/rotation/...
+      go test -count=1 -timeout 30m ./internal/rotation/... ./internal/pgrole/... ./internal/scram
     ) || rc=$?
     secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     line="PostgreSQL $major ($("$(bindir "$major")/postgres" --version | sed -E 's/^[^0-9]*([0-9.]+).*/\1/')): ${secs}s"

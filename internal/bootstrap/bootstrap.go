@@ -32,8 +32,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 )
 
 // Sentinel errors callers can act on.

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 

@@ -28,7 +28,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 )
 
 // Names used by the local stack; the cross-team contract fixes them.

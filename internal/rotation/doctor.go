@@ -11,7 +11,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 )
 
 // Check statuses.

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 )
 
 // Sentinel errors: every error the rotator returns wraps one of them, so callers (and the

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 )
 
 // The confused-deputy guard.

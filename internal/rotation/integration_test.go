@@ -17,8 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 )
 
 // EnvCloneMemberOfUser is rotaudit's switch for AWS's way of giving the clone access:

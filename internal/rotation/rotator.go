@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rdsca"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 )
 
 // Staging labels of the rotation contract.

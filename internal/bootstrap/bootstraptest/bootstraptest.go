@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
-	"github.com/rotaudit/rotaudit/internal/rotation/pgrole"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 

@@ -43,7 +43,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/rotaudit/rotaudit/internal/rotation/scram"
+	"github.com/rotaudit/rotaudit/internal/scram"
 )
 
 // ErrNotMirrorable is returned when the source role has something a copy cannot have.

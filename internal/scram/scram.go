@@ -13,7 +13,7 @@
 // vs 4.3 ms per verifier (medians of 3 in one run, 2026-12-01): under the 1.5x that
 // hand-written machinery must earn, so it gave way to the maintained package:
 //
-//	go test -run '^$' -bench StoredKeys -benchmem ./internal/rotation/scram
+//	go test -run '^$' -bench StoredKeys -benchmem ./internal/scram
 package scram
 
 import (

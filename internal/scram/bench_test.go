@@ -49,7 +49,7 @@ func TestVerifierMatchesHandDerivation(t *testing.T) {
 // BenchmarkStoredKeys derives one verifier's keys with PostgreSQL's 4096 iterations:
 // this package (github.com/xdg-go/scram underneath) beside the hand-written derivation.
 //
-//	go test -run '^$' -bench StoredKeys -benchmem ./internal/rotation/scram
+//	go test -run '^$' -bench StoredKeys -benchmem ./internal/scram
 func BenchmarkStoredKeys(b *testing.B) {
 	salt, _ := base64.StdEncoding.DecodeString("SBp6XfxNf+hWgBzs4WoQHg==")
 	b.Run("xdg-go-scram", func(b *testing.B) {
