@@ -1,6 +1,7 @@
 package tfcheck
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -197,17 +198,22 @@ func readSecretValue(src []byte, e hclsyntax.Expression, locals map[string]local
 }
 
 // rotationStrategies returns the strategies the function named by expr may rotate with,
-// and the function's name for messages.
+// and the function's name for messages. The function is an aws_lambda_function of this
+// module or a module call of modules/_internal/lambda-function (its environment argument).
 func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string, error) {
-	var fnName string
+	const notAFunction = "rotation_lambda_arn is not a reference to an aws_lambda_function or a Lambda module of this module"
+	var kind, fnName string
 	var key hclsyntax.Expression // index of a for_each'd function; nil when none
+	isFunction := func(t hcl.Traversal) bool {
+		return t.RootName() == "aws_lambda_function" || t.RootName() == "module"
+	}
 	switch e := expr.(type) {
 	case *hclsyntax.ScopeTraversalExpr:
 		t := e.Traversal
-		if t.RootName() != "aws_lambda_function" || len(t) < 2 {
-			return nil, "", fmt.Errorf("rotation_lambda_arn is not a reference to an aws_lambda_function of this module")
+		if !isFunction(t) || len(t) < 2 {
+			return nil, "", errors.New(notAFunction)
 		}
-		fnName = t[1].(hcl.TraverseAttr).Name
+		kind, fnName = t.RootName(), t[1].(hcl.TraverseAttr).Name
 		if len(t) > 2 {
 			if ix, ok := t[2].(hcl.TraverseIndex); ok {
 				key = &hclsyntax.LiteralValueExpr{Val: ix.Key}
@@ -219,25 +225,29 @@ func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string,
 			return nil, "", fmt.Errorf("rotation_lambda_arn: unsupported expression")
 		}
 		col, ok := ix.Collection.(*hclsyntax.ScopeTraversalExpr)
-		if !ok || col.Traversal.RootName() != "aws_lambda_function" || len(col.Traversal) != 2 {
-			return nil, "", fmt.Errorf("rotation_lambda_arn is not a reference to an aws_lambda_function of this module")
+		if !ok || !isFunction(col.Traversal) || len(col.Traversal) != 2 {
+			return nil, "", errors.New(notAFunction)
 		}
-		fnName = col.Traversal[1].(hcl.TraverseAttr).Name
+		kind, fnName = col.Traversal.RootName(), col.Traversal[1].(hcl.TraverseAttr).Name
 		key = ix.Key
 	default:
-		return nil, "", fmt.Errorf("rotation_lambda_arn is not a reference to an aws_lambda_function of this module")
+		return nil, "", errors.New(notAFunction)
 	}
-	fns := m.Blocks("resource", "aws_lambda_function")
-	i := slices.IndexFunc(fns, func(b BlockIn) bool { return len(b.Block.Labels) == 2 && b.Block.Labels[1] == fnName })
-	if i < 0 {
-		return nil, "", fmt.Errorf("aws_lambda_function.%s does not exist", fnName)
+	label := kind + "." + fnName
+	var fns []BlockIn
+	if kind == "module" {
+		fns = m.Blocks("module", fnName)
+	} else {
+		fns = slices.DeleteFunc(m.Blocks("resource", "aws_lambda_function"), func(b BlockIn) bool { return len(b.Block.Labels) != 2 || b.Block.Labels[1] != fnName })
 	}
-	fn := fns[i]
+	if len(fns) == 0 {
+		return nil, "", fmt.Errorf("%s does not exist", label)
+	}
+	fn := fns[0]
 	strategyExpr := envExpr(fn.Block, "ROTATION_STRATEGY")
 	if strategyExpr == nil {
-		return nil, "", fmt.Errorf("aws_lambda_function.%s sets no ROTATION_STRATEGY", fnName)
+		return nil, "", fmt.Errorf("%s sets no ROTATION_STRATEGY", label)
 	}
-	label := "aws_lambda_function." + fnName
 	// ROTATION_STRATEGY = each.key: the strategy is the index the rotation uses.
 	if t, ok := strategyExpr.(*hclsyntax.ScopeTraversalExpr); ok && t.Traversal.RootName() == "each" {
 		if key == nil {
@@ -250,24 +260,29 @@ func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string,
 	return s, label, err
 }
 
-// envExpr returns the expression of one key of a Lambda's environment variables.
+// envExpr returns the expression of one key of a Lambda's environment variables: the
+// environment { variables = {...} } of an aws_lambda_function, or the environment = {...}
+// argument of a Lambda module call.
 func envExpr(fn *hclsyntax.Block, name string) hclsyntax.Expression {
+	var vars *hclsyntax.Attribute
+	if fn.Type == "module" {
+		vars = fn.Body.Attributes["environment"]
+	}
 	for _, b := range fn.Body.Blocks {
-		if b.Type != "environment" {
-			continue
+		if b.Type == "environment" {
+			vars = b.Body.Attributes["variables"]
 		}
-		a, ok := b.Body.Attributes["variables"]
-		if !ok {
-			return nil
-		}
-		obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr)
-		if !ok {
-			return nil
-		}
-		for _, item := range obj.Items {
-			if hcl.ExprAsKeyword(item.KeyExpr) == name {
-				return item.ValueExpr
-			}
+	}
+	if vars == nil {
+		return nil
+	}
+	obj, ok := vars.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return nil
+	}
+	for _, item := range obj.Items {
+		if hcl.ExprAsKeyword(item.KeyExpr) == name {
+			return item.ValueExpr
 		}
 	}
 	return nil

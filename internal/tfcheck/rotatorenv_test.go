@@ -23,16 +23,15 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := lambdaFunction(t, dir, "rotator")
-	var env hcl.Expression
-	for _, b := range fn.Block.Body.Blocks {
-		if b.Type == "environment" {
-			env = b.Body.Attributes["variables"].Expr
-		}
+	calls := m.Blocks("module", "rotator")
+	if len(calls) != 1 {
+		t.Fatalf("%s: want one module \"rotator\", found %d", dir, len(calls))
 	}
-	if env == nil {
-		t.Fatalf("%s: the Lambda has no environment variables", dir)
+	a, ok := calls[0].Block.Body.Attributes["environment"]
+	if !ok {
+		t.Fatalf("%s: module \"rotator\" passes no environment", dir)
 	}
+	var env hcl.Expression = a.Expr
 	defaults := map[string]cty.Value{}
 	for _, v := range m.Variables {
 		if !v.HasDefault {

@@ -211,16 +211,26 @@ func (b BlockIn) Name() string {
 	return strings.Join(append([]string{b.Block.Type}, b.Block.Labels...), ".")
 }
 
-// Traversals returns every variable reference in every expression of the module.
+// Traversals returns every variable reference in every expression of the module (the
+// addresses in moved blocks are not references).
 func (m *Module) Traversals() []hcl.Traversal {
 	var out []hcl.Traversal
 	for _, f := range m.Files {
-		_ = hclsyntax.VisitAll(f.Body, func(n hclsyntax.Node) hcl.Diagnostics {
-			if a, ok := n.(*hclsyntax.Attribute); ok {
-				out = append(out, a.Expr.Variables()...)
+		for _, b := range f.Body.Blocks {
+			// A moved block's from and to are resource addresses, not references.
+			if b.Type == "moved" {
+				continue
 			}
-			return nil
-		})
+			_ = hclsyntax.VisitAll(b.Body, func(n hclsyntax.Node) hcl.Diagnostics {
+				if a, ok := n.(*hclsyntax.Attribute); ok {
+					out = append(out, a.Expr.Variables()...)
+				}
+				return nil
+			})
+		}
+		for _, a := range f.Body.Attributes {
+			out = append(out, a.Expr.Variables()...)
+		}
 	}
 	return out
 }
@@ -250,7 +260,7 @@ func ObjectKeys(expr hclsyntax.Expression) (keys []string, ok bool) {
 // root calls: modules/*, modules/*/examples/*, envs/*.
 func Roots(repo string) ([]string, error) {
 	var dirs []string
-	for _, pattern := range []string{"modules/*", "modules/*/examples/*", "envs/*"} {
+	for _, pattern := range []string{"modules/*", "modules/_internal/*", "modules/*/examples/*", "envs/*"} {
 		matches, err := filepath.Glob(filepath.Join(repo, pattern))
 		if err != nil {
 			return nil, err

@@ -32,31 +32,23 @@ var modules = []string{
 // reason. Each must also carry a "# checked: ..." comment in the HCL.
 var wildcardAllowed = map[string]string{
 	// KMS key policies: "*" in a key policy means the key the policy is attached to.
-	"modules/audit-alerts key AccountAdministers":           "key policy",
+	"modules/_internal/kms-key admin AccountAdministers":    "key policy",
 	"modules/audit-alerts key EventBridgeWritesDeadLetters": "key policy",
-	"modules/audit-trail key AccountAdministers":            "key policy",
 	"modules/audit-trail key CloudTrailEncrypts":            "key policy",
 	"modules/audit-trail key CloudTrailDescribes":           "key policy",
 	"modules/audit-trail key AccountReadsLogs":              "key policy",
-	"modules/database key AccountAdministers":               "key policy",
 	"modules/database key CloudWatchLogs":                   "key policy",
-	"modules/ecr key AccountAdministers":                    "key policy",
-	"modules/secret-rotation key AccountAdministers":        "key policy",
 	"modules/secret-rotation key UseThroughSecretsManager":  "key policy",
 	// Actions with no resource-level permissions.
-	"modules/api-service execution EcrLogin":               "ecr:GetAuthorizationToken",
-	"modules/database ecs_execution EcrLogin":              "ecr:GetAuthorizationToken",
-	"modules/secret-rotation rotator GeneratePasswords":    "secretsmanager:GetRandomPassword",
-	"modules/secret-rotation bootstrap GeneratePasswords":  "secretsmanager:GetRandomPassword",
-	"modules/secret-rotation rotator DescribeInterfaces":   "ec2:Describe* of a VPC Lambda",
-	"modules/secret-rotation bootstrap DescribeInterfaces": "ec2:Describe* of a VPC Lambda",
-	"modules/secret-rotation bootstrap WriteTraces":        "xray:PutTraceSegments",
+	"modules/_internal/ecs-task-roles execution EcrLogin":       "ecr:GetAuthorizationToken",
+	"modules/secret-rotation rotator GeneratePasswords":         "secretsmanager:GetRandomPassword",
+	"modules/secret-rotation bootstrap GeneratePasswords":       "secretsmanager:GetRandomPassword",
+	"modules/_internal/lambda-function this DescribeInterfaces": "ec2:Describe* of a VPC Lambda",
+	"modules/_internal/lambda-function this WriteTraces":        "xray:PutTraceSegments",
+	"modules/db-access-iam rotate_secret GeneratePasswords":     "secretsmanager:GetRandomPassword",
+	"modules/db-access-iam auditors ListAndLookUp":              "secretsmanager:ListSecrets, cloudtrail:LookupEvents",
 	// A secret's resource policy: "*" is the secret the policy is attached to.
 	"modules/secret-rotation secret OnlyNamedPrincipalsReadTheValue": "secret resource policy",
-	"modules/db-access-iam rotate_secret GeneratePasswords":          "secretsmanager:GetRandomPassword",
-	"modules/db-access-iam auditors ListAndLookUp":                   "secretsmanager:ListSecrets, cloudtrail:LookupEvents",
-	"modules/secret-rotation rotator WriteTraces":                    "xray:PutTraceSegments",
-	"modules/audit-alerts auditor WriteTraces":                       "xray:PutTraceSegments",
 }
 
 // repo moves the test to the repository root, so paths in messages are repo-relative.
@@ -313,43 +305,28 @@ func TestEnvironmentShapes(t *testing.T) {
 	}
 }
 
-// lambdaFunction returns the block of aws_lambda_function.NAME in dir.
-func lambdaFunction(t *testing.T, dir, name string) BlockIn {
+// lambdaEnvKeys returns the keys of the environment that module NAME in dir (a call of
+// modules/_internal/lambda-function) gives its function.
+func lambdaEnvKeys(t *testing.T, dir, name string) []string {
 	t.Helper()
 	m, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range m.Blocks("resource", "aws_lambda_function") {
-		if len(b.Block.Labels) == 2 && b.Block.Labels[1] == name {
-			return b
-		}
+	calls := m.Blocks("module", name)
+	if len(calls) != 1 {
+		t.Fatalf("%s: want one module %q, found %d", dir, name, len(calls))
 	}
-	t.Fatalf("%s: no aws_lambda_function.%s", dir, name)
-	return BlockIn{}
-}
-
-// lambdaEnvKeys returns the keys of aws_lambda_function.NAME's environment variables.
-func lambdaEnvKeys(t *testing.T, dir, name string) []string {
-	t.Helper()
-	fn := lambdaFunction(t, dir, name)
-	for _, b := range fn.Block.Body.Blocks {
-		if b.Type != "environment" {
-			continue
-		}
-		a, ok := b.Body.Attributes["variables"]
-		if !ok {
-			break
-		}
-		keys, ok := ObjectKeys(a.Expr)
-		if !ok {
-			t.Fatalf("%s: environment.variables must be an object with literal keys so it can be checked", dir)
-		}
-		sort.Strings(keys)
-		return keys
+	a, ok := calls[0].Block.Body.Attributes["environment"]
+	if !ok {
+		t.Fatalf("%s: module %q passes no environment", dir, name)
 	}
-	t.Fatalf("%s: the Lambda has no environment { variables = {...} }", dir)
-	return nil
+	keys, ok := ObjectKeys(a.Expr)
+	if !ok {
+		t.Fatalf("%s: module %q: environment must be an object with literal keys so it can be checked", dir, name)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func TestLambdaEnvironmentMatchesGo(t *testing.T) {
@@ -360,7 +337,7 @@ func TestLambdaEnvironmentMatchesGo(t *testing.T) {
 		want []string
 	}{
 		{filepath.Join("modules", "secret-rotation"), "rotator", rotation.EnvVars()},
-		{filepath.Join("modules", "audit-alerts"), "this", audit.EnvVars()},
+		{filepath.Join("modules", "audit-alerts"), "auditor", audit.EnvVars()},
 		{filepath.Join("modules", "secret-rotation"), "bootstrap", bootstrap.EnvVars()},
 	}
 	for _, tt := range tests {
@@ -368,7 +345,7 @@ func TestLambdaEnvironmentMatchesGo(t *testing.T) {
 			want := slices.Clone(tt.want)
 			sort.Strings(want)
 			if got := lambdaEnvKeys(t, tt.dir, tt.fn); !slices.Equal(got, want) {
-				t.Errorf("%s: aws_lambda_function.%s sets environment %v; the Go code reads %v", tt.dir, tt.fn, got, want)
+				t.Errorf("%s: module %s sets environment %v; the Go code reads %v", tt.dir, tt.fn, got, want)
 			}
 		})
 	}

@@ -1,4 +1,3 @@
-data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
@@ -32,60 +31,6 @@ resource "aws_cloudwatch_log_group" "this" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "execution" {
-  name_prefix        = "${var.name}-api-exec-"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "execution" {
-  # checked: ecr:GetAuthorizationToken acts on no repository; IAM accepts only "*".
-  statement {
-    sid       = "EcrLogin"
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "PullImage"
-    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
-    resources = [var.ecr_repository_arn]
-  }
-
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "execution" {
-  name   = "pull-and-log"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution.json
-}
-
-resource "aws_iam_role" "task" {
-  name_prefix        = "${var.name}-api-task-"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
 data "aws_iam_policy_document" "task" {
   statement {
     sid       = "ReadAppSecret"
@@ -105,10 +50,18 @@ data "aws_iam_policy_document" "task" {
   }
 }
 
-resource "aws_iam_role_policy" "task" {
-  name   = "read-app-secret"
-  role   = aws_iam_role.task.id
-  policy = data.aws_iam_policy_document.task.json
+# The execution role pulls the image and writes the log group; the task role reads the
+# app secret (modules/_internal/ecs-task-roles).
+module "roles" {
+  source = "../_internal/ecs-task-roles"
+
+  name_prefix           = "${var.name}-api"
+  repository_arns       = [var.ecr_repository_arn]
+  log_group_arn         = aws_cloudwatch_log_group.this.arn
+  execution_policy_name = "pull-and-log"
+  task_policy_name      = "read-app-secret"
+  task_policy_json      = data.aws_iam_policy_document.task.json
+  tags                  = var.tags
 }
 
 resource "aws_ecs_task_definition" "this" {
@@ -117,8 +70,8 @@ resource "aws_ecs_task_definition" "this" {
   network_mode             = "awsvpc"
   cpu                      = var.cpu
   memory                   = var.memory_mb
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
+  execution_role_arn       = module.roles.execution_role_arn
+  task_role_arn            = module.roles.task_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"

@@ -25,7 +25,7 @@ output "url" {
 
 output "task_role_arn" {
   description = "ARN of the task role (reads only the app secret)."
-  value       = aws_iam_role.task.arn
+  value       = module.roles.task_role_arn
 }
 
 output "log_group_name" {

@@ -35,7 +35,7 @@ resource "aws_lambda_permission" "db_logs" {
 
   statement_id   = "AllowDbLogs-${substr(sha256(each.value), 0, 16)}"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = module.auditor.function_name
   principal      = "logs.amazonaws.com"
   source_arn     = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${each.value}:*"
   source_account = local.account_id
@@ -47,7 +47,7 @@ resource "aws_cloudwatch_log_subscription_filter" "db" {
   name            = "${var.name}-auditor-db-logins"
   log_group_name  = each.value
   filter_pattern  = local.db_log_filter
-  destination_arn = aws_lambda_function.this.arn
+  destination_arn = module.auditor.arn
 
   depends_on = [aws_lambda_permission.db_logs, aws_cloudwatch_log_group.db]
 }

@@ -54,18 +54,10 @@ locals {
   ))
 }
 
+# EventBridge encrypts what it writes to the dead-letter queue with this key.
 data "aws_iam_policy_document" "key" {
-  # checked: a key policy's resource is always "*" (it means this key).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
+  # checkov:skip=CKV_AWS_111:kms:GenerateDataKey on this key for EventBridge in this account only (aws:SourceAccount)
+  # checkov:skip=CKV_AWS_356:in a key policy the resource "*" means this key (internal/tfcheck allow-lists it)
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
     sid       = "EventBridgeWritesDeadLetters"
@@ -84,17 +76,13 @@ data "aws_iam_policy_document" "key" {
 }
 
 # One key for the alert topic, the dead-letter queue and the state table.
-resource "aws_kms_key" "this" {
-  description             = "${var.name}: audit alerts, dead letters and state"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
-}
+module "key" {
+  source = "../_internal/kms-key"
 
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-audit"
-  target_key_id = aws_kms_key.this.key_id
+  description = "${var.name}: audit alerts, dead letters and state"
+  alias       = "${var.name}-audit"
+  policy_json = data.aws_iam_policy_document.key.json
+  tags        = var.tags
 }
 
 # ------------------------------------------------------------------ state, alerts, dead letters
@@ -125,7 +113,7 @@ resource "aws_dynamodb_table" "state" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.this.arn
+    kms_key_arn = module.key.arn
   }
 
   deletion_protection_enabled = var.deletion_protection
@@ -134,7 +122,7 @@ resource "aws_dynamodb_table" "state" {
 
 resource "aws_sns_topic" "alerts" {
   name              = "${var.name}-audit-alerts"
-  kms_master_key_id = aws_kms_key.this.arn
+  kms_master_key_id = module.key.arn
   tags              = var.tags
 }
 
@@ -149,42 +137,14 @@ resource "aws_sns_topic_subscription" "this" {
 resource "aws_sqs_queue" "dlq" {
   name                      = "${var.name}-audit-dlq"
   message_retention_seconds = var.dlq_retention_seconds
-  kms_master_key_id         = aws_kms_key.this.arn
+  kms_master_key_id         = module.key.arn
   tags                      = var.tags
 }
 
 # ------------------------------------------------------------------ the audit Lambda
 
-resource "aws_cloudwatch_log_group" "this" {
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "this" {
-  name               = local.function_name
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
+# The auditor's own permissions; modules/_internal/lambda-function adds logs and traces.
 data "aws_iam_policy_document" "auditor" {
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-
   statement {
     sid = "KeepState"
     actions = [
@@ -214,7 +174,7 @@ data "aws_iam_policy_document" "auditor" {
   statement {
     sid       = "UseAuditKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.arn]
   }
 
   dynamic "statement" {
@@ -234,63 +194,35 @@ data "aws_iam_policy_document" "auditor" {
       resources = [statement.value]
     }
   }
-
-  # checked: X-Ray trace segments belong to no resource; "*" is the only valid value.
-  statement {
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
 }
 
-resource "aws_iam_role_policy" "this" {
-  name   = "audit"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.auditor.json
-}
+module "auditor" {
+  source = "../_internal/lambda-function"
 
-resource "aws_lambda_function" "this" {
-  function_name    = local.function_name
-  description      = "Audits the use of the rotaudit database secrets from CloudTrail events and log files"
-  role             = aws_iam_role.this.arn
-  filename         = var.lambda_zip_path
-  source_code_hash = filebase64sha256(var.lambda_zip_path)
-  handler          = "bootstrap"
-  runtime          = "provided.al2023"
-  architectures    = ["arm64"]
-  memory_size      = var.lambda_memory_mb
-  timeout          = var.lambda_timeout_seconds
+  name                   = local.function_name
+  description            = "Audits the use of the rotaudit database secrets from CloudTrail events and log files"
+  zip_path               = var.lambda_zip_path
+  memory_mb              = var.lambda_memory_mb
+  timeout_seconds        = var.lambda_timeout_seconds
+  dead_letter_target_arn = aws_sqs_queue.dlq.arn
+  policy_name            = "audit"
+  policy_json            = data.aws_iam_policy_document.auditor.json
+  log_retention_days     = var.log_retention_days
+  log_kms_key_arn        = var.log_kms_key_arn
+  tags                   = var.tags
 
   # The keys are the auditor's contract (internal/audit.EnvVars); a Go test checks them.
   # The auditor refuses both AUDIT_CONFIG and AUDIT_CONFIG_FILE, so one of them is empty.
-  environment {
-    variables = {
-      AUDIT_CONFIG      = var.audit_config_file == "" ? local.audit_config : ""
-      AUDIT_CONFIG_FILE = var.audit_config_file
-      STATE_TABLE       = aws_dynamodb_table.state.name
-      ALERT_TOPIC_ARN   = aws_sns_topic.alerts.arn
-    }
+  environment = {
+    AUDIT_CONFIG      = var.audit_config_file == "" ? local.audit_config : ""
+    AUDIT_CONFIG_FILE = var.audit_config_file
+    STATE_TABLE       = aws_dynamodb_table.state.name
+    ALERT_TOPIC_ARN   = aws_sns_topic.alerts.arn
   }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dlq.arn
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.this.name
-  }
-
-  tags       = var.tags
-  depends_on = [aws_iam_role_policy.this]
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {
-  function_name                = aws_lambda_function.this.function_name
+  function_name                = module.auditor.function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 21600
 }
@@ -308,7 +240,7 @@ resource "aws_cloudwatch_event_rule" "management" {
 resource "aws_cloudwatch_event_target" "management" {
   rule      = aws_cloudwatch_event_rule.management.name
   target_id = "auditor"
-  arn       = aws_lambda_function.this.arn
+  arn       = module.auditor.arn
 
   dead_letter_config {
     arn = aws_sqs_queue.dlq.arn
@@ -322,7 +254,7 @@ resource "aws_cloudwatch_event_target" "management" {
 resource "aws_lambda_permission" "management" {
   statement_id   = "AllowEventBridgeManagement"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = module.auditor.function_name
   principal      = "events.amazonaws.com"
   source_arn     = aws_cloudwatch_event_rule.management.arn
   source_account = local.account_id
@@ -346,7 +278,7 @@ resource "aws_cloudwatch_event_target" "iam_direct" {
 
   rule      = aws_cloudwatch_event_rule.iam[0].name
   target_id = "auditor"
-  arn       = aws_lambda_function.this.arn
+  arn       = module.auditor.arn
 
   dead_letter_config {
     arn = aws_sqs_queue.dlq.arn
@@ -358,7 +290,7 @@ resource "aws_lambda_permission" "iam_direct" {
 
   statement_id   = "AllowEventBridgeIam"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = module.auditor.function_name
   principal      = "events.amazonaws.com"
   source_arn     = aws_cloudwatch_event_rule.iam[0].arn
   source_account = local.account_id
@@ -429,7 +361,7 @@ resource "aws_cloudwatch_event_target" "iam_home" {
 
   rule      = aws_cloudwatch_event_rule.iam_home[0].name
   target_id = "auditor"
-  arn       = aws_lambda_function.this.arn
+  arn       = module.auditor.arn
 
   dead_letter_config {
     arn = aws_sqs_queue.dlq.arn
@@ -441,7 +373,7 @@ resource "aws_lambda_permission" "iam_home" {
 
   statement_id   = "AllowEventBridgeIamForwarded"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = module.auditor.function_name
   principal      = "events.amazonaws.com"
   source_arn     = aws_cloudwatch_event_rule.iam_home[0].arn
   source_account = local.account_id
@@ -489,7 +421,7 @@ resource "aws_lambda_permission" "s3" {
 
   statement_id   = "AllowTrailBucket"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = module.auditor.function_name
   principal      = "s3.amazonaws.com"
   source_arn     = "arn:${local.partition}:s3:::${var.trail_bucket_name}"
   source_account = local.account_id
@@ -508,7 +440,7 @@ resource "aws_s3_bucket_notification" "trail" {
   }
 
   lambda_function {
-    lambda_function_arn = aws_lambda_function.this.arn
+    lambda_function_arn = module.auditor.arn
     events              = ["s3:ObjectCreated:*"]
     filter_prefix       = "AWSLogs/"
     filter_suffix       = ".json.gz"

@@ -1,11 +1,11 @@
 output "lambda_arn" {
   description = "ARN of the audit Lambda."
-  value       = aws_lambda_function.this.arn
+  value       = module.auditor.arn
 }
 
 output "lambda_name" {
   description = "Name of the audit Lambda."
-  value       = aws_lambda_function.this.function_name
+  value       = module.auditor.function_name
 }
 
 output "state_table_name" {
@@ -35,12 +35,12 @@ output "iam_rule_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key of the topic, queue and table."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }
 
 output "environment" {
   description = "The audit Lambda's exact environment (AUDIT_CONFIG holds the generated configuration document)."
-  value       = aws_lambda_function.this.environment[0].variables
+  value       = module.auditor.environment
 }
 
 output "rule_names" {

@@ -13,17 +13,6 @@ locals {
 data "aws_iam_policy_document" "key" {
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  # checked: a key policy's resource is always "*" (it means this key).
-  statement {
     sid       = "CloudTrailEncrypts"
     actions   = ["kms:GenerateDataKey*"]
     resources = ["*"]
@@ -71,17 +60,13 @@ data "aws_iam_policy_document" "key" {
   }
 }
 
-resource "aws_kms_key" "this" {
-  description             = "${var.name}: CloudTrail log files"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
-}
+module "key" {
+  source = "../_internal/kms-key"
 
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-cloudtrail"
-  target_key_id = aws_kms_key.this.key_id
+  description = "${var.name}: CloudTrail log files"
+  alias       = "${var.name}-cloudtrail"
+  policy_json = data.aws_iam_policy_document.key.json
+  tags        = var.tags
 }
 
 resource "aws_s3_bucket" "this" {
@@ -118,7 +103,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.this.arn
+      kms_master_key_id = module.key.arn
     }
     bucket_key_enabled = true
   }
@@ -267,7 +252,7 @@ resource "aws_cloudtrail" "this" {
 
   name                          = var.name
   s3_bucket_name                = aws_s3_bucket.this.id
-  kms_key_id                    = aws_kms_key.this.arn
+  kms_key_id                    = module.key.arn
   is_multi_region_trail         = true
   include_global_service_events = true # IAM and STS events are global
   enable_log_file_validation    = true

@@ -15,5 +15,5 @@ output "bucket_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the log files (readers need kms:Decrypt on it)."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }

@@ -6,24 +6,16 @@ locals {
   rds         = var.engine_mode == "rds"
   ecs         = var.engine_mode == "ecs"
   major       = split(".", var.engine_version)[0]
-  kms_key_arn = var.kms_key_arn == null ? aws_kms_key.this[0].arn : var.kms_key_arn
+  kms_key_arn = var.kms_key_arn == null ? module.key[0].arn : var.kms_key_arn
   ecs_host    = "postgres.${var.name}.internal"
 
   rds_log_exports = ["postgresql", "upgrade"]
 }
 
+# CloudWatch Logs encrypts the database's log groups with the key.
 data "aws_iam_policy_document" "key" {
-  # checked: a key policy's resource is always "*" (it means this key).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
+  # checkov:skip=CKV_AWS_111:kms:Encrypt on this key for CloudWatch Logs, only for this account's log groups (encryption context)
+  # checkov:skip=CKV_AWS_356:in a key policy the resource "*" means this key (internal/tfcheck allow-lists it)
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
     sid       = "CloudWatchLogs"
@@ -41,14 +33,13 @@ data "aws_iam_policy_document" "key" {
   }
 }
 
-resource "aws_kms_key" "this" {
-  count = var.kms_key_arn == null ? 1 : 0
+module "key" {
+  source = "../_internal/kms-key"
+  count  = var.kms_key_arn == null ? 1 : 0
 
-  description             = "${var.name}: database storage, logs and EFS"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
+  description = "${var.name}: database storage, logs and EFS"
+  policy_json = data.aws_iam_policy_document.key.json
+  tags        = var.tags
 }
 
 # ---------------------------------------------------------------- RDS PostgreSQL
@@ -299,50 +290,10 @@ resource "aws_service_discovery_service" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "ecs_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "ecs_execution" {
-  count = local.ecs ? 1 : 0
-
-  name_prefix        = "${var.name}-pg-exec-"
-  assume_role_policy = data.aws_iam_policy_document.ecs_assume.json
-  tags               = var.tags
-}
-
+# What ECS needs to start PostgreSQL beyond pulling the image and writing the log group:
+# the master secret it injects into the container.
 data "aws_iam_policy_document" "ecs_execution" {
   count = local.ecs ? 1 : 0
-
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.ecs[0].arn}:*"]
-  }
-
-  # checked: ecr:GetAuthorizationToken acts on no repository; IAM accepts only "*".
-  statement {
-    sid       = "EcrLogin"
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "PullImage"
-    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
-    resources = ["arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:repository/${var.name}/*"]
-  }
 
   statement {
     sid       = "ReadMasterSecret"
@@ -355,22 +306,6 @@ data "aws_iam_policy_document" "ecs_execution" {
     actions   = ["kms:Decrypt"]
     resources = [var.ecs_master_secret_kms_key_arn]
   }
-}
-
-resource "aws_iam_role_policy" "ecs_execution" {
-  count = local.ecs ? 1 : 0
-
-  name   = "start-postgres"
-  role   = aws_iam_role.ecs_execution[0].id
-  policy = data.aws_iam_policy_document.ecs_execution[0].json
-}
-
-resource "aws_iam_role" "ecs_task" {
-  count = local.ecs ? 1 : 0
-
-  name_prefix        = "${var.name}-pg-task-"
-  assume_role_policy = data.aws_iam_policy_document.ecs_assume.json
-  tags               = var.tags
 }
 
 data "aws_iam_policy_document" "ecs_task" {
@@ -388,12 +323,18 @@ data "aws_iam_policy_document" "ecs_task" {
   }
 }
 
-resource "aws_iam_role_policy" "ecs_task" {
-  count = local.ecs ? 1 : 0
+module "ecs_roles" {
+  source = "../_internal/ecs-task-roles"
+  count  = local.ecs ? 1 : 0
 
-  name   = "mount-postgres-data"
-  role   = aws_iam_role.ecs_task[0].id
-  policy = data.aws_iam_policy_document.ecs_task[0].json
+  name_prefix           = "${var.name}-pg"
+  repository_arns       = ["arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:repository/${var.name}/*"]
+  log_group_arn         = aws_cloudwatch_log_group.ecs[0].arn
+  execution_policy_name = "start-postgres"
+  execution_policy_json = data.aws_iam_policy_document.ecs_execution[0].json
+  task_policy_name      = "mount-postgres-data"
+  task_policy_json      = data.aws_iam_policy_document.ecs_task[0].json
+  tags                  = var.tags
 }
 
 resource "aws_ecs_task_definition" "this" {
@@ -404,8 +345,8 @@ resource "aws_ecs_task_definition" "this" {
   network_mode             = "awsvpc"
   cpu                      = var.ecs_cpu
   memory                   = var.ecs_memory_mb
-  execution_role_arn       = aws_iam_role.ecs_execution[0].arn
-  task_role_arn            = aws_iam_role.ecs_task[0].arn
+  execution_role_arn       = module.ecs_roles[0].execution_role_arn
+  task_role_arn            = module.ecs_roles[0].task_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"

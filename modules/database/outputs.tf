@@ -50,5 +50,5 @@ output "efs_file_system_id" {
 
 output "ecs_execution_role_arn" {
   description = "ARN of the PostgreSQL task's execution role, which reads the master secret at first start (null in rds mode)."
-  value       = local.ecs ? aws_iam_role.ecs_execution[0].arn : null
+  value       = local.ecs ? module.ecs_roles[0].execution_role_arn : null
 }

@@ -1,29 +1,14 @@
-data "aws_caller_identity" "current" {}
+# The repositories' key, unless the caller brings one (kms_key_arn).
+module "key" {
+  source = "../_internal/kms-key"
+  count  = var.kms_key_arn == null ? 1 : 0
 
-data "aws_iam_policy_document" "key" {
-  # checked: a key policy's resource is always "*" (it means this key).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  count = var.kms_key_arn == null ? 1 : 0
-
-  description         = "${var.name}: ECR repository encryption"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.key.json
-  tags                = var.tags
+  description = "${var.name}: ECR repository encryption"
+  tags        = var.tags
 }
 
 locals {
-  kms_key_arn = var.kms_key_arn == null ? aws_kms_key.this[0].arn : var.kms_key_arn
+  kms_key_arn = var.kms_key_arn == null ? module.key[0].arn : var.kms_key_arn
 }
 
 resource "aws_ecr_repository" "this" {

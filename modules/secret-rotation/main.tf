@@ -18,7 +18,6 @@ locals {
   sm_service = "secretsmanager.${local.region}.amazonaws.com"
   # The endpoint the rotator and the bootstrap call (SECRETS_MANAGER_ENDPOINT).
   sm_endpoint = coalesce(var.secrets_manager_endpoint, "https://${local.sm_service}")
-  in_vpc      = length(var.subnet_ids) > 0
 
   admin_secret_arn = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].arn : var.admin_secret_arn
   secret_arns = {
@@ -28,8 +27,8 @@ locals {
   # Keys by secret; an existing admin secret may use the AWS managed key (null), on which
   # Secrets Manager's own key policy already lets the account decrypt.
   key_arns = {
-    app   = aws_kms_key.this["app"].arn
-    admin = var.create_admin_secret ? aws_kms_key.this["admin"].arn : var.admin_kms_key_arn
+    app   = module.key["app"].arn
+    admin = var.create_admin_secret ? module.key["admin"].arn : var.admin_kms_key_arn
   }
   has_key = {
     app   = true
@@ -53,27 +52,17 @@ locals {
 
   function_names = { for s in local.strategies : s => "${var.name}-rotator-${s}" }
   bootstrap_name = "${var.name}-db-bootstrap"
-
-  subnet_arns         = [for id in var.subnet_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/${id}"]
-  security_group_arns = [for id in var.security_group_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/${id}"]
 }
 
 # ------------------------------------------------------------------ keys and secrets
 
 # One customer-managed key per secret, so that reading the app secret never implies being
-# able to decrypt the master secret.
+# able to decrypt the master secret. The account administers both (modules/_internal/kms-key);
+# the account's principals may use them only through Secrets Manager.
 data "aws_iam_policy_document" "key" {
-  # checked: a key policy's resource is always "*" (it means this key).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
+  # checkov:skip=CKV_AWS_109:a key policy's resource "*" is the key itself; use is limited to Secrets Manager in this account
+  # checkov:skip=CKV_AWS_111:same statement: kms:GenerateDataKey on this key, through Secrets Manager only
+  # checkov:skip=CKV_AWS_356:in a key policy the resource "*" means this key (internal/tfcheck allow-lists it)
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
     sid       = "UseThroughSecretsManager"
@@ -96,21 +85,15 @@ data "aws_iam_policy_document" "key" {
   }
 }
 
-resource "aws_kms_key" "this" {
+module "key" {
+  source   = "../_internal/kms-key"
   for_each = toset(var.create_admin_secret ? ["app", "admin"] : ["app"])
 
-  description             = "${var.name}: encrypts the ${each.key} database secret"
-  enable_key_rotation     = true
-  deletion_window_in_days = var.kms_deletion_window_days
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
-}
-
-resource "aws_kms_alias" "this" {
-  for_each = aws_kms_key.this
-
-  name          = "alias/${var.name}-${each.key}-secret"
-  target_key_id = each.value.key_id
+  description          = "${var.name}: encrypts the ${each.key} database secret"
+  alias                = "${var.name}-${each.key}-secret"
+  deletion_window_days = var.kms_deletion_window_days
+  policy_json          = data.aws_iam_policy_document.key.json
+  tags                 = var.tags
 }
 
 resource "aws_secretsmanager_secret" "admin" {
@@ -118,7 +101,7 @@ resource "aws_secretsmanager_secret" "admin" {
 
   name                    = "${var.secret_name_prefix}/admin"
   description             = "Master PostgreSQL credentials (${var.admin_username}); rotated single-user, and the master of the app secret's alternating users."
-  kms_key_id              = aws_kms_key.this["admin"].arn
+  kms_key_id              = module.key["admin"].arn
   recovery_window_in_days = var.recovery_window_days
   tags                    = var.tags
 }
@@ -126,7 +109,7 @@ resource "aws_secretsmanager_secret" "admin" {
 resource "aws_secretsmanager_secret" "app" {
   name                    = "${var.secret_name_prefix}/app"
   description             = "Application PostgreSQL credentials (${var.app_username}), read by the rates API at run time."
-  kms_key_id              = aws_kms_key.this["app"].arn
+  kms_key_id              = module.key["app"].arn
   recovery_window_in_days = var.recovery_window_days
   tags                    = var.tags
 }
@@ -208,7 +191,7 @@ data "aws_iam_policy_document" "secret" {
 
 locals {
   deployer_principals = concat(var.deployer_arns, [for c in data.aws_iam_session_context.current : c.issuer_arn])
-  module_principals   = concat([for r in aws_iam_role.rotator : r.arn], aws_iam_role.bootstrap[*].arn)
+  module_principals   = concat([for f in module.rotator : f.role_arn], module.bootstrap[*].role_arn)
   # Principals exempted from the deny, by secret (only secrets this module creates).
   secret_readers = merge(
     {
@@ -238,46 +221,10 @@ resource "aws_secretsmanager_secret_policy" "admin" {
 
 # ------------------------------------------------------------------ rotators
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_cloudwatch_log_group" "rotator" {
-  for_each = local.strategies
-
-  name              = "/aws/lambda/${local.function_names[each.key]}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_iam_role" "rotator" {
-  for_each = local.strategies
-
-  name               = local.function_names[each.key]
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
+# The rotators' own permissions; modules/_internal/lambda-function adds logs, traces and
+# the VPC interfaces.
 data "aws_iam_policy_document" "rotator" {
   for_each = local.strategies
-
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.rotator[each.key].arn}:*"]
-  }
 
   statement {
     sid = "RotateSecrets"
@@ -331,116 +278,43 @@ data "aws_iam_policy_document" "rotator" {
       }
     }
   }
-
-  # Lambda creates the function's interfaces in these subnets with these groups only.
-  dynamic "statement" {
-    for_each = local.in_vpc ? [1] : []
-    content {
-      sid     = "CreateInterfacesInOwnSubnets"
-      actions = ["ec2:CreateNetworkInterface"]
-      resources = concat(
-        ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"],
-        local.subnet_arns,
-        local.security_group_arns,
-      )
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.in_vpc ? [1] : []
-    content {
-      sid       = "ManageOwnInterfaces"
-      actions   = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
-      resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"]
-      condition {
-        test     = "ArnEquals"
-        variable = "ec2:Subnet"
-        values   = local.subnet_arns
-      }
-    }
-  }
-
-  # checked: ec2:Describe* supports no resource-level permissions; "*" is the only value.
-  dynamic "statement" {
-    for_each = local.in_vpc ? [1] : []
-    content {
-      sid       = "DescribeInterfaces"
-      actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
-      resources = ["*"]
-    }
-  }
-
-  # checked: X-Ray trace segments belong to no resource; "*" is the only valid value.
-  statement {
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
 }
 
-resource "aws_iam_role_policy" "rotator" {
+module "rotator" {
+  source   = "../_internal/lambda-function"
   for_each = local.strategies
 
-  name   = "rotate-database-secrets"
-  role   = aws_iam_role.rotator[each.key].id
-  policy = data.aws_iam_policy_document.rotator[each.key].json
-}
-
-resource "aws_lambda_function" "rotator" {
-  for_each = local.strategies
-
-  function_name    = local.function_names[each.key]
-  description      = "Rotates ${join(" and ", [for k in local.rotator_writes[each.key] : "${var.secret_name_prefix}/${k}"])} (${each.key})"
-  role             = aws_iam_role.rotator[each.key].arn
-  filename         = var.lambda_zip_path
-  source_code_hash = filebase64sha256(var.lambda_zip_path)
-  handler          = "bootstrap"
-  runtime          = "provided.al2023"
-  architectures    = ["arm64"]
-  memory_size      = var.lambda_memory_mb
-  timeout          = var.lambda_timeout_seconds
-
-  reserved_concurrent_executions = var.reserved_concurrency
+  name                 = local.function_names[each.key]
+  description          = "Rotates ${join(" and ", [for k in local.rotator_writes[each.key] : "${var.secret_name_prefix}/${k}"])} (${each.key})"
+  zip_path             = var.lambda_zip_path
+  memory_mb            = var.lambda_memory_mb
+  timeout_seconds      = var.lambda_timeout_seconds
+  reserved_concurrency = var.reserved_concurrency
+  subnet_ids           = var.subnet_ids
+  security_group_ids   = var.security_group_ids
+  policy_name          = "rotate-database-secrets"
+  policy_json          = data.aws_iam_policy_document.rotator[each.key].json
+  log_retention_days   = var.log_retention_days
+  log_kms_key_arn      = var.log_kms_key_arn
+  tags                 = var.tags
 
   # The keys are the rotator's contract (internal/rotation.EnvVars); a Go test checks them.
-  environment {
-    variables = {
-      SECRETS_MANAGER_ENDPOINT   = local.sm_endpoint
-      EXCLUDE_CHARACTERS         = var.exclude_characters
-      PASSWORD_LENGTH            = tostring(var.password_length)
-      EXCLUDE_NUMBERS            = tostring(var.exclude_numbers)
-      EXCLUDE_PUNCTUATION        = tostring(var.exclude_punctuation)
-      EXCLUDE_UPPERCASE          = tostring(var.exclude_uppercase)
-      EXCLUDE_LOWERCASE          = tostring(var.exclude_lowercase)
-      REQUIRE_EACH_INCLUDED_TYPE = tostring(var.require_each_included_type)
-      ROTATION_STRATEGY          = each.key
-      TEST_QUERY                 = var.test_query
-      DB_CA_BUNDLE               = var.db_ca_bundle
-      DB_ALLOW_PLAINTEXT         = tostring(var.db_allow_plaintext)
-      ALLOW_PRIVILEGED_USERS     = tostring(var.allow_privileged_users)
-      CLONE_MEMBER_OF_USER       = tostring(var.clone_member_of_user)
-    }
+  environment = {
+    SECRETS_MANAGER_ENDPOINT   = local.sm_endpoint
+    EXCLUDE_CHARACTERS         = var.exclude_characters
+    PASSWORD_LENGTH            = tostring(var.password_length)
+    EXCLUDE_NUMBERS            = tostring(var.exclude_numbers)
+    EXCLUDE_PUNCTUATION        = tostring(var.exclude_punctuation)
+    EXCLUDE_UPPERCASE          = tostring(var.exclude_uppercase)
+    EXCLUDE_LOWERCASE          = tostring(var.exclude_lowercase)
+    REQUIRE_EACH_INCLUDED_TYPE = tostring(var.require_each_included_type)
+    ROTATION_STRATEGY          = each.key
+    TEST_QUERY                 = var.test_query
+    DB_CA_BUNDLE               = var.db_ca_bundle
+    DB_ALLOW_PLAINTEXT         = tostring(var.db_allow_plaintext)
+    ALLOW_PRIVILEGED_USERS     = tostring(var.allow_privileged_users)
+    CLONE_MEMBER_OF_USER       = tostring(var.clone_member_of_user)
   }
-
-  dynamic "vpc_config" {
-    for_each = local.in_vpc ? [1] : []
-    content {
-      subnet_ids         = var.subnet_ids
-      security_group_ids = var.security_group_ids
-    }
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.rotator[each.key].name
-  }
-
-  tags       = var.tags
-  depends_on = [aws_iam_role_policy.rotator]
 }
 
 # Only Secrets Manager, for this account and the one secret, may invoke a rotator
@@ -450,7 +324,7 @@ resource "aws_lambda_permission" "rotator" {
 
   statement_id   = "AllowSecretsManager-${each.key}"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.rotator[each.value].function_name
+  function_name  = module.rotator[each.value].function_name
   principal      = "secretsmanager.amazonaws.com"
   source_account = local.account_id
   source_arn     = local.secret_arns[each.key]
@@ -460,7 +334,7 @@ resource "aws_lambda_permission" "rotator" {
 # single-user, as app_rotation_strategy says.
 resource "aws_secretsmanager_secret_rotation" "app" {
   secret_id           = aws_secretsmanager_secret.app.id
-  rotation_lambda_arn = aws_lambda_function.rotator[var.app_rotation_strategy].arn
+  rotation_lambda_arn = module.rotator[var.app_rotation_strategy].arn
   rotate_immediately  = false
 
   rotation_rules {
@@ -477,7 +351,7 @@ resource "aws_secretsmanager_secret_rotation" "admin" {
   count = var.rotate_admin_secret ? 1 : 0
 
   secret_id           = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].id : var.admin_secret_arn
-  rotation_lambda_arn = aws_lambda_function.rotator["single-user"].arn
+  rotation_lambda_arn = module.rotator["single-user"].arn
   rotate_immediately  = false
 
   rotation_rules {

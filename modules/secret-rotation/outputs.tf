@@ -20,7 +20,7 @@ output "admin_secret_name" {
 
 output "app_kms_key_arn" {
   description = "ARN of the KMS key that encrypts the application secret."
-  value       = aws_kms_key.this["app"].arn
+  value       = module.key["app"].arn
 }
 
 output "admin_kms_key_arn" {
@@ -41,40 +41,40 @@ output "rotation_strategies" {
 output "rotators" {
   description = "The rotator functions by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function."
   value = {
-    for s, f in aws_lambda_function.rotator : s => {
+    for s, f in module.rotator : s => {
       name        = f.function_name
       arn         = f.arn
-      role_arn    = aws_iam_role.rotator[s].arn
-      log_group   = aws_cloudwatch_log_group.rotator[s].name
-      environment = f.environment[0].variables
+      role_arn    = f.role_arn
+      log_group   = f.log_group_name
+      environment = f.environment
     }
   }
 }
 
 output "secret_rotator_names" {
   description = "Name of the rotator function of each rotated secret (app, admin)."
-  value       = { for k, s in local.rotations : k => aws_lambda_function.rotator[s].function_name }
+  value       = { for k, s in local.rotations : k => module.rotator[s].function_name }
 }
 
 output "rotation_role_arns" {
   description = "ARNs of the rotator functions' execution roles (the auditor's rotators)."
-  value       = [for r in aws_iam_role.rotator : r.arn]
+  value       = [for f in module.rotator : f.role_arn]
 }
 
 output "bootstrap" {
   description = "The database bootstrap function: name, ARN, role ARN and its exact environment (null when create_bootstrap is false)."
   value = var.create_bootstrap ? {
-    name        = aws_lambda_function.bootstrap[0].function_name
-    arn         = aws_lambda_function.bootstrap[0].arn
-    role_arn    = aws_iam_role.bootstrap[0].arn
-    log_group   = aws_cloudwatch_log_group.bootstrap[0].name
-    environment = aws_lambda_function.bootstrap[0].environment[0].variables
+    name        = module.bootstrap[0].function_name
+    arn         = module.bootstrap[0].arn
+    role_arn    = module.bootstrap[0].role_arn
+    log_group   = module.bootstrap[0].log_group_name
+    environment = module.bootstrap[0].environment
   } : null
 }
 
 output "bootstrap_role_arn" {
   description = "ARN of the bootstrap function's role (null without it); it writes the app secret, so the auditor counts it among the rotators."
-  value       = var.create_bootstrap ? aws_iam_role.bootstrap[0].arn : null
+  value       = var.create_bootstrap ? module.bootstrap[0].role_arn : null
 }
 
 output "secret_reader_arns" {

@@ -226,6 +226,10 @@ variable "bootstrap_zip_path" {
     condition     = var.bootstrap_zip_path == null ? true : endswith(var.bootstrap_zip_path, ".zip")
     error_message = "bootstrap_zip_path must point at a .zip file (run make package)."
   }
+  validation {
+    condition     = var.bootstrap_zip_path != null || !var.create_bootstrap
+    error_message = "create_bootstrap needs bootstrap_zip_path (dist/dbbootstrap.zip from make package)."
+  }
 }
 
 variable "bootstrap_timeout_seconds" {

@@ -61,11 +61,11 @@ run "iam_events_forwarded_from_us_east_1" {
     error_message = "read-only management events must reach the auditor"
   }
   assert {
-    condition     = jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).watched_secrets[0].arn == var.watched_secret_arns[0]
+    condition     = jsondecode(module.auditor.environment["AUDIT_CONFIG"]).watched_secrets[0].arn == var.watched_secret_arns[0]
     error_message = "the generated audit configuration watches the given secrets"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG_FILE"] == ""
+    condition     = module.auditor.environment["AUDIT_CONFIG_FILE"] == ""
     error_message = "only one of AUDIT_CONFIG and AUDIT_CONFIG_FILE is set"
   }
   assert {
@@ -120,7 +120,7 @@ run "config_file_replaces_generated_config" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"] == ""
+    condition     = module.auditor.environment["AUDIT_CONFIG"] == ""
     error_message = "AUDIT_CONFIG must be empty when AUDIT_CONFIG_FILE is set"
   }
 }
@@ -129,12 +129,12 @@ run "optional_config_sections_left_out_by_default" {
   command = plan
 
   assert {
-    condition = length(setintersection(keys(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"])),
+    condition = length(setintersection(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"])),
     ["trails", "databases", "vpc_endpoints", "db_logins"])) == 0
     error_message = "unset optional sections stay out of AUDIT_CONFIG"
   }
   assert {
-    condition     = !contains(keys(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).ecs), "registries")
+    condition     = !contains(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"]).ecs), "registries")
     error_message = "ecs.registries stays out unless set"
   }
 }
@@ -156,17 +156,17 @@ run "optional_config_sections_when_set" {
   }
 
   assert {
-    condition     = jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).trails[0].bucket == "rotaudit-test-cloudtrail"
+    condition     = jsondecode(module.auditor.environment["AUDIT_CONFIG"]).trails[0].bucket == "rotaudit-test-cloudtrail"
     error_message = "trails carry the trail and its bucket"
   }
   assert {
-    condition = (jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).databases == ["rotaudit-test"]
-      && jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).vpc_endpoints == ["vpce-0123456789abcdef0"]
-    && length(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).ecs.registries) == 1)
+    condition = (jsondecode(module.auditor.environment["AUDIT_CONFIG"]).databases == ["rotaudit-test"]
+      && jsondecode(module.auditor.environment["AUDIT_CONFIG"]).vpc_endpoints == ["vpce-0123456789abcdef0"]
+    && length(jsondecode(module.auditor.environment["AUDIT_CONFIG"]).ecs.registries) == 1)
     error_message = "databases, vpc_endpoints and ecs.registries are passed through"
   }
   assert {
-    condition     = keys(jsondecode(aws_lambda_function.this.environment[0].variables["AUDIT_CONFIG"]).db_logins) == ["admin_users", "admin_window", "alternating_pairs", "users"]
+    condition     = keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"]).db_logins) == ["admin_users", "admin_window", "alternating_pairs", "users"]
     error_message = "db_logins holds the fields set and no null ones (the auditor rejects a null duration)"
   }
 }

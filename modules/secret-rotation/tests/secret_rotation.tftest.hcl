@@ -49,7 +49,7 @@ run "defaults" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.rotator["single-user"].environment[0].variables["ROTATION_STRATEGY"] == "single-user" && aws_lambda_function.rotator["alternating-users"].environment[0].variables["ROTATION_STRATEGY"] == "alternating-users"
+    condition     = module.rotator["single-user"].environment["ROTATION_STRATEGY"] == "single-user" && module.rotator["alternating-users"].environment["ROTATION_STRATEGY"] == "alternating-users"
     error_message = "one rotator per strategy, each with its own ROTATION_STRATEGY"
   }
   assert {
@@ -57,11 +57,11 @@ run "defaults" {
     error_message = "the app secret alternates users, the master rotates single-user"
   }
   assert {
-    condition     = aws_lambda_function.rotator["single-user"].environment[0].variables["SECRETS_MANAGER_ENDPOINT"] == "https://secretsmanager.eu-west-1.amazonaws.com"
+    condition     = module.rotator["single-user"].environment["SECRETS_MANAGER_ENDPOINT"] == "https://secretsmanager.eu-west-1.amazonaws.com"
     error_message = "the rotator calls the regional Secrets Manager endpoint"
   }
   assert {
-    condition     = aws_lambda_function.rotator["single-user"].environment[0].variables["DB_ALLOW_PLAINTEXT"] == "false"
+    condition     = module.rotator["single-user"].environment["DB_ALLOW_PLAINTEXT"] == "false"
     error_message = "plaintext is off unless asked for"
   }
   assert {
@@ -73,11 +73,11 @@ run "defaults" {
     error_message = "the app secret's invoke permission is limited to this account and its rotator"
   }
   assert {
-    condition     = length(aws_lambda_function.rotator["single-user"].vpc_config) == 1 && length(aws_lambda_function.bootstrap[0].vpc_config) == 1
+    condition     = module.rotator["single-user"].subnet_ids == ["subnet-1", "subnet-2"] && module.bootstrap[0].subnet_ids == ["subnet-1", "subnet-2"]
     error_message = "with subnets, the rotators and the bootstrap run in the VPC"
   }
   assert {
-    condition     = aws_lambda_function.bootstrap[0].function_name == "rotaudit-test-db-bootstrap" && aws_lambda_function.bootstrap[0].environment[0].variables["APP_USERNAME"] == "rates_app" && aws_lambda_function.bootstrap[0].environment[0].variables["DB_NAME"] == "rates"
+    condition     = module.bootstrap[0].function_name == "rotaudit-test-db-bootstrap" && module.bootstrap[0].environment["APP_USERNAME"] == "rates_app" && module.bootstrap[0].environment["DB_NAME"] == "rates"
     error_message = "the bootstrap follows its contract"
   }
   assert {
@@ -103,7 +103,7 @@ run "single_user_app_on_a_schedule" {
   }
 
   assert {
-    condition     = length(aws_lambda_function.rotator) == 1 && aws_lambda_function.rotator["single-user"].environment[0].variables["ROTATION_STRATEGY"] == "single-user"
+    condition     = length(module.rotator) == 1 && module.rotator["single-user"].environment["ROTATION_STRATEGY"] == "single-user"
     error_message = "one strategy in use, one rotator"
   }
   assert {
@@ -123,7 +123,7 @@ run "existing_master_secret" {
   }
 
   assert {
-    condition     = length(aws_secretsmanager_secret.admin) == 0 && length(aws_kms_key.this) == 1 && length(aws_secretsmanager_secret_policy.admin) == 0
+    condition     = length(aws_secretsmanager_secret.admin) == 0 && length(module.key) == 1 && length(aws_secretsmanager_secret_policy.admin) == 0
     error_message = "an existing master secret is used, not created or re-policied"
   }
   assert {
@@ -156,7 +156,7 @@ run "without_admin_rotation" {
   }
 
   assert {
-    condition     = length(aws_secretsmanager_secret_rotation.admin) == 0 && length(aws_lambda_function.rotator) == 1
+    condition     = length(aws_secretsmanager_secret_rotation.admin) == 0 && length(module.rotator) == 1
     error_message = "without admin rotation only the app's strategy gets a rotator"
   }
 }
