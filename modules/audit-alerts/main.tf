@@ -56,8 +56,6 @@ locals {
 
 # EventBridge encrypts what it writes to the dead-letter queue with this key.
 data "aws_iam_policy_document" "key" {
-  # checkov:skip=CKV_AWS_111:kms:GenerateDataKey on this key for EventBridge in this account only (aws:SourceAccount)
-  # checkov:skip=CKV_AWS_356:in a key policy the resource "*" means this key (internal/tfcheck allow-lists it)
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
     sid       = "EventBridgeWritesDeadLetters"

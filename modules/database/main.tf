@@ -14,8 +14,6 @@ locals {
 
 # CloudWatch Logs encrypts the database's log groups with the key.
 data "aws_iam_policy_document" "key" {
-  # checkov:skip=CKV_AWS_111:kms:Encrypt on this key for CloudWatch Logs, only for this account's log groups (encryption context)
-  # checkov:skip=CKV_AWS_356:in a key policy the resource "*" means this key (internal/tfcheck allow-lists it)
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
     sid       = "CloudWatchLogs"
@@ -123,6 +121,7 @@ resource "aws_cloudwatch_log_group" "rds" {
 }
 
 resource "aws_db_instance" "this" {
+  # checkov:skip=CKV_AWS_157:Multi-AZ is a variable (multi_az); prod sets it, dev and stage save the standby's cost
   count = local.rds ? 1 : 0
 
   identifier     = var.name

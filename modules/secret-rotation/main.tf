@@ -60,9 +60,6 @@ locals {
 # able to decrypt the master secret. The account administers both (modules/_internal/kms-key);
 # the account's principals may use them only through Secrets Manager.
 data "aws_iam_policy_document" "key" {
-  # checkov:skip=CKV_AWS_109:a key policy's resource "*" is the key itself; use is limited to Secrets Manager in this account
-  # checkov:skip=CKV_AWS_111:same statement: kms:GenerateDataKey on this key, through Secrets Manager only
-  # checkov:skip=CKV_AWS_356:in a key policy the resource "*" means this key (internal/tfcheck allow-lists it)
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
     sid       = "UseThroughSecretsManager"
@@ -333,6 +330,7 @@ resource "aws_lambda_permission" "rotator" {
 # The app secret: alternating users by default (its masterarn names the admin secret), or
 # single-user, as app_rotation_strategy says.
 resource "aws_secretsmanager_secret_rotation" "app" {
+  # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
   secret_id           = aws_secretsmanager_secret.app.id
   rotation_lambda_arn = module.rotator[var.app_rotation_strategy].arn
   rotate_immediately  = false
@@ -348,6 +346,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
 
 # The master rotates itself, always single-user: it has no master of its own.
 resource "aws_secretsmanager_secret_rotation" "admin" {
+  # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
   count = var.rotate_admin_secret ? 1 : 0
 
   secret_id           = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].id : var.admin_secret_arn

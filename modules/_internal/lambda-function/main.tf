@@ -21,8 +21,6 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
-  # checkov:skip=CKV_AWS_158:the functions never log secret values; callers pass log_kms_key_arn for a CMK
-  # checkov:skip=CKV_AWS_338:retention is the caller's log_retention_days; prod keeps 365 days, dev, stage and the emulator less to save cost
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn
@@ -108,9 +106,6 @@ resource "aws_iam_role_policy" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  # checkov:skip=CKV_AWS_116:a DLQ is for asynchronous callers, who pass dead_letter_target_arn (the auditor does); Secrets Manager invokes the rotator synchronously and the bootstrap is invoked once by Terraform, so a DLQ would never receive anything
-  # checkov:skip=CKV_AWS_115:reserved concurrency is the caller's reserved_concurrency; new accounts cannot reserve any, so the default is unreserved
-  # checkov:skip=CKV_AWS_117:the rotator and the bootstrap run in the VPC whenever subnet_ids is set (all AWS envs; internal/tfcheck TestAWSEnvironmentsRunRotatorInVPC); the auditor talks only to AWS APIs
   # checkov:skip=CKV_AWS_173:the environments hold names, ARNs and settings, never secrets; AWS encrypts them at rest anyway
   # checkov:skip=CKV_AWS_272:zips are built reproducibly by make package (same source, same bytes); AWS Signer is out of scope
   function_name    = var.name
