@@ -112,10 +112,10 @@ fi
 
 if ! skipped checkov; then
   CHECKOV=$(checkov_bin)
-  say "checkov $("$CHECKOV" --version) over modules/, envs/ and service/Dockerfile (skips and reasons: .checkov.yaml)"
+  say "checkov $("$CHECKOV" --version) over modules/, envs/ and service/Dockerfile (each skip inline at its resource: # checkov:skip=ID:reason)"
   # The vendor's guideline API is unreachable offline; the scan does not need it.
   BC_SKIP_MAPPING=TRUE "$CHECKOV" --config-file "$ROOT/.checkov.yaml" -d modules -d envs -d service 2> >(grep -v -e 'prismacloud' -e 'Traceback' -e '^  ' -e 'urllib3' >&2) ||
-    die "checkov reported failed checks: fix them or skip them in .checkov.yaml with a reason"
+    die "checkov reported failed checks: fix them or skip them inline at the resource (# checkov:skip=ID:reason)"
 fi
 
 if ! skipped hcl; then

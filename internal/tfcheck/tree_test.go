@@ -480,7 +480,7 @@ func TestLocalEnvironmentUsesEmulator(t *testing.T) {
 	}
 }
 
-// TestAWSEnvironmentsRunRotatorInVPC backs the checkov skip of CKV_AWS_117: in every AWS
+// TestAWSEnvironmentsRunRotatorInVPC: the rotator reaches PostgreSQL privately: in every AWS
 // environment the rotator gets the private subnets and its security group.
 func TestAWSEnvironmentsRunRotatorInVPC(t *testing.T) {
 	repo(t)
