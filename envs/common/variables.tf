@@ -108,11 +108,6 @@ variable "database_mode" {
   type        = string
   description = "rds (managed PostgreSQL) or ecs (PostgreSQL container on Fargate with EFS)."
   default     = "rds"
-
-  validation {
-    condition     = contains(["rds", "ecs"], var.database_mode)
-    error_message = "database_mode must be rds or ecs."
-  }
 }
 
 variable "postgres_version" {
@@ -230,11 +225,6 @@ variable "app_rotation_strategy" {
   type        = string
   description = "How the app secret rotates: alternating-users or single-user. The master always rotates single-user."
   default     = "alternating-users"
-
-  validation {
-    condition     = contains(["single-user", "alternating-users"], var.app_rotation_strategy)
-    error_message = "app_rotation_strategy must be single-user or alternating-users."
-  }
 }
 
 variable "invoke_bootstrap" {
@@ -346,11 +336,6 @@ variable "interface_endpoint_zones" {
   type        = number
   description = "Zones the interface endpoints are placed in (the first ones); 0 = every zone. 1 saves the other zones' hourly charge and gives up the endpoints' zone redundancy."
   default     = 0
-
-  validation {
-    condition     = var.interface_endpoint_zones >= 0 && floor(var.interface_endpoint_zones) == var.interface_endpoint_zones
-    error_message = "interface_endpoint_zones must be a whole number >= 0."
-  }
 }
 
 variable "api_load_balancer" {

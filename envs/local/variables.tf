@@ -31,11 +31,6 @@ variable "db_port" {
   type        = number
   description = "Port of the local stack's PostgreSQL (PG_PORT: TF_VAR_db_port)."
   default     = 15432
-
-  validation {
-    condition     = var.db_port >= 1 && var.db_port <= 65535
-    error_message = "db_port must be between 1 and 65535."
-  }
 }
 
 variable "admin_secret_name" {
@@ -54,11 +49,6 @@ variable "app_rotation_strategy" {
   type        = string
   description = "How the app secret rotates: alternating-users or single-user."
   default     = "alternating-users"
-
-  validation {
-    condition     = contains(["single-user", "alternating-users"], var.app_rotation_strategy)
-    error_message = "app_rotation_strategy must be single-user or alternating-users."
-  }
 }
 
 variable "app_reader_arns" {
@@ -94,20 +84,12 @@ variable "db_name" {
   type        = string
   description = "Database of the rates API on the local PostgreSQL (the bootstrap creates its schema)."
   default     = "rates"
-  validation {
-    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.db_name))
-    error_message = "db_name must be a lower-case PostgreSQL identifier of at most 63 bytes."
-  }
 }
 
 variable "app_username" {
   type        = string
   description = "Login role of the rates API (the bootstrap creates it; rotation alternates it with <name>_clone)."
   default     = "rates_app"
-  validation {
-    condition     = can(regex("^[a-z_][a-z0-9_]{0,56}$", var.app_username))
-    error_message = "app_username must be a lower-case PostgreSQL identifier of at most 57 bytes, so that <name>_clone fits."
-  }
 }
 
 variable "dynamodb_endpoint" {

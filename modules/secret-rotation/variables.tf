@@ -59,6 +59,11 @@ variable "app_username" {
     condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.app_username))
     error_message = "app_username must be a lowercase PostgreSQL identifier of at most 63 characters."
   }
+  # Alternating users creates <app_username>_clone, which must fit PostgreSQL's 63 bytes too.
+  validation {
+    condition     = var.app_rotation_strategy != "alternating-users" || length(var.app_username) <= 57
+    error_message = "app_username must be at most 57 characters with alternating-users rotation, so that <app_username>_clone fits in 63."
+  }
 }
 
 variable "admin_username" {

@@ -6,42 +6,11 @@
 # The Lambda zips are stand-ins (tests/dist); `make package` builds the real ones.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_region" {
-    defaults = {
-      name = "eu-west-1"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "111111111111"
-      arn        = "arn:aws:sts::111111111111:assumed-role/rotaudit-deploy/ci"
-    }
-  }
-  mock_data "aws_iam_session_context" {
-    defaults = {
-      issuer_arn = "arn:aws:iam::111111111111:role/rotaudit-deploy"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
+  source = "../../modules/_internal/testing/aws"
 }
-
 mock_provider "aws" {
-  alias = "us_east_1"
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
+  alias  = "us_east_1"
+  source = "../../modules/_internal/testing/aws-us-east-1"
 }
 
 # Never opened (generate_master_password = false below), but configured: no credential

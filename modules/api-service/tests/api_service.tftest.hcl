@@ -3,23 +3,7 @@
 # downloaded: cd into the module and run `terraform init && terraform test`.
 
 mock_provider "aws" {
-  # Policy documents are rendered by the provider; a mock needs valid JSON in their place.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "eu-west-1"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "111111111111"
-    }
-  }
+  source = "../_internal/testing/aws"
 }
 
 variables {

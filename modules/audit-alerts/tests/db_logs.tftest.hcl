@@ -2,35 +2,11 @@
 # in audit_alerts.tftest.hcl.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_region" {
-    defaults = {
-      name = "eu-west-1"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "111111111111"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
+  source = "../_internal/testing/aws"
 }
-
 mock_provider "aws" {
-  alias = "us_east_1"
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
+  alias  = "us_east_1"
+  source = "../_internal/testing/aws-us-east-1"
 }
 
 variables {

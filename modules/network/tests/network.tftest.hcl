@@ -3,18 +3,7 @@
 # downloaded: cd into the module and run `terraform init && terraform test`.
 
 mock_provider "aws" {
-  # Policy documents are rendered by the provider; a mock needs valid JSON in their place.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "eu-west-1"
-    }
-  }
+  source = "../_internal/testing/aws"
 }
 
 variables {

@@ -3,34 +3,7 @@
 # downloaded: cd into the module and run `terraform init && terraform test`.
 
 mock_provider "aws" {
-  # Policy documents are rendered by the provider; a mock needs valid JSON in their place.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "eu-west-1"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "111111111111"
-      arn        = "arn:aws:sts::111111111111:assumed-role/rotaudit-deploy/ci"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-  mock_data "aws_iam_session_context" {
-    defaults = {
-      issuer_arn = "arn:aws:iam::111111111111:role/rotaudit-deploy"
-    }
-  }
+  source = "../_internal/testing/aws"
 }
 
 variables {
@@ -179,4 +152,14 @@ run "rejects_rotation_beyond_90_days" {
   }
 
   expect_failures = [var.rotation_days]
+}
+
+run "rejects_app_username_whose_clone_does_not_fit" {
+  command = plan
+
+  variables {
+    app_username = "a23456789012345678901234567890123456789012345678901234567890"
+  }
+
+  expect_failures = [var.app_username]
 }
