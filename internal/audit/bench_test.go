@@ -8,8 +8,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
+	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
 // BenchmarkReplay runs the rules over the file named by $CLOUDTRAIL_BENCH_FILE (a corpus

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/rotaudit/rotaudit/internal/audit"
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -213,6 +215,16 @@ func TestPipelineOnEmulator(t *testing.T) {
 	sum, err := newHandler().Handle(ctx, json.RawMessage(note))
 	if err != nil || sum.Files != 1 || sum.Records != 2 {
 		t.Fatalf("s3 notification: %+v, %v", sum, err)
+	}
+	// Replay reads the same file through the same S3 source, by listing the bucket's prefix.
+	var replayed []string
+	err = audit.EachLogFile(ctx, s3c, []string{"s3://" + bucket + "/AWSLogs/"}, func(name string, r io.Reader) error {
+		n, err := cloudtrail.Stream(r, func(*cloudtrail.Record) error { return nil }, func(bad error) { t.Errorf("%s: %v", name, bad) })
+		replayed = append(replayed, fmt.Sprintf("%s: %d records", name, n))
+		return err
+	})
+	if want := []string{"s3://" + bucket + "/" + key + ": 2 records"}; err != nil || !slices.Equal(replayed, want) {
+		t.Fatalf("replay of s3://%s/AWSLogs/: %q, %v; want %q", bucket, replayed, err, want)
 	}
 
 	// The subscriber queue must hold exactly these findings: the repeated read deduplicated

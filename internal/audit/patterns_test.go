@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
+	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
 const patternDir = "../../modules/audit-alerts/patterns"

@@ -18,8 +18,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
 	"github.com/rotaudit/rotaudit/internal/testenv"
+	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
 // maxEvents bounds the traffic put on the emulator.
@@ -35,7 +35,7 @@ var detailTypes = map[string]string{
 }
 
 // TestAuditFraction measures DefaultAuditFraction: a day of the synthetic CloudTrail
-// traffic of internal/audit/corpus goes through the emulator's EventBridge, on a bus with
+// traffic of internal/testkit/corpus goes through the emulator's EventBridge, on a bus with
 // the patterns Terraform deploys, and the share of events that reach the rules' queue is
 // compared with the constant.
 func TestAuditFraction(t *testing.T) {
