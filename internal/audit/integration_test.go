@@ -122,16 +122,7 @@ func TestPipelineOnEmulator(t *testing.T) {
 		}
 	}
 	delivered := receive(t, ctx, sq, ruleQueue, wantDelivered)
-	var gotIDs []string
-	for _, body := range delivered {
-		var ev struct {
-			Detail struct {
-				EventID string `json:"eventID"`
-			} `json:"detail"`
-		}
-		json.Unmarshal([]byte(body), &ev)
-		gotIDs = append(gotIDs, ev.Detail.EventID)
-	}
+	gotIDs := eventIDs(delivered)
 	for _, e := range events {
 		if slices.Contains(gotIDs, e.id) != e.match {
 			t.Errorf("event %s: delivered=%v, pattern should deliver=%v", e.id, !e.match, e.match)
@@ -348,6 +339,22 @@ func createStateTable(t *testing.T, ctx context.Context, ddb *dynamodb.Client) s
 		t.Fatalf("enable ttl: %v", err)
 	}
 	return name
+}
+
+// eventIDs returns the CloudTrail event id of each EventBridge event that a rule delivered
+// to a queue, in order.
+func eventIDs(bodies []string) []string {
+	ids := make([]string, 0, len(bodies))
+	for _, body := range bodies {
+		var ev struct {
+			Detail struct {
+				EventID string `json:"eventID"`
+			} `json:"detail"`
+		}
+		json.Unmarshal([]byte(body), &ev)
+		ids = append(ids, ev.Detail.EventID)
+	}
+	return ids
 }
 
 // receive collects message bodies until want have arrived (then waits briefly for extras)

@@ -125,16 +125,7 @@ func TestPatternsOnEmulator(t *testing.T) {
 			t.Fatalf("put events: %v", err)
 		}
 	}
-	var got []string
-	for _, body := range receive(t, ctx, sq, queue, want) {
-		var ev struct {
-			Detail struct {
-				EventID string `json:"eventID"`
-			} `json:"detail"`
-		}
-		json.Unmarshal([]byte(body), &ev)
-		got = append(got, ev.Detail.EventID)
-	}
+	got := eventIDs(receive(t, ctx, sq, queue, want))
 	for _, p := range probes {
 		if slices.Contains(got, p.rec.EventID) != p.want {
 			t.Errorf("%s %s (%s): EventBridge delivered=%v, want %v", p.rec.EventSource, p.rec.EventName, p.rec.EventID, !p.want, p.want)
