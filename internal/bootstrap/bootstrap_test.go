@@ -16,6 +16,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
 	"github.com/rotaudit/rotaudit/internal/bootstrap/bootstraptest"
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -245,6 +246,23 @@ func TestCreatesMissingDatabase(t *testing.T) {
 	}
 	if _, err := f.Env.Super(t, "").Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.Master}.Sanitize()+" CREATEDB"); err != nil {
 		t.Fatal(err)
+	}
+	var version int
+	if err := f.Env.Super(t, "").QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version < 150000 {
+		// Before PostgreSQL 15 schema public of a new database belongs to the bootstrap
+		// superuser and every role may CREATE in it; this master, unlike RDS's, cannot take
+		// that back, so the bootstrap stops and says how. Its remedy, then the run again.
+		remedy := "ALTER SCHEMA public OWNER TO " + pgx.Identifier{f.Master}.Sanitize()
+		_, err := run(t, f, c, &bytes.Buffer{})
+		if !errors.Is(err, ratesdb.ErrOpenPublicSchema) || !strings.Contains(err.Error(), remedy) {
+			t.Fatalf("err = %v, want ErrOpenPublicSchema with its remedy", err)
+		}
+		if _, err := f.Env.Super(t, db).Exec(ctx, remedy); err != nil {
+			t.Fatal(err)
+		}
 	}
 	res, err := run(t, f, c, &bytes.Buffer{})
 	if err != nil || !res.Apps[0].PasswordSet {
