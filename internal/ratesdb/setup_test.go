@@ -180,10 +180,17 @@ func TestGrantsGoToTheReaderRole(t *testing.T) {
 		t.Fatalf("reader holds %d grants, app %d, app member: %v", directGrants(c.ReaderRole), directGrants(c.AppRole), member(c.AppRole))
 	}
 
-	// The old design: SELECT granted to the login itself, and a clone made from it.
+	// The old design: SELECT granted to the login itself, and a clone made from it. From
+	// PostgreSQL 16 a REVOKE removes only the grant of the role named in GRANTED BY (by
+	// default the current user), so the membership is revoked as granted.
+	var grantor string
+	if err := super.QueryRow(ctx, `SELECT grantor::regrole::text FROM pg_auth_members
+		WHERE roleid = $1::regrole AND member = $2::regrole`, c.ReaderRole, c.AppRole).Scan(&grantor); err != nil {
+		t.Fatal(err)
+	}
 	clone := c.AppRole + "_clone"
 	for _, s := range []string{
-		"REVOKE " + pgx.Identifier{c.ReaderRole}.Sanitize() + " FROM " + pgx.Identifier{c.AppRole}.Sanitize(),
+		"REVOKE " + pgx.Identifier{c.ReaderRole}.Sanitize() + " FROM " + pgx.Identifier{c.AppRole}.Sanitize() + " GRANTED BY " + grantor,
 		"GRANT SELECT ON prices, ports, regions TO " + pgx.Identifier{c.AppRole}.Sanitize(),
 		"CREATE ROLE " + pgx.Identifier{clone}.Sanitize() + " LOGIN",
 		"GRANT SELECT ON prices, ports, regions TO " + pgx.Identifier{clone}.Sanitize(),
