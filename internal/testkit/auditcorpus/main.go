@@ -118,20 +118,9 @@ func writeBenign(path string, seed uint64, days int) error {
 func measurePatterns(stdout io.Writer, days int, dirs []string) error {
 	sets := make([][]*audit.Pattern, len(dirs))
 	for i, d := range dirs {
-		paths, err := filepath.Glob(filepath.Join(d, "*.json"))
-		if err != nil || len(paths) == 0 {
-			return fmt.Errorf("patterns: no *.json in %s", d)
-		}
-		for _, p := range paths {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return fmt.Errorf("patterns: %w", err)
-			}
-			pat, err := audit.ParsePattern(b)
-			if err != nil {
-				return fmt.Errorf("patterns: %s: %w", p, err)
-			}
-			sets[i] = append(sets[i], pat)
+		var err error
+		if sets[i], err = audit.ReadPatterns(d); err != nil {
+			return err
 		}
 	}
 	total := 0

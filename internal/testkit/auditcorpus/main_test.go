@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,16 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := audit.ParseConfig(out.Bytes()); err != nil {
 		t.Fatalf("-print-config is not a valid audit configuration: %v\n%s", err, out.String())
+	}
+
+	out.Reset()
+	deployed := filepath.Join("..", "..", "..", "modules", "audit-alerts", "patterns")
+	if err := run([]string{"-measure-days", "1", "-patterns", deployed}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var matched, total int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(out.String(), deployed+": "), "%d of %d events", &matched, &total); err != nil || matched == 0 || matched >= total {
+		t.Fatalf("-measure-days: %q (%v): want some but not all of a day's benign events to invoke the Lambda", out.String(), err)
 	}
 
 	for _, args := range [][]string{{}, {"-files", "0", "-out", dir}, {"-out", dir, "extra"}, {"-bogus"}} {
