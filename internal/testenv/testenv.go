@@ -255,3 +255,19 @@ func CurrentSecret(t testing.TB, sm *secretsmanager.Client, id string) dbsecret.
 	}
 	return s
 }
+
+// Login logs in with a secret's credentials over the stack's plaintext TCP, failing the
+// test when the server refuses; the connection is closed at cleanup.
+func Login(t testing.TB, s dbsecret.Secret) *pgx.Conn {
+	t.Helper()
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("login as %s: %v", s.Username, err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
