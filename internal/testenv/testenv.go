@@ -271,3 +271,18 @@ func Login(t testing.TB, s dbsecret.Secret) *pgx.Conn {
 	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
+
+// BenchFile reads the CloudTrail log file named by $CLOUDTRAIL_BENCH_FILE (a generated
+// corpus file; scripts/bench-audit.sh makes them), skipping the benchmark without it.
+func BenchFile(b testing.TB) (path string, data []byte) {
+	b.Helper()
+	path = os.Getenv("CLOUDTRAIL_BENCH_FILE")
+	if path == "" {
+		b.Skip("set CLOUDTRAIL_BENCH_FILE to a CloudTrail log file (scripts/bench-audit.sh does)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return path, data
+}
