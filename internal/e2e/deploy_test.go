@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -25,8 +24,10 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -125,7 +126,7 @@ func TestDeployment(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsclient.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,8 +264,8 @@ func TestDeployment(t *testing.T) {
 			if err != nil {
 				t.Fatalf("rotate %s: %v", which, err)
 			}
-			inv := rotation.HTTPInvoker{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
-			if err := rotation.Drive(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
+			inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+			if err := driver.Run(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
 				t.Fatalf("rotation of the %s secret (%s): %v\n%s", which, strategy, err, e.Out.String())
 			}
 			after := testenv.CurrentSecret(t, sm, secretARN)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rotaudit/rotaudit/internal/testenv"
 	"net"
 	"os"
 	"strings"
@@ -17,9 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/rotaudit/rotaudit/internal/lambdakit"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
+	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
 func newRotator(f *rotationtest.Fixture, strategy rotation.Strategy, logs *testenv.Buffer) *rotation.Rotator {
@@ -27,8 +29,7 @@ func newRotator(f *rotationtest.Fixture, strategy rotation.Strategy, logs *teste
 	cfg.Strategy = strategy
 	r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg}
 	if logs != nil {
-		r.Log = rotation.NewLambdaLogger(logs)
-		r.Metrics = logs
+		r.Log = lambdakit.NewLogger(logs)
 	}
 	return r
 }
@@ -63,7 +64,7 @@ func TestTenRotations(t *testing.T) {
 					}
 				}
 				token := f.StartRotation(t)
-				if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+				if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 					t.Fatalf("rotation %d: %v", i, err)
 				}
 				f.CheckFinished(t, token, oldVersion)
@@ -394,7 +395,7 @@ func TestFaultInjection(t *testing.T) {
 				}
 				oldVersion := f.CurrentVersion(t)
 				token := f.StartRotation(t)
-				err := rotation.Drive(ctx, faulty, f.SecretARN, token, nil)
+				err := driver.Run(ctx, faulty, f.SecretARN, token, nil)
 				if fl.fired == "" {
 					if err != nil {
 						t.Fatalf("rotation without a fault failed: %v", err)
@@ -416,7 +417,7 @@ func TestFaultInjection(t *testing.T) {
 				if !rotationtest.LogsIn(cur) && !pendingLogsIn(t, f) {
 					t.Fatalf("fault %d (after %s): neither AWSCURRENT nor AWSPENDING logs in: locked out", n, fl.fired)
 				}
-				if err := rotation.Drive(ctx, healthy, f.SecretARN, token, nil); err != nil {
+				if err := driver.Run(ctx, healthy, f.SecretARN, token, nil); err != nil {
 					t.Fatalf("fault %d (after %s): retry: %v", n, fl.fired, err)
 				}
 				if f.CurrentVersion(t) == oldVersion {
@@ -483,7 +484,7 @@ func TestDatabaseDownDuringSet(t *testing.T) {
 			if !rotationtest.LogsIn(f.Get(t, "", "AWSCURRENT")) {
 				t.Fatal("AWSCURRENT stopped working while the database was down")
 			}
-			if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+			if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
 			f.CheckFinished(t, token, oldVersion)
@@ -532,10 +533,10 @@ func TestBadInput(t *testing.T) {
 		want    error
 		wantMsg string
 	}{
-		{"token not a version", rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: rotation.NewToken()}, rotation.ErrNotPending, "not a version"},
+		{"token not a version", rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: driver.NewToken()}, rotation.ErrNotPending, "not a version"},
 		{"token is AWSCURRENT already: skipped", rotation.Event{Step: rotation.StepSet, SecretID: f.SecretARN, ClientRequestToken: prev}, nil, ""},
 		{"rotation disabled", rotation.Event{Step: rotation.StepCreate, SecretID: disabled, ClientRequestToken: disabledVersion}, rotation.ErrRotationDisabled, "enable rotation"},
-		{"unknown secret", rotation.Event{Step: rotation.StepCreate, SecretID: "rotaudit-test/does-not-exist-" + rotation.NewToken(), ClientRequestToken: token}, rotation.ErrSecretsManager, "ResourceNotFoundException"},
+		{"unknown secret", rotation.Event{Step: rotation.StepCreate, SecretID: "rotaudit-test/does-not-exist-" + driver.NewToken(), ClientRequestToken: token}, rotation.ErrSecretsManager, "ResourceNotFoundException"},
 		{"bad step", rotation.Event{Step: "deleteSecret", SecretID: f.SecretARN, ClientRequestToken: token}, rotation.ErrInvalidEvent, "Step"},
 	}
 	for _, tt := range tests {
@@ -606,7 +607,7 @@ func TestNoSilentTLSDowngrade(t *testing.T) {
 		t.Fatal("a pending value was stored although the database refused plaintext")
 	}
 	r.Config.AllowPlaintext = true
-	if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+	if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 		t.Fatalf("with DB_ALLOW_PLAINTEXT=true: %v", err)
 	}
 }
@@ -624,7 +625,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := newRotator(f, rotation.SingleUser, nil)
-		err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+		err := driver.Run(ctx, r, f.SecretARN, f.StartRotation(t), nil)
 		if !errors.Is(err, rotation.ErrDBAuth) || !strings.Contains(err.Error(), "set the user's password in the database to the AWSCURRENT value") {
 			t.Fatalf("err = %v, want ErrDBAuth with advice", err)
 		}
@@ -636,7 +637,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := newRotator(f, rotation.AlternatingUsers, nil)
-		err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+		err := driver.Run(ctx, r, f.SecretARN, f.StartRotation(t), nil)
 		if !errors.Is(err, rotation.ErrDBPrivilege) || !strings.Contains(err.Error(), "lacks CREATEROLE") {
 			t.Fatalf("err = %v, want ErrDBPrivilege", err)
 		}
@@ -651,7 +652,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 		dead := "http://127.0.0.1:" + fmt.Sprint(closedPort(t))
 		r := newRotator(f, rotation.SingleUser, nil)
 		r.SM = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = &dead })
-		err := r.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: rotation.NewToken()})
+		err := r.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: driver.NewToken()})
 		if !errors.Is(err, rotation.ErrSecretsManager) || !strings.Contains(err.Error(), "unreachable") {
 			t.Fatalf("err = %v, want ErrSecretsManager unreachable", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -63,6 +62,13 @@ func PgxDialer(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
 	return c, nil
 }
 
+// Meter records one step: its name ("invalid" for an event that did not parse), how long
+// it took and whether it failed. The Lambda writes CloudWatch embedded metrics
+// (functions/rotator).
+type Meter interface {
+	Step(ctx context.Context, step string, d time.Duration, failed bool)
+}
+
 // Rotator runs the four rotation steps. It holds only its dependencies and
 // configuration, never state of a rotation: every step reads what it needs from Secrets
 // Manager, so any step can run again, or after a crash, on any instance.
@@ -75,8 +81,8 @@ type Rotator struct {
 	Config Config
 	// Log receives one JSON record per step; nil discards.
 	Log *slog.Logger
-	// Metrics receives CloudWatch embedded-metric lines; nil discards.
-	Metrics io.Writer
+	// Metrics records every step's duration and outcome; nil records nothing.
+	Metrics Meter
 	// AllowDisabled lets an operator rotate a secret whose automatic rotation is off.
 	// The Lambda never sets it.
 	AllowDisabled bool
@@ -87,7 +93,7 @@ func (r *Rotator) HandleRaw(ctx context.Context, payload json.RawMessage) error 
 	ev, err := ParseEvent(payload)
 	if err != nil {
 		r.logger().ErrorContext(ctx, "rejected event", "outcome", "error", "error", err.Error())
-		r.emit(ctx, "invalid", 0, true)
+		r.meter(ctx, "invalid", 0, true)
 		return err
 	}
 	return r.Handle(ctx, ev)
@@ -118,7 +124,7 @@ func (r *Rotator) Handle(ctx context.Context, ev Event) error {
 	} else {
 		r.logger().InfoContext(ctx, "rotation step", attrs...)
 	}
-	r.emit(ctx, ev.Step, d, err != nil)
+	r.meter(ctx, ev.Step, d, err != nil)
 	return err
 }
 
@@ -167,13 +173,49 @@ func (r *Rotator) step(ctx context.Context, ev Event) (string, string, error) {
 
 // pendingElsewhere names the version holding AWSPENDING, if any, and how to clear it.
 func pendingElsewhere(d *sm.DescribeSecretOutput, arn string) string {
+	if v := pendingVersion(d); v != "" {
+		return fmt.Sprintf("; version %s holds AWSPENDING: finish or retry that rotation, or clear it with "+
+			"`aws secretsmanager update-secret-version-stage --secret-id %s --version-stage AWSPENDING --remove-from-version-id %s`", v, arn, v)
+	}
+	return ""
+}
+
+// pendingVersion returns the version of a rotation in progress: the one labelled
+// AWSPENDING and not AWSCURRENT, or "".
+func pendingVersion(d *sm.DescribeSecretOutput) string {
 	for v, st := range d.VersionIdsToStages {
 		if slices.Contains(st, StagePending) && !slices.Contains(st, StageCurrent) {
-			return fmt.Sprintf("; version %s holds AWSPENDING: finish or retry that rotation, or clear it with "+
-				"`aws secretsmanager update-secret-version-stage --secret-id %s --version-stage AWSPENDING --remove-from-version-id %s`", v, arn, v)
+			return v
 		}
 	}
 	return ""
+}
+
+// PendingVersion returns the secret's ARN and the version of its rotation in progress
+// ("" when none is): what a caller that starts rotations itself (package driver) resumes.
+func (r *Rotator) PendingVersion(ctx context.Context, secretID string) (arn, version string, err error) {
+	d, err := r.SM.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(secretID)})
+	if err != nil {
+		return "", "", smError("describe secret", err)
+	}
+	return aws.ToString(d.ARN), pendingVersion(d), nil
+}
+
+// SeedPending stores under token, with AWSPENDING, the value createSecret would make from
+// AWSCURRENT (NewPending), without createSecret's checks, which run when it is called.
+// Secrets Manager's API makes an empty pending version only through RotateSecret, which
+// also invokes the configured function: a caller that drives the steps itself (package
+// driver) seeds the version instead, and createSecret finds and keeps it.
+func (r *Rotator) SeedPending(ctx context.Context, arn, token string) error {
+	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+	if err != nil {
+		return err
+	}
+	next, err := r.NewPending(ctx, current)
+	if err != nil {
+		return err
+	}
+	return r.putPending(ctx, arn, token, "", next)
 }
 
 // createSecret makes the pending version.
@@ -712,6 +754,12 @@ func (r *Rotator) logsIn(ctx context.Context, s dbsecret.Secret) (bool, error) {
 	}
 	db.Close(context.WithoutCancel(ctx))
 	return true, nil
+}
+
+func (r *Rotator) meter(ctx context.Context, step string, d time.Duration, failed bool) {
+	if r.Metrics != nil {
+		r.Metrics.Step(ctx, step, d, failed)
+	}
 }
 
 func (r *Rotator) logger() *slog.Logger {

@@ -21,11 +21,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
@@ -167,9 +167,9 @@ func RepoRoot() (string, error) {
 // AWS loads the standard SDK configuration, which AWS_ENDPOINT_URL points at the emulator.
 func (e *Env) AWS(t testing.TB) aws.Config {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, err := awsclient.Load(context.Background())
 	if err != nil {
-		t.Fatalf("aws config: %v", err)
+		t.Fatal(err)
 	}
 	return cfg
 }
