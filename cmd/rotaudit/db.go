@@ -168,7 +168,7 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&c.ReaderRole, "reader-role", ratesdb.DefaultReaderRole, "NOLOGIN role that holds the grants")
 	fs.StringVar(&c.CABundle, "ca-bundle", os.Getenv(bootstrap.EnvDBCABundle), "PEM bundle for verify-full (env DB_CA_BUNDLE)")
 	plaintext := fs.Bool("allow-plaintext", strings.EqualFold(strings.TrimSpace(os.Getenv(bootstrap.EnvDBAllowPlaintext)), "true"),
-		"connect without TLS when a secret has no \"ssl\" key (env DB_ALLOW_PLAINTEXT)")
+		"connect without TLS when a secret has no \"ssl\" key and the server refuses TLS (env DB_ALLOW_PLAINTEXT)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

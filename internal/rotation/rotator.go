@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
-	"github.com/rotaudit/rotaudit/internal/rdsca"
 )
 
 // Staging labels of the rotation contract.
@@ -674,17 +672,18 @@ func (r *Rotator) getPending(ctx context.Context, arn, token string) (dbsecret.S
 	return s, true, nil
 }
 
+// TLS is the configuration's TLS policy: DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT.
+func (c Config) TLS() dbsecret.TLSPolicy {
+	return dbsecret.TLSPolicy{CABundle: c.CABundle, AllowPlaintext: c.AllowPlaintext}
+}
+
 // ConnOptions returns how the first connection attempt for s is made: no TLS when the
 // secret says "ssl": false, otherwise verify-full, against DB_CA_BUNDLE when set, else
 // the embedded RDS authorities for an RDS or Aurora endpoint, else the system roots.
 // PlaintextFallback says whether a refusal of TLS may then be retried without it.
 func (c Config) ConnOptions(s dbsecret.Secret) dbsecret.ConnOptions {
-	o := dbsecret.ConnOptions{SSLMode: "verify-full", RootCert: c.CABundle, ConnectTimeout: ConnectTimeout, ApplicationName: "rotaudit-rotator"}
-	if s.SSL != nil && !*s.SSL {
-		o.SSLMode, o.RootCert = "disable", ""
-	} else if c.CABundle == "" && rdsca.IsRDSHost(s.Host) {
-		o.RootCAs = rdsca.Pool()
-	}
+	o := c.TLS().ConnOptions(s)
+	o.ConnectTimeout, o.ApplicationName = ConnectTimeout, "rotaudit-rotator"
 	return o
 }
 
@@ -694,28 +693,22 @@ func (c Config) ConnOptions(s dbsecret.Secret) dbsecret.ConnOptions {
 // that case; this falls back only when the server says it has no TLS, so a failed
 // certificate check stays an error).
 func (c Config) PlaintextFallback(s dbsecret.Secret) bool {
-	return c.AllowPlaintext && s.SSL == nil
+	return c.TLS().PlaintextFallback(s)
 }
 
 // connect logs in with s.
 func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
-	o := r.Config.ConnOptions(s)
-	db, err := r.dial(ctx, s, o)
-	if !r.Config.PlaintextFallback(s) {
-		if err != nil {
-			return nil, dbError("log in", s.Username, err)
-		}
-		return db, nil
-	}
-	tlsUsed := err == nil
-	if err != nil && refusedTLS(err) {
-		o.SSLMode, o.RootCert, o.RootCAs = "disable", "", nil
-		db, err = r.dial(ctx, s, o)
-	}
+	fallback := r.Config.PlaintextFallback(s)
+	db, tls, err := dbsecret.Connect(ctx, r.Config.ConnOptions(s), fallback, func(ctx context.Context, o dbsecret.ConnOptions) (DB, error) {
+		return r.dial(ctx, s, o)
+	})
 	if err != nil {
 		return nil, dbError("log in", s.Username, err)
 	}
-	if tlsUsed {
+	if !fallback {
+		return db, nil
+	}
+	if tls {
 		r.logger().InfoContext(ctx, "database connection", "host", s.Host, "username", s.Username, "tls", true, "sslmode", "verify-full")
 	} else {
 		r.logger().WarnContext(ctx, "database connection without TLS: the server refused TLS", "host", s.Host, "username", s.Username,
@@ -734,12 +727,6 @@ func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOp
 		dial = PgxDialer
 	}
 	return dial(ctx, cfg)
-}
-
-// refusedTLS reports whether the server answered the TLS request with "no TLS here" (and
-// not that TLS started and then failed, which is never a reason to try plaintext).
-func refusedTLS(err error) bool {
-	return err != nil && !errors.Is(err, ErrInvalidSecret) && strings.Contains(err.Error(), "server refused TLS connection")
 }
 
 // logsIn reports whether s's credentials are accepted. Only a refused login is false;
