@@ -26,6 +26,7 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
@@ -149,7 +150,7 @@ func TestDeployment(t *testing.T) {
 	p.run("database server and master secret", func() {
 		super := env.Super(t, "")
 		t.Cleanup(func() { dropE2E(env.SuperDSN, dbName, []string{appUser, appUser + "_clone", master}) })
-		mustExec(t, super, "CREATE ROLE "+ident(master)+" LOGIN CREATEROLE CREATEDB PASSWORD "+literal(masterPW))
+		testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB PASSWORD "+testenv.Literal(masterPW))
 		body, _ := json.Marshal(map[string]any{"engine": "postgres", "host": "127.0.0.1", "port": env.PGPort,
 			"username": master, "password": masterPW, "dbname": "postgres", "ssl": false})
 		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(adminSecretName), SecretString: aws.String(string(body))}); err != nil {
@@ -549,19 +550,9 @@ func dropE2E(superDSN, db string, roles []string) {
 		return
 	}
 	defer c.Close(context.Background())
-	c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(db)+" WITH (FORCE)")
+	c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgrole.Ident(db)+" WITH (FORCE)")
 	for _, r := range roles {
-		c.Exec(context.Background(), "DROP OWNED BY "+ident(r))
-		c.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident(r))
+		c.Exec(context.Background(), "DROP OWNED BY "+pgrole.Ident(r))
+		c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
 	}
 }
-
-func mustExec(t *testing.T, c *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := c.Exec(context.Background(), sql); err != nil {
-		t.Fatalf("%s: %v", strings.SplitN(sql, " PASSWORD", 2)[0], err)
-	}
-}
-
-func ident(s string) string   { return pgx.Identifier{s}.Sanitize() }
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -278,40 +278,35 @@ type faultySM struct {
 
 func (s faultySM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	out, err := s.SecretsManager.DescribeSecret(ctx, in, o...)
-	if ferr := s.f.hit("DescribeSecret"); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "DescribeSecret", out, err)
 }
 
 func (s faultySM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	out, err := s.SecretsManager.GetSecretValue(ctx, in, o...)
-	if ferr := s.f.hit("GetSecretValue " + aws.ToString(in.VersionStage)); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "GetSecretValue "+aws.ToString(in.VersionStage), out, err)
 }
 
 func (s faultySM) PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	out, err := s.SecretsManager.PutSecretValue(ctx, in, o...)
-	if ferr := s.f.hit("PutSecretValue"); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "PutSecretValue", out, err)
 }
 
 func (s faultySM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
 	out, err := s.SecretsManager.UpdateSecretVersionStage(ctx, in, o...)
-	if ferr := s.f.hit("UpdateSecretVersionStage " + aws.ToString(in.VersionStage)); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "UpdateSecretVersionStage "+aws.ToString(in.VersionStage), out, err)
 }
 
 func (s faultySM) GetRandomPassword(ctx context.Context, in *secretsmanager.GetRandomPasswordInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetRandomPasswordOutput, error) {
 	out, err := s.SecretsManager.GetRandomPassword(ctx, in, o...)
-	if ferr := s.f.hit("GetRandomPassword"); ferr != nil {
-		return nil, ferr
+	return lost(s.f, "GetRandomPassword", out, err)
+}
+
+// lost returns a call's result, unless the fault for what fires: then its error instead,
+// as when the call took effect and its answer was lost.
+func lost[T any](f *faults, what string, out T, err error) (T, error) {
+	if ferr := f.hit(what); ferr != nil {
+		var zero T
+		return zero, ferr
 	}
 	return out, err
 }
@@ -323,10 +318,7 @@ type faultyDB struct {
 
 func (d faultyDB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	tag, err := d.DB.Exec(ctx, sql, args...)
-	if ferr := d.f.hit("SQL " + firstWords(sql)); ferr != nil {
-		return tag, ferr
-	}
-	return tag, err
+	return lost(d.f, "SQL "+firstWords(sql), tag, err)
 }
 
 func (d faultyDB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {

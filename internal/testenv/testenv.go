@@ -214,16 +214,47 @@ func (e *Env) CreateDatabase(t testing.TB, prefix string) string {
 	if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
+	e.execAtCleanup(t, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return name
+}
+
+// DropRolesAtCleanup drops the roles, those that exist, when the test ends.
+func (e *Env) DropRolesAtCleanup(t testing.TB, roles ...string) {
+	stmts := make([]string, len(roles))
+	for i, r := range roles {
+		stmts[i] = "DROP ROLE IF EXISTS " + pgx.Identifier{r}.Sanitize()
+	}
+	e.execAtCleanup(t, stmts...)
+}
+
+// execAtCleanup runs the statements as the superuser when the test ends, ignoring their
+// errors: what they remove may be gone already.
+func (e *Env) execAtCleanup(t testing.TB, stmts ...string) {
 	t.Cleanup(func() {
 		c, err := pgx.Connect(context.Background(), e.SuperDSN)
 		if err != nil {
 			return
 		}
 		defer c.Close(context.Background())
-		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		for _, s := range stmts {
+			c.Exec(context.Background(), s)
+		}
 	})
-	return name
 }
+
+// Exec runs sql on c, failing the test on an error; the message leaves out what follows
+// " PASSWORD", so a failed CREATE ROLE does not print the password.
+func Exec(t testing.TB, c *pgx.Conn, sql string) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), sql); err != nil {
+		shown, _, _ := strings.Cut(sql, " PASSWORD")
+		t.Fatalf("%s: %v", shown, err)
+	}
+}
+
+// Literal quotes s as an SQL string literal, for statements that take no parameters
+// (CREATE ROLE ... PASSWORD).
+func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Unique returns prefix plus a random suffix: names in the shared emulator and cluster
 // must not collide between tests and runs.

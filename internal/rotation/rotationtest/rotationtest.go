@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -76,46 +77,37 @@ func New(t testing.TB, o Options) *Fixture {
 	masterPW, userPW := testenv.Unique("pw"), testenv.Unique("pw")
 	f.UserPassword = userPW
 	super := env.Super(t, "")
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), env.SuperDSN)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		for _, r := range []string{f.User, f.User + "_clone", f.Master} {
-			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident(r))
-		}
-	})
+	env.DropRolesAtCleanup(t, f.User, f.User+"_clone", f.Master)
 	for _, s := range []string{
-		"CREATE ROLE " + ident(f.Master) + " LOGIN CREATEROLE PASSWORD " + lit(masterPW),
-		"CREATE ROLE " + ident(f.User) + " LOGIN PASSWORD " + lit(userPW),
+		"CREATE ROLE " + pgrole.Ident(f.Master) + " LOGIN CREATEROLE PASSWORD " + testenv.Literal(masterPW),
+		"CREATE ROLE " + pgrole.Ident(f.User) + " LOGIN PASSWORD " + testenv.Literal(userPW),
 	} {
-		mustExec(t, super, s)
+		testenv.Exec(t, super, s)
 	}
 	if err := super.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&f.Major); err != nil {
 		t.Fatalf("server version: %v", err)
 	}
 	if f.Major >= 16 && !o.UserByOtherAdmin {
-		mustExec(t, super, "GRANT "+ident(f.User)+" TO "+ident(f.Master)+" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE")
+		testenv.Exec(t, super, "GRANT "+pgrole.Ident(f.User)+" TO "+pgrole.Ident(f.Master)+" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE")
 	}
 	if o.LogStatements {
-		mustExec(t, super, "ALTER ROLE "+ident(f.Master)+" SET log_statement = 'all'")
+		testenv.Exec(t, super, "ALTER ROLE "+pgrole.Ident(f.Master)+" SET log_statement = 'all'")
 	}
 	if o.LogUserStatements {
-		mustExec(t, super, "ALTER ROLE "+ident(f.User)+" SET log_statement = 'all'")
+		testenv.Exec(t, super, "ALTER ROLE "+pgrole.Ident(f.User)+" SET log_statement = 'all'")
 	}
 	f.DB = env.CreateDatabase(t, "rot")
-	mustExec(t, super, "ALTER DATABASE "+ident(f.DB)+" OWNER TO "+ident(f.Master))
+	testenv.Exec(t, super, "ALTER DATABASE "+pgrole.Ident(f.DB)+" OWNER TO "+pgrole.Ident(f.Master))
 	// Objects are made by the master, as an application's migrations would be.
 	f.Table = "rates"
 	m := f.As(t, f.Master, masterPW)
 	for _, s := range []string{
-		"CREATE TABLE " + ident(f.Table) + " (id int PRIMARY KEY, v text)",
-		"INSERT INTO " + ident(f.Table) + " VALUES (1, 'one')",
-		"GRANT SELECT ON " + ident(f.Table) + " TO " + ident(f.User),
-		"GRANT CONNECT ON DATABASE " + ident(f.DB) + " TO " + ident(f.User),
+		"CREATE TABLE " + pgrole.Ident(f.Table) + " (id int PRIMARY KEY, v text)",
+		"INSERT INTO " + pgrole.Ident(f.Table) + " VALUES (1, 'one')",
+		"GRANT SELECT ON " + pgrole.Ident(f.Table) + " TO " + pgrole.Ident(f.User),
+		"GRANT CONNECT ON DATABASE " + pgrole.Ident(f.DB) + " TO " + pgrole.Ident(f.User),
 	} {
-		mustExec(t, m, s)
+		testenv.Exec(t, m, s)
 	}
 
 	host := "127.0.0.1"
@@ -290,17 +282,6 @@ func placeholderLambda(t testing.TB, env *testenv.Env) string {
 	})
 	return aws.ToString(fn.FunctionArn)
 }
-
-func mustExec(t testing.TB, c *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := c.Exec(context.Background(), sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
-
-func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func jsonString(s string) string {
 	var b strings.Builder
