@@ -15,7 +15,6 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
 	"github.com/rotaudit/rotaudit/internal/bootstrap/bootstraptest"
-	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/testenv"
@@ -25,20 +24,6 @@ func run(t *testing.T, f *bootstraptest.Fixture, c bootstrap.Config, log *bytes.
 	t.Helper()
 	b := &bootstrap.Bootstrapper{SM: f.SM, Config: c, Log: slog.New(slog.NewJSONHandler(log, nil))}
 	return b.Run(context.Background())
-}
-
-func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
-	t.Helper()
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("login as %s: %v", s.Username, err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
 }
 
 // TestFirstDeployment is issue 8 §4 on the real PostgreSQL and emulator: a master that is
@@ -93,7 +78,7 @@ func TestFirstDeployment(t *testing.T) {
 			}
 
 			// The app reads (the tables are empty on a first deployment) and does nothing else.
-			conn := login(t, app)
+			conn := testenv.Login(t, app)
 			var n int
 			if err := conn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&n); err != nil {
 				t.Fatalf("the app cannot read prices: %v", err)
@@ -143,7 +128,7 @@ func TestFirstDeployment(t *testing.T) {
 			if err != nil || third.Changed || f.CurrentVersion(t, f.AppSecretARN) != version {
 				t.Fatalf("run after a rotation: %+v, %v", third, err)
 			}
-			login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
+			testenv.Login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
 
 			// A password the database refuses is replaced.
 			if _, err := super.Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.App + "_clone"}.Sanitize()+" PASSWORD NULL"); err != nil {
@@ -162,7 +147,7 @@ func TestFirstDeployment(t *testing.T) {
 					t.Fatalf("version stages after the bootstrap: %v", d.VersionIdsToStages)
 				}
 			}
-			login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
+			testenv.Login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
 		})
 	}
 }
@@ -222,7 +207,7 @@ func TestUnreachableAppServerChangesNothing(t *testing.T) {
 	if f.CurrentVersion(t, f.AppSecretARN) != version {
 		t.Fatal("the secret got a new version although its password was never tried")
 	}
-	login(t, app) // the password in the database is still the one the old value holds
+	testenv.Login(t, app) // the password in the database is still the one the old value holds
 }
 
 // TestCreatesMissingDatabase: without the database, a master without CREATEDB is told what
@@ -255,5 +240,5 @@ func TestCreatesMissingDatabase(t *testing.T) {
 	if app.DBName != db {
 		t.Fatalf("the app secret names database %q, want %q", app.DBName, db)
 	}
-	login(t, app)
+	testenv.Login(t, app)
 }

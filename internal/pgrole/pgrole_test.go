@@ -30,34 +30,38 @@ func setup(t *testing.T) (env *testenv.Env, db string, master string, m *pgx.Con
 	return env, db, master, s, super
 }
 
+// roles names a source role (prefix and a unique suffix), its clone and a group, all
+// dropped at cleanup.
+func roles(t *testing.T, env *testenv.Env, prefix string) (src, dst, group string) {
+	src = testenv.Unique(prefix)
+	dst, group = src+"_clone", testenv.Unique("pgrole_group")
+	env.DropRolesAtCleanup(t, src, dst, group)
+	return src, dst, group
+}
+
 func TestMirror(t *testing.T) {
 	env, db, _, m, super := setup(t)
 	ctx := context.Background()
-	src := testenv.Unique(`src "x"; ü`)
-	dst := src + "_clone"
-	group := testenv.Unique("pgrole_group")
-	env.DropRolesAtCleanup(t, src, dst, group)
-	for _, s := range []string{
-		"CREATE ROLE " + pgrole.Ident(group),
-		"CREATE ROLE " + pgrole.Ident(src) + " LOGIN CREATEDB CONNECTION LIMIT 7 VALID UNTIL '2999-01-01 00:00:00+00'",
-		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(src) + " WITH ADMIN OPTION",
-		"ALTER ROLE " + pgrole.Ident(src) + ` SET search_path TO "My Schema", public, "$user"`,
-		"ALTER ROLE " + pgrole.Ident(src) + " SET statement_timeout TO '5s'",
-		"ALTER ROLE " + pgrole.Ident(src) + " IN DATABASE " + pgrole.Ident(db) + " SET work_mem TO '8MB'",
+	src, dst, group := roles(t, env, `src "x"; ü`)
+	testenv.Exec(t, m,
+		"CREATE ROLE "+pgrole.Ident(group),
+		"CREATE ROLE "+pgrole.Ident(src)+" LOGIN CREATEDB CONNECTION LIMIT 7 VALID UNTIL '2999-01-01 00:00:00+00'",
+		"GRANT "+pgrole.Ident(group)+" TO "+pgrole.Ident(src)+" WITH ADMIN OPTION",
+		"ALTER ROLE "+pgrole.Ident(src)+` SET search_path TO "My Schema", public, "$user"`,
+		"ALTER ROLE "+pgrole.Ident(src)+" SET statement_timeout TO '5s'",
+		"ALTER ROLE "+pgrole.Ident(src)+" IN DATABASE "+pgrole.Ident(db)+" SET work_mem TO '8MB'",
 		`CREATE SCHEMA "My Schema"`,
 		`CREATE TABLE "My Schema"."t ""1""" (a int, "b;c" text)`,
 		`CREATE SEQUENCE "My Schema".seq`,
 		`CREATE FUNCTION "My Schema".f(x int, y text) RETURNS int LANGUAGE sql AS 'SELECT 1'`,
 		`REVOKE EXECUTE ON FUNCTION "My Schema".f(int, text) FROM PUBLIC`,
-		`GRANT USAGE ON SCHEMA "My Schema" TO ` + pgrole.Ident(src),
-		`GRANT SELECT, INSERT ON "My Schema"."t ""1""" TO ` + pgrole.Ident(src) + " WITH GRANT OPTION",
-		`GRANT UPDATE ("b;c") ON "My Schema"."t ""1""" TO ` + pgrole.Ident(src),
-		`GRANT USAGE ON SEQUENCE "My Schema".seq TO ` + pgrole.Ident(src),
-		`GRANT EXECUTE ON FUNCTION "My Schema".f(int, text) TO ` + pgrole.Ident(src),
-		"GRANT CONNECT, TEMPORARY ON DATABASE " + pgrole.Ident(db) + " TO " + pgrole.Ident(src),
-	} {
-		testenv.Exec(t, m, s)
-	}
+		`GRANT USAGE ON SCHEMA "My Schema" TO `+pgrole.Ident(src),
+		`GRANT SELECT, INSERT ON "My Schema"."t ""1""" TO `+pgrole.Ident(src)+" WITH GRANT OPTION",
+		`GRANT UPDATE ("b;c") ON "My Schema"."t ""1""" TO `+pgrole.Ident(src),
+		`GRANT USAGE ON SEQUENCE "My Schema".seq TO `+pgrole.Ident(src),
+		`GRANT EXECUTE ON FUNCTION "My Schema".f(int, text) TO `+pgrole.Ident(src),
+		"GRANT CONNECT, TEMPORARY ON DATABASE "+pgrole.Ident(db)+" TO "+pgrole.Ident(src),
+	)
 	// Something granted to the clone only must reach the original (union).
 	testenv.Exec(t, m, "BEGIN")
 	if err := pgrole.Mirror(ctx, m, src, dst); err != nil {
@@ -115,10 +119,7 @@ func TestMirrorFailsWithoutGrantOption(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env, _, master, m, super := setup(t)
 			ctx := context.Background()
-			src := testenv.Unique("pgrole_src")
-			dst := src + "_clone"
-			other := testenv.Unique("pgrole_owner")
-			env.DropRolesAtCleanup(t, src, dst, other)
+			src, dst, other := roles(t, env, "pgrole_src") // other owns a table
 			testenv.Exec(t, m, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
 			testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(other))
 			testenv.Exec(t, m, "RESET ROLE")
@@ -213,19 +214,14 @@ func TestMirrorMembershipOptions(t *testing.T) {
 	if major < 16 {
 		t.Skipf("PostgreSQL %d keeps no per-membership INHERIT or SET option (16+ does)", major)
 	}
-	src := testenv.Unique("pgrole_src")
-	dst := src + "_clone"
-	group := testenv.Unique("pgrole_group")
-	env.DropRolesAtCleanup(t, src, dst, group)
-	for _, s := range []string{
-		"CREATE ROLE " + pgrole.Ident(group),
-		"CREATE ROLE " + pgrole.Ident(src) + " LOGIN",
-		"CREATE ROLE " + pgrole.Ident(dst) + " LOGIN",
-		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(src) + " WITH INHERIT FALSE, SET TRUE",
-		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(dst) + " WITH INHERIT TRUE, SET TRUE, ADMIN TRUE",
-	} {
-		testenv.Exec(t, m, s)
-	}
+	src, dst, group := roles(t, env, "pgrole_src")
+	testenv.Exec(t, m,
+		"CREATE ROLE "+pgrole.Ident(group),
+		"CREATE ROLE "+pgrole.Ident(src)+" LOGIN",
+		"CREATE ROLE "+pgrole.Ident(dst)+" LOGIN",
+		"GRANT "+pgrole.Ident(group)+" TO "+pgrole.Ident(src)+" WITH INHERIT FALSE, SET TRUE",
+		"GRANT "+pgrole.Ident(group)+" TO "+pgrole.Ident(dst)+" WITH INHERIT TRUE, SET TRUE, ADMIN TRUE",
+	)
 	if d, _ := pgrole.Compare(ctx, m, src, dst); len(d) == 0 {
 		t.Fatal("Compare sees no difference between inherit false and inherit true")
 	}
@@ -269,9 +265,7 @@ func TestMirrorChecksPostgres16Rules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env, _, master, m, super := setup(t)
 			ctx := context.Background()
-			src := testenv.Unique("pgrole_src")
-			dst := src + "_clone"
-			env.DropRolesAtCleanup(t, src, dst)
+			src, dst, _ := roles(t, env, "pgrole_src")
 			tt.prepare(super, master, src)
 			major, err := pgrole.ServerMajor(ctx, m)
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -35,20 +34,6 @@ func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) rate
 			conn.Close(ctx)
 		}
 	})
-	return c
-}
-
-func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
-	t.Helper()
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("login as %s: %v", s.Username, err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
 
@@ -84,7 +69,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	}
 
 	// The app role reads and does nothing else.
-	conn := login(t, app)
+	conn := testenv.Login(t, app)
 	var n int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&n); err != nil || int64(n) != first.PriceRows {
 		t.Fatalf("app reads %d rows, %v", n, err)
@@ -100,7 +85,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	}
 	// The admin role owns the tables: rotation and migrations run as it.
 	var owner string
-	if err := login(t, admin).QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'prices'").Scan(&owner); err != nil || owner != c.AdminRole {
+	if err := testenv.Login(t, admin).QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'prices'").Scan(&owner); err != nil || owner != c.AdminRole {
 		t.Fatalf("prices owned by %q, %v", owner, err)
 	}
 
@@ -115,7 +100,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	if !third.AppPasswordSet || third.AdminPasswordSet {
 		t.Fatalf("third run: %+v", third)
 	}
-	login(t, testenv.CurrentSecret(t, sm, c.AppSecretID))
+	testenv.Login(t, testenv.CurrentSecret(t, sm, c.AppSecretID))
 }
 
 func TestSetupLoadsDump(t *testing.T) {

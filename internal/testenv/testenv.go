@@ -242,13 +242,16 @@ func (e *Env) execAtCleanup(t testing.TB, stmts ...string) {
 	})
 }
 
-// Exec runs sql on c, failing the test on an error; the message leaves out what follows
-// " PASSWORD", so a failed CREATE ROLE does not print the password.
-func Exec(t testing.TB, c *pgx.Conn, sql string) {
+// Exec runs the statements on c in order, failing the test at the first error; the
+// message leaves out what follows " PASSWORD", so a failed CREATE ROLE does not print the
+// password.
+func Exec(t testing.TB, c *pgx.Conn, stmts ...string) {
 	t.Helper()
-	if _, err := c.Exec(context.Background(), sql); err != nil {
-		shown, _, _ := strings.Cut(sql, " PASSWORD")
-		t.Fatalf("%s: %v", shown, err)
+	for _, sql := range stmts {
+		if _, err := c.Exec(context.Background(), sql); err != nil {
+			shown, _, _ := strings.Cut(sql, " PASSWORD")
+			t.Fatalf("%s: %v", shown, err)
+		}
 	}
 }
 
@@ -285,4 +288,28 @@ func CurrentSecret(t testing.TB, sm *secretsmanager.Client, id string) dbsecret.
 		t.Fatalf("AWSCURRENT of %s: %v", id, err)
 	}
 	return s
+}
+
+// Connect logs in with s without TLS (the local stack's servers have none), within ten
+// seconds.
+func Connect(s dbsecret.Secret) (*pgx.Conn, error) {
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// Login is Connect, failing the test when s does not log in; the session is closed at
+// cleanup.
+func Login(t testing.TB, s dbsecret.Secret) *pgx.Conn {
+	t.Helper()
+	c, err := Connect(s)
+	if err != nil {
+		t.Fatalf("login as %s: %v", s.Username, err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }

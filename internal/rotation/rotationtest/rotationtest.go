@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -78,12 +77,10 @@ func New(t testing.TB, o Options) *Fixture {
 	f.UserPassword = userPW
 	super := env.Super(t, "")
 	env.DropRolesAtCleanup(t, f.User, f.User+"_clone", f.Master)
-	for _, s := range []string{
-		"CREATE ROLE " + pgrole.Ident(f.Master) + " LOGIN CREATEROLE PASSWORD " + testenv.Literal(masterPW),
-		"CREATE ROLE " + pgrole.Ident(f.User) + " LOGIN PASSWORD " + testenv.Literal(userPW),
-	} {
-		testenv.Exec(t, super, s)
-	}
+	testenv.Exec(t, super,
+		"CREATE ROLE "+pgrole.Ident(f.Master)+" LOGIN CREATEROLE PASSWORD "+testenv.Literal(masterPW),
+		"CREATE ROLE "+pgrole.Ident(f.User)+" LOGIN PASSWORD "+testenv.Literal(userPW),
+	)
 	if err := super.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&f.Major); err != nil {
 		t.Fatalf("server version: %v", err)
 	}
@@ -101,14 +98,12 @@ func New(t testing.TB, o Options) *Fixture {
 	// Objects are made by the master, as an application's migrations would be.
 	f.Table = "rates"
 	m := f.As(t, f.Master, masterPW)
-	for _, s := range []string{
-		"CREATE TABLE " + pgrole.Ident(f.Table) + " (id int PRIMARY KEY, v text)",
-		"INSERT INTO " + pgrole.Ident(f.Table) + " VALUES (1, 'one')",
-		"GRANT SELECT ON " + pgrole.Ident(f.Table) + " TO " + pgrole.Ident(f.User),
-		"GRANT CONNECT ON DATABASE " + pgrole.Ident(f.DB) + " TO " + pgrole.Ident(f.User),
-	} {
-		testenv.Exec(t, m, s)
-	}
+	testenv.Exec(t, m,
+		"CREATE TABLE "+pgrole.Ident(f.Table)+" (id int PRIMARY KEY, v text)",
+		"INSERT INTO "+pgrole.Ident(f.Table)+" VALUES (1, 'one')",
+		"GRANT SELECT ON "+pgrole.Ident(f.Table)+" TO "+pgrole.Ident(f.User),
+		"GRANT CONNECT ON DATABASE "+pgrole.Ident(f.DB)+" TO "+pgrole.Ident(f.User),
+	)
 
 	host := "127.0.0.1"
 	port := env.PGPort
@@ -133,29 +128,16 @@ func (f *Fixture) As(t testing.TB, role, password string) *pgx.Conn {
 
 // Connect logs in to the fixture's database over TCP.
 func (f *Fixture) Connect(role, password string) (*pgx.Conn, error) {
-	s := dbsecret.Secret{Engine: "postgres", Host: "127.0.0.1", Port: f.Env.PGPort, Username: role, Password: password, DBName: f.DB}
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return pgx.ConnectConfig(ctx, cfg)
+	return testenv.Connect(dbsecret.Secret{Engine: "postgres", Host: "127.0.0.1", Port: f.Env.PGPort, Username: role, Password: password, DBName: f.DB})
 }
 
 // LogsIn reports whether s's credentials log in to its database.
 func LogsIn(s dbsecret.Secret) bool {
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	c, err := testenv.Connect(s)
 	if err != nil {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return false
-	}
-	c.Close(ctx)
+	c.Close(context.Background())
 	return true
 }
 
