@@ -177,13 +177,9 @@ func (e *Env) AWS(t testing.TB) aws.Config {
 // Super opens a superuser connection to database db ("" for postgres), closed at cleanup.
 func (e *Env) Super(t testing.TB, db string) *pgx.Conn {
 	t.Helper()
-	dsn := e.SuperDSN
-	if db != "" {
-		dsn = strings.Replace(dsn, "dbname=postgres", "dbname="+db, 1)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := pgx.Connect(ctx, e.superDSN(db))
 	if err != nil {
 		t.Fatalf("connect as superuser: %v", err)
 	}
@@ -191,14 +187,18 @@ func (e *Env) Super(t testing.TB, db string) *pgx.Conn {
 	return conn
 }
 
+// superDSN is the superuser's connection string for database db ("" for postgres).
+func (e *Env) superDSN(db string) string {
+	if db == "" {
+		return e.SuperDSN
+	}
+	return strings.Replace(e.SuperDSN, "dbname=postgres", "dbname="+db, 1)
+}
+
 // SuperPool is Super as a pool, for tests that run statements concurrently.
 func (e *Env) SuperPool(t testing.TB, db string) *pgxpool.Pool {
 	t.Helper()
-	dsn := e.SuperDSN
-	if db != "" {
-		dsn = strings.Replace(dsn, "dbname=postgres", "dbname="+db, 1)
-	}
-	pool, err := pgxpool.New(context.Background(), dsn)
+	pool, err := pgxpool.New(context.Background(), e.superDSN(db))
 	if err != nil {
 		t.Fatalf("superuser pool: %v", err)
 	}
