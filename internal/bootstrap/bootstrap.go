@@ -255,22 +255,21 @@ func (b *Bootstrapper) readApps(ctx context.Context, c Config, masterUser string
 	return apps, nil
 }
 
-// connOptions is verify-full TLS unless the secret says "ssl": false or, for a secret
-// without "ssl", DB_ALLOW_PLAINTEXT is true: the rotator's rule.
-func (b *Bootstrapper) connOptions(s dbsecret.Secret) dbsecret.ConnOptions {
-	mode := "verify-full"
-	if (s.SSL != nil && !*s.SSL) || (s.SSL == nil && b.Config.AllowPlaintext) {
-		mode = "disable"
-	}
-	return dbsecret.ConnOptions{SSLMode: mode, RootCert: b.Config.CABundle, ConnectTimeout: connectTimeout, ApplicationName: "rotaudit-bootstrap"}
-}
-
+// connect logs in with s under the rotator's TLS rule (dbsecret.TLSPolicy): verify-full
+// unless the secret says "ssl": false; with DB_ALLOW_PLAINTEXT, a secret without "ssl"
+// falls back to plaintext only when the server refuses TLS.
 func (b *Bootstrapper) connect(ctx context.Context, s dbsecret.Secret) (*pgx.Conn, error) {
-	cfg, err := s.ConnConfig(b.connOptions(s))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.ConnectConfig(ctx, cfg)
+	p := dbsecret.TLSPolicy{CABundle: b.Config.CABundle, AllowPlaintext: b.Config.AllowPlaintext}
+	o := p.ConnOptions(s)
+	o.ConnectTimeout, o.ApplicationName = connectTimeout, "rotaudit-bootstrap"
+	conn, _, err := dbsecret.Connect(ctx, o, p.PlaintextFallback(s), func(ctx context.Context, o dbsecret.ConnOptions) (*pgx.Conn, error) {
+		cfg, err := s.ConnConfig(o)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.ConnectConfig(ctx, cfg)
+	})
+	return conn, err
 }
 
 // connectMaster logs in as the master to the configured database, creating it first when

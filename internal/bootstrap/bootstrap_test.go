@@ -21,6 +21,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/bootstrap/bootstraptest"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -117,9 +118,9 @@ func TestFirstDeployment(t *testing.T) {
 			cfg.Strategy = rotation.AlternatingUsers
 			cfg.AllowPlaintext = true
 			r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
-			token, _, err := r.Start(ctx, f.AppSecretARN)
+			token, _, err := driver.Start(ctx, r, f.AppSecretARN)
 			if err == nil {
-				err = rotation.Drive(ctx, r, f.AppSecretARN, token, nil)
+				err = driver.Run(ctx, r, f.AppSecretARN, token, nil)
 			}
 			if err != nil {
 				t.Fatalf("alternating rotation with the master: %v", err)
