@@ -242,14 +242,26 @@ func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error 
 	if found {
 		return r.checkPending(current, pending)
 	}
-	if err := r.preflight(ctx, arn, current); err != nil {
-		return err
+	// The new password depends on nothing the checks find: it is asked for while they log
+	// in, which takes one Secrets Manager round trip off the step.
+	type made struct {
+		s   dbsecret.Secret
+		err error
 	}
-	next, err := r.NewPending(ctx, current)
+	asked := make(chan made, 1)
+	go func() {
+		s, err := r.NewPending(ctx, current)
+		asked <- made{s, err}
+	}()
+	err = r.preflight(ctx, arn, current)
+	next := <-asked
 	if err != nil {
 		return err
 	}
-	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next)
+	if next.err != nil {
+		return next.err
+	}
+	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next.s)
 }
 
 // preflight checks, before a rotation stores anything, that it can end well: the secret's
