@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench-api: the rates API against its floor, the same query run alone in PostgreSQL.
 # Starts the stack and the API (built from this tree, its pool as large as the floor's), then runs
-# internal/loadharness/ratesbench twice in one go:
+# internal/testkit/ratesbench twice in one go:
 #
 #   pinned (the main figure): PostgreSQL alone on the last core (its postmaster and every
 #     backend, through taskset), the load generator and the API on the others, as on AWS where
@@ -33,7 +33,7 @@ mkdir -p "$STATE_DIR/bin"
 say "building the API, the operator CLI and the benchmark"
 go build -o "$STATE_DIR/bin/rates-api" ./service
 go build -o "$STATE_DIR/bin/rotaudit" ./cmd/rotaudit
-go build -o "$STATE_DIR/bin/ratesbench" ./internal/loadharness/ratesbench
+go build -o "$STATE_DIR/bin/ratesbench" ./internal/testkit/ratesbench
 
 # Can we pin? Two cores or more, taskset, and the native cluster's postmaster.
 NCPU=$(nproc)

@@ -20,39 +20,41 @@ records=${BENCH_AUDIT_RECORDS:-100000}
 large=${BENCH_AUDIT_LARGE:-1000000}
 rounds=${BENCH_AUDIT_ROUNDS:-3}
 # Cached corpora are keyed by the generator's source, so a changed generator regenerates.
-dir=${BENCH_AUDIT_DIR:-${TMPDIR:-/tmp}/rotaudit-bench-audit}/gen-$(cat internal/audit/corpus/*.go | cksum | cut -d' ' -f1)
+dir=${BENCH_AUDIT_DIR:-${TMPDIR:-/tmp}/rotaudit-bench-audit}/gen-$(cat internal/testkit/corpus/*.go | cksum | cut -d' ' -f1)
 for v in files records large rounds; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_AUDIT_${v^^} must be a positive integer, got '${!v}'"
 done
 
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-say "building the rotaudit CLI"
+say "building the rotaudit CLI and the corpus generator (internal/testkit/auditcorpus)"
 go build -o "$bin/rotaudit" ./cmd/rotaudit
+go build -o "$bin/auditcorpus" ./internal/testkit/auditcorpus
 rotaudit() { "$bin/rotaudit" "$@"; }
+auditcorpus() { "$bin/auditcorpus" "$@"; }
 
 corpus=$dir/mixed-${files}x${records}
 if [ ! -f "$corpus/.done" ]; then
   say "generating the mixed corpus: $files gzip files x $records records in $corpus"
   rm -rf "$corpus" && mkdir -p "$corpus"
-  rotaudit audit corpus -out "$corpus" -files "$files" -records "$records" -seed 1 >/dev/null
+  auditcorpus -out "$corpus" -files "$files" -records "$records" -seed 1 >/dev/null
   touch "$corpus/.done"
 fi
 for n in 1000 20000 "$large"; do
   if [ ! -f "$dir/single-$n/.done" ]; then
     say "generating a single file of $n records for the memory test"
     rm -rf "$dir/single-$n" && mkdir -p "$dir/single-$n"
-    rotaudit audit corpus -out "$dir/single-$n" -files 1 -records "$n" -seed 2 >/dev/null
+    auditcorpus -out "$dir/single-$n" -files 1 -records "$n" -seed 2 >/dev/null
     touch "$dir/single-$n/.done"
   fi
 done
 if [ ! -f "$dir/benign/.done" ]; then
   say "generating eight days of benign traffic (API reads every 3 minutes, 4 rotations, 2 deploys)"
   rm -rf "$dir/benign" && mkdir -p "$dir/benign"
-  rotaudit audit corpus -out "$dir/benign" -benign-days 8 -seed 7 >/dev/null
+  auditcorpus -out "$dir/benign" -benign-days 8 -seed 7 >/dev/null
   touch "$dir/benign/.done"
 fi
-rotaudit audit corpus -print-config >"$bin/config.json"
+auditcorpus -print-config >"$bin/config.json"
 size=$(du -sh "$corpus" | cut -f1)
 
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }

@@ -7,7 +7,7 @@
 #   scripts/pg-majors.sh status [MAJOR...]   say which clusters run; exit 1 when one is down
 #   scripts/pg-majors.sh env MAJOR           print the environment that points the tests at MAJOR's cluster
 #   scripts/pg-majors.sh test [--except-stack] [MAJOR...]
-#                                            go test ./internal/rotation/... ./internal/pgrole/... ./internal/scram against each major in turn,
+#                                            go test $MAJORS_PKGS (rotation, roles, SCRAM, setup and bootstrap) against each major in turn,
 #                                            with the stack's AWS emulator; prints the time per major
 #   scripts/pg-majors.sh reset [MAJOR...]    stop the clusters and delete their data
 #
@@ -231,19 +231,24 @@ export ROTAUDIT_PG_MAJOR=$major
 ENV
 }
 
+# What depends on the server's version: the rotation steps and the SQL they send, role and
+# grant handling, SCRAM verifiers, the database set-up and the first-deployment bootstrap.
+MAJORS_PKGS="./internal/rotation/... ./internal/pgrole/... ./internal/scram ./internal/ratesdb/... ./internal/bootstrap/..."
+
 cmd_test() {
   local major start secs rc failed=() line results=()
   "$ROOT/scripts/stack.sh" up
   for major in "$@"; do up_major "$major"; done
   for major in "$@"; do
-    say "PostgreSQL $major: go test ./internal/rotation/... ./internal/pgrole/... ./internal/scram against 127.0.0.1:$(port_of "$major")"
+    say "PostgreSQL $major: go test $MAJORS_PKGS against 127.0.0.1:$(port_of "$major")"
     start=$(date +%s.%N)
     rc=0
     (
       cd "$ROOT"
       eval "$(env_major "$major")"
       export ROTAUDIT_REQUIRE_STACK=1
-      go test -count=1 -timeout 30m ./internal/rotation/... ./internal/pgrole/... ./internal/scram
+      # shellcheck disable=SC2086 # a list of packages
+      go test -count=1 -timeout 30m $MAJORS_PKGS
     ) || rc=$?
     secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     line="PostgreSQL $major ($("$(bindir "$major")/postgres" --version | sed -E 's/^[^0-9]*([0-9.]+).*/\1/')): ${secs}s"

@@ -102,27 +102,24 @@ func (p *envParser) fail(name, msg string) {
 }
 
 func (p *envParser) int(name string, def, lo, hi int) int {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		p.fail(name, fmt.Sprintf("=%q must be a whole number from %d to %d", v, lo, hi))
-		return def
-	}
-	return n
+	return bounded(p, name, def, lo, hi, strconv.Atoi, "a whole number")
 }
 
 func (p *envParser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	return bounded(p, name, def, lo, hi, time.ParseDuration, "a duration such as 5s or 2m,")
+}
+
+// bounded reads name with parse, def when it is unset; a value that does not parse or lies
+// outside [lo, hi] is recorded as an error saying it must be what, from lo to hi.
+func bounded[T int | time.Duration](p *envParser, name string, def, lo, hi T, parse func(string) (T, error), what string) T {
 	v := strings.TrimSpace(p.getenv(name))
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < lo || d > hi {
-		p.fail(name, fmt.Sprintf("=%q must be a duration such as 5s or 2m, from %s to %s", v, lo, hi))
+	x, err := parse(v)
+	if err != nil || x < lo || x > hi {
+		p.fail(name, fmt.Sprintf("=%q must be %s from %v to %v", v, what, lo, hi))
 		return def
 	}
-	return d
+	return x
 }

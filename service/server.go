@@ -13,11 +13,10 @@ import (
 	"strconv"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/dbcreds"
 )
 
@@ -28,11 +27,11 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 	// 1.5x that hand-written machinery must earn, and it lost the last lines on a crash.
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	sm, err := awsclient.NewSecretsManager(ctx, "")
 	if err != nil {
-		return fmt.Errorf("startup: aws config: %w", err)
+		return fmt.Errorf("startup: %w", err)
 	}
-	creds, err := dbcreds.New(ctx, secretsmanager.NewFromConfig(awsCfg), dbcreds.Options{
+	creds, err := dbcreds.New(ctx, sm, dbcreds.Options{
 		SecretID:        cfg.SecretID,
 		TTL:             cfg.SecretTTL,
 		SSLMode:         cfg.SSLMode,

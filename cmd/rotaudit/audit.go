@@ -7,24 +7,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
 	"github.com/rotaudit/rotaudit/internal/audit/incident"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
 )
@@ -38,20 +35,18 @@ func auditCommand() command {
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || helpRequested(args[:1]) {
-		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit corpus [flags]     (generate a synthetic corpus for benchmarks)\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)\n       rotaudit audit patterns [flags]   (write or check the EventBridge patterns generated from the rules)")
+		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)\n       rotaudit audit patterns [flags]   (write or check the EventBridge patterns generated from the rules)")
 		return errUsage
 	}
 	switch args[0] {
 	case "replay":
 		return auditReplay(ctx, args[1:], stdout, stderr)
-	case "corpus":
-		return auditCorpus(args[1:], stdout, stderr)
 	case "incident":
 		return auditIncident(ctx, args[1:], stdout, stderr)
 	case "patterns":
 		return auditPatterns(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, corpus, incident, patterns)\n", args[0])
+	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, incident, patterns)\n", args[0])
 	return errUsage
 }
 
@@ -100,8 +95,11 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var sum audit.Summary
 	start, cpu0 := time.Now(), cpuTime()
-	src := &sources{ctx: ctx}
-	err := src.each(fl.Args(), func(name string, r io.Reader) error {
+	s3c, err := s3Client(ctx, fl.Args())
+	if err != nil {
+		return err
+	}
+	err = audit.EachLogFile(ctx, s3c, fl.Args(), func(name string, r io.Reader) error {
 		sum.Files++
 		if h == nil {
 			n, err := cloudtrail.Stream(r, func(*cloudtrail.Record) error { return nil }, func(error) { sum.Malformed++ })
@@ -165,103 +163,23 @@ func configDocument(file string) ([]byte, error) {
 	return nil, fmt.Errorf("no audit configuration: pass -config FILE or set %s or %s", audit.EnvConfig, audit.EnvConfigFile)
 }
 
-// sources opens every input in turn: local files, directories (walked in name order) and
-// s3://bucket/prefix (every object under the prefix, in key order).
-type sources struct {
-	ctx context.Context
-	s3  *s3.Client
-}
-
-func (s *sources) each(args []string, fn func(name string, r io.Reader) error) error {
-	for _, a := range args {
-		var err error
-		if strings.HasPrefix(a, "s3://") {
-			err = s.bucket(a, fn)
-		} else {
-			err = s.local(a, fn)
-		}
-		if err != nil {
-			return err
-		}
+// s3Client builds the S3 client that replay reads s3:// inputs with, or nil when no input
+// is on S3 (a local replay needs no AWS configuration).
+func s3Client(ctx context.Context, inputs []string) (audit.S3ListAPI, error) {
+	if !slices.ContainsFunc(inputs, audit.IsS3URL) {
+		return nil, nil
 	}
-	return nil
-}
-
-func (s *sources) local(path string, fn func(string, io.Reader) error) error {
-	info, err := os.Stat(path)
+	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	var files []string
-	if info.IsDir() {
-		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".gz") || strings.HasSuffix(p, ".jsonl")) {
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		sort.Strings(files)
-	} else {
-		files = []string{path}
-	}
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		err = fn(p, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-	}
-	return nil
-}
-
-func (s *sources) bucket(url string, fn func(string, io.Reader) error) error {
-	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(url, "s3://"), "/")
-	if bucket == "" {
-		return fmt.Errorf("%q: want s3://bucket/prefix", url)
-	}
-	if s.s3 == nil {
-		cfg, err := config.LoadDefaultConfig(s.ctx)
-		if err != nil {
-			return fmt.Errorf("aws config: %w", err)
-		}
-		// An emulator behind AWS_ENDPOINT_URL serves buckets by path, not by host name.
-		pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
-		s.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
-			o.UsePathStyle = pathStyle
-			// Emulators send no checksums; the SDK would log that for every object.
-			o.DisableLogOutputChecksumValidationSkipped = pathStyle
-		})
-	}
-	p := s3.NewListObjectsV2Paginator(s.s3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(s.ctx)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", url, err)
-		}
-		for _, obj := range page.Contents {
-			key := aws.ToString(obj.Key)
-			out, err := s.s3.GetObject(s.ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-			if err != nil {
-				return fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
-			}
-			err = fn("s3://"+bucket+"/"+key, out.Body)
-			out.Body.Close()
-			if err != nil {
-				return fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
-			}
-		}
-	}
-	return nil
+	// An emulator behind AWS_ENDPOINT_URL serves buckets by path, not by host name.
+	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = pathStyle
+		// Emulators send no checksums; the SDK would log that for every object.
+		o.DisableLogOutputChecksumValidationSkipped = pathStyle
+	}), nil
 }
 
 func auditIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -298,58 +216,6 @@ func auditIncident(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return incident.Run(ctx, cfg, opt)
 }
 
-func auditCorpus(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("audit corpus", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	dir := fl.String("out", "", "directory to write the gzip log files into (created)")
-	files := fl.Int("files", 4, "number of files")
-	records := fl.Int("records", 100000, "records per file")
-	seed := fl.Uint64("seed", 1, "random seed")
-	printConfig := fl.Bool("print-config", false, "print the audit configuration that matches the corpus and exit")
-	benign := fl.Int("benign-days", 0, "instead of the mixed corpus, write N days of benign traffic only (API reads, four rotations, Terraform deploys) as one file")
-	if err := fl.Parse(args); err != nil {
-		return errUsage
-	}
-	if *printConfig {
-		fmt.Fprintln(stdout, corpus.Config())
-		return nil
-	}
-	if *dir == "" || *files < 1 || *records < 1 {
-		fmt.Fprintln(stderr, "rotaudit audit corpus: -out is required; -files and -records must be positive")
-		return errUsage
-	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return err
-	}
-	if *benign > 0 {
-		p := filepath.Join(*dir, fmt.Sprintf("benign-%dd.json.gz", *benign))
-		f, err := os.Create(p)
-		if err != nil {
-			return err
-		}
-		err = corpus.WriteLogFile(f, func(emit corpus.Emit) error {
-			_, err := corpus.New(*seed, emit).Benign(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), *benign)
-			return err
-		})
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("benign corpus: %w", err)
-		}
-		fmt.Fprintln(stdout, p)
-		return nil
-	}
-	paths, err := corpus.WriteMixed(*dir, *seed, *files, *records, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		return err
-	}
-	for _, p := range paths {
-		fmt.Fprintln(stdout, p)
-	}
-	return nil
-}
-
 // cpuTime is the process's user and system CPU time in seconds.
 func cpuTime() float64 {
 	var ru syscall.Rusage
@@ -369,21 +235,15 @@ func peakRSS() int64 {
 }
 
 // auditPatterns writes the EventBridge patterns generated from the rules (go generate runs
-// it), checks the committed ones, or reports which fraction of a benign corpus each set of
-// patterns sends to the Lambda.
+// it) or checks the committed ones. (Which fraction of a benign corpus each set of patterns
+// sends to the Lambda is measured by the developer's tool internal/testkit/auditcorpus.)
 func auditPatterns(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("audit patterns", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	dir := fl.String("dir", "modules/audit-alerts/patterns", "directory of the pattern files")
 	check := fl.Bool("check", false, "do not write: fail when the files in -dir differ from the generated ones")
-	days := fl.Int("measure-days", 0, "instead: generate this many days of benign traffic and print the fraction of events each pattern set (-dir, then each -compare DIR) would send to the Lambda")
-	var compare []string
-	fl.Func("compare", "another pattern directory to measure (repeatable)", func(v string) error { compare = append(compare, v); return nil })
 	if err := fl.Parse(args); err != nil || fl.NArg() > 0 {
 		return errUsage
-	}
-	if *days > 0 {
-		return measurePatterns(stdout, *days, append([]string{*dir}, compare...))
 	}
 	files, err := audit.PatternFiles()
 	if err != nil {
@@ -410,56 +270,6 @@ func auditPatterns(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("patterns: %w", err)
 		}
 		fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", path, len(files[n]))
-	}
-	return nil
-}
-
-func measurePatterns(stdout io.Writer, days int, dirs []string) error {
-	sets := make([][]*audit.Pattern, len(dirs))
-	for i, d := range dirs {
-		paths, err := filepath.Glob(filepath.Join(d, "*.json"))
-		if err != nil || len(paths) == 0 {
-			return fmt.Errorf("patterns: no *.json in %s", d)
-		}
-		for _, p := range paths {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return fmt.Errorf("patterns: %w", err)
-			}
-			pat, err := audit.ParsePattern(b)
-			if err != nil {
-				return fmt.Errorf("patterns: %s: %w", p, err)
-			}
-			sets[i] = append(sets[i], pat)
-		}
-	}
-	total := 0
-	matched := make([]int, len(dirs))
-	_, err := corpus.New(7, func(r *cloudtrail.Record) error {
-		total++
-		ev, err := audit.EventOf(r)
-		if err != nil {
-			return err
-		}
-		for i, set := range sets {
-			for _, p := range set {
-				ok, err := p.Match(ev)
-				if err != nil {
-					return err
-				}
-				if ok {
-					matched[i]++
-					break
-				}
-			}
-		}
-		return nil
-	}).Benign(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), days)
-	if err != nil {
-		return err
-	}
-	for i, d := range dirs {
-		fmt.Fprintf(stdout, "%s: %d of %d events invoke the Lambda (%.2f%%)\n", d, matched[i], total, 100*float64(matched[i])/float64(total))
 	}
 	return nil
 }

@@ -11,13 +11,12 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
-	"github.com/rotaudit/rotaudit/internal/rotation"
 )
 
 // dbCommand is `rotaudit db setup`: what scripts/bootstrap.sh runs on every `make up`; with
@@ -80,11 +79,11 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		c.DumpPath = abs
 	}
 	c.Log = slog.New(slog.NewTextHandler(stderr, nil))
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	sm, err := awsclient.NewSecretsManager(ctx, "")
 	if err != nil {
-		return fmt.Errorf("db setup: aws config: %w", err)
+		return fmt.Errorf("db setup: %w", err)
 	}
-	res, err := ratesdb.Setup(ctx, secretsmanager.NewFromConfig(awsCfg), c)
+	res, err := ratesdb.Setup(ctx, sm, c)
 	if err != nil {
 		return err
 	}
@@ -114,11 +113,10 @@ func runDBShow(ctx context.Context, ids []string, stdout, stderr io.Writer) erro
 	if len(ids) == 0 {
 		ids = []string{ratesdb.DefaultAppSecretID, ratesdb.DefaultAdminSecretID}
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	sm, err := awsclient.NewSecretsManager(ctx, "")
 	if err != nil {
-		return fmt.Errorf("db show: aws config: %w", err)
+		return fmt.Errorf("db show: %w", err)
 	}
-	sm := secretsmanager.NewFromConfig(awsCfg)
 	for _, id := range ids {
 		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
 		if err != nil {
@@ -170,7 +168,7 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&c.ReaderRole, "reader-role", ratesdb.DefaultReaderRole, "NOLOGIN role that holds the grants")
 	fs.StringVar(&c.CABundle, "ca-bundle", os.Getenv(bootstrap.EnvDBCABundle), "PEM bundle for verify-full (env DB_CA_BUNDLE)")
 	plaintext := fs.Bool("allow-plaintext", strings.EqualFold(strings.TrimSpace(os.Getenv(bootstrap.EnvDBAllowPlaintext)), "true"),
-		"connect without TLS when a secret has no \"ssl\" key (env DB_ALLOW_PLAINTEXT)")
+		"connect without TLS when a secret has no \"ssl\" key and the server refuses TLS (env DB_ALLOW_PLAINTEXT)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -188,7 +186,7 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("db setup: %w (flags --master-secret, --app-secret, --app-username, --database)", err)
 	}
-	sm, err := rotation.NewSecretsManagerClient(ctx, rotation.Config{SecretsManagerEndpoint: c.SecretsManagerEndpoint})
+	sm, err := awsclient.NewSecretsManager(ctx, c.SecretsManagerEndpoint)
 	if err != nil {
 		return fmt.Errorf("db setup: %w", err)
 	}

@@ -14,7 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 )
 
 // rotateCommand rotates a secret the way Secrets Manager does.
@@ -46,11 +50,11 @@ func newRotator(ctx context.Context, f rotationFlags) (*rotation.Rotator, error)
 		}
 		cfg.Strategy = list[0]
 	}
-	client, rdsClient, err := rotation.NewClients(ctx, cfg)
+	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &rotation.Rotator{SM: client, RDS: rdsClient, Dial: rotation.PgxDialer, Config: cfg}, nil
+	return &rotation.Rotator{SM: awsclient.SecretsManager(awsCfg, cfg.SecretsManagerEndpoint), RDS: rds.NewFromConfig(awsCfg), Dial: rotation.PgxDialer, Config: cfg}, nil
 }
 
 // parseStrategies reads --strategy: one strategy or a comma-separated list of them.
@@ -99,13 +103,13 @@ func runRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	r.AllowDisabled = *allowDisabled
-	var inv rotation.Invoker = r
+	var inv driver.Handler = r
 	where := "in-process"
 	if *invokeURL != "" {
 		if *allowDisabled {
 			return fmt.Errorf("--allow-disabled applies to in-process rotation only: the function checks the secret itself")
 		}
-		inv = rotation.HTTPInvoker{URL: *invokeURL}
+		inv = driver.Endpoint{URL: *invokeURL}
 		where = *invokeURL
 	}
 	strategies := []rotation.Strategy{r.Config.Strategy}
@@ -134,7 +138,7 @@ func runRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	for i := 1; i <= *count; i++ {
 		r.Config.Strategy = strategies[(i-1)%len(strategies)]
-		token, resumed, err := r.Start(ctx, rf.secretID)
+		token, resumed, err := driver.Start(ctx, r, rf.secretID)
 		if err != nil {
 			report()
 			return fmt.Errorf("start rotation: %w", err)
@@ -145,7 +149,7 @@ func runRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "rotation %d/%d of %s (%s, %s): %s version %s\n", i, *count, rf.secretID, r.Config.Strategy, where, verb, token)
 		start := time.Now()
-		err = rotation.Drive(ctx, inv, rf.secretID, token, func(s rotation.StepResult) {
+		err = driver.Run(ctx, inv, rf.secretID, token, func(s driver.StepResult) {
 			status := "ok"
 			if s.Err != nil {
 				status = "FAILED"

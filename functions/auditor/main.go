@@ -5,36 +5,30 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
+	"github.com/rotaudit/rotaudit/internal/awsclient"
+	"github.com/rotaudit/rotaudit/internal/lambdakit"
 )
 
-func main() {
-	if err := run(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "auditor:", err)
-		os.Exit(1)
-	}
-}
+func main() { lambdakit.Start("auditor", build) }
 
-func run(ctx context.Context) error {
-	log := lambdacontext.NewLogger()
+// build returns the audit's Lambda handler.
+func build(ctx context.Context) (any, error) {
+	log := lambdakit.NewLogger(os.Stdout)
 	env, err := audit.LoadEnv(os.Getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
-		return fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
 	h := &audit.Handler{
 		Engine: audit.NewEngine(env.Config, state.NewDynamo(dynamodb.NewFromConfig(awsCfg), env.StateTable)),
@@ -42,6 +36,5 @@ func run(ctx context.Context) error {
 		Sink:   &audit.SNSSink{API: sns.NewFromConfig(awsCfg), Topic: env.AlertTopic, Log: log},
 		Log:    log,
 	}
-	lambda.Start(h.Handle)
-	return nil
+	return h.Handle, nil
 }

@@ -5,32 +5,25 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
-	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/lambdakit"
 )
 
-func main() {
-	b, err := build(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dbbootstrap:", err)
-		os.Exit(1)
-	}
-	lambda.Start(b.Handle)
-}
+func main() { lambdakit.Start("dbbootstrap", build) }
 
-func build(ctx context.Context) (*bootstrap.Bootstrapper, error) {
+// build returns the bootstrap's Lambda handler.
+func build(ctx context.Context) (any, error) {
 	cfg, err := bootstrap.LoadConfig(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	client, err := rotation.NewSecretsManagerClient(ctx, rotation.Config{SecretsManagerEndpoint: cfg.SecretsManagerEndpoint})
+	client, err := awsclient.NewSecretsManager(ctx, cfg.SecretsManagerEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	return &bootstrap.Bootstrapper{SM: client, Config: cfg, Log: rotation.NewLambdaLogger(os.Stdout)}, nil
+	b := &bootstrap.Bootstrapper{SM: client, Config: cfg, Log: lambdakit.NewLogger(os.Stdout)}
+	return b.Handle, nil
 }

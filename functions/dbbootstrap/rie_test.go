@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
 	"github.com/rotaudit/rotaudit/internal/bootstrap/bootstraptest"
-	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -78,11 +75,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Fatalf("first invocation: %s", body)
 	}
 	app := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
-	cfg, err := app.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	conn, err := testenv.Connect(app)
 	if err != nil {
 		t.Fatalf("the app secret does not log in after the bootstrap: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/scram"
 	"github.com/rotaudit/rotaudit/internal/testenv"
@@ -63,7 +64,7 @@ func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, f
 	ctx := context.Background()
 	// Warm up both paths (connections to the emulator, the clone's creation).
 	for i := 0; i < 2; i++ {
-		if err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil); err != nil {
+		if err := driver.Run(ctx, r, f.SecretARN, f.StartRotation(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := floorRotation(ctx, f, strategy, f.StartRotation(t)); err != nil {
@@ -81,7 +82,7 @@ func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, f
 		fl = append(fl, time.Since(start)-excluded)
 		token = f.StartRotation(t)
 		start = time.Now()
-		if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+		if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 			t.Fatalf("rotation: %v", err)
 		}
 		fu = append(fu, time.Since(start))
@@ -249,8 +250,8 @@ func benchColdStart(t *testing.T) {
 		token := f.StartRotation(t)
 		e := rotationtest.StartRIE(t, rie, bootstrap, "AWS_LAMBDA_LOG_FORMAT=JSON")
 		listening := time.Now()
-		inv := rotation.HTTPInvoker{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
-		if err := inv.Invoke(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
+		inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+		if err := inv.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
 			t.Fatalf("first step: %v\n%s", err, e.Out.String())
 		}
 		done := time.Now()
@@ -258,7 +259,7 @@ func benchColdStart(t *testing.T) {
 		afterListen = append(afterListen, done.Sub(listening))
 		initOnly = append(initOnly, done.Sub(listening)-stepDuration(e.Out.String(), rotation.StepCreate))
 		for _, step := range rotation.Steps()[1:] {
-			if err := inv.Invoke(ctx, rotation.Event{Step: step, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
+			if err := inv.Handle(ctx, rotation.Event{Step: step, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
 				t.Fatalf("%s: %v", step, err)
 			}
 		}

@@ -4,38 +4,34 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/rotaudit/rotaudit/internal/awsclient"
+	"github.com/rotaudit/rotaudit/internal/lambdakit"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 )
 
-func main() {
-	r, err := build(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rotator:", err)
-		os.Exit(1)
-	}
-	lambda.Start(r.HandleRaw)
-}
+func main() { lambdakit.Start("rotator", build) }
 
-func build(ctx context.Context) (*rotation.Rotator, error) {
+// build returns the rotator's Lambda handler.
+func build(ctx context.Context) (any, error) {
 	cfg, err := rotation.LoadConfig(os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	client, rdsClient, err := rotation.NewClients(ctx, cfg)
+	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &rotation.Rotator{
-		SM:      client,
-		RDS:     rdsClient,
+	r := &rotation.Rotator{
+		SM:      awsclient.SecretsManager(awsCfg, cfg.SecretsManagerEndpoint),
+		RDS:     rds.NewFromConfig(awsCfg),
 		Dial:    rotation.PgxDialer,
 		Config:  cfg,
-		Log:     rotation.NewLambdaLogger(os.Stdout),
-		Metrics: os.Stdout,
-	}, nil
+		Log:     lambdakit.NewLogger(os.Stdout),
+		Metrics: stepMetrics{lambdakit.EMF{W: os.Stdout, Namespace: metricsNamespace}},
+	}
+	return r.HandleRaw, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -22,17 +23,17 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Run(strategy, func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
 			e := rotationtest.StartRIE(t, rie, bootstrap, "ROTATION_STRATEGY="+strategy, "AWS_LAMBDA_LOG_FORMAT=JSON")
-			inv := rotation.HTTPInvoker{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+			inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
 			ctx := context.Background()
 
 			// A malformed event is a function error, not a crash.
-			if err := inv.Invoke(ctx, rotation.Event{Step: "dropSecret", SecretID: f.SecretARN, ClientRequestToken: rotation.NewToken()}); err == nil || !strings.Contains(err.Error(), "Step") {
+			if err := inv.Handle(ctx, rotation.Event{Step: "dropSecret", SecretID: f.SecretARN, ClientRequestToken: driver.NewToken()}); err == nil || !strings.Contains(err.Error(), "Step") {
 				t.Fatalf("bad step: err = %v", err)
 			}
 			for round := 0; round < 2; round++ {
 				old := f.CurrentVersion(t)
 				token := f.StartRotation(t)
-				if err := rotation.Drive(ctx, inv, f.SecretARN, token, nil); err != nil {
+				if err := driver.Run(ctx, inv, f.SecretARN, token, nil); err != nil {
 					t.Fatalf("rotation %d through the emulator: %v\nemulator output:\n%s", round+1, err, e.Out.String())
 				}
 				f.CheckFinished(t, token, old)

@@ -5,24 +5,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
+	"github.com/rotaudit/rotaudit/internal/testenv"
+	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
 // BenchmarkReplay runs the rules over the file named by $CLOUDTRAIL_BENCH_FILE (a corpus
 // file from scripts/bench-audit.sh); skipped without it.
 func BenchmarkReplay(b *testing.B) {
-	path := os.Getenv("CLOUDTRAIL_BENCH_FILE")
-	if path == "" {
-		b.Skip("set CLOUDTRAIL_BENCH_FILE to a CloudTrail log file (scripts/bench-audit.sh does)")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	path, data := testenv.BenchFile(b)
 	cfg, err := ParseConfig([]byte(corpus.Config()))
 	if err != nil {
 		b.Fatal(err)

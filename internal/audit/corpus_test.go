@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
+	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
 // TestBenignCorpusIsQuiet measures false positives: eight days of a healthy deployment

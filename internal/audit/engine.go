@@ -163,12 +163,18 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 			return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
 		}
 	}
+	return e.findings(ctx, &ev)
+}
+
+// findings turns an event's hits into findings through record: new ones, or updates of
+// those open on the same dedup key.
+func (e *Engine) findings(ctx context.Context, ev *event) ([]Finding, error) {
 	if len(ev.hits) == 0 {
 		return nil, nil
 	}
 	out := make([]Finding, 0, len(ev.hits))
 	for i := range ev.hits {
-		f, ok, err := e.record(ctx, &ev, &ev.hits[i])
+		f, ok, err := e.record(ctx, ev, &ev.hits[i])
 		if err != nil {
 			return nil, fmt.Errorf("dedup %s: %w", ev.hits[i].rule.ID, err)
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
@@ -20,11 +19,6 @@ import (
 // Sink receives findings: SNS in the Lambda, stdout in replay.
 type Sink interface {
 	Emit(ctx context.Context, f *Finding) error
-}
-
-// S3API is the one S3 call the handler makes, to stream a delivered log file.
-type S3API interface {
-	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
 // Summary counts what one invocation or replay did.
@@ -158,13 +152,10 @@ func (h *Handler) object(ctx context.Context, obj cloudtrail.Object, sum *Summar
 	if h.S3 == nil {
 		return fmt.Errorf("s3://%s/%s: no S3 client configured", obj.Bucket, obj.Key)
 	}
-	out, err := h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(obj.Bucket), Key: aws.String(obj.Key)})
-	if err != nil {
-		return fmt.Errorf("get s3://%s/%s: %w", obj.Bucket, obj.Key, err)
-	}
-	defer out.Body.Close()
-	sum.Files++
-	return h.StreamFile(ctx, "s3://"+obj.Bucket+"/"+obj.Key, out.Body, sum)
+	return readS3Object(ctx, h.S3, obj.Bucket, obj.Key, func(name string, r io.Reader) error {
+		sum.Files++
+		return h.StreamFile(ctx, name, r, sum)
+	})
 }
 
 // StreamFile evaluates every record of one CloudTrail log file as it is read.

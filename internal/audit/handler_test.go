@@ -30,7 +30,12 @@ func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sn
 }
 
 type fakeS3 struct {
-	get func(*s3.GetObjectInput) (*s3.GetObjectOutput, error)
+	get  func(*s3.GetObjectInput) (*s3.GetObjectOutput, error)
+	list func(*s3.ListObjectsV2Input) (*s3.ListObjectsV2Output, error)
+}
+
+func (f *fakeS3) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	return f.list(in)
 }
 
 func (f *fakeS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {

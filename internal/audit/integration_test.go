@@ -6,9 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,11 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/rotaudit/rotaudit/internal/audit"
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
 	"github.com/rotaudit/rotaudit/internal/testenv"
+	"github.com/rotaudit/rotaudit/internal/testkit/awsfixture"
 )
 
 // auditConfig watches the secret the incident touches.
@@ -71,8 +71,8 @@ func TestPipelineOnEmulator(t *testing.T) {
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle, o.DisableLogOutputChecksumValidationSkipped = true, true })
 
 	table := createStateTable(t, ctx, ddb)
-	ruleQueue, ruleQueueARN := createQueue(t, ctx, sq, "audit_rule")
-	alertQueue, alertQueueARN := createQueue(t, ctx, sq, "audit_alerts")
+	ruleQueue, ruleQueueARN := awsfixture.Queue(t, ctx, sq, "audit_rule")
+	alertQueue, alertQueueARN := awsfixture.Queue(t, ctx, sq, "audit_alerts")
 	topic, err := sn.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(testenv.Unique("audit_alerts"))})
 	if err != nil {
 		t.Fatal(err)
@@ -82,30 +82,7 @@ func TestPipelineOnEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bus := testenv.Unique("audit_bus")
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
-	})
-	for _, p := range []string{"management-events.json", "iam-events.json"} {
-		pattern, err := os.ReadFile(filepath.Join(env.Root, "modules", "audit-alerts", "patterns", p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := strings.TrimSuffix(p, ".json")
-		if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus), EventPattern: aws.String(string(pattern)), State: ebtypes.RuleStateEnabled}); err != nil {
-			t.Fatalf("put rule %s: %v", p, err)
-		}
-		if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: aws.String(bus), Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(ruleQueueARN)}}}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			eb.RemoveTargets(context.Background(), &eventbridge.RemoveTargetsInput{Rule: aws.String(name), EventBusName: aws.String(bus), Ids: []string{"queue"}})
-			eb.DeleteRule(context.Background(), &eventbridge.DeleteRuleInput{Name: aws.String(name), EventBusName: aws.String(bus)})
-		})
-	}
+	bus, _ := awsfixture.PatternBus(t, ctx, eb, env.Root, "audit_bus", ruleQueueARN)
 
 	run := testenv.Unique("ev")
 	stranger := assumed("contractor-ci")
@@ -145,16 +122,7 @@ func TestPipelineOnEmulator(t *testing.T) {
 		}
 	}
 	delivered := receive(t, ctx, sq, ruleQueue, wantDelivered)
-	var gotIDs []string
-	for _, body := range delivered {
-		var ev struct {
-			Detail struct {
-				EventID string `json:"eventID"`
-			} `json:"detail"`
-		}
-		json.Unmarshal([]byte(body), &ev)
-		gotIDs = append(gotIDs, ev.Detail.EventID)
-	}
+	gotIDs := eventIDs(delivered)
 	for _, e := range events {
 		if slices.Contains(gotIDs, e.id) != e.match {
 			t.Errorf("event %s: delivered=%v, pattern should deliver=%v", e.id, !e.match, e.match)
@@ -213,6 +181,16 @@ func TestPipelineOnEmulator(t *testing.T) {
 	sum, err := newHandler().Handle(ctx, json.RawMessage(note))
 	if err != nil || sum.Files != 1 || sum.Records != 2 {
 		t.Fatalf("s3 notification: %+v, %v", sum, err)
+	}
+	// Replay reads the same file through the same S3 source, by listing the bucket's prefix.
+	var replayed []string
+	err = audit.EachLogFile(ctx, s3c, []string{"s3://" + bucket + "/AWSLogs/"}, func(name string, r io.Reader) error {
+		n, err := cloudtrail.Stream(r, func(*cloudtrail.Record) error { return nil }, func(bad error) { t.Errorf("%s: %v", name, bad) })
+		replayed = append(replayed, fmt.Sprintf("%s: %d records", name, n))
+		return err
+	})
+	if want := []string{"s3://" + bucket + "/" + key + ": 2 records"}; err != nil || !slices.Equal(replayed, want) {
+		t.Fatalf("replay of s3://%s/AWSLogs/: %q, %v; want %q", bucket, replayed, err, want)
 	}
 
 	// The subscriber queue must hold exactly these findings: the repeated read deduplicated
@@ -363,18 +341,20 @@ func createStateTable(t *testing.T, ctx context.Context, ddb *dynamodb.Client) s
 	return name
 }
 
-func createQueue(t *testing.T, ctx context.Context, sq *sqs.Client, prefix string) (url, arn string) {
-	t.Helper()
-	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.Unique(prefix))})
-	if err != nil {
-		t.Fatal(err)
+// eventIDs returns the CloudTrail event id of each EventBridge event that a rule delivered
+// to a queue, in order.
+func eventIDs(bodies []string) []string {
+	ids := make([]string, 0, len(bodies))
+	for _, body := range bodies {
+		var ev struct {
+			Detail struct {
+				EventID string `json:"eventID"`
+			} `json:"detail"`
+		}
+		json.Unmarshal([]byte(body), &ev)
+		ids = append(ids, ev.Detail.EventID)
 	}
-	t.Cleanup(func() { sq.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl}) })
-	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(q.QueueUrl), attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+	return ids
 }
 
 // receive collects message bodies until want have arrived (then waits briefly for extras)

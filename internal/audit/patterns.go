@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -109,6 +111,28 @@ func ParsePattern(b []byte) (*Pattern, error) {
 		return nil, fmt.Errorf("event pattern: %w", err)
 	}
 	return &Pattern{root: m}, nil
+}
+
+// ReadPatterns parses every *.json event pattern in dir, in name order: a deployed set
+// (modules/audit-alerts/patterns) or another one to compare it with.
+func ReadPatterns(dir string) ([]*Pattern, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(paths) == 0 {
+		return nil, fmt.Errorf("patterns: no *.json in %s", dir)
+	}
+	out := make([]*Pattern, 0, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("patterns: %w", err)
+		}
+		pat, err := ParsePattern(b)
+		if err != nil {
+			return nil, fmt.Errorf("patterns: %s: %w", p, err)
+		}
+		out = append(out, pat)
+	}
+	return out, nil
 }
 
 // MatchRecord reports whether the EventBridge event EventBridge builds for rec matches.

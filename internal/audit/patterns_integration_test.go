@@ -3,8 +3,6 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 	"github.com/rotaudit/rotaudit/internal/testenv"
+	"github.com/rotaudit/rotaudit/internal/testkit/awsfixture"
 )
 
 // TestPatternsOnEmulator puts events of calls the rules watch, and of calls they do not, through the committed patterns on the emulator's EventBridge, and requires that
@@ -29,35 +28,15 @@ func TestPatternsOnEmulator(t *testing.T) {
 	defer cancel()
 	cfg := env.AWS(t)
 	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	queue, queueARN := createQueue(t, ctx, sq, "audit_patterns")
-	bus := testenv.Unique("audit_patterns")
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
-	})
+	queue, queueARN := awsfixture.Queue(t, ctx, sq, "audit_patterns")
+	bus, docs := awsfixture.PatternBus(t, ctx, eb, env.Root, "audit_patterns", queueARN)
 	var pats []*audit.Pattern
-	for _, p := range []string{"management-events", "iam-events"} {
-		doc, err := os.ReadFile(filepath.Join(env.Root, "modules", "audit-alerts", "patterns", p+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, doc := range docs {
 		pat, err := audit.ParsePattern(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pats = append(pats, pat)
-		if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(p), EventBusName: aws.String(bus), EventPattern: aws.String(string(doc)), State: ebtypes.RuleStateEnabled}); err != nil {
-			t.Fatalf("put rule %s: %v", p, err)
-		}
-		if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(p), EventBusName: aws.String(bus), Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(queueARN)}}}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			eb.RemoveTargets(context.Background(), &eventbridge.RemoveTargetsInput{Rule: aws.String(p), EventBusName: aws.String(bus), Ids: []string{"q"}})
-			eb.DeleteRule(context.Background(), &eventbridge.DeleteRuleInput{Name: aws.String(p), EventBusName: aws.String(bus)})
-		})
 	}
 
 	run := testenv.Unique("p")
@@ -146,16 +125,7 @@ func TestPatternsOnEmulator(t *testing.T) {
 			t.Fatalf("put events: %v", err)
 		}
 	}
-	var got []string
-	for _, body := range receive(t, ctx, sq, queue, want) {
-		var ev struct {
-			Detail struct {
-				EventID string `json:"eventID"`
-			} `json:"detail"`
-		}
-		json.Unmarshal([]byte(body), &ev)
-		got = append(got, ev.Detail.EventID)
-	}
+	got := eventIDs(receive(t, ctx, sq, queue, want))
 	for _, p := range probes {
 		if slices.Contains(got, p.rec.EventID) != p.want {
 			t.Errorf("%s %s (%s): EventBridge delivered=%v, want %v", p.rec.EventSource, p.rec.EventName, p.rec.EventID, !p.want, p.want)

@@ -10,29 +10,13 @@ import (
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
+	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
 const patternDir = "../../modules/audit-alerts/patterns"
 
 // committedPatterns reads the deployed pattern files.
-func committedPatterns(t *testing.T) []*Pattern {
-	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(patternDir, "*.json"))
-	var out []*Pattern
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pat, err := ParsePattern(b)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		out = append(out, pat)
-	}
-	return out
-}
+func committedPatterns(t *testing.T) []*Pattern { return loadDir(t, patternDir) }
 
 func matchAny(t *testing.T, pats []*Pattern, rec *cloudtrail.Record) bool {
 	t.Helper()
@@ -219,21 +203,9 @@ func TestPatternsCutInvocations(t *testing.T) {
 
 func loadDir(t *testing.T, dir string) []*Pattern {
 	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if len(paths) == 0 {
-		t.Fatalf("no patterns in %s", dir)
+	pats, err := ReadPatterns(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []*Pattern
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pat, err := ParsePattern(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, pat)
-	}
-	return out
+	return pats
 }

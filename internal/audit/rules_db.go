@@ -90,17 +90,7 @@ func (e *Engine) EvaluateLogin(ctx context.Context, l *pglog.Login) ([]Finding, 
 			}
 		}
 	}
-	out := make([]Finding, 0, len(ev.hits))
-	for i := range ev.hits {
-		f, ok, err := e.record(ctx, &ev, &ev.hits[i])
-		if err != nil {
-			return nil, fmt.Errorf("dedup %s: %w", ev.hits[i].rule.ID, err)
-		}
-		if ok {
-			out = append(out, f)
-		}
-	}
-	return out, nil
+	return e.findings(ctx, &ev)
 }
 
 // loginRecord presents a login as a record, so that findings carry it the way they carry

@@ -39,14 +39,23 @@ func ruleIAM(ctx context.Context, e *Engine, ev *event) error {
 	deployer := e.cfg.isDeployer(ev.norm)
 	allowedTarget := p.RoleName != "" && e.cfg.allowedRoleName(p.RoleName)
 	ttl := rec.Time.Add(e.cfg.BaselineTTL.Duration)
-	// A role that has been granted the secret or the key (by anyone) is remembered: a
-	// later change of its trust policy hands that grant to whoever it now trusts.
-	grantee := func() error {
-		if p.RoleName == "" {
-			return nil
+	// grant rates a grant of the secret or the key at sev, or says it is not reported: a
+	// deployer granting a role of the deployment is expected, any other grant by a deployer
+	// is Medium. A role that has been granted (by anyone) is remembered: a later change of
+	// its trust policy hands that grant to whoever it now trusts.
+	grant := func(sev Severity) (Severity, bool, error) {
+		if p.RoleName != "" {
+			if _, _, err := e.store.Swap(ctx, "grantee|"+p.RoleName, rec.EventName, rec.Time, ttl); err != nil {
+				return 0, false, err
+			}
 		}
-		_, _, err := e.store.Swap(ctx, "grantee|"+p.RoleName, rec.EventName, rec.Time, ttl)
-		return err
+		switch {
+		case deployer && allowedTarget:
+			return 0, false, nil
+		case deployer:
+			return Medium, true, nil
+		}
+		return sev, true, nil
 	}
 	sev, why := Severity(0), ""
 	switch rec.EventName {
@@ -78,16 +87,10 @@ func ruleIAM(ctx context.Context, e *Engine, ev *event) error {
 				return err
 			}
 		}
-		if err := grantee(); err != nil {
+		var report bool
+		var err error
+		if sev, report, err = grant(High); err != nil || !report {
 			return err
-		}
-		switch {
-		case deployer && allowedTarget:
-			return nil
-		case deployer:
-			sev = Medium
-		default:
-			sev = High
 		}
 		why = "the policy allows " + what
 	case "AttachRolePolicy", "AttachUserPolicy", "AttachGroupPolicy":
@@ -104,14 +107,9 @@ func ruleIAM(ctx context.Context, e *Engine, ev *event) error {
 		default:
 			return nil
 		}
-		if err := grantee(); err != nil {
+		var report bool
+		if sev, report, err = grant(sev); err != nil || !report {
 			return err
-		}
-		switch {
-		case deployer && allowedTarget:
-			return nil
-		case deployer:
-			sev = Medium
 		}
 	case "UpdateAssumeRolePolicy":
 		known := allowedTarget

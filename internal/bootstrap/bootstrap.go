@@ -23,7 +23,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -253,28 +255,27 @@ func (b *Bootstrapper) readApps(ctx context.Context, c Config, masterUser string
 	return apps, nil
 }
 
-// connOptions is verify-full TLS unless the secret says "ssl": false or, for a secret
-// without "ssl", DB_ALLOW_PLAINTEXT is true: the rotator's rule.
-func (b *Bootstrapper) connOptions(s dbsecret.Secret) dbsecret.ConnOptions {
-	mode := "verify-full"
-	if (s.SSL != nil && !*s.SSL) || (s.SSL == nil && b.Config.AllowPlaintext) {
-		mode = "disable"
-	}
-	return dbsecret.ConnOptions{SSLMode: mode, RootCert: b.Config.CABundle, ConnectTimeout: connectTimeout, ApplicationName: "rotaudit-bootstrap"}
-}
-
+// connect logs in with s under the rotator's TLS rule (dbsecret.TLSPolicy): verify-full
+// unless the secret says "ssl": false; with DB_ALLOW_PLAINTEXT, a secret without "ssl"
+// falls back to plaintext only when the server refuses TLS.
 func (b *Bootstrapper) connect(ctx context.Context, s dbsecret.Secret) (*pgx.Conn, error) {
-	cfg, err := s.ConnConfig(b.connOptions(s))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.ConnectConfig(ctx, cfg)
+	p := dbsecret.TLSPolicy{CABundle: b.Config.CABundle, AllowPlaintext: b.Config.AllowPlaintext}
+	o := p.ConnOptions(s)
+	o.ConnectTimeout, o.ApplicationName = connectTimeout, "rotaudit-bootstrap"
+	conn, _, err := dbsecret.Connect(ctx, o, p.PlaintextFallback(s), func(ctx context.Context, o dbsecret.ConnOptions) (*pgx.Conn, error) {
+		cfg, err := s.ConnConfig(o)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.ConnectConfig(ctx, cfg)
+	})
+	return conn, err
 }
 
 // connectMaster logs in as the master to the configured database, creating it first when
 // it does not exist (which needs CREATEDB; RDS creates the database named at launch).
 func (b *Bootstrapper) connectMaster(ctx context.Context, master dbsecret.Secret, log *slog.Logger) (*pgx.Conn, error) {
-	conn, err := b.connect(ctx, master)
+	conn, err := b.connectWhenUp(ctx, master, log)
 	if err == nil {
 		return conn, nil
 	}
@@ -299,6 +300,54 @@ func (b *Bootstrapper) connectMaster(ctx context.Context, master dbsecret.Secret
 		return nil, fmt.Errorf("bootstrap: %w: log in as %s to %s: %w", ErrMaster, master.Username, master.DBName, err)
 	}
 	return conn, nil
+}
+
+// startupWait bounds how long connectWhenUp waits for a server that is not up yet when ctx
+// has no deadline (the CLI); in the Lambda the invocation's deadline bounds it.
+const startupWait = 2 * time.Minute
+
+// startupRetry is the pause between two logins while the server is not up.
+const startupRetry = 2 * time.Second
+
+// connectWhenUp logs in, and tries again while the server is not up yet: Terraform invokes
+// the bootstrap as soon as the ECS database service exists, and its PostgreSQL takes
+// seconds more to accept connections (a minute on a first start, when initdb runs). Any
+// other failure (a wrong password, TLS, a missing database) is returned at once. It gives
+// up early enough to report the error before the Lambda's deadline.
+func (b *Bootstrapper) connectWhenUp(ctx context.Context, s dbsecret.Secret, log *slog.Logger) (*pgx.Conn, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(startupWait)
+	}
+	for attempt := 1; ; attempt++ {
+		conn, err := b.connect(ctx, s)
+		if err == nil || !notUpYet(err) || time.Until(deadline) < startupRetry+connectTimeout+time.Second {
+			return conn, err
+		}
+		log.InfoContext(ctx, "the database does not accept connections yet; trying again", "attempt", attempt, "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(startupRetry):
+		}
+	}
+}
+
+// notUpYet says whether err means the server is not (yet) there: nothing listens, the
+// name does not resolve yet (service discovery registers a task once it runs), the
+// connection times out, or PostgreSQL answers that it is starting up.
+func notUpYet(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "57P03" // cannot_connect_now: starting up, shutting down or in recovery
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsNotFound || dns.IsTemporary || dns.IsTimeout
+	}
+	var ne net.Error
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // checkMaster requires CREATEROLE: without it nothing below can work, and saying so first

@@ -4,19 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
 	"github.com/rotaudit/rotaudit/internal/bootstrap/bootstraptest"
-	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -24,20 +29,6 @@ func run(t *testing.T, f *bootstraptest.Fixture, c bootstrap.Config, log *bytes.
 	t.Helper()
 	b := &bootstrap.Bootstrapper{SM: f.SM, Config: c, Log: slog.New(slog.NewJSONHandler(log, nil))}
 	return b.Run(context.Background())
-}
-
-func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
-	t.Helper()
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("login as %s: %v", s.Username, err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
 }
 
 // TestFirstDeployment is issue 8 §4 on the real PostgreSQL and emulator: a master that is
@@ -92,7 +83,7 @@ func TestFirstDeployment(t *testing.T) {
 			}
 
 			// The app reads (the tables are empty on a first deployment) and does nothing else.
-			conn := login(t, app)
+			conn := testenv.Login(t, app)
 			var n int
 			if err := conn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&n); err != nil {
 				t.Fatalf("the app cannot read prices: %v", err)
@@ -127,9 +118,9 @@ func TestFirstDeployment(t *testing.T) {
 			cfg.Strategy = rotation.AlternatingUsers
 			cfg.AllowPlaintext = true
 			r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
-			token, _, err := r.Start(ctx, f.AppSecretARN)
+			token, _, err := driver.Start(ctx, r, f.AppSecretARN)
 			if err == nil {
-				err = rotation.Drive(ctx, r, f.AppSecretARN, token, nil)
+				err = driver.Run(ctx, r, f.AppSecretARN, token, nil)
 			}
 			if err != nil {
 				t.Fatalf("alternating rotation with the master: %v", err)
@@ -142,7 +133,7 @@ func TestFirstDeployment(t *testing.T) {
 			if err != nil || third.Changed || f.CurrentVersion(t, f.AppSecretARN) != version {
 				t.Fatalf("run after a rotation: %+v, %v", third, err)
 			}
-			login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
+			testenv.Login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
 
 			// A password the database refuses is replaced.
 			if _, err := super.Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.App + "_clone"}.Sanitize()+" PASSWORD NULL"); err != nil {
@@ -161,7 +152,7 @@ func TestFirstDeployment(t *testing.T) {
 					t.Fatalf("version stages after the bootstrap: %v", d.VersionIdsToStages)
 				}
 			}
-			login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
+			testenv.Login(t, testenv.CurrentSecret(t, f.SM, f.AppSecretARN))
 		})
 	}
 }
@@ -221,7 +212,7 @@ func TestUnreachableAppServerChangesNothing(t *testing.T) {
 	if f.CurrentVersion(t, f.AppSecretARN) != version {
 		t.Fatal("the secret got a new version although its password was never tried")
 	}
-	login(t, app) // the password in the database is still the one the old value holds
+	testenv.Login(t, app) // the password in the database is still the one the old value holds
 }
 
 // TestCreatesMissingDatabase: without the database, a master without CREATEDB is told what
@@ -246,6 +237,23 @@ func TestCreatesMissingDatabase(t *testing.T) {
 	if _, err := f.Env.Super(t, "").Exec(ctx, "ALTER ROLE "+pgx.Identifier{f.Master}.Sanitize()+" CREATEDB"); err != nil {
 		t.Fatal(err)
 	}
+	var version int
+	if err := f.Env.Super(t, "").QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version < 150000 {
+		// Before PostgreSQL 15 schema public of a new database belongs to the bootstrap
+		// superuser and every role may CREATE in it; this master, unlike RDS's, cannot take
+		// that back, so the bootstrap stops and says how. Its remedy, then the run again.
+		remedy := "ALTER SCHEMA public OWNER TO " + pgx.Identifier{f.Master}.Sanitize()
+		_, err := run(t, f, c, &bytes.Buffer{})
+		if !errors.Is(err, ratesdb.ErrOpenPublicSchema) || !strings.Contains(err.Error(), remedy) {
+			t.Fatalf("err = %v, want ErrOpenPublicSchema with its remedy", err)
+		}
+		if _, err := f.Env.Super(t, db).Exec(ctx, remedy); err != nil {
+			t.Fatal(err)
+		}
+	}
 	res, err := run(t, f, c, &bytes.Buffer{})
 	if err != nil || !res.Apps[0].PasswordSet {
 		t.Fatalf("%+v, %v", res, err)
@@ -254,5 +262,96 @@ func TestCreatesMissingDatabase(t *testing.T) {
 	if app.DBName != db {
 		t.Fatalf("the app secret names database %q, want %q", app.DBName, db)
 	}
-	login(t, app)
+	testenv.Login(t, app)
+}
+
+// TestWaitsForTheServer: on the ECS database Terraform invokes the bootstrap as soon as
+// the service exists, before PostgreSQL listens. The bootstrap tries again until it does
+// (here a proxy to the stack's server that starts listening 3 s late), and gives up in
+// time to report the error before the invocation's deadline when it never does.
+func TestWaitsForTheServer(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{})
+	master := func(port int) string {
+		return fmt.Sprintf(`{"engine":"postgres","host":"127.0.0.1","port":%d,"username":%q,"password":%q,"dbname":%q,"ssl":false}`,
+			port, f.Master, f.MasterPassword, f.Database)
+	}
+	freePort := func() int {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
+	}
+
+	t.Run("late server", func(t *testing.T) {
+		port := freePort()
+		f.Put(t, f.MasterSecretARN, master(port))
+		go func() {
+			time.Sleep(3 * time.Second)
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Errorf("proxy: %v", err)
+				return
+			}
+			t.Cleanup(func() { l.Close() })
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go proxy(c, fmt.Sprintf("127.0.0.1:%d", f.Env.PGPort))
+			}
+		}()
+		var log bytes.Buffer
+		start := time.Now()
+		res, err := run(t, f, f.Config(), &log)
+		if err != nil || !res.Changed {
+			t.Fatalf("%+v, %v\n%s", res, err, log.String())
+		}
+		if waited := time.Since(start); waited < 3*time.Second || !strings.Contains(log.String(), "does not accept connections yet") {
+			t.Fatalf("done after %s without waiting for the server:\n%s", waited, log.String())
+		}
+	})
+
+	t.Run("no server", func(t *testing.T) {
+		f.Put(t, f.MasterSecretARN, master(freePort()))
+		ctx, cancel := context.WithTimeout(context.Background(), 16*time.Second)
+		defer cancel()
+		var log bytes.Buffer
+		b := &bootstrap.Bootstrapper{SM: f.SM, Config: f.Config(), Log: slog.New(slog.NewJSONHandler(&log, nil))}
+		_, err := b.Run(ctx)
+		if !errors.Is(err, bootstrap.ErrMaster) || !strings.Contains(err.Error(), "refused") {
+			t.Fatalf("err = %v, want ErrMaster saying the connection was refused", err)
+		}
+		if ctx.Err() != nil {
+			t.Fatal("gave up only at the deadline: no time left to report the error")
+		}
+		if n := strings.Count(log.String(), "does not accept connections yet"); n < 1 {
+			t.Fatalf("no retry logged:\n%s", log.String())
+		}
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		f.Put(t, f.MasterSecretARN, strings.Replace(master(f.Env.PGPort), f.MasterPassword, "not-"+f.MasterPassword, 1))
+		var log bytes.Buffer
+		_, err := run(t, f, f.Config(), &log)
+		if !errors.Is(err, bootstrap.ErrMaster) || strings.Contains(log.String(), "does not accept connections yet") {
+			t.Fatalf("err = %v, want ErrMaster at once, without retries:\n%s", err, log.String())
+		}
+	})
+}
+
+// proxy copies bytes both ways between c and a connection to addr.
+func proxy(c net.Conn, addr string) {
+	defer c.Close()
+	s, err := net.Dial("tcp", addr)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(s, c); done <- struct{}{} }()
+	go func() { io.Copy(c, s); done <- struct{}{} }()
+	<-done
 }

@@ -46,9 +46,11 @@ type Config struct {
 	DBName string
 	// ReaderRole is the NOLOGIN role that holds the grants [ratesdb.DefaultReaderRole].
 	ReaderRole string
-	// CABundle verifies the server's certificate; empty means the system roots.
+	// CABundle verifies the server's certificate; empty means the embedded RDS authorities
+	// for an RDS or Aurora endpoint, else the system roots.
 	CABundle string
-	// AllowPlaintext permits a connection without TLS when a secret has no "ssl" key.
+	// AllowPlaintext lets a secret without a usable "ssl" value connect without TLS when
+	// the server refuses TLS (dbsecret.TLSPolicy); TLS is still tried first.
 	AllowPlaintext bool
 	// SecretsManagerEndpoint overrides the Secrets Manager endpoint (a VPC endpoint).
 	SecretsManagerEndpoint string

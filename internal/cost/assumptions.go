@@ -77,7 +77,7 @@ func DefaultAssumptions() Assumptions {
 }
 
 // DefaultAuditFraction is the share of CloudTrail events the deployed patterns let
-// through in the synthetic traffic of internal/audit/corpus, measured by TestAuditFraction
+// through in the synthetic traffic of internal/testkit/corpus, measured by TestAuditFraction
 // on the emulator's EventBridge (88 of 400 events; the test fails when it drifts). What
 // passes there is almost only the deployment's own GetSecretValue calls and its deployment;
 // the unrelated noise of that corpus does not pass at all, since the patterns name event

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
-	"github.com/rotaudit/rotaudit/internal/audit/corpus"
 	"github.com/rotaudit/rotaudit/internal/testenv"
+	"github.com/rotaudit/rotaudit/internal/testkit/awsfixture"
+	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
 // maxEvents bounds the traffic put on the emulator.
@@ -35,7 +33,7 @@ var detailTypes = map[string]string{
 }
 
 // TestAuditFraction measures DefaultAuditFraction: a day of the synthetic CloudTrail
-// traffic of internal/audit/corpus goes through the emulator's EventBridge, on a bus with
+// traffic of internal/testkit/corpus goes through the emulator's EventBridge, on a bus with
 // the patterns Terraform deploys, and the share of events that reach the rules' queue is
 // compared with the constant.
 func TestAuditFraction(t *testing.T) {
@@ -45,41 +43,8 @@ func TestAuditFraction(t *testing.T) {
 	cfg := env.AWS(t)
 	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 
-	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.Unique("cost_fraction"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sq.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl}) })
-	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	queueARN := attrs.Attributes["QueueArn"]
-
-	bus := testenv.Unique("cost_bus")
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
-	})
-	for _, p := range []string{"management-events.json", "iam-events.json"} {
-		pattern, err := os.ReadFile(filepath.Join(env.Root, "modules", "audit-alerts", "patterns", p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := testenv.Unique("cost_rule")
-		if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus), EventPattern: aws.String(string(pattern)), State: ebtypes.RuleStateEnabled}); err != nil {
-			t.Fatalf("put rule %s: %v", p, err)
-		}
-		if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: aws.String(bus), Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(queueARN)}}}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			eb.RemoveTargets(context.Background(), &eventbridge.RemoveTargetsInput{Rule: aws.String(name), EventBusName: aws.String(bus), Ids: []string{"queue"}})
-			eb.DeleteRule(context.Background(), &eventbridge.DeleteRuleInput{Name: aws.String(name), EventBusName: aws.String(bus)})
-		})
-	}
+	queueURL, queueARN := awsfixture.Queue(t, ctx, sq, "cost_fraction")
+	bus, _ := awsfixture.PatternBus(t, ctx, eb, env.Root, "cost_bus", queueARN)
 
 	var batch []ebtypes.PutEventsRequestEntry
 	sent := 0
@@ -129,7 +94,7 @@ func TestAuditFraction(t *testing.T) {
 	// Count distinct events on the queue (an event matching both rules arrives twice).
 	seen := map[string]bool{}
 	for empty := 0; empty < 3; {
-		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +113,7 @@ func TestAuditFraction(t *testing.T) {
 				t.Fatalf("queue message without an event id: %s", aws.ToString(m.Body))
 			}
 			seen[ev.Detail.EventID] = true
-			sq.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: m.ReceiptHandle})
+			sq.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle})
 		}
 	}
 	if sent < maxEvents-10 {

@@ -66,7 +66,8 @@ type Options struct {
 	// when the secret itself says "ssl": false. An explicit disable while the secret says
 	// "ssl": true is ErrSSLConflict: TLS is never dropped silently.
 	SSLMode string
-	// RootCert is a PEM bundle for verify-ca/verify-full; empty means the system roots.
+	// RootCert is a PEM bundle for verify-ca/verify-full; empty means the embedded RDS
+	// authorities for an RDS or Aurora endpoint, else the system roots.
 	RootCert string
 	// ConnectTimeout bounds dialing and authentication [5s].
 	ConnectTimeout time.Duration
@@ -182,15 +183,14 @@ func (c *Cache) fetch(ctx context.Context) (*Creds, error) {
 }
 
 // SSLMode resolves the sslmode for a secret: configured when set (refusing to disable TLS
-// that the secret asks for), otherwise verify-full, or disable when the secret says
-// "ssl": false.
+// that the secret asks for), otherwise the rule every client of a secret follows
+// (dbsecret.TLSPolicy, without its plaintext fallback: the pool dials through pgx, whose
+// fallbacks would also retry after a failed certificate check): verify-full, or disable
+// when the secret says "ssl": false.
 func SSLMode(configured string, s dbsecret.Secret) (string, error) {
 	switch configured {
 	case "":
-		if s.SSL != nil && !*s.SSL {
-			return "disable", nil
-		}
-		return "verify-full", nil
+		return dbsecret.TLSPolicy{}.ConnOptions(s).SSLMode, nil
 	case "disable":
 		if s.SSL != nil && *s.SSL {
 			return "", fmt.Errorf("%w: sslmode disable, but the secret says \"ssl\": true", ErrSSLConflict)

@@ -11,6 +11,7 @@ package dbsecret
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -24,8 +25,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/rotaudit/rotaudit/internal/rdsca"
 )
 
 // ErrInvalid is wrapped by every error that Parse returns for a malformed document.
@@ -353,14 +352,8 @@ func (s Secret) ConnConfig(o ConnOptions) (*pgx.ConnConfig, error) {
 	cfg.Password = s.Password
 	cfg.ConnectTimeout = timeout
 	if cfg.TLSConfig != nil {
-		switch {
-		case o.RootCAs != nil:
-			cfg.TLSConfig.RootCAs = o.RootCAs
-		case o.RootCert == "" && rdsca.IsRDSHost(s.Host):
-			// The system roots never hold RDS's authorities: without this, every client of
-			// an RDS secret (the API, the bootstrap, the rotator) would fail verify-full as
-			// shipped.
-			cfg.TLSConfig.RootCAs = rdsca.Pool()
+		if roots := cmp.Or(o.RootCAs, defaultRoots(o.RootCert, s.Host)); roots != nil {
+			cfg.TLSConfig.RootCAs = roots
 		}
 	}
 	// Fallbacks would retry without TLS under sslmode=prefer; with the modes above there are

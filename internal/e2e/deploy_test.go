@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -25,8 +24,11 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -125,7 +127,7 @@ func TestDeployment(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsclient.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func TestDeployment(t *testing.T) {
 	p.run("database server and master secret", func() {
 		super := env.Super(t, "")
 		t.Cleanup(func() { dropE2E(env.SuperDSN, dbName, []string{appUser, appUser + "_clone", master}) })
-		mustExec(t, super, "CREATE ROLE "+ident(master)+" LOGIN CREATEROLE CREATEDB PASSWORD "+literal(masterPW))
+		testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB PASSWORD "+testenv.Literal(masterPW))
 		body, _ := json.Marshal(map[string]any{"engine": "postgres", "host": "127.0.0.1", "port": env.PGPort,
 			"username": master, "password": masterPW, "dbname": "postgres", "ssl": false})
 		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(adminSecretName), SecretString: aws.String(string(body))}); err != nil {
@@ -263,8 +265,8 @@ func TestDeployment(t *testing.T) {
 			if err != nil {
 				t.Fatalf("rotate %s: %v", which, err)
 			}
-			inv := rotation.HTTPInvoker{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
-			if err := rotation.Drive(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
+			inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+			if err := driver.Run(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
 				t.Fatalf("rotation of the %s secret (%s): %v\n%s", which, strategy, err, e.Out.String())
 			}
 			after := testenv.CurrentSecret(t, sm, secretARN)
@@ -548,19 +550,9 @@ func dropE2E(superDSN, db string, roles []string) {
 		return
 	}
 	defer c.Close(context.Background())
-	c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(db)+" WITH (FORCE)")
+	c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgrole.Ident(db)+" WITH (FORCE)")
 	for _, r := range roles {
-		c.Exec(context.Background(), "DROP OWNED BY "+ident(r))
-		c.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident(r))
+		c.Exec(context.Background(), "DROP OWNED BY "+pgrole.Ident(r))
+		c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
 	}
 }
-
-func mustExec(t *testing.T, c *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := c.Exec(context.Background(), sql); err != nil {
-		t.Fatalf("%s: %v", strings.SplitN(sql, " PASSWORD", 2)[0], err)
-	}
-}
-
-func ident(s string) string   { return pgx.Identifier{s}.Sanitize() }
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/loadharness"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -31,11 +32,11 @@ func TestReloadAfterAlternatingRotation(t *testing.T) {
 	}
 	cfg.Strategy = rotation.AlternatingUsers
 	r := &rotation.Rotator{SM: sm, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
-	token, _, err := r.Start(ctx, f.AppSecretID)
+	token, _, err := driver.Start(ctx, r, f.AppSecretID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rotation.Drive(ctx, r, f.AppSecretID, token, nil); err != nil {
+	if err := driver.Run(ctx, r, f.AppSecretID, token, nil); err != nil {
 		t.Fatalf("alternating rotation: %v", err)
 	}
 	clone := f.AppRole + "_clone"

@@ -673,6 +673,34 @@ func privilegesOf(ctx context.Context, q Querier, roles ...string) (map[string]m
 	if err != nil {
 		return nil, fmt.Errorf("read privileges of %v: %w", roles, err)
 	}
+	out, err := grantsByRole(rows, roles, "read privileges", func(role *string) (Grant, error) {
+		var g Grant
+		err := rows.Scan(role, &g.Kind, &g.Schema, &g.Name, &g.Col, &g.Privilege, &g.Grantable)
+		return g, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for role, m := range out {
+		for _, g := range m {
+			if !privilegeWords[g.Privilege] {
+				return nil, fmt.Errorf("read privileges of %s: unknown privilege %q", role, g.Privilege)
+			}
+			// A grantable privilege includes the plain one: compare on the strongest form.
+			if g.Grantable {
+				plain := g
+				plain.Grantable = false
+				delete(m, plain.key())
+			}
+		}
+	}
+	return out, nil
+}
+
+// grantsByRole collects rows whose first column is a role name into grants per role;
+// every role of roles has a map, if empty. scan reads the current row. An error from it
+// or from the rows is wrapped with what and the roles.
+func grantsByRole(rows pgx.Rows, roles []string, what string, scan func(role *string) (Grant, error)) (map[string]map[string]Grant, error) {
 	defer rows.Close()
 	out := map[string]map[string]Grant{}
 	for _, r := range roles {
@@ -680,27 +708,14 @@ func privilegesOf(ctx context.Context, q Querier, roles ...string) (map[string]m
 	}
 	for rows.Next() {
 		var role string
-		var g Grant
-		if err := rows.Scan(&role, &g.Kind, &g.Schema, &g.Name, &g.Col, &g.Privilege, &g.Grantable); err != nil {
-			return nil, fmt.Errorf("read privileges of %v: %w", roles, err)
-		}
-		if !privilegeWords[g.Privilege] {
-			return nil, fmt.Errorf("read privileges of %s: unknown privilege %q", role, g.Privilege)
+		g, err := scan(&role)
+		if err != nil {
+			return nil, fmt.Errorf("%s of %v: %w", what, roles, err)
 		}
 		out[role][g.key()] = g
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read privileges of %v: %w", roles, err)
-	}
-	// A grantable privilege includes the plain one: compare on the strongest form.
-	for _, m := range out {
-		for _, g := range m {
-			if g.Grantable {
-				plain := g
-				plain.Grantable = false
-				delete(m, plain.key())
-			}
-		}
+		return nil, fmt.Errorf("%s of %v: %w", what, roles, err)
 	}
 	return out, nil
 }
@@ -725,23 +740,11 @@ func membershipsOf(ctx context.Context, q Querier, major int, roles ...string) (
 	if err != nil {
 		return nil, fmt.Errorf("read memberships of %v: %w", roles, err)
 	}
-	defer rows.Close()
-	out := map[string]map[string]Grant{}
-	for _, r := range roles {
-		out[r] = map[string]Grant{}
-	}
-	for rows.Next() {
-		var role string
+	return grantsByRole(rows, roles, "read memberships", func(role *string) (Grant, error) {
 		g := Grant{Kind: "MEMBER", HasOptions: major >= 16}
-		if err := rows.Scan(&role, &g.Name, &g.Grantable, &g.Inherit, &g.Set); err != nil {
-			return nil, fmt.Errorf("read memberships of %v: %w", roles, err)
-		}
-		out[role][g.key()] = g
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read memberships of %v: %w", roles, err)
-	}
-	return out, nil
+		err := rows.Scan(role, &g.Name, &g.Grantable, &g.Inherit, &g.Set)
+		return g, err
+	})
 }
 
 // byGroup indexes memberships by group name.

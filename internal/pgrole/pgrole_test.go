@@ -21,81 +21,55 @@ func setup(t *testing.T) (env *testenv.Env, db string, master string, m *pgx.Con
 	env = testenv.Stack(t)
 	super = env.Super(t, "")
 	master = testenv.Unique("pgrole_master")
-	roles := []string{master}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), env.SuperDSN)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		for _, r := range roles {
-			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
-		}
-	})
-	exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB")
+	env.DropRolesAtCleanup(t, master)
+	testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB")
 	db = env.CreateDatabase(t, "pgrole")
-	exec(t, super, "ALTER DATABASE "+pgrole.Ident(db)+" OWNER TO "+pgrole.Ident(master))
+	testenv.Exec(t, super, "ALTER DATABASE "+pgrole.Ident(db)+" OWNER TO "+pgrole.Ident(master))
 	s := env.Super(t, db)
-	exec(t, s, "SET ROLE "+pgrole.Ident(master))
+	testenv.Exec(t, s, "SET ROLE "+pgrole.Ident(master))
 	return env, db, master, s, super
 }
 
-func exec(t *testing.T, c *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := c.Exec(context.Background(), sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-func dropLater(t *testing.T, env *testenv.Env, names ...string) {
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), env.SuperDSN)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		for _, r := range names {
-			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
-		}
-	})
+// roles names a source role (prefix and a unique suffix), its clone and a group, all
+// dropped at cleanup.
+func roles(t *testing.T, env *testenv.Env, prefix string) (src, dst, group string) {
+	src = testenv.Unique(prefix)
+	dst, group = src+"_clone", testenv.Unique("pgrole_group")
+	env.DropRolesAtCleanup(t, src, dst, group)
+	return src, dst, group
 }
 
 func TestMirror(t *testing.T) {
 	env, db, _, m, super := setup(t)
 	ctx := context.Background()
-	src := testenv.Unique(`src "x"; ü`)
-	dst := src + "_clone"
-	group := testenv.Unique("pgrole_group")
-	dropLater(t, env, src, dst, group)
-	for _, s := range []string{
-		"CREATE ROLE " + pgrole.Ident(group),
-		"CREATE ROLE " + pgrole.Ident(src) + " LOGIN CREATEDB CONNECTION LIMIT 7 VALID UNTIL '2999-01-01 00:00:00+00'",
-		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(src) + " WITH ADMIN OPTION",
-		"ALTER ROLE " + pgrole.Ident(src) + ` SET search_path TO "My Schema", public, "$user"`,
-		"ALTER ROLE " + pgrole.Ident(src) + " SET statement_timeout TO '5s'",
-		"ALTER ROLE " + pgrole.Ident(src) + " IN DATABASE " + pgrole.Ident(db) + " SET work_mem TO '8MB'",
+	src, dst, group := roles(t, env, `src "x"; ü`)
+	testenv.Exec(t, m,
+		"CREATE ROLE "+pgrole.Ident(group),
+		"CREATE ROLE "+pgrole.Ident(src)+" LOGIN CREATEDB CONNECTION LIMIT 7 VALID UNTIL '2999-01-01 00:00:00+00'",
+		"GRANT "+pgrole.Ident(group)+" TO "+pgrole.Ident(src)+" WITH ADMIN OPTION",
+		"ALTER ROLE "+pgrole.Ident(src)+` SET search_path TO "My Schema", public, "$user"`,
+		"ALTER ROLE "+pgrole.Ident(src)+" SET statement_timeout TO '5s'",
+		"ALTER ROLE "+pgrole.Ident(src)+" IN DATABASE "+pgrole.Ident(db)+" SET work_mem TO '8MB'",
 		`CREATE SCHEMA "My Schema"`,
 		`CREATE TABLE "My Schema"."t ""1""" (a int, "b;c" text)`,
 		`CREATE SEQUENCE "My Schema".seq`,
 		`CREATE FUNCTION "My Schema".f(x int, y text) RETURNS int LANGUAGE sql AS 'SELECT 1'`,
 		`REVOKE EXECUTE ON FUNCTION "My Schema".f(int, text) FROM PUBLIC`,
-		`GRANT USAGE ON SCHEMA "My Schema" TO ` + pgrole.Ident(src),
-		`GRANT SELECT, INSERT ON "My Schema"."t ""1""" TO ` + pgrole.Ident(src) + " WITH GRANT OPTION",
-		`GRANT UPDATE ("b;c") ON "My Schema"."t ""1""" TO ` + pgrole.Ident(src),
-		`GRANT USAGE ON SEQUENCE "My Schema".seq TO ` + pgrole.Ident(src),
-		`GRANT EXECUTE ON FUNCTION "My Schema".f(int, text) TO ` + pgrole.Ident(src),
-		"GRANT CONNECT, TEMPORARY ON DATABASE " + pgrole.Ident(db) + " TO " + pgrole.Ident(src),
-	} {
-		exec(t, m, s)
-	}
+		`GRANT USAGE ON SCHEMA "My Schema" TO `+pgrole.Ident(src),
+		`GRANT SELECT, INSERT ON "My Schema"."t ""1""" TO `+pgrole.Ident(src)+" WITH GRANT OPTION",
+		`GRANT UPDATE ("b;c") ON "My Schema"."t ""1""" TO `+pgrole.Ident(src),
+		`GRANT USAGE ON SEQUENCE "My Schema".seq TO `+pgrole.Ident(src),
+		`GRANT EXECUTE ON FUNCTION "My Schema".f(int, text) TO `+pgrole.Ident(src),
+		"GRANT CONNECT, TEMPORARY ON DATABASE "+pgrole.Ident(db)+" TO "+pgrole.Ident(src),
+	)
 	// Something granted to the clone only must reach the original (union).
-	exec(t, m, "BEGIN")
+	testenv.Exec(t, m, "BEGIN")
 	if err := pgrole.Mirror(ctx, m, src, dst); err != nil {
 		t.Fatalf("Mirror: %v", err)
 	}
-	exec(t, m, "COMMIT")
-	exec(t, m, `CREATE TABLE "My Schema".later (z int)`)
-	exec(t, m, `GRANT DELETE ON "My Schema".later TO `+pgrole.Ident(dst))
+	testenv.Exec(t, m, "COMMIT")
+	testenv.Exec(t, m, `CREATE TABLE "My Schema".later (z int)`)
+	testenv.Exec(t, m, `GRANT DELETE ON "My Schema".later TO `+pgrole.Ident(dst))
 	if d, _ := pgrole.Compare(ctx, m, src, dst); len(d) != 1 || !strings.Contains(d[0], "later") {
 		t.Fatalf("Compare after a grant to one user = %v, want the one difference", d)
 	}
@@ -145,23 +119,20 @@ func TestMirrorFailsWithoutGrantOption(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env, _, master, m, super := setup(t)
 			ctx := context.Background()
-			src := testenv.Unique("pgrole_src")
-			dst := src + "_clone"
-			other := testenv.Unique("pgrole_owner")
-			dropLater(t, env, src, dst, other)
-			exec(t, m, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
-			exec(t, super, "CREATE ROLE "+pgrole.Ident(other))
-			exec(t, m, "RESET ROLE")
-			exec(t, m, "CREATE TABLE foreign_owned (a int)")
-			exec(t, m, "ALTER TABLE foreign_owned OWNER TO "+pgrole.Ident(other))
-			exec(t, m, "GRANT SELECT ON foreign_owned TO "+pgrole.Ident(src))
+			src, dst, other := roles(t, env, "pgrole_src") // other owns a table
+			testenv.Exec(t, m, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
+			testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(other))
+			testenv.Exec(t, m, "RESET ROLE")
+			testenv.Exec(t, m, "CREATE TABLE foreign_owned (a int)")
+			testenv.Exec(t, m, "ALTER TABLE foreign_owned OWNER TO "+pgrole.Ident(other))
+			testenv.Exec(t, m, "GRANT SELECT ON foreign_owned TO "+pgrole.Ident(src))
 			if tt.masterHas != "" {
-				exec(t, m, "GRANT "+tt.masterHas+" ON foreign_owned TO "+pgrole.Ident(master))
+				testenv.Exec(t, m, "GRANT "+tt.masterHas+" ON foreign_owned TO "+pgrole.Ident(master))
 			}
-			exec(t, m, "SET ROLE "+pgrole.Ident(master))
-			exec(t, m, "BEGIN")
+			testenv.Exec(t, m, "SET ROLE "+pgrole.Ident(master))
+			testenv.Exec(t, m, "BEGIN")
 			err := pgrole.Mirror(ctx, m, src, dst)
-			exec(t, m, "ROLLBACK")
+			testenv.Exec(t, m, "ROLLBACK")
 			if err == nil || !strings.Contains(err.Error(), "foreign_owned") || !strings.Contains(err.Error(), "GRANT OPTION") {
 				t.Fatalf("err = %v, want one naming the table and what to do", err)
 			}
@@ -176,8 +147,8 @@ func TestMirrorRefusesSuperuserAndLongNames(t *testing.T) {
 	env, _, _, m, super := setup(t)
 	ctx := context.Background()
 	su := testenv.Unique("pgrole_su")
-	dropLater(t, env, su)
-	exec(t, super, "CREATE ROLE "+pgrole.Ident(su)+" SUPERUSER LOGIN")
+	env.DropRolesAtCleanup(t, su)
+	testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(su)+" SUPERUSER LOGIN")
 	if err := pgrole.Mirror(ctx, m, su, su+"_clone"); !errors.Is(err, pgrole.ErrNotMirrorable) {
 		t.Fatalf("superuser source: err = %v", err)
 	}
@@ -193,8 +164,8 @@ func TestSetPasswordSendsOnlyVerifier(t *testing.T) {
 	env, db, _, m, super := setup(t)
 	ctx := context.Background()
 	role := testenv.Unique("pgrole_pw")
-	dropLater(t, env, role)
-	exec(t, m, "CREATE ROLE "+pgrole.Ident(role)+" LOGIN")
+	env.DropRolesAtCleanup(t, role)
+	testenv.Exec(t, m, "CREATE ROLE "+pgrole.Ident(role)+" LOGIN")
 	rec := &recorder{Querier: m}
 	const pw = "Pw-only-in-the-verifier-123"
 	if err := pgrole.SetPassword(ctx, rec, role, pw); err != nil {
@@ -243,19 +214,14 @@ func TestMirrorMembershipOptions(t *testing.T) {
 	if major < 16 {
 		t.Skipf("PostgreSQL %d keeps no per-membership INHERIT or SET option (16+ does)", major)
 	}
-	src := testenv.Unique("pgrole_src")
-	dst := src + "_clone"
-	group := testenv.Unique("pgrole_group")
-	dropLater(t, env, src, dst, group)
-	for _, s := range []string{
-		"CREATE ROLE " + pgrole.Ident(group),
-		"CREATE ROLE " + pgrole.Ident(src) + " LOGIN",
-		"CREATE ROLE " + pgrole.Ident(dst) + " LOGIN",
-		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(src) + " WITH INHERIT FALSE, SET TRUE",
-		"GRANT " + pgrole.Ident(group) + " TO " + pgrole.Ident(dst) + " WITH INHERIT TRUE, SET TRUE, ADMIN TRUE",
-	} {
-		exec(t, m, s)
-	}
+	src, dst, group := roles(t, env, "pgrole_src")
+	testenv.Exec(t, m,
+		"CREATE ROLE "+pgrole.Ident(group),
+		"CREATE ROLE "+pgrole.Ident(src)+" LOGIN",
+		"CREATE ROLE "+pgrole.Ident(dst)+" LOGIN",
+		"GRANT "+pgrole.Ident(group)+" TO "+pgrole.Ident(src)+" WITH INHERIT FALSE, SET TRUE",
+		"GRANT "+pgrole.Ident(group)+" TO "+pgrole.Ident(dst)+" WITH INHERIT TRUE, SET TRUE, ADMIN TRUE",
+	)
 	if d, _ := pgrole.Compare(ctx, m, src, dst); len(d) == 0 {
 		t.Fatal("Compare sees no difference between inherit false and inherit true")
 	}
@@ -287,34 +253,32 @@ func TestMirrorChecksPostgres16Rules(t *testing.T) {
 		want    string
 	}{
 		{"CREATEDB the master lacks", func(super *pgx.Conn, master, src string) {
-			exec(t, super, "ALTER ROLE "+pgrole.Ident(master)+" NOCREATEDB")
-			exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN CREATEDB")
-			exec(t, super, "GRANT "+pgrole.Ident(src)+" TO "+pgrole.Ident(master)+" WITH ADMIN OPTION")
+			testenv.Exec(t, super, "ALTER ROLE "+pgrole.Ident(master)+" NOCREATEDB")
+			testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN CREATEDB")
+			testenv.Exec(t, super, "GRANT "+pgrole.Ident(src)+" TO "+pgrole.Ident(master)+" WITH ADMIN OPTION")
 		}, "CREATEDB"},
 		{"user made by another admin", func(super *pgx.Conn, master, src string) {
-			exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
+			testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(src)+" LOGIN")
 		}, "ADMIN OPTION"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, _, master, m, super := setup(t)
 			ctx := context.Background()
-			src := testenv.Unique("pgrole_src")
-			dst := src + "_clone"
-			dropLater(t, env, src, dst)
+			src, dst, _ := roles(t, env, "pgrole_src")
 			tt.prepare(super, master, src)
 			major, err := pgrole.ServerMajor(ctx, m)
 			if err != nil {
 				t.Fatal(err)
 			}
-			exec(t, m, "BEGIN")
+			testenv.Exec(t, m, "BEGIN")
 			_, err = pgrole.MirrorWith(ctx, m, src, dst, pgrole.Options{})
 			// Asked inside the transaction: a refusal must come before any statement.
 			var exists bool
 			if qerr := m.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", dst).Scan(&exists); qerr != nil && major >= 16 {
 				t.Fatalf("transaction broken after the refusal (a statement failed): %v", qerr)
 			}
-			exec(t, m, "ROLLBACK")
+			testenv.Exec(t, m, "ROLLBACK")
 			if major < 16 {
 				if err != nil {
 					t.Fatalf("PostgreSQL %d: %v", major, err)

@@ -22,6 +22,10 @@ const cloneSuffix = "_clone"
 // holds an attribute that would give the application more than reading the rates.
 var ErrUnsafeRole = errors.New("unsafe application role")
 
+// ErrOpenPublicSchema: every role may create objects in schema public (PostgreSQL 14 and
+// earlier) and the connected role cannot take that back.
+var ErrOpenPublicSchema = errors.New("schema public open to every role")
+
 // Querier is what the schema, data and role functions run on: a pgx connection, or a
 // transaction in which their own transactions nest as savepoints.
 type Querier interface {
@@ -88,14 +92,59 @@ func Provision(ctx context.Context, q Querier, database string, r Roles) ([]stri
 	if err != nil {
 		return nil, err
 	}
+	var missing []grant
 	for _, g := range want {
 		if have[g.key()] {
 			continue
 		}
+		// A role without the grant option gets a warning, not an error, and nothing changes:
+		// what took is checked below.
 		if _, err := q.Exec(ctx, "GRANT "+g.privilege+" ON "+g.object()+" TO "+ident(r.Reader)); err != nil {
 			return nil, fmt.Errorf("provision: grant %s on %s to %s: %w", g.privilege, g.object(), r.Reader, err)
 		}
-		note("granted %s on %s to %s", g.privilege, g.object(), r.Reader)
+		missing = append(missing, g)
+	}
+	if len(missing) > 0 {
+		if have, err = directPrivileges(ctx, q, database, r.Reader); err != nil {
+			return nil, err
+		}
+		for _, g := range missing {
+			if have[g.key()] {
+				note("granted %s on %s to %s", g.privilege, g.object(), r.Reader)
+				continue
+			}
+			// Before PostgreSQL 15 schema public may belong to the bootstrap superuser, and
+			// every role has USAGE on it: the reader has it too.
+			if g.kind == "schema" && g.privilege == "USAGE" {
+				if held, err := publicHolds(ctx, q, "USAGE"); err != nil {
+					return nil, err
+				} else if held {
+					continue
+				}
+			}
+			return nil, fmt.Errorf("provision: granting %s on %s to %s had no effect: the connected role needs the grant option (run as the owner of the object)", g.privilege, g.object(), r.Reader)
+		}
+	}
+
+	// Before PostgreSQL 15 every role may CREATE in schema public, so an application login
+	// could plant objects there (tables, or functions that shadow built-ins on another
+	// role's search_path). The schema's owner takes that back, as PostgreSQL 15 does.
+	if held, err := publicHolds(ctx, q, "CREATE"); err != nil {
+		return nil, err
+	} else if held {
+		var current string
+		if err := q.QueryRow(ctx, "SELECT current_user").Scan(&current); err != nil {
+			return nil, fmt.Errorf("provision: current user: %w", err)
+		}
+		if _, err := q.Exec(ctx, "REVOKE CREATE ON SCHEMA public FROM PUBLIC"); err != nil {
+			return nil, fmt.Errorf("provision: revoke CREATE on schema public from PUBLIC: %w", err)
+		}
+		if held, err := publicHolds(ctx, q, "CREATE"); err != nil {
+			return nil, err
+		} else if held {
+			return nil, fmt.Errorf("provision: %w: every role may CREATE in schema public of %s (the default before PostgreSQL 15), so the application could plant objects there, and the connected role cannot revoke it: as a superuser, give the schema to the database's owner in that database (ALTER SCHEMA public OWNER TO %s, as PostgreSQL 15 does through pg_database_owner), then run again", ErrOpenPublicSchema, database, ident(current))
+		}
+		note("revoked CREATE on SCHEMA public from PUBLIC")
 	}
 
 	var members []string
@@ -264,6 +313,17 @@ func directPrivileges(ctx context.Context, q Querier, database, role string) (ma
 		return nil, fmt.Errorf("privileges of %s: %w", role, err)
 	}
 	return out, nil
+}
+
+// publicHolds says whether PUBLIC, that is every role, holds privilege on schema public.
+func publicHolds(ctx context.Context, q Querier, privilege string) (bool, error) {
+	var held bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace n,
+		aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+		WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = $1)`, privilege).Scan(&held); err != nil {
+		return false, fmt.Errorf("provision: privileges of PUBLIC on schema public: %w", err)
+	}
+	return held, nil
 }
 
 func ident(name string) string { return pgx.Identifier{name}.Sanitize() }

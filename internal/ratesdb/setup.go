@@ -290,7 +290,10 @@ func ensureDatabase(ctx context.Context, super *pgx.Conn, db, owner string) erro
 }
 
 // connectAs opens a superuser session on database db and drops to role: everything done
-// on it has that role's privileges and ownership.
+// on it has that role's privileges and ownership. Before that, role (the database's owner)
+// is made owner of schema public where a superuser still owns it (PostgreSQL 14 and
+// earlier; from 15 the database owner owns it through pg_database_owner), so that
+// Provision can take CREATE on it back from PUBLIC.
 func connectAs(ctx context.Context, superConn, db, role string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(superConn)
 	if err != nil {
@@ -300,6 +303,16 @@ func connectAs(ctx context.Context, superConn, db, role string) (*pgx.Conn, erro
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("setup: connect to %s: %w", db, err)
+	}
+	var superOwned bool
+	err = conn.QueryRow(ctx, `SELECT r.rolsuper FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
+		WHERE n.nspname = 'public'`).Scan(&superOwned)
+	if err == nil && superOwned {
+		_, err = conn.Exec(ctx, "ALTER SCHEMA public OWNER TO "+pgx.Identifier{role}.Sanitize())
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("setup: give schema public of %s to %s: %w", db, role, err)
 	}
 	if _, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize()); err != nil {
 		conn.Close(ctx)

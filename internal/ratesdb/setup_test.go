@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -35,20 +34,6 @@ func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) rate
 			conn.Close(ctx)
 		}
 	})
-	return c
-}
-
-func login(t *testing.T, s dbsecret.Secret) *pgx.Conn {
-	t.Helper()
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("login as %s: %v", s.Username, err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
 }
 
@@ -84,7 +69,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	}
 
 	// The app role reads and does nothing else.
-	conn := login(t, app)
+	conn := testenv.Login(t, app)
 	var n int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&n); err != nil || int64(n) != first.PriceRows {
 		t.Fatalf("app reads %d rows, %v", n, err)
@@ -100,7 +85,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	}
 	// The admin role owns the tables: rotation and migrations run as it.
 	var owner string
-	if err := login(t, admin).QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'prices'").Scan(&owner); err != nil || owner != c.AdminRole {
+	if err := testenv.Login(t, admin).QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'prices'").Scan(&owner); err != nil || owner != c.AdminRole {
 		t.Fatalf("prices owned by %q, %v", owner, err)
 	}
 
@@ -115,7 +100,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	if !third.AppPasswordSet || third.AdminPasswordSet {
 		t.Fatalf("third run: %+v", third)
 	}
-	login(t, testenv.CurrentSecret(t, sm, c.AppSecretID))
+	testenv.Login(t, testenv.CurrentSecret(t, sm, c.AppSecretID))
 }
 
 func TestSetupLoadsDump(t *testing.T) {
@@ -180,10 +165,17 @@ func TestGrantsGoToTheReaderRole(t *testing.T) {
 		t.Fatalf("reader holds %d grants, app %d, app member: %v", directGrants(c.ReaderRole), directGrants(c.AppRole), member(c.AppRole))
 	}
 
-	// The old design: SELECT granted to the login itself, and a clone made from it.
+	// The old design: SELECT granted to the login itself, and a clone made from it. From
+	// PostgreSQL 16 a REVOKE removes only the grant of the role named in GRANTED BY (by
+	// default the current user), so the membership is revoked as granted.
+	var grantor string
+	if err := super.QueryRow(ctx, `SELECT grantor::regrole::text FROM pg_auth_members
+		WHERE roleid = $1::regrole AND member = $2::regrole`, c.ReaderRole, c.AppRole).Scan(&grantor); err != nil {
+		t.Fatal(err)
+	}
 	clone := c.AppRole + "_clone"
 	for _, s := range []string{
-		"REVOKE " + pgx.Identifier{c.ReaderRole}.Sanitize() + " FROM " + pgx.Identifier{c.AppRole}.Sanitize(),
+		"REVOKE " + pgx.Identifier{c.ReaderRole}.Sanitize() + " FROM " + pgx.Identifier{c.AppRole}.Sanitize() + " GRANTED BY " + grantor,
 		"GRANT SELECT ON prices, ports, regions TO " + pgx.Identifier{c.AppRole}.Sanitize(),
 		"CREATE ROLE " + pgx.Identifier{clone}.Sanitize() + " LOGIN",
 		"GRANT SELECT ON prices, ports, regions TO " + pgx.Identifier{clone}.Sanitize(),

@@ -1,17 +1,11 @@
 package rotation
 
 import (
-	"context"
 	"crypto/x509"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // Strategy says which user a rotation changes.
@@ -210,27 +204,4 @@ func parseBool(name, value string, dst *bool) error {
 		return fmt.Errorf("config: %s=%q: want true or false (also accepted: 1, y, yes / 0, n, no)", name, value)
 	}
 	return nil
-}
-
-// NewSecretsManagerClient builds the Secrets Manager client the rotator uses: the standard
-// SDK configuration (so AWS_ENDPOINT_URL points it at an emulator), with
-// SECRETS_MANAGER_ENDPOINT taking precedence as it does in AWS's rotation functions.
-func NewSecretsManagerClient(ctx context.Context, cfg Config) (*secretsmanager.Client, error) {
-	c, _, err := NewClients(ctx, cfg)
-	return c, err
-}
-
-// NewClients builds the Secrets Manager client (see NewSecretsManagerClient) and the RDS
-// client, from one SDK configuration. The RDS client is only called for an RDS-managed
-// master secret or a user on a replica of the master's host.
-func NewClients(ctx context.Context, cfg Config) (*secretsmanager.Client, *rds.Client, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("aws config: %w", err)
-	}
-	return secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-		if cfg.SecretsManagerEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.SecretsManagerEndpoint)
-		}
-	}), rds.NewFromConfig(awsCfg), nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -25,7 +26,7 @@ func TestStagelessReadAfterRotation(t *testing.T) {
 	r := newRotator(f, rotation.SingleUser, nil)
 	for i := 1; i <= 3; i++ {
 		token := f.StartRotation(t)
-		if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+		if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 			t.Fatalf("rotation %d: %v", i, err)
 		}
 		cur := f.Get(t, "", "AWSCURRENT")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -54,7 +55,7 @@ func TestConfusedDeputy(t *testing.T) {
 			}
 
 			token := f.StartRotation(t)
-			err := rotation.Drive(ctx, r, f.SecretARN, token, nil)
+			err := driver.Run(ctx, r, f.SecretARN, token, nil)
 			if !errors.Is(err, rotation.ErrDBAuth) || !strings.Contains(err.Error(), "must log in as") {
 				t.Fatalf("rotation of a forged secret: err = %v, want ErrDBAuth from the guard", err)
 			}
@@ -131,7 +132,7 @@ func TestPrivilegedUserRefused(t *testing.T) {
 		t.Errorf("doctor did not flag the user: %+v", checks)
 	}
 	r.Config.AllowPrivilegedUsers = true
-	if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+	if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 		t.Fatalf("with %s=true: %v", rotation.EnvAllowPrivilegedUsers, err)
 	}
 }

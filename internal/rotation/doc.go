@@ -23,6 +23,12 @@
 //   - the clone of the alternating strategy gets the same attributes, settings,
 //     memberships and privileges as the original, re-synchronised at every rotation.
 //
+// The package knows nothing of Lambda, of how SDK clients are built or of the CLI: the
+// entry point functions/rotator wires it with internal/awsclient and internal/lambdakit
+// (JSON logs with the request id, embedded metrics through the Meter interface), and
+// package driver (internal/rotation/driver) runs the four steps as Secrets Manager does,
+// for `rotaudit rotate`, the tests and the benchmarks.
+//
 // # What the database users need
 //
 // Single user: the user can change its own password (every PostgreSQL login role can).

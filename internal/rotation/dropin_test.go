@@ -16,6 +16,7 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -58,7 +59,7 @@ func masterLogin(t *testing.T, f *rotationtest.Fixture) (string, string) {
 
 func rotateOnce(t *testing.T, f *rotationtest.Fixture, r *rotation.Rotator) error {
 	t.Helper()
-	return rotation.Drive(context.Background(), r, f.SecretARN, f.StartRotation(t), nil)
+	return driver.Run(context.Background(), r, f.SecretARN, f.StartRotation(t), nil)
 }
 
 // TestPendingKeepsTheOwnersJSON: the pending secret is the owner's document with a new

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rotaudit/rotaudit/internal/testenv"
 	"net"
 	"os"
 	"strings"
@@ -17,9 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/rotaudit/rotaudit/internal/lambdakit"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
+	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
 func newRotator(f *rotationtest.Fixture, strategy rotation.Strategy, logs *testenv.Buffer) *rotation.Rotator {
@@ -27,8 +29,7 @@ func newRotator(f *rotationtest.Fixture, strategy rotation.Strategy, logs *teste
 	cfg.Strategy = strategy
 	r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg}
 	if logs != nil {
-		r.Log = rotation.NewLambdaLogger(logs)
-		r.Metrics = logs
+		r.Log = lambdakit.NewLogger(logs)
 	}
 	return r
 }
@@ -63,7 +64,7 @@ func TestTenRotations(t *testing.T) {
 					}
 				}
 				token := f.StartRotation(t)
-				if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+				if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 					t.Fatalf("rotation %d: %v", i, err)
 				}
 				f.CheckFinished(t, token, oldVersion)
@@ -277,40 +278,35 @@ type faultySM struct {
 
 func (s faultySM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	out, err := s.SecretsManager.DescribeSecret(ctx, in, o...)
-	if ferr := s.f.hit("DescribeSecret"); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "DescribeSecret", out, err)
 }
 
 func (s faultySM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	out, err := s.SecretsManager.GetSecretValue(ctx, in, o...)
-	if ferr := s.f.hit("GetSecretValue " + aws.ToString(in.VersionStage)); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "GetSecretValue "+aws.ToString(in.VersionStage), out, err)
 }
 
 func (s faultySM) PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	out, err := s.SecretsManager.PutSecretValue(ctx, in, o...)
-	if ferr := s.f.hit("PutSecretValue"); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "PutSecretValue", out, err)
 }
 
 func (s faultySM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
 	out, err := s.SecretsManager.UpdateSecretVersionStage(ctx, in, o...)
-	if ferr := s.f.hit("UpdateSecretVersionStage " + aws.ToString(in.VersionStage)); ferr != nil {
-		return nil, ferr
-	}
-	return out, err
+	return lost(s.f, "UpdateSecretVersionStage "+aws.ToString(in.VersionStage), out, err)
 }
 
 func (s faultySM) GetRandomPassword(ctx context.Context, in *secretsmanager.GetRandomPasswordInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetRandomPasswordOutput, error) {
 	out, err := s.SecretsManager.GetRandomPassword(ctx, in, o...)
-	if ferr := s.f.hit("GetRandomPassword"); ferr != nil {
-		return nil, ferr
+	return lost(s.f, "GetRandomPassword", out, err)
+}
+
+// lost returns a call's result, unless the fault for what fires: then its error instead,
+// as when the call took effect and its answer was lost.
+func lost[T any](f *faults, what string, out T, err error) (T, error) {
+	if ferr := f.hit(what); ferr != nil {
+		var zero T
+		return zero, ferr
 	}
 	return out, err
 }
@@ -322,10 +318,7 @@ type faultyDB struct {
 
 func (d faultyDB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	tag, err := d.DB.Exec(ctx, sql, args...)
-	if ferr := d.f.hit("SQL " + firstWords(sql)); ferr != nil {
-		return tag, ferr
-	}
-	return tag, err
+	return lost(d.f, "SQL "+firstWords(sql), tag, err)
 }
 
 func (d faultyDB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
@@ -394,7 +387,7 @@ func TestFaultInjection(t *testing.T) {
 				}
 				oldVersion := f.CurrentVersion(t)
 				token := f.StartRotation(t)
-				err := rotation.Drive(ctx, faulty, f.SecretARN, token, nil)
+				err := driver.Run(ctx, faulty, f.SecretARN, token, nil)
 				if fl.fired == "" {
 					if err != nil {
 						t.Fatalf("rotation without a fault failed: %v", err)
@@ -416,7 +409,7 @@ func TestFaultInjection(t *testing.T) {
 				if !rotationtest.LogsIn(cur) && !pendingLogsIn(t, f) {
 					t.Fatalf("fault %d (after %s): neither AWSCURRENT nor AWSPENDING logs in: locked out", n, fl.fired)
 				}
-				if err := rotation.Drive(ctx, healthy, f.SecretARN, token, nil); err != nil {
+				if err := driver.Run(ctx, healthy, f.SecretARN, token, nil); err != nil {
 					t.Fatalf("fault %d (after %s): retry: %v", n, fl.fired, err)
 				}
 				if f.CurrentVersion(t) == oldVersion {
@@ -483,7 +476,7 @@ func TestDatabaseDownDuringSet(t *testing.T) {
 			if !rotationtest.LogsIn(f.Get(t, "", "AWSCURRENT")) {
 				t.Fatal("AWSCURRENT stopped working while the database was down")
 			}
-			if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+			if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
 			f.CheckFinished(t, token, oldVersion)
@@ -532,10 +525,10 @@ func TestBadInput(t *testing.T) {
 		want    error
 		wantMsg string
 	}{
-		{"token not a version", rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: rotation.NewToken()}, rotation.ErrNotPending, "not a version"},
+		{"token not a version", rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: driver.NewToken()}, rotation.ErrNotPending, "not a version"},
 		{"token is AWSCURRENT already: skipped", rotation.Event{Step: rotation.StepSet, SecretID: f.SecretARN, ClientRequestToken: prev}, nil, ""},
 		{"rotation disabled", rotation.Event{Step: rotation.StepCreate, SecretID: disabled, ClientRequestToken: disabledVersion}, rotation.ErrRotationDisabled, "enable rotation"},
-		{"unknown secret", rotation.Event{Step: rotation.StepCreate, SecretID: "rotaudit-test/does-not-exist-" + rotation.NewToken(), ClientRequestToken: token}, rotation.ErrSecretsManager, "ResourceNotFoundException"},
+		{"unknown secret", rotation.Event{Step: rotation.StepCreate, SecretID: "rotaudit-test/does-not-exist-" + driver.NewToken(), ClientRequestToken: token}, rotation.ErrSecretsManager, "ResourceNotFoundException"},
 		{"bad step", rotation.Event{Step: "deleteSecret", SecretID: f.SecretARN, ClientRequestToken: token}, rotation.ErrInvalidEvent, "Step"},
 	}
 	for _, tt := range tests {
@@ -606,7 +599,7 @@ func TestNoSilentTLSDowngrade(t *testing.T) {
 		t.Fatal("a pending value was stored although the database refused plaintext")
 	}
 	r.Config.AllowPlaintext = true
-	if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+	if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 		t.Fatalf("with DB_ALLOW_PLAINTEXT=true: %v", err)
 	}
 }
@@ -624,7 +617,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := newRotator(f, rotation.SingleUser, nil)
-		err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+		err := driver.Run(ctx, r, f.SecretARN, f.StartRotation(t), nil)
 		if !errors.Is(err, rotation.ErrDBAuth) || !strings.Contains(err.Error(), "set the user's password in the database to the AWSCURRENT value") {
 			t.Fatalf("err = %v, want ErrDBAuth with advice", err)
 		}
@@ -636,7 +629,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := newRotator(f, rotation.AlternatingUsers, nil)
-		err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+		err := driver.Run(ctx, r, f.SecretARN, f.StartRotation(t), nil)
 		if !errors.Is(err, rotation.ErrDBPrivilege) || !strings.Contains(err.Error(), "lacks CREATEROLE") {
 			t.Fatalf("err = %v, want ErrDBPrivilege", err)
 		}
@@ -651,7 +644,7 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 		dead := "http://127.0.0.1:" + fmt.Sprint(closedPort(t))
 		r := newRotator(f, rotation.SingleUser, nil)
 		r.SM = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = &dead })
-		err := r.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: rotation.NewToken()})
+		err := r.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: driver.NewToken()})
 		if !errors.Is(err, rotation.ErrSecretsManager) || !strings.Contains(err.Error(), "unreachable") {
 			t.Fatalf("err = %v, want ErrSecretsManager unreachable", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -33,7 +34,7 @@ func doctorCheck(t *testing.T, checks []rotation.Check, name string) rotation.Ch
 func rotate(t *testing.T, f *rotationtest.Fixture, r *rotation.Rotator, n int) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
-		if err := rotation.Drive(context.Background(), r, f.SecretARN, f.StartRotation(t), nil); err != nil {
+		if err := driver.Run(context.Background(), r, f.SecretARN, f.StartRotation(t), nil); err != nil {
 			t.Fatalf("rotation %d: %v", i, err)
 		}
 	}
@@ -69,7 +70,7 @@ func TestUserMadeByAnotherAdmin(t *testing.T) {
 		t.Fatalf("PostgreSQL %d: doctor %s: %s, want FAIL naming the GRANT", f.Major, c.Status, c.Detail)
 	}
 	before := f.CurrentVersion(t)
-	err := rotation.Drive(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+	err := driver.Run(ctx, r, f.SecretARN, f.StartRotation(t), nil)
 	if !errors.Is(err, rotation.ErrDBPrivilege) || !strings.Contains(err.Error(), "ADMIN OPTION") {
 		t.Fatalf("first rotation: err = %v, want ErrDBPrivilege naming ADMIN OPTION", err)
 	}
@@ -90,7 +91,7 @@ func TestUserMadeByAnotherAdmin(t *testing.T) {
 	for v, st := range f.Stages(t) {
 		for _, s := range st {
 			if s == rotation.StagePending {
-				if err := rotation.Drive(ctx, r, f.SecretARN, v, nil); err != nil {
+				if err := driver.Run(ctx, r, f.SecretARN, v, nil); err != nil {
 					t.Fatalf("resumed rotation: %v", err)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 )
 
@@ -41,7 +42,7 @@ func TestSingleUserWayBack(t *testing.T) {
 		t.Fatal("AWSCURRENT moved after a failed test")
 	}
 	r.Config.TestQuery = "SELECT 1"
-	if err := rotation.Drive(ctx, r, f.SecretARN, token, nil); err != nil {
+	if err := driver.Run(ctx, r, f.SecretARN, token, nil); err != nil {
 		t.Fatalf("retry after fixing the query: %v", err)
 	}
 	f.CheckFinished(t, token, old)

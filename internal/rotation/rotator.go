@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +17,6 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
-	"github.com/rotaudit/rotaudit/internal/rdsca"
 )
 
 // Staging labels of the rotation contract.
@@ -63,6 +60,13 @@ func PgxDialer(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
 	return c, nil
 }
 
+// Meter records one step: its name ("invalid" for an event that did not parse), how long
+// it took and whether it failed. The Lambda writes CloudWatch embedded metrics
+// (functions/rotator).
+type Meter interface {
+	Step(ctx context.Context, step string, d time.Duration, failed bool)
+}
+
 // Rotator runs the four rotation steps. It holds only its dependencies and
 // configuration, never state of a rotation: every step reads what it needs from Secrets
 // Manager, so any step can run again, or after a crash, on any instance.
@@ -75,8 +79,8 @@ type Rotator struct {
 	Config Config
 	// Log receives one JSON record per step; nil discards.
 	Log *slog.Logger
-	// Metrics receives CloudWatch embedded-metric lines; nil discards.
-	Metrics io.Writer
+	// Metrics records every step's duration and outcome; nil records nothing.
+	Metrics Meter
 	// AllowDisabled lets an operator rotate a secret whose automatic rotation is off.
 	// The Lambda never sets it.
 	AllowDisabled bool
@@ -87,7 +91,7 @@ func (r *Rotator) HandleRaw(ctx context.Context, payload json.RawMessage) error 
 	ev, err := ParseEvent(payload)
 	if err != nil {
 		r.logger().ErrorContext(ctx, "rejected event", "outcome", "error", "error", err.Error())
-		r.emit(ctx, "invalid", 0, true)
+		r.meter(ctx, "invalid", 0, true)
 		return err
 	}
 	return r.Handle(ctx, ev)
@@ -118,7 +122,7 @@ func (r *Rotator) Handle(ctx context.Context, ev Event) error {
 	} else {
 		r.logger().InfoContext(ctx, "rotation step", attrs...)
 	}
-	r.emit(ctx, ev.Step, d, err != nil)
+	r.meter(ctx, ev.Step, d, err != nil)
 	return err
 }
 
@@ -167,13 +171,49 @@ func (r *Rotator) step(ctx context.Context, ev Event) (string, string, error) {
 
 // pendingElsewhere names the version holding AWSPENDING, if any, and how to clear it.
 func pendingElsewhere(d *sm.DescribeSecretOutput, arn string) string {
+	if v := pendingVersion(d); v != "" {
+		return fmt.Sprintf("; version %s holds AWSPENDING: finish or retry that rotation, or clear it with "+
+			"`aws secretsmanager update-secret-version-stage --secret-id %s --version-stage AWSPENDING --remove-from-version-id %s`", v, arn, v)
+	}
+	return ""
+}
+
+// pendingVersion returns the version of a rotation in progress: the one labelled
+// AWSPENDING and not AWSCURRENT, or "".
+func pendingVersion(d *sm.DescribeSecretOutput) string {
 	for v, st := range d.VersionIdsToStages {
 		if slices.Contains(st, StagePending) && !slices.Contains(st, StageCurrent) {
-			return fmt.Sprintf("; version %s holds AWSPENDING: finish or retry that rotation, or clear it with "+
-				"`aws secretsmanager update-secret-version-stage --secret-id %s --version-stage AWSPENDING --remove-from-version-id %s`", v, arn, v)
+			return v
 		}
 	}
 	return ""
+}
+
+// PendingVersion returns the secret's ARN and the version of its rotation in progress
+// ("" when none is): what a caller that starts rotations itself (package driver) resumes.
+func (r *Rotator) PendingVersion(ctx context.Context, secretID string) (arn, version string, err error) {
+	d, err := r.SM.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(secretID)})
+	if err != nil {
+		return "", "", smError("describe secret", err)
+	}
+	return aws.ToString(d.ARN), pendingVersion(d), nil
+}
+
+// SeedPending stores under token, with AWSPENDING, the value createSecret would make from
+// AWSCURRENT (NewPending), without createSecret's checks, which run when it is called.
+// Secrets Manager's API makes an empty pending version only through RotateSecret, which
+// also invokes the configured function: a caller that drives the steps itself (package
+// driver) seeds the version instead, and createSecret finds and keeps it.
+func (r *Rotator) SeedPending(ctx context.Context, arn, token string) error {
+	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+	if err != nil {
+		return err
+	}
+	next, err := r.NewPending(ctx, current)
+	if err != nil {
+		return err
+	}
+	return r.putPending(ctx, arn, token, "", next)
 }
 
 // createSecret makes the pending version.
@@ -202,14 +242,26 @@ func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error 
 	if found {
 		return r.checkPending(current, pending)
 	}
-	if err := r.preflight(ctx, arn, current); err != nil {
-		return err
+	// The new password depends on nothing the checks find: it is asked for while they log
+	// in, which takes one Secrets Manager round trip off the step.
+	type made struct {
+		s   dbsecret.Secret
+		err error
 	}
-	next, err := r.NewPending(ctx, current)
+	asked := make(chan made, 1)
+	go func() {
+		s, err := r.NewPending(ctx, current)
+		asked <- made{s, err}
+	}()
+	err = r.preflight(ctx, arn, current)
+	next := <-asked
 	if err != nil {
 		return err
 	}
-	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next)
+	if next.err != nil {
+		return next.err
+	}
+	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next.s)
 }
 
 // preflight checks, before a rotation stores anything, that it can end well: the secret's
@@ -632,17 +684,18 @@ func (r *Rotator) getPending(ctx context.Context, arn, token string) (dbsecret.S
 	return s, true, nil
 }
 
+// TLS is the configuration's TLS policy: DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT.
+func (c Config) TLS() dbsecret.TLSPolicy {
+	return dbsecret.TLSPolicy{CABundle: c.CABundle, AllowPlaintext: c.AllowPlaintext}
+}
+
 // ConnOptions returns how the first connection attempt for s is made: no TLS when the
 // secret says "ssl": false, otherwise verify-full, against DB_CA_BUNDLE when set, else
 // the embedded RDS authorities for an RDS or Aurora endpoint, else the system roots.
 // PlaintextFallback says whether a refusal of TLS may then be retried without it.
 func (c Config) ConnOptions(s dbsecret.Secret) dbsecret.ConnOptions {
-	o := dbsecret.ConnOptions{SSLMode: "verify-full", RootCert: c.CABundle, ConnectTimeout: ConnectTimeout, ApplicationName: "rotaudit-rotator"}
-	if s.SSL != nil && !*s.SSL {
-		o.SSLMode, o.RootCert = "disable", ""
-	} else if c.CABundle == "" && rdsca.IsRDSHost(s.Host) {
-		o.RootCAs = rdsca.Pool()
-	}
+	o := c.TLS().ConnOptions(s)
+	o.ConnectTimeout, o.ApplicationName = ConnectTimeout, "rotaudit-rotator"
 	return o
 }
 
@@ -652,28 +705,22 @@ func (c Config) ConnOptions(s dbsecret.Secret) dbsecret.ConnOptions {
 // that case; this falls back only when the server says it has no TLS, so a failed
 // certificate check stays an error).
 func (c Config) PlaintextFallback(s dbsecret.Secret) bool {
-	return c.AllowPlaintext && s.SSL == nil
+	return c.TLS().PlaintextFallback(s)
 }
 
 // connect logs in with s.
 func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
-	o := r.Config.ConnOptions(s)
-	db, err := r.dial(ctx, s, o)
-	if !r.Config.PlaintextFallback(s) {
-		if err != nil {
-			return nil, dbError("log in", s.Username, err)
-		}
-		return db, nil
-	}
-	tlsUsed := err == nil
-	if err != nil && refusedTLS(err) {
-		o.SSLMode, o.RootCert, o.RootCAs = "disable", "", nil
-		db, err = r.dial(ctx, s, o)
-	}
+	fallback := r.Config.PlaintextFallback(s)
+	db, tls, err := dbsecret.Connect(ctx, r.Config.ConnOptions(s), fallback, func(ctx context.Context, o dbsecret.ConnOptions) (DB, error) {
+		return r.dial(ctx, s, o)
+	})
 	if err != nil {
 		return nil, dbError("log in", s.Username, err)
 	}
-	if tlsUsed {
+	if !fallback {
+		return db, nil
+	}
+	if tls {
 		r.logger().InfoContext(ctx, "database connection", "host", s.Host, "username", s.Username, "tls", true, "sslmode", "verify-full")
 	} else {
 		r.logger().WarnContext(ctx, "database connection without TLS: the server refused TLS", "host", s.Host, "username", s.Username,
@@ -694,12 +741,6 @@ func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOp
 	return dial(ctx, cfg)
 }
 
-// refusedTLS reports whether the server answered the TLS request with "no TLS here" (and
-// not that TLS started and then failed, which is never a reason to try plaintext).
-func refusedTLS(err error) bool {
-	return err != nil && !errors.Is(err, ErrInvalidSecret) && strings.Contains(err.Error(), "server refused TLS connection")
-}
-
 // logsIn reports whether s's credentials are accepted. Only a refused login is false;
 // an unreachable database is an error.
 func (r *Rotator) logsIn(ctx context.Context, s dbsecret.Secret) (bool, error) {
@@ -712,6 +753,12 @@ func (r *Rotator) logsIn(ctx context.Context, s dbsecret.Secret) (bool, error) {
 	}
 	db.Close(context.WithoutCancel(ctx))
 	return true, nil
+}
+
+func (r *Rotator) meter(ctx context.Context, step string, d time.Duration, failed bool) {
+	if r.Metrics != nil {
+		r.Metrics.Step(ctx, step, d, failed)
+	}
 }
 
 func (r *Rotator) logger() *slog.Logger {

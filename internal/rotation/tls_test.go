@@ -25,7 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/rotaudit/rotaudit/internal/lambdakit"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -162,9 +164,9 @@ func TestPreferTLSAllowPlaintext(t *testing.T) {
 				t.Fatal(err)
 			}
 			var logs testenv.Buffer
-			r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg, Log: rotation.NewLambdaLogger(&logs)}
+			r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg, Log: lambdakit.NewLogger(&logs)}
 			token := f.StartRotation(t)
-			err = rotation.Drive(context.Background(), r, f.SecretARN, token, nil)
+			err = driver.Run(context.Background(), r, f.SecretARN, token, nil)
 			if tc.ok {
 				if err != nil {
 					t.Fatal(err)

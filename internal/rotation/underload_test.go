@@ -9,6 +9,7 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/loadharness"
 	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -40,12 +41,12 @@ func TestTwentyRotationsUnderLoad(t *testing.T) {
 		cfg.Strategy = strategy
 		// The harness's secret has no rotation schedule: rotate it as an operator would.
 		r := &rotation.Rotator{SM: smc, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
-		token, _, err := r.Start(ctx, f.AppSecretID)
+		token, _, err := driver.Start(ctx, r, f.AppSecretID)
 		if err != nil {
 			load.Stop()
 			t.Fatalf("rotation %d: start: %v", i, err)
 		}
-		if err := rotation.Drive(ctx, r, f.AppSecretID, token, nil); err != nil {
+		if err := driver.Run(ctx, r, f.AppSecretID, token, nil); err != nil {
 			load.Stop()
 			t.Fatalf("rotation %d (%s): %v", i, strategy, err)
 		}

@@ -21,11 +21,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
@@ -167,9 +167,9 @@ func RepoRoot() (string, error) {
 // AWS loads the standard SDK configuration, which AWS_ENDPOINT_URL points at the emulator.
 func (e *Env) AWS(t testing.TB) aws.Config {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, err := awsclient.Load(context.Background())
 	if err != nil {
-		t.Fatalf("aws config: %v", err)
+		t.Fatal(err)
 	}
 	return cfg
 }
@@ -177,13 +177,9 @@ func (e *Env) AWS(t testing.TB) aws.Config {
 // Super opens a superuser connection to database db ("" for postgres), closed at cleanup.
 func (e *Env) Super(t testing.TB, db string) *pgx.Conn {
 	t.Helper()
-	dsn := e.SuperDSN
-	if db != "" {
-		dsn = strings.Replace(dsn, "dbname=postgres", "dbname="+db, 1)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := pgx.Connect(ctx, e.superDSN(db))
 	if err != nil {
 		t.Fatalf("connect as superuser: %v", err)
 	}
@@ -191,14 +187,18 @@ func (e *Env) Super(t testing.TB, db string) *pgx.Conn {
 	return conn
 }
 
+// superDSN is the superuser's connection string for database db ("" for postgres).
+func (e *Env) superDSN(db string) string {
+	if db == "" {
+		return e.SuperDSN
+	}
+	return strings.Replace(e.SuperDSN, "dbname=postgres", "dbname="+db, 1)
+}
+
 // SuperPool is Super as a pool, for tests that run statements concurrently.
 func (e *Env) SuperPool(t testing.TB, db string) *pgxpool.Pool {
 	t.Helper()
-	dsn := e.SuperDSN
-	if db != "" {
-		dsn = strings.Replace(dsn, "dbname=postgres", "dbname="+db, 1)
-	}
-	pool, err := pgxpool.New(context.Background(), dsn)
+	pool, err := pgxpool.New(context.Background(), e.superDSN(db))
 	if err != nil {
 		t.Fatalf("superuser pool: %v", err)
 	}
@@ -214,16 +214,50 @@ func (e *Env) CreateDatabase(t testing.TB, prefix string) string {
 	if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
+	e.execAtCleanup(t, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return name
+}
+
+// DropRolesAtCleanup drops the roles, those that exist, when the test ends.
+func (e *Env) DropRolesAtCleanup(t testing.TB, roles ...string) {
+	stmts := make([]string, len(roles))
+	for i, r := range roles {
+		stmts[i] = "DROP ROLE IF EXISTS " + pgx.Identifier{r}.Sanitize()
+	}
+	e.execAtCleanup(t, stmts...)
+}
+
+// execAtCleanup runs the statements as the superuser when the test ends, ignoring their
+// errors: what they remove may be gone already.
+func (e *Env) execAtCleanup(t testing.TB, stmts ...string) {
 	t.Cleanup(func() {
 		c, err := pgx.Connect(context.Background(), e.SuperDSN)
 		if err != nil {
 			return
 		}
 		defer c.Close(context.Background())
-		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		for _, s := range stmts {
+			c.Exec(context.Background(), s)
+		}
 	})
-	return name
 }
+
+// Exec runs the statements on c in order, failing the test at the first error; the
+// message leaves out what follows " PASSWORD", so a failed CREATE ROLE does not print the
+// password.
+func Exec(t testing.TB, c *pgx.Conn, stmts ...string) {
+	t.Helper()
+	for _, sql := range stmts {
+		if _, err := c.Exec(context.Background(), sql); err != nil {
+			shown, _, _ := strings.Cut(sql, " PASSWORD")
+			t.Fatalf("%s: %v", shown, err)
+		}
+	}
+}
+
+// Literal quotes s as an SQL string literal, for statements that take no parameters
+// (CREATE ROLE ... PASSWORD).
+func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Unique returns prefix plus a random suffix: names in the shared emulator and cluster
 // must not collide between tests and runs.
@@ -254,4 +288,43 @@ func CurrentSecret(t testing.TB, sm *secretsmanager.Client, id string) dbsecret.
 		t.Fatalf("AWSCURRENT of %s: %v", id, err)
 	}
 	return s
+}
+
+// Connect logs in with s without TLS (the local stack's servers have none), within ten
+// seconds.
+func Connect(s dbsecret.Secret) (*pgx.Conn, error) {
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// Login is Connect, failing the test when s does not log in; the session is closed at
+// cleanup.
+func Login(t testing.TB, s dbsecret.Secret) *pgx.Conn {
+	t.Helper()
+	c, err := Connect(s)
+	if err != nil {
+		t.Fatalf("login as %s: %v", s.Username, err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// BenchFile reads the CloudTrail log file named by $CLOUDTRAIL_BENCH_FILE (a generated
+// corpus file; scripts/bench-audit.sh makes them), skipping the benchmark without it.
+func BenchFile(b testing.TB) (path string, data []byte) {
+	b.Helper()
+	path = os.Getenv("CLOUDTRAIL_BENCH_FILE")
+	if path == "" {
+		b.Skip("set CLOUDTRAIL_BENCH_FILE to a CloudTrail log file (scripts/bench-audit.sh does)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return path, data
 }

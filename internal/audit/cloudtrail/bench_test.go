@@ -2,21 +2,15 @@ package cloudtrail
 
 import (
 	"bytes"
-	"os"
 	"testing"
+
+	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
 // BenchmarkStream decodes the file named by $CLOUDTRAIL_BENCH_FILE (a generated corpus file;
 // scripts/bench-audit.sh makes them). Without it the benchmark is skipped.
 func BenchmarkStream(b *testing.B) {
-	path := os.Getenv("CLOUDTRAIL_BENCH_FILE")
-	if path == "" {
-		b.Skip("set CLOUDTRAIL_BENCH_FILE to a CloudTrail log file (scripts/bench-audit.sh does)")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, data := testenv.BenchFile(b)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	n := 0

@@ -72,6 +72,19 @@ func New(t testing.TB, o Options) *Fixture {
 	if err := pgrole.SetPassword(ctx, super, f.Master, pw); err != nil {
 		t.Fatal(err)
 	}
+	// Before PostgreSQL 15 schema public belongs to the bootstrap superuser; RDS's master
+	// (rds_superuser) may still change it, which a plain role here may not: it owns it.
+	db := env.Super(t, f.Database)
+	var superOwned bool
+	if err := db.QueryRow(ctx, `SELECT r.rolsuper FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
+		WHERE n.nspname = 'public'`).Scan(&superOwned); err != nil {
+		t.Fatal(err)
+	}
+	if superOwned {
+		if _, err := db.Exec(ctx, "ALTER SCHEMA public OWNER TO "+pgrole.Ident(f.Master)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// PostgreSQL 15 gives schema public to pg_database_owner: the master may create in it.
 	masterValue := fmt.Sprintf(`{"engine":"postgres","host":"127.0.0.1","port":%d,"username":%q,"password":%q,"dbname":%q,"ssl":false}`, env.PGPort, f.Master, pw, f.Database)
 	if o.RDSManagedMaster {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -25,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
+	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -76,47 +76,34 @@ func New(t testing.TB, o Options) *Fixture {
 	masterPW, userPW := testenv.Unique("pw"), testenv.Unique("pw")
 	f.UserPassword = userPW
 	super := env.Super(t, "")
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), env.SuperDSN)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		for _, r := range []string{f.User, f.User + "_clone", f.Master} {
-			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident(r))
-		}
-	})
-	for _, s := range []string{
-		"CREATE ROLE " + ident(f.Master) + " LOGIN CREATEROLE PASSWORD " + lit(masterPW),
-		"CREATE ROLE " + ident(f.User) + " LOGIN PASSWORD " + lit(userPW),
-	} {
-		mustExec(t, super, s)
-	}
+	env.DropRolesAtCleanup(t, f.User, f.User+"_clone", f.Master)
+	testenv.Exec(t, super,
+		"CREATE ROLE "+pgrole.Ident(f.Master)+" LOGIN CREATEROLE PASSWORD "+testenv.Literal(masterPW),
+		"CREATE ROLE "+pgrole.Ident(f.User)+" LOGIN PASSWORD "+testenv.Literal(userPW),
+	)
 	if err := super.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&f.Major); err != nil {
 		t.Fatalf("server version: %v", err)
 	}
 	if f.Major >= 16 && !o.UserByOtherAdmin {
-		mustExec(t, super, "GRANT "+ident(f.User)+" TO "+ident(f.Master)+" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE")
+		testenv.Exec(t, super, "GRANT "+pgrole.Ident(f.User)+" TO "+pgrole.Ident(f.Master)+" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE")
 	}
 	if o.LogStatements {
-		mustExec(t, super, "ALTER ROLE "+ident(f.Master)+" SET log_statement = 'all'")
+		testenv.Exec(t, super, "ALTER ROLE "+pgrole.Ident(f.Master)+" SET log_statement = 'all'")
 	}
 	if o.LogUserStatements {
-		mustExec(t, super, "ALTER ROLE "+ident(f.User)+" SET log_statement = 'all'")
+		testenv.Exec(t, super, "ALTER ROLE "+pgrole.Ident(f.User)+" SET log_statement = 'all'")
 	}
 	f.DB = env.CreateDatabase(t, "rot")
-	mustExec(t, super, "ALTER DATABASE "+ident(f.DB)+" OWNER TO "+ident(f.Master))
+	testenv.Exec(t, super, "ALTER DATABASE "+pgrole.Ident(f.DB)+" OWNER TO "+pgrole.Ident(f.Master))
 	// Objects are made by the master, as an application's migrations would be.
 	f.Table = "rates"
 	m := f.As(t, f.Master, masterPW)
-	for _, s := range []string{
-		"CREATE TABLE " + ident(f.Table) + " (id int PRIMARY KEY, v text)",
-		"INSERT INTO " + ident(f.Table) + " VALUES (1, 'one')",
-		"GRANT SELECT ON " + ident(f.Table) + " TO " + ident(f.User),
-		"GRANT CONNECT ON DATABASE " + ident(f.DB) + " TO " + ident(f.User),
-	} {
-		mustExec(t, m, s)
-	}
+	testenv.Exec(t, m,
+		"CREATE TABLE "+pgrole.Ident(f.Table)+" (id int PRIMARY KEY, v text)",
+		"INSERT INTO "+pgrole.Ident(f.Table)+" VALUES (1, 'one')",
+		"GRANT SELECT ON "+pgrole.Ident(f.Table)+" TO "+pgrole.Ident(f.User),
+		"GRANT CONNECT ON DATABASE "+pgrole.Ident(f.DB)+" TO "+pgrole.Ident(f.User),
+	)
 
 	host := "127.0.0.1"
 	port := env.PGPort
@@ -141,29 +128,16 @@ func (f *Fixture) As(t testing.TB, role, password string) *pgx.Conn {
 
 // Connect logs in to the fixture's database over TCP.
 func (f *Fixture) Connect(role, password string) (*pgx.Conn, error) {
-	s := dbsecret.Secret{Engine: "postgres", Host: "127.0.0.1", Port: f.Env.PGPort, Username: role, Password: password, DBName: f.DB}
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return pgx.ConnectConfig(ctx, cfg)
+	return testenv.Connect(dbsecret.Secret{Engine: "postgres", Host: "127.0.0.1", Port: f.Env.PGPort, Username: role, Password: password, DBName: f.DB})
 }
 
 // LogsIn reports whether s's credentials log in to its database.
 func LogsIn(s dbsecret.Secret) bool {
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: "disable"})
+	c, err := testenv.Connect(s)
 	if err != nil {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return false
-	}
-	c.Close(ctx)
+	c.Close(context.Background())
 	return true
 }
 
@@ -290,17 +264,6 @@ func placeholderLambda(t testing.TB, env *testenv.Env) string {
 	})
 	return aws.ToString(fn.FunctionArn)
 }
-
-func mustExec(t testing.TB, c *pgx.Conn, sql string) {
-	t.Helper()
-	if _, err := c.Exec(context.Background(), sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
-
-func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func jsonString(s string) string {
 	var b strings.Builder

@@ -22,7 +22,7 @@ import (
 // keep-alive GET of a 31-day answer (13.0 vs 26.7 us of process CPU with a canned server;
 // medians of 3 in one run on a loaded 2-core machine, 2026-12-01):
 //
-//	go test -run '^$' -bench HTTPClient -benchmem -count 3 ./internal/loadharness/ratesbench
+//	go test -run '^$' -bench HTTPClient -benchmem -count 3 ./internal/testkit/ratesbench
 //
 // A maintained load generator used as a library (vegeta) sends through net/http's
 // Transport, so it pays at least net/http's cost per request.

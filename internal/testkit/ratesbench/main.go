@@ -24,7 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rotaudit/rotaudit/internal/dbcreds"
-	"github.com/rotaudit/rotaudit/internal/loadharness"
+	"github.com/rotaudit/rotaudit/internal/loadgen"
 )
 
 // route is one /rates query of the workload.
@@ -156,13 +156,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "%s-%s", r.orig, r.dest)
 	}
 	fmt.Fprintf(out, "), concurrency %d, %s measured per side in %d alternating rounds\n", *conc, *dur, *rounds)
-	startSQL := func() *loadharness.Load { return loadharness.StartFunc(*conc, 5, sqlFn) }
+	startSQL := func() *loadgen.Load { return loadgen.StartFunc(*conc, 5, sqlFn) }
 	addr := strings.TrimPrefix(strings.TrimPrefix(*url, "http://"), "https://")
 	addr = strings.TrimRight(addr, "/")
-	startHTTP := func(paths []string, check func(string, []byte) error) func() *loadharness.Load {
-		return func() *loadharness.Load {
+	startHTTP := func(paths []string, check func(string, []byte) error) func() *loadgen.Load {
+		return func() *loadgen.Load {
 			rc := newRawClient(addr, addr, *conc, 10*time.Second)
-			return loadharness.StartFunc(*conc, 5, func(ctx context.Context, worker, i int) error {
+			return loadgen.StartFunc(*conc, 5, func(ctx context.Context, worker, i int) error {
 				path := paths[(worker+i)%len(paths)]
 				status, body, err := rc.get(ctx, worker, path)
 				if err != nil {
@@ -180,12 +180,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	startAPI := startHTTP(paths, check)
 	fmt.Fprintf(out, "warming up both sides, %s each\n", *warm)
-	for _, start := range []func() *loadharness.Load{startSQL, startAPI} {
+	for _, start := range []func() *loadgen.Load{startSQL, startAPI} {
 		l := start()
 		sleep(ctx, *warm)
 		l.Stop()
 	}
-	var floors, apis []loadharness.Result
+	var floors, apis []loadgen.Result
 	var cpuFloor, cpuAPI, cpuAPIProc cpuTimes
 	slice := *dur / time.Duration(*rounds)
 	for i := range *rounds {
@@ -203,8 +203,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "round %d: query %6.0f req/s p50 %s | API %6.0f req/s p50 %s\n", i+1, f.Throughput(), msStr(f.P50), a.Throughput(), msStr(a.P50))
 		floors, apis = append(floors, f), append(apis, a)
 	}
-	floor, api := loadharness.Merge(floors...), loadharness.Merge(apis...)
-	var health loadharness.Result
+	floor, api := loadgen.Merge(floors...), loadgen.Merge(apis...)
+	var health loadgen.Result
 	var cpuHealth cpuTimes
 	if *httpFloor {
 		startHealth := startHTTP([]string{"/healthz"}, nil)
@@ -213,7 +213,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		c1 := sample(*apiPID)
 		cpuHealth = cpuTimes{self: c1.self - c0.self, other: c1.other - c0.other}
 	}
-	var rot loadharness.Result
+	var rot loadgen.Result
 	if *rotateCmd != "" {
 		// The rotation's own duration is the measured window: the load starts, the command
 		// runs to its end, the load stops.
@@ -228,7 +228,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "\n%-22s %12s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
 	for _, row := range []struct {
 		name string
-		r    loadharness.Result
+		r    loadgen.Result
 	}{{"query alone (pgx)", floor}, {"API GET /rates", api}, {"API during rotation", rot}, {"API GET /healthz", health}} {
 		if row.r.Requests == 0 {
 			continue
@@ -304,7 +304,7 @@ func sample(pid int) cpuTimes {
 const clockTicks = 100
 
 // measure runs a fresh load for d.
-func measure(ctx context.Context, start func() *loadharness.Load, d time.Duration) loadharness.Result {
+func measure(ctx context.Context, start func() *loadgen.Load, d time.Duration) loadgen.Result {
 	l := start()
 	sleep(ctx, d)
 	return l.Stop()

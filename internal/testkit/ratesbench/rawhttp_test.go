@@ -70,7 +70,7 @@ func TestRawClient(t *testing.T) {
 // the same keep-alive GET; cpu-ns/op is the whole process's CPU per request (client and
 // the canned server), what the load generator takes from a shared machine:
 //
-//	go test -run '^$' -bench HTTPClient -benchmem ./internal/loadharness/ratesbench
+//	go test -run '^$' -bench HTTPClient -benchmem ./internal/testkit/ratesbench
 func BenchmarkHTTPClient(b *testing.B) {
 	addr := cannedServer(b)
 	const path = "/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL"

@@ -1,4 +1,4 @@
-package rotation_test
+package awsclient_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/rotaudit/rotaudit/internal/rotation"
+	"github.com/rotaudit/rotaudit/internal/awsclient"
 )
 
 func TestSecretsManagerEndpoint(t *testing.T) {
@@ -20,11 +20,7 @@ func TestSecretsManagerEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := rotation.LoadConfig(rotation.MapEnv(map[string]string{rotation.EnvSecretsManagerEndpoint: tt.override}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := rotation.NewSecretsManagerClient(context.Background(), cfg)
+			c, err := awsclient.NewSecretsManager(context.Background(), tt.override)
 			if err != nil {
 				t.Fatal(err)
 			}

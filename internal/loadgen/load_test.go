@@ -1,4 +1,4 @@
-package loadharness
+package loadgen
 
 import (
 	"context"
@@ -76,7 +76,9 @@ func TestHTTPLoadChecksStatusAndBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			l := Start(Options{URL: srv.URL, Paths: []string{tt.path}, Concurrency: 2, Check: check})
-			l.WaitRequests(t, 10, 5*time.Second)
+			if err := l.WaitRequests(10, 5*time.Second); err != nil {
+				t.Fatal(err)
+			}
 			r := l.Stop()
 			if tt.want == "" && r.Failures != 0 || tt.want != "" && (r.Failures != r.Requests || !strings.Contains(r.Samples[0], tt.want)) {
 				t.Fatalf("%s", r)

@@ -1,4 +1,8 @@
-package rotation
+// Package driver runs a rotation the way Secrets Manager does, for the operator's
+// `rotaudit rotate`, the tests and the benchmarks: it starts (or resumes) a rotation, then
+// calls createSecret, setSecret, testSecret and finishSecret in order, in this process
+// (a *rotation.Rotator) or through a Lambda Invoke endpoint (Endpoint).
+package driver
 
 import (
 	"bytes"
@@ -8,41 +12,37 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/rotaudit/rotaudit/internal/rotation"
 )
 
-// Invoker runs one rotation step somewhere: in this process or in a Lambda.
-type Invoker interface {
-	Invoke(ctx context.Context, ev Event) error
+// Handler runs one rotation step: *rotation.Rotator in this process, Endpoint in a Lambda.
+type Handler interface {
+	Handle(ctx context.Context, ev rotation.Event) error
 }
 
-// Invoke runs the step in this process.
-func (r *Rotator) Invoke(ctx context.Context, ev Event) error { return r.Handle(ctx, ev) }
-
-// HTTPInvoker posts steps to a Lambda Invoke endpoint, such as the runtime interface
+// Endpoint posts steps to a Lambda Invoke endpoint, such as the runtime interface
 // emulator's http://host:port/2015-03-31/functions/function/invocations.
-type HTTPInvoker struct {
-	URL    string
+type Endpoint struct {
+	URL string
+	// Client makes the requests; nil means one with a two-minute timeout.
 	Client *http.Client
 }
 
-// Invoke posts the event and turns a function error into an error.
-func (h HTTPInvoker) Invoke(ctx context.Context, ev Event) error {
+// Handle posts the event and turns a function error into an error.
+func (e Endpoint) Handle(ctx context.Context, ev rotation.Event) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", ev.Step, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	c := h.Client
+	c := e.Client
 	if c == nil {
 		c = &http.Client{Timeout: 2 * time.Minute}
 	}
@@ -88,39 +88,29 @@ type StepResult struct {
 // rotation is resumed: its token is returned. Otherwise a new token's version is put
 // with AWSPENDING. Secrets Manager's API cannot make an empty version outside
 // RotateSecret (which would also start the configured Lambda), so the new version is
-// seeded with the value createSecret would make; createSecret then finds and keeps it.
-func (r *Rotator) Start(ctx context.Context, secretID string) (token string, resumed bool, err error) {
-	d, err := r.SM.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(secretID)})
-	if err != nil {
-		return "", false, smError("describe secret", err)
-	}
-	arn := aws.ToString(d.ARN)
-	for v, st := range d.VersionIdsToStages {
-		if slices.Contains(st, StagePending) && !slices.Contains(st, StageCurrent) {
-			return v, true, nil
-		}
-	}
-	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+// seeded with the value createSecret would make (r's strategy and password policy);
+// createSecret then finds and keeps it.
+func Start(ctx context.Context, r *rotation.Rotator, secretID string) (token string, resumed bool, err error) {
+	arn, pending, err := r.PendingVersion(ctx, secretID)
 	if err != nil {
 		return "", false, err
 	}
-	next, err := r.NewPending(ctx, current)
-	if err != nil {
-		return "", false, err
+	if pending != "" {
+		return pending, true, nil
 	}
 	token = NewToken()
-	if err := r.putPending(ctx, arn, token, "", next); err != nil {
+	if err := r.SeedPending(ctx, arn, token); err != nil {
 		return "", false, err
 	}
 	return token, false, nil
 }
 
-// Drive runs the four steps of token's rotation through inv, in order, stopping at the
-// first failure, and reports each step to report (nil for none).
-func Drive(ctx context.Context, inv Invoker, secretID, token string, report func(StepResult)) error {
-	for _, step := range Steps() {
+// Run runs the four steps of token's rotation through h, in order, stopping at the first
+// failure, and reports each step to report (nil for none).
+func Run(ctx context.Context, h Handler, secretID, token string, report func(StepResult)) error {
+	for _, step := range rotation.Steps() {
 		start := time.Now()
-		err := inv.Invoke(ctx, Event{Step: step, SecretID: secretID, ClientRequestToken: token})
+		err := h.Handle(ctx, rotation.Event{Step: step, SecretID: secretID, ClientRequestToken: token})
 		if report != nil {
 			report(StepResult{Step: step, Duration: time.Since(start), Err: err})
 		}

@@ -1,4 +1,7 @@
-package rotation
+// Package lambdakit is the glue every Lambda of the project shares, kept out of the
+// packages that do the work: the JSON logger that carries the invocation's request id, and
+// the writer of CloudWatch embedded-metric lines.
+package lambdakit
 
 import (
 	"context"
@@ -8,10 +11,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-// NewLambdaLogger returns a JSON slog logger for the Lambda: Lambda's key names
-// (timestamp, message) and the invocation's requestId from lambdacontext, always JSON
-// whatever AWS_LAMBDA_LOG_FORMAT says, so log queries can rely on the fields.
-func NewLambdaLogger(w io.Writer) *slog.Logger {
+// NewLogger returns a JSON slog logger for a Lambda: Lambda's key names (timestamp,
+// message) and the invocation's requestId from lambdacontext, always JSON whatever
+// AWS_LAMBDA_LOG_FORMAT says, so log queries can rely on the fields. (lambdacontext's own
+// NewLogger writes text unless that variable says JSON, and only to stdout.)
+func NewLogger(w io.Writer) *slog.Logger {
 	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr})})
 }
 

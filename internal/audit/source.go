@@ -1,0 +1,124 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// S3API is the one S3 call that reading a log file makes: the handler streams the files
+// that S3 announces with it.
+type S3API interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// S3ListAPI adds the listing that replaying s3://bucket/prefix needs.
+type S3ListAPI interface {
+	S3API
+	s3.ListObjectsV2APIClient
+}
+
+// readS3Object streams one object to fn under the name s3://bucket/key; fn's error comes
+// back prefixed with that name. The Lambda (files
+// that S3 announces) and replay (files under a prefix) read log files through it alike.
+func readS3Object(ctx context.Context, api S3API, bucket, key string, fn func(name string, r io.Reader) error) error {
+	name := "s3://" + bucket + "/" + key
+	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("get %s: %w", name, err)
+	}
+	defer out.Body.Close()
+	if err := fn(name, out.Body); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// IsS3URL reports whether a replay input names S3 (s3://bucket/prefix) rather than a path.
+func IsS3URL(input string) bool { return strings.HasPrefix(input, "s3://") }
+
+// EachLogFile calls fn with every CloudTrail log file that inputs name, in order: a local
+// file; every .json, .jsonl and .gz file under a local directory, in name order; every
+// object under s3://bucket/prefix, in key order, read through api (which may be nil when no
+// input is on S3). An error names the file it concerns.
+func EachLogFile(ctx context.Context, api S3ListAPI, inputs []string, fn func(name string, r io.Reader) error) error {
+	for _, in := range inputs {
+		var err error
+		if IsS3URL(in) {
+			err = eachS3Object(ctx, api, in, fn)
+		} else {
+			err = eachLocalFile(in, fn)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func eachLocalFile(path string, fn func(string, io.Reader) error) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	files := []string{path}
+	if info.IsDir() {
+		files = nil
+		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".gz") || strings.HasSuffix(p, ".jsonl")) {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		sort.Strings(files)
+	}
+	for _, p := range files {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = fn(p, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func eachS3Object(ctx context.Context, api S3ListAPI, url string, fn func(string, io.Reader) error) error {
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(url, "s3://"), "/")
+	if bucket == "" {
+		return fmt.Errorf("%q: want s3://bucket/prefix", url)
+	}
+	if api == nil {
+		return fmt.Errorf("%s: no S3 client configured", url)
+	}
+	p := s3.NewListObjectsV2Paginator(api, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", url, err)
+		}
+		for _, obj := range page.Contents {
+			if err := readS3Object(ctx, api, bucket, aws.ToString(obj.Key), fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

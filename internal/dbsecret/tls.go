@@ -1,0 +1,74 @@
+package dbsecret
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rotaudit/rotaudit/internal/rdsca"
+)
+
+// TLSPolicy is the one TLS rule of the programs that log in with a secret (the rotator,
+// the first deployment's bootstrap, the API's credential cache). A secret whose "ssl" is
+// true gets verify-full and one whose "ssl" is false no TLS. A secret that leaves it open
+// (absent, or what AWS's functions read as "try TLS": "yes", 1, null) gets verify-full
+// too, unless AllowPlaintext: then TLS is still tried first, and plaintext only when the
+// server refuses TLS, never after a failed certificate check. (AWS's functions fall back
+// on any failure, which is a silent downgrade.)
+type TLSPolicy struct {
+	// CABundle is the PEM file that verifies the server; empty means the embedded RDS
+	// authorities for an RDS or Aurora endpoint (package rdsca), else the system roots.
+	CABundle string
+	// AllowPlaintext lets a secret that leaves "ssl" open connect without TLS when the
+	// server refuses TLS (DB_ALLOW_PLAINTEXT).
+	AllowPlaintext bool
+}
+
+// ConnOptions returns the TLS settings of the first attempt for s; the caller adds the
+// timeout and the application name.
+func (p TLSPolicy) ConnOptions(s Secret) ConnOptions {
+	if s.SSL != nil && !*s.SSL {
+		return ConnOptions{SSLMode: "disable"}
+	}
+	return ConnOptions{SSLMode: "verify-full", RootCert: p.CABundle, RootCAs: defaultRoots(p.CABundle, s.Host)}
+}
+
+// PlaintextFallback reports whether a connection for s that the server refuses to run
+// over TLS may be made again without it.
+func (p TLSPolicy) PlaintextFallback(s Secret) bool {
+	return p.AllowPlaintext && s.SSL == nil
+}
+
+// Connect logs in with dial, first with o (TLSPolicy.ConnOptions plus the caller's
+// timeout and name) and, when fallback (TLSPolicy.PlaintextFallback) and the server
+// refuses TLS, once more without TLS. tls reports whether the connection uses TLS.
+func Connect[C any](ctx context.Context, o ConnOptions, fallback bool, dial func(context.Context, ConnOptions) (C, error)) (conn C, tls bool, err error) {
+	conn, err = dial(ctx, o)
+	if err == nil || !fallback || !RefusedTLS(err) {
+		return conn, err == nil && o.SSLMode != "disable", err
+	}
+	o.SSLMode, o.RootCert, o.RootCAs = "disable", "", nil
+	conn, err = dial(ctx, o)
+	return conn, false, err
+}
+
+// RefusedTLS reports whether err is the server answering the TLS request with "no TLS
+// here", and not TLS that started and then failed (a certificate check, a handshake),
+// which is never a reason to try plaintext.
+func RefusedTLS(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) && strings.Contains(err.Error(), "server refused TLS connection")
+}
+
+// defaultRoots is the pool that verifies host when no bundle is given: the embedded RDS
+// authorities for an RDS or Aurora endpoint, which the system roots never hold (without
+// them every client of an RDS secret would fail verify-full as shipped); nil otherwise.
+func defaultRoots(caBundle, host string) *x509.CertPool {
+	if caBundle == "" && rdsca.IsRDSHost(host) {
+		return rdsca.Pool()
+	}
+	return nil
+}

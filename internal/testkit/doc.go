@@ -1,0 +1,13 @@
+// Package testkit is the folder of test and benchmark support: nothing in it is part of
+// the product, and no product binary links it (TestProductsLinkNoTestCode). Its packages:
+//
+//   - corpus: synthetic CloudTrail traffic for the audit tests and benchmarks;
+//   - auditcorpus: the command that writes that traffic to log files (scripts/bench-audit.sh);
+//   - ratesbench: the load program of make bench-api (scripts/bench-api.sh);
+//   - awsfixture: queues and EventBridge buses with the deployed patterns on the emulator,
+//     for the audit and cost tests.
+//
+// The other test helpers live beside what they serve: internal/testenv (the local stack),
+// internal/loadharness (the API under load), internal/rotation/rotationtest and
+// internal/bootstrap/bootstraptest.
+package testkit
