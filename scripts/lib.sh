@@ -43,6 +43,44 @@ if [ -z "${ROTAUDIT_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null
 fi
 PG_SOCKET_DIR=$PG_DIR/run
 
+# as_pg COMMAND...: runs COMMAND as the owner of the clusters: postgres refuses to run as root.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# pg_cluster_init BINDIR DIR PORT MAX_CONNECTIONS LABEL [EXTRA_CONF]: a private test cluster
+# in DIR/data unless one is there: scram-sha-256 over TCP on 127.0.0.1:PORT, the postgres
+# superuser trusted on the socket in DIR/run, durability off (nothing here outlives a test).
+pg_cluster_init() {
+  local bin=$1 dir=$2 port=$3 maxconn=$4 label=$5 extra=${6:-}
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user (apt-get install postgresql creates it)"
+    chown postgres "$dir"
+  fi
+  [ -f "$dir/data/PG_VERSION" ] && return 0
+  say "$label: creating a private cluster in $dir/data ($("$bin/postgres" --version))"
+  as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+    { tail -20 "$dir/initdb.log" >&2; die "initdb of $label failed (log above)"; }
+  as_pg mkdir -p "$dir/run"
+  cat <<CONF | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
+# rotaudit: $label
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir/run'
+password_encryption = 'scram-sha-256'
+max_connections = $maxconn
+logging_collector = off
+log_connections = on
+log_line_prefix = '%m [%p] %u@%d '
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+$extra
+CONF
+}
+
 # port_in_use PORT: true when something listens on 127.0.0.1:PORT.
 port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

@@ -144,15 +144,11 @@ dir_of() {
   esac
 }
 
-as_pg_major() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
 running() {
   local major=$1 bin dir
   bin=$(bindir "$major") || return 1
   dir=$(dir_of "$major")
-  [ -f "$dir/data/postmaster.pid" ] && as_pg_major "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
+  [ -f "$dir/data/postmaster.pid" ] && as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
 }
 
 up_major() {
@@ -162,44 +158,18 @@ up_major() {
   dir=$(dir_of "$major")
   port=$(port_of "$major")
   data=$dir/data
-  mkdir -p "$dir"
-  if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user (apt-get install postgresql creates it)"
-    chown postgres "$dir"
-  fi
   if [ -f "$data/PG_VERSION" ] && [ "$(cat "$data/PG_VERSION")" != "$major" ]; then
     die "$data holds PostgreSQL $(cat "$data/PG_VERSION") data, not $major: scripts/pg-majors.sh reset $major"
   fi
-  if [ ! -f "$data/PG_VERSION" ]; then
-    say "PostgreSQL $major: creating a private cluster in $data"
-    as_pg_major "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
-      --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-      { tail -20 "$dir/initdb.log" >&2; die "initdb of PostgreSQL $major failed (log above)"; }
-    as_pg_major mkdir -p "$dir/run"
-    cat <<CONF | as_pg_major tee -a "$data/postgresql.conf" >/dev/null
-# rotaudit: PostgreSQL $major beside the local stack
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$dir/run'
-password_encryption = 'scram-sha-256'
-max_connections = 100
-shared_buffers = 32MB
-logging_collector = off
-log_connections = on
-log_line_prefix = '%m [%p] %u@%d '
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-CONF
-  fi
+  pg_cluster_init "$bin" "$dir" "$port" 100 "PostgreSQL $major beside the local stack" "shared_buffers = 32MB"
   if running "$major"; then
     say "PostgreSQL $major already running on 127.0.0.1:$port"
     return
   fi
   port_in_use "$port" && die "port $port (PostgreSQL $major) is taken by another program: choose another base with PG_MAJOR_PORT_BASE=NNNN"
   say "PostgreSQL $major: starting on 127.0.0.1:$port"
-  as_pg_major touch "$dir/postgres.log" 2>/dev/null || true
-  if ! as_pg_major "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -o "-p $port" -w -t 60 start >/dev/null; then
+  as_pg touch "$dir/postgres.log" 2>/dev/null || true
+  if ! as_pg "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -o "-p $port" -w -t 60 start >/dev/null; then
     tail -20 "$dir/postgres.log" >&2 || true
     die "PostgreSQL $major did not start (server log above: $dir/postgres.log)"
   fi
@@ -211,7 +181,7 @@ down_major() {
   dir=$(dir_of "$major")
   if ! running "$major"; then say "PostgreSQL $major: not running"; return 0; fi
   say "PostgreSQL $major: stopping"
-  as_pg_major "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+  as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
 }
 
 env_major() {

@@ -42,47 +42,13 @@ pg_bindir() {
   return 1
 }
 
-# as_pg runs a command as the owner of the cluster: postgres refuses to run as root.
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
 pg_super_ready() {
   "$BIN/pg_isready" -q -h "$PG_SOCKET_DIR" -p "$PG_PORT"
 }
 
 pg_up_native() {
   BIN=$(pg_bindir) || die "no PostgreSQL server found: install it (apt-get install postgresql) or set PG_BINDIR"
-  mkdir -p "$PG_DIR"
-  if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user that the server package creates"
-    chown postgres "$PG_DIR"
-  fi
-  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
-    say "creating a private PostgreSQL cluster in $PG_DATA ($("$BIN/postgres" --version))"
-    as_pg "$BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
-      --encoding=UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 ||
-      { tail -20 "$PG_DIR/initdb.log" >&2; die "initdb failed (log above)"; }
-    as_pg mkdir -p "$PG_SOCKET_DIR"
-    cat <<CONF | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
-# rotaudit local stack
-listen_addresses = '127.0.0.1'
-port = $PG_PORT
-unix_socket_directories = '$PG_SOCKET_DIR'
-password_encryption = 'scram-sha-256'
-max_connections = 200
-logging_collector = off
-log_connections = on
-log_line_prefix = '%m [%p] %u@%d '
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-CONF
-  fi
+  pg_cluster_init "$BIN" "$PG_DIR" "$PG_PORT" 200 "the local stack's PostgreSQL"
   if pg_super_ready; then
     say "PostgreSQL already running on 127.0.0.1:$PG_PORT"
     return
