@@ -149,6 +149,10 @@ func (h *Handler) emit(ctx context.Context, findings []Finding, sum *Summary) er
 func notifyUpdate(count int) bool { return count >= 2 && count&(count-1) == 0 }
 
 func (h *Handler) object(ctx context.Context, obj cloudtrail.Object, sum *Summary) error {
+	if IsDigest(obj.Key) {
+		h.Log.DebugContext(ctx, "digest file skipped", "file", "s3://"+obj.Bucket+"/"+obj.Key)
+		return nil
+	}
 	if h.S3 == nil {
 		return fmt.Errorf("s3://%s/%s: no S3 client configured", obj.Bucket, obj.Key)
 	}

@@ -27,8 +27,8 @@ type S3ListAPI interface {
 }
 
 // readS3Object streams one object to fn under the name s3://bucket/key; fn's error comes
-// back prefixed with that name. The Lambda (files
-// that S3 announces) and replay (files under a prefix) read log files through it alike.
+// back prefixed with that name. The Lambda (files that S3 announces) and replay (files
+// under a prefix) read log files through it alike.
 func readS3Object(ctx context.Context, api S3API, bucket, key string, fn func(name string, r io.Reader) error) error {
 	name := "s3://" + bucket + "/" + key
 	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
@@ -40,6 +40,15 @@ func readS3Object(ctx context.Context, api S3API, bucket, key string, fn func(na
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// IsDigest reports whether a file name or S3 key is a CloudTrail digest file: the hourly
+// signed list of log files that log file validation writes beside the logs, under
+// AWSLogs/<account>/CloudTrail-Digest/ and named <account>_CloudTrail-Digest_<region>_...
+// It holds hashes, not events, and matches the log files' prefix and .json.gz suffix, so
+// the bucket notification announces it too: it is skipped unread.
+func IsDigest(name string) bool {
+	return strings.Contains(name, "/CloudTrail-Digest/") || strings.Contains(filepath.Base(name), "_CloudTrail-Digest_")
 }
 
 // IsS3URL reports whether a replay input names S3 (s3://bucket/prefix) rather than a path.
@@ -76,7 +85,7 @@ func eachLocalFile(path string, fn func(string, io.Reader) error) error {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".gz") || strings.HasSuffix(p, ".jsonl")) {
+			if !d.IsDir() && !IsDigest(p) && (strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".gz") || strings.HasSuffix(p, ".jsonl")) {
 				files = append(files, p)
 			}
 			return nil
@@ -115,6 +124,9 @@ func eachS3Object(ctx context.Context, api S3ListAPI, url string, fn func(string
 			return fmt.Errorf("list %s: %w", url, err)
 		}
 		for _, obj := range page.Contents {
+			if IsDigest(aws.ToString(obj.Key)) {
+				continue
+			}
 			if err := readS3Object(ctx, api, bucket, aws.ToString(obj.Key), fn); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
 // collect runs EachLogFile and returns "name=content" for every file it was given.
@@ -29,7 +32,8 @@ func collect(t *testing.T, api S3ListAPI, inputs ...string) ([]string, error) {
 
 func TestEachLogFileLocal(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"b/2.json.gz": "b2", "a.json": "a", "b/1.jsonl": "b1", "notes.txt": "skipped", "b/c.gz": "c"} {
+	digest := "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2026/12/01/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_20261201T000000Z.json.gz"
+	for name, body := range map[string]string{"b/2.json.gz": "b2", "a.json": "a", "b/1.jsonl": "b1", "notes.txt": "skipped", "b/c.gz": "c", digest: "hashes"} {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -44,7 +48,7 @@ func TestEachLogFileLocal(t *testing.T) {
 	}
 	want := []string{dir + "/a.json=a", dir + "/b/1.jsonl=b1", dir + "/b/2.json.gz=b2", dir + "/b/c.gz=c", dir + "/notes.txt=skipped"}
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("files\n got %q\nwant %q (a directory in name order, log files only; a named file always)", got, want)
+		t.Fatalf("files\n got %q\nwant %q (a directory in name order, log files only, no digest files; a named file always)", got, want)
 	}
 	if _, err := collect(t, nil, filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing path: %v", err)
@@ -54,7 +58,7 @@ func TestEachLogFileLocal(t *testing.T) {
 func TestEachLogFileS3(t *testing.T) {
 	pages := map[string]*s3.ListObjectsV2Output{
 		"":   {Contents: []s3types.Object{{Key: aws.String("logs/1.json.gz")}, {Key: aws.String("logs/2.json.gz")}}, IsTruncated: aws.Bool(true), NextContinuationToken: aws.String("t2")},
-		"t2": {Contents: []s3types.Object{{Key: aws.String("logs/3.json.gz")}}, IsTruncated: aws.Bool(false)},
+		"t2": {Contents: []s3types.Object{{Key: aws.String("logs/3.json.gz")}, {Key: aws.String("logs/CloudTrail-Digest/us-east-1/1_CloudTrail-Digest_us-east-1_t_us-east-1_20261201T000000Z.json.gz")}}, IsTruncated: aws.Bool(false)},
 	}
 	var listed []string
 	api := &fakeS3{
@@ -75,7 +79,7 @@ func TestEachLogFileS3(t *testing.T) {
 	}
 	want := []string{"s3://trail/logs/1.json.gz=logs/1.json.gz", "s3://trail/logs/2.json.gz=logs/2.json.gz", "s3://trail/logs/3.json.gz=logs/3.json.gz"}
 	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(listed, []string{"trail/logs/", "trail/logs/"}) {
-		t.Fatalf("objects %q after listing %q, want %q over two pages", got, listed, want)
+		t.Fatalf("objects %q after listing %q, want %q over two pages, the digest file unread", got, listed, want)
 	}
 	if _, err := collect(t, api, "s3://broken/logs/"); err == nil || !strings.Contains(err.Error(), "get s3://broken/logs/3.json.gz: access denied") {
 		t.Fatalf("a failed read must name the object: %v", err)
@@ -91,5 +95,31 @@ func TestEachLogFileS3(t *testing.T) {
 	}
 	if _, err := collect(t, nil, "s3://trail/logs/"); err == nil || !strings.Contains(err.Error(), "no S3 client") {
 		t.Fatalf("no client: %v", err)
+	}
+}
+
+// TestAnnouncedDigestIsNotRead: with log file validation on, the trail's bucket notification
+// also announces the hourly digest files (same prefix, same suffix). They hold hashes, not
+// events: the handler skips them without reading them, so they neither cost a download nor
+// log a malformed file.
+func TestAnnouncedDigestIsNotRead(t *testing.T) {
+	var got []string
+	api := &fakeS3{get: func(in *s3.GetObjectInput) (*s3.GetObjectOutput, error) {
+		got = append(got, aws.ToString(in.Key))
+		return &s3.GetObjectOutput{Body: io.NopCloser(strings.NewReader(`{"Records":[]}`))}, nil
+	}}
+	var log strings.Builder
+	h := &Handler{S3: api, Log: slog.New(slog.NewTextHandler(&log, nil))}
+	var sum Summary
+	for _, key := range []string{
+		"AWSLogs/111111111111/CloudTrail-Digest/eu-west-1/2026/12/01/111111111111_CloudTrail-Digest_eu-west-1_trail_us-east-1_20261201T010000Z.json.gz",
+		"AWSLogs/111111111111/CloudTrail/eu-west-1/2026/12/01/111111111111_CloudTrail_eu-west-1_20261201T0100Z_abc.json.gz",
+	} {
+		if err := h.object(context.Background(), cloudtrail.Object{Bucket: "trail", Key: key}, &sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "/CloudTrail/") || sum.Files != 1 || sum.Malformed != 0 {
+		t.Fatalf("read %q, %d files, %d malformed: want the log file only\n%s", got, sum.Files, sum.Malformed, log.String())
 	}
 }
