@@ -135,15 +135,6 @@ func ReadPatterns(dir string) ([]*Pattern, error) {
 	return out, nil
 }
 
-// MatchRecord reports whether the EventBridge event EventBridge builds for rec matches.
-func (p *Pattern) MatchRecord(rec *cloudtrail.Record) (bool, error) {
-	ev, err := EventOf(rec)
-	if err != nil {
-		return false, err
-	}
-	return p.Match(ev)
-}
-
 // Match reports whether an event built by EventOf matches.
 func (p *Pattern) Match(ev map[string]any) (bool, error) { return matchObject(p.root, ev) }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
@@ -193,17 +192,6 @@ func (e *Env) superDSN(db string) string {
 		return e.SuperDSN
 	}
 	return strings.Replace(e.SuperDSN, "dbname=postgres", "dbname="+db, 1)
-}
-
-// SuperPool is Super as a pool, for tests that run statements concurrently.
-func (e *Env) SuperPool(t testing.TB, db string) *pgxpool.Pool {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), e.superDSN(db))
-	if err != nil {
-		t.Fatalf("superuser pool: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // CreateDatabase makes an empty scratch database with a unique name, dropped at cleanup.

@@ -148,15 +148,6 @@ func refsExpr(src []byte, e hclsyntax.Expression, locals map[string]localExpr, d
 	return []string{refExpr(src, e)}
 }
 
-// ref normalises a reference to a secret: aws_secretsmanager_secret.x (any index and
-// attribute), else the expression's source text (local.admin_secret_arn, var.arn).
-func ref(src []byte, a *hclsyntax.Attribute) string {
-	if a == nil {
-		return ""
-	}
-	return refExpr(src, a.Expr)
-}
-
 func refExpr(src []byte, e hclsyntax.Expression) string {
 	if t, ok := e.(*hclsyntax.ScopeTraversalExpr); ok && len(t.Traversal) >= 2 && t.Traversal.RootName() == "aws_secretsmanager_secret" {
 		if n, ok := t.Traversal[1].(hcl.TraverseAttr); ok {
