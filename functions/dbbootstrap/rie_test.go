@@ -60,7 +60,8 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	t.Run("bad configuration", func(t *testing.T) {
 		e := rotationtest.StartRIE(t, rie, bin, bootstrap.EnvMasterSecretARN+"="+f.MasterSecretARN, bootstrap.EnvAppSecretARNs+"="+f.AppSecretARN)
 		body := invoke(t, e.URL, "{}")
-		if !strings.Contains(string(body)+e.Out.String(), bootstrap.EnvAppUsername+" is required") {
+		want := bootstrap.EnvAppUsername + " is required"
+		if !strings.Contains(string(body), want) && !e.Out.WaitFor(want, 10*time.Second) {
 			t.Fatalf("missing APP_USERNAME: answer %s\noutput:\n%s", body, e.Out.String())
 		}
 	})
@@ -96,13 +97,14 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Fatalf("a non-object event: %s", body)
 	}
 
+	// The output pipe is copied by another goroutine: wait for the lines, then read it all.
+	for _, want := range []string{`"message":"bootstrap done"`, `"requestId":`, `"rds_managed_master":true`} {
+		if !e.Out.WaitFor(want, 5*time.Second) {
+			t.Errorf("function output lacks %s:\n%s", want, e.Out.String())
+		}
+	}
 	out := e.Out.String()
 	if strings.Contains(out, app.Password) || strings.Contains(out, f.MasterPassword) {
 		t.Fatal("the function's output contains a password")
-	}
-	for _, want := range []string{`"message":"bootstrap done"`, `"requestId":`, `"rds_managed_master":true`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("function output lacks %s:\n%s", want, out)
-		}
 	}
 }

@@ -42,14 +42,15 @@ func TestBootstrapUnderRIE(t *testing.T) {
 			if !rotationtest.LogsIn(cur) {
 				t.Fatal("AWSCURRENT does not log in after rotations through the emulator")
 			}
+			// The output pipe is copied by another goroutine: wait for the lines, then read it all.
+			for _, want := range []string{`"step":"finishSecret"`, `"outcome":"done"`, `"requestId":`, `"CloudWatchMetrics"`} {
+				if !e.Out.WaitFor(want, 5*time.Second) {
+					t.Errorf("function output lacks %s:\n%s", want, e.Out.String())
+				}
+			}
 			out := e.Out.String()
 			if strings.Contains(out, cur.Password) || strings.Contains(out, f.UserPassword) {
 				t.Fatal("the function's output contains a password")
-			}
-			for _, want := range []string{`"step":"finishSecret"`, `"outcome":"done"`, `"requestId":`, `"CloudWatchMetrics"`} {
-				if !strings.Contains(out, want) {
-					t.Errorf("function output lacks %s:\n%s", want, out)
-				}
 			}
 		})
 	}
