@@ -27,11 +27,19 @@ var (
 	alternating = rotation.AlternatingUsers
 )
 
-// payroll makes a victim with data of its own: SELECT on a salaries table.
+// payroll makes a victim with data of its own: SELECT on a salaries table the master
+// made, as an application's migrations would (so the master could copy the grant).
 func (w *advWorld) payroll() string {
 	p := w.victim(testenv.Unique("adv_payroll"), "")
-	w.exec("CREATE TABLE IF NOT EXISTS salaries (who text, amount int)", "GRANT SELECT ON salaries TO "+pgrole.Ident(p))
+	w.asMaster("CREATE TABLE IF NOT EXISTS salaries (who text, amount int)", "GRANT SELECT ON salaries TO "+pgrole.Ident(p))
 	return p
+}
+
+// asMaster runs statements as the master in the fixture's database.
+func (w *advWorld) asMaster(stmts ...string) {
+	w.t.Helper()
+	m := w.masterSecret()
+	testenv.Exec(w.t, w.f.As(w.t, m.Username, m.Password), stmts...)
 }
 
 // group makes a role without login, watched and dropped at cleanup.
@@ -98,26 +106,26 @@ func (w *advWorld) impostor(host string, port int) {
 // primary.
 func replicaImpostors() []hostileSecret {
 	return []hostileSecret{
-		{name: "replica impostor: replica id as first label", strategy: alternating, untouched: true,
+		{name: "replica impostor: replica id as first label", strategy: alternating, untouched: true, masterUnused: true,
 			attack: func(w *advWorld) {
 				id, _ := w.rdsPrimary()
 				w.impostor(id+".attacker.test", w.attacker.Port)
 			}, want: []error{rotation.ErrInvalidSecret}},
-		{name: "replica impostor: replica id label, attacker asks for SCRAM", strategy: alternating, auth: authSCRAM, untouched: true,
+		{name: "replica impostor: replica id label, attacker asks for SCRAM", strategy: alternating, auth: authSCRAM, untouched: true, masterUnused: true,
 			attack: func(w *advWorld) {
 				id, _ := w.rdsPrimary()
 				w.impostor(id+".attacker.test", w.attacker.Port)
 			}, want: []error{rotation.ErrInvalidSecret}},
-		{name: "replica impostor: Aurora reader instance id as first label", strategy: alternating, untouched: true,
+		{name: "replica impostor: Aurora reader instance id as first label", strategy: alternating, untouched: true, masterUnused: true,
 			attack: func(w *advWorld) {
 				w.impostor(w.auroraWriter()+".attacker.test", w.attacker.Port)
 			}, want: []error{rotation.ErrInvalidSecret}},
-		{name: "replica impostor: the replica's endpoint on the attacker's port", strategy: alternating, untouched: true,
+		{name: "replica impostor: the replica's endpoint on the attacker's port", strategy: alternating, untouched: true, masterUnused: true,
 			attack: func(w *advWorld) {
 				_, host := w.rdsPrimary()
 				w.impostor(host, w.attacker.Port)
 			}, want: []error{rotation.ErrInvalidSecret, rotation.ErrDBAuth}},
-		{name: "replica impostor: the replica's endpoint in upper case", strategy: alternating, untouched: true,
+		{name: "replica impostor: the replica's endpoint in upper case", strategy: alternating, untouched: true, masterUnused: true,
 			attack: func(w *advWorld) {
 				_, host := w.rdsPrimary()
 				w.impostor(strings.ToUpper(host), w.f.Env.PGPort)
@@ -169,7 +177,8 @@ func partnerAttacks() []hostileSecret {
 			attack: func(w *advWorld) {
 				p := w.victim(testenv.Unique("adv_partner"), "")
 				g := w.group("adv_ledger_readers", "")
-				w.exec("CREATE TABLE ledger (x int)", "GRANT SELECT ON ledger TO "+pgrole.Ident(g), grant(g, p))
+				w.asMaster("CREATE TABLE ledger (x int)", "GRANT SELECT ON ledger TO "+pgrole.Ident(g))
+				w.exec(grant(g, p))
 				viaClone(w, p)
 			},
 			check: func(w *advWorld, err error) {
@@ -273,7 +282,7 @@ func (w *advWorld) resume() error {
 // earlierAttacks: the attacks the guard already held against before issue 18, kept.
 func earlierAttacks() []hostileSecret {
 	guessed := func(name string, strategy rotation.Strategy, who func(w *advWorld) string, want ...error) hostileSecret {
-		return hostileSecret{name: name, strategy: strategy, want: want, attack: func(w *advWorld) { w.writeCurrent(who(w)) }}
+		return hostileSecret{name: name, strategy: strategy, want: want, masterUnused: true, attack: func(w *advWorld) { w.writeCurrent(who(w)) }}
 	}
 	master := func(w *advWorld) string { return w.f.Master }
 	payroll := func(w *advWorld) string { return w.payroll() }
@@ -290,7 +299,7 @@ func earlierAttacks() []hostileSecret {
 			}}
 	}
 	previous := func(name string, strategy rotation.Strategy) hostileSecret {
-		return hostileSecret{name: name, strategy: strategy, want: []error{rotation.ErrDBAuth},
+		return hostileSecret{name: name, strategy: strategy, want: []error{rotation.ErrDBAuth}, masterUnused: true,
 			attack: func(w *advWorld) {
 				w.writeCurrent(w.payroll())
 				if prev := w.f.Get(w.t, "", "AWSPREVIOUS"); prev.Username != w.f.User || prev.Password != w.f.UserPassword {
@@ -299,7 +308,7 @@ func earlierAttacks() []hostileSecret {
 			}}
 	}
 	elsewhere := func(name string, strategy rotation.Strategy, auth string, where func(w *advWorld) (string, int), untouched bool, want ...error) hostileSecret {
-		return hostileSecret{name: name, strategy: strategy, auth: auth, untouched: untouched, want: want,
+		return hostileSecret{name: name, strategy: strategy, auth: auth, untouched: untouched, want: want, masterUnused: true,
 			attack: func(w *advWorld) {
 				s := w.forged(w.f.User, testenv.Unique("guess"))
 				s.Host, s.Port = where(w)
@@ -309,7 +318,7 @@ func earlierAttacks() []hostileSecret {
 	localPort := func(w *advWorld) (string, int) { return "127.0.0.1", int(closedPort(w.t)) }
 	attackerHost := func(w *advWorld) (string, int) { return "db.attacker.test", w.attacker.Port }
 	pending := func(name string, strategy rotation.Strategy, make func(w *advWorld) dbsecret.Secret, untouched bool, want ...error) hostileSecret {
-		return hostileSecret{name: name, strategy: strategy, untouched: untouched, want: want,
+		return hostileSecret{name: name, strategy: strategy, untouched: untouched, want: want, masterUnused: true,
 			attack: func(w *advWorld) { w.seedPending(make(w)) }, run: (*advWorld).resume}
 	}
 	chosenPending := func(w *advWorld, user string) dbsecret.Secret {
@@ -376,7 +385,7 @@ func earlierAttacks() []hostileSecret {
 		withCheck(pending("pending pre-seeded with the attacker's password (alternating)", alternating, func(w *advWorld) dbsecret.Secret {
 			return chosenPending(w, w.f.User+rotation.CloneSuffix)
 		}, true), chosenNeverWorks),
-		{name: "dbname pointed at another database", strategy: alternating, want: []error{rotation.ErrDBAuth},
+		{name: "dbname pointed at another database", strategy: alternating, want: []error{rotation.ErrDBAuth}, masterUnused: true,
 			attack: func(w *advWorld) {
 				s := w.forged(w.f.Master, testenv.Unique("guess"))
 				s.DBName = "postgres"

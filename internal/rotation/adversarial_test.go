@@ -3,6 +3,7 @@ package rotation_test
 import (
 	"context"
 	"errors"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -56,6 +57,9 @@ type hostileSecret struct {
 	msg  string
 	// untouched: the attacker's server must see no connection at all.
 	untouched bool
+	// masterUnused: the refusal comes before the master is used, so the server's log
+	// must show no login as the master during the rotation.
+	masterUnused bool
 	// check adds outcome checks of the row.
 	check func(w *advWorld, err error)
 }
@@ -77,6 +81,10 @@ type advWorld struct {
 	watch, absent []string
 	// written is the version the attacker left AWSCURRENT on; token the rotation's.
 	written, token string
+	// logs holds the rotator's log, shown when a row fails.
+	logs testenv.Buffer
+	// noLoginAs lists roles the server's log must show no login of during the rotation.
+	noLoginAs []string
 	// stash keeps a version id between a row's attack and its run.
 	stash string
 	// userPasswordMoves: the row's rotation may legitimately change the application user's
@@ -108,6 +116,10 @@ func runHostile(t *testing.T, c hostileSecret) {
 	}
 	before, beforeRoles := w.snapshot(), w.rolesOfRow()
 	masterPW := w.masterSecret().Password
+	if c.masterUnused {
+		w.noLoginAs = append(w.noLoginAs, w.f.Master)
+	}
+	logFrom := w.logOffset()
 	var err error
 	if c.run != nil {
 		err = c.run(w)
@@ -141,6 +153,11 @@ func runHostile(t *testing.T, c hostileSecret) {
 	if len(rec.Passwords) > 0 {
 		t.Errorf("the attacker's server received %d password message(s) (as %v)", len(rec.Passwords), rec.Startups)
 	}
+	for _, p := range rec.Passwords {
+		if !slices.Contains(w.attackerPasswords, p.Password) && w.logsInAs(p.User, p.Password) {
+			t.Errorf("with the password its server captured, the attacker logs in to the real database as %s", p.User)
+		}
+	}
 	for _, x := range rec.ClientFinals {
 		if !slices.ContainsFunc(w.attackerPasswords, x.computedFrom) {
 			t.Errorf("the attacker's server received a SCRAM proof for %q computed from a password the attacker did not write", x.User)
@@ -149,8 +166,17 @@ func runHostile(t *testing.T, c hostileSecret) {
 	if c.untouched && len(rec.Startups) > 0 {
 		t.Errorf("the attacker's server was reached %d time(s) (as %v)", len(rec.Startups), rec.Startups)
 	}
-	// Every legitimate login still works.
-	if m := w.masterSecret(); m.Password != masterPW || !advLogsIn(m) {
+	if len(w.noLoginAs) > 0 {
+		logins := w.loginsSince(logFrom)
+		for _, role := range w.noLoginAs {
+			if n := logins[role]; n > 0 {
+				t.Errorf("the server's log shows %d login(s) as %s during the rotation", n, role)
+			}
+		}
+	}
+	// Every legitimate login still works. The master's is tried on the real server,
+	// whatever host its secret names.
+	if m := w.masterSecret(); m.Password != masterPW || !w.logsInAs(m.Username, m.Password) {
 		t.Errorf("the master's secret no longer logs in (its password changed: %v)", m.Password != masterPW)
 	}
 	if !w.userPasswordMoves && !w.logsInAs(w.f.User, w.f.UserPassword) {
@@ -167,6 +193,9 @@ func runHostile(t *testing.T, c hostileSecret) {
 	if c.check != nil {
 		c.check(w, err)
 	}
+	if t.Failed() {
+		t.Logf("the rotator's log:\n%s", w.logs.String())
+	}
 }
 
 func newAdvWorld(t *testing.T, c hostileSecret) *advWorld {
@@ -179,7 +208,7 @@ func newAdvWorld(t *testing.T, c hostileSecret) *advWorld {
 		t: t, f: f, super: f.Env.Super(t, f.DB), attacker: startAttacker(t, auth),
 		rds: rds.NewFromConfig(f.Env.AWS(t)), known: map[string]string{},
 	}
-	w.r = newRotator(f, c.strategy, nil)
+	w.r = newRotator(f, c.strategy, &w.logs)
 	w.r.RDS, w.r.Dial = w.rds, advDial
 	w.watch = []string{f.Master, f.User, f.User + rotation.CloneSuffix}
 	w.absent = []string{f.User + rotation.CloneSuffix}
@@ -317,9 +346,12 @@ func (w *advWorld) write(s dbsecret.Secret, stages ...string) string {
 		return aws.ToString(out.VersionId)
 	}
 	w.watch = append(w.watch, s.Username)
-	if p, err := rotation.Partner(s.Username); err == nil && !w.roleExists(p) {
-		w.absent = append(w.absent, p)
-		w.dropAtCleanup(p)
+	if p, err := rotation.Partner(s.Username); err == nil {
+		w.watch = append(w.watch, p)
+		if !w.roleExists(p) {
+			w.absent = append(w.absent, p)
+			w.dropAtCleanup(p)
+		}
 	}
 	if slices.Contains(stages, "AWSCURRENT") {
 		w.written = aws.ToString(out.VersionId)
@@ -479,3 +511,64 @@ func putSecret(t *testing.T, sm *secretsmanager.Client, id, body string) {
 		t.Fatal(err)
 	}
 }
+
+// logOffset is the size of PostgreSQL's log file, or -1 when the stack keeps it in a
+// container.
+func (w *advWorld) logOffset() int64 {
+	if w.f.Env.ServerLog == "" {
+		return -1
+	}
+	st, err := os.Stat(w.f.Env.ServerLog)
+	if err != nil {
+		w.t.Fatalf("PostgreSQL's log: %v", err)
+	}
+	return st.Size()
+}
+
+// loginsSince counts, per role, the logins the server's log shows after offset (the
+// stack sets log_connections). A login of the superuser named by a unique marker is made
+// first and waited for (bounded): the log is written by another process, and every line
+// before the marker is then in the file.
+func (w *advWorld) loginsSince(offset int64) map[string]int {
+	if offset < 0 {
+		w.t.Log("docker stack: PostgreSQL's log stays in its container; logins are not counted")
+		return nil
+	}
+	marker := testenv.Unique("adv_marker")
+	cfg, err := pgx.ParseConfig(w.f.Env.SuperDSN)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = marker
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		w.t.Fatalf("marker login: %v", err)
+	}
+	c.Close(ctx)
+	var tail string
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		data, err := os.ReadFile(w.f.Env.ServerLog)
+		if err != nil {
+			w.t.Fatalf("PostgreSQL's log: %v", err)
+		}
+		if int64(len(data)) >= offset {
+			tail = string(data[offset:])
+		}
+		if strings.Contains(tail, marker) {
+			break
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("the marker login did not reach PostgreSQL's log (%s) in 15s: is log_connections on?", w.f.Env.ServerLog)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := map[string]int{}
+	for _, m := range authorized.FindAllStringSubmatch(tail, -1) {
+		out[m[1]]++
+	}
+	return out
+}
+
+var authorized = regexp.MustCompile(`connection authorized: user=(\S+) `)

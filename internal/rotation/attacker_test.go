@@ -24,7 +24,10 @@ import (
 // secret: it answers on 127.0.0.1, refuses TLS, asks the client for its password the way
 // the test chooses (cleartext, MD5 or SCRAM), records every message the client sends, and
 // then lets the client in and answers every query as a willing accomplice would, so a
-// rotator that trusts it goes on as if it had reached the real database. What it records
+// rotator that trusts it goes on as if it had reached the real database. It refuses the
+// first login of each user named like the second of an alternating pair (*_clone), as the
+// real server would before the clone exists: a rotator that checks whether the pending
+// credentials already work then goes on to have the master create the clone. What it records
 // is what the adversarial suite counts: a rotator must never hand it a password.
 type attackerServer struct {
 	// Port is the TCP port it listens on at 127.0.0.1.
@@ -33,9 +36,10 @@ type attackerServer struct {
 	ln   net.Listener
 	wg   sync.WaitGroup
 
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	record attackerRecord
+	mu      sync.Mutex
+	conns   map[net.Conn]bool
+	refused map[string]bool
+	record  attackerRecord
 }
 
 // attackerRecord is what the server saw.
@@ -43,13 +47,16 @@ type attackerRecord struct {
 	// Startups are the user names of the startup messages received.
 	Startups []string
 	// Passwords are the password messages (cleartext or MD5 hashes).
-	Passwords []string
+	Passwords []capturedPassword
 	// ClientFinals are SCRAM client-final messages, each with the exchange it ends, so a
 	// test can tell which password computed it.
 	ClientFinals []scramExchange
 	// Queries are the SQL texts received (simple and extended protocol).
 	Queries []string
 }
+
+// capturedPassword is a password message and the user it logged in as.
+type capturedPassword struct{ User, Password string }
 
 // scramExchange is one SCRAM-SHA-256 exchange up to the client's proof.
 type scramExchange struct {
@@ -78,7 +85,7 @@ func startAttacker(t *testing.T, auth string) *attackerServer {
 	if err != nil {
 		t.Fatalf("attacker server: %v", err)
 	}
-	s := &attackerServer{Port: ln.Addr().(*net.TCPAddr).Port, auth: auth, ln: ln, conns: map[net.Conn]bool{}}
+	s := &attackerServer{Port: ln.Addr().(*net.TCPAddr).Port, auth: auth, ln: ln, conns: map[net.Conn]bool{}, refused: map[string]bool{}}
 	s.wg.Add(1)
 	go s.serve()
 	t.Cleanup(func() {
@@ -105,7 +112,7 @@ func (s *attackerServer) Record() attackerRecord {
 	defer s.mu.Unlock()
 	r := s.record
 	r.Startups = append([]string(nil), r.Startups...)
-	r.Passwords = append([]string(nil), r.Passwords...)
+	r.Passwords = append([]capturedPassword(nil), r.Passwords...)
 	r.ClientFinals = append([]scramExchange(nil), r.ClientFinals...)
 	r.Queries = append([]string(nil), r.Queries...)
 	return r
@@ -166,7 +173,9 @@ func (s *attackerServer) session(c net.Conn) {
 	}
 	user := startup.Parameters["user"]
 	s.note(func(r *attackerRecord) { r.Startups = append(r.Startups, user) })
-	if !s.authenticate(be, user) {
+	if !s.authenticate(be, user) || s.refuseFirst(user) {
+		be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: "password authentication failed for user " + user})
+		be.Flush()
 		return
 	}
 	be.Send(&pgproto3.AuthenticationOk{})
@@ -208,7 +217,7 @@ func (s *attackerServer) authenticate(be *pgproto3.Backend, user string) bool {
 		if !ok {
 			return false
 		}
-		s.note(func(r *attackerRecord) { r.Passwords = append(r.Passwords, pm.Password) })
+		s.note(func(r *attackerRecord) { r.Passwords = append(r.Passwords, capturedPassword{user, pm.Password}) })
 		return true
 	case authSCRAM:
 		be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
@@ -245,11 +254,21 @@ func (s *attackerServer) authenticate(be *pgproto3.Backend, user string) bool {
 		}
 		x := scramExchange{User: user, ClientFirstBare: bare, ServerFirst: serverFirst, ClientFinal: string(final.Data)}
 		s.note(func(r *attackerRecord) { r.ClientFinals = append(r.ClientFinals, x) })
-		be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: "password authentication failed for user " + user})
-		be.Flush()
 		return false
 	}
 	return false
+}
+
+// refuseFirst reports whether this login of user is the first of a *_clone user, which
+// the server refuses.
+func (s *attackerServer) refuseFirst(user string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !strings.HasSuffix(user, "_clone") || s.refused[user] {
+		return false
+	}
+	s.refused[user] = true
+	return true
 }
 
 func scramAttr(msg, key string) string {
@@ -495,7 +514,7 @@ func TestAttackerServer(t *testing.T) {
 			if len(rec.Passwords) != 1 || len(rec.Startups) != 1 || rec.Startups[0] != "payroll" || len(rec.Queries) < 3 {
 				t.Fatalf("record %+v", rec)
 			}
-			if auth == authCleartext && rec.Passwords[0] != "hunter2" {
+			if auth == authCleartext && rec.Passwords[0] != (capturedPassword{"payroll", "hunter2"}) {
 				t.Fatalf("cleartext password recorded as %q", rec.Passwords[0])
 			}
 		})
