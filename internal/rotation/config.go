@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Strategy says which user a rotation changes.
@@ -64,6 +65,9 @@ type Config struct {
 	SecretsManagerEndpoint string
 	// CloneMemberOfUser makes the clone a member of the user (CLONE_MEMBER_OF_USER).
 	CloneMemberOfUser bool
+	// MasterSecretARNs are the master secrets the alternating strategy may use
+	// (MASTER_SECRET_ARNS): a secret's masterarn must name one of them (master.go).
+	MasterSecretARNs []string
 }
 
 // The environment variables the function reads: AWS's names, then rotaudit's.
@@ -81,6 +85,7 @@ const (
 	EnvDBCABundle              = "DB_CA_BUNDLE"
 	EnvDBAllowPlaintext        = "DB_ALLOW_PLAINTEXT"
 	EnvAllowPrivilegedUsers    = "ALLOW_PRIVILEGED_USERS"
+	EnvMasterSecretARNs        = "MASTER_SECRET_ARNS"
 )
 
 // EnvVars lists every environment variable LoadConfig reads.
@@ -89,7 +94,7 @@ func EnvVars() []string {
 		EnvSecretsManagerEndpoint, EnvExcludeCharacters, EnvPasswordLength, EnvExcludeNumbers,
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
-		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser,
+		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser, EnvMasterSecretARNs,
 	}
 }
 
@@ -160,6 +165,15 @@ func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
 		}
 		c.TestQuery = v
 	}
+	arns, err := parseSecretARNs(get(EnvMasterSecretARNs))
+	if err != nil {
+		return Config{}, err
+	}
+	c.MasterSecretARNs = arns
+	if c.Strategy == AlternatingUsers && len(arns) == 0 {
+		return Config{}, fmt.Errorf("config: %s=%s needs %s: the ARNs of the master secrets this function may use (AWS's function takes any masterarn the secret names; see the drop-in table)",
+			EnvRotationStrategy, AlternatingUsers, EnvMasterSecretARNs)
+	}
 	if c.CABundle != "" {
 		if err := checkCABundle(c.CABundle); err != nil {
 			return Config{}, err
@@ -204,4 +218,18 @@ func parseBool(name, value string, dst *bool) error {
 		return fmt.Errorf("config: %s=%q: want true or false (also accepted: 1, y, yes / 0, n, no)", name, value)
 	}
 	return nil
+}
+
+// parseSecretARNs reads MASTER_SECRET_ARNS: full secret ARNs separated by commas or
+// white space.
+func parseSecretARNs(v string) ([]string, error) {
+	var out []string
+	for _, a := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		parts := strings.SplitN(a, ":", 7)
+		if len(parts) != 7 || parts[0] != "arn" || parts[2] != "secretsmanager" || parts[5] != "secret" || parts[6] == "" || secretSuffix(a) == "" {
+			return nil, fmt.Errorf("config: %s: %q is not a secret's full ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)", EnvMasterSecretARNs, a)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

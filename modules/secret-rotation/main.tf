@@ -311,6 +311,8 @@ module "rotator" {
     DB_ALLOW_PLAINTEXT         = tostring(var.db_allow_plaintext)
     ALLOW_PRIVILEGED_USERS     = tostring(var.allow_privileged_users)
     CLONE_MEMBER_OF_USER       = tostring(var.clone_member_of_user)
+    # The masters the alternating rotator may act with: a masterarn outside them is refused.
+    MASTER_SECRET_ARNS = each.key == "alternating-users" ? local.secret_arns["admin"] : ""
   }
 }
 
