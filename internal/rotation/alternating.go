@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
@@ -67,9 +68,10 @@ func (a alternatingUsers) set(ctx context.Context, arn string, current, pending 
 	}
 	own.Close(context.WithoutCancel(ctx))
 	err = a.act(ctx, master, current, pending)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrUnsafeUser) && !errors.Is(err, ErrInvalidSecret) {
 		// The guard has passed: the pending login may go to the user's server now. A
-		// twin may have done the work while this attempt failed.
+		// twin may have done the work while this attempt failed. (Not after a refusal:
+		// that login would only add a failed attempt for a role the secret must not name.)
 		if ok, lerr := r.logsIn(ctx, pending); lerr == nil && ok {
 			return nil
 		}

@@ -29,11 +29,15 @@ import (
 //     anything is stored. Single user contacts no database here, as AWS's function:
 //     setSecret checks before it changes anything.
 func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error {
-	current, err := r.getSecret(ctx, arn, "", StageCurrent)
-	if err != nil {
+	var current, pending dbsecret.Secret
+	var found bool
+	err := inParallel(func() (err error) {
+		current, err = r.getSecret(ctx, arn, "", StageCurrent)
 		return err
-	}
-	pending, found, err := r.getPending(ctx, arn, ev.ClientRequestToken)
+	}, func() (err error) {
+		pending, found, err = r.getPending(ctx, arn, ev.ClientRequestToken)
+		return err
+	})
 	if err != nil {
 		return err
 	}

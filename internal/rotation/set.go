@@ -1,6 +1,10 @@
 package rotation
 
-import "context"
+import (
+	"context"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
+)
 
 // setSecret makes the database accept the pending credentials.
 //
@@ -11,11 +15,14 @@ import "context"
 //     send the pending password: for alternating users after the guard has passed.
 //   - database down: a clear error; nothing changed; AWSCURRENT still works.
 func (r *Rotator) setSecret(ctx context.Context, arn string, ev Event) error {
-	current, err := r.getSecret(ctx, arn, "", StageCurrent)
-	if err != nil {
+	var current, pending dbsecret.Secret
+	err := inParallel(func() (err error) {
+		current, err = r.getSecret(ctx, arn, "", StageCurrent)
 		return err
-	}
-	pending, err := r.getSecret(ctx, arn, ev.ClientRequestToken, StagePending)
+	}, func() (err error) {
+		pending, err = r.getSecret(ctx, arn, ev.ClientRequestToken, StagePending)
+		return err
+	})
 	if err != nil {
 		return err
 	}
