@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
 // Strategy says which user a rotation changes.
@@ -55,6 +57,12 @@ type Config struct {
 	// TLS is tried first, and plaintext only when the server refuses TLS, never after a
 	// failed certificate check. A secret with "ssl": true still requires TLS.
 	AllowPlaintext bool
+	// AllowInsecurePasswordAuth lets a server that asks for cleartext or MD5 password
+	// authentication have the password, with a warning per connection. Off by default:
+	// only SCRAM-SHA-256 is answered, and any other request fails the connection with
+	// ErrDBInsecureAuth before anything is sent (package dbsecret). Separate from
+	// AllowPlaintext, which is about TLS.
+	AllowInsecurePasswordAuth bool
 	// AllowPrivilegedUsers lets the alternating strategy rotate a user with CREATEROLE,
 	// REPLICATION or BYPASSRLS, or a member of a role with one (see guard.go). Off by
 	// default: such a user's clone carries the same power.
@@ -81,6 +89,8 @@ const (
 	EnvDBCABundle              = "DB_CA_BUNDLE"
 	EnvDBAllowPlaintext        = "DB_ALLOW_PLAINTEXT"
 	EnvAllowPrivilegedUsers    = "ALLOW_PRIVILEGED_USERS"
+	// EnvDBAllowInsecurePasswordAuth is the same variable in every rotaudit program.
+	EnvDBAllowInsecurePasswordAuth = dbsecret.EnvAllowInsecurePasswordAuth
 )
 
 // EnvVars lists every environment variable LoadConfig reads.
@@ -90,6 +100,7 @@ func EnvVars() []string {
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
 		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser,
+		EnvDBAllowInsecurePasswordAuth,
 	}
 }
 
@@ -137,6 +148,7 @@ func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
 		{EnvDBAllowPlaintext, &c.AllowPlaintext},
 		{EnvAllowPrivilegedUsers, &c.AllowPrivilegedUsers},
 		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
+		{EnvDBAllowInsecurePasswordAuth, &c.AllowInsecurePasswordAuth},
 	} {
 		if err := parseBool(b.name, get(b.name), b.dst); err != nil {
 			return Config{}, err

@@ -566,7 +566,7 @@ func (r *Rotator) probe(ctx context.Context, db DB, user string) error {
 // Secrets Manager failure, or a server error of the connection, resource or
 // serialization classes.
 func transient(err error) bool {
-	if errors.Is(err, ErrDBPrivilege) {
+	if errors.Is(err, ErrDBPrivilege) || errors.Is(err, ErrDBInsecureAuth) {
 		return false
 	}
 	if errors.Is(err, ErrDBUnreachable) || errors.Is(err, ErrDBTLS) || errors.Is(err, ErrSecretsManager) ||
@@ -684,9 +684,10 @@ func (r *Rotator) getPending(ctx context.Context, arn, token string) (dbsecret.S
 	return s, true, nil
 }
 
-// TLS is the configuration's TLS policy: DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT.
+// TLS is the configuration's TLS policy: DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT, and the
+// password rule that travels with it, DB_ALLOW_INSECURE_PASSWORD_AUTH.
 func (c Config) TLS() dbsecret.TLSPolicy {
-	return dbsecret.TLSPolicy{CABundle: c.CABundle, AllowPlaintext: c.AllowPlaintext}
+	return dbsecret.TLSPolicy{CABundle: c.CABundle, AllowPlaintext: c.AllowPlaintext, AllowInsecurePasswordAuth: c.AllowInsecurePasswordAuth}
 }
 
 // ConnOptions returns how the first connection attempt for s is made: no TLS when the
@@ -730,6 +731,7 @@ func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
 }
 
 func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOptions) (DB, error) {
+	o.Log = r.logger()
 	cfg, err := s.ConnConfig(o)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSecret, err)
