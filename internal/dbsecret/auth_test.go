@@ -140,6 +140,33 @@ func TestInsecureAuthNeverSendsThePassword(t *testing.T) {
 	}
 }
 
+// TestRequireAuthIsTheSecondLock: with the guard taken out, pgx's own require_auth, set by
+// ConnConfig to the same list, still refuses before it answers. It is the backstop should
+// the guard ever lose track of the framing; the error is pgx's, not ErrInsecureAuth.
+func TestRequireAuthIsTheSecondLock(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		srv := dbsecrettest.StartAuthServer(t, []pgproto3.BackendMessage{&pgproto3.AuthenticationCleartextPassword{}},
+			[]pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}, &pgproto3.ReadyForQuery{TxStatus: 'I'}})
+		s := Secret{Engine: "postgres", Host: "127.0.0.1", Port: srv.Port, Username: "app", Password: "pw", DBName: "d"}
+		cfg, err := s.ConnConfig(ConnOptions{SSLMode: "disable", AllowInsecurePasswordAuth: allow, Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.BuildFrontend = pgproto3.NewFrontend // the guard, out
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if allow {
+			if err != nil {
+				t.Fatalf("allowed: %v", err)
+			}
+			conn.Close(ctx)
+		} else if err == nil || !strings.Contains(err.Error(), "require_auth") || srv.PasswordMessages() != 0 {
+			t.Fatalf("err = %v, %d password messages: want pgx's require_auth refusal and nothing sent", err, srv.PasswordMessages())
+		}
+		cancel()
+	}
+}
+
 // encode concatenates the wire form of msgs.
 func encode(t testing.TB, msgs ...pgproto3.BackendMessage) []byte {
 	t.Helper()

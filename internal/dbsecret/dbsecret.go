@@ -344,7 +344,10 @@ type ConnOptions struct {
 }
 
 // ConnConfig builds a pgx connection configuration for the secret. The password is set on
-// the parsed configuration, never placed in a connection string that could be logged.
+// the parsed configuration, never placed in a connection string that could be logged. The
+// configuration answers only SCRAM-SHA-256 unless o.AllowInsecurePasswordAuth (see the
+// package doc); that rule lives in its BuildFrontend, AfterNetConnect and RequireAuth, which
+// a caller copies along (as package dbcreds does) and never replaces.
 func (s Secret) ConnConfig(o ConnOptions) (*pgx.ConnConfig, error) {
 	switch o.SSLMode {
 	case "disable", "require", "verify-ca", "verify-full":
