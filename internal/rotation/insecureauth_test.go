@@ -1,16 +1,21 @@
 package rotation
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/dbsecret/dbsecrettest"
+	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
 // TestInsecureAuthIsNotAWrongPassword: a server that asks for a cleartext password (and
@@ -49,5 +54,53 @@ func TestInsecureAuthIsNotAWrongPassword(t *testing.T) {
 				t.Fatalf("the server saw %d logins and %d password messages, want 1 and 0 (AWSPENDING only, nothing sent)", n, p)
 			}
 		})
+	}
+}
+
+// TestOneRotationMovesAnMD5RoleToSCRAM, on a real server whose pg_hba.conf says md5 for a
+// role whose password is stored as MD5: setSecret refuses without the opt-in (nothing
+// changed); with it, it logs in by MD5 (warned) and sets the pending password as a SCRAM
+// verifier, after which the server asks that role for SCRAM, so the pending credentials
+// log in without the opt-in.
+func TestOneRotationMovesAnMD5RoleToSCRAM(t *testing.T) {
+	c := testenv.PrivateCluster(t, "host all md5_app 127.0.0.1/32 md5")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	super, err := pgx.Connect(ctx, c.SuperDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close(ctx)
+	testenv.Exec(t, super, "SET password_encryption = 'md5'", "CREATE ROLE md5_app LOGIN PASSWORD 'Old-md5-pass-1'")
+	secret := func(pw string) string {
+		return fmt.Sprintf(`{"engine":"postgres","host":"127.0.0.1","port":%d,"username":"md5_app","password":%q,"dbname":"postgres","ssl":false}`, c.Port, pw)
+	}
+	f := newFakeSM(secret("Old-md5-pass-1"))
+	f.values[fakeToken] = secret("New-scram-pass-2")
+	var logs bytes.Buffer
+	r := &Rotator{SM: f, Dial: PgxDialer, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Config: Config{Strategy: SingleUser, Password: PasswordPolicy{Length: 32}}}
+	ev := Event{Step: StepSet, SecretID: "x", ClientRequestToken: fakeToken}
+	if err := r.Handle(ctx, ev); !errors.Is(err, ErrDBInsecureAuth) {
+		t.Fatalf("without the opt-in: err = %v, want ErrDBInsecureAuth", err)
+	}
+	r.Config.AllowInsecurePasswordAuth = true
+	if err := r.Handle(ctx, ev); err != nil {
+		t.Fatalf("with %s=true: %v", EnvDBAllowInsecurePasswordAuth, err)
+	}
+	if !strings.Contains(logs.String(), `"auth_method":"MD5 password`) || strings.Contains(logs.String(), "Old-md5-pass-1") {
+		t.Fatalf("want a warning naming the MD5 method and no password; log: %s", logs.String())
+	}
+	var stored string
+	if err := super.QueryRow(ctx, "SELECT left(rolpassword, 14) FROM pg_authid WHERE rolname = 'md5_app'").Scan(&stored); err != nil || stored != "SCRAM-SHA-256$" {
+		t.Fatalf("stored password starts %q (%v), want a SCRAM verifier", stored, err)
+	}
+	r.Config.AllowInsecurePasswordAuth = false
+	pending, err := dbsecret.Parse([]byte(secret("New-scram-pass-2")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.logsIn(ctx, pending); err != nil || !ok {
+		t.Fatalf("the pending credentials after the rotation, without the opt-in: ok %v, err %v; want SCRAM to log in", ok, err)
 	}
 }
