@@ -69,7 +69,7 @@ func (r *Rotator) probe(ctx context.Context, db DB, user string) error {
 // Secrets Manager failure, or a server error of the connection, resource or
 // serialization classes.
 func transient(err error) bool {
-	if errors.Is(err, ErrDBPrivilege) {
+	if errors.Is(err, ErrDBPrivilege) || errors.Is(err, ErrDBInsecureAuth) {
 		return false
 	}
 	if errors.Is(err, ErrDBUnreachable) || errors.Is(err, ErrDBTLS) || errors.Is(err, ErrSecretsManager) ||
