@@ -95,7 +95,7 @@ bench() { # bench LABEL [ratesbench flags...]
 
 # The rotation stands for the rotation Lambda, which on AWS runs on neither the API's nor the
 # database's machine: it may use every core.
-rotate_cmd="taskset -c 0-$((NCPU - 1)) '$STATE_DIR/bin/rotaudit' rotate --secret-id $SECRET_ID --allow-disabled --count 2 --strategy alternating-users,single-user"
+rotate_cmd="taskset -c 0-$((NCPU - 1)) '$STATE_DIR/bin/rotaudit' rotate --secret-id $SECRET_ID --master-secret rotaudit/local/admin --allow-disabled --count 2 --strategy alternating-users,single-user"
 if [ -z "$why_not" ]; then
   PG_MASK=$(taskset -p "$PM_PID" | sed 's/.*: //')
   say "pinned layout: PostgreSQL (postmaster $PM_PID and $(pgrep -c -P "$PM_PID" || echo 0) children) on CPU $PG_CPU; API and load generator on CPUs $APP_CPUS"

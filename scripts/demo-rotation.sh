@@ -13,6 +13,7 @@ cd "$ROOT"
 : "${API_URL:?API_URL must point at the running rates API (scripts/demo.sh sets it)}"
 [ -n "${AWS_ENDPOINT_URL:-}" ] || eval "$(scripts/stack.sh env)"
 SECRET_ID=${DB_SECRET_ID:-rotaudit/local/app}
+MASTER_SECRET_ID=${DB_MASTER_SECRET_ID:-rotaudit/local/admin}
 ROTATIONS=${ROTATIONS:-6}
 
 bin=$(mktemp -d)
@@ -27,12 +28,12 @@ printf '   %s\n' \
   "same grants), single-user changes the current user's password. The new password reaches" \
   "PostgreSQL only as a SCRAM verifier. Meanwhile 8 clients query the API without pause." ""
 say "checking first, changing nothing: rotaudit doctor"
-"$bin/rotaudit" doctor --secret-id "$SECRET_ID" --strategy alternating-users | sed 's/^/   /'
+"$bin/rotaudit" doctor --secret-id "$SECRET_ID" --strategy alternating-users --master-secret "$MASTER_SECRET_ID" | sed 's/^/   /'
 
 load="$API_URL/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL,$API_URL/readyz"
 say "rotating $SECRET_ID $ROTATIONS times under load"
 set +e
-"$bin/rotaudit" rotate --secret-id "$SECRET_ID" --allow-disabled --count "$ROTATIONS" \
+"$bin/rotaudit" rotate --secret-id "$SECRET_ID" --master-secret "$MASTER_SECRET_ID" --allow-disabled --count "$ROTATIONS" \
   --strategy alternating-users,single-user --load-url "$load" --load-concurrency 8 | tee "$bin/out" | sed 's/^/   /'
 rc=${PIPESTATUS[0]}
 set -e

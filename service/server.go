@@ -32,13 +32,14 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 		return fmt.Errorf("startup: %w", err)
 	}
 	creds, err := dbcreds.New(ctx, sm, dbcreds.Options{
-		SecretID:        cfg.SecretID,
-		TTL:             cfg.SecretTTL,
-		SSLMode:         cfg.SSLMode,
-		RootCert:        cfg.CABundle,
-		ConnectTimeout:  cfg.ConnectTimeout,
-		ApplicationName: "rotaudit-rates-api",
-		Log:             log,
+		SecretID:                  cfg.SecretID,
+		TTL:                       cfg.SecretTTL,
+		SSLMode:                   cfg.SSLMode,
+		RootCert:                  cfg.CABundle,
+		ConnectTimeout:            cfg.ConnectTimeout,
+		ApplicationName:           "rotaudit-rates-api",
+		AllowInsecurePasswordAuth: cfg.AllowInsecurePasswordAuth,
+		Log:                       log,
 	})
 	if err != nil {
 		return fmt.Errorf("startup: DB_SECRET_ID=%s: %w", cfg.SecretID, err)

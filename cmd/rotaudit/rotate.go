@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/rotation"
@@ -28,12 +30,13 @@ func rotateCommand() command {
 
 // rotationFlags are the flags rotate and doctor share.
 type rotationFlags struct {
-	secretID, strategy string
+	secretID, strategy, masters string
 }
 
 func (f *rotationFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.secretID, "secret-id", "", "secret name or ARN (required)")
 	fs.StringVar(&f.strategy, "strategy", "", "single-user or alternating-users (default: $ROTATION_STRATEGY, else single-user); for rotate, a comma-separated list is used in turn")
+	fs.StringVar(&f.masters, "master-secret", "", "for alternating-users: comma-separated names or ARNs of the master secrets the rotation may use, added to $"+rotation.EnvMasterSecretARNs+" (a secret's masterarn outside them is refused)")
 }
 
 // newRotator builds an in-process rotator from the environment (the Lambda's variables)
@@ -54,7 +57,19 @@ func newRotator(ctx context.Context, f rotationFlags) (*rotation.Rotator, error)
 	if err != nil {
 		return nil, err
 	}
-	return &rotation.Rotator{SM: awsclient.SecretsManager(awsCfg, cfg.SecretsManagerEndpoint), RDS: rds.NewFromConfig(awsCfg), Dial: rotation.PgxDialer, Config: cfg}, nil
+	client := awsclient.SecretsManager(awsCfg, cfg.SecretsManagerEndpoint)
+	for _, id := range strings.Split(f.masters, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		// The function's configuration holds full ARNs; an operator may give names.
+		d, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+		if err != nil {
+			return nil, fmt.Errorf("--master-secret %s: %w", id, err)
+		}
+		cfg.MasterSecretARNs = append(cfg.MasterSecretARNs, aws.ToString(d.ARN))
+	}
+	return &rotation.Rotator{SM: client, RDS: rds.NewFromConfig(awsCfg), Dial: rotation.PgxDialer, Config: cfg}, nil
 }
 
 // parseStrategies reads --strategy: one strategy or a comma-separated list of them.

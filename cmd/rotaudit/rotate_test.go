@@ -18,7 +18,7 @@ func TestRotateCommand(t *testing.T) {
 		t.Run(strategy, func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
 			var out, errb bytes.Buffer
-			err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--strategy", strategy, "--allow-disabled", "--count", "2"}, &out, &errb)
+			err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--strategy", strategy, "--master-secret", f.MasterARN, "--allow-disabled", "--count", "2"}, &out, &errb)
 			if err != nil {
 				t.Fatalf("rotate: %v\n%s%s", err, out.String(), errb.String())
 			}
@@ -81,7 +81,7 @@ func TestDoctorCommand(t *testing.T) {
 			}
 			before := f.Stages(t)
 			var out, errb bytes.Buffer
-			err := run(context.Background(), []string{"doctor", "--secret-id", f.SecretARN, "--strategy", tt.strategy}, &out, &errb)
+			err := run(context.Background(), []string{"doctor", "--secret-id", f.SecretARN, "--strategy", tt.strategy, "--master-secret", f.MasterARN}, &out, &errb)
 			if (err != nil) != (tt.breakIt != "") {
 				t.Fatalf("err = %v\n%s", err, out.String())
 			}
@@ -113,7 +113,7 @@ func TestRotateCommandUnderLoad(t *testing.T) {
 			defer srv.Close()
 			f := rotationtest.New(t, rotationtest.Options{})
 			var out, errb bytes.Buffer
-			err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--allow-disabled", "--count", "2",
+			err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--master-secret", f.MasterARN, "--allow-disabled", "--count", "2",
 				"--strategy", "alternating-users,single-user", "--load-url", srv.URL + "/a," + srv.URL + "/b", "--load-concurrency", "2"}, &out, &errb)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v\n%s", err, out.String())
@@ -133,7 +133,7 @@ func TestRotateCommandUnderLoad(t *testing.T) {
 func TestRotateThroughInvokeURL(t *testing.T) {
 	f := rotationtest.New(t, rotationtest.Options{})
 	f.StartRotation(t) // enables rotation; the pending version it makes is resumed below
-	e := rotationtest.StartRIE(t, rotationtest.RIE(t), rotationtest.BuildBootstrap(t), "ROTATION_STRATEGY=alternating-users")
+	e := rotationtest.StartRIE(t, rotationtest.RIE(t), rotationtest.BuildBootstrap(t), "ROTATION_STRATEGY=alternating-users", "MASTER_SECRET_ARNS="+f.MasterARN)
 	var out, errb bytes.Buffer
 	err := run(context.Background(), []string{"rotate", "--secret-id", f.SecretARN, "--invoke-url", e.URL, "--count", "2", "--strategy", "alternating-users"}, &out, &errb)
 	if err != nil {

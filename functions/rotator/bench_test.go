@@ -60,6 +60,7 @@ func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, f
 	f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_app"})
 	cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 	cfg.Strategy = strategy
+	cfg.MasterSecretARNs = []string{f.MasterARN}
 	r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg}
 	ctx := context.Background()
 	// Warm up both paths (connections to the emulator, the clone's creation).

@@ -22,7 +22,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	for _, strategy := range []string{"single-user", "alternating-users"} {
 		t.Run(strategy, func(t *testing.T) {
 			f := rotationtest.New(t, rotationtest.Options{})
-			e := rotationtest.StartRIE(t, rie, bootstrap, "ROTATION_STRATEGY="+strategy, "AWS_LAMBDA_LOG_FORMAT=JSON")
+			e := rotationtest.StartRIE(t, rie, bootstrap, "ROTATION_STRATEGY="+strategy, "MASTER_SECRET_ARNS="+f.MasterARN, "AWS_LAMBDA_LOG_FORMAT=JSON")
 			inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
 			ctx := context.Background()
 

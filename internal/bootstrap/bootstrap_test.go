@@ -117,6 +117,7 @@ func TestFirstDeployment(t *testing.T) {
 			cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 			cfg.Strategy = rotation.AlternatingUsers
 			cfg.AllowPlaintext = true
+			cfg.MasterSecretARNs = []string{f.MasterSecretARN}
 			r := &rotation.Rotator{SM: f.SM, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
 			token, _, err := driver.Start(ctx, r, f.AppSecretARN)
 			if err == nil {

@@ -73,6 +73,12 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// ApplicationName shows in pg_stat_activity.
 	ApplicationName string
+	// AllowInsecurePasswordAuth lets a server that asks for a cleartext or MD5 password
+	// have it, with a warning (to Log) per connection. Off, only SCRAM-SHA-256 is
+	// answered, and a connection to a server that asks for anything else fails with
+	// dbsecret.ErrInsecureAuth having sent nothing; Do does not take that for a rejected
+	// login, so it never refreshes and retries on it.
+	AllowInsecurePasswordAuth bool
 	// Log receives refresh events; nil discards them.
 	Log *slog.Logger
 }
@@ -175,7 +181,8 @@ func (c *Cache) fetch(ctx context.Context) (*Creds, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dbcreds: secret %q: %w", c.opt.SecretID, err)
 	}
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: mode, RootCert: c.opt.RootCert, ConnectTimeout: c.opt.ConnectTimeout, ApplicationName: c.opt.ApplicationName})
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: mode, RootCert: c.opt.RootCert, ConnectTimeout: c.opt.ConnectTimeout,
+		ApplicationName: c.opt.ApplicationName, AllowInsecurePasswordAuth: c.opt.AllowInsecurePasswordAuth, Log: c.opt.Log})
 	if err != nil {
 		return nil, fmt.Errorf("dbcreds: secret %q: %w", c.opt.SecretID, err)
 	}
@@ -321,6 +328,9 @@ func (c *Cache) BeforeConnect(_ context.Context, cfg *pgx.ConnConfig) error {
 	cfg.User, cfg.Password = src.User, src.Password
 	cfg.TLSConfig, cfg.Fallbacks = src.TLSConfig, nil
 	cfg.ConnectTimeout = src.ConnectTimeout
+	// The password rule (package dbsecret) travels with the value: its errors and warnings
+	// name the host this value points at.
+	cfg.BuildFrontend, cfg.AfterNetConnect, cfg.RequireAuth = src.BuildFrontend, src.AfterNetConnect, src.RequireAuth
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}

@@ -31,6 +31,7 @@ func TestReloadAfterAlternatingRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Strategy = rotation.AlternatingUsers
+	cfg.MasterSecretARNs = []string{f.AdminSecretARN}
 	r := &rotation.Rotator{SM: sm, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
 	token, _, err := driver.Start(ctx, r, f.AppSecretID)
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
 // Strategy says which user a rotation changes.
@@ -55,6 +58,12 @@ type Config struct {
 	// TLS is tried first, and plaintext only when the server refuses TLS, never after a
 	// failed certificate check. A secret with "ssl": true still requires TLS.
 	AllowPlaintext bool
+	// AllowInsecurePasswordAuth lets a server that asks for cleartext or MD5 password
+	// authentication have the password, with a warning per connection. Off by default:
+	// only SCRAM-SHA-256 is answered, and any other request fails the connection with
+	// ErrDBInsecureAuth before anything is sent (package dbsecret). Separate from
+	// AllowPlaintext, which is about TLS.
+	AllowInsecurePasswordAuth bool
 	// AllowPrivilegedUsers lets the alternating strategy rotate a user with CREATEROLE,
 	// REPLICATION or BYPASSRLS, or a member of a role with one (see guard.go). Off by
 	// default: such a user's clone carries the same power.
@@ -64,6 +73,9 @@ type Config struct {
 	SecretsManagerEndpoint string
 	// CloneMemberOfUser makes the clone a member of the user (CLONE_MEMBER_OF_USER).
 	CloneMemberOfUser bool
+	// MasterSecretARNs are the master secrets the alternating strategy may use
+	// (MASTER_SECRET_ARNS): a secret's masterarn must name one of them (master.go).
+	MasterSecretARNs []string
 }
 
 // The environment variables the function reads: AWS's names, then rotaudit's.
@@ -81,6 +93,9 @@ const (
 	EnvDBCABundle              = "DB_CA_BUNDLE"
 	EnvDBAllowPlaintext        = "DB_ALLOW_PLAINTEXT"
 	EnvAllowPrivilegedUsers    = "ALLOW_PRIVILEGED_USERS"
+	EnvMasterSecretARNs        = "MASTER_SECRET_ARNS"
+	// EnvDBAllowInsecurePasswordAuth is the same variable in every rotaudit program.
+	EnvDBAllowInsecurePasswordAuth = dbsecret.EnvAllowInsecurePasswordAuth
 )
 
 // EnvVars lists every environment variable LoadConfig reads.
@@ -89,7 +104,8 @@ func EnvVars() []string {
 		EnvSecretsManagerEndpoint, EnvExcludeCharacters, EnvPasswordLength, EnvExcludeNumbers,
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
-		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser,
+		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser, EnvMasterSecretARNs,
+		EnvDBAllowInsecurePasswordAuth,
 	}
 }
 
@@ -137,6 +153,7 @@ func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
 		{EnvDBAllowPlaintext, &c.AllowPlaintext},
 		{EnvAllowPrivilegedUsers, &c.AllowPrivilegedUsers},
 		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
+		{EnvDBAllowInsecurePasswordAuth, &c.AllowInsecurePasswordAuth},
 	} {
 		if err := parseBool(b.name, get(b.name), b.dst); err != nil {
 			return Config{}, err
@@ -159,6 +176,15 @@ func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("config: %s is set but empty: unset it for the default SELECT 1", EnvTestQuery)
 		}
 		c.TestQuery = v
+	}
+	arns, err := parseSecretARNs(get(EnvMasterSecretARNs))
+	if err != nil {
+		return Config{}, err
+	}
+	c.MasterSecretARNs = arns
+	if c.Strategy == AlternatingUsers && len(arns) == 0 {
+		return Config{}, fmt.Errorf("config: %s=%s needs %s: the ARNs of the master secrets this function may use (AWS's function takes any masterarn the secret names; see the drop-in table)",
+			EnvRotationStrategy, AlternatingUsers, EnvMasterSecretARNs)
 	}
 	if c.CABundle != "" {
 		if err := checkCABundle(c.CABundle); err != nil {
@@ -204,4 +230,18 @@ func parseBool(name, value string, dst *bool) error {
 		return fmt.Errorf("config: %s=%q: want true or false (also accepted: 1, y, yes / 0, n, no)", name, value)
 	}
 	return nil
+}
+
+// parseSecretARNs reads MASTER_SECRET_ARNS: full secret ARNs separated by commas or
+// white space.
+func parseSecretARNs(v string) ([]string, error) {
+	var out []string
+	for _, a := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		parts := strings.SplitN(a, ":", 7)
+		if len(parts) != 7 || parts[0] != "arn" || parts[2] != "secretsmanager" || parts[5] != "secret" || parts[6] == "" || secretSuffix(a) == "" {
+			return nil, fmt.Errorf("config: %s: %q is not a secret's full ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)", EnvMasterSecretARNs, a)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

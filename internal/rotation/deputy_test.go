@@ -3,6 +3,7 @@ package rotation_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 	"github.com/rotaudit/rotaudit/internal/rotation/driver"
@@ -138,3 +140,73 @@ func TestPrivilegedUserRefused(t *testing.T) {
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// TestPartnerIsChecked replays the way around the guard through the other user of the
+// pair: the writer names a role whose password they know (they made it, or were given it)
+// and whose partner is a role they must not get: the master itself (<master>_clone), or
+// a payroll role X with data of its own (X_clone). The secret's own credentials log in,
+// so only the check of the partner stands between the writer and the partner's password.
+// Each attempt must fail, leave the partner's password and powers as they were, and give
+// the writer's role nothing.
+func TestPartnerIsChecked(t *testing.T) {
+	testenv.Integration(t) // every subtest needs the stack
+	for _, victim := range []string{"the master", "a payroll role"} {
+		t.Run(victim, func(t *testing.T) {
+			f := rotationtest.New(t, rotationtest.Options{UserPrefix: "partner_app"})
+			ctx := context.Background()
+			super := f.Env.Super(t, f.DB)
+			target, targetSecret := f.Master, f.Get(t, "", "AWSCURRENT")
+			if victim == "the master" {
+				m, err := dbsecret.Parse([]byte(rawVersion(t, f.SM, f.MasterARN, "AWSCURRENT")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.DBName = f.DB
+				targetSecret = m
+			} else {
+				target = payrollRole(t, f, super)
+				targetSecret.Username, targetSecret.Password = target, testenv.Unique("secret")
+				testenv.Exec(t, super, "ALTER ROLE "+pgrole.Ident(target)+" PASSWORD "+quote(targetSecret.Password))
+			}
+			mine := target + rotation.CloneSuffix
+			minePassword := testenv.Unique("known")
+			f.Env.DropRolesAtCleanup(t, mine)
+			testenv.Exec(t, super,
+				"CREATE ROLE "+pgrole.Ident(mine)+" LOGIN PASSWORD "+quote(minePassword),
+				"GRANT CONNECT ON DATABASE "+pgrole.Ident(f.DB)+" TO "+pgrole.Ident(mine))
+			forged := f.Get(t, "", "AWSCURRENT")
+			forged.Username, forged.Password = mine, minePassword
+			body, _ := forged.Marshal()
+			if _, err := f.SM.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+				SecretId: aws.String(f.SecretARN), SecretString: aws.String(string(body)), VersionStages: []string{"AWSCURRENT"},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			before, err := pgrole.Compare(ctx, super, target, mine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newRotator(f, rotation.AlternatingUsers, nil)
+			err = driver.Run(ctx, r, f.SecretARN, f.StartRotation(t), nil)
+			if !errors.Is(err, rotation.ErrUnsafeUser) || !strings.Contains(err.Error(), target) {
+				t.Fatalf("rotation naming %s: err = %v, want ErrUnsafeUser naming %s", mine, err, target)
+			}
+			if !rotationtest.LogsIn(targetSecret) {
+				t.Fatalf("%s's password changed", target)
+			}
+			after, err := pgrole.Compare(ctx, super, target, mine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(before) != fmt.Sprint(after) {
+				t.Fatalf("grants moved between %s and %s:\nbefore %v\nafter  %v", target, mine, before, after)
+			}
+			if victim == "the master" {
+				var createRole bool
+				if err := super.QueryRow(ctx, "SELECT rolcreaterole FROM pg_roles WHERE rolname = $1", target).Scan(&createRole); err != nil || !createRole {
+					t.Fatalf("the master lost CREATEROLE (%v)", err)
+				}
+			}
+		})
+	}
+}

@@ -11,15 +11,22 @@
 //     authorities for RDS and Aurora endpoints, else the system roots); plaintext only when
 //     the secret says "ssl": false, or with DB_ALLOW_PLAINTEXT=true when the server
 //     refuses TLS (never after a failed certificate check);
+//   - no password handed to a server that asks for it: logins answer only SCRAM-SHA-256;
+//     a request for a cleartext or MD5 password fails with ErrDBInsecureAuth before
+//     anything is sent, and is not taken for a wrong password (no AWSPREVIOUS retry),
+//     unless DB_ALLOW_INSECURE_PASSWORD_AUTH=true (package dbsecret);
 //   - secrets as AWS's functions accept them: lenient booleans, a port as an integral
 //     float, "ssl" as "yes" or 1, masterarn as a name, an RDS-managed master secret
 //     (rdsmaster.go), a user on a read replica; the pending secret keeps the owner's JSON;
 //   - every step is safe to repeat and to resume after a crash at any point; createSecret
 //     never generates a second password for one token, whatever the emulator accepts;
 //   - finishSecret also removes AWSPENDING from the new current version;
-//   - no confused deputy: before the master acts for the user a secret names, the secret's
-//     own credentials must log in as that user, and a privileged user is refused
-//     (guard.go);
+//   - no confused deputy: the master is pinned (MASTER_SECRET_ARNS, master.go); before it
+//     acts for the user a secret names, the secret's own credentials must log in as that
+//     user on the server the master acts on; neither user of the pair may be privileged,
+//     and the other user may hold nothing the named one lacks (guard.go);
+//   - a way back: single-user setSecret tests the new password at once and puts back the
+//     one it logged in with (single.go); testSecret never writes a password;
 //   - the clone of the alternating strategy gets the same attributes, settings,
 //     memberships and privileges as the original, re-synchronised at every rotation.
 //
@@ -53,5 +60,13 @@
 // EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, REQUIRE_EACH_INCLUDED_TYPE, and rotaudit's
 // ROTATION_STRATEGY (single-user | alternating-users), TEST_QUERY (default SELECT 1, run
 // read-only with the pending credentials), DB_CA_BUNDLE, DB_ALLOW_PLAINTEXT,
-// ALLOW_PRIVILEGED_USERS and CLONE_MEMBER_OF_USER.
+// ALLOW_PRIVILEGED_USERS, CLONE_MEMBER_OF_USER, MASTER_SECRET_ARNS and DB_ALLOW_INSECURE_PASSWORD_AUTH.
+//
+// # Files
+//
+// rotator.go takes an invocation and runs one step: create.go, set.go, verify.go
+// (testSecret), finish.go. What the two strategies do differently sits behind the small
+// strategy interface (strategy.go), one file each: single.go and alternating.go, with
+// set's way back a named step. guard.go and master.go (rdsmaster.go for RDS) are the
+// confused-deputy guard; secrets.go and connect.go reach Secrets Manager and PostgreSQL.
 package rotation

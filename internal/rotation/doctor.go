@@ -61,7 +61,11 @@ func (r *Rotator) Doctor(ctx context.Context, secretID string) []Check {
 	}
 	add("secret shape", CheckOK, "%s %s@%s:%d/%s", current.Engine, current.Username, current.Host, current.Port, current.DBName)
 	r.checkTLS(current, add)
-	db, err := r.proveCurrent(ctx, arn, current)
+	if r.Config.Strategy == AlternatingUsers {
+		r.doctorAlternating(ctx, arn, current, add)
+		return out
+	}
+	db, err := r.connect(ctx, current)
 	if err != nil {
 		add("database login", CheckFail, "with AWSCURRENT: %v", err)
 		return out
@@ -73,19 +77,11 @@ func (r *Rotator) Doctor(ctx context.Context, secretID string) []Check {
 	} else {
 		add("test query", CheckOK, "%s passes with AWSCURRENT", EnvTestQuery)
 	}
-	if r.Config.Strategy == SingleUser {
-		var super bool
-		if err := db.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
-			add("password change", CheckFail, "%v", dbError("read own role", current.Username, err))
-		} else {
-			add("password change", CheckOK, "single user: %s may change its own password (every login role can)", current.Username)
-		}
+	var super bool
+	if err := db.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+		add("password change", CheckFail, "%v", dbError("read own role", current.Username, err))
 	} else {
-		if err := r.checkUser(ctx, db, current.Username, ""); err != nil {
-			add("user safety", CheckFail, "%v", err)
-			return out
-		}
-		r.doctorAlternating(ctx, current, add)
+		add("password change", CheckOK, "single user: %s may change its own password (every login role can)", current.Username)
 	}
 	return out
 }
@@ -120,7 +116,9 @@ func (r *Rotator) checkTLS(s dbsecret.Secret, add func(string, string, string, .
 	add("TLS", CheckOK, "verify-full with %s%s", o.RootCert, fallback)
 }
 
-func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret, add func(string, string, string, ...any)) {
+// doctorAlternating checks in the order setSecret acts: the master (pinned, on the user's
+// server or its primary), the guard's login there, both users, then the master's powers.
+func (r *Rotator) doctorAlternating(ctx context.Context, arn string, current dbsecret.Secret, add func(string, string, string, ...any)) {
 	partner, err := Partner(current.Username)
 	if err != nil {
 		add("clone name", CheckFail, "%v", err)
@@ -132,7 +130,24 @@ func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret
 		add("master secret", CheckFail, "%v", err)
 		return
 	}
-	add("master secret", CheckOK, "%s readable, user %s", current.MasterARN, master.Username)
+	add("master secret", CheckOK, "%s pinned and readable, user %s on %s:%d", current.MasterARN, master.Username, master.Host, master.Port)
+	own, err := r.proveCurrent(ctx, arn, current, master)
+	if err != nil {
+		add("database login", CheckFail, "with AWSCURRENT: %v", err)
+		return
+	}
+	add("database login", CheckOK, "%s logs in with the secret's own credentials on the master's server", current.Username)
+	if err := r.checkPair(ctx, own, current.Username, partner, master.Username, false); err != nil {
+		own.Close(context.WithoutCancel(ctx))
+		add("user safety", CheckFail, "%v", err)
+		return
+	}
+	if err := r.probe(ctx, own, current.Username); err != nil {
+		add("test query", CheckFail, "%s with AWSCURRENT: %v", EnvTestQuery, err)
+	} else {
+		add("test query", CheckOK, "%s passes with AWSCURRENT", EnvTestQuery)
+	}
+	own.Close(context.WithoutCancel(ctx))
 	db, err := r.connect(ctx, master)
 	if err != nil {
 		add("master login", CheckFail, "%v", err)
@@ -140,11 +155,12 @@ func (r *Rotator) doctorAlternating(ctx context.Context, current dbsecret.Secret
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	add("master login", CheckOK, "%s logs in to %s", master.Username, master.DBName)
-	if err := r.checkUser(ctx, db, current.Username, master.Username); err != nil {
+	if err := r.checkPair(ctx, db, current.Username, partner, master.Username, true); err != nil {
 		add("user safety", CheckFail, "%v", err)
 		return
 	}
-	add("user safety", CheckOK, "%s is not the master and holds no CREATEROLE, REPLICATION, BYPASSRLS or server-file role", current.Username)
+	add("user safety", CheckOK, "neither %s nor %s is the master or holds CREATEROLE, REPLICATION, BYPASSRLS or a server-file role; %s holds nothing %s lacks",
+		current.Username, partner, partner, current.Username)
 	var createRole, super, userSuper bool
 	err = db.QueryRow(ctx, `SELECT m.rolcreaterole, m.rolsuper, COALESCE(u.rolsuper, false)
 		FROM pg_roles m LEFT JOIN pg_roles u ON u.rolname = $2 WHERE m.rolname = $1`, master.Username, current.Username).Scan(&createRole, &super, &userSuper)

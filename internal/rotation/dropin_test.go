@@ -156,6 +156,8 @@ func rdsDial(ctx context.Context, cfg *pgx.ConnConfig) (rotation.DB, error) {
 type rdsWorld struct {
 	rds *rds.Client
 	f   *rotationtest.Fixture
+	// made are the secrets the world made, pinned as masters by rotator.
+	made []string
 }
 
 func newRDSWorld(t *testing.T, prefix string) *rdsWorld {
@@ -230,6 +232,7 @@ func (w *rdsWorld) secret(t *testing.T, value string, tags map[string]string) st
 	t.Cleanup(func() {
 		w.f.SM.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: out.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
 	})
+	w.made = append(w.made, aws.ToString(out.ARN))
 	return aws.ToString(out.ARN)
 }
 
@@ -245,6 +248,7 @@ func (w *rdsWorld) rotator() *rotation.Rotator {
 	r := newRotator(w.f, rotation.AlternatingUsers, nil)
 	r.RDS = w.rds
 	r.Dial = rdsDial
+	r.Config.MasterSecretARNs = append(r.Config.MasterSecretARNs, w.made...)
 	// The master secret has no "ssl": TLS first (with the embedded RDS authorities), and
 	// plaintext only because the local server refuses TLS.
 	r.Config.AllowPlaintext = true
@@ -311,6 +315,25 @@ func TestMasterOnPrimaryUserOnReplica(t *testing.T) {
 		w.userSecret(t, otherHost, master)
 		if err := rotateOnce(t, w.f, w.rotator()); !errors.Is(err, rotation.ErrInvalidSecret) || !strings.Contains(err.Error(), "read replica") {
 			t.Fatalf("unrelated host: err = %v, want ErrInvalidSecret", err)
+		}
+		// A name that starts with the replica's identifier but is not RDS's endpoint
+		// address for it (the guard once compared only the first label), or the endpoint
+		// with another port: refused before anything logs in anywhere.
+		replicaID, _, _ := strings.Cut(replicaHost, ".")
+		for _, impostor := range []struct {
+			host string
+			port int
+		}{{replicaID + ".attacker.test", w.f.Env.PGPort}, {replicaHost, w.f.Env.PGPort + 1}} {
+			w.userSecret(t, impostor.host, master)
+			if impostor.port != w.f.Env.PGPort {
+				cur := w.f.Get(t, "", "AWSCURRENT")
+				cur.Port = impostor.port
+				body, _ := cur.Marshal()
+				putCurrent(t, w.f, string(body))
+			}
+			if err := rotateOnce(t, w.f, w.rotator()); !errors.Is(err, rotation.ErrInvalidSecret) || !strings.Contains(err.Error(), "endpoint address") {
+				t.Fatalf("impostor %s:%d: err = %v, want ErrInvalidSecret", impostor.host, impostor.port, err)
+			}
 		}
 		w.userSecret(t, replicaHost, master)
 		if err := rotateOnce(t, w.f, w.rotator()); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 )
 
@@ -36,6 +37,11 @@ var (
 	ErrDBTLS = errors.New("database TLS failed")
 	// ErrDBAuth: the database refused the credentials.
 	ErrDBAuth = errors.New("database login refused")
+	// ErrDBInsecureAuth: the server asked for a password method that would hand it the
+	// password (cleartext, MD5) or one rotaudit does not use, and nothing was sent
+	// (dbsecret.ErrInsecureAuth). Not a wrong password: no other stored password is tried,
+	// and a retry fails the same way until the server is configured for scram-sha-256.
+	ErrDBInsecureAuth = errors.New("database asked for insecure password authentication")
 	// ErrDBPrivilege: the logged-in user may not do what the step needs.
 	ErrDBPrivilege = errors.New("missing database privilege")
 	// ErrProbe: the test query failed with the pending credentials.
@@ -65,6 +71,10 @@ func smError(op string, err error) error {
 
 // dbError classifies a database error and says what to do. who names the user.
 func dbError(op, who string, err error) error {
+	if errors.Is(err, dbsecret.ErrInsecureAuth) {
+		// Before the ConnectError case below, which would call it unreachable (transient).
+		return fmt.Errorf("%s: %w for %s: %w", op, ErrDBInsecureAuth, who, err)
+	}
 	if errors.Is(err, pgrole.ErrNotAdmin) {
 		// Found before anything was changed (PostgreSQL would answer 42501 later on).
 		return fmt.Errorf("%s: %w for %s: %w", op, ErrDBPrivilege, who, err)

@@ -23,7 +23,7 @@ type fakeCluster struct {
 }
 
 func newFakeCluster() *fakeCluster {
-	return &fakeCluster{passwords: map[string]string{"app": "old-pass"}, roles: map[string][][]any{}}
+	return &fakeCluster{passwords: map[string]string{"app": "old-pass", "master": "master-pass"}, roles: map[string][][]any{}}
 }
 
 func (c *fakeCluster) dial(_ context.Context, cfg *pgx.ConnConfig) (DB, error) {
@@ -47,14 +47,20 @@ func (f *fakeConn) Exec(_ context.Context, sql string, _ ...any) (pgconn.Command
 
 func (f *fakeConn) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if strings.Contains(sql, "WITH RECURSIVE up") {
-		user := args[0].(string)
-		rows, ok := f.c.roles[user]
-		if !ok {
-			if _, exists := f.c.passwords[user]; exists {
-				rows = [][]any{{user, false, false, false, false}}
+		// The guard's query: root, role, direct, super, createrole, replication, bypassrls.
+		var out [][]any
+		for _, user := range args[0].([]string) {
+			rows, ok := f.c.roles[user]
+			if !ok {
+				if _, exists := f.c.passwords[user]; exists {
+					rows = [][]any{{user, false, false, false, false}}
+				}
+			}
+			for _, r := range rows {
+				out = append(out, append([]any{user, r[0], r[0] != user}, r[1:]...))
 			}
 		}
-		return &fakeRows{rows: rows}, nil
+		return &fakeRows{rows: out}, nil
 	}
 	if f.c.queryErr != nil {
 		return nil, f.c.queryErr

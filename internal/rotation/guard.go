@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
@@ -13,15 +14,25 @@ import (
 // The confused-deputy guard.
 //
 // In the alternating-users strategy the rotator acts with the master's authority on the
-// user the secret names: it creates name_clone with that user's grants and stores the
-// clone's new password in the secret. Anyone who can write the secret but knows no
-// database password could otherwise name any role ("payroll", or the master itself) and
-// read the clone's password back. So, before the master is used (and before createSecret
-// stores anything), the secret's own credentials must log in as the secret's user, and
-// the user must not be one whose clone would carry more power than a data reader: the
-// master, a superuser, or a role with CREATEROLE, REPLICATION or BYPASSRLS, directly or
-// through a role it can SET ROLE to. ALLOW_PRIVILEGED_USERS=true lifts the last check for
-// operators who really rotate such a role; nothing lifts the first two.
+// user the secret names: it gives the other user of the pair (name_clone, or name for a
+// clone) the user's grants and a new password, and stores that password in the secret.
+// Anyone who can write the secret but knows no database password could otherwise name
+// any role ("payroll", the master, or X_clone to reach X) and read a password back. So
+// before the master acts, and before createSecret stores anything:
+//
+//  1. the master is one this function may use (MASTER_SECRET_ARNS, master.go), and the
+//     server it acts on is the user's or, for a read replica or Aurora reader that RDS
+//     lists by its endpoint address, the primary (rdsmaster.go);
+//  2. the secret's own credentials log in as its user on that same server (proveCurrent),
+//     so the proof and the master's action concern one database; no other password goes
+//     anywhere before this;
+//  3. neither user of the pair is the master, a superuser, a member of the master, or
+//     holds or can SET ROLE to CREATEROLE, REPLICATION, BYPASSRLS or a server-file role
+//     (checkPair; ALLOW_PRIVILEGED_USERS=true lifts the last one for operators who
+//     really rotate such a role, nothing lifts the others);
+//  4. in the master's transaction, the other user, when it exists, holds nothing the
+//     user lacks (pgrole.Exceeds): its password goes into the secret, and the mirror
+//     copies grants both ways.
 
 // privilegedBuiltins are predefined roles whose members can read or write server files or
 // run programs on the server: as dangerous to clone as the attributes below.
@@ -30,106 +41,177 @@ var privilegedBuiltins = []string{
 	"pg_create_subscription", "pg_signal_backend", "pg_checkpoint",
 }
 
-// proveCurrent logs in with AWSCURRENT, or else with AWSPREVIOUS when it names the same
-// user on the same server (a password changed in the database before the secret, as a
-// single-user setSecret that died would leave it). It returns the session; the caller
-// closes it. A refusal is ErrDBAuth wrapped with why the login is required.
-func (r *Rotator) proveCurrent(ctx context.Context, arn string, current dbsecret.Secret) (DB, error) {
-	db, err := r.connect(ctx, current)
-	if err == nil || !errors.Is(err, ErrDBAuth) {
-		return db, err
-	}
-	prev, perr := r.getSecret(ctx, arn, "", StagePrevious)
-	if perr == nil && prev.Username == current.Username && prev.SameServer(current) {
-		if pdb, perr := r.connect(ctx, prev); perr == nil {
-			return pdb, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: the secret's own credentials must log in as %q before a rotation changes anything "+
-		"(AWSCURRENT is refused and AWSPREVIOUS does not log in as that user): set the user's password in the database "+
-		"to the AWSCURRENT value, or put the right password in the secret", err, current.Username)
-}
-
 // ErrUnsafeUser: the secret names a user the master must not clone or act for.
 var ErrUnsafeUser = errors.New("user may not be rotated with the master's authority")
 
-// checkUser refuses a user whose alternating rotation would hand out more than its own
-// data access. master is the master's user name, or "" when not known yet (createSecret
-// reads the catalog through the user's own session; setSecret again through the
-// master's, in the transaction that then acts). pg_roles and pg_auth_members are readable
-// by every role, so both sessions see the same.
-func (r *Rotator) checkUser(ctx context.Context, q pgrole.Querier, user, master string) error {
-	if master != "" && user == master {
-		return fmt.Errorf("%w: %q is the master user (the secret at masterarn): the master rotates single-user with its own secret",
-			ErrUnsafeUser, user)
+// proveCurrent logs in with AWSCURRENT's user and password on the server the master acts
+// on (master's host and port, the user's database), or else with AWSPREVIOUS when it
+// names the same user on the same server (a password changed in the database before the
+// secret). It returns the session; the caller closes it. A refusal is ErrDBAuth wrapped
+// with why the login is required.
+func (r *Rotator) proveCurrent(ctx context.Context, arn string, current, master dbsecret.Secret) (DB, error) {
+	on := func(s dbsecret.Secret) dbsecret.Secret {
+		s.Host, s.Port = master.Host, master.Port
+		return s
 	}
-	// Every role user can become: itself and, transitively, the roles it is a member of
-	// (SET ROLE works through any membership before PostgreSQL 16, and through those with
-	// the SET option from 16, the default). Attributes are not inherited, but a member can
-	// SET ROLE to the holder, so the whole chain counts.
-	rows, err := q.Query(ctx, `WITH RECURSIVE up(oid) AS (
-			SELECT oid FROM pg_roles WHERE rolname = $1
-			UNION
-			SELECT m.roleid FROM pg_auth_members m JOIN up ON m.member = up.oid)
-		SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls
-		FROM up JOIN pg_roles r ON r.oid = up.oid ORDER BY r.rolname`, user)
+	db, err := r.connect(ctx, on(current))
+	if err == nil || !errors.Is(err, ErrDBAuth) {
+		if err != nil {
+			return nil, fmt.Errorf("log in with AWSCURRENT on %s:%d before the master acts: %w", master.Host, master.Port, err)
+		}
+		return db, nil
+	}
+	prev, perr := r.getSecret(ctx, arn, "", StagePrevious)
+	if perr == nil && prev.Username == current.Username && prev.SameServer(current) {
+		if pdb, perr := r.connect(ctx, on(prev)); perr == nil {
+			return pdb, nil
+		}
+	}
+	return nil, fmt.Errorf("log in with AWSCURRENT on %s:%d before the master acts: %w: the secret's own credentials must log in as %q before a rotation changes anything "+
+		"(AWSCURRENT is refused and AWSPREVIOUS does not log in as that user): set the user's password in the database "+
+		"to the AWSCURRENT value, or put the right password in the secret", master.Host, master.Port, err, current.Username)
+}
+
+// checkPair refuses a pair whose alternating rotation would hand out more than the
+// user's own data access: user must exist, and neither user nor partner (when it exists)
+// may be or reach what the guard refuses. With inMaster (the master's transaction, right
+// before it acts) the partner must also hold nothing user lacks. pg_roles and
+// pg_auth_members are readable by every role, so the user's own session (createSecret)
+// sees what the master's does.
+func (r *Rotator) checkPair(ctx context.Context, q pgrole.Querier, user, partner, master string, inMaster bool) error {
+	for _, n := range []string{user, partner} {
+		if len(n) > pgrole.MaxNameLen {
+			return fmt.Errorf("%w: role name %q is %d bytes, over PostgreSQL's %d: the server would read it as %q",
+				ErrInvalidSecret, n, len(n), pgrole.MaxNameLen, n[:pgrole.MaxNameLen])
+		}
+	}
+	for _, n := range []string{user, partner} {
+		if n == master {
+			return fmt.Errorf("%w: %q is the master user (the secret at masterarn)%s: the master rotates single-user with its own secret",
+				ErrUnsafeUser, n, partnerNote(n, partner))
+		}
+	}
+	reach, err := reachable(ctx, q, user, partner)
 	if err != nil {
-		return dbError("read the user's roles", user, err)
+		return err
+	}
+	if _, ok := reach[user]; !ok {
+		return fmt.Errorf("%w: role %q does not exist in the database", ErrInvalidSecret, user)
+	}
+	for _, n := range []string{user, partner} {
+		if roles, ok := reach[n]; ok {
+			if err := r.checkRoles(ctx, n, partnerNote(n, partner), roles, master); err != nil {
+				return err
+			}
+		}
+	}
+	if _, exists := reach[partner]; !inMaster || !exists {
+		return nil
+	}
+	// A user that is a member of its partner (CLONE_MEMBER_OF_USER's clone) reaches the
+	// partner's privileges already; the partner's own attributes were checked above.
+	if slices.ContainsFunc(reach[user], func(g reachedRole) bool { return g.name == partner && g.direct }) {
+		return nil
+	}
+	more, err := pgrole.Exceeds(ctx, q, partner, user)
+	if err != nil {
+		return dbError("compare "+partner+" with "+user, master, err)
+	}
+	if len(more) > 0 {
+		return fmt.Errorf("%w: the other user of the pair, %q, holds what %q lacks: %s: its password would go into this secret; "+
+			"give %q the same grants (or grant both through a group role), or drop %q if it is not this secret's clone",
+			ErrUnsafeUser, partner, user, strings.Join(more, "; "), user, partner)
+	}
+	return nil
+}
+
+func partnerNote(n, partner string) string {
+	if n == partner {
+		return " (the other user of the pair)"
+	}
+	return ""
+}
+
+// reachedRole is a role a user can become: itself or a group it is a member of,
+// directly or through others.
+type reachedRole struct {
+	name                                      string
+	direct                                    bool
+	super, createRole, replication, bypassRLS bool
+}
+
+// reachable returns, for each of users that exists, every role it can become: itself
+// and, transitively, the roles it is a member of. SET ROLE works through any membership
+// before PostgreSQL 16, and through those with the SET option from 16 (the default).
+// Attributes are not inherited, but a member can SET ROLE to the holder, so the whole
+// chain counts. One query for all users.
+func reachable(ctx context.Context, q pgrole.Querier, users ...string) (map[string][]reachedRole, error) {
+	rows, err := q.Query(ctx, `WITH RECURSIVE up(root, oid, depth) AS (
+			SELECT rolname, oid, 0 FROM pg_roles WHERE rolname = ANY($1)
+			UNION
+			SELECT up.root, m.roleid, LEAST(up.depth + 1, 2) FROM pg_auth_members m JOIN up ON m.member = up.oid)
+		SELECT up.root, r.rolname, bool_or(up.depth = 1), bool_or(r.rolsuper), bool_or(r.rolcreaterole),
+			bool_or(r.rolreplication), bool_or(r.rolbypassrls)
+		FROM up JOIN pg_roles r ON r.oid = up.oid GROUP BY up.root, r.rolname ORDER BY 1, 2`, users)
+	if err != nil {
+		return nil, dbError("read the users' roles", strings.Join(users, ", "), err)
 	}
 	defer rows.Close()
-	var found bool
+	out := map[string][]reachedRole{}
+	for rows.Next() {
+		var root string
+		var g reachedRole
+		if err := rows.Scan(&root, &g.name, &g.direct, &g.super, &g.createRole, &g.replication, &g.bypassRLS); err != nil {
+			return nil, dbError("read the users' roles", root, err)
+		}
+		out[root] = append(out[root], g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("read the users' roles", strings.Join(users, ", "), err)
+	}
+	return out, nil
+}
+
+// checkRoles refuses user when a role it can become is the master, a superuser, or
+// holds a privilege the guard refuses (unless ALLOW_PRIVILEGED_USERS=true).
+func (r *Rotator) checkRoles(ctx context.Context, user, note string, roles []reachedRole, master string) error {
 	var problems []string
 	super := false
-	for rows.Next() {
-		var name string
-		var isSuper, createRole, replication, bypassRLS bool
-		if err := rows.Scan(&name, &isSuper, &createRole, &replication, &bypassRLS); err != nil {
-			return dbError("read the user's roles", user, err)
-		}
+	for _, g := range roles {
 		via := ""
-		if name == user {
-			found = true
-		} else {
-			via = " through its membership in " + pgrole.Ident(name)
+		if g.name != user {
+			via = " through its membership in " + pgrole.Ident(g.name)
 		}
-		if master != "" && name == master {
-			return fmt.Errorf("%w: %q is a member of the master %q: its clone would act as the master", ErrUnsafeUser, user, master)
+		if master != "" && g.name == master {
+			return fmt.Errorf("%w: %q%s is a member of the master %q: its clone would act as the master", ErrUnsafeUser, user, note, master)
 		}
-		if isSuper {
+		if g.super {
 			super = true
 			problems = append(problems, "SUPERUSER"+via)
 		}
 		for _, a := range []struct {
 			on   bool
 			name string
-		}{{createRole, "CREATEROLE"}, {replication, "REPLICATION"}, {bypassRLS, "BYPASSRLS"}} {
+		}{{g.createRole, "CREATEROLE"}, {g.replication, "REPLICATION"}, {g.bypassRLS, "BYPASSRLS"}} {
 			if a.on {
 				problems = append(problems, a.name+via)
 			}
 		}
-		for _, b := range privilegedBuiltins {
-			if name == b {
-				problems = append(problems, "membership in "+b)
-			}
+		if slices.Contains(privilegedBuiltins, g.name) {
+			problems = append(problems, "membership in "+g.name)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return dbError("read the user's roles", user, err)
-	}
-	if !found {
-		return fmt.Errorf("%w: role %q does not exist in the database", ErrInvalidSecret, user)
 	}
 	if len(problems) == 0 {
 		return nil
 	}
 	if super {
-		return fmt.Errorf("%w: %q has %s: a superuser is never rotated through the master", ErrUnsafeUser, user, strings.Join(problems, ", "))
+		return fmt.Errorf("%w: %q%s has %s: a superuser is never rotated through the master", ErrUnsafeUser, user, note, strings.Join(problems, ", "))
 	}
 	if r.Config.AllowPrivilegedUsers {
 		r.logger().WarnContext(ctx, "rotating a privileged user", "username", user, "privileges", strings.Join(problems, ", "),
 			"reason", EnvAllowPrivilegedUsers+"=true")
 		return nil
 	}
-	return fmt.Errorf("%w: %q has %s: its clone would get the same power; rotate it single-user, or set %s=true if that is intended",
-		ErrUnsafeUser, user, strings.Join(problems, ", "), EnvAllowPrivilegedUsers)
+	return fmt.Errorf("%w: %q%s has %s: its clone would get the same power; rotate it single-user, or set %s=true if that is intended",
+		ErrUnsafeUser, user, note, strings.Join(problems, ", "), EnvAllowPrivilegedUsers)
 }

@@ -13,7 +13,7 @@ import (
 // secret's own credentials do not log in or name a user the master must not clone. The
 // integration test TestConfusedDeputy replays both attacks on the real database.
 func TestGuardBeforeAnythingIsStored(t *testing.T) {
-	const previousJSON = `{"engine":"postgres","host":"db","port":5432,"username":"app","password":"prev-pass","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:1:secret:m"}`
+	const previousJSON = `{"engine":"postgres","host":"db","port":5432,"username":"app","password":"prev-pass","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf"}`
 	plain := func(name string) []any { return []any{name, false, false, false, false} }
 	tests := []struct {
 		name     string
@@ -26,9 +26,6 @@ func TestGuardBeforeAnythingIsStored(t *testing.T) {
 		{"alternating: password not known", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
 			c.passwords["app"] = "the-real-one"
 		}, ErrDBAuth, "must log in as \"app\""},
-		{"single: password not known", SingleUser, false, func(c *fakeCluster, _ *fakeSM) {
-			c.passwords["app"] = "the-real-one"
-		}, ErrDBAuth, "must log in"},
 		{"alternating: previous of the same user logs in", AlternatingUsers, false, func(c *fakeCluster, f *fakeSM) {
 			c.passwords["app"] = "prev-pass"
 			f.values["v0"], f.stages["v0"] = previousJSON, []string{StagePrevious}
@@ -58,15 +55,28 @@ func TestGuardBeforeAnythingIsStored(t *testing.T) {
 		{"single: CREATEROLE is its own business", SingleUser, false, func(c *fakeCluster, _ *fakeSM) {
 			c.roles["app"] = [][]any{{"app", false, true, false, false}}
 		}, nil, ""},
-		{"test query fails with the current credentials", SingleUser, false, func(c *fakeCluster, _ *fakeSM) {
+		{"alternating: test query fails with the current credentials", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
 			c.queryErr = &pgconn.PgError{Code: "42P01", Message: `relation "nope" does not exist`}
 		}, ErrProbe, "before any change"},
+		{"single: no database before setSecret", SingleUser, false, func(c *fakeCluster, _ *fakeSM) {
+			c.passwords["app"] = "the-real-one"
+		}, nil, ""},
+		{"alternating: master not pinned", AlternatingUsers, false, func(c *fakeCluster, f *fakeSM) {
+			f.values["v1"] = strings.Replace(currentJSON, "secret:m-AbCdEf", "secret:other-AbCdEf", 1)
+		}, ErrMasterNotAllowed, "not in MASTER_SECRET_ARNS"},
+		{"alternating: the partner is the master", AlternatingUsers, false, func(c *fakeCluster, f *fakeSM) {
+			f.values["v1"] = strings.Replace(strings.Replace(currentJSON, `"app"`, `"master_clone"`, 1), "old-pass", "clone-pass", 1)
+			c.passwords["master_clone"] = "clone-pass"
+		}, ErrUnsafeUser, "(the other user of the pair)"},
+		{"alternating: the partner has CREATEROLE", AlternatingUsers, false, func(c *fakeCluster, _ *fakeSM) {
+			c.roles["app_clone"] = [][]any{{"app_clone", false, true, false, false}}
+		}, ErrUnsafeUser, `"app_clone" (the other user of the pair) has CREATEROLE`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c := newFakeSM(currentJSON), newFakeCluster()
 			tt.setup(c, f)
-			r := &Rotator{SM: f, Dial: c.dial, Config: Config{Strategy: tt.strategy, AllowPrivilegedUsers: tt.allow, Password: PasswordPolicy{Length: 32}}}
+			r := &Rotator{SM: f, Dial: c.dial, Config: Config{Strategy: tt.strategy, AllowPrivilegedUsers: tt.allow, Password: PasswordPolicy{Length: 32}, MasterSecretARNs: []string{fakeMasterARN}}}
 			err := r.Handle(context.Background(), Event{Step: StepCreate, SecretID: "x", ClientRequestToken: fakeToken})
 			if tt.wantErr == nil {
 				if err != nil || f.puts != 1 {
@@ -98,5 +108,28 @@ func TestTransient(t *testing.T) {
 		if got := transient(tt.err); got != tt.want {
 			t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestMayUseMaster: masterarn matches a pinned ARN as a full ARN, the partial ARN without
+// Secrets Manager's suffix, or the bare name; nothing else.
+func TestMayUseMaster(t *testing.T) {
+	c := Config{MasterSecretARNs: []string{"arn:aws:secretsmanager:us-east-1:1:secret:team/admin-AbCdEf"}}
+	for id, want := range map[string]bool{
+		"arn:aws:secretsmanager:us-east-1:1:secret:team/admin-AbCdEf": true,
+		"arn:aws:secretsmanager:us-east-1:1:secret:team/admin":        true,
+		"team/admin": true,
+		"arn:aws:secretsmanager:us-east-1:2:secret:team/admin-AbCdEf": false,
+		"arn:aws:secretsmanager:us-east-1:1:secret:team/admin-XyZ123": false,
+		"team/admin-AbCdEf": false,
+		"admin":             false,
+		"":                  false,
+	} {
+		if got := c.mayUseMaster(id); got != want {
+			t.Errorf("mayUseMaster(%q) = %v, want %v", id, got, want)
+		}
+	}
+	if (Config{}).mayUseMaster("team/admin") {
+		t.Error("an empty list allows a master")
 	}
 }

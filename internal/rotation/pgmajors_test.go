@@ -182,7 +182,7 @@ func TestUserOwningObjects(t *testing.T) {
 		t.Fatalf("doctor without the option: %s: %s, want FAIL naming %s", c.Status, c.Detail, rotation.EnvCloneMemberOfUser)
 	}
 	r := newRotator(f, rotation.AlternatingUsers, nil)
-	cfg, err := rotation.LoadConfig(rotation.MapEnv(map[string]string{rotation.EnvCloneMemberOfUser: "true", rotation.EnvRotationStrategy: "alternating-users"}))
+	cfg, err := rotation.LoadConfig(rotation.MapEnv(map[string]string{rotation.EnvCloneMemberOfUser: "true", rotation.EnvRotationStrategy: "alternating-users", rotation.EnvMasterSecretARNs: f.MasterARN}))
 	if err != nil || !cfg.CloneMemberOfUser {
 		t.Fatalf("LoadConfig with %s=true: %+v, %v", rotation.EnvCloneMemberOfUser, cfg, err)
 	}

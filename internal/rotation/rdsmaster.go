@@ -41,50 +41,6 @@ const (
 // maxDBARNLength is the longest DB instance or cluster ARN AWS's function accepts.
 const maxDBARNLength = 256
 
-// master reads the master user's secret, by ARN or name, and points it at the database the
-// master acts on: the user's database on the master's host. A master secret that RDS
-// manages holds only username and password: its host, port and engine come from RDS. The
-// master's host must be the user's, or RDS must list the user's host as a read replica or
-// Aurora reader of it; then the master acts on its own (primary) host, as in AWS's
-// function, and the change reaches the user's host by replication.
-func (r *Rotator) master(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
-	if current.MasterARN == "" {
-		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN or name", ErrInvalidSecret)
-	}
-	body, err := r.getSecretString(ctx, current.MasterARN, "", StageCurrent)
-	if err != nil {
-		return dbsecret.Secret{}, fmt.Errorf("master secret: %w", err)
-	}
-	m, credentialsOnly, err := dbsecret.ParseCredentials([]byte(body))
-	if err != nil {
-		return dbsecret.Secret{}, fmt.Errorf("%w: master secret %s: %w", ErrInvalidSecret, current.MasterARN, err)
-	}
-	if credentialsOnly {
-		if m, err = r.rdsManagedMaster(ctx, current.MasterARN, m); err != nil {
-			return dbsecret.Secret{}, fmt.Errorf("master secret: %w", err)
-		}
-	}
-	switch {
-	case m.Host == current.Host:
-		if m.Port != current.Port {
-			return dbsecret.Secret{}, fmt.Errorf("%w: master secret points at %s:%d, the user's at %s:%d", ErrInvalidSecret, m.Host, m.Port, current.Host, current.Port)
-		}
-	default:
-		ok, err := r.isReplica(ctx, current, m)
-		if err != nil {
-			return dbsecret.Secret{}, fmt.Errorf("master secret points at %s, the user's at %s: is it a replica? %w", m.Host, current.Host, err)
-		}
-		if !ok {
-			return dbsecret.Secret{}, fmt.Errorf("%w: master secret points at %s:%d, the user's at %s:%d, which RDS does not list as a read replica or Aurora reader of it",
-				ErrInvalidSecret, m.Host, m.Port, current.Host, current.Port)
-		}
-		r.logger().InfoContext(ctx, "user's host is a replica: the master acts on the primary", "host", current.Host, "primary_host", m.Host)
-	}
-	// Object privileges live in the user's database: the master works there.
-	m.DBName = current.DBName
-	return m, nil
-}
-
 // rdsManagedMaster completes a master secret of only username and password with the
 // host, port and engine of the RDS instance or cluster named by its system tag.
 func (r *Rotator) rdsManagedMaster(ctx context.Context, id string, m dbsecret.Secret) (dbsecret.Secret, error) {
@@ -138,14 +94,21 @@ func (r *Rotator) rdsManagedMaster(ctx context.Context, id string, m dbsecret.Se
 	return m, nil
 }
 
-// isReplica reports whether user's host is a read replica of master's instance (RDS for
-// PostgreSQL), or the reader endpoint or a reader instance of master's cluster (Aurora).
-// Hosts are RDS endpoints, whose first label is the instance or cluster identifier.
+// isReplica reports whether user's host and port are RDS's endpoint of a read replica of
+// master's instance (RDS for PostgreSQL), or the reader endpoint or a reader instance's
+// endpoint of master's cluster (Aurora). RDS endpoints start with the instance or cluster
+// identifier, which finds the candidate; the whole address and the port must then be the
+// ones RDS gives it, so a name that merely starts with a replica's identifier
+// ("replica.attacker.example") is no replica.
 func (r *Rotator) isReplica(ctx context.Context, user, master dbsecret.Secret) (bool, error) {
 	if r.RDS == nil {
 		return false, nil
 	}
 	userID, masterID := firstLabel(user.Host), firstLabel(master.Host)
+	atEndpoint := func(inst rdstypes.DBInstance) bool {
+		return inst.Endpoint != nil && strings.EqualFold(aws.ToString(inst.Endpoint.Address), user.Host) &&
+			int(aws.ToInt32(inst.Endpoint.Port)) == user.Port
+	}
 	switch master.Engine {
 	case "postgres":
 		inst, err := r.instance(ctx, userID)
@@ -157,7 +120,7 @@ func (r *Rotator) isReplica(ctx context.Context, user, master dbsecret.Secret) (
 		}
 		src := aws.ToString(inst.ReadReplicaSourceDBInstanceIdentifier)
 		// Within a region RDS names the source by identifier, across regions by ARN.
-		return src != "" && (src == masterID || strings.HasSuffix(src, ":db:"+masterID)), nil
+		return atEndpoint(inst) && src != "" && (src == masterID || strings.HasSuffix(src, ":db:"+masterID)), nil
 	case "aurora-postgresql":
 		clusterID := masterID
 		if labels := strings.Split(master.Host, "."); len(labels) < 2 || !strings.Contains(labels[1], "cluster") {
@@ -180,13 +143,23 @@ func (r *Rotator) isReplica(ctx context.Context, user, master dbsecret.Secret) (
 		if err != nil {
 			return false, err
 		}
-		if user.Host == aws.ToString(c.ReaderEndpoint) {
+		if strings.EqualFold(user.Host, aws.ToString(c.ReaderEndpoint)) && int(aws.ToInt32(c.Port)) == user.Port {
 			return true, nil
 		}
 		for _, m := range c.DBClusterMembers {
-			if aws.ToString(m.DBInstanceIdentifier) == userID && !aws.ToBool(m.IsClusterWriter) {
-				return true, nil
+			if !strings.EqualFold(aws.ToString(m.DBInstanceIdentifier), userID) || aws.ToBool(m.IsClusterWriter) {
+				continue
 			}
+			inst, err := r.instance(ctx, aws.ToString(m.DBInstanceIdentifier))
+			if errors.Is(err, errNotFound) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			// An Aurora instance listens on its cluster's port.
+			return inst.Endpoint != nil && strings.EqualFold(aws.ToString(inst.Endpoint.Address), user.Host) &&
+				int(aws.ToInt32(c.Port)) == user.Port, nil
 		}
 	}
 	return false, nil

@@ -84,23 +84,29 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"defaults", nil, func(c Config) bool {
 			return c.Password.Length == 32 && c.Password.ExcludeCharacters == DefaultExcludeCharacters &&
-				c.Password.RequireEachIncludedType && c.Strategy == SingleUser && c.TestQuery == "SELECT 1" && !c.AllowPlaintext
+				c.Password.RequireEachIncludedType && c.Strategy == SingleUser && c.TestQuery == "SELECT 1" && !c.AllowPlaintext && !c.AllowInsecurePasswordAuth
 		}, ""},
 		{"all set", map[string]string{
 			"PASSWORD_LENGTH": "48", "EXCLUDE_CHARACTERS": "abc", "EXCLUDE_NUMBERS": "TRUE",
 			"EXCLUDE_PUNCTUATION": "true", "REQUIRE_EACH_INCLUDED_TYPE": "false",
 			"ROTATION_STRATEGY": "alternating-users", "TEST_QUERY": "SELECT count(*) FROM t",
 			"DB_CA_BUNDLE": bundle, "DB_ALLOW_PLAINTEXT": "true", "SECRETS_MANAGER_ENDPOINT": "https://vpce",
+			"MASTER_SECRET_ARNS":              fakeMasterARN + ", arn:aws-us-gov:secretsmanager:us-gov-west-1:1:secret:rds!db-1-x2Yz9q",
+			"DB_ALLOW_INSECURE_PASSWORD_AUTH": "true",
 		}, func(c Config) bool {
 			return c.Password.Length == 48 && c.Password.ExcludeCharacters == "abc" && c.Password.ExcludeNumbers &&
 				c.Password.ExcludePunctuation && !c.Password.RequireEachIncludedType && c.Strategy == AlternatingUsers &&
 				c.TestQuery == "SELECT count(*) FROM t" && c.CABundle == bundle && c.AllowPlaintext &&
-				c.SecretsManagerEndpoint == "https://vpce"
+				c.AllowInsecurePasswordAuth && c.SecretsManagerEndpoint == "https://vpce" && len(c.MasterSecretARNs) == 2 && c.MasterSecretARNs[0] == fakeMasterARN
 		}, ""},
+		{"alternating without pinned masters", map[string]string{"ROTATION_STRATEGY": "alternating-users"}, nil, "MASTER_SECRET_ARNS"},
+		{"master not a full ARN", map[string]string{"MASTER_SECRET_ARNS": "rotaudit/admin"}, nil, "MASTER_SECRET_ARNS"},
+		{"master ARN without its suffix", map[string]string{"MASTER_SECRET_ARNS": "arn:aws:secretsmanager:us-east-1:1:secret:admin"}, nil, "MASTER_SECRET_ARNS"},
 		{"length not a number", map[string]string{"PASSWORD_LENGTH": "long"}, nil, "PASSWORD_LENGTH"},
 		{"length too short", map[string]string{"PASSWORD_LENGTH": "4"}, nil, "PASSWORD_LENGTH"},
 		{"bad bool", map[string]string{"EXCLUDE_NUMBERS": "maybe"}, nil, "EXCLUDE_NUMBERS"},
 		{"bad plaintext", map[string]string{"DB_ALLOW_PLAINTEXT": "yes please"}, nil, "DB_ALLOW_PLAINTEXT"},
+		{"bad insecure password auth", map[string]string{"DB_ALLOW_INSECURE_PASSWORD_AUTH": "md5"}, nil, "DB_ALLOW_INSECURE_PASSWORD_AUTH"},
 		{"bad strategy", map[string]string{"ROTATION_STRATEGY": "multi-user"}, nil, "ROTATION_STRATEGY"},
 		{"blank query", map[string]string{"TEST_QUERY": "  "}, nil, "TEST_QUERY"},
 		{"nothing left", map[string]string{"EXCLUDE_NUMBERS": "true", "EXCLUDE_PUNCTUATION": "true", "EXCLUDE_UPPERCASE": "true", "EXCLUDE_LOWERCASE": "true"}, nil, "EXCLUDE_LOWERCASE"},
@@ -130,7 +136,7 @@ func TestLoadConfig(t *testing.T) {
 // reads those, and false, 0, n, no as false; anything else is an error (AWS: false).
 func TestBooleanSettingsAsAWS(t *testing.T) {
 	for _, name := range []string{EnvExcludeNumbers, EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
-		EnvRequireEachIncludedType, EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser} {
+		EnvRequireEachIncludedType, EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser, EnvDBAllowInsecurePasswordAuth} {
 		for v, want := range map[string]bool{"true": true, "TRUE": true, "1": true, "y": true, "Y": true, "yes": true, " Yes ": true,
 			"false": false, "False": false, "0": false, "n": false, "NO": false} {
 			c, err := LoadConfig(MapEnv(map[string]string{name: v}))
@@ -142,6 +148,7 @@ func TestBooleanSettingsAsAWS(t *testing.T) {
 				EnvExcludeUppercase: c.Password.ExcludeUppercase, EnvExcludeLowercase: c.Password.ExcludeLowercase,
 				EnvRequireEachIncludedType: c.Password.RequireEachIncludedType, EnvDBAllowPlaintext: c.AllowPlaintext,
 				EnvAllowPrivilegedUsers: c.AllowPrivilegedUsers, EnvCloneMemberOfUser: c.CloneMemberOfUser,
+				EnvDBAllowInsecurePasswordAuth: c.AllowInsecurePasswordAuth,
 			}[name]
 			if got != want {
 				t.Errorf("%s=%q read as %v, want %v", name, v, got, want)
@@ -308,6 +315,9 @@ func (f *fakeSM) DescribeSecret(_ context.Context, in *sm.DescribeSecretInput, _
 func (f *fakeSM) GetSecretValue(_ context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if aws.ToString(in.SecretId) == fakeMasterARN {
+		return &sm.GetSecretValueOutput{SecretString: aws.String(masterJSON), ARN: in.SecretId}, nil
+	}
 	for v, st := range f.stages {
 		if in.VersionId != nil && *in.VersionId != v {
 			continue
@@ -317,7 +327,7 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *sm.GetSecretValueInput, _
 			if !ok {
 				return nil, &smtypes.ResourceNotFoundException{Message: aws.String("no value")}
 			}
-			return &sm.GetSecretValueOutput{SecretString: aws.String(val), VersionId: aws.String(v)}, nil
+			return &sm.GetSecretValueOutput{SecretString: aws.String(val), VersionId: aws.String(v), ARN: in.SecretId}, nil
 		}
 	}
 	return nil, &smtypes.ResourceNotFoundException{Message: aws.String("no such version")}
@@ -371,7 +381,12 @@ func (f *fakeSM) GetRandomPassword(_ context.Context, in *sm.GetRandomPasswordIn
 	return &sm.GetRandomPasswordOutput{RandomPassword: aws.String(f.password)}, nil
 }
 
-const currentJSON = `{"engine":"postgres","host":"db","port":5432,"username":"app","password":"old-pass","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:1:secret:m","extra":{"a":1}}`
+const currentJSON = `{"engine":"postgres","host":"db","port":5432,"username":"app","password":"old-pass","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf","extra":{"a":1}}`
+
+// fakeMasterARN is the master secret currentJSON names; fakeSM answers it with masterJSON.
+const fakeMasterARN = "arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf"
+
+const masterJSON = `{"engine":"postgres","host":"db","port":5432,"username":"master","password":"master-pass","dbname":"postgres","ssl":false}`
 
 func noDB(context.Context, *pgx.ConnConfig) (DB, error) {
 	return nil, errors.New("unit tests have no database")
@@ -381,7 +396,7 @@ func TestCreateSecretIsIdempotent(t *testing.T) {
 	for _, strategy := range []Strategy{SingleUser, AlternatingUsers} {
 		t.Run(string(strategy), func(t *testing.T) {
 			f := newFakeSM(currentJSON)
-			r := &Rotator{SM: f, Dial: newFakeCluster().dial, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}}}
+			r := &Rotator{SM: f, Dial: newFakeCluster().dial, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}, MasterSecretARNs: []string{fakeMasterARN}}}
 			ev := Event{Step: StepCreate, SecretID: "x", ClientRequestToken: fakeToken}
 			for i := 0; i < 3; i++ {
 				if err := r.Handle(context.Background(), ev); err != nil {
@@ -460,7 +475,7 @@ func TestStepChecks(t *testing.T) {
 			if strings.HasPrefix(tt.name, "alternating") {
 				strategy = AlternatingUsers
 			}
-			r := &Rotator{SM: f, Dial: newFakeCluster().dial, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}}}
+			r := &Rotator{SM: f, Dial: newFakeCluster().dial, Config: Config{Strategy: strategy, Password: PasswordPolicy{Length: 32}, MasterSecretARNs: []string{fakeMasterARN}}}
 			err := r.Handle(context.Background(), Event{Step: tt.step, SecretID: "x", ClientRequestToken: tt.token})
 			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)

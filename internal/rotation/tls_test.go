@@ -22,9 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/rotaudit/rotaudit/internal/lambdakit"
 	"github.com/rotaudit/rotaudit/internal/rotation"
 	"github.com/rotaudit/rotaudit/internal/rotation/driver"
@@ -186,10 +183,10 @@ func TestPreferTLSAllowPlaintext(t *testing.T) {
 			if front.plain.Load() != 0 || front.tlsFail.Load() == 0 {
 				t.Fatalf("plaintext attempts %d (want 0), failed handshakes %d", front.plain.Load(), front.tlsFail.Load())
 			}
-			if _, gerr := f.SM.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{
-				SecretId: aws.String(f.SecretARN), VersionId: aws.String(token), VersionStage: aws.String("AWSPENDING"),
-			}); gerr == nil {
-				t.Fatal("a pending value was stored although the certificate did not verify")
+			direct := cur
+			direct.Port, direct.SSL = f.Env.PGPort, nil
+			if !rotationtest.LogsIn(direct) {
+				t.Fatal("the database password changed although the certificate did not verify")
 			}
 		})
 	}

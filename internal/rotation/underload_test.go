@@ -39,6 +39,7 @@ func TestTwentyRotationsUnderLoad(t *testing.T) {
 		}
 		cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 		cfg.Strategy = strategy
+		cfg.MasterSecretARNs = []string{f.AdminSecretARN}
 		// The harness's secret has no rotation schedule: rotate it as an operator would.
 		r := &rotation.Rotator{SM: smc, Dial: rotation.PgxDialer, Config: cfg, AllowDisabled: true}
 		token, _, err := driver.Start(ctx, r, f.AppSecretID)

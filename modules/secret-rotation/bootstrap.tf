@@ -59,13 +59,14 @@ module "bootstrap" {
 
   # The bootstrap's contract (functions/dbbootstrap); optional values are set empty.
   environment = {
-    MASTER_SECRET_ARN        = local.admin_secret_arn
-    APP_SECRET_ARNS          = aws_secretsmanager_secret.app.arn
-    APP_USERNAME             = var.app_username
-    DB_NAME                  = var.db_name
-    DB_CA_BUNDLE             = var.db_ca_bundle
-    DB_ALLOW_PLAINTEXT       = tostring(var.db_allow_plaintext)
-    SECRETS_MANAGER_ENDPOINT = local.sm_endpoint
+    MASTER_SECRET_ARN               = local.admin_secret_arn
+    APP_SECRET_ARNS                 = aws_secretsmanager_secret.app.arn
+    APP_USERNAME                    = var.app_username
+    DB_NAME                         = var.db_name
+    DB_CA_BUNDLE                    = var.db_ca_bundle
+    DB_ALLOW_PLAINTEXT              = tostring(var.db_allow_plaintext)
+    DB_ALLOW_INSECURE_PASSWORD_AUTH = tostring(var.db_allow_insecure_password_auth)
+    SECRETS_MANAGER_ENDPOINT        = local.sm_endpoint
   }
 }
 

@@ -297,20 +297,23 @@ module "rotator" {
 
   # The keys are the rotator's contract (internal/rotation.EnvVars); a Go test checks them.
   environment = {
-    SECRETS_MANAGER_ENDPOINT   = local.sm_endpoint
-    EXCLUDE_CHARACTERS         = var.exclude_characters
-    PASSWORD_LENGTH            = tostring(var.password_length)
-    EXCLUDE_NUMBERS            = tostring(var.exclude_numbers)
-    EXCLUDE_PUNCTUATION        = tostring(var.exclude_punctuation)
-    EXCLUDE_UPPERCASE          = tostring(var.exclude_uppercase)
-    EXCLUDE_LOWERCASE          = tostring(var.exclude_lowercase)
-    REQUIRE_EACH_INCLUDED_TYPE = tostring(var.require_each_included_type)
-    ROTATION_STRATEGY          = each.key
-    TEST_QUERY                 = var.test_query
-    DB_CA_BUNDLE               = var.db_ca_bundle
-    DB_ALLOW_PLAINTEXT         = tostring(var.db_allow_plaintext)
-    ALLOW_PRIVILEGED_USERS     = tostring(var.allow_privileged_users)
-    CLONE_MEMBER_OF_USER       = tostring(var.clone_member_of_user)
+    SECRETS_MANAGER_ENDPOINT        = local.sm_endpoint
+    EXCLUDE_CHARACTERS              = var.exclude_characters
+    PASSWORD_LENGTH                 = tostring(var.password_length)
+    EXCLUDE_NUMBERS                 = tostring(var.exclude_numbers)
+    EXCLUDE_PUNCTUATION             = tostring(var.exclude_punctuation)
+    EXCLUDE_UPPERCASE               = tostring(var.exclude_uppercase)
+    EXCLUDE_LOWERCASE               = tostring(var.exclude_lowercase)
+    REQUIRE_EACH_INCLUDED_TYPE      = tostring(var.require_each_included_type)
+    ROTATION_STRATEGY               = each.key
+    TEST_QUERY                      = var.test_query
+    DB_CA_BUNDLE                    = var.db_ca_bundle
+    DB_ALLOW_PLAINTEXT              = tostring(var.db_allow_plaintext)
+    DB_ALLOW_INSECURE_PASSWORD_AUTH = tostring(var.db_allow_insecure_password_auth)
+    ALLOW_PRIVILEGED_USERS          = tostring(var.allow_privileged_users)
+    CLONE_MEMBER_OF_USER            = tostring(var.clone_member_of_user)
+    # The masters the alternating rotator may act with: a masterarn outside them is refused.
+    MASTER_SECRET_ARNS = each.key == "alternating-users" ? local.secret_arns["admin"] : ""
   }
 }
 

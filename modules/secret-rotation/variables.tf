@@ -375,6 +375,12 @@ variable "db_allow_plaintext" {
   default     = false
 }
 
+variable "db_allow_insecure_password_auth" {
+  type        = bool
+  description = "Let the rotators and the bootstrap answer a server that asks for a cleartext or MD5 password (DB_ALLOW_INSECURE_PASSWORD_AUTH), logging a warning per connection. Off: only scram-sha-256 is answered, and such a server gets nothing."
+  default     = false
+}
+
 variable "allow_privileged_users" {
   type        = bool
   description = "Let the alternating-users rotation clone a user with CREATEROLE, REPLICATION or BYPASSRLS, or a member of such a role (ALLOW_PRIVILEGED_USERS). Off: such a user is refused, since its clone would carry the same power."

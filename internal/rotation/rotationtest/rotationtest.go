@@ -10,6 +10,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -239,6 +241,15 @@ func placeholderLambda(t testing.TB, env *testenv.Env) string {
 		RoleName:                 aws.String(name),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
 	})
+	var exists *iamtypes.EntityAlreadyExistsException
+	if errors.As(err, &exists) {
+		// The name is this call's own: the SDK retried a CreateRole that had succeeded (a
+		// busy emulator answers late). Read the role back.
+		var got *iam.GetRoleOutput
+		if got, err = ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil {
+			role = &iam.CreateRoleOutput{Role: got.Role}
+		}
+	}
 	if err != nil {
 		t.Fatalf("create placeholder role: %v", err)
 	}

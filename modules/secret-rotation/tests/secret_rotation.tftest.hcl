@@ -38,6 +38,10 @@ run "defaults" {
     error_message = "plaintext is off unless asked for"
   }
   assert {
+    condition     = module.rotator["single-user"].environment["DB_ALLOW_INSECURE_PASSWORD_AUTH"] == "false" && module.bootstrap[0].environment["DB_ALLOW_INSECURE_PASSWORD_AUTH"] == "false"
+    error_message = "cleartext and MD5 password authentication are refused unless asked for"
+  }
+  assert {
     condition     = aws_secretsmanager_secret_rotation.app.rotation_rules[0].automatically_after_days == 30
     error_message = "rotation every 30 days by default"
   }

@@ -1,0 +1,160 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
+)
+
+// createSecret makes the pending version.
+//
+// Cases it handles:
+//   - first call: the token's version has no value: generate a password, put the value.
+//   - retry after a put that succeeded (the function died, or its answer was lost): the
+//     value is there: validate it and keep it; never generate a second password.
+//   - a twin invocation racing this one: AWS refuses the second put of a different value
+//     for one token (ResourceExistsException); re-read and keep the stored value. (An
+//     emulator that accepts the second put leaves the last value, which later steps read.)
+//   - AWSCURRENT malformed, or the stored pending value malformed or inconsistent with
+//     AWSCURRENT: fail, changing nothing.
+//   - alternating users: the master is not one this function may use, the secret's own
+//     credentials do not log in on the master's server, either user of the pair is one
+//     the master must not act for, or the test query fails (guard.go): fail before
+//     anything is stored. Single user contacts no database here, as AWS's function:
+//     setSecret checks before it changes anything.
+func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error {
+	var current, pending dbsecret.Secret
+	var found bool
+	err := inParallel(func() (err error) {
+		current, err = r.getSecret(ctx, arn, "", StageCurrent)
+		return err
+	}, func() (err error) {
+		pending, found, err = r.getPending(ctx, arn, ev.ClientRequestToken)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if found {
+		return r.checkPending(current, pending)
+	}
+	// The new password depends on nothing the checks find: it is asked for while they log
+	// in, which takes one Secrets Manager round trip off the step.
+	type made struct {
+		s   dbsecret.Secret
+		err error
+	}
+	asked := make(chan made, 1)
+	go func() {
+		s, err := r.NewPending(ctx, current)
+		asked <- made{s, err}
+	}()
+	err = r.strategy().prepare(ctx, arn, current)
+	next := <-asked
+	if err != nil {
+		return err
+	}
+	if next.err != nil {
+		return next.err
+	}
+	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next.s)
+}
+
+// SeedPending stores under token, with AWSPENDING, the value createSecret would make from
+// AWSCURRENT (NewPending), without createSecret's checks, which run when it is called.
+// Secrets Manager's API makes an empty pending version only through RotateSecret, which
+// also invokes the configured function: a caller that drives the steps itself (package
+// driver) seeds the version instead, and createSecret finds and keeps it.
+func (r *Rotator) SeedPending(ctx context.Context, arn, token string) error {
+	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+	if err != nil {
+		return err
+	}
+	next, err := r.NewPending(ctx, current)
+	if err != nil {
+		return err
+	}
+	return r.putPending(ctx, arn, token, "", next)
+}
+
+// putPending stores the pending value under token with AWSPENDING.
+func (r *Rotator) putPending(ctx context.Context, arn, token, rotationToken string, s dbsecret.Secret) error {
+	body, err := s.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode pending secret: %w", err)
+	}
+	in := &sm.PutSecretValueInput{
+		SecretId:           aws.String(arn),
+		ClientRequestToken: aws.String(token),
+		SecretString:       aws.String(string(body)),
+		VersionStages:      []string{StagePending},
+	}
+	if rotationToken != "" {
+		in.RotationToken = aws.String(rotationToken)
+	}
+	if _, err := r.SM.PutSecretValue(ctx, in); err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "ResourceExistsException" {
+			if _, found, gerr := r.getPending(ctx, arn, token); gerr == nil && found {
+				return nil
+			}
+		}
+		return smError("put pending secret", err)
+	}
+	return nil
+}
+
+// NewPending returns the next version of current: a fresh password from
+// GetRandomPassword and, for alternating users, the other user of the pair.
+func (r *Rotator) NewPending(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
+	next := current
+	if r.Config.Strategy == AlternatingUsers && current.MasterARN == "" {
+		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN", ErrInvalidSecret)
+	}
+	u, err := r.strategy().pendingUser(current.Username)
+	if err != nil {
+		return dbsecret.Secret{}, err
+	}
+	next.Username = u
+	p := r.Config.Password
+	out, err := r.SM.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{
+		PasswordLength:          aws.Int64(p.Length),
+		ExcludeCharacters:       aws.String(p.ExcludeCharacters),
+		ExcludeNumbers:          aws.Bool(p.ExcludeNumbers),
+		ExcludePunctuation:      aws.Bool(p.ExcludePunctuation),
+		ExcludeUppercase:        aws.Bool(p.ExcludeUppercase),
+		ExcludeLowercase:        aws.Bool(p.ExcludeLowercase),
+		RequireEachIncludedType: aws.Bool(p.RequireEachIncludedType),
+	})
+	if err != nil {
+		return dbsecret.Secret{}, smError("get random password", err)
+	}
+	next.Password = aws.ToString(out.RandomPassword)
+	if next.Password == "" {
+		return dbsecret.Secret{}, fmt.Errorf("get random password: %w: empty password returned", ErrSecretsManager)
+	}
+	return next, nil
+}
+
+// checkPending refuses a pending version that does not belong with current: another
+// server, or another user than the strategy's next one.
+func (r *Rotator) checkPending(current, pending dbsecret.Secret) error {
+	if !current.SameServer(pending) {
+		return fmt.Errorf("%w: AWSPENDING names %s:%d/%s, AWSCURRENT %s:%d/%s: a rotation never moves a secret to another server",
+			ErrInvalidSecret, pending.Host, pending.Port, pending.DBName, current.Host, current.Port, current.DBName)
+	}
+	want, err := r.strategy().pendingUser(current.Username)
+	if err != nil {
+		return err
+	}
+	if pending.Username != want {
+		return fmt.Errorf("%w: AWSPENDING has username %q, want %q for %s rotation of %q", ErrInvalidSecret, pending.Username, want, r.Config.Strategy, current.Username)
+	}
+	return nil
+}

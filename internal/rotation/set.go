@@ -1,0 +1,33 @@
+package rotation
+
+import (
+	"context"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
+)
+
+// setSecret makes the database accept the pending credentials.
+//
+// Cases it handles (the strategy's set says how, single.go and alternating.go):
+//   - username, host or database differ between the versions: refuse, change nothing.
+//   - the pending credentials already log in (an earlier attempt finished this step, or
+//     a twin did): done, nothing changed. Each strategy finds this out only where it may
+//     send the pending password: for alternating users after the guard has passed.
+//   - database down: a clear error; nothing changed; AWSCURRENT still works.
+func (r *Rotator) setSecret(ctx context.Context, arn string, ev Event) error {
+	var current, pending dbsecret.Secret
+	err := inParallel(func() (err error) {
+		current, err = r.getSecret(ctx, arn, "", StageCurrent)
+		return err
+	}, func() (err error) {
+		pending, err = r.getSecret(ctx, arn, ev.ClientRequestToken, StagePending)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.checkPending(current, pending); err != nil {
+		return err
+	}
+	return r.strategy().set(ctx, arn, current, pending)
+}
