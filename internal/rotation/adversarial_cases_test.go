@@ -18,6 +18,7 @@ func adversarialCases() []hostileSecret {
 	cases = append(cases, replicaImpostors()...)
 	cases = append(cases, partnerAttacks()...)
 	cases = append(cases, wayBackAttacks()...)
+	cases = append(cases, pinnedAndInsecureAttacks()...)
 	cases = append(cases, earlierAttacks()...)
 	return cases
 }
@@ -360,9 +361,11 @@ func earlierAttacks() []hostileSecret {
 		previous("AWSPREVIOUS holds another user's real password (alternating)", alternating),
 		previous("AWSPREVIOUS holds another user's real password (single user)", single),
 		elsewhere("host: another port on localhost (single user)", single, "", localPort, true, rotation.ErrDBUnreachable),
-		elsewhere("host: another port on localhost (alternating)", alternating, "", localPort, true, rotation.ErrDBUnreachable),
+		// Alternating: the user's host is not the master's, nor a replica of it, so nothing
+		// is sent anywhere.
+		elsewhere("host: another port on localhost (alternating)", alternating, "", localPort, true, rotation.ErrInvalidSecret),
 		elsewhere("host: the attacker's server asking SCRAM (single user)", single, authSCRAM, attackerHost, false, rotation.ErrDBAuth),
-		elsewhere("host: the attacker's server asking SCRAM (alternating)", alternating, authSCRAM, attackerHost, false, rotation.ErrDBAuth),
+		elsewhere("host: the attacker's server asking SCRAM (alternating)", alternating, authSCRAM, attackerHost, true, rotation.ErrInvalidSecret),
 		pending("pending pre-seeded naming the master (alternating)", alternating, func(w *advWorld) dbsecret.Secret {
 			return chosenPending(w, w.f.Master)
 		}, true, rotation.ErrInvalidSecret),

@@ -169,7 +169,7 @@ func runHostile(t *testing.T, c hostileSecret) {
 	}
 	for _, x := range rec.ClientFinals {
 		if !slices.ContainsFunc(w.attackerPasswords, x.computedFrom) {
-			t.Errorf("the attacker's server received a SCRAM proof for %q computed from a password the attacker did not write", x.User)
+			t.Errorf("the attacker's server received a SCRAM proof for %q computed from a password the attacker did not write (%s)", x.User, w.whosePassword(x))
 		}
 	}
 	if c.untouched && len(rec.Startups) > 0 {
@@ -564,3 +564,29 @@ func (w *advWorld) loginsSince(offset int64) map[string]int {
 }
 
 var authorized = regexp.MustCompile(`connection authorized: user=(\S+) `)
+
+// whosePassword says which password the test knows a SCRAM proof was computed from: a
+// role's, the master's, or one of the secret's versions (a pending one included).
+func (w *advWorld) whosePassword(x scramExchange) string {
+	if x.computedFrom(w.f.UserPassword) {
+		return "the application user's real password"
+	}
+	if x.computedFrom(w.masterSecret().Password) {
+		return "the master's password"
+	}
+	for role, pw := range w.known {
+		if x.computedFrom(pw) {
+			return "the password of " + role
+		}
+	}
+	for v := range w.f.Stages(w.t) {
+		out, err := w.f.SM.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(w.f.SecretARN), VersionId: aws.String(v)})
+		if err != nil {
+			continue
+		}
+		if s, err := dbsecret.Parse([]byte(aws.ToString(out.SecretString))); err == nil && x.computedFrom(s.Password) {
+			return "the password of version " + v + " of the secret, labelled " + strings.Join(w.f.Stages(w.t)[v], ",")
+		}
+	}
+	return "a password the test does not know"
+}
