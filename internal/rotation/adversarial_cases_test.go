@@ -126,6 +126,21 @@ func replicaImpostors() []hostileSecret {
 				_, host := w.rdsPrimary()
 				w.impostor(host, w.attacker.Port)
 			}, want: []error{rotation.ErrInvalidSecret, rotation.ErrDBAuth}},
+		{name: "replica impostor: a real replica of another primary", strategy: alternating, untouched: true, masterUnused: true,
+			attack: func(w *advWorld) {
+				w.rdsPrimary()
+				rw := &rdsWorld{rds: w.rds, f: w.f}
+				other := rdsID(testenv.Unique("advpg2"))
+				rw.instance(w.t, other, "", "")
+				_, host := rw.instance(w.t, testenv.Unique("advrr2"), other, "")
+				w.impostor(host, w.f.Env.PGPort)
+			}, want: []error{rotation.ErrInvalidSecret}},
+		{name: "replica impostor: the reader endpoint of another Aurora cluster", strategy: alternating, untouched: true, masterUnused: true,
+			attack: func(w *advWorld) {
+				w.auroraWriter()
+				_, _, reader := (&rdsWorld{rds: w.rds, f: w.f}).cluster(w.t, rdsID(testenv.Unique("advaur2")))
+				w.impostor(reader, w.f.Env.PGPort)
+			}, want: []error{rotation.ErrInvalidSecret}},
 		{name: "replica impostor: the replica's endpoint in upper case", strategy: alternating, untouched: true, masterUnused: true,
 			attack: func(w *advWorld) {
 				_, host := w.rdsPrimary()

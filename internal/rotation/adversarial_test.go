@@ -590,3 +590,24 @@ func (w *advWorld) whosePassword(x scramExchange) string {
 	}
 	return "a password the test does not know"
 }
+
+// TestAdversarialDetectors: the suite's detectors see what a legitimate alternating
+// rotation does (a new clone with the user's grants, a login as the master), so a row
+// that passes does so because nothing happened, not because nothing was seen.
+func TestAdversarialDetectors(t *testing.T) {
+	w := newAdvWorld(t, hostileSecret{strategy: alternating})
+	before, beforeRoles, from := w.snapshot(), w.rolesOfRow(), w.logOffset()
+	if err := w.rotate(); err != nil {
+		t.Fatalf("a legitimate rotation: %v", err)
+	}
+	clone := w.f.User + rotation.CloneSuffix
+	if d := diffLines(before, w.snapshot()); !slices.ContainsFunc(d, func(l string) bool { return strings.Contains(l, "role "+clone) }) {
+		t.Errorf("the snapshot did not see %s appear: %v", clone, d)
+	}
+	if d := diffLines(beforeRoles, w.rolesOfRow()); !slices.Contains(d, "new:  "+clone) {
+		t.Errorf("the roles of the row did not show %s: %v", clone, d)
+	}
+	if logins := w.loginsSince(from); from >= 0 && logins[w.f.Master] == 0 {
+		t.Errorf("the server's log shows no login as the master, who made the clone: %v", logins)
+	}
+}
