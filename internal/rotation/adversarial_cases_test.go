@@ -287,6 +287,28 @@ func (w *advWorld) seedPending(s dbsecret.Secret) {
 	w.token = w.write(s, "AWSPENDING")
 }
 
+// fillPending starts a rotation and, before createSecret runs, puts s into the version
+// RotateSecret made (the attacker watches DescribeSecret for it): Secrets Manager then
+// invokes the rotation with that token, and createSecret finds a value already there.
+func (w *advWorld) fillPending(s dbsecret.Secret) {
+	w.t.Helper()
+	w.token = w.f.StartRotation(w.t)
+	body, err := s.Marshal()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.f.SM.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(w.f.SecretARN), ClientRequestToken: aws.String(w.token), SecretString: aws.String(string(body)),
+		VersionStages: []string{"AWSPENDING"},
+	}); err != nil {
+		w.t.Fatalf("attacker's PutSecretValue into the rotation's version: %v", err)
+	}
+	w.attackerPasswords = append(w.attackerPasswords, s.Password)
+	if got := w.f.Get(w.t, w.token, "AWSPENDING"); got.Password != s.Password {
+		w.t.Fatalf("the rotation's version does not hold the attacker's value")
+	}
+}
+
 func (w *advWorld) resume() error {
 	_, token, err := w.r.PendingVersion(context.Background(), w.f.SecretARN)
 	if err != nil {
@@ -406,6 +428,14 @@ func earlierAttacks() []hostileSecret {
 		withCheck(pending("pending pre-seeded with the attacker's password (alternating)", alternating, func(w *advWorld) dbsecret.Secret {
 			return chosenPending(w, w.f.User+rotation.CloneSuffix)
 		}, true), chosenNeverWorks),
+		{name: "the rotation's own version filled by the attacker first (single user)", strategy: single, untouched: true, masterUnused: true,
+			attack: func(w *advWorld) { w.fillPending(chosenPending(w, w.f.User)) },
+			run:    func(w *advWorld) error { return driver.Run(context.Background(), w.r, w.f.SecretARN, w.token, nil) },
+			check:  chosenNeverWorks},
+		{name: "the rotation's own version filled by the attacker first (alternating)", strategy: alternating, untouched: true,
+			attack: func(w *advWorld) { w.fillPending(chosenPending(w, w.f.User+rotation.CloneSuffix)) },
+			run:    func(w *advWorld) error { return driver.Run(context.Background(), w.r, w.f.SecretARN, w.token, nil) },
+			check:  chosenNeverWorks},
 		{name: "dbname pointed at another database", strategy: alternating, want: []error{rotation.ErrDBAuth}, masterUnused: true,
 			attack: func(w *advWorld) {
 				s := w.forged(w.f.Master, testenv.Unique("guess"))
