@@ -138,6 +138,7 @@ func (h *handlers) rates(w http.ResponseWriter, r *http.Request) {
 	aggs, err := h.store.dailyPrices(ctx, req.Orig, req.Dest, req.From, req.To)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "rates query failed", "request_id", requestID(r.Context()), "error", err.Error())
+		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "the rates database is not answering; retry shortly")
 		return
 	}
@@ -224,6 +225,7 @@ func (h *handlers) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := h.store.ping(ctx); err != nil {
 		h.log.WarnContext(r.Context(), "not ready: database does not answer", "error", err.Error())
+		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database does not answer"})
 		return
 	}

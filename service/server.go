@@ -63,7 +63,7 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 	defer stopBG()
 	go creds.Run(bg)
 
-	h := &handlers{store: &store{pool: pool, creds: creds}, maxRangeDays: cfg.MaxRangeDays, queryTimeout: cfg.QueryTimeout, log: log}
+	h := &handlers{store: newStore(pool, creds), maxRangeDays: cfg.MaxRangeDays, queryTimeout: cfg.QueryTimeout, log: log}
 	srv := &http.Server{
 		Handler:           routes(h, log),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"audit":  auditCommand(),
 		"rotate": rotateCommand(),
 		"doctor": doctorCommand(),
+		"check":  checkCommand(),
 		"cost":   costCommand(),
 	}
 }

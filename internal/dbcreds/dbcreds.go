@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -405,4 +407,25 @@ func (c *Cache) Do(ctx context.Context, fn func(ctx context.Context) error) erro
 			return err
 		}
 	}
+}
+
+// IsRetryable reports whether err is the database going away or not being there yet, so
+// that the same read on a fresh connection may succeed: a connection refused or reset,
+// a pooled connection the server closed (a restart or failover), or the server saying it
+// is shutting down or starting up (SQLSTATE class 08, 57P01-57P03). A rejected login, a
+// server that asks for a password method this client refuses, a query error and the
+// caller's own deadline are not.
+func IsRetryable(err error) bool {
+	if err == nil || IsAuthFailure(err) || errors.Is(err, dbsecret.ErrInsecureAuth) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err)
 }

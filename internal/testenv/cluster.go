@@ -19,6 +19,8 @@ type Cluster struct {
 	Port int
 	// SuperDSN connects as the superuser over the cluster's unix socket (trusted).
 	SuperDSN string
+	// root, bin and dir are the repository, the server binaries and the cluster's folder.
+	root, bin, dir string
 }
 
 // PrivateCluster starts a cluster whose pg_hba.conf begins with hba (lines such as
@@ -73,6 +75,29 @@ as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "-p $port" -w -t 60
 	return &Cluster{
 		Port:     port,
 		SuperDSN: fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", filepath.Join(dir, "run"), port),
+		root:     root, bin: bin, dir: dir,
+	}
+}
+
+// Stop shuts the server down with mode ("fast" ends sessions and checkpoints, as a
+// restart for maintenance does; "immediate" is a crash) and waits until it has stopped.
+func (c *Cluster) Stop(t testing.TB, mode string) {
+	t.Helper()
+	c.pgCtl(t, "-m", mode, "-w", "-t", "60", "stop")
+}
+
+// Start starts the stopped server and waits until it accepts connections.
+func (c *Cluster) Start(t testing.TB) {
+	t.Helper()
+	c.pgCtl(t, "-l", filepath.Join(c.dir, "postgres.log"), "-o", fmt.Sprintf("-p %d", c.Port), "-w", "-t", "60", "start")
+}
+
+func (c *Cluster) pgCtl(t testing.TB, args ...string) {
+	t.Helper()
+	script := `source "$1/scripts/lib.sh"; bin=$2 dir=$3; shift 3; as_pg "$bin/pg_ctl" -D "$dir/data" "$@"`
+	cmd := exec.Command("bash", append([]string{"-c", script, "pg_ctl", c.root, c.bin, c.dir}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 
