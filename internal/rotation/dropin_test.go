@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
@@ -176,11 +179,13 @@ func (w *rdsWorld) instance(t *testing.T, id, source, cluster string) (arn, host
 		out, err := w.rds.CreateDBInstanceReadReplica(ctx, &rds.CreateDBInstanceReadReplicaInput{
 			DBInstanceIdentifier: aws.String(id), SourceDBInstanceIdentifier: aws.String(source), DBInstanceClass: aws.String("db.t3.micro"),
 		})
-		if err != nil {
-			t.Fatalf("create read replica: %v", err)
+		var made *rdstypes.DBInstance
+		if err == nil {
+			made = out.DBInstance
 		}
+		inst := w.madeInstance(t, id, made, err)
 		t.Cleanup(cleanup)
-		return aws.ToString(out.DBInstance.DBInstanceArn), aws.ToString(out.DBInstance.Endpoint.Address)
+		return aws.ToString(inst.DBInstanceArn), aws.ToString(inst.Endpoint.Address)
 	}
 	in := &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(id), DBInstanceClass: aws.String("db.t3.micro"), Engine: aws.String("postgres"),
@@ -192,11 +197,37 @@ func (w *rdsWorld) instance(t *testing.T, id, source, cluster string) (arn, host
 			Engine: aws.String("aurora-postgresql"), DBClusterIdentifier: aws.String(cluster)}
 	}
 	out, err := w.rds.CreateDBInstance(ctx, in)
-	if err != nil {
-		t.Fatalf("create DB instance: %v", err)
+	var made *rdstypes.DBInstance
+	if err == nil {
+		made = out.DBInstance
 	}
+	inst := w.madeInstance(t, id, made, err)
 	t.Cleanup(cleanup)
-	return aws.ToString(out.DBInstance.DBInstanceArn), aws.ToString(out.DBInstance.Endpoint.Address)
+	return aws.ToString(inst.DBInstanceArn), aws.ToString(inst.Endpoint.Address)
+}
+
+// madeInstance returns the instance a create call made, or, when the SDK retried a call
+// whose first attempt had succeeded (a busy emulator answering late), reads it back: the
+// unique identifier makes it this test's.
+func (w *rdsWorld) madeInstance(t *testing.T, id string, made *rdstypes.DBInstance, err error) *rdstypes.DBInstance {
+	t.Helper()
+	if err == nil {
+		return made
+	}
+	if !alreadyMade(err, "DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault") {
+		t.Fatalf("create DB instance %s: %v", id, err)
+	}
+	out, derr := w.rds.DescribeDBInstances(context.Background(), &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	if derr != nil || len(out.DBInstances) != 1 {
+		t.Fatalf("create DB instance %s: %v; reading it back: %v", id, err, derr)
+	}
+	return &out.DBInstances[0]
+}
+
+// alreadyMade reports whether err is an AWS error with one of codes.
+func alreadyMade(err error, codes ...string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && slices.Contains(codes, api.ErrorCode())
 }
 
 func (w *rdsWorld) cluster(t *testing.T, id string) (arn, writer, reader string) {
@@ -206,13 +237,24 @@ func (w *rdsWorld) cluster(t *testing.T, id string) (arn, writer, reader string)
 		DBClusterIdentifier: aws.String(id), Engine: aws.String("aurora-postgresql"), MasterUsername: aws.String("postgres"),
 		MasterUserPassword: aws.String("unused-123456"), Port: aws.Int32(int32(w.f.Env.PGPort)),
 	})
-	if err != nil {
+	var c *rdstypes.DBCluster
+	switch {
+	case err == nil:
+		c = out.DBCluster
+	case alreadyMade(err, "DBClusterAlreadyExistsFault", "DBClusterAlreadyExists"):
+		// The SDK retried a call whose first attempt succeeded: read it back.
+		d, derr := w.rds.DescribeDBClusters(context.Background(), &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+		if derr != nil || len(d.DBClusters) != 1 {
+			t.Fatalf("create DB cluster %s: %v; reading it back: %v", id, err, derr)
+		}
+		c = &d.DBClusters[0]
+	default:
 		t.Fatalf("create DB cluster: %v", err)
 	}
 	t.Cleanup(func() {
 		w.rds.DeleteDBCluster(context.Background(), &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true)})
 	})
-	return aws.ToString(out.DBCluster.DBClusterArn), aws.ToString(out.DBCluster.Endpoint), aws.ToString(out.DBCluster.ReaderEndpoint)
+	return aws.ToString(c.DBClusterArn), aws.ToString(c.Endpoint), aws.ToString(c.ReaderEndpoint)
 }
 
 // rdsID makes a unique name a valid RDS identifier (letters, digits, hyphens).
@@ -225,15 +267,26 @@ func (w *rdsWorld) secret(t *testing.T, value string, tags map[string]string) st
 	for k, v := range tags {
 		in.Tags = append(in.Tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
+	var arn string
 	out, err := w.f.SM.CreateSecret(context.Background(), in)
-	if err != nil {
+	switch {
+	case err == nil:
+		arn = aws.ToString(out.ARN)
+	case alreadyMade(err, "ResourceExistsException"):
+		// The SDK retried a call whose first attempt succeeded: read it back.
+		d, derr := w.f.SM.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: in.Name})
+		if derr != nil {
+			t.Fatalf("create secret: %v; reading it back: %v", err, derr)
+		}
+		arn = aws.ToString(d.ARN)
+	default:
 		t.Fatalf("create secret: %v", err)
 	}
 	t.Cleanup(func() {
-		w.f.SM.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: out.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
+		w.f.SM.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
 	})
-	w.made = append(w.made, aws.ToString(out.ARN))
-	return aws.ToString(out.ARN)
+	w.made = append(w.made, arn)
+	return arn
 }
 
 // userSecret gives the fixture a new user secret (a fresh one, so a failed attempt
