@@ -274,6 +274,28 @@ func wayBackAttacks() []hostileSecret {
 	}
 }
 
+// longMaster gives the master a name of PostgreSQL's full 63 bytes (its operator's
+// choice), in the database and in its secret, and returns it: a longer name the server
+// truncates is then the master's. The old name comes back at cleanup, for the fixture's.
+func (w *advWorld) longMaster() string {
+	w.t.Helper()
+	old, long := w.f.Master, longName()
+	w.exec("ALTER ROLE " + pgrole.Ident(old) + " RENAME TO " + pgrole.Ident(long))
+	w.t.Cleanup(func() {
+		w.super.Exec(context.Background(), "ALTER ROLE "+pgrole.Ident(long)+" RENAME TO "+pgrole.Ident(old))
+	})
+	m := w.masterSecret()
+	m.Username = long
+	body, err := m.Marshal()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	putSecret(w.t, w.f.SM, w.f.MasterARN, string(body))
+	w.f.Master = long
+	w.watch = append(w.watch, long)
+	return long
+}
+
 // longName returns a unique role name of exactly 63 bytes, PostgreSQL's limit.
 func longName() string {
 	const prefix = "adv_long"
@@ -368,6 +390,12 @@ func earlierAttacks() []hostileSecret {
 		guessed("the master's name with a trailing space", alternating, func(w *advWorld) string { return w.f.Master + " " }, rotation.ErrDBAuth),
 		guessed("the master's name, a NUL and more", alternating, func(w *advWorld) string { return w.f.Master + "\x00x" },
 			rotation.ErrInvalidSecret, rotation.ErrDBAuth),
+		guessed("a name PostgreSQL truncates to the master's name (alternating)", alternating, func(w *advWorld) string {
+			return w.longMaster() + "x"
+		}, rotation.ErrInvalidSecret, rotation.ErrDBAuth),
+		guessed("a name PostgreSQL truncates to the master's name (single user)", single, func(w *advWorld) string {
+			return w.longMaster() + "_clone"
+		}, rotation.ErrInvalidSecret, rotation.ErrDBAuth),
 		guessed("a name PostgreSQL truncates to a privileged role (alternating)", alternating, func(w *advWorld) string {
 			return w.victim(longName(), "CREATEROLE") + rotation.CloneSuffix
 		}, rotation.ErrInvalidSecret, rotation.ErrDBAuth),
