@@ -48,9 +48,9 @@ type hostileSecret struct {
 	attack func(w *advWorld)
 	// run rotates; nil runs the four steps as Secrets Manager does.
 	run func(w *advWorld) error
-	// want lists the sentinels the error may wrap; the first is what the guard should
-	// answer, the others say the same refusal from an earlier check. msg, when set, must
-	// appear in the error.
+	// want lists the sentinels the error may wrap (one of them; several where an earlier
+	// check may refuse first, which is as good); empty accepts any failure. msg, when set,
+	// must appear in the error.
 	want []error
 	msg  string
 	// untouched: the attacker's server must see no connection at all.
