@@ -14,8 +14,9 @@ import (
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
-// adversarialCases are the hostile secrets of TestAdversarialSecrets: the three ways
-// around the guard of issue 18 with their variants, then every earlier attack.
+// adversarialCases are the hostile secrets of TestAdversarialSecrets: issue 18's three
+// ways around the guard with their variants, a masterarn outside MASTER_SECRET_ARNS and a
+// server asking for the password in clear, then every earlier attack.
 func adversarialCases() []hostileSecret {
 	var cases []hostileSecret
 	cases = append(cases, replicaImpostors()...)
@@ -26,7 +27,7 @@ func adversarialCases() []hostileSecret {
 	return cases
 }
 
-var (
+const (
 	single      = rotation.SingleUser
 	alternating = rotation.AlternatingUsers
 )
