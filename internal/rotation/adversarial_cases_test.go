@@ -2,7 +2,9 @@ package rotation_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -253,6 +255,28 @@ func wayBackAttacks() []hostileSecret {
 		}
 	}
 	return []hostileSecret{
+		{name: "way back inside setSecret: AWSCURRENT rewritten before the rotation", strategy: single, want: []error{rotation.ErrProbe},
+			attack: func(w *advWorld) {
+				// The test query passes in the session setSecret logged in with, which then
+				// holds a session advisory lock, and fails (division by zero, not transient)
+				// in the one that tries the new password: the way back runs.
+				key := time.Now().UnixNano()
+				w.r.Config.TestQuery = fmt.Sprintf("SELECT 1 / pg_try_advisory_lock(%d)::int", key)
+				w.write(w.forged(w.f.User, testenv.Unique("chosen")), "AWSCURRENT")
+				// Putting a password back writes a new verifier (a new salt): the user's
+				// password is checked by logging in instead.
+				w.userPasswordMoves = true
+			},
+			check: func(w *advWorld, _ error) {
+				for _, pw := range w.attackerPasswords {
+					if w.logsInAs(w.f.User, pw) {
+						w.t.Errorf("the way back put the attacker's password in place")
+					}
+				}
+				if !w.logsInAs(w.f.User, w.f.UserPassword) {
+					w.t.Errorf("the way back did not put the user's own password back")
+				}
+			}},
 		{name: "way back: AWSCURRENT rewritten after setSecret", strategy: single, want: []error{rotation.ErrProbe},
 			attack: public, check: chosenRefused,
 			run: wayBack(func(w *advWorld, chosen string) { w.write(w.forged(w.f.User, chosen), "AWSCURRENT") }, revokePublic)},
