@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
@@ -38,5 +39,28 @@ func TestEmulatorIsWhatTheStackSays(t *testing.T) {
 		if answers := resp.StatusCode == http.StatusOK; answers != (em == e.Emulator) {
 			t.Errorf("the stack says %s runs; GET %s answered %s", e.Emulator, path, resp.Status)
 		}
+	}
+}
+
+// TestCreateSecretRetryIsIdempotent backs the claim in retrysafe.go that a test's
+// CreateSecret needs no CreateOnce: the SDK sends one ClientRequestToken with every retry,
+// and the emulator answers a repeat of the same token and value with the secret it made.
+func TestCreateSecretRetryIsIdempotent(t *testing.T) {
+	e := Stack(t)
+	sm := secretsmanager.NewFromConfig(e.AWS(t))
+	ctx := context.Background()
+	name := Unique("rotaudit-test/retry")
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":1}`),
+		ClientRequestToken: aws.String("00000000-0000-4000-8000-" + name[len(name)-10:] + "00")}
+	first, err := sm.CreateSecret(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: first.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
+	})
+	again, err := sm.CreateSecret(ctx, in)
+	if err != nil || aws.ToString(again.ARN) != aws.ToString(first.ARN) {
+		t.Fatalf("the same CreateSecret again: %v, %v; want the first answer (ARN %s)", again, err, aws.ToString(first.ARN))
 	}
 }
