@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -503,7 +502,7 @@ func TestBadInput(t *testing.T) {
 	prev := f.CurrentVersion(t)
 
 	put := func(t *testing.T, value string) string {
-		out, err := f.SM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("rotaudit-test/bad-%d", time.Now().UnixNano())), SecretString: aws.String(value)})
+		out, err := f.SM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(testenv.Unique("rotaudit-test/bad")), SecretString: aws.String(value)})
 		if err != nil {
 			t.Fatal(err)
 		}
