@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -483,13 +482,10 @@ func TestDatabaseDownDuringSet(t *testing.T) {
 	}
 }
 
+// closedPort is a port that refuses connections for the rest of the test: reserved, never
+// listening, so no parallel test can start a server on it.
 func closedPort(t *testing.T) uint16 {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	p, _ := testenv.ReservePort(t)
 	return uint16(p)
 }
 

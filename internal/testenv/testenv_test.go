@@ -2,7 +2,9 @@ package testenv
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,4 +65,27 @@ func TestCreateSecretRetryIsIdempotent(t *testing.T) {
 	if err != nil || aws.ToString(again.ARN) != aws.ToString(first.ARN) {
 		t.Fatalf("the same CreateSecret again: %v, %v; want the first answer (ARN %s)", again, err, aws.ToString(first.ARN))
 	}
+}
+
+func TestReservePort(t *testing.T) {
+	port, listen := ReservePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("%s accepted a connection before listen", addr)
+	}
+	if l, err := net.Listen("tcp", addr); err == nil {
+		l.Close()
+		t.Fatalf("another listener took the reserved %s", addr)
+	}
+	l, err := listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("after listen: %v", err)
+	}
+	c.Close()
 }
