@@ -24,7 +24,7 @@ if [ -z "${ROTAUDIT_E2E_ENDPOINT:-}" ]; then
   mkdir -p "$STATE_DIR"
   "$cmd" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
   moto_pid=$!
-  trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+  trap 'stop_pid "the e2e moto server" "$moto_pid" || true' EXIT
   wait_until 60 "moto server on $port" curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" ||
     { tail -20 "$log" >&2; die "the e2e moto server did not start"; }
   export ROTAUDIT_E2E_ENDPOINT=http://127.0.0.1:$port
