@@ -16,7 +16,9 @@ import (
 // Manager's CreateSecret and PutSecretValue (the SDK fills in ClientRequestToken once and
 // every retry repeats it), SQS CreateQueue and SNS CreateTopic with the same attributes,
 // S3 CreateBucket in us-east-1, EventBridge PutRule and PutTargets. The others go through
-// CreateOnce; a delete whose result matters goes through IgnoreNotFound.
+// CreateOnce; a delete whose result matters goes through IgnoreNotFound. EventBridge
+// PutEvents and SNS Publish cannot be made idempotent: a test that reads what they deliver
+// counts each event or message once.
 
 // AlreadyExists reports whether err is an AWS API's refusal to create a resource that
 // exists already (AWS's codes, which moto and LocalStack use too).
