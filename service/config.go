@@ -43,6 +43,11 @@ type config struct {
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT [20s]: ECS's stopTimeout is 30s
 
 	LogLevel slog.Level // LOG_LEVEL [info]: debug, info, warn, error
+	// AccessLogSample is the share of successful, fast requests that get an access-log
+	// line (ACCESS_LOG_SAMPLE [0.01], 0 to 1); errors and slow requests always do.
+	AccessLogSample float64
+	SlowRequest     time.Duration // SLOW_REQUEST [500ms]: a request this slow is always logged
+	MetricsInterval time.Duration // METRICS_INTERVAL [60s]: one embedded-metric line per interval
 }
 
 // envVars lists every variable loadConfig reads, for documentation and tests.
@@ -51,6 +56,7 @@ var envVars = []string{
 	"DB_CONNECT_TIMEOUT", "DB_QUERY_TIMEOUT", "DB_POOL_MAX_CONNS", "DB_POOL_MAX_CONN_LIFETIME",
 	"DB_POOL_MAX_CONN_IDLE", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT",
 	"HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL",
+	"ACCESS_LOG_SAMPLE", "SLOW_REQUEST", "METRICS_INTERVAL",
 }
 
 // loadConfig builds the configuration; a missing or bad value is an error naming it.
@@ -73,6 +79,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		WriteTimeout:              p.duration("HTTP_WRITE_TIMEOUT", 15*time.Second, 100*time.Millisecond, 5*time.Minute),
 		IdleTimeout:               p.duration("HTTP_IDLE_TIMEOUT", 60*time.Second, time.Second, time.Hour),
 		ShutdownTimeout:           p.duration("SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute),
+		AccessLogSample:           p.fraction("ACCESS_LOG_SAMPLE", 0.01),
+		SlowRequest:               p.duration("SLOW_REQUEST", 500*time.Millisecond, time.Millisecond, time.Hour),
+		MetricsInterval:           p.duration("METRICS_INTERVAL", time.Minute, time.Second, time.Hour),
 	}
 	if c.SecretID == "" {
 		p.fail("DB_SECRET_ID", "is required: the name or ARN of the database secret")
@@ -119,6 +128,20 @@ func (p *envParser) bool(name string) bool {
 		p.fail(name, fmt.Sprintf("=%q must be true or false", v))
 		return false
 	}
+}
+
+// fraction reads a number from 0 to 1, def when unset.
+func (p *envParser) fraction(name string, def float64) float64 {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(x >= 0 && x <= 1) {
+		p.fail(name, fmt.Sprintf("=%q must be a number from 0 to 1 (0.01 logs one request in a hundred)", v))
+		return def
+	}
+	return x
 }
 
 func (p *envParser) int(name string, def, lo, hi int) int {

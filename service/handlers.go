@@ -27,6 +27,10 @@ type handlers struct {
 	maxRangeDays int
 	queryTimeout time.Duration
 	log          *slog.Logger
+	// access picks the requests that get an access-log line (nil: every one); metrics
+	// counts every request (nil: none).
+	access  *accessPolicy
+	metrics *requestMetrics
 }
 
 // minTrustedCount is the fewest prices that give an average; fewer give a null price.

@@ -34,6 +34,10 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) == 0 || args[0] != "setup" {
 		fmt.Fprintln(stderr, "usage: rotaudit db setup [flags] | rotaudit db setup --master-secret ARN --app-secret ARN [--app-username rates_app] | rotaudit db show [secret-id...]")
+		if len(args) > 0 && !helpRequested(args[:1]) {
+			fmt.Fprintf(stderr, "rotaudit db: unknown subcommand %q (setup, show)\n", args[0])
+			return errUnknown
+		}
 		return errUsage
 	}
 	if hasFlag(args[1:], "master-secret") {

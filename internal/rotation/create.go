@@ -87,7 +87,7 @@ func (r *Rotator) SeedPending(ctx context.Context, arn, token string) error {
 func (r *Rotator) putPending(ctx context.Context, arn, token, rotationToken string, s dbsecret.Secret) error {
 	body, err := s.Marshal()
 	if err != nil {
-		return fmt.Errorf("encode pending secret: %w", err)
+		return fmt.Errorf("%w: encode pending secret: %w", ErrInvalidSecret, err)
 	}
 	in := &sm.PutSecretValueInput{
 		SecretId:           aws.String(arn),

@@ -46,6 +46,9 @@ var (
 	ErrDBPrivilege = errors.New("missing database privilege")
 	// ErrProbe: the test query failed with the pending credentials.
 	ErrProbe = errors.New("test query failed")
+	// ErrDB: the database answered with an error of no class above (a statement refused
+	// for another reason, or a session that broke mid-statement).
+	ErrDB = errors.New("database error")
 )
 
 // smError wraps a Secrets Manager error with what to do about it.
@@ -89,7 +92,7 @@ func dbError(op, who string, err error) error {
 		case strings.HasPrefix(pg.Code, "08") || pg.Code == "57P03" || pg.Code == "53300":
 			return fmt.Errorf("%s: %w: %s (SQLSTATE %s): retry later", op, ErrDBUnreachable, pg.Message, pg.Code)
 		}
-		return fmt.Errorf("%s as %s: %s (SQLSTATE %s): %w", op, who, pg.Message, pg.Code, err)
+		return fmt.Errorf("%s as %s: %w: %s (SQLSTATE %s): %w", op, who, ErrDB, pg.Message, pg.Code, err)
 	}
 	var certErr *tls.CertificateVerificationError
 	var unk x509.UnknownAuthorityError
@@ -103,5 +106,5 @@ func dbError(op, who string, err error) error {
 	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w: %w: check host, port, security groups and that the database is up", op, ErrDBUnreachable, err)
 	}
-	return fmt.Errorf("%s as %s: %w", op, who, err)
+	return fmt.Errorf("%s as %s: %w: %w", op, who, ErrDB, err)
 }

@@ -84,9 +84,24 @@ type Emulator struct {
 }
 
 // StartRIE runs the emulator on free ports with the test's environment (the stack's
-// AWS settings) plus extra, and waits until it accepts connections.
+// AWS settings) plus extra, and waits until it accepts connections. A port found free can be
+// taken by a test of another package before the emulator binds it: when the emulator exits
+// saying so, it starts again on other ports.
 func StartRIE(t testing.TB, rie, bootstrap string, extra ...string) *Emulator {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		e, err := startRIE(t, rie, bootstrap, extra)
+		if err == nil {
+			return e
+		}
+		if !strings.Contains(e.Out.String(), "address already in use") || attempt == 3 {
+			t.Fatalf("aws-lambda-rie: %v:\n%s", err, e.Out.String())
+		}
+		t.Logf("aws-lambda-rie, attempt %d: a port was taken meanwhile; again on other ports", attempt)
+	}
+}
+
+func startRIE(t testing.TB, rie, bootstrap string, extra []string) (*Emulator, error) {
 	port, apiPort := freePort(t), freePort(t)
 	e := &Emulator{Out: &testenv.Buffer{}, URL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)}
 	e.cmd = exec.Command(rie,
@@ -99,7 +114,7 @@ func StartRIE(t testing.TB, rie, bootstrap string, extra ...string) *Emulator {
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	e.Started = time.Now()
 	if err := e.cmd.Start(); err != nil {
-		t.Fatalf("start aws-lambda-rie: %v", err)
+		return e, fmt.Errorf("start: %w", err)
 	}
 	t.Cleanup(e.Stop)
 	deadline := time.Now().Add(10 * time.Second)
@@ -107,13 +122,29 @@ func StartRIE(t testing.TB, rie, bootstrap string, extra ...string) *Emulator {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return e
+			return e, nil
+		}
+		if exited(e.cmd.Process.Pid) {
+			e.cmd.Wait()
+			return e, fmt.Errorf("exited (%v) before listening on %d", e.cmd.ProcessState, port)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("aws-lambda-rie did not listen on %d within 10s:\n%s", port, e.Out.String())
+			return e, fmt.Errorf("did not listen on %d within 10s", port)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// exited reports whether process pid, a child of this one, has ended (a zombie until
+// waited for).
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] == "Z"
 }
 
 // Stop ends the bootstrap and the emulator; cleanup calls it too.
