@@ -1,0 +1,126 @@
+package tfcheck
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rotaudit/rotaudit/internal/audit"
+	"github.com/rotaudit/rotaudit/internal/audit/state"
+	"github.com/rotaudit/rotaudit/internal/bootstrap"
+	"github.com/rotaudit/rotaudit/internal/dbcreds"
+	"github.com/rotaudit/rotaudit/internal/rotation"
+)
+
+// sdkInterface is a narrow SDK interface a function or task declares, with the IAM
+// service prefix of the client that satisfies it. Each method is one API call, and for
+// these services the IAM action has the operation's name (s3:GetObject, rds:DescribeDBInstances).
+type sdkInterface struct {
+	iface   reflect.Type
+	service string
+}
+
+func ifaceOf[T any](service string) sdkInterface {
+	return sdkInterface{iface: reflect.TypeFor[T](), service: service}
+}
+
+// principal is code that runs under one role, and the policy document Terraform gives
+// that role.
+type principal struct {
+	name     string
+	calls    []sdkInterface
+	dir      string // module directory
+	document string // data "aws_iam_policy_document" label
+}
+
+// principals is the inventory: every role whose code reaches AWS through a narrow
+// interface. The interfaces are the code's own declarations, so a call added to one of
+// them is a permission this test demands.
+var principals = []principal{
+	{
+		name:     "bootstrap (functions/dbbootstrap)",
+		calls:    []sdkInterface{ifaceOf[bootstrap.SecretsAPI]("secretsmanager"), ifaceOf[bootstrap.StageAPI]("secretsmanager")},
+		dir:      filepath.Join("modules", "secret-rotation"),
+		document: "bootstrap",
+	},
+	{
+		name:     "rotator (functions/rotator)",
+		calls:    []sdkInterface{ifaceOf[rotation.SecretsManager]("secretsmanager"), ifaceOf[rotation.RDS]("rds")},
+		dir:      filepath.Join("modules", "secret-rotation"),
+		document: "rotator",
+	},
+	{
+		name:     "auditor (functions/auditor)",
+		calls:    []sdkInterface{ifaceOf[audit.S3API]("s3"), ifaceOf[audit.SNSAPI]("sns"), ifaceOf[state.DynamoAPI]("dynamodb")},
+		dir:      filepath.Join("modules", "audit-alerts"),
+		document: "auditor",
+	},
+	{
+		name:     "rates API task (service/)",
+		calls:    []sdkInterface{ifaceOf[dbcreds.SecretsAPI]("secretsmanager")},
+		dir:      filepath.Join("modules", "api-service"),
+		document: "task",
+	},
+}
+
+// actions lists the IAM actions the interfaces' methods need, sorted and distinct.
+func actions(calls []sdkInterface) []string {
+	var out []string
+	for _, c := range calls {
+		for i := range c.iface.NumMethod() {
+			out = append(out, c.service+":"+c.iface.Method(i).Name)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// missingGrants reports every action the code needs that no Allow statement grants.
+func missingGrants(p principal, need []string, grants []Grant) []string {
+	var out []string
+	for _, a := range need {
+		if !slices.ContainsFunc(grants, func(g Grant) bool { return strings.EqualFold(g.Action, a) }) {
+			out = append(out, fmt.Sprintf("%s calls %s, but no Allow statement of %s data.aws_iam_policy_document.%s grants it: AWS will refuse the call", p.name, a, p.dir, p.document))
+		}
+	}
+	return out
+}
+
+// TestRolesAllowTheCallsTheCodeMakes: each role's policy document in Terraform grants
+// every API call of the narrow SDK interfaces its code declares. The emulators enforce no
+// IAM, so without this a missing action (the bootstrap's UpdateSecretVersionStage, issue
+// 17) shows up only on the first real apply.
+func TestRolesAllowTheCallsTheCodeMakes(t *testing.T) {
+	repo(t)
+	for _, p := range principals {
+		t.Run(p.name, func(t *testing.T) {
+			m, err := Load(p.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grants := Allowed(m, p.document)
+			if len(grants) == 0 {
+				t.Fatalf("%s has no data.aws_iam_policy_document.%s with literal actions", p.dir, p.document)
+			}
+			need := actions(p.calls)
+			if len(need) == 0 {
+				t.Fatalf("%s: the interfaces declare no methods", p.name)
+			}
+			report(t, missingGrants(p, need, grants))
+
+			// Proof that the check bites: taking away any one needed action from the
+			// document is reported, naming that action.
+			for _, a := range need {
+				without := slices.DeleteFunc(slices.Clone(grants), func(g Grant) bool { return strings.EqualFold(g.Action, a) })
+				got := missingGrants(p, need, without)
+				if len(got) != 1 || !strings.Contains(got[0], a) {
+					t.Errorf("removing %s from %s: want one problem naming it, got %q", a, p.document, got)
+				}
+			}
+		})
+	}
+}
