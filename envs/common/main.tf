@@ -163,6 +163,8 @@ module "audit_trail" {
   object_lock_days = var.trail_object_lock_days
   expiration_days  = var.trail_expiration_days
   force_destroy    = var.trail_force_destroy
+
+  transition_to_glacier_days = var.trail_transition_to_glacier_days
 }
 
 module "audit_alerts" {

@@ -277,8 +277,14 @@ variable "trail_object_lock_days" {
 
 variable "trail_expiration_days" {
   type        = number
-  description = "Days CloudTrail log files are kept."
+  description = "Days CloudTrail log files are kept; later than trail_transition_to_glacier_days."
   default     = 2555
+}
+
+variable "trail_transition_to_glacier_days" {
+  type        = number
+  description = "Days after which CloudTrail log files move to Glacier Flexible Retrieval; null keeps them in S3 Standard until they expire (for short retention: Glacier bills at least 90 days per object). Must be less than trail_expiration_days."
+  default     = 90
 }
 
 variable "trail_force_destroy" {
