@@ -124,3 +124,38 @@ func TestRolesAllowTheCallsTheCodeMakes(t *testing.T) {
 		})
 	}
 }
+
+// TestRotateSecretCallersMayInvokeTheRotator: RotateSecret invokes the secret's rotation
+// function with the caller's permissions, so a policy that grants RotateSecret without
+// lambda:InvokeFunction (the db-operators group of issue 17) gives a call AWS refuses.
+// And every root that calls db-access-iam must hand it the rotators to scope that to.
+func TestRotateSecretCallersMayInvokeTheRotator(t *testing.T) {
+	repo(t)
+	var problems []string
+	checked := 0
+	for _, m := range loadAll(t) {
+		for _, doc := range m.Blocks("data", "aws_iam_policy_document") {
+			name := doc.Block.Labels[1]
+			grants := Allowed(m, name)
+			has := func(a string) bool {
+				return slices.ContainsFunc(grants, func(g Grant) bool { return strings.EqualFold(g.Action, a) })
+			}
+			if !has("secretsmanager:RotateSecret") {
+				continue
+			}
+			checked++
+			if !has("lambda:InvokeFunction") {
+				problems = append(problems, fmt.Sprintf("%s data.aws_iam_policy_document.%s grants secretsmanager:RotateSecret but not lambda:InvokeFunction on the rotator: RotateSecret is refused", m.Dir, name))
+			}
+		}
+		for _, c := range m.Calls {
+			if strings.HasSuffix(c.Source, "modules/db-access-iam") && !slices.Contains(c.Args, "rotator_function_arns") {
+				problems = append(problems, fmt.Sprintf("%s: module %q (db-access-iam) gets no rotator_function_arns, so its operators cannot call RotateSecret", m.Dir, c.Name))
+			}
+		}
+	}
+	if checked < 3 {
+		t.Fatalf("found only %d policy documents granting RotateSecret; db-access-iam alone has three", checked)
+	}
+	report(t, problems)
+}

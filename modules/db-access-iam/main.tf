@@ -4,6 +4,12 @@ locals {
   secrets_manager = "secretsmanager.${data.aws_region.current.name}.amazonaws.com"
   secret_arns     = [var.app_secret_arn, var.admin_secret_arn]
   key_arns        = compact([var.app_kms_key_arn, var.admin_kms_key_arn])
+  # RotateSecret runs the secret's rotation function as its caller: without
+  # lambda:InvokeFunction on it the call is refused, whatever the caller's Secrets Manager
+  # permissions (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
+  # No MFA condition on it: the invocation is made by Secrets Manager on the caller's
+  # behalf, and the RotateSecret that leads to it is already MFA-gated.
+  invoke_rotators = length(var.rotator_function_arns) > 0 ? [var.rotator_function_arns] : []
 }
 
 # ------------------------------------------------------------------ managed policies
@@ -63,6 +69,15 @@ data "aws_iam_policy_document" "rotate_secret" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = [local.secrets_manager]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.invoke_rotators
+    content {
+      sid       = "InvokeRotatorsForRotateSecret"
+      actions   = ["lambda:InvokeFunction"]
+      resources = statement.value
     }
   }
 }
@@ -185,6 +200,15 @@ data "aws_iam_policy_document" "db_operators" {
       values   = ["true"]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.invoke_rotators
+    content {
+      sid       = "InvokeRotatorsForRotateSecret"
+      actions   = ["lambda:InvokeFunction"]
+      resources = statement.value
+    }
+  }
 }
 
 data "aws_iam_policy_document" "break_glass" {
@@ -217,6 +241,15 @@ data "aws_iam_policy_document" "break_glass" {
       test     = "Bool"
       variable = "aws:MultiFactorAuthPresent"
       values   = ["true"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.invoke_rotators
+    content {
+      sid       = "InvokeRotatorsForRotateSecret"
+      actions   = ["lambda:InvokeFunction"]
+      resources = statement.value
     }
   }
 }

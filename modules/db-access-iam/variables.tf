@@ -39,6 +39,17 @@ variable "admin_kms_key_arn" {
   default     = null
 }
 
+variable "rotator_function_arns" {
+  type        = list(string)
+  description = "ARNs of the rotation Lambda functions of the secrets (secret-rotation's rotator_function_arns). RotateSecret invokes the function with its caller's permissions, so every policy here that may call RotateSecret also gets lambda:InvokeFunction on exactly these."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.rotator_function_arns : can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+$", a))])
+    error_message = "rotator_function_arns must be unqualified Lambda function ARNs."
+  }
+}
+
 variable "application_roles" {
   type = map(object({
     service = string
