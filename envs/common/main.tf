@@ -115,6 +115,8 @@ module "secret_rotation" {
   admin_reader_arns     = compact([module.database.ecs_execution_role_arn])
   secret_rotator_arns   = module.db_access_iam.rotator_role_arns
   break_glass_role_arns = var.break_glass_role_arns
+  break_glass_user_arns = module.db_access_iam.break_glass_user_arns
+  operator_user_arns    = module.db_access_iam.db_operator_user_arns
   deployer_arns         = var.deployer_arns
 }
 
@@ -220,4 +222,7 @@ module "db_access_iam" {
   application_roles = var.application_roles
   # Operators and rotate roles call RotateSecret, which invokes the rotator as them.
   rotator_function_arns = module.secret_rotation.rotator_function_arns
+  # The people in the groups; secret-rotation excepts the same users from its deny.
+  db_operator_user_arns = var.db_operator_user_arns
+  break_glass_user_arns = var.break_glass_user_arns
 }

@@ -239,6 +239,18 @@ variable "break_glass_role_arns" {
   default     = []
 }
 
+variable "db_operator_user_arns" {
+  type        = list(string)
+  description = "IAM users of the db-operators group (MFA): made its members, and excepted from the app secret's deny policy so they can read and rotate it. Terraform owns the group's membership."
+  default     = []
+}
+
+variable "break_glass_user_arns" {
+  type        = list(string)
+  description = "IAM users of the break-glass group (MFA): made its members, and excepted from both secrets' deny policy. Every read by them raises RA-01, as for break_glass_role_arns."
+  default     = []
+}
+
 variable "audit_table_deletion_protection" {
   type        = bool
   description = "Deletion protection of the audit state table."

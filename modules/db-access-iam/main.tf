@@ -283,3 +283,21 @@ resource "aws_iam_group_policy_attachment" "this" {
   group      = aws_iam_group.this[each.key].name
   policy_arn = aws_iam_policy.group[each.key].arn
 }
+
+# The people in the groups whose access the secrets' deny policy must except, one by one
+# (a group is not a principal): Terraform owns these two groups' membership, so the users
+# exempted there and the members here are the same list. A user's name is the last part
+# of its ARN (user/<path>/<name>).
+locals {
+  group_members = var.create_groups ? {
+    for k, v in { db-operators = var.db_operator_user_arns, break-glass = var.break_glass_user_arns } : k => v if length(v) > 0
+  } : {}
+}
+
+resource "aws_iam_group_membership" "this" {
+  for_each = local.group_members
+
+  name  = "${var.name}-${each.key}-members"
+  group = aws_iam_group.this[each.key].name
+  users = [for a in each.value : reverse(split("/", a))[0]]
+}

@@ -70,6 +70,28 @@ variable "create_groups" {
   default     = true
 }
 
+variable "db_operator_user_arns" {
+  type        = list(string)
+  description = "IAM users (existing ones) made the members of the db-operators group; Terraform then owns the group's membership. Pass the same list to secret-rotation's operator_user_arns, whose deny policy would otherwise refuse them the value."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.db_operator_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "db_operator_user_arns must be IAM user ARNs."
+  }
+}
+
+variable "break_glass_user_arns" {
+  type        = list(string)
+  description = "IAM users (existing ones) made the members of the break-glass group; Terraform then owns the group's membership. Pass the same list to secret-rotation's break_glass_user_arns."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.break_glass_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "break_glass_user_arns must be IAM user ARNs."
+  }
+}
+
 variable "break_glass_max_mfa_age_seconds" {
   type        = number
   description = "How recent the MFA sign-in of a break-glass admin must be."

@@ -189,13 +189,16 @@ data "aws_iam_policy_document" "secret" {
 locals {
   deployer_principals = concat(var.deployer_arns, [for c in data.aws_iam_session_context.current : c.issuer_arn])
   module_principals   = concat([for f in module.rotator : f.role_arn], module.bootstrap[*].role_arn)
+  # People: IAM users get their permissions from groups, but a group is never a
+  # principal, so the deny must name each user (aws:PrincipalArn is the user's ARN).
+  break_glass_principals = concat(var.break_glass_role_arns, var.break_glass_user_arns)
   # Principals exempted from the deny, by secret (only secrets this module creates).
   secret_readers = merge(
     {
-      app = distinct(concat(var.app_reader_arns, var.secret_rotator_arns, var.break_glass_role_arns, local.module_principals, local.deployer_principals))
+      app = distinct(concat(var.app_reader_arns, var.operator_user_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     },
     var.create_admin_secret ? {
-      admin = distinct(concat(var.admin_reader_arns, var.secret_rotator_arns, var.break_glass_role_arns, local.module_principals, local.deployer_principals))
+      admin = distinct(concat(var.admin_reader_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     } : {},
   )
 }

@@ -163,3 +163,56 @@ run "rejects_app_username_whose_clone_does_not_fit" {
 
   expect_failures = [var.app_username]
 }
+
+# The deny wins over any grant, so the people of db-access-iam's groups (IAM users, whose
+# aws:PrincipalArn is the user's ARN, never the group's) must be named in its exceptions:
+# operators on the app secret, break-glass users on both (issue 17). secret_reader_arns is
+# the list the deny statement's aws:PrincipalArn condition is built from (the document
+# itself is unknown in a plan: it names the roles' ARNs).
+run "group_users_are_excepted_from_the_deny" {
+  command = plan
+
+  # The functions' role ARNs are unknown in a plan; known ones make the list concrete.
+  override_module {
+    target          = module.rotator
+    override_during = plan
+    outputs = {
+      function_name = "rotaudit-test-rotator"
+      arn           = "arn:aws:lambda:eu-west-1:111111111111:function:rotaudit-test-rotator"
+      role_arn      = "arn:aws:iam::111111111111:role/rotaudit-test-rotator"
+    }
+  }
+  override_module {
+    target          = module.bootstrap
+    override_during = plan
+    outputs = {
+      function_name = "rotaudit-test-db-bootstrap"
+      arn           = "arn:aws:lambda:eu-west-1:111111111111:function:rotaudit-test-db-bootstrap"
+      role_arn      = "arn:aws:iam::111111111111:role/rotaudit-test-db-bootstrap"
+    }
+  }
+
+  variables {
+    operator_user_arns    = ["arn:aws:iam::111111111111:user/alice"]
+    break_glass_user_arns = ["arn:aws:iam::111111111111:user/ops/bob"]
+  }
+
+  assert {
+    condition     = contains(output.secret_reader_arns["app"], "arn:aws:iam::111111111111:user/alice") && contains(output.secret_reader_arns["app"], "arn:aws:iam::111111111111:user/ops/bob")
+    error_message = "the app secret's deny excepts the operators and the break-glass users"
+  }
+  assert {
+    condition     = contains(output.secret_reader_arns["admin"], "arn:aws:iam::111111111111:user/ops/bob") && !contains(output.secret_reader_arns["admin"], "arn:aws:iam::111111111111:user/alice")
+    error_message = "the master secret's deny excepts the break-glass users, not the operators"
+  }
+}
+
+run "rejects_a_group_for_a_user" {
+  command = plan
+
+  variables {
+    operator_user_arns = ["arn:aws:iam::111111111111:group/db-operators"]
+  }
+
+  expect_failures = [var.operator_user_arns]
+}
