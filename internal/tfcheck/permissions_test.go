@@ -159,3 +159,48 @@ func TestRotateSecretCallersMayInvokeTheRotator(t *testing.T) {
 	}
 	report(t, problems)
 }
+
+// TestRotationWaitsForTheFirstPassword: configuring rotation makes Secrets Manager run the
+// function's testSecret step at once, even with rotate_immediately = false. A secret whose
+// Terraform-written value has no password gets one only from the bootstrap, so its
+// rotation must be ordered after the bootstrap's invocation, or it starts with
+// RotationFailed (issue 17).
+func TestRotationWaitsForTheFirstPassword(t *testing.T) {
+	repo(t)
+	dir := filepath.Join("modules", "secret-rotation")
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locals := localExprs(m)
+	noPassword := map[string]bool{}
+	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret_version") {
+		a, ok := b.Block.Body.Attributes["secret_string"]
+		if !ok {
+			continue
+		}
+		if v := readSecretValue(b.File.Src, a.Expr, locals); len(v.keys) > 0 && !slices.Contains(v.keys, "password") {
+			for _, id := range refs(b.File.Src, b.Block.Body.Attributes["secret_id"], locals) {
+				noPassword[id] = true
+			}
+		}
+	}
+	if len(noPassword) == 0 {
+		t.Fatalf("%s writes no secret value without a password; the app secret's first value has none", dir)
+	}
+	checked := 0
+	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret_rotation") {
+		ids := refs(b.File.Src, b.Block.Body.Attributes["secret_id"], locals)
+		if !slices.ContainsFunc(ids, func(id string) bool { return noPassword[id] }) {
+			continue
+		}
+		checked++
+		deps := source(b.File.Src, b.Block.Body.Attributes["depends_on"])
+		if !strings.Contains(deps, "aws_lambda_invocation.bootstrap") {
+			t.Errorf("%s: %s rotates %v, whose first value has no password, without depends_on aws_lambda_invocation.bootstrap: its day-one testSecret fails (RotationFailed)", dir, b.Name(), ids)
+		}
+	}
+	if checked == 0 {
+		t.Fatalf("%s: no rotation of the secrets without a password %v", dir, noPassword)
+	}
+}

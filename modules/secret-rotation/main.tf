@@ -332,6 +332,15 @@ resource "aws_lambda_permission" "rotator" {
 
 # The app secret: alternating users by default (its masterarn names the admin secret), or
 # single-user, as app_rotation_strategy says.
+#
+# Configuring rotation is not inert: with rotate_immediately = false Secrets Manager still
+# tests the configuration by running the function's testSecret step (it creates an
+# AWSPENDING version and removes it;
+# https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html,
+# RotateImmediately). Until the bootstrap has written the app secret's first password
+# that test fails and the secret starts life with RotationFailed, so rotation is
+# configured only after the bootstrap's invocation (a Go test in internal/tfcheck keeps
+# this order).
 resource "aws_secretsmanager_secret_rotation" "app" {
   # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
   secret_id           = aws_secretsmanager_secret.app.id
@@ -344,7 +353,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
     duration                 = var.rotation_window
   }
 
-  depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.app]
+  depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.app, aws_lambda_invocation.bootstrap]
 }
 
 # The master rotates itself, always single-user: it has no master of its own.
