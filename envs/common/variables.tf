@@ -316,7 +316,7 @@ variable "alert_subscriptions" {
 
 variable "deployer_arns" {
   type        = list(string)
-  description = "IAM principals that deploy this environment: the audit rules treat their changes as routine, and the secrets' deny policy lets them read values (the provider reads the versions it manages). The principal running Terraform is always exempted."
+  description = "Every IAM principal that runs Terraform on this environment (each operator's role or user, the CI role): the audit rules treat their changes as routine, and the secrets' deny policy lets them read values (the provider reads the versions it manages on every plan). The principal running Terraform is exempted only for its own run: a second operator or CI role is denied GetSecretValue during plan (AccessDeniedException, explicit deny in a resource-based policy) until it is listed here and applied by someone already listed. The plan warns (check deployer_is_listed) when the running principal is missing."
   default     = []
 }
 

@@ -203,6 +203,17 @@ locals {
   )
 }
 
+# The principal running Terraform is excepted only while it is the one running it: the next
+# plan by anyone else (a second operator, CI) refreshes the secret versions with
+# GetSecretValue and fails with AccessDeniedException ("explicit deny in a resource-based
+# policy") until that principal is in deployer_arns. Said on every plan, not at the failure.
+check "deployer_is_listed" {
+  assert {
+    condition     = !var.create_secret_policy || alltrue([for c in data.aws_iam_session_context.current : contains(var.deployer_arns, c.issuer_arn)])
+    error_message = "The principal running Terraform (${join(", ", [for c in data.aws_iam_session_context.current : c.issuer_arn])}) is not in deployer_arns. It is excepted from the secrets' deny policy only for this run: any other operator or CI role (and this one, once another has applied) is denied GetSecretValue during plan until it is added. List every principal that runs Terraform here in deployer_arns."
+  }
+}
+
 resource "aws_secretsmanager_secret_policy" "app" {
   count = var.create_secret_policy ? 1 : 0
 

@@ -173,7 +173,7 @@ variable "break_glass_user_arns" {
 
 variable "deployer_arns" {
   type        = list(string)
-  description = "IAM principals that deploy this module (the CI role running Terraform): the provider reads the secret versions it manages, so they are exempted from the deny."
+  description = "Every IAM principal that runs Terraform on this module (each operator's role or user, the CI role): the provider reads the secret versions it manages on every plan, so they are exempted from the deny. The principal running Terraform is exempted too, but only for its own run: anyone not listed is denied GetSecretValue during plan (AccessDeniedException) once someone else has applied. A check block warns when the running principal is missing."
   default     = []
 }
 

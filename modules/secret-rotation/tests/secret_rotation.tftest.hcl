@@ -14,6 +14,7 @@ variables {
   lambda_zip_path       = "tests/rotator.zip"
   bootstrap_zip_path    = "tests/dbbootstrap.zip"
   break_glass_role_arns = ["arn:aws:iam::111111111111:role/break-glass"]
+  deployer_arns         = ["arn:aws:iam::111111111111:role/rotaudit-deploy"]
   subnet_ids            = ["subnet-1", "subnet-2"]
   security_group_ids    = ["sg-1"]
 }
@@ -215,4 +216,16 @@ run "rejects_a_group_for_a_user" {
   }
 
   expect_failures = [var.operator_user_arns]
+}
+
+# A principal that runs Terraform without being in deployer_arns is excepted from the deny
+# for its own run only; the next plan by anyone else is denied. The plan says so (issue 17).
+run "warns_when_the_deployer_is_not_listed" {
+  command = plan
+
+  variables {
+    deployer_arns = ["arn:aws:iam::111111111111:role/someone-else"]
+  }
+
+  expect_failures = [check.deployer_is_listed]
 }
