@@ -54,8 +54,11 @@ module "network" {
   flow_log_traffic_type          = var.flow_log_traffic_type
   interface_endpoint_zones       = var.interface_endpoint_zones
   nat_gateway                    = var.egress == "nat"
-  https_egress_to_internet       = local.https_egress_to_internet[var.egress]
-  api_ingress_cidr_blocks        = var.api_ingress_cidr_blocks
+  # Fargate tasks in the private subnets: the ECS database always, the API unless it has a
+  # public address. Without a NAT the module adds the endpoints they pull images through.
+  private_tasks            = var.database_mode == "ecs" || var.egress != "public"
+  https_egress_to_internet = local.https_egress_to_internet[var.egress]
+  api_ingress_cidr_blocks  = var.api_ingress_cidr_blocks
 }
 
 module "ecr" {

@@ -1,14 +1,23 @@
 data "aws_region" "current" {}
 
 locals {
+  # A Fargate task in a private subnet without a NAT gateway reaches AWS only through
+  # endpoints: it pulls its image from ECR (ecr.api for the token and manifest, ecr.dkr for
+  # the registry, the S3 gateway for the layers), ships its log through CloudWatch Logs
+  # and has its secrets injected from Secrets Manager before the container starts. Without
+  # them the task never starts, so private_tasks turns them on whatever the enable_*
+  # switches say (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html).
+  task_endpoints = var.private_tasks && !var.nat_gateway
+
   # One entry per switchable interface endpoint; the key is the service suffix.
   interface_endpoints = merge(
-    var.enable_secretsmanager_endpoint ? { secretsmanager = "secretsmanager" } : {},
-    var.enable_logs_endpoint ? { logs = "logs" } : {},
-    var.enable_ecr_endpoints ? { ecr_api = "ecr.api", ecr_dkr = "ecr.dkr" } : {},
+    var.enable_secretsmanager_endpoint || local.task_endpoints ? { secretsmanager = "secretsmanager" } : {},
+    var.enable_logs_endpoint || local.task_endpoints ? { logs = "logs" } : {},
+    var.enable_ecr_endpoints || local.task_endpoints ? { ecr_api = "ecr.api", ecr_dkr = "ecr.dkr" } : {},
     var.enable_kms_endpoint ? { kms = "kms" } : {},
   )
-  public = length(var.public_subnet_cidrs) > 0
+  s3_endpoint = var.enable_s3_endpoint || local.task_endpoints
+  public      = length(var.public_subnet_cidrs) > 0
 
   # Interface endpoints cost per zone: endpoint_zones > 0 puts them in the first that many
   # private subnets only (a cheap dev gives up the endpoints' zone redundancy).
@@ -226,7 +235,7 @@ resource "aws_vpc_security_group_egress_rule" "https" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "s3" {
-  for_each = var.enable_s3_endpoint ? {
+  for_each = local.s3_endpoint ? {
     api      = aws_security_group.api.id
     database = aws_security_group.database.id
   } : {}
@@ -262,7 +271,7 @@ resource "aws_vpc_endpoint" "interface" {
 }
 
 resource "aws_vpc_endpoint" "s3" {
-  count = var.enable_s3_endpoint ? 1 : 0
+  count = local.s3_endpoint ? 1 : 0
 
   vpc_id            = aws_vpc.this.id
   service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
