@@ -72,6 +72,10 @@ run "deletion_protection_follows_the_environment" {
     condition     = var.environment == "dev" ? !var.audit_table_deletion_protection && !var.db_deletion_protection : var.audit_table_deletion_protection && var.db_deletion_protection
     error_message = "dev is deletable; stage and prod are protected"
   }
+  assert {
+    condition     = module.database.kms_key_retained_on_destroy == !var.db_skip_final_snapshot
+    error_message = "an environment that keeps a final snapshot keeps the key that reads it (destroy refuses until the key leaves the state)"
+  }
 }
 
 run "auditor_reads_the_database_log" {
