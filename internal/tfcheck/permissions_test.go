@@ -204,3 +204,47 @@ func TestRotationWaitsForTheFirstPassword(t *testing.T) {
 		t.Fatalf("%s: no rotation of the secrets without a password %v", dir, noPassword)
 	}
 }
+
+// TestServiceTrustPoliciesNameTheAccount: a role an AWS service assumes must say for whose
+// resources (aws:SourceAccount or aws:SourceArn), or any account's use of that service
+// could act through it (confused deputy). Issue 17 found the flow-log and RDS-monitoring
+// roles without it.
+func TestServiceTrustPoliciesNameTheAccount(t *testing.T) {
+	repo(t)
+	var problems []string
+	checked := 0
+	for _, m := range loadAll(t) {
+		for _, doc := range m.Blocks("data", "aws_iam_policy_document") {
+			for _, b := range doc.Block.Body.Blocks {
+				body := statementBody(b)
+				if body == nil || !strings.Contains(source(doc.File.Src, body.Attributes["actions"]), "sts:AssumeRole") {
+					continue
+				}
+				service := false
+				for _, p := range body.Blocks {
+					if p.Type == "principals" && stringAttr(p.Body, "type") == "Service" {
+						service = true
+					}
+				}
+				if !service {
+					continue
+				}
+				checked++
+				scoped := false
+				for _, c := range body.Blocks {
+					if v := stringAttr(c.Body, "variable"); c.Type == "condition" && (v == "aws:SourceAccount" || v == "aws:SourceArn") {
+						scoped = true
+					}
+				}
+				if !scoped {
+					problems = append(problems, fmt.Sprintf("%s:%d: data.aws_iam_policy_document.%s lets a service assume the role without an aws:SourceAccount or aws:SourceArn condition (confused deputy)",
+						doc.File.Path, b.DefRange().Start.Line, doc.Block.Labels[1]))
+				}
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("found only %d service trust statements; the Lambda, ECS, flow-log, RDS-monitoring and EventBridge roles have one each", checked)
+	}
+	report(t, problems)
+}

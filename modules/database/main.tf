@@ -86,12 +86,19 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
+# Confused deputy: only this account's databases may have RDS assume the role
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html).
 data "aws_iam_policy_document" "monitoring_assume" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }

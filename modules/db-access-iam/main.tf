@@ -1,4 +1,5 @@
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   secrets_manager = "secretsmanager.${data.aws_region.current.name}.amazonaws.com"
@@ -99,6 +100,12 @@ data "aws_iam_policy_document" "application_assume" {
     principals {
       type        = "Service"
       identifiers = [each.value.service]
+    }
+    # Confused deputy: the service may assume the role only for this account's resources.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }

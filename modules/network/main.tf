@@ -1,4 +1,6 @@
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 locals {
   # A Fargate task in a private subnet without a NAT gateway reaches AWS only through
@@ -362,12 +364,24 @@ resource "aws_flow_log" "this" {
   tags                 = var.tags
 }
 
+# Confused deputy: only this account's flow logs may have the service assume the role
+# (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
 data "aws_iam_policy_document" "flow_assume" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:vpc-flow-log/*"]
     }
   }
 }
