@@ -59,6 +59,15 @@ locals {
 # One customer-managed key per secret, so that reading the app secret never implies being
 # able to decrypt the master secret. The account administers both (modules/_internal/kms-key);
 # the account's principals may use them only through Secrets Manager.
+#
+# The account's kms:* (AccountAdministers) lets any IAM policy grant kms:Decrypt on these
+# keys, with or without kms:ViaService; the deny below is what makes "only through Secrets
+# Manager" true for everyone. Checked: no principal of this project decrypts these keys
+# directly. The rotators, the bootstrap, the API task, the operators and the ECS database's
+# execution role (secret injection) all read the values with GetSecretValue, and Secrets
+# Manager makes the KMS calls for them, with kms:ViaService set; no Go code has a KMS
+# client. Key administration (DescribeKey, GetKeyPolicy, ScheduleKeyDeletion, ...) is not
+# denied.
 data "aws_iam_policy_document" "key" {
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
@@ -78,6 +87,23 @@ data "aws_iam_policy_document" "key" {
       test     = "StringEquals"
       variable = "kms:CallerAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # checked: a key policy's resource is always "*" (it means this key).
+  statement {
+    sid       = "OnlyThroughSecretsManager"
+    effect    = "Deny"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "kms:ViaService"
+      values   = [local.sm_service]
     }
   }
 }

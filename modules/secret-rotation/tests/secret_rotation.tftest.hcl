@@ -229,3 +229,17 @@ run "warns_when_the_deployer_is_not_listed" {
 
   expect_failures = [check.deployer_is_listed]
 }
+
+# The comment says the secrets' keys are usable only through Secrets Manager; the key
+# policy must say so for every principal, since the account's kms:* would let any IAM
+# policy grant a direct Decrypt (issue 17).
+run "secret_keys_refuse_use_outside_secrets_manager" {
+  command = plan
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.key.statement : s.effect == "Deny" && contains(s.actions, "kms:Decrypt") && anytrue([
+      for c in s.condition : c.test == "StringNotEquals" && c.variable == "kms:ViaService" && contains(c.values, "secretsmanager.eu-west-1.amazonaws.com")
+    ]) && anytrue([for p in s.principals : contains(p.identifiers, "*")])])
+    error_message = "the secrets' key policy denies kms:Decrypt to everyone outside Secrets Manager (kms:ViaService)"
+  }
+}
