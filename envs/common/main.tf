@@ -56,9 +56,11 @@ module "network" {
   nat_gateway                    = var.egress == "nat"
   # Fargate tasks in the private subnets: the ECS database always, the API unless it has a
   # public address. Without a NAT the module adds the endpoints they pull images through.
-  private_tasks            = var.database_mode == "ecs" || var.egress != "public"
-  https_egress_to_internet = local.https_egress_to_internet[var.egress]
-  api_ingress_cidr_blocks  = var.api_ingress_cidr_blocks
+  private_tasks = var.database_mode == "ecs" || var.egress != "public"
+  # The load balancer's group exists only with the load balancer.
+  create_alb_security_group = var.api_load_balancer
+  https_egress_to_internet  = local.https_egress_to_internet[var.egress]
+  api_ingress_cidr_blocks   = var.api_ingress_cidr_blocks
 }
 
 module "ecr" {
@@ -158,7 +160,10 @@ module "api" {
   max_tasks              = var.api_max_tasks
   certificate_arn        = var.certificate_arn
   lb_deletion_protection = var.lb_deletion_protection
-  log_retention_days     = var.log_retention_days
+  # Every request to the API, kept where a security review can read it.
+  create_access_logs_bucket  = var.lb_access_logs
+  access_logs_retention_days = var.lb_access_logs_days
+  log_retention_days         = var.log_retention_days
 }
 
 module "audit_trail" {

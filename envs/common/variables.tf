@@ -209,6 +209,18 @@ variable "certificate_arn" {
   }
 }
 
+variable "lb_access_logs" {
+  type        = bool
+  description = "Keep the load balancer's access logs in a bucket of their own (SSE-S3, kept lb_access_logs_days). Off: the requests that reached the API leave no record but the API's own log."
+  default     = false
+}
+
+variable "lb_access_logs_days" {
+  type        = number
+  description = "Days the load balancer's access logs are kept (with lb_access_logs)."
+  default     = 365
+}
+
 variable "lb_deletion_protection" {
   type        = bool
   description = "Load balancer deletion protection."

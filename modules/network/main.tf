@@ -105,8 +105,12 @@ resource "aws_route_table_association" "public" {
 # Security groups. They live here, not in the modules that use them, so that the database
 # rules can name the API and rotator groups without a dependency cycle between modules.
 
+# Only with a load balancer (create_alb_security_group): a group that allows HTTP and HTTPS
+# from clients but fronts nothing is an open door waiting for a resource to walk through.
 resource "aws_security_group" "alb" {
   # checkov:skip=CKV2_AWS_5:the api-service, database and secret-rotation modules attach the groups this module creates (invisible to this check)
+  count = var.create_alb_security_group ? 1 : 0
+
   name        = "${var.name}-alb"
   description = "Load balancer in front of the rates API"
   vpc_id      = aws_vpc.this.id
@@ -145,7 +149,9 @@ resource "aws_security_group" "endpoints" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  security_group_id = aws_security_group.alb.id
+  count = var.create_alb_security_group ? 1 : 0
+
+  security_group_id = aws_security_group.alb[0].id
   description       = "HTTPS from clients"
   cidr_ipv4         = local.public ? "0.0.0.0/0" : var.cidr_block
   ip_protocol       = "tcp"
@@ -154,7 +160,9 @@ resource "aws_vpc_security_group_ingress_rule" "alb_https" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  security_group_id = aws_security_group.alb.id
+  count = var.create_alb_security_group ? 1 : 0
+
+  security_group_id = aws_security_group.alb[0].id
   description       = "HTTP from clients (redirected to HTTPS when a certificate is set)"
   cidr_ipv4         = local.public ? "0.0.0.0/0" : var.cidr_block
   ip_protocol       = "tcp"
@@ -163,7 +171,9 @@ resource "aws_vpc_security_group_ingress_rule" "alb_http" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_api" {
-  security_group_id            = aws_security_group.alb.id
+  count = var.create_alb_security_group ? 1 : 0
+
+  security_group_id            = aws_security_group.alb[0].id
   description                  = "To the API tasks"
   referenced_security_group_id = aws_security_group.api.id
   ip_protocol                  = "tcp"
@@ -172,9 +182,11 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_api" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "api_from_alb" {
+  count = var.create_alb_security_group ? 1 : 0
+
   security_group_id            = aws_security_group.api.id
   description                  = "From the load balancer"
-  referenced_security_group_id = aws_security_group.alb.id
+  referenced_security_group_id = aws_security_group.alb[0].id
   ip_protocol                  = "tcp"
   from_port                    = 3000
   to_port                      = 3000

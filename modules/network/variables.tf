@@ -124,6 +124,12 @@ variable "interface_endpoint_zones" {
   }
 }
 
+variable "create_alb_security_group" {
+  type        = bool
+  description = "Create the load balancer's security group (HTTP and HTTPS from clients, to the API tasks); false when the API has no load balancer, so no open group is left unused."
+  default     = true
+}
+
 variable "private_tasks" {
   type        = bool
   description = "ECS tasks run in the private subnets (the ECS database, or API tasks without public addresses). Without nat_gateway they can reach AWS only through endpoints, so this creates the ECR API, ECR Docker, CloudWatch Logs and Secrets Manager interface endpoints and the S3 gateway endpoint whatever the enable_* switches say: without them Fargate cannot pull the image."

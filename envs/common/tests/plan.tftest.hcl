@@ -112,3 +112,16 @@ run "ecs_database_reaches_ecr_logs_and_secrets" {
     error_message = "the ECS database's task can pull its image: ECR API, ECR Docker, Logs, Secrets Manager and S3 endpoints (or a NAT)"
   }
 }
+
+# The load balancer's security group exists exactly when the load balancer does (dev has
+# none: issue 17 found its group open and unused).
+run "alb_group_only_with_the_load_balancer" {
+  command = plan
+
+  assert {
+    # (with a load balancer the group's id is unknown in a plan; api-service refuses a
+    # load balancer without a group)
+    condition     = var.api_load_balancer ? true : module.network.security_group_ids["alb"] == null
+    error_message = "the alb security group is created only with the load balancer"
+  }
+}

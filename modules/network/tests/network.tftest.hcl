@@ -153,3 +153,22 @@ run "private_tasks_behind_a_nat_need_no_endpoints" {
     error_message = "with a NAT gateway the switches decide"
   }
 }
+
+# No load balancer, no load balancer group: a group open to clients that fronts nothing
+# waits for the next resource someone attaches to it (issue 17).
+run "no_alb_group_without_a_load_balancer" {
+  command = plan
+
+  variables {
+    create_alb_security_group = false
+  }
+
+  assert {
+    condition     = length(aws_security_group.alb) == 0 && length(aws_vpc_security_group_ingress_rule.alb_https) == 0 && length(aws_vpc_security_group_ingress_rule.api_from_alb) == 0
+    error_message = "without a load balancer there is no alb group and no rule naming it"
+  }
+  assert {
+    condition     = output.security_group_ids["alb"] == null
+    error_message = "the alb group's id is null without it"
+  }
+}
