@@ -10,10 +10,6 @@ data "aws_caller_identity" "current" {
   count = local.own_log_bucket ? 1 : 0
 }
 
-data "aws_partition" "current" {
-  count = local.own_log_bucket ? 1 : 0
-}
-
 data "aws_elb_service_account" "current" {
   count = local.own_log_bucket ? 1 : 0
 }
