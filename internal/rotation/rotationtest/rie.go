@@ -87,13 +87,22 @@ type Emulator struct {
 // AWS settings) plus extra, and waits until it accepts connections.
 func StartRIE(t testing.TB, rie, bootstrap string, extra ...string) *Emulator {
 	t.Helper()
+	return StartRIECommand(t, rie, "", []string{bootstrap}, extra...)
+}
+
+// StartRIECommand is StartRIE for a runtime started by a command line, argv, in the
+// folder dir ("" for the test's): an interpreter with its runtime interface client, as
+// in `aws-lambda-rie python3 -m awslambdaric lambda_function.lambda_handler`.
+func StartRIECommand(t testing.TB, rie, dir string, argv []string, extra ...string) *Emulator {
+	t.Helper()
 	port, apiPort := freePort(t), freePort(t)
 	e := &Emulator{Out: &testenv.Buffer{}, URL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)}
 	e.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
-		"--log-level", "error",
-		bootstrap)
+		"--log-level", "error")
+	e.cmd.Args = append(e.cmd.Args, argv...)
+	e.cmd.Dir = dir
 	e.cmd.Env = append(os.Environ(), extra...)
 	e.cmd.Stdout, e.cmd.Stderr = e.Out, e.Out
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -157,10 +166,14 @@ func childPIDs(ppid int) []int {
 }
 
 // BootstrapPeakRSS reads VmHWM (peak resident set) of the emulator's bootstrap child.
-func (e *Emulator) BootstrapPeakRSS() (kib int, err error) {
+func (e *Emulator) BootstrapPeakRSS() (kib int, err error) { return e.PeakRSS("bootstrap") }
+
+// PeakRSS reads VmHWM (peak resident set) of the emulator's child whose process name
+// starts with name ("python3" matches python3.11).
+func (e *Emulator) PeakRSS(name string) (kib int, err error) {
 	for _, pid := range childPIDs(e.cmd.Process.Pid) {
 		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil || !strings.Contains(string(st), "Name:\tbootstrap") {
+		if err != nil || !strings.Contains(string(st), "Name:\t"+name) {
 			continue
 		}
 		for _, line := range strings.Split(string(st), "\n") {
@@ -170,5 +183,5 @@ func (e *Emulator) BootstrapPeakRSS() (kib int, err error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("no bootstrap child of the emulator (pid %d)", e.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s child of the emulator (pid %d)", name, e.cmd.Process.Pid)
 }
