@@ -113,11 +113,13 @@ type awsWarm struct {
 	out *bufio.Scanner
 	// peakKiB is the process's VmHWM after the last step.
 	peakKiB int
+	// steps holds each step's wall time, per rotation.
+	steps map[string][]time.Duration
 }
 
 // startWarm starts the driver for the strategy's function and waits for its import.
 func (b *awsBench) startWarm(t *testing.T, f *rotationtest.Fixture, s rotation.Strategy) *awsWarm {
-	w := &awsWarm{f: f}
+	w := &awsWarm{f: f, steps: map[string][]time.Duration{}}
 	w.cmd = exec.Command(b.python, b.driver, filepath.Join(b.dir, awsFolder(s)))
 	w.cmd.Env, w.cmd.Stderr = b.env, io.Discard
 	var err error
@@ -166,6 +168,7 @@ func (w *awsWarm) rotate(t *testing.T) (time.Duration, error) {
 	token := w.f.StartRotation(t)
 	start := time.Now()
 	for _, step := range rotation.Steps() {
+		s := time.Now()
 		ev, _ := json.Marshal(rotation.Event{Step: step, SecretID: w.f.SecretARN, ClientRequestToken: token})
 		if _, err := w.in.Write(append(ev, '\n')); err != nil {
 			return 0, err
@@ -173,6 +176,7 @@ func (w *awsWarm) rotate(t *testing.T) (time.Duration, error) {
 		if _, err := w.answer(); err != nil {
 			return 0, fmt.Errorf("%s: %w", step, err)
 		}
+		w.steps[step] = append(w.steps[step], time.Since(s))
 	}
 	d := time.Since(start)
 	clearPending(t, w.f, token)
