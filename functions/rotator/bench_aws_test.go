@@ -59,7 +59,8 @@ type awsBench struct {
 	ric    bool
 	// driver is scripts/aws_rotation_driver.py.
 	driver string
-	env    []string
+	// extra is what the functions get beside this process's environment; env is both.
+	extra, env []string
 }
 
 // awsFolder is AWS's function for a strategy of ours.
@@ -88,7 +89,8 @@ func loadAWSBench(t *testing.T, env *testenv.Env) *awsBench {
 	// AWS's functions read SECRETS_MANAGER_ENDPOINT unconditionally (a KeyError when
 	// unset); it points boto3 at the emulator whatever its version knows of
 	// AWS_ENDPOINT_URL.
-	b.env = append(os.Environ(), "SECRETS_MANAGER_ENDPOINT="+env.Endpoint, "PYTHONUNBUFFERED=1")
+	b.extra = []string{"SECRETS_MANAGER_ENDPOINT=" + env.Endpoint, "PYTHONUNBUFFERED=1"}
+	b.env = append(os.Environ(), b.extra...)
 	for _, s := range []rotation.Strategy{rotation.SingleUser, rotation.AlternatingUsers} {
 		f := filepath.Join(dir, awsFolder(s), "lambda_function.py")
 		if _, err := os.Stat(f); err != nil {
@@ -215,7 +217,7 @@ func (b *awsBench) coldRotation(t *testing.T, rie string, f *rotationtest.Fixtur
 	defer clearPending(t, f, token)
 	folder := filepath.Join(b.dir, awsFolder(s))
 	if b.ric {
-		env := append(slices.Clone(b.env[len(os.Environ()):]), "LAMBDA_TASK_ROOT="+folder, "AWS_LAMBDA_LOG_FORMAT=JSON")
+		env := append(slices.Clone(b.extra), "LAMBDA_TASK_ROOT="+folder, "AWS_LAMBDA_LOG_FORMAT=JSON")
 		e := rotationtest.StartRIECommand(t, rie, folder, []string{b.python, "-m", "awslambdaric", "lambda_function.lambda_handler"}, env...)
 		defer e.Stop()
 		listening := time.Now()

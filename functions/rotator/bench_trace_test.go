@@ -33,6 +33,13 @@ type tracer struct {
 	ops map[string]map[string][]time.Duration
 }
 
+// begin starts recording step (the steps run one after the other).
+func (tr *tracer) begin(step string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.step = step
+}
+
 func (tr *tracer) record(kind string, d time.Duration) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -133,9 +140,11 @@ func benchTrace(t *testing.T, strategy rotation.Strategy, runs int) {
 	all := map[string][]time.Duration{}
 	for i := 0; i < runs+1; i++ {
 		token := f.StartRotation(t)
+		tr.mu.Lock()
 		tr.ops = map[string]map[string][]time.Duration{}
+		tr.mu.Unlock()
 		for _, step := range rotation.Steps() {
-			tr.step = step
+			tr.begin(step)
 			start := time.Now()
 			if err := r.Handle(ctx, rotation.Event{Step: step, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
 				t.Fatalf("%s: %v", step, err)
