@@ -257,7 +257,7 @@ func ourColdRotation(t *testing.T, rie, bootstrap string, f *rotationtest.Fixtur
 	t.Helper()
 	ctx := context.Background()
 	token := f.StartRotation(t)
-	e := rotationtest.StartRIE(t, rie, bootstrap, "AWS_LAMBDA_LOG_FORMAT=JSON", rotation.EnvRotationStrategy+"="+string(s))
+	e := rotationtest.StartRIE(t, rie, bootstrap, "AWS_LAMBDA_LOG_FORMAT=JSON", rotation.EnvRotationStrategy+"="+string(s), rotation.EnvMasterSecretARNs+"="+f.MasterARN)
 	defer e.Stop()
 	listening := time.Now()
 	inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}

@@ -132,6 +132,7 @@ func benchTrace(t *testing.T, strategy rotation.Strategy, runs int) {
 	tr := &tracer{}
 	cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 	cfg.Strategy = strategy
+	cfg.MasterSecretARNs = []string{f.MasterARN}
 	r := &rotation.Rotator{SM: tracedSM{f.SM, tr}, Dial: traceDial(tr), Config: cfg}
 	ctx := context.Background()
 	wall := map[string][]time.Duration{}

@@ -40,7 +40,7 @@ func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event, rd rea
 	if p.found {
 		return r.checkPending(current, p.s)
 	}
-	if err := r.strategy().prepare(ctx, arn, current); err != nil {
+	if err := r.strategy().prepare(ctx, arn, current, rd); err != nil {
 		return err
 	}
 	// The new password was asked for when the step started: it depends on nothing the

@@ -15,6 +15,9 @@ type reads struct {
 	pending  func() (dbsecret.Secret, error)
 	maybe    func() (pendingRead, error)
 	password func() (string, error)
+	// master is the master secret\'s read (alternating users), sent as soon as AWSCURRENT
+	// names it; nil when the step reads no master.
+	master func() (masterRead, error)
 }
 
 // pendingRead is AWSPENDING's value, and whether there is one yet (createSecret).
@@ -43,6 +46,16 @@ func (r *Rotator) startReads(ctx context.Context, ev Event) reads {
 	case StepTest:
 		rd.pending = async(func() (dbsecret.Secret, error) { return r.getSecret(ctx, id, token, StagePending) })
 	}
+	if r.Config.Strategy == AlternatingUsers && rd.current != nil {
+		cur := rd.current
+		rd.master = async(func() (masterRead, error) {
+			c, err := cur()
+			if err != nil {
+				return masterRead{}, err
+			}
+			return r.readMaster(ctx, c)()
+		})
+	}
 	return rd
 }
 
@@ -59,4 +72,13 @@ func async[T any](f func() (T, error)) func() (T, error) {
 		<-done
 		return v, err
 	}
+}
+
+// masterRead returns the prefetched read of current's master secret, or a fresh one when
+// the step started none.
+func (rd reads) masterRead(ctx context.Context, r *Rotator, current dbsecret.Secret) func() (masterRead, error) {
+	if rd.master != nil {
+		return rd.master
+	}
+	return r.readMaster(ctx, current)
 }

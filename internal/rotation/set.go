@@ -24,5 +24,5 @@ func (r *Rotator) setSecret(ctx context.Context, arn string, rd reads) error {
 	if err := r.checkPending(current, pending); err != nil {
 		return err
 	}
-	return r.strategy().set(ctx, arn, current, pending)
+	return r.strategy().set(ctx, arn, current, pending, rd)
 }
