@@ -20,13 +20,13 @@ func (alternatingUsers) pendingUser(current string) (string, error) { return Par
 // prepare runs the guard through the user's own session, before anything is stored, and
 // the test query with the current credentials, so a bad TEST_QUERY fails before any
 // change.
-func (a alternatingUsers) prepare(ctx context.Context, arn string, current dbsecret.Secret) error {
+func (a alternatingUsers) prepare(ctx context.Context, arn string, current dbsecret.Secret, rd reads) error {
 	r := a.r
 	partner, err := Partner(current.Username)
 	if err != nil {
 		return err
 	}
-	master, err := r.master(ctx, current)
+	master, err := r.masterFrom(ctx, current, rd.masterRead(ctx, r, current))
 	if err != nil {
 		return err
 	}
@@ -56,9 +56,9 @@ func (a alternatingUsers) prepare(ctx context.Context, arn string, current dbsec
 //     either nothing or everything done, and retrying repeats it harmlessly.
 //   - twin invocations: one creates the clone and the other's transaction fails; then
 //     the pending login succeeds and the step is done.
-func (a alternatingUsers) set(ctx context.Context, arn string, current, pending dbsecret.Secret) error {
+func (a alternatingUsers) set(ctx context.Context, arn string, current, pending dbsecret.Secret, rd reads) error {
 	r := a.r
-	master, err := r.master(ctx, current)
+	master, err := r.masterFrom(ctx, current, rd.masterRead(ctx, r, current))
 	if err != nil {
 		return err
 	}

@@ -68,17 +68,3 @@ func (r *Rotator) getPending(ctx context.Context, arn, token string) (dbsecret.S
 	}
 	return s, true, nil
 }
-
-// inParallel runs a and b at once (two independent Secrets Manager reads of one step: one
-// round trip instead of two) and returns a's error, else b's: the order in which a
-// sequential step would have reported them.
-func inParallel(a, b func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- b() }()
-	errA := a()
-	errB := <-done
-	if errA != nil {
-		return errA
-	}
-	return errB
-}
