@@ -201,8 +201,9 @@ const maxRelated = 50
 
 // record turns a hit into a new finding, or into an update of the finding already open on
 // its dedup key (ActivityID 2, the same uid, the count and every related id so far).
-// A hit that joins another rule's open finding (the Decrypt Secrets Manager makes for an
-// unexpected read) updates that finding, or stands alone when none is open.
+// Failed attempts and successes never share a finding. A hit that joins another rule's
+// open finding (the Decrypt Secrets Manager makes for an unexpected read) updates that
+// finding, or stands alone when none is open.
 func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, error) {
 	rec := ev.rec
 	window := rec.Time.Add(e.cfg.DedupWindow.Duration)
@@ -216,6 +217,12 @@ func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, 
 		}
 	}
 	key := "dedup|" + h.rule.ID + "|" + ev.norm + "|" + h.dedup
+	if rec.Failed() {
+		// Failed attempts gather in a finding of their own, so that the success which
+		// follows them (what the attempts were for) opens a new one rather than becoming
+		// count 3 of the attempts, an update that is not even sent.
+		key += "|failed"
+	}
 	fresh, _, err := e.store.Remember(ctx, key, rec.Time, window)
 	if err != nil {
 		return Finding{}, false, err
