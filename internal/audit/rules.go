@@ -46,7 +46,9 @@ func Rules() []*Rule {
 			ID: "RA-03", Name: "Secret enumeration",
 			Rationale: "An intruder with a foothold reads every secret it can reach. A principal reading many " +
 				"distinct secrets within a short window, or calling BatchGetSecretValue with filters (which reads " +
-				"whatever matches rather than what it names), is harvesting, not using, credentials.",
+				"whatever matches rather than what it names), is harvesting, not using, credentials. Only watched " +
+				"secrets count, and a deployer's reads through Terraform, which refreshes every secret it manages on " +
+				"each plan, are routine as they are for RA-01.",
 			calls: on(srcSecrets, reads...), eval: ruleEnumeration,
 		},
 		{
@@ -60,7 +62,9 @@ func Rules() []*Rule {
 			Rationale: "Only the rotator should change the credentials' value and version stages, and only the " +
 				"deployment should change their settings. A value written by someone else desynchronises the " +
 				"database and the secret or plants a known password; deleting the secret, cancelling its rotation " +
-				"or opening its resource policy to other accounts removes the protection rotation gives.",
+				"or opening its resource policy to other accounts removes the protection rotation gives. The " +
+				"deployment is the deployer calling through Terraform (writing a secret's first value, deleting it " +
+				"with a recovery window); the same deployer with the CLI or an SDK is judged like anyone else.",
 			calls: on(srcSecrets, secretChanges...), eval: ruleSecretChanged,
 		},
 		{

@@ -18,7 +18,7 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 	if !isRead(ev.rec.EventName) || e.cfg.isReader(ev.norm) || e.cfg.isRotator(ev.norm) || isService(ev.principal) {
 		return nil
 	}
-	if e.cfg.isDeployer(ev.norm) && terraformAgent(ev.rec.UserAgent) {
+	if e.routineDeploy(ev) {
 		return nil
 	}
 	p := ev.secret()
@@ -40,6 +40,13 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 		})
 	}
 	return nil
+}
+
+// routineDeploy reports whether the call is the deployment at work: a deployer calling
+// through Terraform. What RA-01 spares on that ground the other Secrets Manager rules
+// spare too; the same deployer with any other tool is judged like anyone else.
+func (e *Engine) routineDeploy(ev *event) bool {
+	return e.cfg.isDeployer(ev.norm) && terraformAgent(ev.rec.UserAgent)
 }
 
 // terraformAgent reports whether a call came from Terraform: its AWS provider refreshes
@@ -149,8 +156,8 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 
 func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
-	if !isRead(rec.EventName) || isService(ev.principal) {
-		return nil
+	if !isRead(rec.EventName) || isService(ev.principal) || e.routineDeploy(ev) {
+		return nil // Terraform refreshes every secret version it manages on each plan
 	}
 	p := ev.secret()
 	if rec.EventName == "BatchGetSecretValue" && len(p.Filters) > 0 {
@@ -163,7 +170,13 @@ func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 	}
 	w := e.cfg.Enumeration
 	for _, id := range secretIDs(rec, p) {
-		n, err := e.store.Count(ctx, "enum|"+ev.norm, secretName(id), rec.Time, rec.Time.Add(-w.Window.Duration), rec.Time.Add(w.Window.Duration))
+		// Only the watched secrets count: reads of others are not this audit's concern,
+		// and counting them made every busy application look like a harvester.
+		name, ok := e.cfg.watched(id)
+		if !ok {
+			continue
+		}
+		n, err := e.store.Count(ctx, "enum|"+ev.norm, name, rec.Time, rec.Time.Add(-w.Window.Duration), rec.Time.Add(w.Window.Duration))
 		if err != nil {
 			return err
 		}
@@ -171,8 +184,8 @@ func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 			ev.add(hit{
 				rule: e.rule("RA-03"), severity: High, dedup: "distinct",
 				title: fmt.Sprintf("%s read %d distinct secrets within %s", ev.principal, n, w.Window.Duration),
-				desc: fmt.Sprintf("%s has read %d different secrets in the last %s (threshold %d), the latest %s.",
-					ev.principal, n, w.Window.Duration, w.Count, secretName(id)),
+				desc: fmt.Sprintf("%s has read %d different watched secrets in the last %s (threshold %d), the latest %s.",
+					ev.principal, n, w.Window.Duration, w.Count, name),
 			})
 			break
 		}
@@ -222,7 +235,8 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	p := ev.secret()
-	rotator, deployer := e.cfg.isRotator(ev.norm), e.cfg.isDeployer(ev.norm)
+	// The deployer is spared only through Terraform; by any other tool it is anyone.
+	rotator, deployer := e.cfg.isRotator(ev.norm), e.routineDeploy(ev)
 	for _, id := range secretIDs(rec, p) {
 		name, ok := e.cfg.watched(id)
 		if !ok {
@@ -233,10 +247,8 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 		switch rec.EventName {
 		case "PutSecretValue", "UpdateSecretVersionStage":
 			switch {
-			case rotator:
-				continue
-			case deployer:
-				sev, why = Medium, "the deployment wrote a credential value; only the rotator should"
+			case rotator, deployer:
+				continue // rotation, or Terraform writing the initial value of a secret it manages
 			default:
 				sev, why = High, "a credential value or version stage was set outside rotation"
 			}
@@ -249,9 +261,15 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 				why = "the secret was moved to KMS key " + p.KMSKeyID
 			}
 		case "DeleteSecret":
-			sev, why = High, "the secret was scheduled for deletion"
-			if p.ForceDeleteWithoutRecovery {
+			switch {
+			case deployer && !p.ForceDeleteWithoutRecovery:
+				continue // terraform destroy: the secret can be restored within its recovery window
+			case deployer:
+				sev, why = Medium, "the deployment deleted the secret without recovery"
+			case p.ForceDeleteWithoutRecovery:
 				sev, why = Critical, "the secret was deleted without recovery"
+			default:
+				sev, why = High, "the secret was scheduled for deletion"
 			}
 		case "PutResourcePolicy":
 			pol, ok := parsePolicy(p.ResourcePolicy)
