@@ -101,16 +101,6 @@ func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error
 	return h.emit(ctx, findings, sum)
 }
 
-// StreamPostgresLog evaluates every login of a PostgreSQL server log as it is read.
-func (h *Handler) StreamPostgresLog(ctx context.Context, name string, r io.Reader, sum *Summary) error {
-	n, skipped, err := pglog.Stream(r, func(l *pglog.Login) error { return h.login(ctx, l, sum) })
-	sum.Records += n
-	if skipped > 0 {
-		h.Log.WarnContext(ctx, "lines that are not PostgreSQL log lines skipped", "file", name, "lines", skipped)
-	}
-	return err
-}
-
 func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
 	findings, err := h.Engine.Evaluate(ctx, rec)
 	if err != nil {
