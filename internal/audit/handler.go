@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -152,9 +154,13 @@ func (h *Handler) object(ctx context.Context, obj cloudtrail.Object, sum *Summar
 	})
 }
 
-// StreamFile evaluates every record of one CloudTrail log file as it is read.
+// StreamFile evaluates every record of one CloudTrail log file as it is read. A trail's
+// delivery (s3://BUCKET/.../CloudTrail/...) also teaches the engine that BUCKET holds a
+// trail's logs, so RA-07 watches it without configuration.
 func (h *Handler) StreamFile(ctx context.Context, name string, r io.Reader, sum *Summary) error {
+	var last time.Time
 	n, err := cloudtrail.Stream(r, func(rec *cloudtrail.Record) error {
+		last = rec.Time
 		return h.evaluate(ctx, rec, sum)
 	}, func(bad error) {
 		sum.Malformed++
@@ -164,9 +170,23 @@ func (h *Handler) StreamFile(ctx context.Context, name string, r io.Reader, sum 
 	if errors.Is(err, cloudtrail.ErrMalformed) {
 		sum.Malformed++
 		h.Log.WarnContext(ctx, "malformed file: rest skipped", "file", name, "records", n, "error", err.Error())
-		return nil
+		err = nil
+	}
+	if b := deliveryBucket(name); err == nil && b != "" && !last.IsZero() {
+		err = h.Engine.NoteTrailBucket(ctx, b, "", last)
 	}
 	return err
+}
+
+// deliveryBucket returns the bucket of a trail's log file named s3://BUCKET/KEY, "" for
+// any other name.
+func deliveryBucket(name string) string {
+	rest, ok := strings.CutPrefix(name, "s3://")
+	bucket, key, _ := strings.Cut(rest, "/")
+	if !ok || !strings.Contains("/"+key, "/AWSLogs/") || !strings.Contains(key, "/CloudTrail/") {
+		return ""
+	}
+	return bucket
 }
 
 // SNSAPI is the one SNS call the alert sink makes.

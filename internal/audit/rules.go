@@ -82,7 +82,8 @@ func Rules() []*Rule {
 				"validation or global service events, moving its bucket, or changing its selectors so that reads " +
 				"(GetSecretValue) or writes (every change) are not recorded, or a watched service is excluded, blinds " +
 				"the audit; so does a log bucket whose lifecycle expires the logs, whose policy or object lock is " +
-				"changed, or which is deleted. Configured trails (trails) are watched with their buckets; a failed " +
+				"changed, or which is deleted. Configured trails (trails) are watched with their buckets, and so is " +
+				"every bucket a trail names in CreateTrail or UpdateTrail or delivers to, configured or not; a failed " +
 				"attempt is reported too, one step lower.",
 			calls: merge(on(srcTrail, "StopLogging", "StartLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
 				on(srcS3, "PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "PutObjectLockConfiguration", "PutBucketVersioning")), eval: ruleTrailTampering,
@@ -110,7 +111,9 @@ func Rules() []*Rule {
 			Rationale: "The database can be reached without the rotated password: by resetting the master " +
 				"password through the RDS API, by sharing or copying a snapshot to another account or region, by " +
 				"exporting it to S3, by restoring a copy or making it publicly accessible, or by running SQL through " +
-				"the RDS Data API; deleting the configured database destroys it. Each is routine for almost nobody.",
+				"the RDS Data API; deleting the configured database (any database, when none is configured) destroys " +
+				"it. A restore is public when its request or, where the request left it to the subnet group's default, " +
+				"its response says so. Each is routine for almost nobody.",
 			calls: merge(on(srcRDS, "ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
 				"CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime",
 				"RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "DeleteDBInstance", "DeleteDBCluster"),

@@ -106,9 +106,18 @@ func TestRules(t *testing.T) {
 				Severities []string          `json:"severities"`
 				Counts     []int             `json:"counts"`
 				Records    []json.RawMessage `json:"records"`
+				// Config, when given, replaces testdata/config.json (what the auditor
+				// sees with less configured).
+				Config json.RawMessage `json:"config"`
 			}
 			if err := json.Unmarshal(b, &fx); err != nil {
 				t.Fatal(err)
+			}
+			cfg := cfg
+			if fx.Config != nil {
+				if cfg, err = ParseConfig(fx.Config); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if strings.Contains(name, "-not-") != (len(fx.Want) == 0) {
 				t.Fatalf("fixture name and expectation disagree")

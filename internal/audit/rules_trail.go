@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
 // RA-07: CloudTrail tampering: the trail's settings, selectors and bucket.
@@ -139,6 +142,8 @@ func (e *Engine) trailChanges(ctx context.Context, ev *event, p *selectorParams,
 	now := old
 	if p.S3BucketName != "" {
 		now.Bucket = p.S3BucketName
+	} else if b := responseBucket(rec); b != "" && !rec.Failed() {
+		now.Bucket = b // the response names the bucket a CreateTrail or UpdateTrail left in place
 	}
 	if p.EnableLogFileValidation != nil {
 		now.Validation = p.EnableLogFileValidation
@@ -153,6 +158,11 @@ func (e *Engine) trailChanges(ctx context.Context, ev *event, p *selectorParams,
 		b, _ := json.Marshal(now)
 		if _, _, err := e.store.Swap(ctx, key, string(b), rec.Time, rec.Time.Add(e.cfg.BaselineTTL.Duration)); err != nil {
 			return nil, 0, err
+		}
+		if now.Bucket != "" {
+			if err := e.NoteTrailBucket(ctx, now.Bucket, trail, rec.Time); err != nil {
+				return nil, 0, err
+			}
 		}
 	}
 	var r []string
@@ -282,6 +292,46 @@ func (c *Config) trailBucket(name string) string {
 	return ""
 }
 
+// responseBucket reads s3BucketName from a CreateTrail or UpdateTrail response.
+func responseBucket(rec *cloudtrail.Record) string {
+	var r struct {
+		S3BucketName string `json:"s3BucketName"`
+	}
+	rec.Response(&r)
+	return r.S3BucketName
+}
+
+// trailBucketKey is where the engine remembers that a bucket receives a trail's logs.
+func trailBucketKey(bucket string) string { return "trailbucket|" + bucket }
+
+// NoteTrailBucket remembers that bucket receives the log files of trail ("" when the
+// trail's name is not known, as for a delivery S3 announced), so that RA-07 watches the
+// bucket without configuration: the trails name their buckets in CreateTrail and
+// UpdateTrail, and deliveries show where they land.
+func (e *Engine) NoteTrailBucket(ctx context.Context, bucket, trail string, at time.Time) error {
+	if !validBucket(bucket) {
+		return nil
+	}
+	if trail == "" {
+		if v, found, err := e.store.Get(ctx, trailBucketKey(bucket), at); err != nil || found && v != "" {
+			return err // already known, by name
+		}
+		trail = "(trail delivering to " + bucket + ")"
+	}
+	_, _, err := e.store.Swap(ctx, trailBucketKey(bucket), trail, at, at.Add(e.cfg.BaselineTTL.Duration))
+	return err
+}
+
+// bucketTrailAt returns the trail that delivers to bucket: the configured one, or one the
+// engine learnt from the trails' own events and deliveries; "" when none does.
+func (e *Engine) bucketTrailAt(ctx context.Context, bucket string, at time.Time) (string, error) {
+	if t := e.cfg.bucketTrail(bucket); t != "" || bucket == "" {
+		return t, nil
+	}
+	v, _, err := e.store.Get(ctx, trailBucketKey(bucket), at)
+	return v, err
+}
+
 // bucketTrail returns the configured trail that delivers to bucket, "" when none does.
 func (c *Config) bucketTrail(bucket string) string {
 	for _, t := range c.Trails {
@@ -353,17 +403,17 @@ func expiringRules(raw json.RawMessage) []string {
 	return out
 }
 
-// ruleTrailBucket watches the configured trails' buckets: a trail whose log files are
+// ruleTrailBucket watches the trails' buckets, configured or learnt: a trail whose log files are
 // deleted, expired or no longer writable records nothing that lasts.
-func ruleTrailBucket(_ context.Context, e *Engine, ev *event) error {
+func ruleTrailBucket(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	var p bucketParams
 	if !rec.Params(&p) {
 		return nil
 	}
-	trail := e.cfg.bucketTrail(p.BucketName)
-	if trail == "" {
-		return nil
+	trail, err := e.bucketTrailAt(ctx, p.BucketName, rec.Time)
+	if err != nil || trail == "" {
+		return err
 	}
 	deployer := e.cfg.isDeployer(ev.norm)
 	var sev Severity

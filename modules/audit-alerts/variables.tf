@@ -113,7 +113,7 @@ variable "trails" {
     arn    = string
     bucket = string
   }))
-  description = "Trails the audit depends on, with the bucket each delivers to (trails); tampering with them or their buckets is flagged. Empty: every trail counts and no bucket is watched."
+  description = "Trails the audit depends on, with the bucket each delivers to (trails); tampering with them or their buckets is flagged. Empty: every trail counts, and buckets are learnt from the trails' CreateTrail and UpdateTrail events and deliveries."
   default     = []
 
   validation {
@@ -128,7 +128,7 @@ variable "trails" {
 
 variable "databases" {
   type        = list(string)
-  description = "RDS instance or cluster identifiers (or ARNs) of the database (databases), whose snapshots, master password and settings the RDS rules follow."
+  description = "RDS instance or cluster identifiers (or ARNs) of the database (databases), whose snapshots, master password and settings the RDS rules follow. Empty: every database in the account is watched."
   default     = []
 
   validation {
