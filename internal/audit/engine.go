@@ -56,6 +56,21 @@ type Rule struct {
 	narrow map[string]map[string]any
 }
 
+// looksAt reports whether rec is one of the calls the rule names (or a failure on a
+// source whose failures it counts), so that a rule's evaluation sees nothing else of the
+// sources it shares with other rules.
+func (r *Rule) looksAt(rec *cloudtrail.Record) bool {
+	if r.calls == nil || rec.ErrorCode != "" && slices.Contains(r.failures, rec.EventSource) {
+		return true
+	}
+	for _, n := range r.calls[rec.EventSource] {
+		if n == rec.EventName || strings.HasSuffix(n, "*") && strings.HasPrefix(rec.EventName, n[:len(n)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
 // hit is what a rule reports; Engine dedups it and turns it into a Finding.
 type hit struct {
 	rule      *Rule
@@ -153,14 +168,20 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 	rules := e.bySource[rec.EventSource]
 	ev := event{rec: rec, principal: rec.Principal()}
 	ev.norm = cloudtrail.NormalizePrincipal(ev.principal)
-	for _, r := range e.always {
-		if err := r.eval(ctx, e, &ev); err != nil {
-			return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
-		}
-	}
-	for _, r := range rules {
-		if err := r.eval(ctx, e, &ev); err != nil {
-			return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
+	for _, set := range [2][]*Rule{e.always, rules} {
+		for _, r := range set {
+			if !r.looksAt(rec) {
+				continue
+			}
+			n := len(ev.hits)
+			if err := r.eval(ctx, e, &ev); err != nil {
+				return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
+			}
+			for i := n; i < len(ev.hits); i++ {
+				if ev.hits[i].rule == nil {
+					ev.hits[i].rule = r // a rule in a file of its own names itself once, in its metadata
+				}
+			}
 		}
 	}
 	return e.findings(ctx, &ev)

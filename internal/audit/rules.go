@@ -17,10 +17,19 @@ const (
 	srcECS     = "ecs.amazonaws.com"
 	srcIAM     = "iam.amazonaws.com"
 	srcS3      = "s3.amazonaws.com"
+	srcSTS     = "sts.amazonaws.com"
 )
 
-// Rules returns every rule, in id order. Each call returns fresh values.
+// Rules returns every rule of CloudTrail records, in id order. Each call returns fresh
+// values. The rules below predate one file per rule; each newer rule is a rule_*.go file
+// of its own, which rules_gen.go lists.
 func Rules() []*Rule {
+	rs := append(olderRules(), fileRules()...)
+	slices.SortFunc(rs, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })
+	return rs
+}
+
+func olderRules() []*Rule {
 	return []*Rule{
 		{
 			ID: "RA-01", Name: "Watched secret read by a principal not on its allow-list",

@@ -90,12 +90,15 @@ func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 func TestRules(t *testing.T) {
 	cfg := testConfig(t)
 	files, _ := filepath.Glob("testdata/rules/*.json")
+	// A rule in a file of its own has a folder of fixtures: testdata/rules/ra14/*.json.
+	folders, _ := filepath.Glob("testdata/rules/*/*.json")
+	files = append(files, folders...)
 	if len(files) < 40 {
 		t.Fatalf("only %d rule fixtures found", len(files))
 	}
 	seen := map[string]bool{}
 	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(f), "testdata/rules/"), ".json")
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -119,7 +122,7 @@ func TestRules(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if strings.Contains(name, "-not-") != (len(fx.Want) == 0) {
+			if quietFixture(name) != (len(fx.Want) == 0) {
 				t.Fatalf("fixture name and expectation disagree")
 			}
 			got := run(t, cfg, fx.Records)
@@ -165,6 +168,12 @@ func TestRules(t *testing.T) {
 			t.Errorf("rule %s has no fixture that makes it fire", r.ID)
 		}
 	}
+}
+
+// quietFixture reports whether a fixture must produce nothing: raNN-not-*.json, or
+// not-*.json in a rule's folder.
+func quietFixture(name string) bool {
+	return strings.Contains(name, "-not-") || strings.HasPrefix(filepath.Base(name), "not-")
 }
 
 func checkFinding(t *testing.T, f *Finding) {
@@ -215,6 +224,11 @@ func TestRulesHaveRationale(t *testing.T) {
 		prefix := "testdata/rules/" + strings.ToLower(family) + num + "-"
 		fires, _ := filepath.Glob(prefix + "*.json")
 		quiet, _ := filepath.Glob(prefix + "not-*.json")
+		if len(fires) == 0 {
+			prefix = "testdata/rules/" + strings.ToLower(family) + num + "/"
+			fires, _ = filepath.Glob(prefix + "*.json")
+			quiet, _ = filepath.Glob(prefix + "not-*.json")
+		}
 		if len(quiet) == 0 || len(fires) == len(quiet) {
 			t.Errorf("rule %s: want fixtures that make it fire and that must not (%s*.json, %snot-*.json); have %d and %d",
 				r.ID, prefix, prefix, len(fires)-len(quiet), len(quiet))
