@@ -5,6 +5,12 @@ package audit
 // fileRules returns the rules that each live in a rule_*.go file of their own.
 func fileRules() []*Rule {
 	return []*Rule{
+		ruleDatabaseOpenToWorld(),
+		ruleFederationToken(),
+		ruleReaderRoleAssumed(),
+		ruleRoleTrustsOutside(),
+		ruleRolesAnywhere(),
+		ruleTrailRedirected(),
 		ruleUserCredentials(),
 	}
 }
