@@ -48,7 +48,8 @@ func olderRules() []*Rule {
 			Rationale: "Stolen credentials are used from somewhere new: a new role, a new /24 (or /48) network, a " +
 				"new SDK or tool. Each watched secret learns who reads it, from where and with what during a " +
 				"learning period, then reports combinations it has not seen. Trusted networks and service " +
-				"addresses never count as new networks.",
+				"addresses never count as new networks, and the deployer's reads through Terraform, routine for " +
+				"RA-01, are neither learnt nor reported.",
 			calls: on(srcSecrets, reads...), eval: ruleFirstSeen,
 		},
 		{
@@ -73,7 +74,7 @@ func olderRules() []*Rule {
 				"database and the secret or plants a known password; deleting the secret, cancelling its rotation " +
 				"or opening its resource policy to other accounts removes the protection rotation gives. The " +
 				"deployment is the deployer calling through Terraform (writing a secret's first value, deleting it " +
-				"with a recovery window); the same deployer with the CLI or an SDK is judged like anyone else.",
+				"on destroy); the same deployer with the CLI or an SDK is judged like anyone else.",
 			calls: on(srcSecrets, secretChanges...), eval: ruleSecretChanged,
 		},
 		{
@@ -93,7 +94,8 @@ func olderRules() []*Rule {
 				"the audit; so does a log bucket whose lifecycle expires the logs, whose policy or object lock is " +
 				"changed, or which is deleted. Configured trails (trails) are watched with their buckets, and so is " +
 				"every bucket a trail names in CreateTrail or UpdateTrail or delivers to, configured or not; a failed " +
-				"attempt is reported too, one step lower.",
+				"attempt is reported too, one step lower. A trail the deployment created through Terraform, and its " +
+				"bucket, may be destroyed by the deployment through Terraform: that is teardown, not tampering.",
 			calls: merge(on(srcTrail, "StopLogging", "StartLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
 				on(srcS3, "PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "PutObjectLockConfiguration", "PutBucketVersioning")), eval: ruleTrailTampering,
 		},

@@ -95,8 +95,8 @@ func uaFamily(ua string) string {
 
 func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
-	if !isRead(rec.EventName) || rec.Failed() || isService(ev.principal) {
-		return nil
+	if !isRead(rec.EventName) || rec.Failed() || isService(ev.principal) || e.routineDeploy(ev) {
+		return nil // the deployment's Terraform refreshes are routine here as for RA-01
 	}
 	p := ev.secret()
 	expires := rec.Time.Add(e.cfg.BaselineTTL.Duration)
@@ -262,10 +262,11 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 			}
 		case "DeleteSecret":
 			switch {
-			case deployer && !p.ForceDeleteWithoutRecovery:
-				continue // terraform destroy: the secret can be restored within its recovery window
 			case deployer:
-				sev, why = Medium, "the deployment deleted the secret without recovery"
+				// terraform destroy, with the recovery window the configuration gives
+				// (recovery_window_in_days = 0 deletes at once): the deployment removing
+				// what it made.
+				continue
 			case p.ForceDeleteWithoutRecovery:
 				sev, why = Critical, "the secret was deleted without recovery"
 			default:

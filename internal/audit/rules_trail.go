@@ -228,8 +228,21 @@ func ruleTrailTampering(ctx context.Context, e *Engine, ev *event) error {
 		}
 		sev, why = Low, "logging restarted; nothing was recorded since it stopped at "+stopped
 	case "DeleteTrail":
+		if teardown, err := e.teardown(ctx, ev, "trail|"+trail); err != nil || teardown {
+			return err
+		}
 		sev, why = High, "the trail was deleted"
 	case "CreateTrail", "UpdateTrail":
+		if rec.EventName == "CreateTrail" && e.routineDeploy(ev) && !rec.Failed() {
+			if err := e.noteDeployed(ctx, ev, "trail|"+trail); err != nil {
+				return err
+			}
+			if b := firstNonEmpty(p.S3BucketName, responseBucket(rec)); b != "" {
+				if err := e.noteDeployed(ctx, ev, "bucket|"+b); err != nil {
+					return err
+				}
+			}
+		}
 		r, s, err := e.trailChanges(ctx, ev, &p, trail)
 		if err != nil || len(r) == 0 {
 			return err
@@ -258,6 +271,26 @@ func ruleTrailTampering(ctx context.Context, e *Engine, ev *event) error {
 		resources: []Resource{{UID: trail, Name: trail, Type: "AWS::CloudTrail::Trail"}},
 	})
 	return nil
+}
+
+// noteDeployed remembers that the deployment created what (through Terraform), so that
+// destroying it later is teardown.
+func (e *Engine) noteDeployed(ctx context.Context, ev *event, what string) error {
+	rec := ev.rec
+	_, _, err := e.store.Swap(ctx, "deployed|"+ownAccount(rec)+"|"+what, rec.EventTime, rec.Time, rec.Time.Add(e.cfg.BaselineTTL.Duration))
+	return err
+}
+
+// teardown reports whether the call is the deployment, through Terraform, changing or
+// destroying something it created itself (terraform destroy of a trail and its bucket).
+// The configured trails and their buckets are never torn down quietly.
+func (e *Engine) teardown(ctx context.Context, ev *event, what string) (bool, error) {
+	kind, name, _ := strings.Cut(what, "|")
+	if !e.routineDeploy(ev) || kind == "trail" && e.cfg.trailBucket(name) != "" || kind == "bucket" && e.cfg.bucketTrail(name) != "" {
+		return false, nil
+	}
+	_, found, err := e.store.Get(ctx, "deployed|"+ownAccount(ev.rec)+"|"+what, ev.rec.Time)
+	return found, err
 }
 
 // trailName returns a trail's name from its name or ARN.
@@ -416,6 +449,9 @@ func ruleTrailBucket(ctx context.Context, e *Engine, ev *event) error {
 		return err
 	}
 	deployer := e.cfg.isDeployer(ev.norm)
+	if teardown, err := e.teardown(ctx, ev, "bucket|"+p.BucketName); err != nil || teardown {
+		return err
+	}
 	var sev Severity
 	why := ""
 	switch rec.EventName {
