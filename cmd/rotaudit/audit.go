@@ -90,8 +90,11 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer out.Flush()
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	var h *audit.Handler
+	// The store counts the DynamoDB requests the Lambda would make for the same events,
+	// behind the same process cache (functions/auditor).
+	store := state.NewMetered(state.NewMemory())
 	if cfg != nil {
-		h = &audit.Handler{Engine: audit.NewEngine(cfg, state.NewMemory()), Sink: audit.NewJSONLinesSink(out), Log: log}
+		h = &audit.Handler{Engine: audit.NewEngine(cfg, state.NewCached(store)), Sink: audit.NewJSONLinesSink(out), Log: log}
 	}
 	var sum audit.Summary
 	start, cpu0 := time.Now(), cpuTime()
@@ -125,8 +128,15 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *decodeOnly {
 			mode = "decode-only"
 		}
-		fmt.Fprintf(stderr, `{"mode":%q,"files":%d,"records":%d,"findings":%d,"malformed":%d,"wall_s":%.3f,"cpu_s":%.3f,"records_per_s":%.0f,"records_per_cpu_s":%.0f,"gomaxprocs":%d,"peak_rss_kib":%d}`+"\n",
-			mode, sum.Files, sum.Records, sum.Findings, sum.Malformed, wall, cpu, float64(sum.Records)/wall, float64(sum.Records)/cpu, runtime.GOMAXPROCS(0), peakRSS())
+		perEvent := func(n int64) float64 {
+			if sum.Audited == 0 {
+				return 0
+			}
+			return float64(n) / float64(sum.Audited)
+		}
+		fmt.Fprintf(stderr, `{"mode":%q,"files":%d,"records":%d,"audited":%d,"findings":%d,"malformed":%d,"state_writes":%d,"state_reads":%d,"writes_per_audited_event":%.2f,"reads_per_audited_event":%.2f,"wall_s":%.3f,"cpu_s":%.3f,"records_per_s":%.0f,"records_per_cpu_s":%.0f,"gomaxprocs":%d,"peak_rss_kib":%d}`+"\n",
+			mode, sum.Files, sum.Records, sum.Audited, sum.Findings, sum.Malformed, store.Writes(), store.Reads(), perEvent(store.Writes()), perEvent(store.Reads()),
+			wall, cpu, float64(sum.Records)/wall, float64(sum.Records)/cpu, runtime.GOMAXPROCS(0), peakRSS())
 	}
 	return nil
 }

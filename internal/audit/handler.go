@@ -31,6 +31,9 @@ type Summary struct {
 	Updates   int `json:"updates"`
 	Malformed int `json:"malformed"`
 	Files     int `json:"files"`
+	// Audited counts the records some rule looks at: what the EventBridge patterns let
+	// through to the Lambda, and what the state table's writes are paid per.
+	Audited int `json:"audited"`
 }
 
 // Handler is what the Lambda runs for each invocation: it tells the event shapes apart,
@@ -96,6 +99,7 @@ func (h *Handler) subscription(ctx context.Context, data string, sum *Summary) e
 }
 
 func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error {
+	sum.Audited++
 	findings, err := h.Engine.EvaluateLogin(ctx, l)
 	if err != nil {
 		return fmt.Errorf("evaluate login: %w", err)
@@ -104,6 +108,9 @@ func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error
 }
 
 func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
+	if h.Engine.relevant(rec) {
+		sum.Audited++
+	}
 	findings, err := h.Engine.Evaluate(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
