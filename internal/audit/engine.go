@@ -162,8 +162,14 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // Evaluate runs the rules on one validated record and returns its findings, deduplicated
 // against earlier ones. rec may be reused by the caller afterwards.
 func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, error) {
+	fs, _, err := e.evaluate(ctx, rec)
+	return fs, err
+}
+
+// evaluate is Evaluate that also reports whether any rule looked at rec.
+func (e *Engine) evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, bool, error) {
 	if !e.relevant(rec) {
-		return nil, nil
+		return nil, false, nil
 	}
 	rules := e.bySource[rec.EventSource]
 	ev := event{rec: rec, principal: rec.Principal()}
@@ -175,7 +181,7 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 			}
 			n := len(ev.hits)
 			if err := r.eval(ctx, e, &ev); err != nil {
-				return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
+				return nil, true, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
 			}
 			for i := n; i < len(ev.hits); i++ {
 				if ev.hits[i].rule == nil {
@@ -184,7 +190,8 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 			}
 		}
 	}
-	return e.findings(ctx, &ev)
+	fs, err := e.findings(ctx, &ev)
+	return fs, true, err
 }
 
 // findings turns an event's hits into findings through record: new ones, or updates of

@@ -108,10 +108,10 @@ func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error
 }
 
 func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
-	if h.Engine.relevant(rec) {
+	findings, audited, err := h.Engine.evaluate(ctx, rec)
+	if audited {
 		sum.Audited++
 	}
-	findings, err := h.Engine.Evaluate(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}

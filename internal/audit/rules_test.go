@@ -235,3 +235,36 @@ func TestRulesHaveRationale(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEvaluate feeds arbitrary records through every rule: request parameters, responses
+// and policies are the caller's text, and no rule may fail on them.
+func FuzzEvaluate(f *testing.F) {
+	files, _ := filepath.Glob("testdata/rules/*/*.json")
+	more, _ := filepath.Glob("testdata/rules/*.json")
+	for _, file := range append(files, more...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var fx struct {
+			Records []json.RawMessage `json:"records"`
+		}
+		json.Unmarshal(b, &fx)
+		for _, r := range fx.Records {
+			f.Add([]byte(r))
+		}
+	}
+	cfg := testConfig(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rec, err := cloudtrail.ParseRecord(raw)
+		if err != nil {
+			return
+		}
+		e := NewEngine(cfg, state.NewMemory())
+		for i := 0; i < 2; i++ { // the second time meets what the first remembered
+			if _, err := e.Evaluate(context.Background(), rec); err != nil {
+				t.Fatalf("evaluate: %v", err)
+			}
+		}
+	})
+}
