@@ -13,9 +13,10 @@ import (
 //   - Refresh of an entry it knows is live, without a request, while more than half the
 //     asked lifetime is left; then it refreshes for real. Other writers only ever push an
 //     entry's expiry later, so the entry lives at least as long as the cache believes;
-//   - Remember of an entry it knows is live, when that entry lives longer than minCached:
-//     short-lived keys (dedup windows, which Forget may release from another process) always
-//     go to the store.
+//   - Remember of an entry it knows is live, when that entry lives longer than minCached
+//     (a secret's learning start): dedup windows, which Forget may release from another
+//     process, always go to the store. A key is always asked for with the same lifetime,
+//     so an entry found live expires its lifetime after it was first stored.
 //
 // Everything else goes to the store. Forget through it drops the cached entry.
 type Cached struct {
@@ -28,8 +29,9 @@ type cachedEntry struct {
 	first, expires time.Time
 }
 
-// minCached is the shortest lifetime of an entry Remember may answer from the cache.
-const minCached = 24 * time.Hour
+// minCached is the shortest lifetime of an entry Remember may answer from the cache: far
+// beyond any dedup window.
+const minCached = 365 * 24 * time.Hour
 
 // maxCachedKeys bounds the cache; it starts over when full.
 const maxCachedKeys = 1 << 16
@@ -60,10 +62,8 @@ func (c *Cached) Remember(ctx context.Context, key string, now, expires time.Tim
 		return false, e.first, nil
 	}
 	fresh, first, err := c.Inner.Remember(ctx, key, now, expires)
-	if err == nil && long && fresh {
-		// Only an entry this process stored has a known expiry; one found live was
-		// stored by another with an expiry not returned, so it is asked again next time.
-		c.keep(key, cachedEntry{first: first, expires: expires})
+	if err == nil && long {
+		c.keep(key, cachedEntry{first: first, expires: first.Add(expires.Sub(now))})
 	}
 	return fresh, first, err
 }
