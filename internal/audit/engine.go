@@ -117,6 +117,9 @@ type Engine struct {
 	prefixes map[string][]string
 	failures map[string]bool
 	root     bool
+	// narrowed holds the pattern of each "source name" a rule narrows (Watched.Narrow):
+	// what of those calls EventBridge delivers live.
+	narrowed map[string]*Pattern
 }
 
 // NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
@@ -156,7 +159,55 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		e.byID[r.ID] = r
 		e.dbRules = append(e.dbRules, r)
 	}
+	e.narrowed = map[string]*Pattern{}
+	for k, frag := range WatchedCalls().Narrow {
+		b, _ := json.Marshal(map[string]any{"detail": frag}) // as the pattern file holds it
+		if p, err := ParsePattern(b); err == nil {
+			e.narrowed[k] = p
+		}
+	}
 	return e
+}
+
+// Delivered reports whether EventBridge's generated patterns deliver rec to the Lambda
+// live: a record some rule looks at, which for a narrowed call (a Decrypt Secrets Manager
+// made, a service's AssumeRole) also matches the narrowing. Replay uses it to count what
+// the Lambda would be invoked for.
+func (e *Engine) Delivered(rec *cloudtrail.Record) bool {
+	if !e.relevant(rec) {
+		return false
+	}
+	p, ok := e.narrowed[rec.EventSource+" "+rec.EventName]
+	if !ok || e.root && rec.UserIdentity.Type == "Root" || rec.ErrorCode != "" && e.failures[rec.EventSource] {
+		return true // by name, or by the root and failure branches of the patterns
+	}
+	m, err := p.Match(map[string]any{"detail": narrowDetail(rec, p.root["detail"])})
+	return err == nil && m
+}
+
+// narrowDetail builds the part of rec's EventBridge detail that a narrowing fragment reads,
+// without the JSON round trip of EventOf: userIdentity from the decoded fields, and the
+// request parameters only when the fragment looks into them.
+func narrowDetail(rec *cloudtrail.Record, frag any) map[string]any {
+	f, _ := frag.(map[string]any)
+	d := map[string]any{}
+	if _, ok := f["userIdentity"]; ok {
+		u := map[string]any{}
+		for k, v := range map[string]string{"type": rec.UserIdentity.Type, "invokedBy": rec.UserIdentity.InvokedBy,
+			"arn": rec.UserIdentity.ARN, "accountId": rec.UserIdentity.AccountID, "principalId": rec.UserIdentity.PrincipalID} {
+			if v != "" {
+				u[k] = v
+			}
+		}
+		d["userIdentity"] = u
+	}
+	if _, ok := f["requestParameters"]; ok {
+		var rp map[string]any
+		if json.Unmarshal(rec.RequestParameters, &rp) == nil && rp != nil {
+			d["requestParameters"] = rp
+		}
+	}
+	return d
 }
 
 // Evaluate runs the rules on one validated record and returns its findings, deduplicated

@@ -31,9 +31,12 @@ type Summary struct {
 	Updates   int `json:"updates"`
 	Malformed int `json:"malformed"`
 	Files     int `json:"files"`
-	// Audited counts the records some rule looks at: what the EventBridge patterns let
-	// through to the Lambda, and what the state table's writes are paid per.
+	// Audited counts the records some rule looks at.
 	Audited int `json:"audited"`
+	// Delivered counts, when the handler is asked to (CountDelivered), the records the
+	// EventBridge patterns would deliver to the Lambda live: what its invocations and
+	// state writes are paid per.
+	Delivered int `json:"delivered"`
 }
 
 // Handler is what the Lambda runs for each invocation: it tells the event shapes apart,
@@ -43,6 +46,8 @@ type Handler struct {
 	S3     S3API
 	Sink   Sink
 	Log    *slog.Logger
+	// CountDelivered makes the Summary count what EventBridge would deliver live (replay).
+	CountDelivered bool
 }
 
 // Handle processes one invocation. Malformed input is logged and skipped (retrying cannot
@@ -100,6 +105,7 @@ func (h *Handler) subscription(ctx context.Context, data string, sum *Summary) e
 
 func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error {
 	sum.Audited++
+	sum.Delivered++ // the log subscription delivers every line
 	findings, err := h.Engine.EvaluateLogin(ctx, l)
 	if err != nil {
 		return fmt.Errorf("evaluate login: %w", err)
@@ -111,6 +117,9 @@ func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Sum
 	findings, audited, err := h.Engine.evaluate(ctx, rec)
 	if audited {
 		sum.Audited++
+		if h.CountDelivered && h.Engine.Delivered(rec) {
+			sum.Delivered++
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
