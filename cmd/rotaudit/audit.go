@@ -56,7 +56,6 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfgFile := fl.String("config", "", "audit configuration file (default: $AUDIT_CONFIG or $AUDIT_CONFIG_FILE)")
 	decodeOnly := fl.Bool("decode-only", false, "only decode the records (the benchmark's baseline); print no findings")
 	stats := fl.Bool("stats", false, "print records, findings, state requests, throughput and peak memory to stderr as JSON")
-	noCache := fl.Bool("no-state-cache", false, "send every state call to the store, as a Lambda whose containers are all cold would")
 	var pgLogs []string
 	fl.Func("pglog", "a PostgreSQL server log for the DB-xx rules, merged with the CloudTrail input by time (repeatable)", func(v string) error {
 		pgLogs = append(pgLogs, v)
@@ -91,15 +90,10 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer out.Flush()
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	var h *audit.Handler
-	// The store counts the DynamoDB requests the Lambda would make for the same events,
-	// behind the same process cache (functions/auditor).
+	// The store counts the DynamoDB requests the Lambda would make for the same events.
 	store := state.NewMetered(state.NewMemory())
-	var engineStore audit.Store = state.NewCached(store)
-	if *noCache {
-		engineStore = store
-	}
 	if cfg != nil {
-		h = &audit.Handler{Engine: audit.NewEngine(cfg, engineStore), Sink: audit.NewJSONLinesSink(out), Log: log, CountDelivered: *stats}
+		h = &audit.Handler{Engine: audit.NewEngine(cfg, store), Sink: audit.NewJSONLinesSink(out), Log: log, CountDelivered: *stats}
 	}
 	var sum audit.Summary
 	start, cpu0 := time.Now(), cpuTime()

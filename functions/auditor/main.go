@@ -31,8 +31,7 @@ func build(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	h := &audit.Handler{
-		// A warm container answers known baselines from memory (state.Cached).
-		Engine: audit.NewEngine(env.Config, state.NewCached(state.NewDynamo(dynamodb.NewFromConfig(awsCfg), env.StateTable))),
+		Engine: audit.NewEngine(env.Config, state.NewDynamo(dynamodb.NewFromConfig(awsCfg), env.StateTable)),
 		S3:     s3.NewFromConfig(awsCfg),
 		Sink:   &audit.SNSSink{API: sns.NewFromConfig(awsCfg), Topic: env.AlertTopic, Log: log},
 		Log:    log,

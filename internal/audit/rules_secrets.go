@@ -100,15 +100,26 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 	}
 	p := ev.secret()
 	expires := rec.Time.Add(e.cfg.BaselineTTL.Duration)
+	var own *baseline // the principal's networks and tools across secrets, loaded once
 	for _, id := range secretIDs(rec, p) {
 		name, ok := e.cfg.watched(id)
 		if !ok {
 			continue
 		}
-		_, since, err := e.store.Remember(ctx, "learn|"+name, rec.Time, rec.Time.Add(100*365*24*time.Hour))
+		sb, err := e.loadBaseline(ctx, "baseline|secret|"+name, rec.Time)
 		if err != nil {
 			return err
 		}
+		if sb.First == 0 {
+			// A new entry: the learning start outlives it (an unused secret's entry
+			// expires; its learning does not start again).
+			_, since, err := e.store.Remember(ctx, "learn|"+name, rec.Time, rec.Time.Add(100*365*24*time.Hour))
+			if err != nil {
+				return err
+			}
+			sb.First, sb.dirty = since.Unix(), true
+		}
+		since := time.Unix(sb.First, 0).UTC()
 		learning := rec.Time.Sub(since) < e.cfg.LearningPeriod.Duration
 		for _, dim := range []struct{ kind, value, what string }{
 			{"principal", ev.norm, "principal"},
@@ -120,17 +131,16 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 			}
 			// Refreshed on use: a principal that keeps reading stays known however long
 			// the deployment lives; only what has not been seen for baseline_ttl is new again.
-			fresh, _, err := e.store.Refresh(ctx, "base|"+name+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
-			if err != nil {
-				return err
-			}
+			fresh := sb.touch(dim.kind+"|"+dim.value, rec.Time, expires)
 			if dim.kind != "principal" {
 				// A network or tool the principal already uses for another watched secret
 				// is not news (the rotator reaches its secrets through every NAT gateway).
-				freshForPrincipal, _, err := e.store.Refresh(ctx, "base|@"+ev.norm+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
-				if err != nil {
-					return err
+				if own == nil {
+					if own, err = e.loadBaseline(ctx, "baseline|principal|"+ev.norm, rec.Time); err != nil {
+						return err
+					}
 				}
+				freshForPrincipal := own.touch(dim.kind+"|"+dim.value, rec.Time, expires)
 				fresh = fresh && freshForPrincipal
 			}
 			if !fresh || learning {
@@ -148,6 +158,12 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 				resources: []Resource{secretResource(name)},
 			})
 		}
+		if err := e.saveBaseline(ctx, sb, rec.Time, expires); err != nil {
+			return err
+		}
+	}
+	if own != nil {
+		return e.saveBaseline(ctx, own, rec.Time, expires)
 	}
 	return nil
 }
