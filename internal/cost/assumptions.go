@@ -62,8 +62,10 @@ func DefaultAssumptions() Assumptions {
 		SecretAPICallsPerMonth: 30_000,
 		AuditFraction:          DefaultAuditFraction,
 		AuditMillisPerEvent:    20,
-		DynamoWritesPerEvent:   1,
-		DynamoReadsPerEvent:    1,
+		// Measured by internal/audit's TestWritesPerDeliveredEvent (and make bench-audit) on
+		// the benign week: requests per event the patterns deliver.
+		DynamoWritesPerEvent:   0.78,
+		DynamoReadsPerEvent:    2.53,
 		AlertsPerMillionEvents: 50,
 		LambdaLogBytesPerCall:  400,
 		CrossRegionEventsDay:   100,

@@ -204,6 +204,7 @@ module "auditor" {
   memory_mb              = var.lambda_memory_mb
   timeout_seconds        = var.lambda_timeout_seconds
   dead_letter_target_arn = aws_sqs_queue.dlq.arn
+  tracing_mode           = var.lambda_tracing ? "Active" : "PassThrough"
   policy_name            = "audit"
   policy_json            = data.aws_iam_policy_document.auditor.json
   log_retention_days     = var.log_retention_days

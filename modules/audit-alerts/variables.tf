@@ -18,6 +18,12 @@ variable "lambda_zip_path" {
   }
 }
 
+variable "lambda_tracing" {
+  type        = bool
+  description = "Trace the audit Lambda with X-Ray (active tracing). Off by default: it is invoked once per audited event, and at 10M CloudTrail events a month the traces cost more than the rest of the pipeline; its JSON logs carry each request id."
+  default     = false
+}
+
 variable "lambda_memory_mb" {
   type        = number
   description = "Memory of the audit Lambda in MB (whole CloudTrail log files are streamed, not loaded)."
