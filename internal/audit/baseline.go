@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"sync"
 	"time"
 )
 
@@ -28,18 +30,57 @@ type baseline struct {
 const maxBaselineMembers = 1024
 
 func (e *Engine) loadBaseline(ctx context.Context, key string, now time.Time) (*baseline, error) {
-	b := &baseline{key: key}
 	v, found, err := e.store.Get(ctx, key, now)
 	if err != nil {
 		return nil, err
 	}
+	if b := e.baselines.get(key, v); b != nil {
+		return b, nil
+	}
+	b := &baseline{key: key}
 	if found {
 		json.Unmarshal([]byte(v), b)
 	}
 	if b.Members == nil {
 		b.Members = map[string]int64{}
 	}
+	e.baselines.put(key, v, &baseline{key: key, First: b.First, Members: maps.Clone(b.Members)})
 	return b, nil
+}
+
+// decodedBaselines remembers the last decoding of each baseline entry, keyed by the
+// entry's exact text: a read that finds the same text (most of them) skips the JSON
+// decoding, which was a tenth of replay's time; any other text is decoded afresh, so the
+// memo can never be stale.
+type decodedBaselines struct {
+	mu sync.Mutex
+	m  map[string]decodedBaseline
+}
+
+type decodedBaseline struct {
+	raw string
+	b   *baseline
+}
+
+const maxDecodedBaselines = 4096
+
+func (d *decodedBaselines) get(key, raw string) *baseline {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.m[key]; ok && c.b != nil && c.raw == raw {
+		// A copy: the caller may change it and then fail to save it.
+		return &baseline{key: key, First: c.b.First, Members: maps.Clone(c.b.Members)}
+	}
+	return nil
+}
+
+func (d *decodedBaselines) put(key, raw string, b *baseline) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil || len(d.m) >= maxDecodedBaselines {
+		d.m = map[string]decodedBaseline{}
+	}
+	d.m[key] = decodedBaseline{raw: raw, b: b}
 }
 
 // touch records that member was seen at now, known until expires, and reports whether it
@@ -85,5 +126,10 @@ func (e *Engine) saveBaseline(ctx context.Context, b *baseline, now, expires tim
 	}
 	_, _, err = e.store.Swap(ctx, b.key, string(v), now, expires)
 	b.dirty = false
-	return err
+	if err != nil {
+		e.baselines.put(b.key, "", nil) // what the store holds is not known
+		return err
+	}
+	e.baselines.put(b.key, string(v), &baseline{key: b.key, First: b.First, Members: maps.Clone(b.Members)})
+	return nil
 }

@@ -120,6 +120,8 @@ type Engine struct {
 	// narrowed holds the pattern of each "source name" a rule narrows (Watched.Narrow):
 	// what of those calls EventBridge delivers live.
 	narrowed map[string]*Pattern
+	// baselines memoises the decoding of RA-02's baseline entries (baseline.go).
+	baselines decodedBaselines
 }
 
 // NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
