@@ -58,7 +58,8 @@ func olderRules() []*Rule {
 				"distinct secrets within a short window, or calling BatchGetSecretValue with filters (which reads " +
 				"whatever matches rather than what it names), is harvesting, not using, credentials. Only watched " +
 				"secrets count, and a deployer's reads through Terraform, which refreshes every secret it manages on " +
-				"each plan, are routine as they are for RA-01.",
+				"each plan, are routine as they are for RA-01; so are the readers' and rotators' reads, which are of the " +
+				"watched secrets by design (a rotator rotating many secrets reads each; RA-13 follows where they read from).",
 			calls: on(srcSecrets, reads...), eval: ruleEnumeration,
 		},
 		{

@@ -172,8 +172,10 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 
 func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
-	if !isRead(rec.EventName) || isService(ev.principal) || e.routineDeploy(ev) {
-		return nil // Terraform refreshes every secret version it manages on each plan
+	if !isRead(rec.EventName) || isService(ev.principal) || e.routineDeploy(ev) || e.cfg.isReader(ev.norm) || e.cfg.isRotator(ev.norm) {
+		// Terraform refreshes every secret version it manages on each plan; the readers and
+		// rotators read the watched secrets by design (a rotator rotating many reads each).
+		return nil
 	}
 	p := ev.secret()
 	if rec.EventName == "BatchGetSecretValue" && len(p.Filters) > 0 {
