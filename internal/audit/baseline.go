@@ -133,3 +133,13 @@ func (e *Engine) saveBaseline(ctx context.Context, b *baseline, now, expires tim
 	e.baselines.put(b.key, string(v), &baseline{key: b.key, First: b.First, Members: maps.Clone(b.Members)})
 	return nil
 }
+
+// legacyNew reports whether a member new to its baseline entry is new in the former layout
+// too (one "base|..." entry per member, refreshed on every read), so that the upgrade does
+// not report every known reader, network and tool as first seen. A member is asked once,
+// when the entry meets it; an absent one leaves a one-second entry behind. This can go once
+// baseline_ttl has passed since the upgrade.
+func (e *Engine) legacyNew(ctx context.Context, key string, now time.Time) (bool, error) {
+	fresh, _, err := e.store.Remember(ctx, key, now, now.Add(time.Second))
+	return fresh, err
+}

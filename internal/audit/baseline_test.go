@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,48 @@ func TestWritesPerDeliveredEvent(t *testing.T) {
 	t.Logf("%d delivered events: %d writes (%.2f each), %d reads (%.2f each)", sum.Delivered, store.Writes(), w, store.Reads(), float64(store.Reads())/float64(sum.Delivered))
 	if sum.Delivered < 1000 || w > 1.5 {
 		t.Fatalf("%.2f writes per delivered event over %d events, budget 1.5", w, sum.Delivered)
+	}
+}
+
+// TestBaselineUpgrade: members known in the former layout (one entry per member) stay
+// known when the one-entry baselines start, and truly new ones are still reported.
+func TestBaselineUpgrade(t *testing.T) {
+	cfg := testConfig(t)
+	mem := state.NewMemory()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	app := "rotaudit/prod/app"
+	mem.Remember(ctx, "learn|"+app, t0.Add(-30*24*time.Hour), t0.Add(100*365*24*time.Hour))
+	for _, k := range []string{"base|" + app + "|principal|arn:aws:iam::111122223333:role/batch",
+		"base|" + app + "|network|198.51.100.0/24", "base|" + app + "|agent|aws-sdk-go-v2",
+		"base|@arn:aws:iam::111122223333:role/batch|network|198.51.100.0/24", "base|@arn:aws:iam::111122223333:role/batch|agent|aws-sdk-go-v2"} {
+		mem.Refresh(ctx, k, t0.Add(-24*time.Hour), t0.Add(60*24*time.Hour))
+	}
+	e := NewEngine(cfg, mem)
+	read := func(id, ip string) []Finding {
+		raw := `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/batch/s","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/batch"}}},
+"eventTime":"2026-11-20T09:00:00Z","eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","sourceIPAddress":"` + ip + `","userAgent":"aws-sdk-go-v2/1.36.3 os/linux",
+"requestParameters":{"secretId":"rotaudit/prod/app"},"eventID":"` + id + `","recipientAccountId":"111122223333"}`
+		rec, err := cloudtrail.ParseRecord([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := e.Evaluate(ctx, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ra02 []Finding
+		for _, f := range fs {
+			if f.FindingInfo.Analytic.UID == "RA-02" {
+				ra02 = append(ra02, f)
+			}
+		}
+		return ra02
+	}
+	if fs := read("u1", "198.51.100.9"); len(fs) != 0 {
+		t.Fatalf("known members reported after the upgrade: %s", fs[0].FindingInfo.Title)
+	}
+	if fs := read("u2", "203.0.113.9"); len(fs) != 1 || !strings.Contains(fs[0].FindingInfo.Title, "203.0.113.0/24") {
+		t.Fatalf("a new network after the upgrade: %d findings", len(fs))
 	}
 }

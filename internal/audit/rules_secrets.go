@@ -132,6 +132,11 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 			// Refreshed on use: a principal that keeps reading stays known however long
 			// the deployment lives; only what has not been seen for baseline_ttl is new again.
 			fresh := sb.touch(dim.kind+"|"+dim.value, rec.Time, expires)
+			if fresh {
+				if fresh, err = e.legacyNew(ctx, "base|"+name+"|"+dim.kind+"|"+dim.value, rec.Time); err != nil {
+					return err
+				}
+			}
 			if dim.kind != "principal" {
 				// A network or tool the principal already uses for another watched secret
 				// is not news (the rotator reaches its secrets through every NAT gateway).
@@ -141,6 +146,11 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 					}
 				}
 				freshForPrincipal := own.touch(dim.kind+"|"+dim.value, rec.Time, expires)
+				if fresh && freshForPrincipal {
+					if freshForPrincipal, err = e.legacyNew(ctx, "base|@"+ev.norm+"|"+dim.kind+"|"+dim.value, rec.Time); err != nil {
+						return err
+					}
+				}
 				fresh = fresh && freshForPrincipal
 			}
 			if !fresh || learning {
