@@ -274,44 +274,74 @@ func firstNonEmpty(v ...string) string {
 const maxLine = 1 << 20
 
 // Stream reads a server log file and calls fn for each Login, in file order. Lines that
-// are not log lines are counted in skipped. A line whose time is in a zone that cannot be
+// are not log lines are counted in skipped; a last line without its newline, which the
+// server is still writing, is left alone. A line whose time is in a zone that cannot be
 // placed (ErrZone), or a log of which no line can be read at all (another log_line_prefix,
 // not a PostgreSQL log), is an error: the DB-xx rules would otherwise be blind, or judge
 // logins hours away from when they happened, with nothing but a warning to show for it.
 func Stream(r io.Reader, fn func(*Login) error) (logins, skipped int, err error) {
 	p := NewParser()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	br := bufio.NewReaderSize(r, 64<<10)
 	n, read := 0, 0
-	for sc.Scan() {
+	for {
+		line, complete, rerr := readLine(br)
+		if rerr != nil && rerr != io.EOF {
+			return logins, skipped, fmt.Errorf("read postgresql log: %w", rerr)
+		}
+		if line == "" && rerr == io.EOF {
+			break
+		}
 		n++
-		line := sc.Text()
 		l, ok, perr := p.Line(line, time.Time{})
-		if errors.Is(perr, ErrZone) {
+		switch {
+		case perr != nil && !complete:
+			// The last line has no newline yet: the server is still writing it.
+		case errors.Is(perr, ErrZone):
 			return logins, skipped, fmt.Errorf("line %d: %w", n, perr)
-		}
-		if perr != nil {
+		case perr != nil:
 			skipped++
-			continue
+		default:
+			if !strings.HasPrefix(line, "\t") && strings.TrimSpace(line) != "" {
+				read++
+			}
+			if ok {
+				logins++
+				if err := fn(&l); err != nil {
+					return logins, skipped, err
+				}
+			}
 		}
-		if !strings.HasPrefix(line, "\t") && strings.TrimSpace(line) != "" {
-			read++
+		if rerr == io.EOF {
+			break
 		}
-		if !ok {
-			continue
-		}
-		logins++
-		if err := fn(&l); err != nil {
-			return logins, skipped, err
-		}
-	}
-	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
-		return logins, skipped, fmt.Errorf("read postgresql log: %w", err)
 	}
 	if read == 0 && skipped > 0 {
 		return logins, skipped, fmt.Errorf("none of %d lines is a PostgreSQL log line with a time and a [pid] in its prefix (log_line_prefix '%%m [%%p] %%u@%%d ' or RDS's): %w", skipped, ErrNotLog)
 	}
 	return logins, skipped, nil
+}
+
+// readLine reads one line without its line ending; complete is false for a last line
+// that has no newline (still being written). A line longer than maxLine comes back empty.
+func readLine(br *bufio.Reader) (line string, complete bool, err error) {
+	var buf []byte
+	tooLong := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong && len(buf)+len(chunk) <= maxLine {
+			buf = append(buf, chunk...)
+		} else {
+			tooLong, buf = true, buf[:0]
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == nil:
+			return strings.TrimRight(string(buf), "\r\n"), true, nil
+		default:
+			return strings.TrimRight(string(buf), "\r\n"), false, err
+		}
+	}
 }
 
 // Envelope is the CloudWatch Logs subscription payload once decoded.

@@ -190,3 +190,30 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// A line still being written (no newline yet) is neither an error nor skipped, and a
+// log read from an offset with nothing complete in it is no error.
+func TestUnfinishedLastLine(t *testing.T) {
+	full := "2026-11-20 09:30:00.000 UTC [101] rates_app@rates LOG:  connection authorized: user=rates_app database=rates\n"
+	for _, tc := range []struct {
+		name, log string
+		logins    int
+	}{
+		{"only a partial line", "2026-11-20 09:30:01.0", 0},
+		{"a full line and a partial one", full + "2026-11-20 09:30:01.000 UTC [10", 1},
+		{"a partial line with an unknown zone so far", full + "2026-11-20 09:30:01.000 XY", 1},
+		{"empty", "", 0},
+		{"CRLF", strings.ReplaceAll(full, "\n", "\r\n"), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, skipped, err := Stream(strings.NewReader(tc.log), func(*Login) error { return nil })
+			if err != nil || n != tc.logins || skipped != 0 {
+				t.Fatalf("logins %d skipped %d err %v, want %d logins", n, skipped, err, tc.logins)
+			}
+		})
+	}
+	long := strings.Repeat("x", maxLine+10) + "\n" + full
+	if n, skipped, err := Stream(strings.NewReader(long), func(*Login) error { return nil }); err != nil || n != 1 {
+		t.Fatalf("the line after an over-long one: logins %d skipped %d err %v", n, skipped, err)
+	}
+}
