@@ -63,7 +63,7 @@ func DefaultAssumptions() Assumptions {
 		AuditFraction:          DefaultAuditFraction,
 		AuditMillisPerEvent:    20,
 		// Measured by internal/audit's TestWritesPerDeliveredEvent (and make bench-audit) on
-		// the benign week: requests per event the patterns deliver (writes 0.004, rounded up
+		// the benign week: requests per event the patterns deliver (writes 0.007, rounded up
 		// for the findings' dedup entries a less quiet account makes).
 		DynamoWritesPerEvent:   0.01,
 		DynamoReadsPerEvent:    1.75,
