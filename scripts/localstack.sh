@@ -21,7 +21,7 @@ DDB_LOG=$STATE_DIR/moto-dynamodb.log
 DDB_PID=$STATE_DIR/moto-dynamodb.pid
 # The services the project uses, and only those: anything else answers "not enabled" at once
 # instead of half-working.
-LS_SERVICES=secretsmanager,kms,sts,iam,sns,sqs,events,s3,logs,lambda
+LS_SERVICES=secretsmanager,kms,sts,iam,sns,sqs,events,s3,logs,lambda,ec2
 # The Lambda executor plugin: its source, and the name LAMBDA_RUNTIME_EXECUTOR selects.
 LS_EXECUTOR_SRC=$ROOT/localstack/rotaudit_lambda_executor
 LS_EXECUTOR=rotaudit-host
@@ -148,7 +148,7 @@ localstack_up() {
     cd "$LS_DIR"
     export OVERRIDE_IN_DOCKER=0 GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$AWS_PORT" \
       LOCALSTACK_HOST="127.0.0.1:$AWS_PORT" SERVICES="$LS_SERVICES" DNS_ADDRESS=0 \
-      DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 SQS_ENDPOINT_STRATEGY=path \
+      DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 SQS_ENDPOINT_STRATEGY=off \
       LAMBDA_RUNTIME_EXECUTOR="$LS_EXECUTOR" ROTAUDIT_LAMBDA_RIE="$rie" \
       FILESYSTEM_ROOT="$LS_DIR/fs" CONFIG_DIR="$LS_DIR/config" \
       HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
@@ -123,4 +126,36 @@ func stepsLogged(t *testing.T, env *testenv.Env, function, token string, want in
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// currentVersion returns the id of the secret's version labelled AWSCURRENT.
+func currentVersion(t *testing.T, sm *secretsmanager.Client, secretARN string) string {
+	t.Helper()
+	d, err := sm.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretARN)})
+	if err != nil {
+		t.Fatalf("describe secret: %v", err)
+	}
+	for v, labels := range d.VersionIdsToStages {
+		if slices.Contains(labels, "AWSCURRENT") {
+			return v
+		}
+	}
+	t.Fatalf("secret %s: no version is AWSCURRENT (%v)", secretARN, d.VersionIdsToStages)
+	return ""
+}
+
+// lambdaInvoke calls a deployed function through the Lambda API, synchronously, and returns
+// its answer; a function error fails the test with the log tail Lambda returned.
+func lambdaInvoke(t *testing.T, cfg aws.Config, function, payload string) []byte {
+	t.Helper()
+	lc := lambda.NewFromConfig(cfg)
+	out, err := lc.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(function), Payload: []byte(payload), LogType: ltypes.LogTypeTail})
+	if err != nil {
+		t.Fatalf("invoke %s: %v", function, err)
+	}
+	if out.FunctionError != nil {
+		tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+		t.Fatalf("invoke %s: %s error: %s\n%s", function, aws.ToString(out.FunctionError), out.Payload, tail)
+	}
+	return out.Payload
 }

@@ -15,7 +15,6 @@ What LocalStack's Go init does in a container, and where it is done here:
 """
 
 import atexit
-import json
 import logging
 import os
 import shutil
@@ -38,6 +37,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 )
 
 from rotaudit_lambda_executor import SUPPORTED_LOCALSTACK_VERSION
+from rotaudit_lambda_executor.answer import classify
 from rotaudit_lambda_executor.bootstrap import NotRunnable, check_bootstrap, check_runtime
 
 LOG = logging.getLogger(__name__)
@@ -297,19 +297,16 @@ class HostRuntimeExecutor(RuntimeExecutor):
             status, body = e.code, e.read()
         except OSError as e:
             raise LambdaRuntimeException(f"invoke {request_id} on aws-lambda-rie: {e}") from e
-        logs = self._logs_for(request_id)
-        result = self._result(request_id, status, body, timeout_s, logs)
-        if result.is_error and self._needs_restart(status, body):
+        answer = classify(request_id, status, body, timeout_s)
+        result = InvocationResult(request_id, answer.payload, is_error=answer.is_error,
+                                  logs=self._logs_for(request_id))
+        if answer.restart:
             # After a timeout or a crash Lambda starts the next invocation in a fresh runtime;
             # so does this: a new aws-lambda-rie with the same bootstrap and environment.
             code_dir = Path(self.function_version.config.code.get_unzipped_code_location())
             self.stop()
             self._spawn(code_dir / "bootstrap", code_dir)
         return result
-
-    @staticmethod
-    def _needs_restart(status: int, body: bytes) -> bool:
-        return status != 200 or body.startswith(b"Task timed out after")
 
     def _logs_for(self, request_id: str, wait_s: float = 2.0) -> str:
         """The output lines of one invocation, from START to REPORT. aws-lambda-rie prints
@@ -332,36 +329,3 @@ class HostRuntimeExecutor(RuntimeExecutor):
                 if line.startswith(end):
                     break
             return "\n".join(out) + "\n"
-
-    @staticmethod
-    def _result(request_id: str, status: int, body: bytes, timeout_s: int, logs: str) -> InvocationResult:
-        if status == 200 and body.startswith(b"Task timed out after"):
-            # AWS answers a timeout with this error object (FunctionError Unhandled).
-            err = {"errorType": "Sandbox.Timedout",
-                   "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"}
-            return InvocationResult(request_id, json.dumps(err).encode(), is_error=True, logs=logs)
-        if status != 200:
-            # 502: the runtime failed to initialise or exited during the invocation.
-            try:
-                err = json.loads(body)
-                if not isinstance(err, dict) or "errorMessage" not in err:
-                    raise ValueError
-            except ValueError:
-                err = {"errorType": "Runtime.ExitError",
-                       "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason"
-                       + (f" ({body.decode('utf-8', 'replace')[:200]})" if body else "")}
-            return InvocationResult(request_id, json.dumps(err).encode(), is_error=True, logs=logs)
-        return InvocationResult(request_id, body, is_error=_is_function_error(body), logs=logs)
-
-
-def _is_function_error(body: bytes) -> bool:
-    """aws-lambda-rie answers 200 for a function error too; the runtime API's error document
-    (errorMessage, errorType and at most stackTrace and cause) is what tells it apart."""
-    if not body.startswith(b"{"):
-        return False
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return False
-    return (isinstance(doc, dict) and "errorMessage" in doc and "errorType" in doc
-            and set(doc) <= {"errorMessage", "errorType", "stackTrace", "cause", "requestId"})
