@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -54,9 +55,87 @@ func TestSecretsManagerDrivesRotation(t *testing.T) {
 		t.Errorf("describe after rotation: enabled %v, function %s (want %s), last rotated %v (%v)",
 			aws.ToBool(d.RotationEnabled), aws.ToString(d.RotationLambdaARN), fn.ARN, d.LastRotatedDate, err)
 	}
-	steps := stepsLogged(t, env, fn.Name, after, 4)
+	steps := stepsLogged(t, env, fn.Name, after, "done", 4)
 	if !slices.Equal(steps, rotation.Steps()) {
 		t.Errorf("the function's log shows steps %v for token %s, want %v", steps, after, rotation.Steps())
+	}
+}
+
+// TestSecretsManagerRotationFailure lets Secrets Manager run a rotation that fails in
+// setSecret (the master secret holds a wrong password) and asserts AWS's contract for a
+// failed rotation: AWSCURRENT stays on the old version, whose password still logs in; the new
+// version keeps AWSPENDING; the function stopped at setSecret. Then it recovers as an operator
+// does on AWS: fix the master secret, take AWSPENDING off the stuck version, rotate again.
+func TestSecretsManagerRotationFailure(t *testing.T) {
+	env := testenv.Stack(t)
+	env.SkipOn(t, testenv.Moto, "moto server invokes no Lambda function without Docker (make localstack-test runs this)")
+	ctx := context.Background()
+	f := rotationtest.New(t, rotationtest.Options{})
+	fn := rotationtest.DeployFunction(t, env, "rotaudit-sd-rotator", rotationtest.BuildFunction(t, "rotator"),
+		map[string]string{rotation.EnvRotationStrategy: string(rotation.AlternatingUsers), rotation.EnvMasterSecretARNs: f.MasterARN}, time.Minute)
+
+	master, err := f.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(f.MasterARN), VersionStage: aws.String("AWSCURRENT")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := aws.ToString(master.SecretString)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(good), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["password"] = "not-the-master-password"
+	bad, _ := json.Marshal(m)
+	putCurrent(t, f.SM, f.MasterARN, string(bad))
+
+	before := f.CurrentVersion(t)
+	out, err := f.SM.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
+		SecretId: aws.String(f.SecretARN), RotationLambdaARN: aws.String(fn.ARN),
+		RotationRules: &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
+	})
+	if err != nil {
+		t.Fatalf("rotate secret: the call itself succeeds on AWS (the steps run after it): %v", err)
+	}
+	token := aws.ToString(out.VersionId)
+	if failed := stepsLogged(t, env, fn.Name, token, "error", 1); !slices.Equal(failed, []string{rotation.StepSet}) {
+		t.Fatalf("the function's log shows failed steps %v for token %s, want [setSecret]", failed, token)
+	}
+	if done := stepsLogged(t, env, fn.Name, token, "done", 1); !slices.Equal(done, []string{rotation.StepCreate}) {
+		t.Errorf("the function's log shows finished steps %v for token %s, want [createSecret] alone", done, token)
+	}
+	st := f.Stages(t)
+	if !slices.Contains(st[before], "AWSCURRENT") || !slices.Contains(st[token], "AWSPENDING") || slices.Contains(st[token], "AWSCURRENT") {
+		t.Fatalf("after a failed setSecret: stages %v, want AWSCURRENT still on %s and AWSPENDING on %s", st, before, token)
+	}
+	if cur := f.Get(t, "", "AWSCURRENT"); cur.Password != f.UserPassword || !rotationtest.LogsIn(cur) {
+		t.Fatalf("after a failed setSecret the current secret changed or no longer logs in")
+	}
+	t.Run("LastRotatedDate stays unset", func(t *testing.T) {
+		env.SkipOn(t, testenv.LocalStack, "LocalStack 4.14.0 sets LastRotatedDate when RotateSecret returns, failed or not")
+		d, err := f.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(f.SecretARN)})
+		if err != nil || d.LastRotatedDate != nil {
+			t.Errorf("a secret never rotated successfully has LastRotatedDate %v (%v)", d.LastRotatedDate, err)
+		}
+	})
+
+	// Recovery: the master's password fixed, the stuck AWSPENDING removed, rotate again.
+	putCurrent(t, f.SM, f.MasterARN, good)
+	if _, err := f.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId: aws.String(f.SecretARN), VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: aws.String(token),
+	}); err != nil {
+		t.Fatalf("remove AWSPENDING from the failed version: %v", err)
+	}
+	after := rotateAndWait(t, f.SM, f.SecretARN, fn.ARN, before)
+	f.CheckFinished(t, after, before)
+	if cur := f.Get(t, "", "AWSCURRENT"); cur.Username != f.User+rotation.CloneSuffix || !rotationtest.LogsIn(cur) {
+		t.Fatalf("after recovery AWSCURRENT is user %q (want %q), logs in %v", cur.Username, f.User+rotation.CloneSuffix, rotationtest.LogsIn(cur))
+	}
+}
+
+// putCurrent stores value as the secret's new AWSCURRENT version.
+func putCurrent(t *testing.T, sm *secretsmanager.Client, secretARN, value string) {
+	t.Helper()
+	if _, err := sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(secretARN), SecretString: aws.String(value)}); err != nil {
+		t.Fatalf("put secret value: %v", err)
 	}
 }
 
@@ -94,8 +173,9 @@ func rotateAndWait(t *testing.T, sm *secretsmanager.Client, secretARN, functionA
 }
 
 // stepsLogged reads the function's CloudWatch log group, where Lambda writes its output, and
-// returns the rotation steps logged for token in order; it waits (bounded) for want of them.
-func stepsLogged(t *testing.T, env *testenv.Env, function, token string, want int) []string {
+// returns the rotation steps logged for token with outcome, in order; it waits (bounded) for
+// want of them.
+func stepsLogged(t *testing.T, env *testenv.Env, function, token, outcome string, want int) []string {
 	t.Helper()
 	cw := cloudwatchlogs.NewFromConfig(env.AWS(t))
 	group := "/aws/lambda/" + function
@@ -111,7 +191,7 @@ func stepsLogged(t *testing.T, env *testenv.Env, function, token string, want in
 			}
 			for _, e := range page.Events {
 				msg := aws.ToString(e.Message)
-				if !strings.Contains(msg, token) || !strings.Contains(msg, `"outcome":"done"`) {
+				if !strings.Contains(msg, token) || !strings.Contains(msg, `"outcome":"`+outcome+`"`) {
 					continue
 				}
 				for _, s := range rotation.Steps() {

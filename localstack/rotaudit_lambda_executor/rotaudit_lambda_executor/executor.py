@@ -45,6 +45,11 @@ LOG = logging.getLogger(__name__)
 # ENV_RIE names the aws-lambda-rie binary (scripts/install-rie.sh installs it; scripts/
 # localstack.sh sets this). Nothing is downloaded at run time.
 ENV_RIE = "ROTAUDIT_LAMBDA_RIE"
+# ENV_EXTRA adds variables to every function's environment, K=V separated by commas, beneath
+# the function's own: the endpoints of the services LocalStack does not serve here
+# (AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_RDS of the moto beside it), which on AWS
+# need no variable at all.
+ENV_EXTRA = "ROTAUDIT_LAMBDA_ENV"
 # How long aws-lambda-rie may take to listen; it starts in milliseconds, the margin is for a
 # busy machine.
 LISTEN_TIMEOUT_S = 20.0
@@ -83,6 +88,17 @@ def rie_path() -> str:
             f"PATH): install it with scripts/install-rie.sh and set {ENV_RIE} to the path it prints"
         )
     return path
+
+
+def extra_env() -> dict[str, str]:
+    """The variables ROTAUDIT_LAMBDA_ENV adds to every function."""
+    out = {}
+    for item in filter(None, (p.strip() for p in os.environ.get(ENV_EXTRA, "").split(","))):
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise LambdaRuntimeException(f"{ENV_EXTRA}: {item!r} is not NAME=VALUE")
+        out[k] = v
+    return out
 
 
 def _free_port() -> int:
@@ -167,6 +183,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         # variables (credentials, region, AWS_ENDPOINT_URL, its own Environment) and a
         # plain PATH; nothing of LocalStack's own environment (its proxies, its config).
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "en_US.UTF-8", "HOME": str(code_dir)}
+        env.update(extra_env())
         env.update({k: str(v) for k, v in env_vars.items() if v is not None})
         env["LAMBDA_TASK_ROOT"] = str(code_dir)
         env["LAMBDA_RUNTIME_DIR"] = str(code_dir)
