@@ -198,6 +198,8 @@ func TestDeployment(t *testing.T) {
 		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)})
 	})
 	var out outputs
+	withECR := emulator != "localstack"
+	before := leftovers(t, cfg, withECR, nil) // what the emulator held before (a shared LocalStack)
 	p.run("terraform init and apply", func() {
 		tf.run(t, true, "init", "-input=false", "-lockfile=readonly")
 		tf.run(t, true, "apply", "-auto-approve", "-input=false")
@@ -330,7 +332,7 @@ func TestDeployment(t *testing.T) {
 		if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
 			t.Errorf("delete the test's master secret: %v", err)
 		}
-		if left := leftovers(t, cfg); len(left) > 0 {
+		if left := leftovers(t, cfg, withECR, before); len(left) > 0 {
 			t.Fatalf("terraform destroy left %d resources behind:\n  %s", len(left), strings.Join(left, "\n  "))
 		}
 	})
