@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make localstack-test: the whole Go suite against the LocalStack stack (LocalStack 4.14.0 in
 # host mode, or its container when a Docker engine has the image; moto for DynamoDB only; its
-# own PostgreSQL cluster), with integration tests required. Stops at the end what it started;
+# own PostgreSQL cluster), with integration tests required, then the deployment test on it
+# with AWS's services driving the functions (rotaudit-host Lambda executor). Stops at the end what it started;
 # a stack that was already up is left running, and so is one started here when
 # ROTAUDIT_KEEP_STACK=1.
 set -euo pipefail
@@ -21,6 +22,8 @@ else
     trap 'say "stopping the LocalStack stack this run started (ROTAUDIT_KEEP_STACK=1 keeps it)"; stack down || true' EXIT
   fi
 fi
+say "unit tests of the rotaudit-host Lambda executor (python3 -m unittest)"
+python3 -m unittest discover -s "$ROOT/localstack/rotaudit_lambda_executor/tests"
 t0=$SECONDS
 stack up
 [ -n "$started" ] && say "LocalStack stack up in $((SECONDS - t0)) s"

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -116,6 +118,7 @@ type outputs struct {
 	EventRuleNames     map[string]string `json:"event_rule_names"`
 	AlertTopicARN      string            `json:"alert_topic_arn"`
 	AlertQueueURL      string            `json:"alert_queue_url"`
+	TrailBucketName    string            `json:"trail_bucket_name"`
 }
 
 func TestDeployment(t *testing.T) {
@@ -186,6 +189,11 @@ func TestDeployment(t *testing.T) {
 	}
 	if emulator == "localstack" {
 		tf.vars["create_ecr"] = "false" // ECR is not in LocalStack's free edition
+	}
+	if servicesDrive {
+		// The trail bucket's notification invokes the auditor too, so a log file put there
+		// reaches it the way CloudTrail's deliveries would.
+		tf.vars["s3_backfill"] = "true"
 	}
 	if d := os.Getenv("ROTAUDIT_E2E_DIST_DIR"); d != "" {
 		tf.vars["dist_dir"] = d // zips built for this machine (scripts/localstack-test.sh)
@@ -430,6 +438,13 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 	if err != nil || res.FailedEntryCount != 0 {
 		t.Fatalf("put events: %v (%d failed)", err, aws.ToInt32(&res.FailedEntryCount))
 	}
+	wantAlerts := 2
+	if servicesDrive {
+		remove := putTrailFile(t, cfg, out.TrailBucketName, account, run+"-s3steal",
+			ctRecord(run+"-s3steal", "secretsmanager.amazonaws.com", "GetSecretValue", intruder, "203.0.113.9", account, map[string]any{"secretId": out.AppSecretARN}))
+		defer remove()
+		wantAlerts++
+	}
 	matched := receive(t, sq, aws.ToString(q.QueueUrl), len(events), 30*time.Second)
 	if len(matched) != len(events) {
 		t.Fatalf("the deployed rules let %d of %d events through", len(matched), len(events))
@@ -444,7 +459,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		}
 	}
 	// Through EventBridge's asynchronous Lambda invocation the findings take longer.
-	alerts := receive(t, sq, out.AlertQueueURL, 2, 90*time.Second)
+	alerts := receive(t, sq, out.AlertQueueURL, wantAlerts, 90*time.Second)
 	got := map[string][]string{}
 	for _, a := range alerts {
 		var env struct {
@@ -478,8 +493,37 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 	if !slices.Contains(got[run+"-rotfail"], "RA-06") {
 		t.Errorf("the rotation failure gave %v, want RA-06", got[run+"-rotfail"])
 	}
+	if servicesDrive && !slices.Contains(got[run+"-s3steal"], "RA-01") {
+		t.Errorf("the stranger's read in a trail log file (S3 notification) gave %v, want RA-01", got[run+"-s3steal"])
+	}
 	if r, ok := got[run+"-read"]; ok {
 		t.Errorf("the read by %s, a reader Terraform allowed, raised %v", readerRole, r)
+	}
+}
+
+// putTrailFile writes one CloudTrail log file holding rec into the trail bucket, where
+// CloudTrail would deliver it, and returns what deletes it again (before terraform destroy,
+// which cannot remove a bucket that holds objects).
+func putTrailFile(t *testing.T, cfg aws.Config, bucket, account, id string, rec map[string]any) func() {
+	t.Helper()
+	if bucket == "" {
+		t.Fatal("envs/local has no trail_bucket_name output")
+	}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	now := time.Now().UTC()
+	key := fmt.Sprintf("AWSLogs/%s/CloudTrail/us-east-1/%s/%s_CloudTrail_us-east-1_%s_%s.json.gz",
+		account, now.Format("2006/01/02"), account, now.Format("20060102T1504Z"), id)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	json.NewEncoder(zw).Encode(map[string]any{"Records": []any{rec}})
+	zw.Close()
+	if _, err := s3c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(gz.Bytes())}); err != nil {
+		t.Fatalf("put trail log file: %v", err)
+	}
+	return func() {
+		if _, err := s3c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+			t.Errorf("delete the trail log file: %v", err)
+		}
 	}
 }
 

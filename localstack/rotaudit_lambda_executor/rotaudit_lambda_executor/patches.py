@@ -39,3 +39,23 @@ def rotaudit_rotate_secret_schedule_only():
             return self.secrets[secret_id].to_short_dict(include_version_id=False)
 
     LOG.info("rotaudit: RotateSecret with RotateImmediately=false answers as AWS does")
+
+
+@hooks.on_infra_start()
+def rotaudit_sns_empty_trace_header():
+    """A function that publishes to SNS sends an empty X-Amzn-Trace-Id here (aws-lambda-rie
+    hands the runtime no trace id, and the AWS SDK for Go then sends the header empty).
+    LocalStack 4.14.0's SNS forwards it to SQS subscriptions as the AWSTraceHeader system
+    attribute, which its own SQS rejects as empty, so the message is dropped. AWS always
+    gives a function a trace id; the fix forwards the header only when it has a value."""
+    from localstack.services.sns import publisher
+
+    original = publisher.create_sqs_system_attributes
+
+    def create_sqs_system_attributes(headers):
+        if "X-Amzn-Trace-Id" in headers and not str(headers["X-Amzn-Trace-Id"]).strip():
+            return {}  # AWSTraceHeader is the only attribute it makes
+        return original(headers)
+
+    publisher.create_sqs_system_attributes = create_sqs_system_attributes
+    LOG.info("rotaudit: SNS forwards no empty trace header to SQS")
