@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -71,6 +72,8 @@ func DeployFunction(t testing.TB, env *testenv.Env, prefix, bootstrap string, va
 	}
 	t.Cleanup(func() {
 		lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+		// Lambda leaves the function's log group behind, on AWS too.
+		cloudwatchlogs.NewFromConfig(cfg).DeleteLogGroup(context.Background(), &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/aws/lambda/" + name)})
 	})
 	WaitActive(t, lc, name)
 	return Function{Name: name, ARN: aws.ToString(fn.FunctionArn)}
