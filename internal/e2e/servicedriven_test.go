@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -238,4 +241,30 @@ func lambdaInvoke(t *testing.T, cfg aws.Config, function, payload string) []byte
 		t.Fatalf("invoke %s: %s error: %s\n%s", function, aws.ToString(out.FunctionError), out.Payload, tail)
 	}
 	return out.Payload
+}
+
+// TestForeignBootstrapIsRefused deploys a zip whose bootstrap is built for another CPU:
+// LocalStack's host-process executor cannot run it and must say so at CreateFunction, as the
+// function's state reason, not fail later at the first invocation.
+func TestForeignBootstrapIsRefused(t *testing.T) {
+	env := testenv.Stack(t)
+	env.SkipOn(t, testenv.Moto, "moto server runs no Lambda function")
+	if mode, _ := os.ReadFile(filepath.Join(env.Root, ".stack-localstack", "mode")); strings.TrimSpace(string(mode)) == "docker" {
+		t.Skip("the Docker stack runs LocalStack's docker executor, which emulates other CPUs")
+	}
+	// An ELF64 header up to e_machine: AArch64 on an x86_64 host, x86_64 on any other.
+	machine, want := byte(183), "built for arm64"
+	if runtime.GOARCH == "arm64" {
+		machine, want = 62, "built for x86_64"
+	}
+	elf := append([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1}, make([]byte, 9)...)
+	elf = append(elf, 2, 0, machine, 0)
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	if err := os.WriteFile(bin, elf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	reason := rotationtest.DeployFailing(t, env, "rotaudit-foreign", bin)
+	if !strings.Contains(reason, want) || !strings.Contains(reason, "PACKAGE_GOARCH") {
+		t.Fatalf("state reason %q: want it to say the bootstrap is %s and how to build for this host", reason, want)
+	}
 }

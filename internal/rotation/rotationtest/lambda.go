@@ -28,6 +28,27 @@ type Function struct {
 // functions (LocalStack with the rotaudit-host executor, or with Docker).
 func DeployFunction(t testing.TB, env *testenv.Env, prefix, bootstrap string, vars map[string]string, timeout time.Duration) Function {
 	t.Helper()
+	fn := createFunction(t, env, prefix, bootstrap, vars, timeout)
+	if c := waitState(t, lambda.NewFromConfig(env.AWS(t)), fn.Name); c.State != ltypes.StateActive {
+		t.Fatalf("function %s is %s: %s", fn.Name, c.State, aws.ToString(c.StateReason))
+	}
+	return fn
+}
+
+// DeployFailing creates a function from bootstrap as DeployFunction does, expects it to end
+// Failed and returns the state reason the emulator gave.
+func DeployFailing(t testing.TB, env *testenv.Env, prefix, bootstrap string) string {
+	t.Helper()
+	fn := createFunction(t, env, prefix, bootstrap, nil, 3*time.Second)
+	c := waitState(t, lambda.NewFromConfig(env.AWS(t)), fn.Name)
+	if c.State != ltypes.StateFailed {
+		t.Fatalf("function %s is %s, want Failed", fn.Name, c.State)
+	}
+	return aws.ToString(c.StateReason)
+}
+
+func createFunction(t testing.TB, env *testenv.Env, prefix, bootstrap string, vars map[string]string, timeout time.Duration) Function {
+	t.Helper()
 	ctx := context.Background()
 	cfg := env.AWS(t)
 	bin, err := os.ReadFile(bootstrap)
@@ -75,13 +96,12 @@ func DeployFunction(t testing.TB, env *testenv.Env, prefix, bootstrap string, va
 		// Lambda leaves the function's log group behind, on AWS too.
 		cloudwatchlogs.NewFromConfig(cfg).DeleteLogGroup(context.Background(), &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/aws/lambda/" + name)})
 	})
-	WaitActive(t, lc, name)
 	return Function{Name: name, ARN: aws.ToString(fn.FunctionArn)}
 }
 
-// WaitActive waits (bounded) until function name leaves state Pending, and fails unless it
-// is Active, with the state reason the emulator gave.
-func WaitActive(t testing.TB, lc *lambda.Client, name string) {
+// waitState waits (bounded) until function name leaves state Pending and returns its
+// configuration.
+func waitState(t testing.TB, lc *lambda.Client, name string) *lambda.GetFunctionConfigurationOutput {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -89,15 +109,12 @@ func WaitActive(t testing.TB, lc *lambda.Client, name string) {
 		if err != nil {
 			t.Fatalf("function %s: %v", name, err)
 		}
-		switch c.State {
-		case ltypes.StateActive:
-			return
-		case ltypes.StatePending:
-		default:
-			t.Fatalf("function %s is %s: %s", name, c.State, aws.ToString(c.StateReason))
+		if c.State != ltypes.StatePending {
+			return c
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("function %s still Pending after 60 s", name)
+			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
