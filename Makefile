@@ -26,10 +26,10 @@ reset: ## stop the local stack and delete its state
 demo: ## bring the stack up and show the API, rotation under load and the audit alerts
 	@scripts/demo.sh
 
-test: ## every test: Go unit and integration tests on moto and on LocalStack, then the Terraform checks
+test: ## every suite (Go on moto and LocalStack, e2e, PostgreSQL majors, Terraform), all failures at the end; stops what it started unless KEEP_STACK=1
 	@scripts/test.sh
 
-test-go: ## only the Go tests, on the default stack (starts it)
+test-go: ## the Go tests on the default stack, then the version-dependent suites on PostgreSQL 13-18 (starts both; ROTAUDIT_PG_MAJORS=0 skips the majors)
 	@scripts/test.sh go
 
 e2e: ## the deployment end to end: terraform apply of envs/local to a fresh emulator, bootstrap, rotate under load, audit, destroy

@@ -99,6 +99,49 @@ wait_until() {
   done
 }
 
+# pid_alive PIDFILE: the process the file names runs.
+pid_alive() {
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# stop_pid NAME PID: stops a process, TERM then KILL after 15 s, and waits until it is gone.
+stop_pid() {
+  local what=$1 pid=$2
+  kill -0 "$pid" 2>/dev/null || return 0
+  say "stopping $what (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  warn "$what did not stop within 15 s; killing it"
+  kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  warn "$what (pid $pid) is still there after kill -9"
+  return 1
+}
+
+# stop_pidfile NAME PIDFILE: stop_pid on the process a pid file names, then removes the file.
+stop_pidfile() {
+  local what=$1 file=$2
+  if pid_alive "$file"; then
+    stop_pid "$what" "$(cat "$file")" || true
+  else
+    say "$what not running"
+  fi
+  rm -f "$file"
+}
+
+# pg_stop BINDIR DATADIR NAME: stops a cluster: a fast shutdown, then an immediate one, then
+# KILL of the postmaster, each when the one before did not end it in time (a busy machine,
+# a hung backend), so nothing is left running.
+pg_stop() {
+  local bin=$1 data=$2 what=$3 pid
+  [ -f "$data/postmaster.pid" ] || return 0
+  as_pg "$bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 && return 0
+  warn "$what did not stop within 60 s (fast shutdown); trying an immediate shutdown"
+  as_pg "$bin/pg_ctl" -D "$data" -m immediate -w -t 20 stop >/dev/null 2>&1 && return 0
+  pid=$(head -1 "$data/postmaster.pid" 2>/dev/null) || return 0
+  [ -n "$pid" ] && stop_pid "$what" "$pid"
+}
+
 # docker_ready: true when a Docker engine answers (the client alone is not enough).
 docker_ready() {
   [ "${ROTAUDIT_NO_DOCKER:-}" != 1 ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1

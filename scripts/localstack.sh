@@ -123,11 +123,6 @@ ls_ready() {
   curl -fsS "http://127.0.0.1:$AWS_PORT/_localstack/health" 2>/dev/null | grep -q '"secretsmanager"'
 }
 
-# pid_alive PIDFILE: the process the file names runs.
-pid_alive() {
-  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
-}
-
 localstack_up() {
   if ls_ready; then
     say "LocalStack already answering on 127.0.0.1:$AWS_PORT"
@@ -185,24 +180,6 @@ dynamodb_up() {
     tail -20 "$DDB_LOG" >&2 || true
     die "moto server did not answer on 127.0.0.1:$DYNAMODB_PORT (log above: $DDB_LOG)"
   fi
-}
-
-# stop_pidfile NAME PIDFILE: stops the process a pid file names, TERM then KILL after 15 s.
-stop_pidfile() {
-  local what=$1 file=$2 pid
-  if pid_alive "$file"; then
-    pid=$(cat "$file")
-    say "stopping $what (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      warn "$what did not stop within 15 s; killing it"
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  else
-    say "$what not running"
-  fi
-  rm -f "$file"
 }
 
 localstack_down() {

@@ -181,7 +181,7 @@ down_major() {
   dir=$(dir_of "$major")
   if ! running "$major"; then say "PostgreSQL $major: not running"; return 0; fi
   say "PostgreSQL $major: stopping"
-  as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+  pg_stop "$bin" "$dir/data" "PostgreSQL $major" || true
 }
 
 env_major() {

@@ -68,7 +68,7 @@ pg_down_native() {
   BIN=$(pg_bindir) || return 0
   [ -f "$PG_DATA/postmaster.pid" ] || { say "PostgreSQL not running"; return 0; }
   say "stopping PostgreSQL"
-  as_pg "$BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null || true
+  pg_stop "$BIN" "$PG_DATA" "PostgreSQL on 127.0.0.1:$PG_PORT" || true
 }
 
 emulator_ready() {
@@ -97,14 +97,7 @@ moto_up() {
 }
 
 moto_down() {
-  if [ -f "$MOTO_PID" ] && kill -0 "$(cat "$MOTO_PID")" 2>/dev/null; then
-    say "stopping moto server"
-    kill "$(cat "$MOTO_PID")" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$(cat "$MOTO_PID")" 2>/dev/null || break; sleep 0.1; done
-  else
-    say "moto server not running"
-  fi
-  rm -f "$MOTO_PID"
+  stop_pidfile "moto server" "$MOTO_PID"
 }
 
 # compose runs the compose file; the localstack stack is its own project, so it can run beside

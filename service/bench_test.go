@@ -37,7 +37,7 @@ func BenchmarkRatesHandler(b *testing.B) {
 	}
 	defer pool.Close()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := &handlers{store: &store{pool: pool, creds: creds}, maxRangeDays: 366, queryTimeout: 10 * time.Second, log: log}
+	h := &handlers{store: newStore(pool, creds), maxRangeDays: 366, queryTimeout: 10 * time.Second, log: log}
 	mux := routes(h, log)
 	req := httptest.NewRequest(http.MethodGet, "/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL", nil)
 	b.ReportAllocs()

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
 // errConfig is wrapped by every configuration error; each names its variable.
@@ -22,6 +24,10 @@ type config struct {
 
 	SSLMode  string // DB_SSLMODE [verify-full; disable only when the secret says "ssl": false]
 	CABundle string // DB_CA_BUNDLE: PEM file for verify-full; empty means system roots
+	// DB_ALLOW_INSECURE_PASSWORD_AUTH [false]: answer a server that asks for a cleartext or
+	// MD5 password (it receives the password), with a warning per connection; off, only
+	// scram-sha-256 is answered (package dbsecret).
+	AllowInsecurePasswordAuth bool
 
 	SecretTTL       time.Duration // DB_SECRET_TTL [5m]: cached secret value's maximum age
 	ConnectTimeout  time.Duration // DB_CONNECT_TIMEOUT [5s]
@@ -37,35 +43,45 @@ type config struct {
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT [20s]: ECS's stopTimeout is 30s
 
 	LogLevel slog.Level // LOG_LEVEL [info]: debug, info, warn, error
+	// AccessLogSample is the share of successful, fast requests that get an access-log
+	// line (ACCESS_LOG_SAMPLE [0.01], 0 to 1); errors and slow requests always do.
+	AccessLogSample float64
+	SlowRequest     time.Duration // SLOW_REQUEST [500ms]: a request this slow is always logged
+	MetricsInterval time.Duration // METRICS_INTERVAL [60s]: one embedded-metric line per interval
 }
 
 // envVars lists every variable loadConfig reads, for documentation and tests.
 var envVars = []string{
-	"DB_SECRET_ID", "PORT", "MAX_RANGE_DAYS", "DB_SSLMODE", "DB_CA_BUNDLE", "DB_SECRET_TTL",
+	"DB_SECRET_ID", "PORT", "MAX_RANGE_DAYS", "DB_SSLMODE", "DB_CA_BUNDLE", dbsecret.EnvAllowInsecurePasswordAuth, "DB_SECRET_TTL",
 	"DB_CONNECT_TIMEOUT", "DB_QUERY_TIMEOUT", "DB_POOL_MAX_CONNS", "DB_POOL_MAX_CONN_LIFETIME",
 	"DB_POOL_MAX_CONN_IDLE", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT",
 	"HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL",
+	"ACCESS_LOG_SAMPLE", "SLOW_REQUEST", "METRICS_INTERVAL",
 }
 
 // loadConfig builds the configuration; a missing or bad value is an error naming it.
 func loadConfig(getenv func(string) string) (config, error) {
 	p := envParser{getenv: getenv}
 	c := config{
-		SecretID:          strings.TrimSpace(getenv("DB_SECRET_ID")),
-		Port:              p.int("PORT", 3000, 0, 65535),
-		MaxRangeDays:      p.int("MAX_RANGE_DAYS", 366, 1, 100_000),
-		CABundle:          getenv("DB_CA_BUNDLE"),
-		SecretTTL:         p.duration("DB_SECRET_TTL", 5*time.Minute, time.Second, 24*time.Hour),
-		ConnectTimeout:    p.duration("DB_CONNECT_TIMEOUT", 5*time.Second, 100*time.Millisecond, time.Minute),
-		QueryTimeout:      p.duration("DB_QUERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
-		PoolMaxConns:      p.int("DB_POOL_MAX_CONNS", 8, 1, 1000),
-		ConnMaxLifetime:   p.duration("DB_POOL_MAX_CONN_LIFETIME", 15*time.Minute, time.Second, 24*time.Hour),
-		ConnMaxIdle:       p.duration("DB_POOL_MAX_CONN_IDLE", 5*time.Minute, time.Second, 24*time.Hour),
-		ReadHeaderTimeout: p.duration("HTTP_READ_HEADER_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
-		ReadTimeout:       p.duration("HTTP_READ_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
-		WriteTimeout:      p.duration("HTTP_WRITE_TIMEOUT", 15*time.Second, 100*time.Millisecond, 5*time.Minute),
-		IdleTimeout:       p.duration("HTTP_IDLE_TIMEOUT", 60*time.Second, time.Second, time.Hour),
-		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute),
+		SecretID:                  strings.TrimSpace(getenv("DB_SECRET_ID")),
+		Port:                      p.int("PORT", 3000, 0, 65535),
+		MaxRangeDays:              p.int("MAX_RANGE_DAYS", 366, 1, 100_000),
+		CABundle:                  getenv("DB_CA_BUNDLE"),
+		AllowInsecurePasswordAuth: p.bool(dbsecret.EnvAllowInsecurePasswordAuth),
+		SecretTTL:                 p.duration("DB_SECRET_TTL", 5*time.Minute, time.Second, 24*time.Hour),
+		ConnectTimeout:            p.duration("DB_CONNECT_TIMEOUT", 5*time.Second, 100*time.Millisecond, time.Minute),
+		QueryTimeout:              p.duration("DB_QUERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
+		PoolMaxConns:              p.int("DB_POOL_MAX_CONNS", 8, 1, 1000),
+		ConnMaxLifetime:           p.duration("DB_POOL_MAX_CONN_LIFETIME", 15*time.Minute, time.Second, 24*time.Hour),
+		ConnMaxIdle:               p.duration("DB_POOL_MAX_CONN_IDLE", 5*time.Minute, time.Second, 24*time.Hour),
+		ReadHeaderTimeout:         p.duration("HTTP_READ_HEADER_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
+		ReadTimeout:               p.duration("HTTP_READ_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
+		WriteTimeout:              p.duration("HTTP_WRITE_TIMEOUT", 15*time.Second, 100*time.Millisecond, 5*time.Minute),
+		IdleTimeout:               p.duration("HTTP_IDLE_TIMEOUT", 60*time.Second, time.Second, time.Hour),
+		ShutdownTimeout:           p.duration("SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute),
+		AccessLogSample:           p.fraction("ACCESS_LOG_SAMPLE", 0.01),
+		SlowRequest:               p.duration("SLOW_REQUEST", 500*time.Millisecond, time.Millisecond, time.Hour),
+		MetricsInterval:           p.duration("METRICS_INTERVAL", time.Minute, time.Second, time.Hour),
 	}
 	if c.SecretID == "" {
 		p.fail("DB_SECRET_ID", "is required: the name or ARN of the database secret")
@@ -99,6 +115,33 @@ func (p *envParser) fail(name, msg string) {
 		sep = ""
 	}
 	p.errs = append(p.errs, fmt.Errorf("%w: %s%s%s", errConfig, name, sep, msg))
+}
+
+// bool reads true or false in any case, false when unset, as the bootstrap does.
+func (p *envParser) bool(name string) bool {
+	switch v := strings.ToLower(strings.TrimSpace(p.getenv(name))); v {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	default:
+		p.fail(name, fmt.Sprintf("=%q must be true or false", v))
+		return false
+	}
+}
+
+// fraction reads a number from 0 to 1, def when unset.
+func (p *envParser) fraction(name string, def float64) float64 {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(x >= 0 && x <= 1) {
+		p.fail(name, fmt.Sprintf("=%q must be a number from 0 to 1 (0.01 logs one request in a hundred)", v))
+		return def
+	}
+	return x
 }
 
 func (p *envParser) int(name string, def, lo, hi int) int {

@@ -17,7 +17,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 3000 || c.MaxRangeDays != 366 || c.SSLMode != "" || c.SecretTTL != 5*time.Minute ||
-		c.ConnMaxLifetime != 15*time.Minute || c.PoolMaxConns != 8 {
+		c.ConnMaxLifetime != 15*time.Minute || c.PoolMaxConns != 8 || c.AllowInsecurePasswordAuth {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -36,6 +36,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad sslmode", map[string]string{"DB_SECRET_ID": "x", "DB_SSLMODE": "prefer"}, []string{"DB_SSLMODE", "prefer"}},
 		{"bad duration", map[string]string{"DB_SECRET_ID": "x", "DB_SECRET_TTL": "5"}, []string{"DB_SECRET_TTL"}},
 		{"lifetime too short", map[string]string{"DB_SECRET_ID": "x", "DB_POOL_MAX_CONN_LIFETIME": "10ms"}, []string{"DB_POOL_MAX_CONN_LIFETIME"}},
+		{"bad insecure password auth", map[string]string{"DB_SECRET_ID": "x", "DB_ALLOW_INSECURE_PASSWORD_AUTH": "md5"}, []string{"DB_ALLOW_INSECURE_PASSWORD_AUTH"}},
 		{"bad log level", map[string]string{"DB_SECRET_ID": "x", "LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
 		{"write timeout under query timeout", map[string]string{"DB_SECRET_ID": "x", "DB_QUERY_TIMEOUT": "20s"}, []string{"HTTP_WRITE_TIMEOUT"}},
 		{"several at once", map[string]string{"PORT": "-1", "DB_POOL_MAX_CONNS": "lots"}, []string{"DB_SECRET_ID", "PORT", "DB_POOL_MAX_CONNS"}},
@@ -52,6 +53,15 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAllowInsecurePasswordAuth(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "false": false, "TRUE": true, " true ": true} {
+		c, err := loadConfig(envOf(map[string]string{"DB_SECRET_ID": "x", "DB_ALLOW_INSECURE_PASSWORD_AUTH": v}))
+		if err != nil || c.AllowInsecurePasswordAuth != want {
+			t.Errorf("DB_ALLOW_INSECURE_PASSWORD_AUTH=%q: %v, err %v; want %v", v, c.AllowInsecurePasswordAuth, err, want)
+		}
 	}
 }
 

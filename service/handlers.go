@@ -27,6 +27,10 @@ type handlers struct {
 	maxRangeDays int
 	queryTimeout time.Duration
 	log          *slog.Logger
+	// access picks the requests that get an access-log line (nil: every one); metrics
+	// counts every request (nil: none).
+	access  *accessPolicy
+	metrics *requestMetrics
 }
 
 // minTrustedCount is the fewest prices that give an average; fewer give a null price.
@@ -138,6 +142,7 @@ func (h *handlers) rates(w http.ResponseWriter, r *http.Request) {
 	aggs, err := h.store.dailyPrices(ctx, req.Orig, req.Dest, req.From, req.To)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "rates query failed", "request_id", requestID(r.Context()), "error", err.Error())
+		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "the rates database is not answering; retry shortly")
 		return
 	}
@@ -224,6 +229,7 @@ func (h *handlers) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := h.store.ping(ctx); err != nil {
 		h.log.WarnContext(r.Context(), "not ready: database does not answer", "error", err.Error())
+		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database does not answer"})
 		return
 	}

@@ -357,3 +357,87 @@ func TestSecretsManagerOutage(t *testing.T) {
 		t.Fatalf("the log does not say it serves the last good value:\n%s", api.Log())
 	}
 }
+
+// TestDatabaseRestartUnderLoad restarts the API's PostgreSQL (a private cluster, so no
+// other test's database goes away) while requests keep coming. A restart shorter than
+// the request deadline costs no request: reads that meet a closed connection or a
+// refused one run again on a fresh connection. An outage longer than the deadline
+// answers 503 with Retry-After, and the API serves again within a second of the server's
+// return.
+func TestDatabaseRestartUnderLoad(t *testing.T) {
+	stack := testenv.Stack(t)
+	cluster := testenv.PrivateCluster(t)
+	env := *stack
+	env.PGPort, env.SuperDSN, env.ServerLog = cluster.Port, cluster.SuperDSN, ""
+	f := loadharness.NewFixture(t, &env, loadharness.FixtureOptions{})
+	const path = "/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNGGZ&dest_code=EETLL"
+
+	t.Run("restart within the deadline", func(t *testing.T) {
+		api := loadharness.StartAPI(t, &env, f.AppSecretID, "DB_POOL_MAX_CONNS=4", "DB_QUERY_TIMEOUT=10s")
+		load := loadharness.Start(loadharness.Options{URL: api.URL, Concurrency: 4, Paths: []string{path}, Timeout: 30 * time.Second})
+		defer load.Stop()
+		load.WaitRequests(t, 200, 30*time.Second)
+		start := time.Now()
+		cluster.Stop(t, "fast")
+		cluster.Start(t)
+		down := time.Since(start)
+		load.WaitRequests(t, 200, 30*time.Second)
+		res := load.Stop()
+		t.Logf("restart took %v; %s", down, res)
+		if res.Failures != 0 {
+			t.Fatalf("%d of %d requests failed through a %v restart: %v", res.Failures, res.Requests, down, res.Samples)
+		}
+	})
+
+	t.Run("outage longer than the deadline", func(t *testing.T) {
+		api := loadharness.StartAPI(t, &env, f.AppSecretID, "DB_POOL_MAX_CONNS=4", "DB_QUERY_TIMEOUT=1s")
+		client := &http.Client{Timeout: 10 * time.Second}
+		get := func() (int, string) {
+			resp, err := client.Get(api.URL + path)
+			if err != nil {
+				return 0, ""
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, resp.Header.Get("Retry-After")
+		}
+		if code, _ := get(); code != http.StatusOK {
+			t.Fatalf("before the outage: %d", code)
+		}
+		cluster.Stop(t, "fast")
+		code, retryAfter := get()
+		if code != http.StatusServiceUnavailable || retryAfter == "" {
+			t.Fatalf("during the outage: %d with Retry-After %q, want 503 with Retry-After", code, retryAfter)
+		}
+		// Requests keep arriving while the server is away, as they would in production.
+		stop := make(chan struct{})
+		served := make(chan time.Time, 1)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if code, _ := get(); code == http.StatusOK {
+					served <- time.Now()
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		defer close(stop)
+		cluster.Start(t)
+		back := time.Now()
+		select {
+		case at := <-served:
+			if d := at.Sub(back); d > time.Second {
+				t.Fatalf("served again %v after the server's return, want within 1s", d)
+			} else {
+				t.Logf("served again %v after the server's return", d)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("not served again within 20s of the server's return")
+		}
+	})
+}

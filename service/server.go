@@ -32,13 +32,14 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 		return fmt.Errorf("startup: %w", err)
 	}
 	creds, err := dbcreds.New(ctx, sm, dbcreds.Options{
-		SecretID:        cfg.SecretID,
-		TTL:             cfg.SecretTTL,
-		SSLMode:         cfg.SSLMode,
-		RootCert:        cfg.CABundle,
-		ConnectTimeout:  cfg.ConnectTimeout,
-		ApplicationName: "rotaudit-rates-api",
-		Log:             log,
+		SecretID:                  cfg.SecretID,
+		TTL:                       cfg.SecretTTL,
+		SSLMode:                   cfg.SSLMode,
+		RootCert:                  cfg.CABundle,
+		ConnectTimeout:            cfg.ConnectTimeout,
+		ApplicationName:           "rotaudit-rates-api",
+		AllowInsecurePasswordAuth: cfg.AllowInsecurePasswordAuth,
+		Log:                       log,
 	})
 	if err != nil {
 		return fmt.Errorf("startup: DB_SECRET_ID=%s: %w", cfg.SecretID, err)
@@ -62,7 +63,14 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 	defer stopBG()
 	go creds.Run(bg)
 
-	h := &handlers{store: &store{pool: pool, creds: creds}, maxRangeDays: cfg.MaxRangeDays, queryTimeout: cfg.QueryTimeout, log: log}
+	metrics := &requestMetrics{}
+	mctx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	metricsDone := make(chan struct{})
+	go func() { runMetrics(mctx, metrics, logOut, cfg.MetricsInterval, log); close(metricsDone) }()
+	// After the last request: the final interval's line is written before serve returns.
+	defer func() { stopMetrics(); <-metricsDone }()
+	h := &handlers{store: newStore(pool, creds), maxRangeDays: cfg.MaxRangeDays, queryTimeout: cfg.QueryTimeout, log: log,
+		access: newAccessPolicy(cfg.AccessLogSample, cfg.SlowRequest), metrics: metrics}
 	srv := &http.Server{
 		Handler:           routes(h, log),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -100,7 +108,7 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 // routes maps the API's paths; everything unknown is a JSON 404 or 405.
 func routes(h *handlers, log *slog.Logger) http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestLog(log), recoverJSON(log))
+	r.Use(requestLog(log, h.access, h.metrics), recoverJSON(log))
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed)
 	r.Get("/", h.root)
@@ -144,8 +152,9 @@ func (s *statusRecorder) WriteHeader(code int) {
 }
 
 // requestLog gives every request an id (the caller's X-Request-Id when plain, else a
-// random one), echoes it in the response and logs one line per request.
-func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
+// random one), echoes it in the response, counts it into metrics and logs it when access
+// says so (accesslog.go): every error and slow request, a sample of the rest.
+func requestLog(log *slog.Logger, access *accessPolicy, metrics *requestMetrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -158,13 +167,20 @@ func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
 			w.Header().Set("X-Request-Id", id)
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+			took := time.Since(start)
+			if metrics != nil {
+				metrics.observe(rec.status, took)
+			}
+			if access != nil && !access.logs(rec.status, took) {
+				return
+			}
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelWarn
 			}
 			log.LogAttrs(r.Context(), level, "request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
+				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 		})
 	}
 }

@@ -23,10 +23,23 @@ FROM prices
 WHERE orig_code = $1 AND dest_code = $2 AND day BETWEEN $3 AND $4
 GROUP BY day`
 
-// store runs the API's SQL on a pool whose credentials come from the cache.
+// store runs the API's SQL on a pool whose credentials come from the cache, again on a
+// fresh connection through a database restart (retry.go).
 type store struct {
 	pool  *pgxpool.Pool
 	creds *dbcreds.Cache
+	retry retrier
+}
+
+// newStore returns a store reading through pool with creds.
+func newStore(pool *pgxpool.Pool, creds *dbcreds.Cache) *store {
+	return &store{pool: pool, creds: creds, retry: retrier{reset: pool.Reset}}
+}
+
+// read runs fn with the cache's credentials (a rejected login refreshes them) and again
+// through a restart, within ctx's deadline.
+func (s *store) read(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.retry.do(ctx, func(ctx context.Context) error { return s.creds.Do(ctx, fn) })
 }
 
 // dailyPrices returns one aggregate per day of [from, to]: out[i] is day from+i.
@@ -36,7 +49,7 @@ func (s *store) dailyPrices(ctx context.Context, orig, dest string, from, to tim
 		return nil, fmt.Errorf("rates query: empty range %s to %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	var out []dayAgg
-	err := s.creds.Do(ctx, func(ctx context.Context) error {
+	err := s.read(ctx, func(ctx context.Context) error {
 		out = make([]dayAgg, days)
 		rows, err := s.pool.Query(ctx, ratesQuery, orig, dest, from, to)
 		if err != nil {
@@ -68,5 +81,5 @@ func (s *store) dailyPrices(ctx context.Context, orig, dest string, from, to tim
 
 // ping checks that a connection can be had and answers.
 func (s *store) ping(ctx context.Context) error {
-	return s.creds.Do(ctx, func(ctx context.Context) error { return s.pool.Ping(ctx) })
+	return s.read(ctx, func(ctx context.Context) error { return s.pool.Ping(ctx) })
 }

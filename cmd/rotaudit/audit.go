@@ -47,7 +47,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditPatterns(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, incident, patterns)\n", args[0])
-	return errUsage
+	return errUnknown
 }
 
 func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -34,6 +34,10 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) == 0 || args[0] != "setup" {
 		fmt.Fprintln(stderr, "usage: rotaudit db setup [flags] | rotaudit db setup --master-secret ARN --app-secret ARN [--app-username rates_app] | rotaudit db show [secret-id...]")
+		if len(args) > 0 && !helpRequested(args[:1]) {
+			fmt.Fprintf(stderr, "rotaudit db: unknown subcommand %q (setup, show)\n", args[0])
+			return errUnknown
+		}
 		return errUsage
 	}
 	if hasFlag(args[1:], "master-secret") {
@@ -151,7 +155,8 @@ func hasFlag(args []string, name string) bool {
 // runDBBootstrap is `rotaudit db setup --master-secret ARN --app-secret ARN`: the first
 // deployment's bootstrap on a real database (internal/bootstrap), what the dbbootstrap
 // Lambda does, from an operator's machine or an ECS task. The optional settings come from
-// the Lambda's variables (DB_CA_BUNDLE, DB_ALLOW_PLAINTEXT, SECRETS_MANAGER_ENDPOINT).
+// the Lambda's variables (DB_CA_BUNDLE, DB_ALLOW_PLAINTEXT, DB_ALLOW_INSECURE_PASSWORD_AUTH,
+// SECRETS_MANAGER_ENDPOINT).
 func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("db setup --master-secret", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -169,6 +174,8 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&c.CABundle, "ca-bundle", os.Getenv(bootstrap.EnvDBCABundle), "PEM bundle for verify-full (env DB_CA_BUNDLE)")
 	plaintext := fs.Bool("allow-plaintext", strings.EqualFold(strings.TrimSpace(os.Getenv(bootstrap.EnvDBAllowPlaintext)), "true"),
 		"connect without TLS when a secret has no \"ssl\" key and the server refuses TLS (env DB_ALLOW_PLAINTEXT)")
+	insecureAuth := fs.Bool("allow-insecure-password-auth", strings.EqualFold(strings.TrimSpace(os.Getenv(bootstrap.EnvDBAllowInsecurePasswordAuth)), "true"),
+		"answer a server that asks for a cleartext or MD5 password (it receives the password); default: scram-sha-256 only (env DB_ALLOW_INSECURE_PASSWORD_AUTH)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -176,7 +183,7 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "db setup: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
-	c.AllowPlaintext = *plaintext
+	c.AllowPlaintext, c.AllowInsecurePasswordAuth = *plaintext, *insecureAuth
 	c.SecretsManagerEndpoint = strings.TrimSpace(os.Getenv(bootstrap.EnvSecretsManagerEndpoint))
 	for _, a := range strings.Split(apps, ",") {
 		if a = strings.TrimSpace(a); a != "" {

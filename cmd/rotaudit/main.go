@@ -23,6 +23,10 @@ type command struct {
 // errUsage marks an error already explained to the user; main exits 2 without more words.
 var errUsage = errors.New("usage")
 
+// errUnknown is errUsage for a command or subcommand that does not exist: a failure even
+// when help was asked for with it (`rotaudit audit nonsense --help` exits 2).
+var errUnknown = fmt.Errorf("%w: unknown command", errUsage)
+
 func commands() map[string]command {
 	return map[string]command{
 		// Each subcommand lives in a file of its own and is listed here.
@@ -30,6 +34,7 @@ func commands() map[string]command {
 		"audit":  auditCommand(),
 		"rotate": rotateCommand(),
 		"doctor": doctorCommand(),
+		"check":  checkCommand(),
 		"cost":   costCommand(),
 	}
 }
@@ -61,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	err := c.run(ctx, args[1:], stdout, stderr)
-	if (errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp)) && helpRequested(args[1:]) {
+	if (errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp)) && !errors.Is(err, errUnknown) && helpRequested(args[1:]) {
 		// The command printed its usage because it was asked to: that is a success (exit 0),
 		// as with the flag package's own -h.
 		return nil

@@ -35,7 +35,7 @@ func TestHelpExitsZero(t *testing.T) {
 
 // TestMisuseStillFails keeps the other side: a wrong flag or command is still an error.
 func TestMisuseStillFails(t *testing.T) {
-	for _, args := range [][]string{{"nope", "--help"}, {"rotate", "--bogus"}, {"audit", "nope"}, {"audit", "corpus"}, {"rotate", "--", "--help"}} {
+	for _, args := range [][]string{{"nope", "--help"}, {"rotate", "--bogus"}, {"audit", "nope"}, {"audit", "nope", "--help"}, {"db", "nope", "--help"}, {"audit", "corpus"}, {"rotate", "--", "--help"}} {
 		var out, errOut bytes.Buffer
 		if err := run(context.Background(), args, &out, &errOut); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err = %v, want errUsage (exit 2)", args, err)

@@ -52,3 +52,8 @@ output "cloudtrail_bucket" {
   description = "Bucket of the CloudTrail log files."
   value       = module.audit_trail.bucket_name
 }
+
+output "audit_dlq_url" {
+  description = "The audit's dead-letter queue: events the auditor could not process (rotaudit check fails while it holds any)."
+  value       = module.audit_alerts.dlq_url
+}

@@ -79,3 +79,8 @@ output "alert_queue_url" {
   description = "URL of the SQS queue subscribed to the alert topic (null when create_alert_inbox is false)."
   value       = var.create_alert_inbox ? aws_sqs_queue.alert_inbox[0].id : null
 }
+
+output "audit_dlq_url" {
+  description = "The audit's dead-letter queue: events the auditor could not process (rotaudit check fails while it holds any)."
+  value       = module.audit_alerts.dlq_url
+}

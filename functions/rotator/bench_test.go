@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -27,25 +26,78 @@ import (
 
 // TestRotationBenchmark is what `make bench-rotation` runs (scripts/bench-rotation.sh
 // sets ROTAUDIT_BENCH=1): full rotation wall time against its floor, and the bootstrap's
-// cold start and peak RSS under the runtime emulator.
+// cold start and peak RSS under the runtime emulator; with AWS_ROTATION_LAMBDAS, AWS's
+// functions beside ours in the same rounds (bench_aws_test.go).
 func TestRotationBenchmark(t *testing.T) {
 	if os.Getenv("ROTAUDIT_BENCH") != "1" {
 		t.Skip("benchmark: run with ROTAUDIT_BENCH=1 (make bench-rotation)")
 	}
-	testenv.Stack(t)
-	runs := 15
+	env := testenv.Stack(t)
+	// Lambda sets no AWS_CA_BUNDLE; a machine that does (a proxy's roots) makes the SDK
+	// parse the bundle at every cold start: 5 ms and 2 MiB that no deployment pays.
+	if ca, ok := os.LookupEnv("AWS_CA_BUNDLE"); ok {
+		t.Setenv("AWS_CA_BUNDLE", ca) // restored at cleanup
+		os.Unsetenv("AWS_CA_BUNDLE")
+		fmt.Println("AWS_CA_BUNDLE unset for the functions, ours and AWS's: Lambda sets none")
+	}
+	runs, coldRuns := 15, 10
 	if v := os.Getenv("ROTAUDIT_BENCH_RUNS"); v != "" {
 		fmt.Sscanf(v, "%d", &runs)
 	}
+	if v := os.Getenv("ROTAUDIT_BENCH_COLD_RUNS"); v != "" {
+		fmt.Sscanf(v, "%d", &coldRuns)
+	}
+	theirs := loadAWSBench(t, env)
+	strategies := []rotation.Strategy{rotation.SingleUser, rotation.AlternatingUsers}
+	type result struct {
+		floor, ours, aws []time.Duration
+		awsSteps         map[string][]time.Duration
+	}
+	warm := map[rotation.Strategy]result{}
 	fmt.Printf("rotation wall time, in-process, %d runs each (floor and rotation interleaved)\n", runs)
 	fmt.Printf("  %-18s %11s %11s %7s | %9s %9s %7s\n", "strategy", "floor p50", "rotate p50", "ratio", "floor min", "rot. min", "ratio")
-	for _, strategy := range []rotation.Strategy{rotation.SingleUser, rotation.AlternatingUsers} {
-		fl, fu := benchStrategy(t, strategy, runs)
+	for _, strategy := range strategies {
+		fl, fu, fa, steps := benchStrategy(t, strategy, runs, theirs)
+		warm[strategy] = result{fl, fu, fa, steps}
 		fmt.Printf("  %-18s %9.1fms %9.1fms %6.2fx | %7.1fms %7.1fms %6.2fx\n", strategy,
 			ms(median(fl)), ms(median(fu)), float64(median(fu))/float64(median(fl)),
 			ms(slices.Min(fl)), ms(slices.Min(fu)), float64(slices.Min(fu))/float64(slices.Min(fl)))
 	}
-	benchColdStart(t)
+	for _, strategy := range strategies {
+		benchTrace(t, strategy, runs)
+		if theirs != nil {
+			var parts []string
+			for _, step := range rotation.Steps() {
+				parts = append(parts, fmt.Sprintf("%s %.1f", step, ms(median(warm[strategy].awsSteps[step]))))
+			}
+			fmt.Printf("  AWS's %s, per step (ms): %s\n", awsFolder(strategy), strings.Join(parts, ", "))
+		}
+	}
+	cold := benchColdStart(t, theirs, coldRuns)
+	if theirs == nil {
+		fmt.Println(awsHowTo)
+		return
+	}
+	fmt.Printf("side by side with AWS's functions (%s), medians; ours / AWS against the goals\n", theirs.dir)
+	fmt.Printf("  warm: %d rotations each, ours and AWS's (a python3 process that imported lambda_function once) interleaved\n", runs)
+	fmt.Printf("  cold: %d each, exec -> createSecret answered; ours under aws-lambda-rie, AWS's as %s\n", coldRuns, theirs.coldKind())
+	fmt.Printf("  %-50s %13s %13s %8s %9s\n", "", "ours", "AWS", "ratio", "goal")
+	for _, s := range strategies {
+		goalLine("warm rotation, "+string(s), ms(median(warm[s].ours)), ms(median(warm[s].aws)), "ms", 0.5)
+	}
+	for _, s := range strategies {
+		goalLine("cold start, "+string(s), ms(median(cold[s].ours)), ms(median(cold[s].aws)), "ms", 0.1)
+	}
+	if theirs.ric {
+		// The emulator's own start (the same on both sides) is no part of a Lambda cold
+		// start: the service's runtime API is up before the function starts.
+		for _, s := range strategies {
+			goalLine("cold start w/o emulator start, "+string(s), ms(median(cold[s].oursListen)), ms(median(cold[s].awsListen)), "ms", 0.1)
+		}
+	}
+	for _, s := range strategies {
+		goalLine("peak RSS, whole rotation, "+string(s), mib(cold[s].oursKiB), mib(cold[s].awsKiB), "MiB", 0.35)
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -56,8 +108,14 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, full []time.Duration) {
+// benchStrategy times runs rotations of the floor, of ours and, when theirs is not nil, of
+// AWS's function for strategy, interleaved (ours and AWS's take turns going first).
+func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int, theirs *awsBench) (floor, full, aws []time.Duration, awsSteps map[string][]time.Duration) {
 	f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_app"})
+	var w *awsWarm
+	if theirs != nil {
+		w = theirs.startWarm(t, rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_aws"}), strategy)
+	}
 	cfg, _ := rotation.LoadConfig(rotation.MapEnv(nil))
 	cfg.Strategy = strategy
 	cfg.MasterSecretARNs = []string{f.MasterARN}
@@ -71,9 +129,30 @@ func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, f
 		if _, err := floorRotation(ctx, f, strategy, f.StartRotation(t)); err != nil {
 			t.Fatal(err)
 		}
+		if w != nil {
+			if _, err := w.rotate(t); err != nil {
+				t.Fatalf("AWS's %s: %v", awsFolder(strategy), err)
+			}
+		}
 	}
-	var fl, fu []time.Duration
+	if w != nil {
+		w.steps = map[string][]time.Duration{} // the warm-up's are not counted
+	}
+	var fl, fu, fa []time.Duration
+	awsTurn := func() {
+		if w == nil {
+			return
+		}
+		d, err := w.rotate(t)
+		if err != nil {
+			t.Fatalf("AWS's %s: %v", awsFolder(strategy), err)
+		}
+		fa = append(fa, d)
+	}
 	for i := 0; i < runs; i++ {
+		if i%2 == 1 {
+			awsTurn()
+		}
 		token := f.StartRotation(t)
 		start := time.Now()
 		excluded, err := floorRotation(ctx, f, strategy, token)
@@ -87,8 +166,14 @@ func benchStrategy(t *testing.T, strategy rotation.Strategy, runs int) (floor, f
 			t.Fatalf("rotation: %v", err)
 		}
 		fu = append(fu, time.Since(start))
+		if i%2 == 0 {
+			awsTurn()
+		}
 	}
-	return fl, fu
+	if w == nil {
+		return fl, fu, fa, nil
+	}
+	return fl, fu, fa, w.steps
 }
 
 // floorRotation issues the Secrets Manager calls and database logins and statements of
@@ -238,46 +323,64 @@ func probeFloor(ctx context.Context, login func(dbsecret.Secret) (*pgx.Conn, err
 	return err
 }
 
-// benchColdStart measures, five times, the emulator started with a fresh bootstrap to
-// the first step answered, and the bootstrap's peak RSS after a whole rotation.
-func benchColdStart(t *testing.T) {
+// coldResult is one strategy's cold starts (exec to createSecret answered) and peak RSS
+// after a whole rotation, ours and AWS's.
+type coldResult struct {
+	ours, aws             []time.Duration
+	oursListen, awsListen []time.Duration // from the emulator listening
+	oursKiB, awsKiB       int
+}
+
+// benchColdStart measures, runs times per strategy, the emulator started with a fresh
+// bootstrap to the first step answered, and the bootstrap's peak RSS after a whole
+// rotation; with theirs, AWS's function likewise, in turns with ours.
+func benchColdStart(t *testing.T, theirs *awsBench, runs int) map[rotation.Strategy]coldResult {
 	rie := rotationtest.RIE(t)
 	bootstrap := rotationtest.BuildBootstrap(t)
-	f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_cold"})
-	ctx := context.Background()
-	var total, afterListen, initOnly []time.Duration
-	var rss []int
-	for i := 0; i < 5; i++ {
-		token := f.StartRotation(t)
-		e := rotationtest.StartRIE(t, rie, bootstrap, "AWS_LAMBDA_LOG_FORMAT=JSON")
-		listening := time.Now()
-		inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
-		if err := inv.Handle(ctx, rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
-			t.Fatalf("first step: %v\n%s", err, e.Out.String())
+	res := map[rotation.Strategy]coldResult{}
+	fmt.Printf("bootstrap under aws-lambda-rie, median of %d cold starts\n", runs)
+	for _, s := range []rotation.Strategy{rotation.SingleUser, rotation.AlternatingUsers} {
+		f := rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_cold"})
+		var fa *rotationtest.Fixture
+		if theirs != nil {
+			fa = rotationtest.New(t, rotationtest.Options{UserPrefix: "bench_awscold"})
 		}
-		done := time.Now()
-		total = append(total, done.Sub(e.Started))
-		afterListen = append(afterListen, done.Sub(listening))
-		initOnly = append(initOnly, done.Sub(listening)-stepDuration(e.Out.String(), rotation.StepCreate))
-		for _, step := range rotation.Steps()[1:] {
-			if err := inv.Handle(ctx, rotation.Event{Step: step, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
-				t.Fatalf("%s: %v", step, err)
+		var total, initOnly []time.Duration
+		var rss []int
+		var r coldResult
+		var awsRSS []int
+		for i := 0; i < runs; i++ {
+			awsTurn := func() {
+				d, l, kib := theirs.coldRotation(t, rie, fa, s)
+				r.aws, r.awsListen, awsRSS = append(r.aws, d), append(r.awsListen, l), append(awsRSS, kib)
+			}
+			if theirs != nil && i%2 == 1 {
+				awsTurn()
+			}
+			d, l, outside, kib := ourColdRotation(t, rie, bootstrap, f, s)
+			total, initOnly, rss = append(total, d), append(initOnly, outside), append(rss, kib)
+			r.oursListen = append(r.oursListen, l)
+			if theirs != nil && i%2 == 0 {
+				awsTurn()
 			}
 		}
-		kib, err := e.BootstrapPeakRSS()
-		if err != nil {
-			t.Fatal(err)
+		slices.Sort(rss)
+		fmt.Printf("  %s\n", s)
+		fmt.Printf("    emulator exec -> first step (createSecret) answered: %6.1f ms\n", ms(median(total)))
+		fmt.Printf("    emulator listening -> first step answered:           %6.1f ms\n", ms(median(r.oursListen)))
+		fmt.Printf("      of which outside the step (bootstrap start + init): %5.1f ms\n", ms(median(initOnly)))
+		fmt.Printf("    bootstrap peak RSS (VmHWM) after a full rotation:      %5.1f MiB (max %.1f MiB)\n", mib(rss[len(rss)/2]), mib(rss[len(rss)-1]))
+		r.ours, r.oursKiB = total, rss[len(rss)/2]
+		if len(awsRSS) > 0 {
+			slices.Sort(awsRSS)
+			r.awsKiB = awsRSS[len(awsRSS)/2]
 		}
-		rss = append(rss, kib)
-		e.Stop()
+		res[s] = r
 	}
-	sort.Ints(rss)
-	fmt.Printf("bootstrap under aws-lambda-rie, median of 5 cold starts\n")
-	fmt.Printf("  emulator exec -> first step (createSecret) answered: %6.1f ms\n", ms(median(total)))
-	fmt.Printf("  emulator listening -> first step answered:           %6.1f ms\n", ms(median(afterListen)))
-	fmt.Printf("    of which outside the step (bootstrap start + init): %5.1f ms\n", ms(median(initOnly)))
-	fmt.Printf("  bootstrap peak RSS (VmHWM) after a full rotation:      %5.1f MiB (max %.1f MiB)\n", float64(rss[len(rss)/2])/1024, float64(rss[len(rss)-1])/1024)
+	return res
 }
+
+func mib(kib int) float64 { return float64(kib) / 1024 }
 
 // stepDuration finds the duration_ms the function logged for step.
 func stepDuration(out, step string) time.Duration {

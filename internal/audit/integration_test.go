@@ -121,7 +121,7 @@ func TestPipelineOnEmulator(t *testing.T) {
 			wantDelivered++
 		}
 	}
-	delivered := receive(t, ctx, sq, ruleQueue, wantDelivered)
+	delivered := receive(t, ctx, sq, ruleQueue, wantDelivered, eventID)
 	gotIDs := eventIDs(delivered)
 	for _, e := range events {
 		if slices.Contains(gotIDs, e.id) != e.match {
@@ -160,7 +160,16 @@ func TestPipelineOnEmulator(t *testing.T) {
 
 	// A trail log file delivered to S3 and announced by an object-created notification.
 	bucket := strings.ReplaceAll(testenv.Unique("audit-trail"), "_", "-")
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	// In us-east-1 a retried CreateBucket is answered with success; elsewhere with
+	// BucketAlreadyOwnedByYou, which CreateOnce checks with HeadBucket.
+	if _, err := testenv.CreateOnce(ctx, bucket,
+		func(ctx context.Context) (*s3.CreateBucketOutput, error) {
+			return s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+		},
+		func(ctx context.Context) (*s3.CreateBucketOutput, error) {
+			_, err := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+			return &s3.CreateBucketOutput{}, err
+		}); err != nil {
 		t.Fatal(err)
 	}
 	key := "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/26/log file.json.gz"
@@ -201,7 +210,7 @@ func TestPipelineOnEmulator(t *testing.T) {
 		"RA-11": run + "-iam", "RA-12": run + "-root",
 	}
 	wantS3 := map[string]string{"RA-07": run + "-s3log2"}
-	alerts := receive(t, ctx, sq, alertQueue, len(want)+len(wantS3)+1)
+	alerts := receive(t, ctx, sq, alertQueue, len(want)+len(wantS3)+1, snsMessage)
 	got := map[string][]string{}
 	var updates []audit.Finding
 	uids := map[string]string{}
@@ -248,7 +257,7 @@ func TestPipelineOnEmulator(t *testing.T) {
 			t.Errorf("%s: findings rest on %v, want exactly [%s]", rule, ids, id)
 		}
 	}
-	if extra := receive(t, ctx, sq, alertQueue, 0); len(extra) != 0 {
+	if extra := receive(t, ctx, sq, alertQueue, 0, snsMessage); len(extra) != 0 {
 		t.Errorf("%d unexpected extra alerts: %v", len(extra), extra)
 	}
 
@@ -325,20 +334,38 @@ func TestDynamoStoreOnEmulator(t *testing.T) {
 func createStateTable(t *testing.T, ctx context.Context, ddb *dynamodb.Client) string {
 	t.Helper()
 	name := testenv.Unique("audit_state")
-	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange}},
-	})
+	_, err := testenv.CreateOnce(ctx, name,
+		func(ctx context.Context) (*dynamodb.CreateTableOutput, error) {
+			return ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+				TableName:            aws.String(name),
+				BillingMode:          ddbtypes.BillingModePayPerRequest,
+				AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+				KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange}},
+			})
+		},
+		func(ctx context.Context) (*dynamodb.CreateTableOutput, error) {
+			out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+			if err != nil {
+				return nil, err
+			}
+			return &dynamodb.CreateTableOutput{TableDescription: out.Table}, nil
+		})
 	if err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() { ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name), TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)}}); err != nil {
+	// Enabling TTL again is accepted by the emulators; AWS refuses it ("TimeToLive is already
+	// enabled"), which after a retry means done.
+	if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name), TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)}}); err != nil && !ttlEnabled(ctx, ddb, name) {
 		t.Fatalf("enable ttl: %v", err)
 	}
 	return name
+}
+
+// ttlEnabled reports whether table's TTL is on.
+func ttlEnabled(ctx context.Context, ddb *dynamodb.Client, table string) bool {
+	out, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	return err == nil && out.TimeToLiveDescription != nil && out.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled
 }
 
 // eventIDs returns the CloudTrail event id of each EventBridge event that a rule delivered
@@ -346,22 +373,37 @@ func createStateTable(t *testing.T, ctx context.Context, ddb *dynamodb.Client) s
 func eventIDs(bodies []string) []string {
 	ids := make([]string, 0, len(bodies))
 	for _, body := range bodies {
-		var ev struct {
-			Detail struct {
-				EventID string `json:"eventID"`
-			} `json:"detail"`
-		}
-		json.Unmarshal([]byte(body), &ev)
-		ids = append(ids, ev.Detail.EventID)
+		ids = append(ids, eventID(body))
 	}
 	return ids
 }
 
-// receive collects message bodies until want have arrived (then waits briefly for extras)
-// or 45 seconds pass; want 0 means "collect whatever arrives within two seconds".
-func receive(t *testing.T, ctx context.Context, sq *sqs.Client, url string, want int) []string {
+// eventID is the CloudTrail event id in an EventBridge event a rule delivered.
+func eventID(body string) string {
+	var ev struct {
+		Detail struct {
+			EventID string `json:"eventID"`
+		} `json:"detail"`
+	}
+	json.Unmarshal([]byte(body), &ev)
+	return ev.Detail.EventID
+}
+
+// snsMessage is the message an SNS notification delivered to a queue carries.
+func snsMessage(body string) string {
+	var n struct{ Message string }
+	json.Unmarshal([]byte(body), &n)
+	return n.Message
+}
+
+// receive collects message bodies until want distinct ones have arrived or 45 seconds
+// pass; want 0 means "collect whatever arrives within two seconds". Bodies with the same
+// key count once: EventBridge and SNS deliver at least once, and a PutEvents or Publish
+// that the SDK sent again after a lost answer delivers its messages twice.
+func receive(t *testing.T, ctx context.Context, sq *sqs.Client, url string, want int, key func(body string) string) []string {
 	t.Helper()
 	var bodies []string
+	seen := map[string]bool{}
 	deadline := time.Now().Add(45 * time.Second) // generous: the shared emulator can be slow under load
 	if want == 0 {
 		deadline = time.Now().Add(2 * time.Second)
@@ -372,8 +414,15 @@ func receive(t *testing.T, ctx context.Context, sq *sqs.Client, url string, want
 			t.Fatal(err)
 		}
 		for _, m := range out.Messages {
-			bodies = append(bodies, aws.ToString(m.Body))
 			sq.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
+			body := aws.ToString(m.Body)
+			k := key(body)
+			if seen[k] {
+				t.Logf("queue %s: a second delivery of %.80s", url, k)
+				continue
+			}
+			seen[k] = true
+			bodies = append(bodies, body)
 		}
 	}
 	if want > 0 && len(bodies) < want {

@@ -125,7 +125,7 @@ func TestPatternsOnEmulator(t *testing.T) {
 			t.Fatalf("put events: %v", err)
 		}
 	}
-	got := eventIDs(receive(t, ctx, sq, queue, want))
+	got := eventIDs(receive(t, ctx, sq, queue, want, eventID))
 	for _, p := range probes {
 		if slices.Contains(got, p.rec.EventID) != p.want {
 			t.Errorf("%s %s (%s): EventBridge delivered=%v, want %v", p.rec.EventSource, p.rec.EventName, p.rec.EventID, !p.want, p.want)

@@ -1,7 +1,9 @@
 // Package awsclient loads the AWS SDK configuration every binary of the project uses and
 // builds the clients that need more than the standard settings. All AWS access goes
 // through the standard configuration (environment, shared files, the Lambda's role), so
-// AWS_ENDPOINT_URL alone points a program at an emulator and, unset, at AWS.
+// AWS_ENDPOINT_URL alone points a program at an emulator and, unset, at AWS. A Lambda
+// function that must stay small loads its configuration with package awsenv instead,
+// which reads the same variables without the SDK's config package.
 package awsclient
 
 import (
@@ -11,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotaudit/rotaudit/internal/awsclient/awsenv"
 )
 
 // Load returns the standard SDK configuration.
@@ -26,11 +30,7 @@ func Load(ctx context.Context) (aws.Config, error) {
 // SECRETS_MANAGER_ENDPOINT of AWS's rotation functions: a VPC endpoint) takes precedence
 // over cfg's, AWS_ENDPOINT_URL included, as it does in those functions.
 func SecretsManager(cfg aws.Config, endpoint string) *secretsmanager.Client {
-	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
+	return awsenv.SecretsManager(cfg, endpoint)
 }
 
 // NewSecretsManager is Load, then SecretsManager: for a program that needs no other client.

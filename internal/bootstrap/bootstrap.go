@@ -118,10 +118,7 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
-	log := b.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := b.logger()
 	res := Result{Database: c.DBName, Migrated: []int{}, RoleChanges: []string{}, Apps: []AppResult{}}
 	start := time.Now()
 
@@ -255,13 +252,21 @@ func (b *Bootstrapper) readApps(ctx context.Context, c Config, masterUser string
 	return apps, nil
 }
 
+// logger is Log, or a logger that discards.
+func (b *Bootstrapper) logger() *slog.Logger {
+	if b.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return b.Log
+}
+
 // connect logs in with s under the rotator's TLS rule (dbsecret.TLSPolicy): verify-full
 // unless the secret says "ssl": false; with DB_ALLOW_PLAINTEXT, a secret without "ssl"
 // falls back to plaintext only when the server refuses TLS.
 func (b *Bootstrapper) connect(ctx context.Context, s dbsecret.Secret) (*pgx.Conn, error) {
-	p := dbsecret.TLSPolicy{CABundle: b.Config.CABundle, AllowPlaintext: b.Config.AllowPlaintext}
+	p := dbsecret.TLSPolicy{CABundle: b.Config.CABundle, AllowPlaintext: b.Config.AllowPlaintext, AllowInsecurePasswordAuth: b.Config.AllowInsecurePasswordAuth}
 	o := p.ConnOptions(s)
-	o.ConnectTimeout, o.ApplicationName = connectTimeout, "rotaudit-bootstrap"
+	o.ConnectTimeout, o.ApplicationName, o.Log = connectTimeout, "rotaudit-bootstrap", b.logger()
 	conn, _, err := dbsecret.Connect(ctx, o, p.PlaintextFallback(s), func(ctx context.Context, o dbsecret.ConnOptions) (*pgx.Conn, error) {
 		cfg, err := s.ConnConfig(o)
 		if err != nil {
@@ -337,6 +342,10 @@ func (b *Bootstrapper) connectWhenUp(ctx context.Context, s dbsecret.Secret, log
 // name does not resolve yet (service discovery registers a task once it runs), the
 // connection times out, or PostgreSQL answers that it is starting up.
 func notUpYet(err error) bool {
+	if errors.Is(err, dbsecret.ErrInsecureAuth) {
+		// An answer from a server that is up; waiting changes nothing.
+		return false
+	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		return pg.Code == "57P03" // cannot_connect_now: starting up, shutting down or in recovery

@@ -276,21 +276,14 @@ func TestWaitsForTheServer(t *testing.T) {
 		return fmt.Sprintf(`{"engine":"postgres","host":"127.0.0.1","port":%d,"username":%q,"password":%q,"dbname":%q,"ssl":false}`,
 			port, f.Master, f.MasterPassword, f.Database)
 	}
-	freePort := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
-	}
 
 	t.Run("late server", func(t *testing.T) {
-		port := freePort()
+		port, listen := testenv.ReservePort(t)
 		f.Put(t, f.MasterSecretARN, master(port))
 		go func() {
+			// The delay is the scenario (a server that comes up late), not a wait.
 			time.Sleep(3 * time.Second)
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			l, err := listen()
 			if err != nil {
 				t.Errorf("proxy: %v", err)
 				return
@@ -316,7 +309,8 @@ func TestWaitsForTheServer(t *testing.T) {
 	})
 
 	t.Run("no server", func(t *testing.T) {
-		f.Put(t, f.MasterSecretARN, master(freePort()))
+		port, _ := testenv.ReservePort(t)
+		f.Put(t, f.MasterSecretARN, master(port))
 		ctx, cancel := context.WithTimeout(context.Background(), 16*time.Second)
 		defer cancel()
 		var log bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/ratesdb"
 )
 
@@ -17,6 +18,8 @@ const (
 	EnvDBCABundle             = "DB_CA_BUNDLE"
 	EnvDBAllowPlaintext       = "DB_ALLOW_PLAINTEXT"
 	EnvSecretsManagerEndpoint = "SECRETS_MANAGER_ENDPOINT"
+	// EnvDBAllowInsecurePasswordAuth is the same variable in every rotaudit program.
+	EnvDBAllowInsecurePasswordAuth = dbsecret.EnvAllowInsecurePasswordAuth
 )
 
 // EnvVars lists every environment variable LoadConfig reads: what Terraform must set on the
@@ -25,6 +28,7 @@ func EnvVars() []string {
 	return []string{
 		EnvMasterSecretARN, EnvAppSecretARNs, EnvAppUsername, EnvDBName,
 		EnvDBCABundle, EnvDBAllowPlaintext, EnvSecretsManagerEndpoint,
+		EnvDBAllowInsecurePasswordAuth,
 	}
 }
 
@@ -52,6 +56,10 @@ type Config struct {
 	// AllowPlaintext lets a secret without a usable "ssl" value connect without TLS when
 	// the server refuses TLS (dbsecret.TLSPolicy); TLS is still tried first.
 	AllowPlaintext bool
+	// AllowInsecurePasswordAuth lets a server that asks for cleartext or MD5 password
+	// authentication have the password, with a warning per connection. Off, only
+	// SCRAM-SHA-256 is answered (dbsecret.ErrInsecureAuth otherwise, nothing sent).
+	AllowInsecurePasswordAuth bool
 	// SecretsManagerEndpoint overrides the Secrets Manager endpoint (a VPC endpoint).
 	SecretsManagerEndpoint string
 }
@@ -75,12 +83,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.AppSecretARNs = append(c.AppSecretARNs, a)
 		}
 	}
-	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvDBAllowPlaintext))); v {
-	case "", "false":
-	case "true":
-		c.AllowPlaintext = true
-	default:
-		return Config{}, fmt.Errorf("config: %s=%q: want true or false", EnvDBAllowPlaintext, v)
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{
+		{EnvDBAllowPlaintext, &c.AllowPlaintext},
+		{EnvDBAllowInsecurePasswordAuth, &c.AllowInsecurePasswordAuth},
+	} {
+		switch v := strings.ToLower(strings.TrimSpace(getenv(b.name))); v {
+		case "", "false":
+		case "true":
+			*b.dst = true
+		default:
+			return Config{}, fmt.Errorf("config: %s=%q: want true or false", b.name, v)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

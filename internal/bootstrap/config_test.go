@@ -24,11 +24,12 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DBName != "rates" || c.ReaderRole != "rates_reader" || len(c.AppSecretARNs) != 2 || c.AllowPlaintext || c.AppUsername != "rates_app" {
+	if c.DBName != "rates" || c.ReaderRole != "rates_reader" || len(c.AppSecretARNs) != 2 || c.AllowPlaintext || c.AllowInsecurePasswordAuth || c.AppUsername != "rates_app" {
 		t.Fatalf("defaults: %+v", c)
 	}
-	c, err = LoadConfig(env(map[string]string{EnvDBAllowPlaintext: "TRUE", EnvDBName: "other", EnvDBCABundle: "/ca.pem", EnvSecretsManagerEndpoint: "https://vpce"}))
-	if err != nil || !c.AllowPlaintext || c.DBName != "other" || c.CABundle != "/ca.pem" || c.SecretsManagerEndpoint != "https://vpce" {
+	c, err = LoadConfig(env(map[string]string{EnvDBAllowPlaintext: "TRUE", EnvDBName: "other", EnvDBCABundle: "/ca.pem", EnvSecretsManagerEndpoint: "https://vpce",
+		EnvDBAllowInsecurePasswordAuth: "true"}))
+	if err != nil || !c.AllowPlaintext || !c.AllowInsecurePasswordAuth || c.DBName != "other" || c.CABundle != "/ca.pem" || c.SecretsManagerEndpoint != "https://vpce" {
 		t.Fatalf("%+v %v", c, err)
 	}
 	tests := []struct {
@@ -44,6 +45,7 @@ func TestLoadConfig(t *testing.T) {
 		{"app username is the reader", map[string]string{EnvAppUsername: "rates_reader"}, EnvAppUsername},
 		{"db name too long", map[string]string{EnvDBName: strings.Repeat("d", 64)}, EnvDBName},
 		{"bad boolean", map[string]string{EnvDBAllowPlaintext: "yes please"}, EnvDBAllowPlaintext},
+		{"bad insecure password auth", map[string]string{EnvDBAllowInsecurePasswordAuth: "md5"}, EnvDBAllowInsecurePasswordAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

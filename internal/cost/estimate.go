@@ -178,7 +178,7 @@ func (e *estimator) usd(key string) float64 {
 	v, err := e.table.USD(key)
 	if err != nil {
 		// Every key a pricer uses is listed for its type in prices.json, which ParseTable
-		// checks, and TestPricerKeys proves; reaching this is a bug.
+		// checks, and TestPricersMatchTable proves; reaching this is a bug.
 		panic(err)
 	}
 	return v

@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,6 +75,12 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// ApplicationName shows in pg_stat_activity.
 	ApplicationName string
+	// AllowInsecurePasswordAuth lets a server that asks for a cleartext or MD5 password
+	// have it, with a warning (to Log) per connection. Off, only SCRAM-SHA-256 is
+	// answered, and a connection to a server that asks for anything else fails with
+	// dbsecret.ErrInsecureAuth having sent nothing; Do does not take that for a rejected
+	// login, so it never refreshes and retries on it.
+	AllowInsecurePasswordAuth bool
 	// Log receives refresh events; nil discards them.
 	Log *slog.Logger
 }
@@ -175,7 +183,8 @@ func (c *Cache) fetch(ctx context.Context) (*Creds, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dbcreds: secret %q: %w", c.opt.SecretID, err)
 	}
-	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: mode, RootCert: c.opt.RootCert, ConnectTimeout: c.opt.ConnectTimeout, ApplicationName: c.opt.ApplicationName})
+	cfg, err := s.ConnConfig(dbsecret.ConnOptions{SSLMode: mode, RootCert: c.opt.RootCert, ConnectTimeout: c.opt.ConnectTimeout,
+		ApplicationName: c.opt.ApplicationName, AllowInsecurePasswordAuth: c.opt.AllowInsecurePasswordAuth, Log: c.opt.Log})
 	if err != nil {
 		return nil, fmt.Errorf("dbcreds: secret %q: %w", c.opt.SecretID, err)
 	}
@@ -321,6 +330,9 @@ func (c *Cache) BeforeConnect(_ context.Context, cfg *pgx.ConnConfig) error {
 	cfg.User, cfg.Password = src.User, src.Password
 	cfg.TLSConfig, cfg.Fallbacks = src.TLSConfig, nil
 	cfg.ConnectTimeout = src.ConnectTimeout
+	// The password rule (package dbsecret) travels with the value: its errors and warnings
+	// name the host this value points at.
+	cfg.BuildFrontend, cfg.AfterNetConnect, cfg.RequireAuth = src.BuildFrontend, src.AfterNetConnect, src.RequireAuth
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
@@ -395,4 +407,25 @@ func (c *Cache) Do(ctx context.Context, fn func(ctx context.Context) error) erro
 			return err
 		}
 	}
+}
+
+// IsRetryable reports whether err is the database going away or not being there yet, so
+// that the same read on a fresh connection may succeed: a connection refused or reset,
+// a pooled connection the server closed (a restart or failover), or the server saying it
+// is shutting down or starting up (SQLSTATE class 08, 57P01-57P03). A rejected login, a
+// server that asks for a password method this client refuses, a query error and the
+// caller's own deadline are not.
+func IsRetryable(err error) bool {
+	if err == nil || IsAuthFailure(err) || errors.Is(err, dbsecret.ErrInsecureAuth) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err)
 }

@@ -7,6 +7,22 @@
 // Parsing is strict about the keys it knows and keeps every other key verbatim, so a
 // rotation that rewrites the password never drops what the owner stored beside it.
 // A Secret never prints its password: String, GoString and LogValue redact it.
+//
+// It also holds the rules every program that logs in with a secret follows (the rotator,
+// the first deployment's bootstrap, the API's credential cache), so that each exists once:
+// TLSPolicy for TLS, and, in ConnConfig, which ways of proving the password the client
+// answers: SCRAM-SHA-256 only, by default. PostgreSQL lets the server choose the method,
+// and pgx, like libpq, answers whatever it is asked: a server that asks for "password"
+// receives the password in clear, one that asks for "md5" a hash salted as it chooses,
+// which it can relay to the real server to log in, or crack offline. The server is
+// whatever the secret's host names, so a wrong or tampered host, or a spoofed one where TLS
+// is off, would collect the credentials of every login. SCRAM proves the password without
+// revealing it. ConnConfig therefore reads the server's messages until the login is over
+// (auth.go) and fails the connection with ErrInsecureAuth, before pgx can answer, when the
+// server asks for anything else. ConnOptions.AllowInsecurePasswordAuth (the variable
+// DB_ALLOW_INSECURE_PASSWORD_AUTH in each program) lets cleartext and MD5 through, with a
+// warning per connection. A server that asks for nothing (trust) gets nothing and is
+// accepted.
 package dbsecret
 
 import (
@@ -317,10 +333,21 @@ type ConnOptions struct {
 	ConnectTimeout time.Duration
 	// ApplicationName shows in pg_stat_activity and the server log.
 	ApplicationName string
+	// AllowInsecurePasswordAuth lets the server have the password by cleartext or MD5
+	// authentication (DB_ALLOW_INSECURE_PASSWORD_AUTH). Off, a connection answers only
+	// SCRAM-SHA-256 (or a server that asks for nothing) and fails with ErrInsecureAuth,
+	// having sent nothing, when the server asks for anything else. See the package doc.
+	AllowInsecurePasswordAuth bool
+	// Log receives the warning, once per connection, that AllowInsecurePasswordAuth was
+	// used; nil means slog.Default().
+	Log *slog.Logger
 }
 
 // ConnConfig builds a pgx connection configuration for the secret. The password is set on
-// the parsed configuration, never placed in a connection string that could be logged.
+// the parsed configuration, never placed in a connection string that could be logged. The
+// configuration answers only SCRAM-SHA-256 unless o.AllowInsecurePasswordAuth (see the
+// package doc); that rule lives in its BuildFrontend, AfterNetConnect and RequireAuth, which
+// a caller copies along (as package dbcreds does) and never replaces.
 func (s Secret) ConnConfig(o ConnOptions) (*pgx.ConnConfig, error) {
 	switch o.SSLMode {
 	case "disable", "require", "verify-ca", "verify-full":
@@ -356,6 +383,11 @@ func (s Secret) ConnConfig(o ConnOptions) (*pgx.ConnConfig, error) {
 			cfg.TLSConfig.RootCAs = roots
 		}
 	}
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	installAuthGuard(&cfg.Config, s.Host, s.Port, o.AllowInsecurePasswordAuth, log)
 	// Fallbacks would retry without TLS under sslmode=prefer; with the modes above there are
 	// none, and none must ever be added: no silent downgrade.
 	cfg.Fallbacks = nil

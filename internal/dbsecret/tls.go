@@ -25,15 +25,21 @@ type TLSPolicy struct {
 	// AllowPlaintext lets a secret that leaves "ssl" open connect without TLS when the
 	// server refuses TLS (DB_ALLOW_PLAINTEXT).
 	AllowPlaintext bool
+	// AllowInsecurePasswordAuth is not about TLS but about who may see the password, and
+	// travels with it so the programs take both rules from one place: it lets a server have
+	// the password by cleartext or MD5 authentication (DB_ALLOW_INSECURE_PASSWORD_AUTH,
+	// ConnOptions.AllowInsecurePasswordAuth).
+	AllowInsecurePasswordAuth bool
 }
 
-// ConnOptions returns the TLS settings of the first attempt for s; the caller adds the
-// timeout and the application name.
+// ConnOptions returns the TLS settings of the first attempt for s, and the password
+// authentication rule; the caller adds the timeout, the application name and the logger.
 func (p TLSPolicy) ConnOptions(s Secret) ConnOptions {
 	if s.SSL != nil && !*s.SSL {
-		return ConnOptions{SSLMode: "disable"}
+		return ConnOptions{SSLMode: "disable", AllowInsecurePasswordAuth: p.AllowInsecurePasswordAuth}
 	}
-	return ConnOptions{SSLMode: "verify-full", RootCert: p.CABundle, RootCAs: defaultRoots(p.CABundle, s.Host)}
+	return ConnOptions{SSLMode: "verify-full", RootCert: p.CABundle, RootCAs: defaultRoots(p.CABundle, s.Host),
+		AllowInsecurePasswordAuth: p.AllowInsecurePasswordAuth}
 }
 
 // PlaintextFallback reports whether a connection for s that the server refuses to run

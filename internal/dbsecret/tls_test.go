@@ -30,6 +30,8 @@ func TestTLSPolicyConnOptions(t *testing.T) {
 		{"ssl false", TLSPolicy{CABundle: "/ca.pem", AllowPlaintext: true}, Secret{Host: "db", SSL: &no}, ConnOptions{SSLMode: "disable"}, false, false},
 		{"RDS endpoint without a bundle", TLSPolicy{}, Secret{Host: rdsHost}, ConnOptions{SSLMode: "verify-full"}, false, true},
 		{"RDS endpoint with a bundle", TLSPolicy{CABundle: "/mine.pem"}, Secret{Host: rdsHost}, ConnOptions{SSLMode: "verify-full", RootCert: "/mine.pem"}, false, false},
+		{"insecure password auth carried, with TLS", TLSPolicy{AllowInsecurePasswordAuth: true}, Secret{Host: "db"}, ConnOptions{SSLMode: "verify-full", AllowInsecurePasswordAuth: true}, false, false},
+		{"insecure password auth carried, without TLS", TLSPolicy{AllowInsecurePasswordAuth: true}, Secret{Host: "db", SSL: &no}, ConnOptions{SSLMode: "disable", AllowInsecurePasswordAuth: true}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

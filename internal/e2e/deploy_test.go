@@ -20,13 +20,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/awsclient"
+	"github.com/rotaudit/rotaudit/internal/deploycheck"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 	"github.com/rotaudit/rotaudit/internal/rotation"
@@ -206,12 +209,14 @@ func TestDeployment(t *testing.T) {
 		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)})
 	})
 	var out outputs
+	var rawOutputs []byte
 	withECR := emulator != "localstack"
 	before := leftovers(t, cfg, withECR, nil) // what the emulator held before (a shared LocalStack)
 	p.run("terraform init and apply", func() {
 		tf.run(t, true, "init", "-input=false", "-lockfile=readonly")
 		tf.run(t, true, "apply", "-auto-approve", "-input=false")
 		raw := tf.run(t, true, "output", "-json")
+		rawOutputs = raw
 		var wrapped map[string]struct {
 			Value json.RawMessage `json:"value"`
 		}
@@ -333,11 +338,15 @@ func TestDeployment(t *testing.T) {
 		auditThroughRules(t, cfg, emulator, servicesDrive, out, rie, auditorBin, awsEnv)
 	})
 
+	p.run("rotaudit check of the deployment", func() {
+		checkDeployment(t, cfg, rawOutputs)
+	})
 	p.run("terraform destroy", func() {
 		api.Stop()
 		tf.run(t, true, "destroy", "-auto-approve", "-input=false")
 		destroyed = true
-		if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+		// NotFound here is a retried delete whose first attempt did the work.
+		if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)}); testenv.IgnoreNotFound(err) != nil {
 			t.Errorf("delete the test's master secret: %v", err)
 		}
 		if left := leftovers(t, cfg, withECR, before); len(left) > 0 {
@@ -638,5 +647,28 @@ func dropE2E(superDSN, db string, roles []string) {
 	for _, r := range roles {
 		c.Exec(context.Background(), "DROP OWNED BY "+pgrole.Ident(r))
 		c.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgrole.Ident(r))
+	}
+}
+
+// checkDeployment runs `rotaudit check`'s checks on the deployment, as an operator would
+// after an apply: every check passes (a secret the test rotated with its own driver, not
+// through RotateSecret, may say "never rotated", a warning).
+func checkDeployment(t *testing.T, cfg aws.Config, raw []byte) {
+	t.Helper()
+	d, err := deploycheck.ParseOutputs(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.DLQURL == "" || len(d.Rules) == 0 {
+		t.Fatalf("envs/local outputs give check no dead-letter queue or rules: %+v", d)
+	}
+	c := deploycheck.Clients{SM: secretsmanager.NewFromConfig(cfg), Lambda: lambda.NewFromConfig(cfg),
+		Events: eventbridge.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg)}
+	checks := deploycheck.Run(context.Background(), c, d, deploycheck.Options{})
+	for _, c := range checks {
+		fmt.Printf("  check: %-4s %-28s %s\n", c.Status, c.Name, c.Detail)
+	}
+	if deploycheck.Failed(checks) {
+		t.Fatalf("rotaudit check fails on the deployment: %+v", checks)
 	}
 }

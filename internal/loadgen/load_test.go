@@ -38,7 +38,11 @@ func TestStartFuncCountsFailures(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		return nil
 	})
-	time.Sleep(100 * time.Millisecond)
+	// Wait for the requests the assertions need, not for a time: a busy machine may run
+	// only a few in 100 ms.
+	if err := l.WaitRequests(20, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	r := l.Stop()
 	if r.Requests < 20 || r.Failures == 0 || r.Failures > r.Requests/5 || len(r.Samples) != 3 {
 		t.Fatalf("%+v", r)

@@ -63,24 +63,46 @@ func canLogin(s dbsecret.Secret) error {
 	return c.Close(context.Background())
 }
 
-// sessionsByRole counts the API's sessions per login role in the fixture's database.
-func sessionsByRole(t *testing.T, f *loadharness.Fixture) map[string]int {
+// apiSessions is what waitSessions saw: the API's sessions in the fixture's database per
+// login role, and how many of them began before a given time.
+type apiSessions struct {
+	byRole map[string]int
+	older  int
+}
+
+// waitSessions polls the API's sessions (on one superuser connection) until done says they
+// are as the test wants, or limit passes; it returns the last count either way. The pool
+// retires a session after its lifetime (1 s here, plus jitter) when the session is next
+// released, which on a busy machine takes as long as it takes: the test waits for the
+// sessions to be so, not for a time.
+func waitSessions(t *testing.T, f *loadharness.Fixture, since time.Time, limit time.Duration, done func(apiSessions) bool) apiSessions {
 	t.Helper()
-	rows, err := f.Env.Super(t, "").Query(context.Background(),
-		"SELECT usename, count(*)::int FROM pg_stat_activity WHERE datname = $1 AND application_name = 'rotaudit-rates-api' GROUP BY usename", f.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for rows.Next() {
-		var u string
-		var n int
-		if err := rows.Scan(&u, &n); err != nil {
+	conn := f.Env.Super(t, "")
+	deadline := time.Now().Add(limit)
+	for {
+		s := apiSessions{byRole: map[string]int{}}
+		rows, err := conn.Query(context.Background(),
+			"SELECT usename, count(*)::int, count(*) FILTER (WHERE backend_start < $2)::int FROM pg_stat_activity WHERE datname = $1 AND application_name = 'rotaudit-rates-api' GROUP BY usename", f.Database, since)
+		if err != nil {
 			t.Fatal(err)
 		}
-		out[u] = n
+		for rows.Next() {
+			var u string
+			var n, older int
+			if err := rows.Scan(&u, &n, &older); err != nil {
+				t.Fatal(err)
+			}
+			s.byRole[u] = n
+			s.older += older
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if done(s) || time.Now().After(deadline) {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return out
 }
 
 // TestCredentialChangeUnderLoad is issue 2's item 6: with the API under steady load, the
@@ -104,6 +126,7 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		changed := time.Now()
 		f.SetPassword(t, old.Username, pw)
 		// The window of a single-user rotation between setSecret and finishSecret: the
 		// database has the new password, AWSCURRENT still the old one.
@@ -112,7 +135,10 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 		next.Password = pw
 		putSecret(t, sm, f.AppSecretID, next)
 		load.WaitRequests(t, 300, 20*time.Second)
-		time.Sleep(1500 * time.Millisecond) // every pooled session is now younger than the change
+		if s := waitSessions(t, f, changed, 30*time.Second, func(s apiSessions) bool { return s.older == 0 }); s.older != 0 {
+			t.Fatalf("%d API sessions older than the password change are still open", s.older)
+		}
+		load.WaitRequests(t, 100, 20*time.Second) // logins with the new password serve requests
 		if err := canLogin(old); err == nil {
 			t.Fatal("the old password still logs in: the test changed nothing")
 		}
@@ -138,12 +164,13 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 		// with the cached value are rejected and must lead to a refresh.
 		f.Exec(t, "ALTER ROLE "+pgx.Identifier{cur.Username}.Sanitize()+" NOLOGIN")
 		load.WaitRequests(t, 300, 20*time.Second)
-		time.Sleep(2 * time.Second) // lifetime 1s plus jitter: old sessions have drained
-		load.WaitRequests(t, 100, 20*time.Second)
-		sessions := sessionsByRole(t, f)
-		if sessions[second] == 0 || sessions[cur.Username] != 0 {
-			t.Fatalf("API sessions by role %v: want only %s", sessions, second)
+		s := waitSessions(t, f, time.Now(), 30*time.Second, func(s apiSessions) bool {
+			return s.byRole[second] > 0 && s.byRole[cur.Username] == 0
+		})
+		if s.byRole[second] == 0 || s.byRole[cur.Username] != 0 {
+			t.Fatalf("API sessions by role %v: want only %s", s.byRole, second)
 		}
+		load.WaitRequests(t, 100, 20*time.Second)
 		if !strings.Contains(api.Log(), "database rejected the cached credentials") {
 			t.Fatal("no login was rejected: the test did not exercise the refresh on 28P01/28000")
 		}

@@ -56,16 +56,17 @@ func TestReloadAfterAlternatingRotation(t *testing.T) {
 		t.Logf("reference dump %s absent: reloading the demo data instead", dump)
 		dump = ""
 	}
+	reloaded := time.Now()
 	res := f.Reload(t, dump)
 	t.Logf("reloaded: %d price rows (%s); role changes: %v", res.PriceRows, res.DataSource, res.RoleChanges)
 	before, _ := load.Counts()
 	load.WaitRequests(t, 300, 20*time.Second)
-	time.Sleep(1500 * time.Millisecond) // pooled sessions older than the reload have aged out
-	load.WaitRequests(t, 200, 20*time.Second)
-	sessions := sessionsByRole(t, f)
-	if sessions[clone] == 0 {
-		t.Fatalf("API sessions by role %v: want the clone's", sessions)
+	// Pooled sessions older than the reload age out; then every session is the clone's.
+	sessions := waitSessions(t, f, reloaded, 30*time.Second, func(s apiSessions) bool { return s.older == 0 && s.byRole[clone] > 0 })
+	if sessions.byRole[clone] == 0 || sessions.older != 0 {
+		t.Fatalf("API sessions by role %v, %d older than the reload: want only new sessions, the clone's", sessions.byRole, sessions.older)
 	}
+	load.WaitRequests(t, 200, 20*time.Second)
 	out := load.Stop()
 	t.Logf("load through the reload: %s (%d requests after it)", out, out.Requests-before)
 	if out.Failures != 0 {

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
@@ -19,13 +20,13 @@ func (alternatingUsers) pendingUser(current string) (string, error) { return Par
 // prepare runs the guard through the user's own session, before anything is stored, and
 // the test query with the current credentials, so a bad TEST_QUERY fails before any
 // change.
-func (a alternatingUsers) prepare(ctx context.Context, arn string, current dbsecret.Secret) error {
+func (a alternatingUsers) prepare(ctx context.Context, arn string, current dbsecret.Secret, rd reads) error {
 	r := a.r
 	partner, err := Partner(current.Username)
 	if err != nil {
 		return err
 	}
-	master, err := r.master(ctx, current)
+	master, err := r.masterFrom(ctx, current, rd.masterRead(ctx, r, current))
 	if err != nil {
 		return err
 	}
@@ -55,9 +56,9 @@ func (a alternatingUsers) prepare(ctx context.Context, arn string, current dbsec
 //     either nothing or everything done, and retrying repeats it harmlessly.
 //   - twin invocations: one creates the clone and the other's transaction fails; then
 //     the pending login succeeds and the step is done.
-func (a alternatingUsers) set(ctx context.Context, arn string, current, pending dbsecret.Secret) error {
+func (a alternatingUsers) set(ctx context.Context, arn string, current, pending dbsecret.Secret, rd reads) error {
 	r := a.r
-	master, err := r.master(ctx, current)
+	master, err := r.masterFrom(ctx, current, rd.masterRead(ctx, r, current))
 	if err != nil {
 		return err
 	}
@@ -67,9 +68,10 @@ func (a alternatingUsers) set(ctx context.Context, arn string, current, pending 
 	}
 	own.Close(context.WithoutCancel(ctx))
 	err = a.act(ctx, master, current, pending)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrUnsafeUser) && !errors.Is(err, ErrInvalidSecret) {
 		// The guard has passed: the pending login may go to the user's server now. A
-		// twin may have done the work while this attempt failed.
+		// twin may have done the work while this attempt failed. (Not after a refusal:
+		// that login would only add a failed attempt for a role the secret must not name.)
 		if ok, lerr := r.logsIn(ctx, pending); lerr == nil && ok {
 			return nil
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
 // Strategy says which user a rotation changes.
@@ -56,6 +58,12 @@ type Config struct {
 	// TLS is tried first, and plaintext only when the server refuses TLS, never after a
 	// failed certificate check. A secret with "ssl": true still requires TLS.
 	AllowPlaintext bool
+	// AllowInsecurePasswordAuth lets a server that asks for cleartext or MD5 password
+	// authentication have the password, with a warning per connection. Off by default:
+	// only SCRAM-SHA-256 is answered, and any other request fails the connection with
+	// ErrDBInsecureAuth before anything is sent (package dbsecret). Separate from
+	// AllowPlaintext, which is about TLS.
+	AllowInsecurePasswordAuth bool
 	// AllowPrivilegedUsers lets the alternating strategy rotate a user with CREATEROLE,
 	// REPLICATION or BYPASSRLS, or a member of a role with one (see guard.go). Off by
 	// default: such a user's clone carries the same power.
@@ -86,6 +94,8 @@ const (
 	EnvDBAllowPlaintext        = "DB_ALLOW_PLAINTEXT"
 	EnvAllowPrivilegedUsers    = "ALLOW_PRIVILEGED_USERS"
 	EnvMasterSecretARNs        = "MASTER_SECRET_ARNS"
+	// EnvDBAllowInsecurePasswordAuth is the same variable in every rotaudit program.
+	EnvDBAllowInsecurePasswordAuth = dbsecret.EnvAllowInsecurePasswordAuth
 )
 
 // EnvVars lists every environment variable LoadConfig reads.
@@ -95,6 +105,7 @@ func EnvVars() []string {
 		EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
 		EnvRequireEachIncludedType, EnvRotationStrategy, EnvTestQuery, EnvDBCABundle,
 		EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser, EnvMasterSecretARNs,
+		EnvDBAllowInsecurePasswordAuth,
 	}
 }
 
@@ -142,6 +153,7 @@ func LoadConfig(lookupEnv func(string) (string, bool)) (Config, error) {
 		{EnvDBAllowPlaintext, &c.AllowPlaintext},
 		{EnvAllowPrivilegedUsers, &c.AllowPrivilegedUsers},
 		{EnvCloneMemberOfUser, &c.CloneMemberOfUser},
+		{EnvDBAllowInsecurePasswordAuth, &c.AllowInsecurePasswordAuth},
 	} {
 		if err := parseBool(b.name, get(b.name), b.dst); err != nil {
 			return Config{}, err

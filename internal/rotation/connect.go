@@ -8,9 +8,10 @@ import (
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
-// TLS is the configuration's TLS policy: DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT.
+// TLS is the configuration's TLS policy: DB_CA_BUNDLE and DB_ALLOW_PLAINTEXT, and the
+// password rule that travels with it, DB_ALLOW_INSECURE_PASSWORD_AUTH.
 func (c Config) TLS() dbsecret.TLSPolicy {
-	return dbsecret.TLSPolicy{CABundle: c.CABundle, AllowPlaintext: c.AllowPlaintext}
+	return dbsecret.TLSPolicy{CABundle: c.CABundle, AllowPlaintext: c.AllowPlaintext, AllowInsecurePasswordAuth: c.AllowInsecurePasswordAuth}
 }
 
 // ConnOptions returns how the first connection attempt for s is made: no TLS when the
@@ -54,6 +55,7 @@ func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
 }
 
 func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOptions) (DB, error) {
+	o.Log = r.logger()
 	cfg, err := s.ConnConfig(o)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSecret, err)

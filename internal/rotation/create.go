@@ -28,38 +28,28 @@ import (
 //     the master must not act for, or the test query fails (guard.go): fail before
 //     anything is stored. Single user contacts no database here, as AWS's function:
 //     setSecret checks before it changes anything.
-func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event) error {
-	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event, rd reads) error {
+	current, err := rd.current()
 	if err != nil {
 		return err
 	}
-	pending, found, err := r.getPending(ctx, arn, ev.ClientRequestToken)
+	p, err := rd.maybe()
 	if err != nil {
 		return err
 	}
-	if found {
-		return r.checkPending(current, pending)
+	if p.found {
+		return r.checkPending(current, p.s)
 	}
-	// The new password depends on nothing the checks find: it is asked for while they log
-	// in, which takes one Secrets Manager round trip off the step.
-	type made struct {
-		s   dbsecret.Secret
-		err error
+	if err := r.strategy().prepare(ctx, arn, current, rd); err != nil {
+		return err
 	}
-	asked := make(chan made, 1)
-	go func() {
-		s, err := r.NewPending(ctx, current)
-		asked <- made{s, err}
-	}()
-	err = r.strategy().prepare(ctx, arn, current)
-	next := <-asked
+	// The new password was asked for when the step started: it depends on nothing the
+	// checks find.
+	next, err := r.newPending(current, rd.password)
 	if err != nil {
 		return err
 	}
-	if next.err != nil {
-		return next.err
-	}
-	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next.s)
+	return r.putPending(ctx, arn, ev.ClientRequestToken, ev.RotationToken, next)
 }
 
 // SeedPending stores under token, with AWSPENDING, the value createSecret would make from
@@ -83,7 +73,7 @@ func (r *Rotator) SeedPending(ctx context.Context, arn, token string) error {
 func (r *Rotator) putPending(ctx context.Context, arn, token, rotationToken string, s dbsecret.Secret) error {
 	body, err := s.Marshal()
 	if err != nil {
-		return fmt.Errorf("encode pending secret: %w", err)
+		return fmt.Errorf("%w: encode pending secret: %w", ErrInvalidSecret, err)
 	}
 	in := &sm.PutSecretValueInput{
 		SecretId:           aws.String(arn),
@@ -109,6 +99,11 @@ func (r *Rotator) putPending(ctx context.Context, arn, token, rotationToken stri
 // NewPending returns the next version of current: a fresh password from
 // GetRandomPassword and, for alternating users, the other user of the pair.
 func (r *Rotator) NewPending(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
+	return r.newPending(current, func() (string, error) { return r.randomPassword(ctx) })
+}
+
+// newPending is NewPending with the password from password.
+func (r *Rotator) newPending(current dbsecret.Secret, password func() (string, error)) (dbsecret.Secret, error) {
 	next := current
 	if r.Config.Strategy == AlternatingUsers && current.MasterARN == "" {
 		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN", ErrInvalidSecret)
@@ -118,6 +113,14 @@ func (r *Rotator) NewPending(ctx context.Context, current dbsecret.Secret) (dbse
 		return dbsecret.Secret{}, err
 	}
 	next.Username = u
+	if next.Password, err = password(); err != nil {
+		return dbsecret.Secret{}, err
+	}
+	return next, nil
+}
+
+// randomPassword asks Secrets Manager for a password of the configured policy.
+func (r *Rotator) randomPassword(ctx context.Context) (string, error) {
 	p := r.Config.Password
 	out, err := r.SM.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{
 		PasswordLength:          aws.Int64(p.Length),
@@ -129,13 +132,12 @@ func (r *Rotator) NewPending(ctx context.Context, current dbsecret.Secret) (dbse
 		RequireEachIncludedType: aws.Bool(p.RequireEachIncludedType),
 	})
 	if err != nil {
-		return dbsecret.Secret{}, smError("get random password", err)
+		return "", smError("get random password", err)
 	}
-	next.Password = aws.ToString(out.RandomPassword)
-	if next.Password == "" {
-		return dbsecret.Secret{}, fmt.Errorf("get random password: %w: empty password returned", ErrSecretsManager)
+	if aws.ToString(out.RandomPassword) == "" {
+		return "", fmt.Errorf("get random password: %w: empty password returned", ErrSecretsManager)
 	}
-	return next, nil
+	return aws.ToString(out.RandomPassword), nil
 }
 
 // checkPending refuses a pending version that does not belong with current: another

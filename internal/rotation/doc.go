@@ -11,6 +11,10 @@
 //     authorities for RDS and Aurora endpoints, else the system roots); plaintext only when
 //     the secret says "ssl": false, or with DB_ALLOW_PLAINTEXT=true when the server
 //     refuses TLS (never after a failed certificate check);
+//   - no password handed to a server that asks for it: logins answer only SCRAM-SHA-256;
+//     a request for a cleartext or MD5 password fails with ErrDBInsecureAuth before
+//     anything is sent, and is not taken for a wrong password (no AWSPREVIOUS retry),
+//     unless DB_ALLOW_INSECURE_PASSWORD_AUTH=true (package dbsecret);
 //   - secrets as AWS's functions accept them: lenient booleans, a port as an integral
 //     float, "ssl" as "yes" or 1, masterarn as a name, an RDS-managed master secret
 //     (rdsmaster.go), a user on a read replica; the pending secret keeps the owner's JSON;
@@ -56,7 +60,7 @@
 // EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, REQUIRE_EACH_INCLUDED_TYPE, and rotaudit's
 // ROTATION_STRATEGY (single-user | alternating-users), TEST_QUERY (default SELECT 1, run
 // read-only with the pending credentials), DB_CA_BUNDLE, DB_ALLOW_PLAINTEXT,
-// ALLOW_PRIVILEGED_USERS, CLONE_MEMBER_OF_USER and MASTER_SECRET_ARNS.
+// ALLOW_PRIVILEGED_USERS, CLONE_MEMBER_OF_USER, MASTER_SECRET_ARNS and DB_ALLOW_INSECURE_PASSWORD_AUTH.
 //
 // # Files
 //

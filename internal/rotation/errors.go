@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
 )
 
@@ -36,10 +37,18 @@ var (
 	ErrDBTLS = errors.New("database TLS failed")
 	// ErrDBAuth: the database refused the credentials.
 	ErrDBAuth = errors.New("database login refused")
+	// ErrDBInsecureAuth: the server asked for a password method that would hand it the
+	// password (cleartext, MD5) or one rotaudit does not use, and nothing was sent
+	// (dbsecret.ErrInsecureAuth). Not a wrong password: no other stored password is tried,
+	// and a retry fails the same way until the server is configured for scram-sha-256.
+	ErrDBInsecureAuth = errors.New("database asked for insecure password authentication")
 	// ErrDBPrivilege: the logged-in user may not do what the step needs.
 	ErrDBPrivilege = errors.New("missing database privilege")
 	// ErrProbe: the test query failed with the pending credentials.
 	ErrProbe = errors.New("test query failed")
+	// ErrDB: the database answered with an error of no class above (a statement refused
+	// for another reason, or a session that broke mid-statement).
+	ErrDB = errors.New("database error")
 )
 
 // smError wraps a Secrets Manager error with what to do about it.
@@ -65,6 +74,10 @@ func smError(op string, err error) error {
 
 // dbError classifies a database error and says what to do. who names the user.
 func dbError(op, who string, err error) error {
+	if errors.Is(err, dbsecret.ErrInsecureAuth) {
+		// Before the ConnectError case below, which would call it unreachable (transient).
+		return fmt.Errorf("%s: %w for %s: %w", op, ErrDBInsecureAuth, who, err)
+	}
 	if errors.Is(err, pgrole.ErrNotAdmin) {
 		// Found before anything was changed (PostgreSQL would answer 42501 later on).
 		return fmt.Errorf("%s: %w for %s: %w", op, ErrDBPrivilege, who, err)
@@ -79,7 +92,7 @@ func dbError(op, who string, err error) error {
 		case strings.HasPrefix(pg.Code, "08") || pg.Code == "57P03" || pg.Code == "53300":
 			return fmt.Errorf("%s: %w: %s (SQLSTATE %s): retry later", op, ErrDBUnreachable, pg.Message, pg.Code)
 		}
-		return fmt.Errorf("%s as %s: %s (SQLSTATE %s): %w", op, who, pg.Message, pg.Code, err)
+		return fmt.Errorf("%s as %s: %w: %s (SQLSTATE %s): %w", op, who, ErrDB, pg.Message, pg.Code, err)
 	}
 	var certErr *tls.CertificateVerificationError
 	var unk x509.UnknownAuthorityError
@@ -93,5 +106,5 @@ func dbError(op, who string, err error) error {
 	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w: %w: check host, port, security groups and that the database is up", op, ErrDBUnreachable, err)
 	}
-	return fmt.Errorf("%s as %s: %w", op, who, err)
+	return fmt.Errorf("%s as %s: %w: %w", op, who, ErrDB, err)
 }

@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,5 +132,21 @@ func TestMayUseMaster(t *testing.T) {
 	}
 	if (Config{}).mayUseMaster("team/admin") {
 		t.Error("an empty list allows a master")
+	}
+}
+
+// TestEveryDBErrorWrapsASentinel: whatever the database answers, the rotator's error
+// wraps one of the sentinels of errors.go, so a caller can always tell its kind.
+func TestEveryDBErrorWrapsASentinel(t *testing.T) {
+	sentinels := []error{ErrDBAuth, ErrDBPrivilege, ErrDBUnreachable, ErrDBTLS, ErrDBInsecureAuth, ErrDB}
+	for _, in := range []error{
+		&pgconn.PgError{Code: "28P01"}, &pgconn.PgError{Code: "42501"}, &pgconn.PgError{Code: "57P03"},
+		&pgconn.PgError{Code: "42P01", Message: "relation does not exist"}, &pgconn.PgError{Code: "XX000"},
+		errors.New("conn closed"), context.DeadlineExceeded,
+	} {
+		err := dbError("probe", "u", in)
+		if !slices.ContainsFunc(sentinels, func(s error) bool { return errors.Is(err, s) }) {
+			t.Errorf("dbError(%v) = %v wraps no sentinel", in, err)
+		}
 	}
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -485,13 +483,10 @@ func TestDatabaseDownDuringSet(t *testing.T) {
 	}
 }
 
+// closedPort is a port that refuses connections for the rest of the test: reserved, never
+// listening, so no parallel test can start a server on it.
 func closedPort(t *testing.T) uint16 {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	p, _ := testenv.ReservePort(t)
 	return uint16(p)
 }
 
@@ -504,7 +499,7 @@ func TestBadInput(t *testing.T) {
 	prev := f.CurrentVersion(t)
 
 	put := func(t *testing.T, value string) string {
-		out, err := f.SM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("rotaudit-test/bad-%d", time.Now().UnixNano())), SecretString: aws.String(value)})
+		out, err := f.SM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(testenv.Unique("rotaudit-test/bad")), SecretString: aws.String(value)})
 		if err != nil {
 			t.Fatal(err)
 		}

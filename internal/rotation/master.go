@@ -26,16 +26,37 @@ var ErrMasterNotAllowed = errors.New("master secret not allowed for this functio
 // then the master acts on its own (primary) host, as in AWS's function, and the change
 // reaches the user's host by replication. Nothing here logs in anywhere.
 func (r *Rotator) master(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
-	if current.MasterARN == "" {
-		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN or name", ErrInvalidSecret)
+	return r.masterFrom(ctx, current, r.readMaster(ctx, current))
+}
+
+// masterRead is the master secret's value and the ARN Secrets Manager resolved.
+type masterRead struct{ body, arn string }
+
+// readMaster returns the read of current's master secret, refused before it is sent
+// when masterarn is missing or not pinned.
+func (r *Rotator) readMaster(ctx context.Context, current dbsecret.Secret) func() (masterRead, error) {
+	return func() (masterRead, error) {
+		if current.MasterARN == "" {
+			return masterRead{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN or name", ErrInvalidSecret)
+		}
+		if !r.Config.mayUseMaster(current.MasterARN) {
+			return masterRead{}, r.Config.masterNotAllowed(current.MasterARN)
+		}
+		body, arn, err := r.readSecret(ctx, current.MasterARN, "", StageCurrent)
+		if err != nil {
+			return masterRead{}, fmt.Errorf("master secret: %w", err)
+		}
+		return masterRead{body, arn}, nil
 	}
-	if !r.Config.mayUseMaster(current.MasterARN) {
-		return dbsecret.Secret{}, r.Config.masterNotAllowed(current.MasterARN)
-	}
-	body, arn, err := r.readSecret(ctx, current.MasterARN, "", StageCurrent)
+}
+
+// masterFrom is master with the master secret's read given (a step prefetches it).
+func (r *Rotator) masterFrom(ctx context.Context, current dbsecret.Secret, read func() (masterRead, error)) (dbsecret.Secret, error) {
+	mr, err := read()
 	if err != nil {
-		return dbsecret.Secret{}, fmt.Errorf("master secret: %w", err)
+		return dbsecret.Secret{}, err
 	}
+	body, arn := mr.body, mr.arn
 	if !slices.Contains(r.Config.MasterSecretARNs, arn) {
 		return dbsecret.Secret{}, r.Config.masterNotAllowed(arn)
 	}

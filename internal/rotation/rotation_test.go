@@ -84,19 +84,20 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"defaults", nil, func(c Config) bool {
 			return c.Password.Length == 32 && c.Password.ExcludeCharacters == DefaultExcludeCharacters &&
-				c.Password.RequireEachIncludedType && c.Strategy == SingleUser && c.TestQuery == "SELECT 1" && !c.AllowPlaintext
+				c.Password.RequireEachIncludedType && c.Strategy == SingleUser && c.TestQuery == "SELECT 1" && !c.AllowPlaintext && !c.AllowInsecurePasswordAuth
 		}, ""},
 		{"all set", map[string]string{
 			"PASSWORD_LENGTH": "48", "EXCLUDE_CHARACTERS": "abc", "EXCLUDE_NUMBERS": "TRUE",
 			"EXCLUDE_PUNCTUATION": "true", "REQUIRE_EACH_INCLUDED_TYPE": "false",
 			"ROTATION_STRATEGY": "alternating-users", "TEST_QUERY": "SELECT count(*) FROM t",
 			"DB_CA_BUNDLE": bundle, "DB_ALLOW_PLAINTEXT": "true", "SECRETS_MANAGER_ENDPOINT": "https://vpce",
-			"MASTER_SECRET_ARNS": fakeMasterARN + ", arn:aws-us-gov:secretsmanager:us-gov-west-1:1:secret:rds!db-1-x2Yz9q",
+			"MASTER_SECRET_ARNS":              fakeMasterARN + ", arn:aws-us-gov:secretsmanager:us-gov-west-1:1:secret:rds!db-1-x2Yz9q",
+			"DB_ALLOW_INSECURE_PASSWORD_AUTH": "true",
 		}, func(c Config) bool {
 			return c.Password.Length == 48 && c.Password.ExcludeCharacters == "abc" && c.Password.ExcludeNumbers &&
 				c.Password.ExcludePunctuation && !c.Password.RequireEachIncludedType && c.Strategy == AlternatingUsers &&
 				c.TestQuery == "SELECT count(*) FROM t" && c.CABundle == bundle && c.AllowPlaintext &&
-				c.SecretsManagerEndpoint == "https://vpce" && len(c.MasterSecretARNs) == 2 && c.MasterSecretARNs[0] == fakeMasterARN
+				c.AllowInsecurePasswordAuth && c.SecretsManagerEndpoint == "https://vpce" && len(c.MasterSecretARNs) == 2 && c.MasterSecretARNs[0] == fakeMasterARN
 		}, ""},
 		{"alternating without pinned masters", map[string]string{"ROTATION_STRATEGY": "alternating-users"}, nil, "MASTER_SECRET_ARNS"},
 		{"master not a full ARN", map[string]string{"MASTER_SECRET_ARNS": "rotaudit/admin"}, nil, "MASTER_SECRET_ARNS"},
@@ -105,6 +106,7 @@ func TestLoadConfig(t *testing.T) {
 		{"length too short", map[string]string{"PASSWORD_LENGTH": "4"}, nil, "PASSWORD_LENGTH"},
 		{"bad bool", map[string]string{"EXCLUDE_NUMBERS": "maybe"}, nil, "EXCLUDE_NUMBERS"},
 		{"bad plaintext", map[string]string{"DB_ALLOW_PLAINTEXT": "yes please"}, nil, "DB_ALLOW_PLAINTEXT"},
+		{"bad insecure password auth", map[string]string{"DB_ALLOW_INSECURE_PASSWORD_AUTH": "md5"}, nil, "DB_ALLOW_INSECURE_PASSWORD_AUTH"},
 		{"bad strategy", map[string]string{"ROTATION_STRATEGY": "multi-user"}, nil, "ROTATION_STRATEGY"},
 		{"blank query", map[string]string{"TEST_QUERY": "  "}, nil, "TEST_QUERY"},
 		{"nothing left", map[string]string{"EXCLUDE_NUMBERS": "true", "EXCLUDE_PUNCTUATION": "true", "EXCLUDE_UPPERCASE": "true", "EXCLUDE_LOWERCASE": "true"}, nil, "EXCLUDE_LOWERCASE"},
@@ -134,7 +136,7 @@ func TestLoadConfig(t *testing.T) {
 // reads those, and false, 0, n, no as false; anything else is an error (AWS: false).
 func TestBooleanSettingsAsAWS(t *testing.T) {
 	for _, name := range []string{EnvExcludeNumbers, EnvExcludePunctuation, EnvExcludeUppercase, EnvExcludeLowercase,
-		EnvRequireEachIncludedType, EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser} {
+		EnvRequireEachIncludedType, EnvDBAllowPlaintext, EnvAllowPrivilegedUsers, EnvCloneMemberOfUser, EnvDBAllowInsecurePasswordAuth} {
 		for v, want := range map[string]bool{"true": true, "TRUE": true, "1": true, "y": true, "Y": true, "yes": true, " Yes ": true,
 			"false": false, "False": false, "0": false, "n": false, "NO": false} {
 			c, err := LoadConfig(MapEnv(map[string]string{name: v}))
@@ -146,6 +148,7 @@ func TestBooleanSettingsAsAWS(t *testing.T) {
 				EnvExcludeUppercase: c.Password.ExcludeUppercase, EnvExcludeLowercase: c.Password.ExcludeLowercase,
 				EnvRequireEachIncludedType: c.Password.RequireEachIncludedType, EnvDBAllowPlaintext: c.AllowPlaintext,
 				EnvAllowPrivilegedUsers: c.AllowPrivilegedUsers, EnvCloneMemberOfUser: c.CloneMemberOfUser,
+				EnvDBAllowInsecurePasswordAuth: c.AllowInsecurePasswordAuth,
 			}[name]
 			if got != want {
 				t.Errorf("%s=%q read as %v, want %v", name, v, got, want)

@@ -125,6 +125,11 @@ func (r *Rotator) Handle(ctx context.Context, ev Event) error {
 // step returns the secret's ARN once known and the outcome: "done", "skipped" (the token
 // is already AWSCURRENT), or "error".
 func (r *Rotator) step(ctx context.Context, ev Event) (string, string, error) {
+	// The step's reads go out with DescribeSecret (reads.go); their answers wait until
+	// DescribeSecret has said the step may run, and are dropped when it may not.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rd := r.startReads(ctx, ev)
 	d, err := r.SM.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(ev.SecretID)})
 	if err != nil {
 		return "", "error", fmt.Errorf("%s: %w", ev.Step, smError("describe secret", err))
@@ -151,11 +156,11 @@ func (r *Rotator) step(ctx context.Context, ev Event) (string, string, error) {
 	}
 	switch ev.Step {
 	case StepCreate:
-		err = r.createSecret(ctx, arn, ev)
+		err = r.createSecret(ctx, arn, ev, rd)
 	case StepSet:
-		err = r.setSecret(ctx, arn, ev)
+		err = r.setSecret(ctx, arn, rd)
 	case StepTest:
-		err = r.testSecret(ctx, arn, ev)
+		err = r.testSecret(ctx, rd)
 	case StepFinish:
 		err = r.finishSecret(ctx, arn, ev, d)
 	}

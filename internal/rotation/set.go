@@ -1,6 +1,8 @@
 package rotation
 
-import "context"
+import (
+	"context"
+)
 
 // setSecret makes the database accept the pending credentials.
 //
@@ -10,17 +12,17 @@ import "context"
 //     a twin did): done, nothing changed. Each strategy finds this out only where it may
 //     send the pending password: for alternating users after the guard has passed.
 //   - database down: a clear error; nothing changed; AWSCURRENT still works.
-func (r *Rotator) setSecret(ctx context.Context, arn string, ev Event) error {
-	current, err := r.getSecret(ctx, arn, "", StageCurrent)
+func (r *Rotator) setSecret(ctx context.Context, arn string, rd reads) error {
+	current, err := rd.current()
 	if err != nil {
 		return err
 	}
-	pending, err := r.getSecret(ctx, arn, ev.ClientRequestToken, StagePending)
+	pending, err := rd.pending()
 	if err != nil {
 		return err
 	}
 	if err := r.checkPending(current, pending); err != nil {
 		return err
 	}
-	return r.strategy().set(ctx, arn, current, pending)
+	return r.strategy().set(ctx, arn, current, pending, rd)
 }

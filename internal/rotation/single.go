@@ -16,7 +16,7 @@ func (singleUser) pendingUser(current string) (string, error) { return current, 
 
 // prepare contacts no database: setSecret checks everything before it changes anything,
 // with the password it is about to replace.
-func (singleUser) prepare(context.Context, string, dbsecret.Secret) error { return nil }
+func (singleUser) prepare(context.Context, string, dbsecret.Secret, reads) error { return nil }
 
 // set changes the user's password, logged in as the user.
 //
@@ -33,7 +33,7 @@ func (singleUser) prepare(context.Context, string, dbsecret.Secret) error { retu
 //     the password this step itself logged in with, from the session it still holds, and
 //     fails: the application keeps working and a later rotation sets a new password.
 //   - twin invocations: both set the same value; the second finds it already set.
-func (s singleUser) set(ctx context.Context, arn string, current, pending dbsecret.Secret) error {
+func (s singleUser) set(ctx context.Context, arn string, current, pending dbsecret.Secret, _ reads) error {
 	r := s.r
 	db, old, err := s.loginBefore(ctx, arn, current, pending)
 	if err != nil || db == nil {

@@ -14,10 +14,10 @@ type strategy interface {
 	pendingUser(current string) (string, error)
 	// prepare checks, in createSecret and before anything is stored, that the rotation
 	// may go ahead: for alternating users, the confused-deputy guard.
-	prepare(ctx context.Context, arn string, current dbsecret.Secret) error
+	prepare(ctx context.Context, arn string, current dbsecret.Secret, rd reads) error
 	// set makes the database accept pending's credentials (setSecret), or fails having
 	// changed nothing, or having put back what it changed (its way back).
-	set(ctx context.Context, arn string, current, pending dbsecret.Secret) error
+	set(ctx context.Context, arn string, current, pending dbsecret.Secret, rd reads) error
 }
 
 // strategy returns the configured strategy, bound to r.

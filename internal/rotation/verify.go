@@ -21,8 +21,8 @@ import (
 //     writes no password: the way back belongs to setSecret, which ran the same test with
 //     the password it had itself proved (single.go). A password put back here could only
 //     come from the secret as it is now, which its writer may have changed since.
-func (r *Rotator) testSecret(ctx context.Context, arn string, ev Event) error {
-	pending, err := r.getSecret(ctx, arn, ev.ClientRequestToken, StagePending)
+func (r *Rotator) testSecret(ctx context.Context, rd reads) error {
+	pending, err := rd.pending()
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (r *Rotator) probe(ctx context.Context, db DB, user string) error {
 // Secrets Manager failure, or a server error of the connection, resource or
 // serialization classes.
 func transient(err error) bool {
-	if errors.Is(err, ErrDBPrivilege) {
+	if errors.Is(err, ErrDBPrivilege) || errors.Is(err, ErrDBInsecureAuth) {
 		return false
 	}
 	if errors.Is(err, ErrDBUnreachable) || errors.Is(err, ErrDBTLS) || errors.Is(err, ErrSecretsManager) ||

@@ -2,9 +2,12 @@ package testenv
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"strconv"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
@@ -39,4 +42,50 @@ func TestEmulatorIsWhatTheStackSays(t *testing.T) {
 			t.Errorf("the stack says %s runs; GET %s answered %s", e.Emulator, path, resp.Status)
 		}
 	}
+}
+
+// TestCreateSecretRetryIsIdempotent backs the claim in retrysafe.go that a test's
+// CreateSecret needs no CreateOnce: the SDK sends one ClientRequestToken with every retry,
+// and the emulator answers a repeat of the same token and value with the secret it made.
+func TestCreateSecretRetryIsIdempotent(t *testing.T) {
+	e := Stack(t)
+	sm := secretsmanager.NewFromConfig(e.AWS(t))
+	ctx := context.Background()
+	name := Unique("rotaudit-test/retry")
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":1}`),
+		ClientRequestToken: aws.String("00000000-0000-4000-8000-" + name[len(name)-10:] + "00")}
+	first, err := sm.CreateSecret(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: first.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
+	})
+	again, err := sm.CreateSecret(ctx, in)
+	if err != nil || aws.ToString(again.ARN) != aws.ToString(first.ARN) {
+		t.Fatalf("the same CreateSecret again: %v, %v; want the first answer (ARN %s)", again, err, aws.ToString(first.ARN))
+	}
+}
+
+func TestReservePort(t *testing.T) {
+	port, listen := ReservePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("%s accepted a connection before listen", addr)
+	}
+	if l, err := net.Listen("tcp", addr); err == nil {
+		l.Close()
+		t.Fatalf("another listener took the reserved %s", addr)
+	}
+	l, err := listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("after listen: %v", err)
+	}
+	c.Close()
 }

@@ -1,6 +1,7 @@
 package tfcheck
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -11,6 +12,9 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/rotation"
 )
+
+// adminARN stands for the admin secret's ARN, which the alternating rotator pins.
+const adminARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:rotaudit/test/admin-AbCdEf"
 
 // TestRotatorEnvironmentAcceptedByRotator evaluates the secret-rotation module's Lambda
 // environment with the module's own variable defaults (plus overrides) and loads it with
@@ -82,9 +86,12 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 			}
 			ctx := &hcl.EvalContext{
 				Variables: map[string]cty.Value{
-					"var":   cty.ObjectVal(vars),
-					"local": cty.ObjectVal(map[string]cty.Value{"sm_endpoint": cty.StringVal(endpoint)}),
-					"each":  cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(tt.strategy), "value": cty.StringVal(tt.strategy)}),
+					"var": cty.ObjectVal(vars),
+					"local": cty.ObjectVal(map[string]cty.Value{
+						"sm_endpoint": cty.StringVal(endpoint),
+						"secret_arns": cty.ObjectVal(map[string]cty.Value{"admin": cty.StringVal(adminARN)}),
+					}),
+					"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(tt.strategy), "value": cty.StringVal(tt.strategy)}),
 				},
 				Functions: map[string]function.Function{"tostring": stdlib.MakeToFunc(cty.String)},
 			}
@@ -99,6 +106,9 @@ func TestRotatorEnvironmentAcceptedByRotator(t *testing.T) {
 			c, err := rotation.LoadConfig(rotation.MapEnv(got))
 			if err != nil {
 				t.Fatalf("the rotator rejects the environment Terraform writes: %v\n%v", err, got)
+			}
+			if pinned := fmt.Sprint(c.MasterSecretARNs); (tt.strategy == string(rotation.AlternatingUsers)) != (pinned == fmt.Sprint([]string{adminARN})) {
+				t.Fatalf("%s rotator pins masters %s", tt.strategy, pinned)
 			}
 			tt.check(t, c)
 		})

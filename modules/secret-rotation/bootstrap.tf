@@ -15,9 +15,11 @@ data "aws_iam_policy_document" "bootstrap" {
     resources = [local.secret_arns["admin"], local.secret_arns["app"]]
   }
 
+  # PutSecretValue writes the first password under the bootstrap's own staging label;
+  # UpdateSecretVersionStage then moves AWSCURRENT to it (bootstrap.PutCurrent).
   statement {
     sid       = "SetFirstAppPassword"
-    actions   = ["secretsmanager:PutSecretValue"]
+    actions   = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
     resources = [local.secret_arns["app"]]
   }
 
@@ -59,13 +61,14 @@ module "bootstrap" {
 
   # The bootstrap's contract (functions/dbbootstrap); optional values are set empty.
   environment = {
-    MASTER_SECRET_ARN        = local.admin_secret_arn
-    APP_SECRET_ARNS          = aws_secretsmanager_secret.app.arn
-    APP_USERNAME             = var.app_username
-    DB_NAME                  = var.db_name
-    DB_CA_BUNDLE             = var.db_ca_bundle
-    DB_ALLOW_PLAINTEXT       = tostring(var.db_allow_plaintext)
-    SECRETS_MANAGER_ENDPOINT = local.sm_endpoint
+    MASTER_SECRET_ARN               = local.admin_secret_arn
+    APP_SECRET_ARNS                 = aws_secretsmanager_secret.app.arn
+    APP_USERNAME                    = var.app_username
+    DB_NAME                         = var.db_name
+    DB_CA_BUNDLE                    = var.db_ca_bundle
+    DB_ALLOW_PLAINTEXT              = tostring(var.db_allow_plaintext)
+    DB_ALLOW_INSECURE_PASSWORD_AUTH = tostring(var.db_allow_insecure_password_auth)
+    SECRETS_MANAGER_ENDPOINT        = local.sm_endpoint
   }
 }
 

@@ -149,9 +149,31 @@ variable "break_glass_role_arns" {
   }
 }
 
+variable "operator_user_arns" {
+  type        = list(string)
+  description = "IAM users that operate the app secret (db-access-iam's db-operators group): exempted from the app secret's deny, which otherwise wins over their group's grant. An IAM user's aws:PrincipalArn is its user ARN, not a group's, so each user is named."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.operator_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "operator_user_arns must be IAM user ARNs."
+  }
+}
+
+variable "break_glass_user_arns" {
+  type        = list(string)
+  description = "IAM users of the break-glass group (db-access-iam): exempted from both secrets' deny like break_glass_role_arns, and likewise left off the auditor's allow-lists."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.break_glass_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "break_glass_user_arns must be IAM user ARNs."
+  }
+}
+
 variable "deployer_arns" {
   type        = list(string)
-  description = "IAM principals that deploy this module (the CI role running Terraform): the provider reads the secret versions it manages, so they are exempted from the deny."
+  description = "Every IAM principal that runs Terraform on this module (each operator's role or user, the CI role): the provider reads the secret versions it manages on every plan, so they are exempted from the deny. The principal running Terraform is exempted too, but only for its own run: anyone not listed is denied GetSecretValue during plan (AccessDeniedException) once someone else has applied. A check block warns when the running principal is missing."
   default     = []
 }
 
@@ -372,6 +394,12 @@ variable "db_ssl" {
 variable "db_allow_plaintext" {
   type        = bool
   description = "Prefer TLS but allow a connection without it when the server refuses TLS (DB_ALLOW_PLAINTEXT); only for the ECS database option inside the VPC or the local stack."
+  default     = false
+}
+
+variable "db_allow_insecure_password_auth" {
+  type        = bool
+  description = "Let the rotators and the bootstrap answer a server that asks for a cleartext or MD5 password (DB_ALLOW_INSECURE_PASSWORD_AUTH), logging a warning per connection. Off: only scram-sha-256 is answered, and such a server gets nothing."
   default     = false
 }
 

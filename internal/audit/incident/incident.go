@@ -104,13 +104,18 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 	}
 
 	step(out, "setting up the audit pipeline on the emulator")
+	// The SDK sends a create again when its answer is lost on a busy machine. The names carry
+	// this run's suffix, so "already exists" from the table or the bus is that first attempt's
+	// work; the other creates here are idempotent.
+	var tableExists *ddbtypes.ResourceInUseException
+	var busExists *ebtypes.ResourceAlreadyExistsException
 	table := "rotaudit-demo-audit-state-" + suffix
 	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange}},
-	}); err != nil {
+	}); err != nil && !errors.As(err, &tableExists) {
 		return fmt.Errorf("create state table: %w", err)
 	}
 	res.later(func() { ddb.DeleteTable(bg, &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
@@ -134,7 +139,7 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	bus := "rotaudit-demo-" + suffix
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil && !errors.As(err, &busExists) {
 		return fmt.Errorf("create event bus: %w", err)
 	}
 	res.later(func() { eb.DeleteEventBus(bg, &eventbridge.DeleteEventBusInput{Name: aws.String(bus)}) })

@@ -235,10 +235,26 @@ func placeholderLambda(t testing.TB, env *testenv.Env) string {
 	cfg := env.AWS(t)
 	name := testenv.Unique("rotaudit-test-rotator")
 	ic := iam.NewFromConfig(cfg)
-	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(name),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-	})
+	// Both creates may be sent twice by the SDK (an answer lost on a busy machine):
+	// CreateOnce reads back what the first attempt made.
+	roleARN, err := testenv.CreateOnce(ctx, name,
+		func(ctx context.Context) (*string, error) {
+			out, err := ic.CreateRole(ctx, &iam.CreateRoleInput{
+				RoleName:                 aws.String(name),
+				AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+			})
+			if err != nil {
+				return nil, err
+			}
+			return out.Role.Arn, nil
+		},
+		func(ctx context.Context) (*string, error) {
+			out, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+			if err != nil {
+				return nil, err
+			}
+			return out.Role.Arn, nil
+		})
 	if err != nil {
 		t.Fatalf("create placeholder role: %v", err)
 	}
@@ -249,20 +265,34 @@ func placeholderLambda(t testing.TB, env *testenv.Env) string {
 	w.Write([]byte("#!/bin/sh\nexit 1\n"))
 	zw.Close()
 	lc := lambda.NewFromConfig(cfg)
-	fn, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name),
-		Runtime:      ltypes.RuntimeProvidedal2023,
-		Handler:      aws.String("bootstrap"),
-		Role:         role.Role.Arn,
-		Code:         &ltypes.FunctionCode{ZipFile: buf.Bytes()},
-	})
+	fnARN, err := testenv.CreateOnce(ctx, name,
+		func(ctx context.Context) (string, error) {
+			out, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
+				FunctionName: aws.String(name),
+				Runtime:      ltypes.RuntimeProvidedal2023,
+				Handler:      aws.String("bootstrap"),
+				Role:         roleARN,
+				Code:         &ltypes.FunctionCode{ZipFile: buf.Bytes()},
+			})
+			if err != nil {
+				return "", err
+			}
+			return aws.ToString(out.FunctionArn), nil
+		},
+		func(ctx context.Context) (string, error) {
+			out, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+			if err != nil {
+				return "", err
+			}
+			return aws.ToString(out.Configuration.FunctionArn), nil
+		})
 	if err != nil {
 		t.Fatalf("create placeholder function: %v", err)
 	}
 	t.Cleanup(func() {
 		lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
 	})
-	return aws.ToString(fn.FunctionArn)
+	return fnARN
 }
 
 func jsonString(s string) string {

@@ -45,7 +45,23 @@ func Queue(t testing.TB, ctx context.Context, sq *sqs.Client, prefix string) (ur
 func PatternBus(t testing.TB, ctx context.Context, eb *eventbridge.Client, root, prefix, targetARN string) (bus string, patterns [][]byte) {
 	t.Helper()
 	bus = testenv.Unique(prefix)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+	// CreateEventBus is the one call here that is not idempotent (a retried CreateQueue,
+	// PutRule or PutTargets is answered with what the first attempt made).
+	if _, err := testenv.CreateOnce(ctx, bus,
+		func(ctx context.Context) (string, error) {
+			out, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)})
+			if err != nil {
+				return "", err
+			}
+			return aws.ToString(out.EventBusArn), nil
+		},
+		func(ctx context.Context) (string, error) {
+			out, err := eb.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(bus)})
+			if err != nil {
+				return "", err
+			}
+			return aws.ToString(out.Arn), nil
+		}); err != nil {
 		t.Fatalf("create event bus: %v", err)
 	}
 	t.Cleanup(func() {
