@@ -35,7 +35,7 @@ test-go: ## the Go tests on the default stack, then the version-dependent suites
 e2e: ## the deployment end to end: terraform apply of envs/local to a fresh emulator, bootstrap, rotate under load, audit, destroy
 	@scripts/e2e.sh
 
-localstack-test: ## the Go tests on LocalStack 4.14.0 (own stack: installs it once, starts and stops it)
+localstack-test: ## the Go tests and the deployment test on LocalStack 4.14.0, services driving the functions (own stack: installs it once, starts and stops it)
 	@scripts/localstack-test.sh
 
 test-unit: ## only the Go tests that need nothing running (go test -short)

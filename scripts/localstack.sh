@@ -5,8 +5,11 @@
 # LocalStack runs from a virtualenv in the user's cache folder, installed once with the
 # release's own runtime pins (localstack/constraints-4.14.0.txt). Offline it serves Secrets
 # Manager, KMS, STS, IAM, SNS, SQS, EventBridge, S3 and CloudWatch Logs; DynamoDB is served by a
-# second moto server (LocalStack would download DynamoDB Local at run time), and Lambda invoke
-# needs Docker (the tests run the real bootstrap behind aws-lambda-rie instead).
+# second moto server (LocalStack would download DynamoDB Local at run time). Lambda runs
+# through rotaudit's own executor plugin (localstack/rotaudit_lambda_executor), installed into
+# the same virtualenv: each function's bootstrap runs as a host process behind aws-lambda-rie,
+# so Secrets Manager, EventBridge, S3 and CloudWatch Logs can invoke the functions without
+# Docker.
 
 LOCALSTACK_VERSION=4.14.0
 LS_CONSTRAINTS=$ROOT/localstack/constraints-$LOCALSTACK_VERSION.txt
@@ -18,7 +21,10 @@ DDB_LOG=$STATE_DIR/moto-dynamodb.log
 DDB_PID=$STATE_DIR/moto-dynamodb.pid
 # The services the project uses, and only those: anything else answers "not enabled" at once
 # instead of half-working.
-LS_SERVICES=secretsmanager,kms,sts,iam,sns,sqs,events,s3,logs,lambda
+LS_SERVICES=secretsmanager,kms,sts,iam,sns,sqs,events,s3,logs,lambda,ec2
+# The Lambda executor plugin: its source, and the name LAMBDA_RUNTIME_EXECUTOR selects.
+LS_EXECUTOR_SRC=$ROOT/localstack/rotaudit_lambda_executor
+LS_EXECUTOR=rotaudit-host
 
 # LocalStack 4.14.0 declares Python >= 3.10, but its own code imports warnings.deprecated,
 # new in 3.13: on 3.12 it starts and then answers 500 for SQS, Lambda and others (and on 3.11
@@ -82,6 +88,37 @@ ls_install() {
   exec 8>&-
 }
 
+# ls_executor_stamp: what the installed executor was built from (its source files' hashes).
+ls_executor_stamp() {
+  (cd "$LS_EXECUTOR_SRC" && find . -name '*.py' -o -name pyproject.toml | LC_ALL=C sort | xargs sha256sum | sha256sum)
+}
+
+# ls_executor_install installs the executor plugin into LocalStack's virtualenv when its
+# source changed, and only against the release it is written for: the executor interface is
+# internal to LocalStack and changes between releases. Offline: no dependencies, no build
+# isolation (setuptools comes with localstack-core's pins).
+ls_executor_install() {
+  local have stamp
+  have=$("$LS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))' 2>/dev/null) ||
+    die "cannot read the LocalStack version in $LS_VENV"
+  [ "$have" = "$LOCALSTACK_VERSION" ] ||
+    die "the rotaudit Lambda executor is written for LocalStack $LOCALSTACK_VERSION and $LS_VENV holds $have: remove $LS_VENV and run this again"
+  stamp=$(ls_executor_stamp)
+  [ "$(cat "$LS_VENV/.rotaudit-executor" 2>/dev/null)" = "$stamp" ] && return
+  say "installing the rotaudit Lambda executor ($LS_EXECUTOR) into $LS_VENV"
+  local tmp
+  tmp=$(mktemp -d)
+  cp -r "$LS_EXECUTOR_SRC/." "$tmp/"
+  if ! "$LS_VENV/bin/pip" install --disable-pip-version-check --quiet --no-deps --no-index \
+    --no-build-isolation --force-reinstall "$tmp" >"$tmp.log" 2>&1; then
+    cat "$tmp.log" >&2
+    rm -rf "$tmp" "$tmp.log"
+    die "pip could not install $LS_EXECUTOR_SRC into $LS_VENV (output above)"
+  fi
+  rm -rf "$tmp" "$tmp.log"
+  echo "$stamp" >"$LS_VENV/.rotaudit-executor"
+}
+
 ls_ready() {
   curl -fsS "http://127.0.0.1:$AWS_PORT/_localstack/health" 2>/dev/null | grep -q '"secretsmanager"'
 }
@@ -93,6 +130,9 @@ localstack_up() {
   fi
   port_in_use "$AWS_PORT" && die "port $AWS_PORT is taken by a program that is not LocalStack; stop it or set LOCALSTACK_PORT"
   ls_install
+  ls_executor_install
+  local rie
+  rie=$("$ROOT/scripts/install-rie.sh") || die "aws-lambda-rie is needed to run Lambda functions (scripts/install-rie.sh failed)"
   mkdir -p "$LS_DIR/fs" "$LS_DIR/config"
   say "starting LocalStack $LOCALSTACK_VERSION (host mode, no Docker) on 127.0.0.1:$AWS_PORT; its state is in $LS_DIR"
   # OVERRIDE_IN_DOCKER=0: these machines look like containers to it, and it would then write
@@ -103,7 +143,9 @@ localstack_up() {
     cd "$LS_DIR"
     export OVERRIDE_IN_DOCKER=0 GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$AWS_PORT" \
       LOCALSTACK_HOST="127.0.0.1:$AWS_PORT" SERVICES="$LS_SERVICES" DNS_ADDRESS=0 \
-      DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 SQS_ENDPOINT_STRATEGY=path \
+      DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 SQS_ENDPOINT_STRATEGY=off \
+      LAMBDA_RUNTIME_EXECUTOR="$LS_EXECUTOR" ROTAUDIT_LAMBDA_RIE="$rie" \
+      ROTAUDIT_LAMBDA_ENV="AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT,AWS_ENDPOINT_URL_RDS=http://127.0.0.1:$DYNAMODB_PORT" \
       FILESYSTEM_ROOT="$LS_DIR/fs" CONFIG_DIR="$LS_DIR/config" \
       HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
       OUTBOUND_HTTP_PROXY=http://127.0.0.1:9 OUTBOUND_HTTPS_PROXY=http://127.0.0.1:9 \

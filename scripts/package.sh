@@ -7,6 +7,11 @@
 #                                 different umask and time zone, and fail unless the two
 #                                 builds are byte-identical
 #
+#   PACKAGE_GOARCH=amd64 PACKAGE_DIR=dist/host scripts/package.sh
+#                                 the same zips for another CPU into another folder: the
+#                                 LocalStack deployment test runs the bootstraps as processes
+#                                 on this machine, which cannot execute arm64 code on x86_64
+#
 # Reproducible means: same source and same Go toolchain give the same bytes. The binary is
 # built with -trimpath and an empty build id; the zip has one entry with a fixed time
 # (1980-01-01), fixed permissions (0755), a fixed compression level and no extra fields.
@@ -15,6 +20,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 FUNCTIONS=(rotator auditor dbbootstrap)
+GOARCH_OUT=${PACKAGE_GOARCH:-arm64}
+case $GOARCH_OUT in arm64 | amd64) ;; *) die "PACKAGE_GOARCH=$GOARCH_OUT: want arm64 (what Lambda runs) or amd64" ;; esac
+DIST=${PACKAGE_DIR:-$ROOT/dist}
 
 # build_zip NAME OUT_DIR: builds functions/NAME into OUT_DIR/NAME.zip; returns 3 when the
 # function does not exist yet.
@@ -26,7 +34,7 @@ build_zip() {
   fi
   tmp=$(mktemp -d)
   # Build flags fixed here, not inherited: GOFLAGS could add -race or -cover.
-  GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
+  GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOOS=linux GOARCH=$GOARCH_OUT \
     go build -trimpath -tags lambda.norpc -ldflags "-s -w -buildid=" \
     -o "$tmp/bootstrap" "./functions/$name" || { rm -rf "$tmp"; return 1; }
   # (errexit is off inside a function called with ||, hence the explicit returns)
@@ -49,7 +57,7 @@ build_all() {
   local out=$1 built=0 name rc
   mkdir -p "$out"
   for name in "${FUNCTIONS[@]}"; do
-    say "building $name: linux/arm64 bootstrap -> $out/$name.zip"
+    say "building $name: linux/$GOARCH_OUT bootstrap -> $out/$name.zip"
     rc=0
     build_zip "$name" "$out" || rc=$?
     case $rc in
@@ -80,6 +88,6 @@ if [ "${1:-}" = --verify ]; then
   exit 0
 fi
 
-build_all "$ROOT/dist"
-(cd "$ROOT/dist" && sha256sum -- *.zip >SHA256SUMS 2>/dev/null || true)
-say "dist/: $(cd "$ROOT/dist" && ls -1 -- *.zip 2>/dev/null | tr '\n' ' ')"
+build_all "$DIST"
+(cd "$DIST" && sha256sum -- *.zip >SHA256SUMS 2>/dev/null || true)
+say "$DIST: $(cd "$DIST" && ls -1 -- *.zip 2>/dev/null | tr '\n' ' ')"

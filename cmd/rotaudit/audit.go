@@ -55,14 +55,15 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fl.SetOutput(stderr)
 	cfgFile := fl.String("config", "", "audit configuration file (default: $AUDIT_CONFIG or $AUDIT_CONFIG_FILE)")
 	decodeOnly := fl.Bool("decode-only", false, "only decode the records (the benchmark's baseline); print no findings")
-	stats := fl.Bool("stats", false, "print records, findings, throughput and peak memory to stderr as JSON")
+	stats := fl.Bool("stats", false, "print records, findings, state requests, throughput and peak memory to stderr as JSON")
+	delivered := fl.Bool("count-delivered", false, "with -stats, count the events the EventBridge patterns would deliver live, and the state requests per such event (costs a tenth of replay's speed)")
 	var pgLogs []string
-	fl.Func("pglog", "a PostgreSQL server log to read after the CloudTrail input, for the DB-xx rules (repeatable)", func(v string) error {
+	fl.Func("pglog", "a PostgreSQL server log for the DB-xx rules, merged with the CloudTrail input by time (repeatable)", func(v string) error {
 		pgLogs = append(pgLogs, v)
 		return nil
 	})
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] [PATH|s3://bucket/prefix ...]\n\nPATH is a CloudTrail log file (.json or .json.gz: {\"Records\":[...]}, a JSON array, or JSON lines of\nrecords or EventBridge events) or a directory of them; -pglog adds a PostgreSQL log, read after\nthem so its logins meet the rotation history. Prints one OCSF finding per line.")
+		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] [PATH|s3://bucket/prefix ...]\n\nPATH is a CloudTrail log file (.json or .json.gz: {\"Records\":[...]}, a JSON array, or JSON lines of\nrecords or EventBridge events) or a directory of them; -pglog adds a PostgreSQL log. All inputs are\nmerged into one stream ordered by event time, as the auditor meets them live, so each login meets\nthe rotations before it. Prints one OCSF finding per line.")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -90,8 +91,10 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer out.Flush()
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	var h *audit.Handler
+	// The store counts the DynamoDB requests the Lambda would make for the same events.
+	store := state.NewMetered(state.NewMemory())
 	if cfg != nil {
-		h = &audit.Handler{Engine: audit.NewEngine(cfg, state.NewMemory()), Sink: audit.NewJSONLinesSink(out), Log: log}
+		h = &audit.Handler{Engine: audit.NewEngine(cfg, store), Sink: audit.NewJSONLinesSink(out), Log: log, CountDelivered: *stats && *delivered}
 	}
 	var sum audit.Summary
 	start, cpu0 := time.Now(), cpuTime()
@@ -99,9 +102,9 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	err = audit.EachLogFile(ctx, s3c, fl.Args(), func(name string, r io.Reader) error {
-		sum.Files++
-		if h == nil {
+	if h == nil {
+		err = audit.EachLogFile(ctx, s3c, fl.Args(), func(name string, r io.Reader) error {
+			sum.Files++
 			n, err := cloudtrail.Stream(r, func(*cloudtrail.Record) error { return nil }, func(error) { sum.Malformed++ })
 			sum.Records += n
 			if errors.Is(err, cloudtrail.ErrMalformed) {
@@ -109,23 +112,12 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return nil
 			}
 			return err
-		}
-		return h.StreamFile(ctx, name, r, &sum)
-	})
+		})
+	} else {
+		err = replaySources(ctx, h, s3c, fl.Args(), pgLogs, &sum)
+	}
 	if err != nil {
 		return err
-	}
-	for _, path := range pgLogs {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("postgresql log: %w", err)
-		}
-		sum.Files++
-		err = h.StreamPostgresLog(ctx, path, f, &sum)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
 	}
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write findings: %w", err)
@@ -136,10 +128,37 @@ func auditReplay(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *decodeOnly {
 			mode = "decode-only"
 		}
-		fmt.Fprintf(stderr, `{"mode":%q,"files":%d,"records":%d,"findings":%d,"malformed":%d,"wall_s":%.3f,"cpu_s":%.3f,"records_per_s":%.0f,"records_per_cpu_s":%.0f,"gomaxprocs":%d,"peak_rss_kib":%d}`+"\n",
-			mode, sum.Files, sum.Records, sum.Findings, sum.Malformed, wall, cpu, float64(sum.Records)/wall, float64(sum.Records)/cpu, runtime.GOMAXPROCS(0), peakRSS())
+		// Per event the Lambda would be invoked for live; a PostgreSQL login is one too.
+		perEvent := func(n int64) float64 {
+			if sum.Delivered == 0 {
+				return 0
+			}
+			return float64(n) / float64(sum.Delivered)
+		}
+		fmt.Fprintf(stderr, `{"mode":%q,"files":%d,"records":%d,"audited":%d,"delivered":%d,"findings":%d,"malformed":%d,"state_writes":%d,"state_reads":%d,"writes_per_delivered_event":%.2f,"reads_per_delivered_event":%.2f,"wall_s":%.3f,"cpu_s":%.3f,"records_per_s":%.0f,"records_per_cpu_s":%.0f,"gomaxprocs":%d,"peak_rss_kib":%d}`+"\n",
+			mode, sum.Files, sum.Records, sum.Audited, sum.Delivered, sum.Findings, sum.Malformed, store.Writes(), store.Reads(), perEvent(store.Writes()), perEvent(store.Reads()),
+			wall, cpu, float64(sum.Records)/wall, float64(sum.Records)/cpu, runtime.GOMAXPROCS(0), peakRSS())
 	}
 	return nil
+}
+
+// replaySources merges every input into one stream ordered by event time, as the Lambda
+// meets them: each CloudTrail input (a file, a directory, an S3 prefix) and each PostgreSQL
+// log is one source.
+func replaySources(ctx context.Context, h *audit.Handler, s3c audit.S3ListAPI, inputs, pgLogs []string, sum *audit.Summary) error {
+	var sources []audit.Source
+	for _, in := range inputs {
+		sources = append(sources, h.CloudTrailSource(ctx, s3c, in, sum))
+	}
+	for _, path := range pgLogs {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("postgresql log: %w", err)
+		}
+		defer f.Close()
+		sources = append(sources, h.PostgresSource(ctx, path, f, sum))
+	}
+	return h.Replay(ctx, sources, sum)
 }
 
 func configDocument(file string) ([]byte, error) {

@@ -51,10 +51,12 @@ type Config struct {
 	TrustedAccounts []string `json:"trusted_accounts"`
 	// ECS names the task definition families and clusters of the API and database.
 	ECS ECSConfig `json:"ecs"`
-	// Trails are the trails the audit depends on, with their buckets (empty: every trail,
-	// and no bucket is watched).
+	// Trails are the trails the audit depends on, with their buckets (empty: every trail).
+	// Buckets are also learnt from the trails' CreateTrail and UpdateTrail events and
+	// from their deliveries, so a bucket is watched without being named here.
 	Trails []TrailWatch `json:"trails"`
-	// Databases are the RDS instance or cluster identifiers (or ARNs) of the database.
+	// Databases are the RDS instance or cluster identifiers (or ARNs) of the database
+	// (empty: every database in the account is watched).
 	Databases []string `json:"databases"`
 	// DBLogins describes the database's expected logins for the DB-xx rules, which read
 	// PostgreSQL's connection log (empty: those rules stay off).

@@ -56,6 +56,21 @@ type Rule struct {
 	narrow map[string]map[string]any
 }
 
+// looksAt reports whether rec is one of the calls the rule names (or a failure on a
+// source whose failures it counts), so that a rule's evaluation sees nothing else of the
+// sources it shares with other rules.
+func (r *Rule) looksAt(rec *cloudtrail.Record) bool {
+	if r.calls == nil || rec.ErrorCode != "" && slices.Contains(r.failures, rec.EventSource) {
+		return true
+	}
+	for _, n := range r.calls[rec.EventSource] {
+		if n == rec.EventName || strings.HasSuffix(n, "*") && strings.HasPrefix(rec.EventName, n[:len(n)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
 // hit is what a rule reports; Engine dedups it and turns it into a Finding.
 type hit struct {
 	rule      *Rule
@@ -102,6 +117,11 @@ type Engine struct {
 	prefixes map[string][]string
 	failures map[string]bool
 	root     bool
+	// narrowed holds the pattern of each "source name" a rule narrows (Watched.Narrow):
+	// what of those calls EventBridge delivers live.
+	narrowed map[string]*Pattern
+	// baselines memoises the decoding of RA-02's baseline entries (baseline.go).
+	baselines decodedBaselines
 }
 
 // NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
@@ -141,29 +161,90 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		e.byID[r.ID] = r
 		e.dbRules = append(e.dbRules, r)
 	}
+	e.narrowed = map[string]*Pattern{}
+	for k, frag := range WatchedCalls().Narrow {
+		b, _ := json.Marshal(map[string]any{"detail": frag}) // as the pattern file holds it
+		if p, err := ParsePattern(b); err == nil {
+			e.narrowed[k] = p
+		}
+	}
 	return e
+}
+
+// Delivered reports whether EventBridge's generated patterns deliver rec to the Lambda
+// live: a record some rule looks at, which for a narrowed call (a Decrypt Secrets Manager
+// made, a service's AssumeRole) also matches the narrowing. Replay uses it to count what
+// the Lambda would be invoked for.
+func (e *Engine) Delivered(rec *cloudtrail.Record) bool {
+	if !e.relevant(rec) {
+		return false
+	}
+	p, ok := e.narrowed[rec.EventSource+" "+rec.EventName]
+	if !ok || e.root && rec.UserIdentity.Type == "Root" || rec.ErrorCode != "" && e.failures[rec.EventSource] {
+		return true // by name, or by the root and failure branches of the patterns
+	}
+	m, err := p.Match(map[string]any{"detail": narrowDetail(rec, p.root["detail"])})
+	return err == nil && m
+}
+
+// narrowDetail builds the part of rec's EventBridge detail that a narrowing fragment reads,
+// without the JSON round trip of EventOf: userIdentity from the decoded fields, and the
+// request parameters only when the fragment looks into them.
+func narrowDetail(rec *cloudtrail.Record, frag any) map[string]any {
+	f, _ := frag.(map[string]any)
+	d := map[string]any{}
+	if _, ok := f["userIdentity"]; ok {
+		u := map[string]any{}
+		for k, v := range map[string]string{"type": rec.UserIdentity.Type, "invokedBy": rec.UserIdentity.InvokedBy,
+			"arn": rec.UserIdentity.ARN, "accountId": rec.UserIdentity.AccountID, "principalId": rec.UserIdentity.PrincipalID} {
+			if v != "" {
+				u[k] = v
+			}
+		}
+		d["userIdentity"] = u
+	}
+	if _, ok := f["requestParameters"]; ok {
+		var rp map[string]any
+		if json.Unmarshal(rec.RequestParameters, &rp) == nil && rp != nil {
+			d["requestParameters"] = rp
+		}
+	}
+	return d
 }
 
 // Evaluate runs the rules on one validated record and returns its findings, deduplicated
 // against earlier ones. rec may be reused by the caller afterwards.
 func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, error) {
+	fs, _, err := e.evaluate(ctx, rec)
+	return fs, err
+}
+
+// evaluate is Evaluate that also reports whether any rule looked at rec.
+func (e *Engine) evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, bool, error) {
 	if !e.relevant(rec) {
-		return nil, nil
+		return nil, false, nil
 	}
 	rules := e.bySource[rec.EventSource]
 	ev := event{rec: rec, principal: rec.Principal()}
 	ev.norm = cloudtrail.NormalizePrincipal(ev.principal)
-	for _, r := range e.always {
-		if err := r.eval(ctx, e, &ev); err != nil {
-			return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
+	for _, set := range [2][]*Rule{e.always, rules} {
+		for _, r := range set {
+			if !r.looksAt(rec) {
+				continue
+			}
+			n := len(ev.hits)
+			if err := r.eval(ctx, e, &ev); err != nil {
+				return nil, true, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
+			}
+			for i := n; i < len(ev.hits); i++ {
+				if ev.hits[i].rule == nil {
+					ev.hits[i].rule = r // a rule in a file of its own names itself once, in its metadata
+				}
+			}
 		}
 	}
-	for _, r := range rules {
-		if err := r.eval(ctx, e, &ev); err != nil {
-			return nil, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
-		}
-	}
-	return e.findings(ctx, &ev)
+	fs, err := e.findings(ctx, &ev)
+	return fs, true, err
 }
 
 // findings turns an event's hits into findings through record: new ones, or updates of
@@ -201,8 +282,9 @@ const maxRelated = 50
 
 // record turns a hit into a new finding, or into an update of the finding already open on
 // its dedup key (ActivityID 2, the same uid, the count and every related id so far).
-// A hit that joins another rule's open finding (the Decrypt Secrets Manager makes for an
-// unexpected read) updates that finding, or stands alone when none is open.
+// Failed attempts and successes never share a finding. A hit that joins another rule's
+// open finding (the Decrypt Secrets Manager makes for an unexpected read) updates that
+// finding, or stands alone when none is open.
 func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, error) {
 	rec := ev.rec
 	window := rec.Time.Add(e.cfg.DedupWindow.Duration)
@@ -216,6 +298,12 @@ func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, 
 		}
 	}
 	key := "dedup|" + h.rule.ID + "|" + ev.norm + "|" + h.dedup
+	if rec.Failed() {
+		// Failed attempts gather in a finding of their own, so that the success which
+		// follows them (what the attempts were for) opens a new one rather than becoming
+		// count 3 of the attempts, an update that is not even sent.
+		key += "|failed"
+	}
 	fresh, _, err := e.store.Remember(ctx, key, rec.Time, window)
 	if err != nil {
 		return Finding{}, false, err

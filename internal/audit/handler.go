@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -29,6 +31,12 @@ type Summary struct {
 	Updates   int `json:"updates"`
 	Malformed int `json:"malformed"`
 	Files     int `json:"files"`
+	// Audited counts the records some rule looks at.
+	Audited int `json:"audited"`
+	// Delivered counts, when the handler is asked to (CountDelivered), the records the
+	// EventBridge patterns would deliver to the Lambda live: what its invocations and
+	// state writes are paid per.
+	Delivered int `json:"delivered"`
 }
 
 // Handler is what the Lambda runs for each invocation: it tells the event shapes apart,
@@ -38,6 +46,8 @@ type Handler struct {
 	S3     S3API
 	Sink   Sink
 	Log    *slog.Logger
+	// CountDelivered makes the Summary count what EventBridge would deliver live (replay).
+	CountDelivered bool
 }
 
 // Handle processes one invocation. Malformed input is logged and skipped (retrying cannot
@@ -94,6 +104,8 @@ func (h *Handler) subscription(ctx context.Context, data string, sum *Summary) e
 }
 
 func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error {
+	sum.Audited++
+	sum.Delivered++ // the log subscription delivers every line
 	findings, err := h.Engine.EvaluateLogin(ctx, l)
 	if err != nil {
 		return fmt.Errorf("evaluate login: %w", err)
@@ -101,18 +113,14 @@ func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error
 	return h.emit(ctx, findings, sum)
 }
 
-// StreamPostgresLog evaluates every login of a PostgreSQL server log as it is read.
-func (h *Handler) StreamPostgresLog(ctx context.Context, name string, r io.Reader, sum *Summary) error {
-	n, skipped, err := pglog.Stream(r, func(l *pglog.Login) error { return h.login(ctx, l, sum) })
-	sum.Records += n
-	if skipped > 0 {
-		h.Log.WarnContext(ctx, "lines that are not PostgreSQL log lines skipped", "file", name, "lines", skipped)
-	}
-	return err
-}
-
 func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
-	findings, err := h.Engine.Evaluate(ctx, rec)
+	findings, audited, err := h.Engine.evaluate(ctx, rec)
+	if audited {
+		sum.Audited++
+		if h.CountDelivered && h.Engine.Delivered(rec) {
+			sum.Delivered++
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
@@ -162,9 +170,13 @@ func (h *Handler) object(ctx context.Context, obj cloudtrail.Object, sum *Summar
 	})
 }
 
-// StreamFile evaluates every record of one CloudTrail log file as it is read.
+// StreamFile evaluates every record of one CloudTrail log file as it is read. A trail's
+// delivery (s3://BUCKET/.../CloudTrail/...) also teaches the engine that BUCKET holds a
+// trail's logs, so RA-07 watches it without configuration.
 func (h *Handler) StreamFile(ctx context.Context, name string, r io.Reader, sum *Summary) error {
+	var last time.Time
 	n, err := cloudtrail.Stream(r, func(rec *cloudtrail.Record) error {
+		last = rec.Time
 		return h.evaluate(ctx, rec, sum)
 	}, func(bad error) {
 		sum.Malformed++
@@ -174,9 +186,23 @@ func (h *Handler) StreamFile(ctx context.Context, name string, r io.Reader, sum 
 	if errors.Is(err, cloudtrail.ErrMalformed) {
 		sum.Malformed++
 		h.Log.WarnContext(ctx, "malformed file: rest skipped", "file", name, "records", n, "error", err.Error())
-		return nil
+		err = nil
+	}
+	if b := deliveryBucket(name); err == nil && b != "" && !last.IsZero() {
+		err = h.Engine.NoteTrailBucket(ctx, b, "", last)
 	}
 	return err
+}
+
+// deliveryBucket returns the bucket of a trail's log file named s3://BUCKET/KEY, "" for
+// any other name.
+func deliveryBucket(name string) string {
+	rest, ok := strings.CutPrefix(name, "s3://")
+	bucket, key, _ := strings.Cut(rest, "/")
+	if !ok || !strings.Contains("/"+key, "/AWSLogs/") || !strings.Contains(key, "/CloudTrail/") {
+		return ""
+	}
+	return bucket
 }
 
 // SNSAPI is the one SNS call the alert sink makes.

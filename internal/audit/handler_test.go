@@ -187,3 +187,30 @@ func TestHandlerLogSubscription(t *testing.T) {
 		t.Errorf("broken delivery: %+v, %v", sum, err)
 	}
 }
+
+// TestDeliveryTeachesTrailBucket: with nothing configured but the secrets, a bucket that
+// trail log files are read from is a trail's bucket, and deleting it is reported.
+func TestDeliveryTeachesTrailBucket(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`{"watched_secrets": [{"arn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rotaudit/prod/app-AbCdEf"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	h := &Handler{Engine: NewEngine(cfg, state.NewMemory()), Sink: NewJSONLinesSink(&out), Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	ctx := context.Background()
+	const prefix = "s3://acme-trail-logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/20/111122223333_CloudTrail_eu-west-1_20261120T"
+	delivery := `{"Records":[{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/batch/i-1","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/batch"}}},
+"eventTime":"2026-11-20T08:55:00Z","eventSource":"sqs.amazonaws.com","eventName":"SendMessage","sourceIPAddress":"10.0.3.4","eventID":"d1","recipientAccountId":"111122223333"}]}`
+	deleted := `{"Records":[{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333","userName":"mallory"},
+"eventTime":"2026-11-20T09:05:00Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","sourceIPAddress":"203.0.113.7","userAgent":"[aws-cli/2.15.0]",
+"requestParameters":{"bucketName":"acme-trail-logs","Host":"acme-trail-logs.s3.eu-west-1.amazonaws.com"},"eventID":"d2","eventType":"AwsApiCall","recipientAccountId":"111122223333"}]}`
+	var sum Summary
+	for i, f := range []string{delivery, deleted} {
+		if err := h.StreamFile(ctx, fmt.Sprintf("%s09%02dZ_x%d.json.gz", prefix, i*5, i), strings.NewReader(f), &sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sum.Findings != 1 || !strings.Contains(out.String(), `"uid":"RA-07"`) || !strings.Contains(out.String(), `"severity":"Critical"`) {
+		t.Fatalf("findings %d: %s", sum.Findings, out.String())
+	}
+}

@@ -32,7 +32,10 @@ const MaxPatternBytes = 2048
 //   - management-events.json: every watched call of a non-IAM source by name, failed calls
 //     on the sources RA-04 counts, and everything done as root;
 //   - iam-events.json: the watched IAM calls (IAM events are delivered in us-east-1 only,
-//     where the module puts a second rule).
+//     where the module puts a second rule);
+//   - access-events.json: the watched calls of the sources that hand out credentials or
+//     network access (STS, IAM Roles Anywhere, EC2), which the management pattern has
+//     no room left for.
 //
 // Files are compact JSON with a final newline, within MaxPatternBytes.
 func PatternFiles() (map[string][]byte, error) {
@@ -43,32 +46,15 @@ func PatternFiles() (map[string][]byte, error) {
 		sources = append(sources, src)
 	}
 	slices.Sort(sources)
+	var access []any
 	for _, src := range sources {
-		if src == srcIAM {
-			continue
+		switch {
+		case src == srcIAM:
+		case slices.Contains(accessSources, src):
+			access = append(access, sourceAlternatives(w, src)...)
+		default:
+			or = append(or, sourceAlternatives(w, src)...)
 		}
-		var plain []string
-		for _, name := range w.Calls[src] {
-			extra, ok := w.Narrow[src+" "+name]
-			if !ok {
-				plain = append(plain, name)
-				continue
-			}
-			alt := map[string]any{"eventSource": []string{src}, "eventName": []string{name}}
-			for k, v := range extra {
-				alt[k] = v
-			}
-			or = append(or, alt)
-		}
-		names := make([]any, 0, len(plain))
-		for _, n := range plain {
-			if p, ok := strings.CutSuffix(n, "*"); ok {
-				names = append(names, map[string]string{"prefix": p})
-			} else {
-				names = append(names, n)
-			}
-		}
-		or = append(or, map[string]any{"eventSource": []string{src}, "eventName": names})
 	}
 	if len(w.Failures) > 0 {
 		or = append(or, map[string]any{"eventSource": w.Failures, "errorCode": []any{map[string]bool{"exists": true}}})
@@ -84,8 +70,12 @@ func PatternFiles() (map[string][]byte, error) {
 		"detail-type": []string{detailAPICall},
 		"detail":      map[string]any{"eventSource": []string{srcIAM}, "eventName": w.Calls[srcIAM]},
 	}
+	acc := map[string]any{
+		"detail-type": []string{detailAPICall},
+		"detail":      map[string]any{"$or": access},
+	}
 	out := map[string][]byte{}
-	for name, p := range map[string]any{"management-events.json": mgmt, "iam-events.json": iam} {
+	for name, p := range map[string]any{"management-events.json": mgmt, "iam-events.json": iam, "access-events.json": acc} {
 		b, err := json.Marshal(p)
 		if err != nil {
 			return nil, err
@@ -97,6 +87,40 @@ func PatternFiles() (map[string][]byte, error) {
 	}
 	return out, nil
 }
+
+// sourceAlternatives are the "$or" branches that select the watched calls of src: one
+// for the calls named plainly, one for each call a rule narrows further.
+func sourceAlternatives(w Watched, src string) []any {
+	var or []any
+	var plain []string
+	for _, name := range w.Calls[src] {
+		extra, ok := w.Narrow[src+" "+name]
+		if !ok {
+			plain = append(plain, name)
+			continue
+		}
+		alt := map[string]any{"eventSource": []string{src}, "eventName": []string{name}}
+		for k, v := range extra {
+			alt[k] = v
+		}
+		or = append(or, alt)
+	}
+	if len(plain) == 0 {
+		return or
+	}
+	names := make([]any, 0, len(plain))
+	for _, n := range plain {
+		if p, ok := strings.CutSuffix(n, "*"); ok {
+			names = append(names, map[string]string{"prefix": p})
+		} else {
+			names = append(names, n)
+		}
+	}
+	return append(or, map[string]any{"eventSource": []string{src}, "eventName": names})
+}
+
+// accessSources are the event sources of access-events.json.
+var accessSources = []string{srcSTS, srcRolesAnywhere, srcEC2}
 
 // Pattern is a parsed EventBridge event pattern. Match implements the subset the
 // generated patterns use (lists of strings, "exists", "prefix", nested objects and "$or"), so

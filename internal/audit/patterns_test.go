@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
+	"github.com/rotaudit/rotaudit/internal/audit/state"
 	"github.com/rotaudit/rotaudit/internal/testkit/corpus"
 )
 
@@ -208,4 +209,60 @@ func loadDir(t *testing.T, dir string) []*Pattern {
 		t.Fatal(err)
 	}
 	return pats
+}
+
+// TestDeliveredAgreesWithPatterns: what Engine.Delivered counts for replay is what the
+// generated EventBridge patterns let through, on every fixture record.
+func TestDeliveredAgreesWithPatterns(t *testing.T) {
+	files, err := PatternFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pats []*Pattern
+	for _, b := range files {
+		p, err := ParsePattern(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pats = append(pats, p)
+	}
+	e := NewEngine(testConfig(t), state.NewMemory())
+	fixtures, _ := filepath.Glob("testdata/rules/*.json")
+	folders, _ := filepath.Glob("testdata/rules/*/*.json")
+	n := 0
+	for _, f := range append(fixtures, folders...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fx struct {
+			Records []json.RawMessage `json:"records"`
+		}
+		json.Unmarshal(b, &fx)
+		for _, raw := range fx.Records {
+			rec, err := cloudtrail.ParseRecord(raw)
+			if err != nil {
+				continue // a PostgreSQL line
+			}
+			ev, err := EventOf(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			matched := false
+			for _, p := range pats {
+				m, err := p.Match(ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				matched = matched || m
+			}
+			if got := e.Delivered(rec); got != matched {
+				t.Errorf("%s: %s %s (%s): Delivered %v, patterns %v", f, rec.EventSource, rec.EventName, rec.UserIdentity.Type, got, matched)
+			}
+			n++
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d records compared", n)
+	}
 }

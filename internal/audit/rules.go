@@ -17,10 +17,19 @@ const (
 	srcECS     = "ecs.amazonaws.com"
 	srcIAM     = "iam.amazonaws.com"
 	srcS3      = "s3.amazonaws.com"
+	srcSTS     = "sts.amazonaws.com"
 )
 
-// Rules returns every rule, in id order. Each call returns fresh values.
+// Rules returns every rule of CloudTrail records, in id order. Each call returns fresh
+// values. The rules below predate one file per rule; each newer rule is a rule_*.go file
+// of its own, which rules_gen.go lists.
 func Rules() []*Rule {
+	rs := append(olderRules(), fileRules()...)
+	slices.SortFunc(rs, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })
+	return rs
+}
+
+func olderRules() []*Rule {
 	return []*Rule{
 		{
 			ID: "RA-01", Name: "Watched secret read by a principal not on its allow-list",
@@ -39,14 +48,18 @@ func Rules() []*Rule {
 			Rationale: "Stolen credentials are used from somewhere new: a new role, a new /24 (or /48) network, a " +
 				"new SDK or tool. Each watched secret learns who reads it, from where and with what during a " +
 				"learning period, then reports combinations it has not seen. Trusted networks and service " +
-				"addresses never count as new networks.",
+				"addresses never count as new networks, and the deployer's reads through Terraform, routine for " +
+				"RA-01, are neither learnt nor reported.",
 			calls: on(srcSecrets, reads...), eval: ruleFirstSeen,
 		},
 		{
 			ID: "RA-03", Name: "Secret enumeration",
 			Rationale: "An intruder with a foothold reads every secret it can reach. A principal reading many " +
 				"distinct secrets within a short window, or calling BatchGetSecretValue with filters (which reads " +
-				"whatever matches rather than what it names), is harvesting, not using, credentials.",
+				"whatever matches rather than what it names), is harvesting, not using, credentials. Only watched " +
+				"secrets count, and a deployer's reads through Terraform, which refreshes every secret it manages on " +
+				"each plan, are routine as they are for RA-01; so are the readers' and rotators' reads, which are of the " +
+				"watched secrets by design (a rotator rotating many secrets reads each; RA-13 follows where they read from).",
 			calls: on(srcSecrets, reads...), eval: ruleEnumeration,
 		},
 		{
@@ -60,7 +73,9 @@ func Rules() []*Rule {
 			Rationale: "Only the rotator should change the credentials' value and version stages, and only the " +
 				"deployment should change their settings. A value written by someone else desynchronises the " +
 				"database and the secret or plants a known password; deleting the secret, cancelling its rotation " +
-				"or opening its resource policy to other accounts removes the protection rotation gives.",
+				"or opening its resource policy to other accounts removes the protection rotation gives. The " +
+				"deployment is the deployer calling through Terraform (writing a secret's first value, deleting it " +
+				"on destroy); the same deployer with the CLI or an SDK is judged like anyone else.",
 			calls: on(srcSecrets, secretChanges...), eval: ruleSecretChanged,
 		},
 		{
@@ -78,8 +93,10 @@ func Rules() []*Rule {
 				"validation or global service events, moving its bucket, or changing its selectors so that reads " +
 				"(GetSecretValue) or writes (every change) are not recorded, or a watched service is excluded, blinds " +
 				"the audit; so does a log bucket whose lifecycle expires the logs, whose policy or object lock is " +
-				"changed, or which is deleted. Configured trails (trails) are watched with their buckets; a failed " +
-				"attempt is reported too, one step lower.",
+				"changed, or which is deleted. Configured trails (trails) are watched with their buckets, and so is " +
+				"every bucket a trail names in CreateTrail or UpdateTrail or delivers to, configured or not; a failed " +
+				"attempt is reported too, one step lower. A trail the deployment created through Terraform, and its " +
+				"bucket, may be destroyed by the deployment through Terraform: that is teardown, not tampering.",
 			calls: merge(on(srcTrail, "StopLogging", "StartLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
 				on(srcS3, "PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "PutObjectLockConfiguration", "PutBucketVersioning")), eval: ruleTrailTampering,
 		},
@@ -106,7 +123,9 @@ func Rules() []*Rule {
 			Rationale: "The database can be reached without the rotated password: by resetting the master " +
 				"password through the RDS API, by sharing or copying a snapshot to another account or region, by " +
 				"exporting it to S3, by restoring a copy or making it publicly accessible, or by running SQL through " +
-				"the RDS Data API; deleting the configured database destroys it. Each is routine for almost nobody.",
+				"the RDS Data API; deleting the configured database (any database, when none is configured) destroys " +
+				"it. A restore is public when its request or, where the request left it to the subnet group's default, " +
+				"its response says so. Each is routine for almost nobody.",
 			calls: merge(on(srcRDS, "ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
 				"CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime",
 				"RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "DeleteDBInstance", "DeleteDBCluster"),

@@ -52,7 +52,17 @@ func ruleDatabase(_ context.Context, e *Engine, ev *event) error {
 		}
 	case "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime", "RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime":
 		rec.Params(&p)
-		if p.PubliclyAccessible == nil || !*p.PubliclyAccessible {
+		// A restore that does not say inherits the subnet group's default, public in a
+		// default VPC: the response says what the copy became.
+		var resp struct {
+			PubliclyAccessible *bool `json:"publiclyAccessible"`
+		}
+		rec.Response(&resp)
+		public := p.PubliclyAccessible
+		if public == nil {
+			public = resp.PubliclyAccessible
+		}
+		if public == nil || !*public {
 			return nil
 		}
 		res = firstNonEmpty(p.DBSnapshotIdentifier, p.SnapshotIdentifier, p.SourceDBInstanceIdentifier, p.SourceDBClusterIdentifier)
@@ -138,10 +148,14 @@ func arnRegion(arn string) string {
 }
 
 // watchedDB reports whether an identifier or ARN names a configured database (or a
-// snapshot named after it: RDS names automated snapshots rds:ID-date).
+// snapshot named after it: RDS names automated snapshots rds:ID-date). With no database
+// configured every one is watched: an empty list must not switch the deletion alerts off.
 func (c *Config) watchedDB(id string) bool {
 	if id == "" {
 		return false
+	}
+	if len(c.Databases) == 0 {
+		return true
 	}
 	id = strings.TrimPrefix(id, "rds:")
 	if i := strings.LastIndexByte(id, ':'); i >= 0 && strings.HasPrefix(id, "arn:") {

@@ -49,6 +49,11 @@ func ruleIAM(ctx context.Context, e *Engine, ev *event) error {
 				return 0, false, err
 			}
 		}
+		if p.UserName != "" { // new credentials for this user reach the secret (RA-14, RA-15)
+			if _, _, err := e.store.Swap(ctx, granteeUserKey(p.UserName), rec.EventName, rec.Time, ttl); err != nil {
+				return 0, false, err
+			}
+		}
 		switch {
 		case deployer && allowedTarget:
 			return 0, false, nil

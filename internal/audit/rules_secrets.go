@@ -18,7 +18,7 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 	if !isRead(ev.rec.EventName) || e.cfg.isReader(ev.norm) || e.cfg.isRotator(ev.norm) || isService(ev.principal) {
 		return nil
 	}
-	if e.cfg.isDeployer(ev.norm) && terraformAgent(ev.rec.UserAgent) {
+	if e.routineDeploy(ev) {
 		return nil
 	}
 	p := ev.secret()
@@ -40,6 +40,13 @@ func ruleUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 		})
 	}
 	return nil
+}
+
+// routineDeploy reports whether the call is the deployment at work: a deployer calling
+// through Terraform. What RA-01 spares on that ground the other Secrets Manager rules
+// spare too; the same deployer with any other tool is judged like anyone else.
+func (e *Engine) routineDeploy(ev *event) bool {
+	return e.cfg.isDeployer(ev.norm) && terraformAgent(ev.rec.UserAgent)
 }
 
 // terraformAgent reports whether a call came from Terraform: its AWS provider refreshes
@@ -88,20 +95,31 @@ func uaFamily(ua string) string {
 
 func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
-	if !isRead(rec.EventName) || rec.Failed() || isService(ev.principal) {
-		return nil
+	if !isRead(rec.EventName) || rec.Failed() || isService(ev.principal) || e.routineDeploy(ev) {
+		return nil // the deployment's Terraform refreshes are routine here as for RA-01
 	}
 	p := ev.secret()
 	expires := rec.Time.Add(e.cfg.BaselineTTL.Duration)
+	var own *baseline // the principal's networks and tools across secrets, loaded once
 	for _, id := range secretIDs(rec, p) {
 		name, ok := e.cfg.watched(id)
 		if !ok {
 			continue
 		}
-		_, since, err := e.store.Remember(ctx, "learn|"+name, rec.Time, rec.Time.Add(100*365*24*time.Hour))
+		sb, err := e.loadBaseline(ctx, "baseline|secret|"+name, rec.Time)
 		if err != nil {
 			return err
 		}
+		if sb.First == 0 {
+			// A new entry: the learning start outlives it (an unused secret's entry
+			// expires; its learning does not start again).
+			_, since, err := e.store.Remember(ctx, "learn|"+name, rec.Time, rec.Time.Add(100*365*24*time.Hour))
+			if err != nil {
+				return err
+			}
+			sb.First, sb.dirty = since.Unix(), true
+		}
+		since := time.Unix(sb.First, 0).UTC()
 		learning := rec.Time.Sub(since) < e.cfg.LearningPeriod.Duration
 		for _, dim := range []struct{ kind, value, what string }{
 			{"principal", ev.norm, "principal"},
@@ -113,16 +131,25 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 			}
 			// Refreshed on use: a principal that keeps reading stays known however long
 			// the deployment lives; only what has not been seen for baseline_ttl is new again.
-			fresh, _, err := e.store.Refresh(ctx, "base|"+name+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
-			if err != nil {
-				return err
+			fresh := sb.touch(dim.kind+"|"+dim.value, rec.Time, expires)
+			if fresh {
+				if fresh, err = e.legacyNew(ctx, "base|"+name+"|"+dim.kind+"|"+dim.value, rec.Time); err != nil {
+					return err
+				}
 			}
 			if dim.kind != "principal" {
 				// A network or tool the principal already uses for another watched secret
 				// is not news (the rotator reaches its secrets through every NAT gateway).
-				freshForPrincipal, _, err := e.store.Refresh(ctx, "base|@"+ev.norm+"|"+dim.kind+"|"+dim.value, rec.Time, expires)
-				if err != nil {
-					return err
+				if own == nil {
+					if own, err = e.loadBaseline(ctx, "baseline|principal|"+ev.norm, rec.Time); err != nil {
+						return err
+					}
+				}
+				freshForPrincipal := own.touch(dim.kind+"|"+dim.value, rec.Time, expires)
+				if fresh && freshForPrincipal {
+					if freshForPrincipal, err = e.legacyNew(ctx, "base|@"+ev.norm+"|"+dim.kind+"|"+dim.value, rec.Time); err != nil {
+						return err
+					}
 				}
 				fresh = fresh && freshForPrincipal
 			}
@@ -141,6 +168,12 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 				resources: []Resource{secretResource(name)},
 			})
 		}
+		if err := e.saveBaseline(ctx, sb, rec.Time, expires); err != nil {
+			return err
+		}
+	}
+	if own != nil {
+		return e.saveBaseline(ctx, own, rec.Time, expires)
 	}
 	return nil
 }
@@ -149,7 +182,9 @@ func ruleFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 
 func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
-	if !isRead(rec.EventName) || isService(ev.principal) {
+	if !isRead(rec.EventName) || isService(ev.principal) || e.routineDeploy(ev) || e.cfg.isReader(ev.norm) || e.cfg.isRotator(ev.norm) {
+		// Terraform refreshes every secret version it manages on each plan; the readers and
+		// rotators read the watched secrets by design (a rotator rotating many reads each).
 		return nil
 	}
 	p := ev.secret()
@@ -163,7 +198,13 @@ func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 	}
 	w := e.cfg.Enumeration
 	for _, id := range secretIDs(rec, p) {
-		n, err := e.store.Count(ctx, "enum|"+ev.norm, secretName(id), rec.Time, rec.Time.Add(-w.Window.Duration), rec.Time.Add(w.Window.Duration))
+		// Only the watched secrets count: reads of others are not this audit's concern,
+		// and counting them made every busy application look like a harvester.
+		name, ok := e.cfg.watched(id)
+		if !ok {
+			continue
+		}
+		n, err := e.store.Count(ctx, "enum|"+ev.norm, name, rec.Time, rec.Time.Add(-w.Window.Duration), rec.Time.Add(w.Window.Duration))
 		if err != nil {
 			return err
 		}
@@ -171,8 +212,8 @@ func ruleEnumeration(ctx context.Context, e *Engine, ev *event) error {
 			ev.add(hit{
 				rule: e.rule("RA-03"), severity: High, dedup: "distinct",
 				title: fmt.Sprintf("%s read %d distinct secrets within %s", ev.principal, n, w.Window.Duration),
-				desc: fmt.Sprintf("%s has read %d different secrets in the last %s (threshold %d), the latest %s.",
-					ev.principal, n, w.Window.Duration, w.Count, secretName(id)),
+				desc: fmt.Sprintf("%s has read %d different watched secrets in the last %s (threshold %d), the latest %s.",
+					ev.principal, n, w.Window.Duration, w.Count, name),
 			})
 			break
 		}
@@ -222,7 +263,8 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	p := ev.secret()
-	rotator, deployer := e.cfg.isRotator(ev.norm), e.cfg.isDeployer(ev.norm)
+	// The deployer is spared only through Terraform; by any other tool it is anyone.
+	rotator, deployer := e.cfg.isRotator(ev.norm), e.routineDeploy(ev)
 	for _, id := range secretIDs(rec, p) {
 		name, ok := e.cfg.watched(id)
 		if !ok {
@@ -233,10 +275,8 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 		switch rec.EventName {
 		case "PutSecretValue", "UpdateSecretVersionStage":
 			switch {
-			case rotator:
-				continue
-			case deployer:
-				sev, why = Medium, "the deployment wrote a credential value; only the rotator should"
+			case rotator, deployer:
+				continue // rotation, or Terraform writing the initial value of a secret it manages
 			default:
 				sev, why = High, "a credential value or version stage was set outside rotation"
 			}
@@ -249,9 +289,16 @@ func ruleSecretChanged(_ context.Context, e *Engine, ev *event) error {
 				why = "the secret was moved to KMS key " + p.KMSKeyID
 			}
 		case "DeleteSecret":
-			sev, why = High, "the secret was scheduled for deletion"
-			if p.ForceDeleteWithoutRecovery {
+			switch {
+			case deployer:
+				// terraform destroy, with the recovery window the configuration gives
+				// (recovery_window_in_days = 0 deletes at once): the deployment removing
+				// what it made.
+				continue
+			case p.ForceDeleteWithoutRecovery:
 				sev, why = Critical, "the secret was deleted without recovery"
+			default:
+				sev, why = High, "the secret was scheduled for deletion"
 			}
 		case "PutResourcePolicy":
 			pol, ok := parsePolicy(p.ResourcePolicy)

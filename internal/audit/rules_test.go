@@ -90,12 +90,15 @@ func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 func TestRules(t *testing.T) {
 	cfg := testConfig(t)
 	files, _ := filepath.Glob("testdata/rules/*.json")
+	// A rule in a file of its own has a folder of fixtures: testdata/rules/ra14/*.json.
+	folders, _ := filepath.Glob("testdata/rules/*/*.json")
+	files = append(files, folders...)
 	if len(files) < 40 {
 		t.Fatalf("only %d rule fixtures found", len(files))
 	}
 	seen := map[string]bool{}
 	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(f), "testdata/rules/"), ".json")
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -106,11 +109,20 @@ func TestRules(t *testing.T) {
 				Severities []string          `json:"severities"`
 				Counts     []int             `json:"counts"`
 				Records    []json.RawMessage `json:"records"`
+				// Config, when given, replaces testdata/config.json (what the auditor
+				// sees with less configured).
+				Config json.RawMessage `json:"config"`
 			}
 			if err := json.Unmarshal(b, &fx); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(name, "-not-") != (len(fx.Want) == 0) {
+			cfg := cfg
+			if fx.Config != nil {
+				if cfg, err = ParseConfig(fx.Config); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if quietFixture(name) != (len(fx.Want) == 0) {
 				t.Fatalf("fixture name and expectation disagree")
 			}
 			got := run(t, cfg, fx.Records)
@@ -156,6 +168,12 @@ func TestRules(t *testing.T) {
 			t.Errorf("rule %s has no fixture that makes it fire", r.ID)
 		}
 	}
+}
+
+// quietFixture reports whether a fixture must produce nothing: raNN-not-*.json, or
+// not-*.json in a rule's folder.
+func quietFixture(name string) bool {
+	return strings.Contains(name, "-not-") || strings.HasPrefix(filepath.Base(name), "not-")
 }
 
 func checkFinding(t *testing.T, f *Finding) {
@@ -206,9 +224,47 @@ func TestRulesHaveRationale(t *testing.T) {
 		prefix := "testdata/rules/" + strings.ToLower(family) + num + "-"
 		fires, _ := filepath.Glob(prefix + "*.json")
 		quiet, _ := filepath.Glob(prefix + "not-*.json")
+		if len(fires) == 0 {
+			prefix = "testdata/rules/" + strings.ToLower(family) + num + "/"
+			fires, _ = filepath.Glob(prefix + "*.json")
+			quiet, _ = filepath.Glob(prefix + "not-*.json")
+		}
 		if len(quiet) == 0 || len(fires) == len(quiet) {
 			t.Errorf("rule %s: want fixtures that make it fire and that must not (%s*.json, %snot-*.json); have %d and %d",
 				r.ID, prefix, prefix, len(fires)-len(quiet), len(quiet))
 		}
 	}
+}
+
+// FuzzEvaluate feeds arbitrary records through every rule: request parameters, responses
+// and policies are the caller's text, and no rule may fail on them.
+func FuzzEvaluate(f *testing.F) {
+	files, _ := filepath.Glob("testdata/rules/*/*.json")
+	more, _ := filepath.Glob("testdata/rules/*.json")
+	for _, file := range append(files, more...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var fx struct {
+			Records []json.RawMessage `json:"records"`
+		}
+		json.Unmarshal(b, &fx)
+		for _, r := range fx.Records {
+			f.Add([]byte(r))
+		}
+	}
+	cfg := testConfig(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rec, err := cloudtrail.ParseRecord(raw)
+		if err != nil {
+			return
+		}
+		e := NewEngine(cfg, state.NewMemory())
+		for i := 0; i < 2; i++ { // the second time meets what the first remembered
+			if _, err := e.Evaluate(context.Background(), rec); err != nil {
+				t.Fatalf("evaluate: %v", err)
+			}
+		}
+	})
 }

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
 // RA-07: CloudTrail tampering: the trail's settings, selectors and bucket.
@@ -139,6 +142,8 @@ func (e *Engine) trailChanges(ctx context.Context, ev *event, p *selectorParams,
 	now := old
 	if p.S3BucketName != "" {
 		now.Bucket = p.S3BucketName
+	} else if b := responseBucket(rec); b != "" && !rec.Failed() {
+		now.Bucket = b // the response names the bucket a CreateTrail or UpdateTrail left in place
 	}
 	if p.EnableLogFileValidation != nil {
 		now.Validation = p.EnableLogFileValidation
@@ -153,6 +158,11 @@ func (e *Engine) trailChanges(ctx context.Context, ev *event, p *selectorParams,
 		b, _ := json.Marshal(now)
 		if _, _, err := e.store.Swap(ctx, key, string(b), rec.Time, rec.Time.Add(e.cfg.BaselineTTL.Duration)); err != nil {
 			return nil, 0, err
+		}
+		if now.Bucket != "" {
+			if err := e.NoteTrailBucket(ctx, now.Bucket, trail, rec.Time); err != nil {
+				return nil, 0, err
+			}
 		}
 	}
 	var r []string
@@ -218,8 +228,21 @@ func ruleTrailTampering(ctx context.Context, e *Engine, ev *event) error {
 		}
 		sev, why = Low, "logging restarted; nothing was recorded since it stopped at "+stopped
 	case "DeleteTrail":
+		if teardown, err := e.teardown(ctx, ev, "trail|"+trail); err != nil || teardown {
+			return err
+		}
 		sev, why = High, "the trail was deleted"
 	case "CreateTrail", "UpdateTrail":
+		if rec.EventName == "CreateTrail" && e.routineDeploy(ev) && !rec.Failed() {
+			if err := e.noteDeployed(ctx, ev, "trail|"+trail); err != nil {
+				return err
+			}
+			if b := firstNonEmpty(p.S3BucketName, responseBucket(rec)); b != "" {
+				if err := e.noteDeployed(ctx, ev, "bucket|"+b); err != nil {
+					return err
+				}
+			}
+		}
 		r, s, err := e.trailChanges(ctx, ev, &p, trail)
 		if err != nil || len(r) == 0 {
 			return err
@@ -248,6 +271,26 @@ func ruleTrailTampering(ctx context.Context, e *Engine, ev *event) error {
 		resources: []Resource{{UID: trail, Name: trail, Type: "AWS::CloudTrail::Trail"}},
 	})
 	return nil
+}
+
+// noteDeployed remembers that the deployment created what (through Terraform), so that
+// destroying it later is teardown.
+func (e *Engine) noteDeployed(ctx context.Context, ev *event, what string) error {
+	rec := ev.rec
+	_, _, err := e.store.Swap(ctx, "deployed|"+ownAccount(rec)+"|"+what, rec.EventTime, rec.Time, rec.Time.Add(e.cfg.BaselineTTL.Duration))
+	return err
+}
+
+// teardown reports whether the call is the deployment, through Terraform, changing or
+// destroying something it created itself (terraform destroy of a trail and its bucket).
+// The configured trails and their buckets are never torn down quietly.
+func (e *Engine) teardown(ctx context.Context, ev *event, what string) (bool, error) {
+	kind, name, _ := strings.Cut(what, "|")
+	if !e.routineDeploy(ev) || kind == "trail" && e.cfg.trailBucket(name) != "" || kind == "bucket" && e.cfg.bucketTrail(name) != "" {
+		return false, nil
+	}
+	_, found, err := e.store.Get(ctx, "deployed|"+ownAccount(ev.rec)+"|"+what, ev.rec.Time)
+	return found, err
 }
 
 // trailName returns a trail's name from its name or ARN.
@@ -280,6 +323,46 @@ func (c *Config) trailBucket(name string) string {
 		}
 	}
 	return ""
+}
+
+// responseBucket reads s3BucketName from a CreateTrail or UpdateTrail response.
+func responseBucket(rec *cloudtrail.Record) string {
+	var r struct {
+		S3BucketName string `json:"s3BucketName"`
+	}
+	rec.Response(&r)
+	return r.S3BucketName
+}
+
+// trailBucketKey is where the engine remembers that a bucket receives a trail's logs.
+func trailBucketKey(bucket string) string { return "trailbucket|" + bucket }
+
+// NoteTrailBucket remembers that bucket receives the log files of trail ("" when the
+// trail's name is not known, as for a delivery S3 announced), so that RA-07 watches the
+// bucket without configuration: the trails name their buckets in CreateTrail and
+// UpdateTrail, and deliveries show where they land.
+func (e *Engine) NoteTrailBucket(ctx context.Context, bucket, trail string, at time.Time) error {
+	if !validBucket(bucket) {
+		return nil
+	}
+	if trail == "" {
+		if v, found, err := e.store.Get(ctx, trailBucketKey(bucket), at); err != nil || found && v != "" {
+			return err // already known, by name
+		}
+		trail = "(trail delivering to " + bucket + ")"
+	}
+	_, _, err := e.store.Swap(ctx, trailBucketKey(bucket), trail, at, at.Add(e.cfg.BaselineTTL.Duration))
+	return err
+}
+
+// bucketTrailAt returns the trail that delivers to bucket: the configured one, or one the
+// engine learnt from the trails' own events and deliveries; "" when none does.
+func (e *Engine) bucketTrailAt(ctx context.Context, bucket string, at time.Time) (string, error) {
+	if t := e.cfg.bucketTrail(bucket); t != "" || bucket == "" {
+		return t, nil
+	}
+	v, _, err := e.store.Get(ctx, trailBucketKey(bucket), at)
+	return v, err
 }
 
 // bucketTrail returns the configured trail that delivers to bucket, "" when none does.
@@ -353,19 +436,22 @@ func expiringRules(raw json.RawMessage) []string {
 	return out
 }
 
-// ruleTrailBucket watches the configured trails' buckets: a trail whose log files are
+// ruleTrailBucket watches the trails' buckets, configured or learnt: a trail whose log files are
 // deleted, expired or no longer writable records nothing that lasts.
-func ruleTrailBucket(_ context.Context, e *Engine, ev *event) error {
+func ruleTrailBucket(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	var p bucketParams
 	if !rec.Params(&p) {
 		return nil
 	}
-	trail := e.cfg.bucketTrail(p.BucketName)
-	if trail == "" {
-		return nil
+	trail, err := e.bucketTrailAt(ctx, p.BucketName, rec.Time)
+	if err != nil || trail == "" {
+		return err
 	}
 	deployer := e.cfg.isDeployer(ev.norm)
+	if teardown, err := e.teardown(ctx, ev, "bucket|"+p.BucketName); err != nil || teardown {
+		return err
+	}
 	var sev Severity
 	why := ""
 	switch rec.EventName {

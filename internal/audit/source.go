@@ -55,9 +55,10 @@ func IsDigest(name string) bool {
 func IsS3URL(input string) bool { return strings.HasPrefix(input, "s3://") }
 
 // EachLogFile calls fn with every CloudTrail log file that inputs name, in order: a local
-// file; every .json, .jsonl and .gz file under a local directory, in name order; every
-// object under s3://bucket/prefix, in key order, read through api (which may be nil when no
-// input is on S3). An error names the file it concerns.
+// file; every .json, .jsonl and .gz file under a local directory; every object under
+// s3://bucket/prefix, read through api (which may be nil when no input is on S3). Files of
+// a directory or prefix come in the order of the delivery time in trail file names, then
+// of their names. An error names the file it concerns.
 func EachLogFile(ctx context.Context, api S3ListAPI, inputs []string, fn func(name string, r io.Reader) error) error {
 	for _, in := range inputs {
 		var err error
@@ -93,7 +94,7 @@ func eachLocalFile(path string, fn func(string, io.Reader) error) error {
 		if err != nil {
 			return err
 		}
-		sort.Strings(files)
+		sortDeliveries(files)
 	}
 	for _, p := range files {
 		f, err := os.Open(p)
@@ -117,6 +118,9 @@ func eachS3Object(ctx context.Context, api S3ListAPI, url string, fn func(string
 	if api == nil {
 		return fmt.Errorf("%s: no S3 client configured", url)
 	}
+	// Keys are listed first (names only), so that the files of several regions or
+	// accounts under the prefix are read in delivery-time order, not region by region.
+	var keys []string
 	p := s3.NewListObjectsV2Paginator(api, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -124,13 +128,43 @@ func eachS3Object(ctx context.Context, api S3ListAPI, url string, fn func(string
 			return fmt.Errorf("list %s: %w", url, err)
 		}
 		for _, obj := range page.Contents {
-			if IsDigest(aws.ToString(obj.Key)) {
-				continue
-			}
-			if err := readS3Object(ctx, api, bucket, aws.ToString(obj.Key), fn); err != nil {
-				return err
+			if !IsDigest(aws.ToString(obj.Key)) {
+				keys = append(keys, aws.ToString(obj.Key))
 			}
 		}
 	}
+	sortDeliveries(keys)
+	for _, k := range keys {
+		if err := readS3Object(ctx, api, bucket, k, fn); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// deliveryTime returns the time stamp in a trail log file's name
+// (ACCOUNT_CloudTrail_REGION_20260710T1145Z_random.json.gz), "" for other names.
+func deliveryTime(name string) string {
+	base := filepath.Base(name)
+	_, rest, ok := strings.Cut(base, "_CloudTrail_")
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(rest, "_")
+	if len(parts) < 2 || len(parts[1]) != len("20060102T1504Z") || parts[1][8] != 'T' {
+		return ""
+	}
+	return parts[1]
+}
+
+// sortDeliveries orders names by delivery time where they carry one, then by name: the
+// order in which the Lambda would have met them.
+func sortDeliveries(names []string) {
+	sort.SliceStable(names, func(i, j int) bool {
+		ti, tj := deliveryTime(names[i]), deliveryTime(names[j])
+		if ti != tj {
+			return ti < tj
+		}
+		return names[i] < names[j]
+	})
 }

@@ -123,3 +123,19 @@ func TestAnnouncedDigestIsNotRead(t *testing.T) {
 		t.Fatalf("read %q, %d files, %d malformed: want the log file only\n%s", got, sum.Files, sum.Malformed, log.String())
 	}
 }
+
+// Trail files of several regions under one prefix are read in delivery-time order.
+func TestSortDeliveries(t *testing.T) {
+	names := []string{
+		"AWSLogs/1/CloudTrail/eu-west-1/2026/07/10/1_CloudTrail_eu-west-1_20260710T1205Z_b.json.gz",
+		"AWSLogs/1/CloudTrail/eu-west-1/2026/07/10/1_CloudTrail_eu-west-1_20260710T1150Z_a.json.gz",
+		"AWSLogs/1/CloudTrail/us-east-1/2026/07/10/1_CloudTrail_us-east-1_20260710T1200Z_c.json.gz",
+		"notes.json",
+	}
+	sortDeliveries(names)
+	for i, o := range []string{"notes.json", "20260710T1150Z", "20260710T1200Z", "20260710T1205Z"} {
+		if !strings.Contains(names[i], o) {
+			t.Fatalf("order %q: want names without a delivery time first, then by delivery time", names)
+		}
+	}
+}

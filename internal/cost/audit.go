@@ -13,7 +13,7 @@ type AuditParams struct {
 }
 
 // DefaultAuditParams are those of modules/audit-alerts' defaults.
-func DefaultAuditParams() AuditParams { return AuditParams{MemoryMB: 256, Arch: "arm64", XRay: true} }
+func DefaultAuditParams() AuditParams { return AuditParams{MemoryMB: 256, Arch: "arm64", XRay: false} }
 
 // AuditRow is the monthly cost of the audit pipeline at one CloudTrail volume.
 type AuditRow struct {

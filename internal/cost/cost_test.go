@@ -309,8 +309,11 @@ func TestAuditVolumeScales(t *testing.T) {
 	if !near(rows[0].Lambda, lambda) {
 		t.Errorf("Lambda at 1M: got %v, want %v", rows[0].Lambda, lambda)
 	}
-	if !near(rows[0].DynamoDB, audited*(0.000000625+0.000000125)) {
+	if !near(rows[0].DynamoDB, audited*(a.DynamoWritesPerEvent*0.000000625+a.DynamoReadsPerEvent*0.000000125)) {
 		t.Errorf("DynamoDB at 1M: got %v", rows[0].DynamoDB)
+	}
+	if rows[0].XRay != 0 {
+		t.Errorf("X-Ray charged %v with the auditor's tracing off (modules/audit-alerts lambda_tracing)", rows[0].XRay)
 	}
 	// Everything but X-Ray (its first trace each second is not proportional) grows tenfold.
 	for _, f := range []func(AuditRow) float64{

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -37,36 +39,47 @@ import (
 )
 
 // emulatorGaps are the points where the emulators differ from AWS on this test's path,
-// with AWS's behaviour and what the test does about each. The modules are written for AWS.
-var emulatorGaps = []struct{ point, aws, test string }{
-	{"Lambda Invoke (moto without Docker, LocalStack host mode)",
+// with AWS's behaviour and what the test does about each; on names the emulator a row
+// applies to ("" for both). The modules are written for AWS.
+var emulatorGaps = []struct{ on, point, aws, test string }{
+	{"moto", "Lambda Invoke (moto without Docker)",
 		"Secrets Manager invokes the rotator for each step; Terraform's aws_lambda_invocation runs the bootstrap",
 		"the built bootstrap runs behind aws-lambda-rie with the environment Terraform set; RotateSecret only opens the pending version and the test drives the four steps"},
-	{"EventBridge Lambda targets (moto: PutEvents answers HTTP 500)",
+	{"moto", "EventBridge Lambda targets (moto: PutEvents answers HTTP 500)",
 		"the rules' matches invoke the auditor",
 		"an SQS target is added to each deployed rule (on moto the Lambda target is taken off first); the queued events are handed to the auditor behind aws-lambda-rie"},
-	{"PutEvents with an aws.* source",
+	{"localstack", "Lambda runtime (LocalStack host mode: the rotaudit-host executor)",
+		"the arm64 bootstrap runs in Lambda's sandbox",
+		"the zips are built for this machine's CPU (PACKAGE_GOARCH) and run as host processes behind aws-lambda-rie; the functions still declare arm64, which LocalStack does not check"},
+	{"localstack", "RotateSecret (LocalStack)",
+		"returns at once; Secrets Manager then invokes the four steps with SecretId = the secret's ARN and a RotationToken",
+		"the steps run inside the RotateSecret call with SecretId = the secret's name and no RotationToken; the test waits for AWSCURRENT to move either way"},
+	{"localstack", "EventBridge Lambda targets (LocalStack)",
+		"the rules' matches invoke the auditor",
+		"as AWS: the deployed Lambda targets invoke the auditor; an SQS copy target only counts the matches"},
+	{"", "PutEvents with an aws.* source",
 		"refused (only AWS services emit them; CloudTrail delivers them to the default bus)",
 		"the emulators accept them, which lets the test push CloudTrail-shaped events through the deployed rules"},
-	{"RotateSecret without RotationLambdaARN (moto)",
+	{"moto", "RotateSecret without RotationLambdaARN (moto)",
 		"keeps the function Terraform configured",
 		"the test passes the configured function ARN explicitly"},
-	{"ECR (LocalStack free edition: none)",
+	{"localstack", "ECR (LocalStack free edition: none)",
 		"the API's repository is created",
 		"envs/local's create_ecr is false on LocalStack"},
-	{"CloudTrail, ECS (moto partial, LocalStack free edition none)",
+	{"", "CloudTrail, ECS (moto partial, LocalStack free edition none)",
 		"the trail, the API service and the ECS database option are deployed",
 		"envs/local turns them off; the API runs as a local process on the secret Terraform made"},
-	{"IAM and resource policies (no emulator enforces them)",
+	{"", "IAM and resource policies (no emulator enforces them)",
 		"the secrets' deny policy stops every reader but the API, the rotators, the bootstrap and break-glass roles",
 		"the policy is applied and read back; its effect is covered by the plan tests, not by the emulator"},
 }
 
 // phase times one step of the test and prints it.
 type phases struct {
-	t     *testing.T
-	start time.Time
-	rows  []string
+	t        *testing.T
+	start    time.Time
+	rows     []string
+	emulator string
 }
 
 func (p *phases) run(name string, fn func()) {
@@ -82,6 +95,9 @@ func (p *phases) print() {
 	fmt.Printf("e2e phases (total %.1f s):\n%s\n", time.Since(p.start).Seconds(), strings.Join(p.rows, "\n"))
 	fmt.Println("emulator gaps met (AWS's behaviour -> what this test does):")
 	for _, g := range emulatorGaps {
+		if g.on != "" && g.on != p.emulator {
+			continue
+		}
 		fmt.Printf("  - %s: AWS: %s; test: %s\n", g.point, g.aws, g.test)
 	}
 }
@@ -105,6 +121,7 @@ type outputs struct {
 	EventRuleNames     map[string]string `json:"event_rule_names"`
 	AlertTopicARN      string            `json:"alert_topic_arn"`
 	AlertQueueURL      string            `json:"alert_queue_url"`
+	TrailBucketName    string            `json:"trail_bucket_name"`
 }
 
 func TestDeployment(t *testing.T) {
@@ -118,9 +135,13 @@ func TestDeployment(t *testing.T) {
 	}
 	env := testenv.Stack(t) // the stack's PostgreSQL; AWS is the fresh emulator at endpoint
 	ctx := context.Background()
-	p := &phases{t: t, start: time.Now()}
-	defer p.print()
 	emulator := emulatorKind(endpoint)
+	p := &phases{t: t, start: time.Now(), emulator: emulator}
+	defer p.print()
+	// On LocalStack the services run the functions (the rotaudit-host executor, or Docker):
+	// Secrets Manager invokes the rotator, EventBridge the auditor, and the test only calls
+	// the APIs an operator would. On moto the test plays those services itself.
+	servicesDrive := emulator == "localstack"
 	awsEnv := []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
 	if ddb := os.Getenv("ROTAUDIT_E2E_DYNAMODB_ENDPOINT"); ddb != "" {
@@ -172,6 +193,14 @@ func TestDeployment(t *testing.T) {
 	if emulator == "localstack" {
 		tf.vars["create_ecr"] = "false" // ECR is not in LocalStack's free edition
 	}
+	if servicesDrive {
+		// The trail bucket's notification invokes the auditor too, so a log file put there
+		// reaches it the way CloudTrail's deliveries would.
+		tf.vars["s3_backfill"] = "true"
+	}
+	if d := os.Getenv("ROTAUDIT_E2E_DIST_DIR"); d != "" {
+		tf.vars["dist_dir"] = d // zips built for this machine (scripts/localstack-test.sh)
+	}
 	destroyed := false
 	t.Cleanup(func() {
 		if !destroyed {
@@ -181,6 +210,8 @@ func TestDeployment(t *testing.T) {
 	})
 	var out outputs
 	var rawOutputs []byte
+	withECR := emulator != "localstack"
+	before := leftovers(t, cfg, withECR, nil) // what the emulator held before (a shared LocalStack)
 	p.run("terraform init and apply", func() {
 		tf.run(t, true, "init", "-input=false", "-lockfile=readonly")
 		tf.run(t, true, "apply", "-auto-approve", "-input=false")
@@ -206,8 +237,16 @@ func TestDeployment(t *testing.T) {
 	})
 
 	p.run("bootstrap through the deployed function", func() {
-		e := rotationtest.StartRIE(t, rie, bootstrapBin, append(envList(out.Bootstrap.Environment), awsEnv...)...)
-		body := invoke(t, e.URL, `{"trigger":"e2e"}`)
+		var call func(payload string) []byte
+		logs := func() string { return "" }
+		if servicesDrive {
+			call = func(payload string) []byte { return lambdaInvoke(t, cfg, out.Bootstrap.Name, payload) }
+		} else {
+			e := rotationtest.StartRIE(t, rie, bootstrapBin, append(envList(out.Bootstrap.Environment), awsEnv...)...)
+			call = func(payload string) []byte { return invoke(t, e.URL, payload) }
+			logs = e.Out.String
+		}
+		body := call(`{"trigger":"e2e"}`)
 		var res struct {
 			Changed bool `json:"changed"`
 			Apps    []struct {
@@ -216,14 +255,14 @@ func TestDeployment(t *testing.T) {
 			} `json:"apps"`
 		}
 		if err := json.Unmarshal(body, &res); err != nil || !res.Changed || len(res.Apps) != 1 || !res.Apps[0].PasswordSet || res.Apps[0].Username != appUser {
-			t.Fatalf("bootstrap answered %s (%v)\n%s", body, err, e.Out.String())
+			t.Fatalf("bootstrap answered %s (%v)\n%s", body, err, logs())
 		}
 		app := testenv.CurrentSecret(t, sm, out.AppSecretARN)
 		if !rotationtest.LogsIn(app) {
 			t.Fatal("after the bootstrap the app secret's password does not log in")
 		}
 		// A second run changes nothing.
-		body = invoke(t, e.URL, `{"trigger":"e2e-again"}`)
+		body = call(`{"trigger":"e2e-again"}`)
 		if err := json.Unmarshal(body, &res); err != nil || res.Changed {
 			t.Fatalf("second bootstrap run changed something: %s", body)
 		}
@@ -256,23 +295,28 @@ func TestDeployment(t *testing.T) {
 			if rot.Environment[rotation.EnvRotationStrategy] != strategy {
 				t.Fatalf("rotator %s runs %s=%q, the secret needs %q", rot.Name, rotation.EnvRotationStrategy, rot.Environment[rotation.EnvRotationStrategy], strategy)
 			}
-			e := emulators[strategy]
-			if e == nil {
-				e = rotationtest.StartRIE(t, rie, rotatorBin, append(envList(rot.Environment), awsEnv...)...)
-				emulators[strategy] = e
-			}
 			before := testenv.CurrentSecret(t, sm, secretARN)
 			d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretARN)})
 			if err != nil || !aws.ToBool(d.RotationEnabled) || aws.ToString(d.RotationLambdaARN) != rot.ARN {
 				t.Fatalf("%s secret: rotation enabled %v with %s, want %s (%v)", which, aws.ToBool(d.RotationEnabled), aws.ToString(d.RotationLambdaARN), rot.ARN, err)
 			}
-			started, err := sm.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(secretARN), RotationLambdaARN: aws.String(rot.ARN)})
-			if err != nil {
-				t.Fatalf("rotate %s: %v", which, err)
-			}
-			inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
-			if err := driver.Run(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
-				t.Fatalf("rotation of the %s secret (%s): %v\n%s", which, strategy, err, e.Out.String())
+			if servicesDrive {
+				// Secrets Manager runs the four steps through the deployed function.
+				rotateAndWait(t, sm, secretARN, rot.ARN, currentVersion(t, sm, secretARN))
+			} else {
+				e := emulators[strategy]
+				if e == nil {
+					e = rotationtest.StartRIE(t, rie, rotatorBin, append(envList(rot.Environment), awsEnv...)...)
+					emulators[strategy] = e
+				}
+				started, err := sm.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(secretARN), RotationLambdaARN: aws.String(rot.ARN)})
+				if err != nil {
+					t.Fatalf("rotate %s: %v", which, err)
+				}
+				inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+				if err := driver.Run(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
+					t.Fatalf("rotation of the %s secret (%s): %v\n%s", which, strategy, err, e.Out.String())
+				}
 			}
 			after := testenv.CurrentSecret(t, sm, secretARN)
 			if after.Password == before.Password || !rotationtest.LogsIn(after) {
@@ -291,7 +335,7 @@ func TestDeployment(t *testing.T) {
 	})
 
 	p.run("audit events through the deployed rules", func() {
-		auditThroughRules(t, cfg, emulator, out, rie, auditorBin, awsEnv)
+		auditThroughRules(t, cfg, emulator, servicesDrive, out, rie, auditorBin, awsEnv)
 	})
 
 	p.run("rotaudit check of the deployment", func() {
@@ -305,7 +349,7 @@ func TestDeployment(t *testing.T) {
 		if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)}); testenv.IgnoreNotFound(err) != nil {
 			t.Errorf("delete the test's master secret: %v", err)
 		}
-		if left := leftovers(t, cfg); len(left) > 0 {
+		if left := leftovers(t, cfg, withECR, before); len(left) > 0 {
 			t.Fatalf("terraform destroy left %d resources behind:\n  %s", len(left), strings.Join(left, "\n  "))
 		}
 	})
@@ -325,7 +369,7 @@ func emulatorKind(endpoint string) string {
 
 // auditThroughRules sends CloudTrail-shaped events through the rules Terraform deployed to
 // the auditor, and reads its findings from the queue subscribed to the alert topic.
-func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, out outputs, rie, auditorBin string, awsEnv []string) {
+func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDrive bool, out outputs, rie, auditorBin string, awsEnv []string) {
 	ctx := context.Background()
 	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.Unique("e2e_rules"))})
@@ -403,17 +447,28 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, out output
 	if err != nil || res.FailedEntryCount != 0 {
 		t.Fatalf("put events: %v (%d failed)", err, aws.ToInt32(&res.FailedEntryCount))
 	}
+	wantAlerts := 2
+	if servicesDrive {
+		remove := putTrailFile(t, cfg, out.TrailBucketName, account, run+"-s3steal",
+			ctRecord(run+"-s3steal", "secretsmanager.amazonaws.com", "GetSecretValue", intruder, "203.0.113.9", account, map[string]any{"secretId": out.AppSecretARN}))
+		defer remove()
+		wantAlerts++
+	}
 	matched := receive(t, sq, aws.ToString(q.QueueUrl), len(events), 30*time.Second)
 	if len(matched) != len(events) {
 		t.Fatalf("the deployed rules let %d of %d events through", len(matched), len(events))
 	}
-	e := rotationtest.StartRIE(t, rie, auditorBin, append(envList(out.AuditorEnvironment), awsEnv...)...)
-	for _, m := range matched {
-		if body := invoke(t, e.URL, m.body); bytes.Contains(body, []byte("errorMessage")) {
-			t.Fatalf("auditor failed on an event: %s\n%s", body, e.Out.String())
+	if !servicesDrive {
+		// The rules' Lambda targets would invoke the auditor; here the test does.
+		e := rotationtest.StartRIE(t, rie, auditorBin, append(envList(out.AuditorEnvironment), awsEnv...)...)
+		for _, m := range matched {
+			if body := invoke(t, e.URL, m.body); bytes.Contains(body, []byte("errorMessage")) {
+				t.Fatalf("auditor failed on an event: %s\n%s", body, e.Out.String())
+			}
 		}
 	}
-	alerts := receive(t, sq, out.AlertQueueURL, 2, 30*time.Second)
+	// Through EventBridge's asynchronous Lambda invocation the findings take longer.
+	alerts := receive(t, sq, out.AlertQueueURL, wantAlerts, 90*time.Second)
 	got := map[string][]string{}
 	for _, a := range alerts {
 		var env struct {
@@ -447,8 +502,37 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, out output
 	if !slices.Contains(got[run+"-rotfail"], "RA-06") {
 		t.Errorf("the rotation failure gave %v, want RA-06", got[run+"-rotfail"])
 	}
+	if servicesDrive && !slices.Contains(got[run+"-s3steal"], "RA-01") {
+		t.Errorf("the stranger's read in a trail log file (S3 notification) gave %v, want RA-01", got[run+"-s3steal"])
+	}
 	if r, ok := got[run+"-read"]; ok {
 		t.Errorf("the read by %s, a reader Terraform allowed, raised %v", readerRole, r)
+	}
+}
+
+// putTrailFile writes one CloudTrail log file holding rec into the trail bucket, where
+// CloudTrail would deliver it, and returns what deletes it again (before terraform destroy,
+// which cannot remove a bucket that holds objects).
+func putTrailFile(t *testing.T, cfg aws.Config, bucket, account, id string, rec map[string]any) func() {
+	t.Helper()
+	if bucket == "" {
+		t.Fatal("envs/local has no trail_bucket_name output")
+	}
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	now := time.Now().UTC()
+	key := fmt.Sprintf("AWSLogs/%s/CloudTrail/us-east-1/%s/%s_CloudTrail_us-east-1_%s_%s.json.gz",
+		account, now.Format("2006/01/02"), account, now.Format("20060102T1504Z"), id)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	json.NewEncoder(zw).Encode(map[string]any{"Records": []any{rec}})
+	zw.Close()
+	if _, err := s3c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(gz.Bytes())}); err != nil {
+		t.Fatalf("put trail log file: %v", err)
+	}
+	return func() {
+		if _, err := s3c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+			t.Errorf("delete the trail log file: %v", err)
+		}
 	}
 }
 

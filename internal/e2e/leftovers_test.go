@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,10 +24,12 @@ import (
 
 // leftovers lists what the emulator still holds of a deployment after destroy: every kind
 // of resource the modules of envs/local create, read through the services' own APIs (not
-// Terraform's state). The emulator is the test's own, so anything left counts, except
-// what exists in a fresh account (the default VPC and security groups, AWS-managed keys)
-// and KMS keys pending deletion (AWS makes every key wait at least 7 days).
-func leftovers(t *testing.T, cfg aws.Config) []string {
+// Terraform's state). Anything left counts, except what exists in a fresh account (the
+// default VPC and security groups, AWS-managed keys), KMS keys pending deletion (AWS makes
+// every key wait at least 7 days) and what was there before the apply (before: the
+// LocalStack stack is shared with the stack's own secrets). withECR is false where the
+// emulator has no ECR.
+func leftovers(t *testing.T, cfg aws.Config, withECR bool, before []string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var left []string
@@ -138,7 +141,9 @@ func leftovers(t *testing.T, cfg aws.Config) []string {
 			}
 		}
 	}
-	if out, err := ecr.NewFromConfig(cfg).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{}); err != nil {
+	if !withECR {
+		// nothing to list
+	} else if out, err := ecr.NewFromConfig(cfg).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{}); err != nil {
 		fail("ecr repositories", err)
 	} else {
 		for _, r := range out.Repositories {
@@ -164,5 +169,5 @@ func leftovers(t *testing.T, cfg aws.Config) []string {
 			}
 		}
 	}
-	return left
+	return slices.DeleteFunc(left, func(r string) bool { return slices.Contains(before, r) })
 }

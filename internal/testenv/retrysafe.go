@@ -18,7 +18,9 @@ import (
 // S3 CreateBucket in us-east-1, EventBridge PutRule and PutTargets. The others go through
 // CreateOnce; a delete whose result matters goes through IgnoreNotFound. EventBridge
 // PutEvents and SNS Publish cannot be made idempotent: a test that reads what they deliver
-// counts each event or message once.
+// counts each event or message once. Exception: LocalStack 4.14.0 refuses a repeated
+// CreateSecret with ResourceExistsException (TestCreateSecretRetryIsIdempotent skips there),
+// so on LocalStack a retried CreateSecret can still fail a test.
 
 // AlreadyExists reports whether err is an AWS API's refusal to create a resource that
 // exists already (AWS's codes, which moto and LocalStack use too).

@@ -61,6 +61,7 @@ func TestCreateSecretRetryIsIdempotent(t *testing.T) {
 	t.Cleanup(func() {
 		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: first.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
 	})
+	e.SkipOn(t, LocalStack, "LocalStack 4.14.0 answers a repeated CreateSecret with the same token and value ResourceExistsException (localstack/README.md); a test's CreateSecret there needs CreateOnce")
 	again, err := sm.CreateSecret(ctx, in)
 	if err != nil || aws.ToString(again.ARN) != aws.ToString(first.ARN) {
 		t.Fatalf("the same CreateSecret again: %v, %v; want the first answer (ARN %s)", again, err, aws.ToString(first.ARN))

@@ -389,7 +389,7 @@ func TestReadmesMatchCode(t *testing.T) {
 func TestAuditRulesUseSharedPatterns(t *testing.T) {
 	repo(t)
 	dir := filepath.Join("modules", "audit-alerts")
-	for _, p := range []string{"management-events.json", "iam-events.json"} {
+	for _, p := range []string{"management-events.json", "iam-events.json", "access-events.json"} {
 		b, err := os.ReadFile(filepath.Join(dir, "patterns", p))
 		if err != nil {
 			t.Fatal(err)
@@ -406,6 +406,7 @@ func TestAuditRulesUseSharedPatterns(t *testing.T) {
 	for _, want := range []string{
 		`file("${path.module}/patterns/management-events.json")`,
 		`file("${path.module}/patterns/iam-events.json")`,
+		`file("${path.module}/patterns/access-events.json")`,
 		`provider = aws.us_east_1`,
 	} {
 		if !bytes.Contains(main, []byte(want)) {

@@ -23,6 +23,7 @@ locals {
 
   management_pattern = file("${path.module}/patterns/management-events.json")
   iam_pattern        = file("${path.module}/patterns/iam-events.json")
+  access_pattern     = file("${path.module}/patterns/access-events.json")
 
   # The audit configuration document (internal/audit.Config); unset durations are left
   # out so the auditor applies its defaults, and so are the optional sections left empty,
@@ -203,6 +204,7 @@ module "auditor" {
   memory_mb              = var.lambda_memory_mb
   timeout_seconds        = var.lambda_timeout_seconds
   dead_letter_target_arn = aws_sqs_queue.dlq.arn
+  tracing_mode           = var.lambda_tracing ? "Active" : "PassThrough"
   policy_name            = "audit"
   policy_json            = data.aws_iam_policy_document.auditor.json
   log_retention_days     = var.log_retention_days
@@ -255,6 +257,40 @@ resource "aws_lambda_permission" "management" {
   function_name  = module.auditor.function_name
   principal      = "events.amazonaws.com"
   source_arn     = aws_cloudwatch_event_rule.management.arn
+  source_account = local.account_id
+}
+
+# STS, IAM Roles Anywhere and EC2 calls that hand out credentials or open the database
+# (rules RA-15, RA-16, RA-18, RA-20): no room is left in the management pattern. AssumeRole
+# and GetFederationToken are read-only calls, so this rule has the management rule's state.
+resource "aws_cloudwatch_event_rule" "access" {
+  name          = "${var.name}-audit-access"
+  description   = "STS federation tokens and user-made AssumeRole, IAM Roles Anywhere, security group ingress"
+  event_pattern = local.access_pattern
+  state         = var.management_rule_state
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "access" {
+  rule      = aws_cloudwatch_event_rule.access.name
+  target_id = "auditor"
+  arn       = module.auditor.arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+  retry_policy {
+    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = 3600
+  }
+}
+
+resource "aws_lambda_permission" "access" {
+  statement_id   = "AllowEventBridgeAccess"
+  action         = "lambda:InvokeFunction"
+  function_name  = module.auditor.function_name
+  principal      = "events.amazonaws.com"
+  source_arn     = aws_cloudwatch_event_rule.access.arn
   source_account = local.account_id
 }
 

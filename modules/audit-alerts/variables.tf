@@ -18,6 +18,12 @@ variable "lambda_zip_path" {
   }
 }
 
+variable "lambda_tracing" {
+  type        = bool
+  description = "Trace the audit Lambda with X-Ray (active tracing). Off by default: it is invoked once per audited event, and at 10M CloudTrail events a month the traces cost more than the rest of the pipeline; its JSON logs carry each request id."
+  default     = false
+}
+
 variable "lambda_memory_mb" {
   type        = number
   description = "Memory of the audit Lambda in MB (whole CloudTrail log files are streamed, not loaded)."
@@ -113,7 +119,7 @@ variable "trails" {
     arn    = string
     bucket = string
   }))
-  description = "Trails the audit depends on, with the bucket each delivers to (trails); tampering with them or their buckets is flagged. Empty: every trail counts and no bucket is watched."
+  description = "Trails the audit depends on, with the bucket each delivers to (trails); tampering with them or their buckets is flagged. Empty: every trail counts, and buckets are learnt from the trails' CreateTrail and UpdateTrail events and deliveries."
   default     = []
 
   validation {
@@ -128,7 +134,7 @@ variable "trails" {
 
 variable "databases" {
   type        = list(string)
-  description = "RDS instance or cluster identifiers (or ARNs) of the database (databases), whose snapshots, master password and settings the RDS rules follow."
+  description = "RDS instance or cluster identifiers (or ARNs) of the database (databases), whose snapshots, master password and settings the RDS rules follow. Empty: every database in the account is watched."
   default     = []
 
   validation {

@@ -177,6 +177,11 @@ func (r *Record) Additional(v any) bool {
 	return decodeObject(r.AdditionalEventData, v)
 }
 
+// Response decodes responseElements into v, like Params.
+func (r *Record) Response(v any) bool {
+	return decodeObject(r.ResponseElements, v)
+}
+
 func decodeObject(raw json.RawMessage, v any) bool {
 	if len(raw) == 0 || raw[0] != '{' {
 		return false

@@ -7,7 +7,8 @@
 // It understands the line prefixes '%m [%p] %u@%d ' (the local stack) and RDS's fixed
 // '%t:%r:%u@%d:[%p]:'; the connection lines carry the client's address, and the lines of
 // one connection share the backend's pid, which ties an authorization or a failure to
-// the address its "connection received" line gave.
+// the address its "connection received" line gave. Times are read in whatever
+// log_timezone wrote them (zone.go): an abbreviation, a numeric offset or a zone name.
 package pglog
 
 import (
@@ -94,9 +95,12 @@ func (p *Parser) Line(line string, ts time.Time) (l Login, ok bool, err error) {
 		}
 		return l, false, ErrNotLog
 	}
-	pre := parsePrefix(prefix)
-	if pre.time.IsZero() {
-		pre.time = ts
+	pre, err := parsePrefix(prefix)
+	if err != nil && ts.IsZero() {
+		return l, false, err
+	}
+	if pre.time.IsZero() || err != nil {
+		pre.time = ts // CloudWatch's timestamp is the instant, whatever the line's zone
 	}
 	if pre.time.IsZero() || pre.pid == "" {
 		return l, false, ErrNotLog
@@ -168,31 +172,14 @@ type prefixFields struct {
 	user, db, host string
 }
 
-var timeLayouts = []string{"2006-01-02 15:04:05.000 MST", "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05.000000 MST"}
-
-// parsePrefix reads the time (first), the [pid], user@db and RDS's host(port).
-func parsePrefix(s string) prefixFields {
+// parsePrefix reads the time (first), the [pid], user@db and RDS's host(port). err is
+// set when the prefix starts with a time whose zone is unknown.
+func parsePrefix(s string) (prefixFields, error) {
 	var f prefixFields
 	s = strings.TrimSpace(s)
-	// Time: "YYYY-MM-DD HH:MM:SS[.fff] ZONE" at the start.
-	if len(s) >= 19 && s[4] == '-' && s[10] == ' ' {
-		end := 19
-		for end < len(s) && s[end] != ' ' && s[end] != ':' {
-			end++
-		}
-		if end < len(s) && s[end] == ' ' {
-			z := end + 1
-			for z < len(s) && s[z] >= 'A' && s[z] <= 'Z' {
-				z++
-			}
-			for _, layout := range timeLayouts {
-				if t, err := time.Parse(layout, s[:z]); err == nil {
-					f.time = t
-					break
-				}
-			}
-			s = s[z:]
-		}
+	t, rest, found, zerr := parseTime(s)
+	if found {
+		f.time, s = t, rest
 	}
 	for rest := s; f.pid == ""; {
 		i := strings.IndexByte(rest, '[')
@@ -223,7 +210,7 @@ func parsePrefix(s string) prefixFields {
 			}
 		}
 	}
-	return f
+	return f, zerr
 }
 
 func isDigits(s string) bool {
@@ -286,30 +273,75 @@ func firstNonEmpty(v ...string) string {
 // maxLine bounds one log line (a huge STATEMENT line is skipped, not a reason to fail).
 const maxLine = 1 << 20
 
-// Stream reads a server log file and calls fn for each Login, in file order. Lines
-// that are not log lines are counted in skipped; a read error stops it.
+// Stream reads a server log file and calls fn for each Login, in file order. Lines that
+// are not log lines are counted in skipped; a last line without its newline, which the
+// server is still writing, is left alone. A line whose time is in a zone that cannot be
+// placed (ErrZone), or a log of which no line can be read at all (another log_line_prefix,
+// not a PostgreSQL log), is an error: the DB-xx rules would otherwise be blind, or judge
+// logins hours away from when they happened, with nothing but a warning to show for it.
 func Stream(r io.Reader, fn func(*Login) error) (logins, skipped int, err error) {
 	p := NewParser()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for sc.Scan() {
-		l, ok, perr := p.Line(sc.Text(), time.Time{})
-		if perr != nil {
+	br := bufio.NewReaderSize(r, 64<<10)
+	n, read := 0, 0
+	for {
+		line, complete, rerr := readLine(br)
+		if rerr != nil && rerr != io.EOF {
+			return logins, skipped, fmt.Errorf("read postgresql log: %w", rerr)
+		}
+		if line == "" && rerr == io.EOF {
+			break
+		}
+		n++
+		l, ok, perr := p.Line(line, time.Time{})
+		switch {
+		case perr != nil && !complete:
+			// The last line has no newline yet: the server is still writing it.
+		case errors.Is(perr, ErrZone):
+			return logins, skipped, fmt.Errorf("line %d: %w", n, perr)
+		case perr != nil:
 			skipped++
-			continue
+		default:
+			if !strings.HasPrefix(line, "\t") && strings.TrimSpace(line) != "" {
+				read++
+			}
+			if ok {
+				logins++
+				if err := fn(&l); err != nil {
+					return logins, skipped, err
+				}
+			}
 		}
-		if !ok {
-			continue
-		}
-		logins++
-		if err := fn(&l); err != nil {
-			return logins, skipped, err
+		if rerr == io.EOF {
+			break
 		}
 	}
-	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
-		return logins, skipped, fmt.Errorf("read postgresql log: %w", err)
+	if read == 0 && skipped > 0 {
+		return logins, skipped, fmt.Errorf("none of %d lines is a PostgreSQL log line with a time and a [pid] in its prefix (log_line_prefix '%%m [%%p] %%u@%%d ' or RDS's): %w", skipped, ErrNotLog)
 	}
 	return logins, skipped, nil
+}
+
+// readLine reads one line without its line ending; complete is false for a last line
+// that has no newline (still being written). A line longer than maxLine comes back empty.
+func readLine(br *bufio.Reader) (line string, complete bool, err error) {
+	var buf []byte
+	tooLong := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong && len(buf)+len(chunk) <= maxLine {
+			buf = append(buf, chunk...)
+		} else {
+			tooLong, buf = true, buf[:0]
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == nil:
+			return strings.TrimRight(string(buf), "\r\n"), true, nil
+		default:
+			return strings.TrimRight(string(buf), "\r\n"), false, err
+		}
+	}
 }
 
 // Envelope is the CloudWatch Logs subscription payload once decoded.

@@ -21,7 +21,7 @@ import (
 
 // PatternFiles are the EventBridge pattern documents that modules/audit-alerts deploys,
 // in modules/audit-alerts/patterns.
-var PatternFiles = []string{"management-events.json", "iam-events.json"}
+var PatternFiles = []string{"management-events.json", "iam-events.json", "access-events.json"}
 
 // Queue creates an SQS queue named prefix and a unique suffix and returns its URL and ARN.
 func Queue(t testing.TB, ctx context.Context, sq *sqs.Client, prefix string) (url, arn string) {

@@ -38,7 +38,7 @@ const NATNetworks = `["198.51.100.10/32", "198.51.100.11/32", "203.0.113.40/32"]
 // period (two days) covers the first rotation, as a real one should cover a rotation cycle.
 func Config() string {
 	return fmt.Sprintf(`{
-  "watched_secrets": [{"arn": %q}, {"arn": %q}],
+  "watched_secrets": [{"arn": %q}, {"arn": %q}, {"name_prefix": "rotaudit/prod/"}],
   "kms_keys": [%q],
   "readers": [%q],
   "rotators": [%q],
@@ -222,13 +222,13 @@ func (g *Gen) Noise(t time.Time) error {
 }
 
 // Intrusion acts out the incident: an unknown role reads the app secret and enumerates
-// others, then weakens the trail's selectors; a rotation fails.
+// the deployment's other secrets, then weakens the trail's selectors; a rotation fails.
 func (g *Gen) Intrusion(t time.Time) error {
 	who := role("arn:aws:iam::111122223333:role/ci-runner", "build-4242")
 	ip := "185.220.101.7"
 	recs := []*cloudtrail.Record{g.rec(t, who, "secretsmanager.amazonaws.com", "GetSecretValue", ip, "aws-cli/2.17.0 Python/3.12", map[string]string{"secretId": "rotaudit/prod/app"})}
 	for i := 0; i < 6; i++ {
-		recs = append(recs, g.rec(t.Add(time.Duration(10+i)*time.Second), who, "secretsmanager.amazonaws.com", "GetSecretValue", ip, "aws-cli/2.17.0 Python/3.12", map[string]string{"secretId": fmt.Sprintf("team/service-%d", i)}))
+		recs = append(recs, g.rec(t.Add(time.Duration(10+i)*time.Second), who, "secretsmanager.amazonaws.com", "GetSecretValue", ip, "aws-cli/2.17.0 Python/3.12", map[string]string{"secretId": fmt.Sprintf("rotaudit/prod/service-%d", i)}))
 	}
 	recs = append(recs, g.rec(t.Add(time.Minute), who, "cloudtrail.amazonaws.com", "PutEventSelectors", ip, "aws-cli/2.17.0 Python/3.12",
 		map[string]any{"trailName": "rotaudit-prod", "eventSelectors": []map[string]any{{"readWriteType": "WriteOnly", "includeManagementEvents": true}}}))

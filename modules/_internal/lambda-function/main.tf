@@ -1,5 +1,5 @@
 # Internal (modules/_internal/README.md): one Lambda function of this project (a Go binary
-# named bootstrap, arm64, provided.al2023, X-Ray tracing, JSON logs) with what every such
+# named bootstrap, arm64, provided.al2023, X-Ray tracing unless turned off, JSON logs) with what every such
 # function needs: its log group, an IAM role Lambda may assume only for this account, and
 # one inline policy that lets it write its logs and traces and, in a VPC, manage its
 # network interfaces in its own subnets only. The caller's permissions (policy_json) join
@@ -141,7 +141,7 @@ resource "aws_lambda_function" "this" {
   }
 
   tracing_config {
-    mode = "Active"
+    mode = var.tracing_mode
   }
 
   logging_config {

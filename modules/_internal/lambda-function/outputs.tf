@@ -32,3 +32,8 @@ output "subnet_ids" {
   description = "Subnets the function runs in (empty outside a VPC)."
   value       = flatten(aws_lambda_function.this.vpc_config[*].subnet_ids)
 }
+
+output "tracing_mode" {
+  description = "The function's X-Ray tracing mode (Active or PassThrough)."
+  value       = aws_lambda_function.this.tracing_config[0].mode
+}

@@ -45,6 +45,17 @@ variable "timeout_seconds" {
   default     = 30
 }
 
+variable "tracing_mode" {
+  type        = string
+  description = "X-Ray tracing of the function: Active (every cold start and 5% of calls traced) or PassThrough (only calls whose caller sampled them)."
+  default     = "Active"
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "tracing_mode must be Active or PassThrough."
+  }
+}
+
 variable "reserved_concurrency" {
   type        = number
   description = "Reserved concurrent executions; null leaves the function in the unreserved pool."

@@ -34,6 +34,14 @@ run "iam_events_forwarded_from_us_east_1" {
     error_message = "read-only management events must reach the auditor"
   }
   assert {
+    condition     = aws_cloudwatch_event_rule.access.state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" && aws_lambda_permission.access.principal == "events.amazonaws.com"
+    error_message = "AssumeRole and GetFederationToken are read-only: the access rule needs the management rule's state, and may invoke the auditor"
+  }
+  assert {
+    condition     = module.auditor.tracing_mode == "PassThrough"
+    error_message = "the auditor is not traced unless lambda_tracing is set"
+  }
+  assert {
     condition     = jsondecode(module.auditor.environment["AUDIT_CONFIG"]).watched_secrets[0].arn == var.watched_secret_arns[0]
     error_message = "the generated audit configuration watches the given secrets"
   }
