@@ -107,12 +107,12 @@ var viaServiceKMS = map[string][]string{
 	"secretsmanager:GetSecretValue":           {"kms:Decrypt"},
 	"secretsmanager:PutSecretValue":           {"kms:GenerateDataKey"},
 	"secretsmanager:UpdateSecretVersionStage": {},
-	"sns:Publish":                             {"kms:GenerateDataKey", "kms:Decrypt"},
-	"dynamodb:GetItem":                        {"kms:Decrypt"},
-	"dynamodb:Query":                          {"kms:Decrypt"},
-	"dynamodb:PutItem":                        {"kms:Decrypt"},
-	"dynamodb:UpdateItem":                     {"kms:Decrypt"},
-	"dynamodb:DeleteItem":                     {"kms:Decrypt"},
+	"sns:Publish":         {"kms:GenerateDataKey", "kms:Decrypt"},
+	"dynamodb:GetItem":    {"kms:Decrypt"},
+	"dynamodb:Query":      {"kms:Decrypt"},
+	"dynamodb:PutItem":    {"kms:Decrypt"},
+	"dynamodb:UpdateItem": {"kms:Decrypt"},
+	"dynamodb:DeleteItem": {"kms:Decrypt"},
 }
 
 // Action is the IAM action of a method of a Use.
