@@ -1,0 +1,237 @@
+package awscheck
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Ops are the matrix's columns per secret, each the requests AWS evaluates for it.
+var Ops = []string{"read", "write", "rotate", "delete", "decrypt"}
+
+// Matrix says, per secret, which principals may do what.
+type Matrix struct {
+	Env     string
+	Secrets []string            // names
+	Rows    []MatrixRow         // principals holding at least one permission
+	Others  int                 // principals holding none
+	allowed map[string][]string // principal ARN -> "op secret"
+}
+
+// MatrixRow is one principal's permissions, per secret.
+type MatrixRow struct {
+	Principal string
+	Cells     []string // per secret: the ops allowed, "" when none
+}
+
+// outsider is a principal of the account that no policy of the deployment names, with
+// full permissions of its own: what the resource and key policies alone hold back.
+const outsiderName = "any other principal of the account, even with secretsmanager:*, kms:*, lambda:* on *"
+
+// stableName drops the suffix Terraform's name_prefix adds (a 26-digit timestamp).
+var generatedSuffix = regexp.MustCompile(`-?[0-9]{20,}$`)
+
+func stableName(n string) string { return generatedSuffix.ReplaceAllString(n, "") }
+
+func (e *Env) opRequests(principal string, identity []map[string]any, s *Secret, op string) []Request {
+	base := func(action, res string, pol map[string]any) Request {
+		return Request{
+			Principal: principal, Action: action, Resource: res, AccountID: e.Account,
+			IdentityPolicies: identity, ResourcePolicy: pol,
+			Context: map[string]any{"aws:PrincipalArn": principal, "aws:PrincipalAccount": e.Account},
+		}
+	}
+	cmk := s.KeyARN != "" && e.Keys[s.KeyARN] != nil
+	via := func(action string) []Request {
+		if !cmk {
+			return nil
+		}
+		r := base(action, s.KeyARN, e.Keys[s.KeyARN])
+		r.Context["kms:ViaService"] = "secretsmanager." + e.Region + ".amazonaws.com"
+		r.Context["kms:CallerAccount"] = e.Account
+		return []Request{r}
+	}
+	switch op {
+	case "read":
+		return append([]Request{base("secretsmanager:GetSecretValue", s.ARN, s.Policy)}, via("kms:Decrypt")...)
+	case "write":
+		return append([]Request{base("secretsmanager:PutSecretValue", s.ARN, s.Policy)}, via("kms:GenerateDataKey")...)
+	case "rotate":
+		// RotateSecret also needs lambda:InvokeFunction on the rotation function, which
+		// IAM's action data does not say.
+		// https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html
+		out := []Request{base("secretsmanager:RotateSecret", s.ARN, s.Policy)}
+		if f := e.function(s.RotationLambdaARN); f != nil {
+			out = append(out, base("lambda:InvokeFunction", f.ARN, f.Policy))
+		}
+		return out
+	case "delete":
+		return []Request{base("secretsmanager:DeleteSecret", s.ARN, s.Policy)}
+	case "decrypt":
+		if !cmk {
+			return nil
+		}
+		r := base("kms:Decrypt", s.KeyARN, e.Keys[s.KeyARN])
+		r.Context["kms:CallerAccount"] = e.Account
+		return []Request{r}
+	}
+	return nil
+}
+
+// matrix evaluates who may do what to each secret, and the rules on it.
+func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, error) {
+	type who struct {
+		arn, name string
+		identity  []map[string]any
+	}
+	var principals []who
+	for _, arn := range sortedKeys(e.Principals) {
+		p := e.Principals[arn]
+		principals = append(principals, who{arn, stableName(p.Name), p.Policies})
+	}
+	outsider := who{fmt.Sprintf("arn:aws:iam::%s:role/awscheck-outsider", e.Account), outsiderName,
+		[]map[string]any{allowAll}}
+	principals = append(principals, outsider)
+	secrets := sortedSecrets(e)
+
+	type slot struct{ p, s, op, n int }
+	var reqs []Request
+	var slots []slot
+	for pi, p := range principals {
+		for si, s := range secrets {
+			for oi, op := range Ops {
+				rs := e.opRequests(p.arn, p.identity, s, op)
+				if len(rs) == 0 {
+					continue
+				}
+				slots = append(slots, slot{pi, si, oi, len(rs)})
+				reqs = append(reqs, rs...)
+			}
+		}
+	}
+	// The wildcard rule: nobody holds secretsmanager:*, kms:* (or *) on every resource. An
+	// unrelated secret and key (the key's policy the default, which delegates to IAM) show it.
+	unrelatedSecret := fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:awscheck-unrelated-AbCdEf", e.Region, e.Account)
+	unrelatedKey := fmt.Sprintf("arn:aws:kms:%s:%s:key/00000000-0000-0000-0000-00000000a5c0", e.Region, e.Account)
+	defaultKeyPolicy := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::" + e.Account + ":root"}, "Action": "kms:*", "Resource": "*"}}}
+	wild := []struct{ action, res string }{
+		{"secretsmanager:DeleteSecret", unrelatedSecret}, {"secretsmanager:GetSecretValue", unrelatedSecret},
+		{"kms:Decrypt", unrelatedKey}, {"kms:ScheduleKeyDeletion", unrelatedKey},
+	}
+	wildStart := len(reqs)
+	for _, p := range principals[:len(principals)-1] {
+		for _, w := range wild {
+			r := Request{Principal: p.arn, Action: w.action, Resource: w.res, AccountID: e.Account, IdentityPolicies: p.identity,
+				Context: map[string]any{"aws:PrincipalArn": p.arn, "aws:PrincipalAccount": e.Account}}
+			if strings.HasPrefix(w.action, "kms:") {
+				r.ResourcePolicy = defaultKeyPolicy
+			}
+			reqs = append(reqs, r)
+		}
+	}
+	dec, err := ev.Evaluate(ctx, reqs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: matrix: %w", e.Name, err)
+	}
+	var findings []Finding
+	add := func(format string, args ...any) {
+		findings = append(findings, Finding{Env: e.Name, Message: fmt.Sprintf(format, args...)})
+	}
+	for i, p := range principals[:len(principals)-1] {
+		for j, w := range wild {
+			if dec[wildStart+i*len(wild)+j] == Allowed {
+				add("%s may call %s on %s, a resource of no one's: it holds a wildcard (secretsmanager:*, kms:* or * on *)", p.name, w.action, w.res)
+			}
+		}
+	}
+
+	allowed := map[[3]int]bool{}
+	k := 0
+	for _, sl := range slots {
+		ok := true
+		for n := 0; n < sl.n; n++ {
+			ok = ok && dec[k+n] == Allowed
+		}
+		k += sl.n
+		allowed[[3]int{sl.p, sl.s, sl.op}] = ok
+	}
+	m := &Matrix{Env: e.Name, allowed: map[string][]string{}}
+	for _, s := range secrets {
+		m.Secrets = append(m.Secrets, s.Name)
+	}
+	apiRoles := map[string]string{}
+	for _, in := range e.Instances() {
+		if in.Kind == API {
+			apiRoles[in.RoleARN] = e.secretARN(in.Env["DB_SECRET_ID"])
+		}
+	}
+	for pi, p := range principals {
+		row := MatrixRow{Principal: p.name}
+		any := false
+		for si, s := range secrets {
+			var ops []string
+			for oi, op := range Ops {
+				if allowed[[3]int{pi, si, oi}] {
+					ops = append(ops, op)
+					m.allowed[p.arn] = append(m.allowed[p.arn], op+" "+s.Name)
+					// The API task reads its secret and does nothing else.
+					if app, isAPI := apiRoles[p.arn]; isAPI && !(op == "read" && s.ARN == app) {
+						add("api task (role %s) may %s %s: the API task reads the app secret only", p.name, op, s.Name)
+					}
+					// The policies alone keep a principal they do not name from reading.
+					if p.arn == outsider.arn && s.Policy != nil && (op == "read" || op == "decrypt") {
+						add("%s may %s %s: the secret's and key's policies must deny it", p.name, op, s.Name)
+					}
+				}
+			}
+			row.Cells = append(row.Cells, strings.Join(ops, ", "))
+			any = any || len(ops) > 0
+		}
+		if any || p.arn == outsider.arn {
+			m.Rows = append(m.Rows, row)
+		} else {
+			m.Others++
+		}
+	}
+	for arn, app := range apiRoles {
+		if !contains(m.allowed[arn], "read "+e.Secrets[app].Name) {
+			add("api task (role %s) cannot read %s", stableName(e.principalName(arn)), e.Secrets[app].Name)
+		}
+	}
+	sort.SliceStable(m.Rows, func(i, j int) bool {
+		if (m.Rows[i].Principal == outsiderName) != (m.Rows[j].Principal == outsiderName) {
+			return m.Rows[j].Principal == outsiderName
+		}
+		return m.Rows[i].Principal < m.Rows[j].Principal
+	})
+	return m, findings, nil
+}
+
+// Markdown renders the matrix as a table.
+func (m *Matrix) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s**\n\n| principal |", m.Env)
+	for _, s := range m.Secrets {
+		fmt.Fprintf(&b, " `%s` |", s)
+	}
+	b.WriteString("\n|---|")
+	for range m.Secrets {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range m.Rows {
+		fmt.Fprintf(&b, "| %s |", r.Principal)
+		for _, c := range r.Cells {
+			if c == "" {
+				c = "—"
+			}
+			fmt.Fprintf(&b, " %s |", c)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\nEvery other principal of the deployment (%d roles) may do none of these.\n", m.Others)
+	return b.String()
+}

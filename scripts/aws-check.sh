@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# make aws-check: what AWS would refuse and the emulators let through, checked offline
+# (internal/awscheck). Applies every environment's root (local, dev, stage, prod) with its
+# own terraform.tfvars to one fresh moto server of its own, reads the concrete policies back
+# from `terraform show -json`, and evaluates every AWS call the code makes against them with
+# @cloud-copilot/iam-simulate (internal/awscheck/evaluator). Nothing is kept between runs
+# except node_modules, which is keyed on the evaluator's package-lock.json.
+#
+#   scripts/aws-check.sh            apply, check, prove that the check bites (mutations)
+#   AWSCHECK_UPDATE=1 ...           rewrite the access matrix in docs/aws-access.md
+#   AWSCHECK_KEEP=DIR ...           also leave the applied states in DIR (for debugging)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/tf-lib.sh"
+cd "$ROOT"
+
+t0=$SECONDS
+command -v node >/dev/null || die "aws-check needs Node.js >= 20 (the IAM evaluator is an npm package)"
+command -v npm >/dev/null || die "aws-check needs npm (npm ci installs the IAM evaluator)"
+tf_setup
+
+# The evaluator: npm ci into internal/awscheck/evaluator/node_modules (git-ignored), again
+# whenever package-lock.json changes.
+ev=$ROOT/internal/awscheck/evaluator
+stamp=$ev/node_modules/.lock-sha256
+want=$(sha256sum "$ev/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  say "installing the IAM evaluator (npm ci, @cloud-copilot/iam-simulate pinned in package-lock.json)"
+  (cd "$ev" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$stamp"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rotaudit-aws-check.XXXXXX")
+moto_pid=
+cleanup() {
+  [ -n "$moto_pid" ] && { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+endpoint=http://127.0.0.1:$port
+say "starting a fresh moto server on $endpoint (log: $work/moto.log)"
+# AWS managed policies loaded: the database's monitoring role attaches one.
+MOTO_IAM_LOAD_MANAGED_POLICIES=true "$(moto_cmd)" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 </dev/null &
+moto_pid=$!
+wait_until 60 "moto server on $port" curl -fsS -o /dev/null "$endpoint/moto-api/" ||
+  { tail -20 "$work/moto.log" >&2; die "the aws-check moto server did not start"; }
+
+# The roots find the modules at ../../modules: the copies keep that layout.
+ln -s "$ROOT/modules" "$work/modules"
+mkdir -p "$work/envs" "$work/states" "$work/dist"
+cp "$ROOT"/envs/common/tests/dist/*.zip "$work/dist/" # stand-ins: the code's content is not checked here
+
+# envs/local reads the stack's master secret; on the fresh emulator it is a stand-in.
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+  aws --endpoint-url "$endpoint" secretsmanager create-secret --name rotaudit/local/admin \
+  --secret-string '{"engine":"postgres","host":"127.0.0.1","port":15432,"username":"rotaudit_admin","password":"stand-in","dbname":"rates"}' >/dev/null
+
+# apply ENV: one root, its state as JSON in $work/states/ENV.json, its log in $work/ENV.log.
+apply() {
+  local env=$1 dir=$work/envs/$1 s
+  mkdir -p "$dir"
+  local args=(-var "dist_dir=../../dist" -parallelism=20)
+  if [ "$env" = local ]; then
+    cp "$ROOT"/envs/local/*.tf "$ROOT"/envs/local/terraform.tfvars "$dir/"
+    args+=(-var "endpoint=$endpoint")
+  else
+    cp "$ROOT"/envs/common/*.tf "$ROOT/envs/$env/terraform.tfvars" "$ROOT/envs/$env/.terraform.lock.hcl" "$dir/"
+    cp "$ROOT"/internal/awscheck/tf/*.tf "$dir/"
+    # Skipped: the bootstrap's invocation (Lambda execution needs Docker; it holds no
+    # policy), the API's auto scaling (moto 5.2.1 lacks its ListTagsForResource) and the
+    # RDS instance (internal/awscheck/tf/awscheck_override.tf says why): every other
+    # resource of the root is applied.
+    args+=(-var "awscheck_endpoint=$endpoint" -var invoke_bootstrap=false)
+    args+=(-var "certificate_arn=arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000")
+    for s in module.network module.ecr module.database.aws_db_subnet_group.this module.database.module.key \
+      module.database.aws_db_parameter_group.this module.secret_rotation module.db_access_iam \
+      module.audit_trail module.audit_alerts module.api.module.roles module.api.aws_ecs_service.this; do
+      args+=("-target=$s")
+    done
+  fi
+  local s0=$SECONDS
+  if ! { $TF -chdir="$dir" init -input=false -no-color &&
+    $TF -chdir="$dir" apply -auto-approve -input=false -no-color "${args[@]}" &&
+    $TF -chdir="$dir" show -json -no-color >"$work/states/$env.json"; } >"$work/$env.log" 2>&1; then
+    grep -A12 '^Error' "$work/$env.log" >&2 || tail -30 "$work/$env.log" >&2
+    echo "apply of $env failed" >"$work/$env.failed"
+    return 1
+  fi
+  say "$env applied in $((SECONDS - s0)) s"
+}
+
+say "applying local, dev, stage and prod to the emulator (two at a time)"
+apply local & p1=$!
+apply dev & p2=$!
+wait "$p1" || true
+wait "$p2" || true
+apply stage & p1=$!
+apply prod & p2=$!
+wait "$p1" || true
+wait "$p2" || true
+ls "$work"/*.failed >/dev/null 2>&1 && die "aws-check: an environment did not apply to the emulator (above)"
+say "applied in $((SECONDS - t0)) s; evaluating"
+if [ -n "${AWSCHECK_KEEP:-}" ]; then mkdir -p "$AWSCHECK_KEEP" && cp "$work"/states/*.json "$AWSCHECK_KEEP/"; fi
+
+# TestAWSCheck: every call allowed and reachable, the rules, the matrix in the docs;
+# TestAWSCheckBites: the four mutations each fail the check, naming caller, call, resource.
+update=()
+[ "${AWSCHECK_UPDATE:-0}" = 1 ] && update=(-args -update)
+set +e
+AWSCHECK_STATES=$work/states AWSCHECK_EVALUATOR=$ev go test -count=1 -timeout 10m -v \
+  -run '^TestAWSCheck' ./internal/awscheck "${update[@]}" 2>&1 |
+  grep -v -e '^=== RUN' -e '^=== PAUSE' -e '^=== CONT'
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 0 ] || die "aws-check failed after $((SECONDS - t0)) s: the findings above are what AWS would refuse"
+say "aws-check passed in $((SECONDS - t0)) s"
