@@ -42,6 +42,14 @@ if [ "${ROTAUDIT_PG_MAJORS:-1}" != 0 ]; then
 fi
 # --- end PostgreSQL majors
 
+# --- aws-check (issue 17): permissions, resource and key policies, network paths, the access
+# matrix, evaluated offline on every environment applied to a fresh moto (make aws-check).
+if [ "${1:-all}" = all ]; then
+  say "what AWS enforces and the emulators skip (make aws-check)"
+  "$ROOT/scripts/aws-check.sh"
+fi
+# --- end aws-check
+
 if [ "${1:-all}" = all ] && [ -x "$ROOT/scripts/tf-check.sh" ]; then
   say "terraform checks"
   "$ROOT/scripts/tf-check.sh"
