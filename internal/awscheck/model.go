@@ -126,6 +126,19 @@ func NewEnv(name string, rs []Resource) (*Env, error) {
 	if err := attach("group", groupByName, "group"); err != nil {
 		return nil, err
 	}
+	// The users Terraform puts in a group stand for it; a group with none keeps its
+	// stand-in member (a user added outside Terraform).
+	for _, r := range byType["aws_iam_group_membership"] {
+		g, ok := groupByName[r.str("group")]
+		if !ok {
+			continue
+		}
+		for _, u := range r.strs("users") {
+			arn := strings.SplitN(g.ARN, ":user/", 2)[0] + ":user/" + u
+			e.Principals[arn] = &Principal{ARN: arn, Name: u + " (in " + r.str("group") + ")", Group: true, Policies: g.Policies}
+		}
+		delete(e.Principals, g.ARN)
+	}
 
 	for _, r := range byType["aws_kms_key"] {
 		p, err := parsePolicy(r.str("policy"))
