@@ -70,6 +70,7 @@ func Check(ctx context.Context, ev Evaluator, e *Env) ([]Finding, *Matrix, error
 		return nil, nil, err
 	}
 	findings = append(findings, mf...)
+	findings = append(findings, APIRules(e.Name, e.Resources)...)
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Message < findings[j].Message })
 	return findings, m, nil
 }

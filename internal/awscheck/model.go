@@ -54,6 +54,8 @@ type Env struct {
 	DBSGs, DBSubnets     []string
 	// Skipped names what the state lacked and the check could not evaluate.
 	Skipped []string
+	// Resources is the whole applied state, for the API rules.
+	Resources []Resource
 }
 
 // NewEnv builds an Env from the resources of an applied state.
@@ -61,7 +63,7 @@ func NewEnv(name string, rs []Resource) (*Env, error) {
 	e := &Env{
 		Name: name, Principals: map[string]*Principal{}, Secrets: map[string]*Secret{},
 		Keys: map[string]map[string]any{}, Functions: map[string]*Function{},
-		TopicKeys: map[string]string{}, TableKeys: map[string]string{},
+		TopicKeys: map[string]string{}, TableKeys: map[string]string{}, Resources: rs,
 	}
 	byType := map[string][]Resource{}
 	for _, r := range rs {
