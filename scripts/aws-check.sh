@@ -32,7 +32,11 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rotaudit-aws-check.XXXXXX")
 moto_pid=
+pids=()
 cleanup() {
+  local p
+  # The applies still running (after a failure or ^C), and their terraform processes.
+  for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   [ -n "$moto_pid" ] && { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
   rm -rf "$work"
 }
@@ -57,6 +61,12 @@ AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAU
   aws --endpoint-url "$endpoint" secretsmanager create-secret --name rotaudit/local/admin \
   --secret-string '{"engine":"postgres","host":"127.0.0.1","port":15432,"username":"rotaudit_admin","password":"stand-in","dbname":"rates"}' >/dev/null
 
+# stage and prod serve HTTPS: their listener needs a certificate the emulator knows (it
+# refuses an unknown ARN, and the provider retries for minutes).
+cert=$(AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-west-1 AWS_EC2_METADATA_DISABLED=true \
+  aws --endpoint-url "$endpoint" acm request-certificate --domain-name api.rotaudit.example \
+  --query CertificateArn --output text)
+
 # apply ENV: one root, its state as JSON in $work/states/ENV.json, its log in $work/ENV.log.
 apply() {
   local env=$1 dir=$work/envs/$1 s
@@ -73,7 +83,7 @@ apply() {
     # RDS instance (internal/awscheck/tf/awscheck_override.tf says why): every other
     # resource of the root is applied.
     args+=(-var "awscheck_endpoint=$endpoint" -var invoke_bootstrap=false)
-    args+=(-var "certificate_arn=arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000")
+    args+=(-var "certificate_arn=$cert")
     for s in module.network module.ecr module.database.aws_db_subnet_group.this module.database.module.key \
       module.database.aws_db_parameter_group.this module.secret_rotation module.db_access_iam \
       module.audit_trail module.audit_alerts module.api.module.roles module.api.aws_ecs_service.this; do
@@ -94,7 +104,6 @@ apply() {
 # All four at once: most of an apply is the provider waiting on its own waiters (S3
 # lifecycle, SQS attributes), not CPU.
 say "applying local, dev, stage and prod to the emulator"
-pids=()
 for env in local dev stage prod; do
   apply "$env" &
   pids+=($!)

@@ -155,6 +155,16 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 		for n := 0; n < sl.n; n++ {
 			ok = ok && dec[k+n] == Allowed
 		}
+		// Half a permission: the API call is allowed, the call it needs is not (RotateSecret
+		// without lambda:InvokeFunction on the rotator; GetSecretValue without kms:Decrypt).
+		// Such a principal was meant to have the permission, and AWS will refuse it.
+		if p := principals[sl.p]; p.arn != outsider.arn && dec[k] == Allowed && !ok {
+			for n := 1; n < sl.n; n++ {
+				if dec[k+n] != Allowed {
+					add("%s may call %s on %s but not %s on %s, which it needs: AWS refuses the %s", p.name, reqs[k].Action, secrets[sl.s].Name, reqs[k+n].Action, reqs[k+n].Resource, Ops[sl.op])
+				}
+			}
+		}
 		k += sl.n
 		allowed[[3]int{sl.p, sl.s, sl.op}] = ok
 	}
