@@ -37,6 +37,9 @@ type Evaluator struct {
 // Evaluate decides every request, in order; a request the library refuses to evaluate is
 // an error, never a denial.
 func (ev Evaluator) Evaluate(ctx context.Context, reqs []Request) ([]Decision, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
 	for i := range reqs {
 		reqs[i].ID = i
 		if reqs[i].IdentityPolicies == nil {
