@@ -56,15 +56,24 @@ ln -s "$ROOT/modules" "$work/modules"
 mkdir -p "$work/envs" "$work/states" "$work/dist"
 cp "$ROOT"/envs/common/tests/dist/*.zip "$work/dist/" # stand-ins: the code's content is not checked here
 
+aws_emu() {
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+    aws --endpoint-url "$endpoint" "$@"
+}
 # envs/local reads the stack's master secret; on the fresh emulator it is a stand-in.
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-  aws --endpoint-url "$endpoint" secretsmanager create-secret --name rotaudit/local/admin \
+aws_emu secretsmanager create-secret --name rotaudit/local/admin \
   --secret-string '{"engine":"postgres","host":"127.0.0.1","port":15432,"username":"rotaudit_admin","password":"stand-in","dbname":"rates"}' >/dev/null
+
+# Stand-in people, so that the check and the matrix cover what the roots give them: an
+# operator and a break-glass user (the groups' members, by the roots' user ARN variables),
+# and in envs/local an application role with rotate access. The users must exist for the
+# group memberships.
+account=$(aws_emu sts get-caller-identity --query Account --output text)
+for u in awscheck-operator awscheck-break-glass; do aws_emu iam create-user --user-name "$u" >/dev/null; done
 
 # stage and prod serve HTTPS: their listener needs a certificate the emulator knows (it
 # refuses an unknown ARN, and the provider retries for minutes).
-cert=$(AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=eu-west-1 AWS_EC2_METADATA_DISABLED=true \
-  aws --endpoint-url "$endpoint" acm request-certificate --domain-name api.rotaudit.example \
+cert=$(aws_emu --region eu-west-1 acm request-certificate --domain-name api.rotaudit.example \
   --query CertificateArn --output text)
 
 # apply ENV: one root, its state as JSON in $work/states/ENV.json, its log in $work/ENV.log.
@@ -75,6 +84,7 @@ apply() {
   if [ "$env" = local ]; then
     cp "$ROOT"/envs/local/*.tf "$ROOT"/envs/local/terraform.tfvars "$dir/"
     args+=(-var "endpoint=$endpoint")
+    args+=(-var 'application_roles={reporting={service="ecs-tasks.amazonaws.com",access="read"},awscheck-operator={service="ecs-tasks.amazonaws.com",access="rotate"}}')
   else
     cp "$ROOT"/envs/common/*.tf "$ROOT/envs/$env/terraform.tfvars" "$ROOT/envs/$env/.terraform.lock.hcl" "$dir/"
     cp "$ROOT"/internal/awscheck/tf/*.tf "$dir/"
@@ -84,6 +94,10 @@ apply() {
     # resource of the root is applied.
     args+=(-var "awscheck_endpoint=$endpoint" -var invoke_bootstrap=false)
     args+=(-var "certificate_arn=$cert")
+    if grep -q 'variable "db_operator_user_arns"' "$dir/variables.tf"; then
+      args+=(-var "db_operator_user_arns=[\"arn:aws:iam::$account:user/awscheck-operator\"]")
+      args+=(-var "break_glass_user_arns=[\"arn:aws:iam::$account:user/awscheck-break-glass\"]")
+    fi
     for s in module.network module.ecr module.database.aws_db_subnet_group.this module.database.module.key \
       module.database.aws_db_parameter_group.this module.secret_rotation module.db_access_iam \
       module.audit_trail module.audit_alerts module.api.module.roles module.api.aws_ecs_service.this; do
