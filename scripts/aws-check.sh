@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make aws-check: what AWS would refuse and the emulators let through, checked offline
 # (internal/awscheck). Applies every environment's root (local, dev, stage, prod) with its
-# own terraform.tfvars to one fresh moto server of its own, reads the concrete policies back
+# own terraform.tfvars to a fresh moto server of its own, reads the concrete policies back
 # from `terraform show -json`, and evaluates every AWS call the code makes against them with
 # @cloud-copilot/iam-simulate (internal/awscheck/evaluator). Nothing is kept between runs
 # except node_modules, which is keyed on the evaluator's package-lock.json.
@@ -31,56 +31,68 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rotaudit-aws-check.XXXXXX")
-moto_pid=
 pids=()
 cleanup() {
-  local p
+  local p f
   # The applies still running (after a failure or ^C), and their terraform processes.
   for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  [ -n "$moto_pid" ] && { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
+  for f in "$work"/*.moto-pid; do
+    [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-endpoint=http://127.0.0.1:$port
-say "starting a fresh moto server on $endpoint (log: $work/moto.log)"
-# AWS managed policies loaded: the database's monitoring role attaches one.
-MOTO_IAM_LOAD_MANAGED_POLICIES=true "$(moto_cmd)" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 </dev/null &
-moto_pid=$!
-wait_until 60 "moto server on $port" curl -fsS -o /dev/null "$endpoint/moto-api/" ||
-  { tail -20 "$work/moto.log" >&2; die "the aws-check moto server did not start"; }
 
 # The roots find the modules at ../../modules: the copies keep that layout.
 ln -s "$ROOT/modules" "$work/modules"
 mkdir -p "$work/envs" "$work/states" "$work/dist"
 cp "$ROOT"/envs/common/tests/dist/*.zip "$work/dist/" # stand-ins: the code's content is not checked here
+moto=$(moto_cmd)
+
+# start_moto ENV: a fresh moto server for one environment (one each: nothing shared, and four
+# processes use both cores); prints its URL.
+start_moto() {
+  local env=$1 port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$moto" -H 127.0.0.1 -p "$port" >"$work/$env.moto.log" 2>&1 </dev/null &
+  echo $! >"$work/$env.moto-pid"
+  wait_until 60 "moto server on $port" curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" ||
+    { tail -20 "$work/$env.moto.log" >&2; return 1; }
+  echo "http://127.0.0.1:$port"
+}
 
 aws_emu() {
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     aws --endpoint-url "$endpoint" "$@"
 }
-# envs/local reads the stack's master secret; on the fresh emulator it is a stand-in.
-aws_emu secretsmanager create-secret --name rotaudit/local/admin \
-  --secret-string '{"engine":"postgres","host":"127.0.0.1","port":15432,"username":"rotaudit_admin","password":"stand-in","dbname":"rates"}' >/dev/null
 
-# Stand-in people, so that the check and the matrix cover what the roots give them: an
-# operator and a break-glass user (the groups' members, by the roots' user ARN variables),
-# and in envs/local an application role with rotate access. The users must exist for the
-# group memberships.
-account=$(aws_emu sts get-caller-identity --query Account --output text)
-for u in awscheck-operator awscheck-break-glass; do aws_emu iam create-user --user-name "$u" >/dev/null; done
-
-# stage and prod serve HTTPS: their listener needs a certificate the emulator knows (it
-# refuses an unknown ARN, and the provider retries for minutes).
-cert=$(aws_emu --region eu-west-1 acm request-certificate --domain-name api.rotaudit.example \
-  --query CertificateArn --output text)
+# fixtures ENV: what the root expects to find. envs/local reads the stack's master secret (a
+# stand-in here). Stand-in people, so that the check and the matrix cover what the roots give
+# them: an operator and a break-glass user (the groups' members, by the roots' user ARN
+# variables; the users must exist for the memberships), and in envs/local an application
+# role with rotate access. stage and prod serve HTTPS: their listener needs a certificate
+# the emulator knows (it refuses an unknown ARN, and the provider retries for minutes).
+fixtures() {
+  local u
+  if [ "$1" = local ]; then
+    aws_emu secretsmanager create-secret --name rotaudit/local/admin \
+      --secret-string '{"engine":"postgres","host":"127.0.0.1","port":15432,"username":"rotaudit_admin","password":"stand-in","dbname":"rates"}' >/dev/null
+    return
+  fi
+  account=$(aws_emu sts get-caller-identity --query Account --output text)
+  for u in awscheck-operator awscheck-break-glass; do aws_emu iam create-user --user-name "$u" >/dev/null; done
+  cert=$(aws_emu --region eu-west-1 acm request-certificate --domain-name api.rotaudit.example \
+    --query CertificateArn --output text)
+}
 
 # apply ENV: one root, its state as JSON in $work/states/ENV.json, its log in $work/ENV.log.
 apply() {
   local env=$1 dir=$work/envs/$1 s
   mkdir -p "$dir"
-  local args=(-var "dist_dir=../../dist" -parallelism=20)
+  local endpoint account cert
+  endpoint=$(start_moto "$env") || { echo "moto did not start" >"$work/$env.failed"; return 1; }
+  fixtures "$env" >"$work/$env.log" 2>&1 || { cat "$work/$env.log" >&2; echo "fixtures" >"$work/$env.failed"; return 1; }
+  local args=(-var "dist_dir=../../dist")
   if [ "$env" = local ]; then
     cp "$ROOT"/envs/local/*.tf "$ROOT"/envs/local/terraform.tfvars "$dir/"
     args+=(-var "endpoint=$endpoint")
@@ -107,17 +119,18 @@ apply() {
   local s0=$SECONDS
   if ! { $TF -chdir="$dir" init -input=false -no-color &&
     $TF -chdir="$dir" apply -auto-approve -input=false -no-color "${args[@]}" &&
-    $TF -chdir="$dir" show -json -no-color >"$work/states/$env.json"; } >"$work/$env.log" 2>&1; then
+    $TF -chdir="$dir" show -json -no-color >"$work/states/$env.json"; } >>"$work/$env.log" 2>&1; then
     grep -A12 '^Error' "$work/$env.log" >&2 || tail -30 "$work/$env.log" >&2
     echo "apply of $env failed" >"$work/$env.failed"
     return 1
   fi
-  say "$env applied in $((SECONDS - s0)) s"
+  say "$env applied in $((SECONDS - s0)) s (moto at $endpoint)"
+  kill "$(cat "$work/$env.moto-pid")" 2>/dev/null || true
 }
 
 # All four at once: most of an apply is the provider waiting on its own waiters (S3
 # lifecycle, SQS attributes), not CPU.
-say "applying local, dev, stage and prod to the emulator"
+say "applying local, dev, stage and prod, each to a fresh moto server of its own"
 for env in local dev stage prod; do
   apply "$env" &
   pids+=($!)
