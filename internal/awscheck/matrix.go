@@ -39,8 +39,7 @@ func (e *Env) opRequests(principal string, identity []map[string]any, s *Secret,
 	base := func(action, res string, pol map[string]any) Request {
 		return Request{
 			Principal: principal, Action: action, Resource: res, AccountID: e.Account,
-			IdentityPolicies: identity, ResourcePolicy: pol,
-			Context: map[string]any{"aws:PrincipalArn": principal, "aws:PrincipalAccount": e.Account},
+			IdentityPolicies: identity, ResourcePolicy: pol, Context: e.principalContext(principal),
 		}
 	}
 	cmk := s.KeyARN != "" && e.Keys[s.KeyARN] != nil
@@ -78,6 +77,17 @@ func (e *Env) opRequests(principal string, identity []map[string]any, s *Secret,
 		return []Request{r}
 	}
 	return nil
+}
+
+// principalContext: the request context AWS sets for a principal. People (IAM users) sign
+// in with MFA, which the groups' policies ask for (some within the last hour).
+func (e *Env) principalContext(arn string) map[string]any {
+	c := map[string]any{"aws:PrincipalArn": arn, "aws:PrincipalAccount": e.Account}
+	if strings.Contains(arn, ":user/") {
+		c["aws:MultiFactorAuthPresent"] = "true"
+		c["aws:MultiFactorAuthAge"] = "300"
+	}
+	return c
 }
 
 // matrix evaluates who may do what to each secret, and the rules on it.
@@ -125,7 +135,7 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 	for _, p := range principals[:len(principals)-1] {
 		for _, w := range wild {
 			r := Request{Principal: p.arn, Action: w.action, Resource: w.res, AccountID: e.Account, IdentityPolicies: p.identity,
-				Context: map[string]any{"aws:PrincipalArn": p.arn, "aws:PrincipalAccount": e.Account}}
+				Context: e.principalContext(p.arn)}
 			if strings.HasPrefix(w.action, "kms:") {
 				r.ResourcePolicy = defaultKeyPolicy
 			}
@@ -242,6 +252,6 @@ func (m *Matrix) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "\nEvery other principal of the deployment (%d roles) may do none of these.\n", m.Others)
+	fmt.Fprintf(&b, "\nEvery other principal of the deployment (%d roles and users) may do none of these.\n", m.Others)
 	return b.String()
 }
