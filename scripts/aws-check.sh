@@ -61,10 +61,14 @@ start_moto() {
   echo "http://127.0.0.1:$port"
 }
 
-aws_emu() {
-  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-    aws --endpoint-url "$endpoint" "$@"
+# emu SERVICE REGION CURL-ARGS...: one request to the emulator (curl: an aws CLI start costs
+# seconds on a busy machine). moto routes by the signature's scope and checks no signature.
+emu() {
+  local svc=$1 region=$2
+  shift 2
+  curl -fsS -X POST "$endpoint/" -H "Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/$region/$svc/aws4_request, SignedHeaders=host, Signature=0" "$@"
 }
+json=(-H 'Content-Type: application/x-amz-json-1.1')
 
 # fixtures ENV: what the root expects to find. envs/local reads the stack's master secret (a
 # stand-in here). Stand-in people, so that the check and the matrix cover what the roots give
@@ -75,14 +79,18 @@ aws_emu() {
 fixtures() {
   local u
   if [ "$1" = local ]; then
-    aws_emu secretsmanager create-secret --name rotaudit/local/admin \
-      --secret-string '{"engine":"postgres","host":"127.0.0.1","port":15432,"username":"rotaudit_admin","password":"stand-in","dbname":"rates"}' >/dev/null
+    emu secretsmanager us-east-1 "${json[@]}" -H 'X-Amz-Target: secretsmanager.CreateSecret' \
+      -d '{"Name":"rotaudit/local/admin","SecretString":"{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":15432,\"username\":\"rotaudit_admin\",\"password\":\"stand-in\",\"dbname\":\"rates\"}"}' >/dev/null
     return
   fi
-  account=$(aws_emu sts get-caller-identity --query Account --output text)
-  for u in awscheck-operator awscheck-break-glass; do aws_emu iam create-user --user-name "$u" >/dev/null; done
-  cert=$(aws_emu --region eu-west-1 acm request-certificate --domain-name api.rotaudit.example \
-    --query CertificateArn --output text)
+  account=$(emu sts us-east-1 -d 'Action=GetCallerIdentity&Version=2011-06-15' | sed -n 's:.*<Account>\([0-9]*\)</Account>.*:\1:p')
+  [ -n "$account" ] || return 1
+  for u in awscheck-operator awscheck-break-glass; do
+    emu iam us-east-1 -d "Action=CreateUser&UserName=$u&Version=2010-05-08" >/dev/null
+  done
+  cert=$(emu acm eu-west-1 "${json[@]}" -H 'X-Amz-Target: CertificateManager.RequestCertificate' \
+    -d '{"DomainName":"api.rotaudit.example"}' | sed -n 's/.*"CertificateArn": *"\([^"]*\)".*/\1/p')
+  [ -n "$cert" ] || return 1
 }
 
 # apply ENV: one root, its state as JSON in $work/states/ENV.json, its log in $work/ENV.log.
