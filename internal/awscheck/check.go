@@ -147,11 +147,18 @@ func (e *Env) networkFindings(ctx context.Context, ev Evaluator, calls []Call) [
 		if in.Kind != Auditor && len(e.DBSGs) > 0 && !e.Net.allows(5432, in.SGs, in.Subnets, e.DBSGs, e.DBSubnets) {
 			add("%s %s: NO NETWORK PATH to PostgreSQL on 5432 (security groups %v to the database's %v)", in.Kind, in.Name, in.SGs, e.DBSGs)
 		}
-		if in.Kind == API {
-			for _, svc := range []string{"ecr.api", "ecr.dkr", "s3", "logs"} {
-				if _, _, err := e.Net.Reach(svc, in.Subnets, in.SGs, in.PublicIP); err != nil {
-					add("%s %s: cannot start, pulling its image and writing its logs: NO NETWORK PATH (%v)", in.Kind, in.Name, err)
-				}
+	}
+	// Every ECS task that a service runs (the API, the ECS database) starts only when ECS can
+	// pull its image (ECR API, ECR Docker, S3 for the layers) and ship its logs from the
+	// task's subnets.
+	// https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
+	for _, t := range e.Tasks {
+		if len(t.Subnets) == 0 {
+			continue
+		}
+		for _, svc := range []string{"ecr.api", "ecr.dkr", "s3", "logs"} {
+			if _, _, err := e.Net.Reach(svc, t.Subnets, t.SGs, t.PublicIP); err != nil {
+				add("task %s: cannot start, pulling its image and writing its logs: NO NETWORK PATH (%v)", t.Family, err)
 			}
 		}
 	}

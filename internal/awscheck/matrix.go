@@ -150,10 +150,19 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 	add := func(format string, args ...any) {
 		findings = append(findings, Finding{Env: e.Name, Message: fmt.Sprintf(format, args...)})
 	}
+	// A principal that runs code is named by its function or task too.
+	label := map[string]string{}
+	for _, in := range e.Instances() {
+		label[in.RoleARN] = in.Kind + " " + in.Name + " (role " + stableName(e.principalName(in.RoleARN)) + ")"
+	}
 	for i, p := range principals[:len(principals)-1] {
+		name := p.name
+		if l, ok := label[p.arn]; ok {
+			name = l
+		}
 		for j, w := range wild {
 			if dec[wildStart+i*len(wild)+j] == Allowed {
-				add("%s may call %s on %s, a resource of no one's: it holds a wildcard (secretsmanager:*, kms:* or * on *)", p.name, w.action, w.res)
+				add("%s may call %s on %s, a resource of no one's: it holds a wildcard (secretsmanager:*, kms:* or * on *)", name, w.action, w.res)
 			}
 		}
 	}
@@ -199,7 +208,7 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 					m.allowed[p.arn] = append(m.allowed[p.arn], op+" "+s.Name)
 					// The API task reads its secret and does nothing else.
 					if app, isAPI := apiRoles[p.arn]; isAPI && !(op == "read" && s.ARN == app) {
-						add("api task (role %s) may %s %s: the API task reads the app secret only", p.name, op, s.Name)
+						add("%s may %s %s: the API task reads the app secret only", label[p.arn], op, s.Name)
 					}
 					// The policies alone keep a principal they do not name from reading.
 					if p.arn == outsider.arn && s.Policy != nil && (op == "read" || op == "decrypt") {
@@ -218,7 +227,7 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 	}
 	for arn, app := range apiRoles {
 		if !contains(m.allowed[arn], "read "+e.Secrets[app].Name) {
-			add("api task (role %s) cannot read %s", stableName(e.principalName(arn)), e.Secrets[app].Name)
+			add("%s cannot read %s", label[arn], e.Secrets[app].Name)
 		}
 	}
 	sort.SliceStable(m.Rows, func(i, j int) bool {

@@ -148,7 +148,7 @@ var mutations = []mutation{
 		},
 		want: func(e *Env) []string {
 			in := e.mustInstance(API)
-			return []string{stableName(e.principalName(in.RoleARN)), "secretsmanager:DeleteSecret", "awscheck-unrelated"}
+			return []string{in.Name, "secretsmanager:DeleteSecret", "awscheck-unrelated"}
 		},
 	},
 }
