@@ -95,14 +95,15 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 	type who struct {
 		arn, name string
 		identity  []map[string]any
+		standIn   bool
 	}
 	var principals []who
 	for _, arn := range sortedKeys(e.Principals) {
 		p := e.Principals[arn]
-		principals = append(principals, who{arn, stableName(p.Name), p.Policies})
+		principals = append(principals, who{arn, stableName(p.Name), p.Policies, p.StandIn})
 	}
 	outsider := who{fmt.Sprintf("arn:aws:iam::%s:role/awscheck-outsider", e.Account), outsiderName,
-		[]map[string]any{allowAll}}
+		[]map[string]any{allowAll}, false}
 	principals = append(principals, outsider)
 	secrets := sortedSecrets(e)
 
@@ -142,11 +143,48 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 			reqs = append(reqs, r)
 		}
 	}
+	// Locked out: a principal its own policies let read a secret whose policy denies it
+	// (the exceptions name roles only, or miss a user). The stand-in member of a group with
+	// no members is left out: Terraform owns the membership, so it is meant to be denied.
+	type lock struct{ p, s int }
+	var locks []lock
+	lockStart := len(reqs)
+	for pi, p := range principals[:len(principals)-1] {
+		if p.standIn {
+			continue
+		}
+		for si, s := range secrets {
+			if s.Policy == nil {
+				continue
+			}
+			locks = append(locks, lock{pi, si})
+			r := e.opRequests(p.arn, p.identity, s, "read")[0]
+			r.ResourcePolicy = nil
+			reqs = append(reqs, r)
+		}
+	}
 	dec, err := ev.Evaluate(ctx, reqs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: matrix: %w", e.Name, err)
 	}
+	readDecision := map[[2]int]Decision{}
+	{
+		k := 0
+		for _, sl := range slots {
+			if Ops[sl.op] == "read" {
+				readDecision[[2]int{sl.p, sl.s}] = dec[k]
+			}
+			k += sl.n
+		}
+	}
 	var findings []Finding
+	for i, l := range locks {
+		if dec[lockStart+i] == Allowed && readDecision[[2]int{l.p, l.s}] == "ExplicitlyDenied" {
+			findings = append(findings, Finding{Env: e.Name, Message: fmt.Sprintf(
+				"%s: its policies grant secretsmanager:GetSecretValue on %s, but the secret's policy denies it: it is missing from the policy's exceptions",
+				principals[l.p].name, secrets[l.s].Name)})
+		}
+	}
 	add := func(format string, args ...any) {
 		findings = append(findings, Finding{Env: e.Name, Message: fmt.Sprintf(format, args...)})
 	}

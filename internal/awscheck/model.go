@@ -12,6 +12,7 @@ type Principal struct {
 	ARN      string
 	Name     string
 	Group    bool
+	StandIn  bool             // a user added to a group outside Terraform (the group has no members here)
 	Policies []map[string]any // identity policies: inline and attached
 }
 
@@ -91,7 +92,7 @@ func NewEnv(name string, rs []Resource) (*Env, error) {
 		arn := r.str("arn")
 		// A user in the group: the principal whose request AWS evaluates.
 		user := strings.Replace(arn, ":group/", ":user/", 1) + "-member"
-		p := &Principal{ARN: user, Name: r.str("name") + " (a user in the group)", Group: true}
+		p := &Principal{ARN: user, Name: r.str("name") + " (a user in the group)", Group: true, StandIn: true}
 		e.Principals[p.ARN] = p
 		groupByName[r.str("name")] = p
 	}

@@ -153,6 +153,73 @@ var mutations = []mutation{
 	},
 }
 
+// operator finds the stand-in operator user (scripts/aws-check.sh makes it a member of the
+// db-operators group).
+func operator(t *testing.T, e *Env) *Principal {
+	t.Helper()
+	for _, p := range e.Principals {
+		if strings.HasPrefix(p.Name, "awscheck-operator (in ") {
+			return p
+		}
+	}
+	t.Fatalf("%s: no awscheck-operator user in a group (does the root have db_operator_user_arns?)", e.Name)
+	return nil
+}
+
+// Two more, for issue 17's items 4 and 5: what the check says when an operator may call
+// RotateSecret but not invoke the rotator, and when the secret's deny names roles only.
+var peopleMutations = []mutation{
+	{
+		name: "operators without lambda:InvokeFunction", env: "dev",
+		apply: func(t *testing.T, e *Env) {
+			dropAction(e, operator(t, e).ARN, "lambda:InvokeFunction")
+		},
+		want: func(e *Env) []string {
+			return []string{"awscheck-operator", "secretsmanager:RotateSecret", "rotaudit/dev/app", "lambda:InvokeFunction", "rotator"}
+		},
+	},
+	{
+		name: "secret deny policy excepting roles only", env: "stage",
+		apply: func(t *testing.T, e *Env) {
+			operator(t, e)
+			for _, sec := range e.Secrets {
+				if sec.Policy == nil {
+					continue
+				}
+				sec.Policy = deepCopy(sec.Policy)
+				for _, st := range statements(sec.Policy) {
+					cond, _ := st["Condition"].(map[string]any)
+					for _, kv := range cond {
+						m, _ := kv.(map[string]any)
+						for k, v := range m {
+							var keep []any
+							for _, x := range asList(v) {
+								if s, _ := x.(string); !strings.Contains(s, ":user/") {
+									keep = append(keep, x)
+								}
+							}
+							m[k] = keep
+						}
+					}
+				}
+			}
+		},
+		want: func(e *Env) []string {
+			return []string{"awscheck-operator", "secretsmanager:GetSecretValue", "rotaudit/stage/app", "denies"}
+		},
+	},
+}
+
+func asList(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case string:
+		return []any{x}
+	}
+	return nil
+}
+
 func (e *Env) mustInstance(kind string) *Instance {
 	for _, in := range e.Instances() {
 		if in.Kind == kind {
@@ -167,7 +234,7 @@ func (e *Env) mustInstance(kind string) *Instance {
 func TestAWSCheckBites(t *testing.T) {
 	_, ev := loadEnvs(t)
 	ctx := context.Background()
-	for _, m := range mutations {
+	for _, m := range append(mutations, peopleMutations...) {
 		t.Run(m.name, func(t *testing.T) {
 			envs, _ := loadEnvs(t) // fresh: mutations change the Env in place
 			e := envs[m.env]
