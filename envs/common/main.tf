@@ -54,8 +54,13 @@ module "network" {
   flow_log_traffic_type          = var.flow_log_traffic_type
   interface_endpoint_zones       = var.interface_endpoint_zones
   nat_gateway                    = var.egress == "nat"
-  https_egress_to_internet       = local.https_egress_to_internet[var.egress]
-  api_ingress_cidr_blocks        = var.api_ingress_cidr_blocks
+  # Fargate tasks in the private subnets: the ECS database always, the API unless it has a
+  # public address. Without a NAT the module adds the endpoints they pull images through.
+  private_tasks = var.database_mode == "ecs" || var.egress != "public"
+  # The load balancer's group exists only with the load balancer.
+  create_alb_security_group = var.api_load_balancer
+  https_egress_to_internet  = local.https_egress_to_internet[var.egress]
+  api_ingress_cidr_blocks   = var.api_ingress_cidr_blocks
 }
 
 module "ecr" {
@@ -115,6 +120,8 @@ module "secret_rotation" {
   admin_reader_arns     = compact([module.database.ecs_execution_role_arn])
   secret_rotator_arns   = module.db_access_iam.rotator_role_arns
   break_glass_role_arns = var.break_glass_role_arns
+  break_glass_user_arns = module.db_access_iam.break_glass_user_arns
+  operator_user_arns    = module.db_access_iam.db_operator_user_arns
   deployer_arns         = var.deployer_arns
 }
 
@@ -153,7 +160,10 @@ module "api" {
   max_tasks              = var.api_max_tasks
   certificate_arn        = var.certificate_arn
   lb_deletion_protection = var.lb_deletion_protection
-  log_retention_days     = var.log_retention_days
+  # Every request to the API, kept where a security review can read it.
+  create_access_logs_bucket  = var.lb_access_logs
+  access_logs_retention_days = var.lb_access_logs_days
+  log_retention_days         = var.log_retention_days
 }
 
 module "audit_trail" {
@@ -163,6 +173,8 @@ module "audit_trail" {
   object_lock_days = var.trail_object_lock_days
   expiration_days  = var.trail_expiration_days
   force_destroy    = var.trail_force_destroy
+
+  transition_to_glacier_days = var.trail_transition_to_glacier_days
 }
 
 module "audit_alerts" {
@@ -216,4 +228,9 @@ module "db_access_iam" {
   app_kms_key_arn   = module.secret_rotation.app_kms_key_arn
   admin_kms_key_arn = module.secret_rotation.admin_kms_key_arn
   application_roles = var.application_roles
+  # Operators and rotate roles call RotateSecret, which invokes the rotator as them.
+  rotator_function_arns = module.secret_rotation.rotator_function_arns
+  # The people in the groups; secret-rotation excepts the same users from its deny.
+  db_operator_user_arns = var.db_operator_user_arns
+  break_glass_user_arns = var.break_glass_user_arns
 }

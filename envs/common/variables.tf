@@ -209,6 +209,18 @@ variable "certificate_arn" {
   }
 }
 
+variable "lb_access_logs" {
+  type        = bool
+  description = "Keep the load balancer's access logs in a bucket of their own (SSE-S3, kept lb_access_logs_days). Off: the requests that reached the API leave no record but the API's own log."
+  default     = false
+}
+
+variable "lb_access_logs_days" {
+  type        = number
+  description = "Days the load balancer's access logs are kept (with lb_access_logs)."
+  default     = 365
+}
+
 variable "lb_deletion_protection" {
   type        = bool
   description = "Load balancer deletion protection."
@@ -236,6 +248,18 @@ variable "invoke_bootstrap" {
 variable "break_glass_role_arns" {
   type        = list(string)
   description = "Break-glass IAM roles that may read the database secrets in an emergency (each read is reported by the auditor)."
+  default     = []
+}
+
+variable "db_operator_user_arns" {
+  type        = list(string)
+  description = "IAM users of the db-operators group (MFA): made its members, and excepted from the app secret's deny policy so they can read and rotate it. Terraform owns the group's membership."
+  default     = []
+}
+
+variable "break_glass_user_arns" {
+  type        = list(string)
+  description = "IAM users of the break-glass group (MFA): made its members, and excepted from both secrets' deny policy. Every read by them raises RA-01, as for break_glass_role_arns."
   default     = []
 }
 
@@ -277,8 +301,14 @@ variable "trail_object_lock_days" {
 
 variable "trail_expiration_days" {
   type        = number
-  description = "Days CloudTrail log files are kept."
+  description = "Days CloudTrail log files are kept; later than trail_transition_to_glacier_days."
   default     = 2555
+}
+
+variable "trail_transition_to_glacier_days" {
+  type        = number
+  description = "Days after which CloudTrail log files move to Glacier Flexible Retrieval; null keeps them in S3 Standard until they expire (for short retention: Glacier bills at least 90 days per object). Must be less than trail_expiration_days."
+  default     = 90
 }
 
 variable "trail_force_destroy" {
@@ -298,7 +328,7 @@ variable "alert_subscriptions" {
 
 variable "deployer_arns" {
   type        = list(string)
-  description = "IAM principals that deploy this environment: the audit rules treat their changes as routine, and the secrets' deny policy lets them read values (the provider reads the versions it manages). The principal running Terraform is always exempted."
+  description = "Every IAM principal that runs Terraform on this environment (each operator's role or user, the CI role): the audit rules treat their changes as routine, and the secrets' deny policy lets them read values (the provider reads the versions it manages on every plan). The principal running Terraform is exempted only for its own run: a second operator or CI role is denied GetSecretValue during plan (AccessDeniedException, explicit deny in a resource-based policy) until it is listed here and applied by someone already listed. The plan warns (check deployer_is_listed) when the running principal is missing."
   default     = []
 }
 

@@ -46,6 +46,9 @@ secret_recovery_window_days = 0
 log_retention_days     = 7
 trail_object_lock_days = 0
 trail_expiration_days  = 90
-trail_force_destroy    = true
+# Deleted at 90 days, so never moved to Glacier (whose 90-day minimum charge would
+# cost more than it saves, and S3 refuses an expiration that is not after the transition).
+trail_transition_to_glacier_days = null
+trail_force_destroy              = true
 
 audit_table_deletion_protection = false

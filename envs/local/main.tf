@@ -110,6 +110,8 @@ module "db_access_iam" {
   app_kms_key_arn   = module.secret_rotation.app_kms_key_arn
   admin_kms_key_arn = module.secret_rotation.admin_kms_key_arn
   application_roles = var.application_roles
+  # Operators and rotate roles call RotateSecret, which invokes the rotator as them.
+  rotator_function_arns = module.secret_rotation.rotator_function_arns
 }
 
 # The alerts' local inbox: what an e-mail or chat subscription is on a real account, readable

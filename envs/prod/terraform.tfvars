@@ -25,6 +25,9 @@ api_memory_mb          = 1024
 api_min_tasks          = 3
 api_max_tasks          = 12
 lb_deletion_protection = true
+# Every request to the public API is kept for a year (SSE-S3: ELB writes no other way).
+lb_access_logs      = true
+lb_access_logs_days = 365
 
 app_rotation_strategy       = "alternating-users"
 rotation_days               = 30

@@ -111,3 +111,64 @@ func InlinePolicies(m *Module) []string {
 	}
 	return out
 }
+
+// Grant is one action an Allow statement of a policy document names.
+type Grant struct {
+	Action    string
+	Resources string // source text of the statement's resources
+	Sid       string
+}
+
+// Allowed returns the actions every Allow statement (plain or dynamic) of the policy
+// document named document grants, in source order. An action that is not a literal
+// string is skipped: the checks built on it compare against literal SDK calls.
+func Allowed(m *Module, document string) []Grant {
+	var out []Grant
+	for _, doc := range m.Blocks("data", "aws_iam_policy_document") {
+		if len(doc.Block.Labels) != 2 || doc.Block.Labels[1] != document {
+			continue
+		}
+		for _, b := range doc.Block.Body.Blocks {
+			body := statementBody(b)
+			if body == nil || stringAttr(body, "effect") == "Deny" {
+				continue
+			}
+			tuple, ok := exprOf(body.Attributes["actions"]).(*hclsyntax.TupleConsExpr)
+			if !ok {
+				continue
+			}
+			for _, e := range tuple.Exprs {
+				v, diags := e.Value(nil)
+				if diags.HasErrors() || !v.Type().Equals(cty.String) {
+					continue
+				}
+				out = append(out, Grant{Action: v.AsString(), Resources: source(doc.File.Src, body.Attributes["resources"]), Sid: stringAttr(body, "sid")})
+			}
+		}
+	}
+	return out
+}
+
+// statementBody returns the body of a statement block, or of a dynamic "statement"
+// block's content; nil for any other block.
+func statementBody(b *hclsyntax.Block) *hclsyntax.Body {
+	if b.Type == "statement" {
+		return b.Body
+	}
+	if b.Type == "dynamic" && len(b.Labels) == 1 && b.Labels[0] == "statement" {
+		for _, c := range b.Body.Blocks {
+			if c.Type == "content" {
+				return c.Body
+			}
+		}
+	}
+	return nil
+}
+
+// exprOf is a's expression, nil for a nil attribute.
+func exprOf(a *hclsyntax.Attribute) hclsyntax.Expression {
+	if a == nil {
+		return nil
+	}
+	return a.Expr
+}

@@ -39,6 +39,7 @@ var wildcardAllowed = map[string]string{
 	"modules/audit-trail key AccountReadsLogs":              "key policy",
 	"modules/database key CloudWatchLogs":                   "key policy",
 	"modules/secret-rotation key UseThroughSecretsManager":  "key policy",
+	"modules/secret-rotation key OnlyThroughSecretsManager": "key policy",
 	// Actions with no resource-level permissions.
 	"modules/_internal/ecs-task-roles execution EcrLogin":       "ecr:GetAuthorizationToken",
 	"modules/secret-rotation rotator GeneratePasswords":         "secretsmanager:GetRandomPassword",

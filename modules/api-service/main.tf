@@ -117,7 +117,7 @@ resource "aws_lb" "this" {
   enable_deletion_protection = var.lb_deletion_protection
 
   dynamic "access_logs" {
-    for_each = var.lb_access_logs_bucket == null ? [] : [var.lb_access_logs_bucket]
+    for_each = local.log_bucket == null ? [] : [local.log_bucket]
     content {
       bucket  = access_logs.value
       prefix  = var.name
@@ -127,10 +127,17 @@ resource "aws_lb" "this" {
 
   tags = var.tags
 
+  # ELB checks that it may write to the bucket when logging is switched on.
+  depends_on = [aws_s3_bucket_policy.access_logs]
+
   lifecycle {
     precondition {
       condition     = var.internal || var.certificate_arn != null
       error_message = "An internet-facing load balancer needs certificate_arn: plain HTTP is for internal load balancers only."
+    }
+    precondition {
+      condition     = var.lb_security_group_id != null
+      error_message = "create_load_balancer needs lb_security_group_id (the network module's alb group, created with create_alb_security_group)."
     }
   }
 }

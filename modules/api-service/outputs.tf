@@ -32,3 +32,8 @@ output "log_group_name" {
   description = "CloudWatch log group of the API."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "access_logs_bucket" {
+  description = "Bucket the load balancer writes its access logs to (null when it keeps none)."
+  value       = var.create_load_balancer ? local.log_bucket : null
+}

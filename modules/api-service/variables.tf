@@ -41,7 +41,8 @@ variable "internal" {
 
 variable "lb_security_group_id" {
   type        = string
-  description = "Security group of the load balancer (the network module's alb group)."
+  description = "Security group of the load balancer (the network module's alb group); required with create_load_balancer, null without."
+  default     = null
 }
 
 variable "task_security_group_id" {
@@ -144,8 +145,31 @@ variable "lb_deletion_protection" {
 
 variable "lb_access_logs_bucket" {
   type        = string
-  description = "S3 bucket for load balancer access logs; null turns access logging off."
+  description = "Existing S3 bucket for load balancer access logs (its policy must let ELB write under <name>/AWSLogs/); null turns access logging off unless create_access_logs_bucket is set."
   default     = null
+}
+
+variable "create_access_logs_bucket" {
+  type        = bool
+  description = "Create a bucket for the load balancer's access logs (SSE-S3, the only encryption ELB supports for them; a policy letting ELB write; expiry after access_logs_retention_days) and log to it. Overrides lb_access_logs_bucket."
+  default     = false
+}
+
+variable "access_logs_retention_days" {
+  type        = number
+  description = "Days the load balancer's access logs are kept in the bucket create_access_logs_bucket makes."
+  default     = 365
+
+  validation {
+    condition     = var.access_logs_retention_days >= 1 && floor(var.access_logs_retention_days) == var.access_logs_retention_days
+    error_message = "access_logs_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "access_logs_force_destroy" {
+  type        = bool
+  description = "Let terraform destroy empty the access log bucket (throw-away environments only)."
+  default     = false
 }
 
 variable "log_retention_days" {

@@ -120,9 +120,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     status = "Enabled"
     filter {}
 
-    transition {
-      days          = var.transition_to_glacier_days
-      storage_class = "GLACIER"
+    dynamic "transition" {
+      for_each = var.transition_to_glacier_days == null ? [] : [var.transition_to_glacier_days]
+      content {
+        days          = transition.value
+        storage_class = "GLACIER"
+      }
     }
     expiration {
       days = var.expiration_days
@@ -136,6 +139,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 
   depends_on = [aws_s3_bucket_versioning.this]
+
+  # The day order S3 enforces on a rule and the emulators do not: PutBucketLifecycleConfiguration
+  # refuses an expiration that is not later than the rule's transition (Glacier's minimum
+  # storage charge would make a same-day expiration pointless anyway). The noncurrent
+  # versions have no transition of their own, so only their expiration (>= 1 day, as
+  # expiration_days' validation asks) applies to them.
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html
+  lifecycle {
+    precondition {
+      condition     = var.transition_to_glacier_days == null || var.expiration_days > coalesce(var.transition_to_glacier_days, 0)
+      error_message = "expiration_days (${var.expiration_days}) must be later than transition_to_glacier_days (${coalesce(var.transition_to_glacier_days, -1)}): S3 refuses a lifecycle rule that expires log files no later than it moves them to Glacier. Raise expiration_days or set transition_to_glacier_days = null (no transition)."
+    }
+  }
 }
 
 resource "aws_s3_bucket_object_lock_configuration" "this" {

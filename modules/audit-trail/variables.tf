@@ -33,18 +33,25 @@ variable "include_read_events" {
 
 variable "transition_to_glacier_days" {
   type        = number
-  description = "Days after which log files move to Glacier Flexible Retrieval."
+  description = "Days after which log files move to Glacier Flexible Retrieval; null keeps them in S3 Standard until they expire. Must be less than expiration_days (S3 refuses a rule that expires objects no later than it transitions them). Glacier bills at least 90 days per object, so a transition pays only when files stay well beyond it."
   default     = 90
+
+  # checked: S3 accepts 0 or a positive whole number of days for a GLACIER transition
+  # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Transition.html).
+  validation {
+    condition     = var.transition_to_glacier_days == null || try(var.transition_to_glacier_days >= 0 && floor(var.transition_to_glacier_days) == var.transition_to_glacier_days, false)
+    error_message = "transition_to_glacier_days must be null or a whole number of days >= 0."
+  }
 }
 
 variable "expiration_days" {
   type        = number
-  description = "Days after which log files are deleted (and noncurrent versions after the same period)."
+  description = "Days after which log files are deleted (and noncurrent versions after the same period); later than transition_to_glacier_days."
   default     = 2555
 
   validation {
-    condition     = var.expiration_days >= 1
-    error_message = "expiration_days must be at least 1."
+    condition     = var.expiration_days >= 1 && floor(var.expiration_days) == var.expiration_days
+    error_message = "expiration_days must be a whole number of days, at least 1."
   }
 }
 

@@ -8,6 +8,7 @@ locals {
   major       = split(".", var.engine_version)[0]
   kms_key_arn = var.kms_key_arn == null ? module.key[0].arn : var.kms_key_arn
   ecs_host    = "postgres.${var.name}.internal"
+  retain_key  = coalesce(var.retain_kms_key, !var.skip_final_snapshot)
 
   rds_log_exports = ["postgresql", "upgrade"]
 }
@@ -37,7 +38,11 @@ module "key" {
 
   description = "${var.name}: database storage, logs and EFS"
   policy_json = data.aws_iam_policy_document.key.json
-  tags        = var.tags
+  # The final snapshot outlives the database and is readable only with this key, so the
+  # key must outlive it too: a destroy would otherwise schedule its deletion right after
+  # taking the snapshot. The longest deletion window (30 days) is the default besides.
+  prevent_destroy = local.retain_key
+  tags            = var.tags
 }
 
 # ---------------------------------------------------------------- RDS PostgreSQL
@@ -81,12 +86,19 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
+# Confused deputy: only this account's databases may have RDS assume the role
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html).
 data "aws_iam_policy_document" "monitoring_assume" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }

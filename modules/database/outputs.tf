@@ -52,3 +52,8 @@ output "ecs_execution_role_arn" {
   description = "ARN of the PostgreSQL task's execution role, which reads the master secret at first start (null in rds mode)."
   value       = local.ecs ? module.ecs_roles[0].execution_role_arn : null
 }
+
+output "kms_key_retained_on_destroy" {
+  description = "Whether the module's KMS key outlives the database (retain_kms_key): terraform destroy then refuses to run until the key leaves the state (terraform state rm 'module.database.module.key[0]'). False when the key is passed in (kms_key_arn) or not kept."
+  value       = var.kms_key_arn == null && local.retain_key
+}

@@ -140,6 +140,17 @@ variable "monitoring_interval" {
   }
 }
 
+variable "retain_kms_key" {
+  type        = bool
+  description = "Keep the module's own KMS key when the database is destroyed: the final snapshot (and, in ecs mode, the EFS backups) are encrypted with it and become unreadable once the key is deleted. null means: keep it whenever a final snapshot is kept (skip_final_snapshot = false). A kept key makes terraform destroy refuse to run until the key leaves the state: terraform state rm 'module.database.module.key[0]' (the key stays in the account, and its alias); delete it yourself once no snapshot needs it."
+  default     = null
+
+  validation {
+    condition     = var.retain_kms_key != false || var.skip_final_snapshot || var.kms_key_arn != null
+    error_message = "retain_kms_key = false with a final snapshot (skip_final_snapshot = false) schedules the deletion of the only key that can read that snapshot: keep the key, skip the snapshot, or pass a key of your own in kms_key_arn."
+  }
+}
+
 variable "kms_key_arn" {
   type        = string
   description = "KMS key for storage, Performance Insights and EFS; null creates a dedicated key."

@@ -1,9 +1,16 @@
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   secrets_manager = "secretsmanager.${data.aws_region.current.name}.amazonaws.com"
   secret_arns     = [var.app_secret_arn, var.admin_secret_arn]
   key_arns        = compact([var.app_kms_key_arn, var.admin_kms_key_arn])
+  # RotateSecret runs the secret's rotation function as its caller: without
+  # lambda:InvokeFunction on it the call is refused, whatever the caller's Secrets Manager
+  # permissions (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
+  # No MFA condition on it: the invocation is made by Secrets Manager on the caller's
+  # behalf, and the RotateSecret that leads to it is already MFA-gated.
+  invoke_rotators = length(var.rotator_function_arns) > 0 ? [var.rotator_function_arns] : []
 }
 
 # ------------------------------------------------------------------ managed policies
@@ -65,6 +72,15 @@ data "aws_iam_policy_document" "rotate_secret" {
       values   = [local.secrets_manager]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.invoke_rotators
+    content {
+      sid       = "InvokeRotatorsForRotateSecret"
+      actions   = ["lambda:InvokeFunction"]
+      resources = statement.value
+    }
+  }
 }
 
 resource "aws_iam_policy" "rotate_secret" {
@@ -84,6 +100,12 @@ data "aws_iam_policy_document" "application_assume" {
     principals {
       type        = "Service"
       identifiers = [each.value.service]
+    }
+    # Confused deputy: the service may assume the role only for this account's resources.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }
@@ -185,6 +207,15 @@ data "aws_iam_policy_document" "db_operators" {
       values   = ["true"]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.invoke_rotators
+    content {
+      sid       = "InvokeRotatorsForRotateSecret"
+      actions   = ["lambda:InvokeFunction"]
+      resources = statement.value
+    }
+  }
 }
 
 data "aws_iam_policy_document" "break_glass" {
@@ -219,6 +250,15 @@ data "aws_iam_policy_document" "break_glass" {
       values   = ["true"]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.invoke_rotators
+    content {
+      sid       = "InvokeRotatorsForRotateSecret"
+      actions   = ["lambda:InvokeFunction"]
+      resources = statement.value
+    }
+  }
 }
 
 locals {
@@ -249,4 +289,24 @@ resource "aws_iam_group_policy_attachment" "this" {
 
   group      = aws_iam_group.this[each.key].name
   policy_arn = aws_iam_policy.group[each.key].arn
+}
+
+# The people in the groups whose access the secrets' deny policy must except, one by one
+# (a group is not a principal): Terraform owns these two groups' membership, so the users
+# exempted there and the members here are the same list. A user's name is the last part
+# of its ARN (user/<path>/<name>).
+locals {
+  group_members = var.create_groups ? {
+    for k, v in { db-operators = var.db_operator_user_arns, break-glass = var.break_glass_user_arns } : k => v if length(v) > 0
+  } : {}
+}
+
+resource "aws_iam_group_membership" "this" {
+  # checkov:skip=CKV2_AWS_14:this resource is what puts users in the groups; checkov cannot read the user names computed from the ARNs
+  # checkov:skip=CKV2_AWS_21:the users are existing ones, passed in by ARN; this resource makes them group members
+  for_each = local.group_members
+
+  name  = "${var.name}-${each.key}-members"
+  group = aws_iam_group.this[each.key].name
+  users = [for a in each.value : reverse(split("/", a))[0]]
 }

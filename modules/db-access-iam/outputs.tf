@@ -27,3 +27,13 @@ output "rotator_role_arns" {
   description = "ARNs of the application roles with rotate access (the secrets' policy and the auditor's rotators)."
   value       = [for k, r in aws_iam_role.application : r.arn if var.application_roles[k].access == "rotate"]
 }
+
+output "db_operator_user_arns" {
+  description = "IAM users in the db-operators group (the secrets' deny policy must except them: secret-rotation's operator_user_arns)."
+  value       = var.create_groups ? var.db_operator_user_arns : []
+}
+
+output "break_glass_user_arns" {
+  description = "IAM users in the break-glass group (secret-rotation's break_glass_user_arns)."
+  value       = var.create_groups ? var.break_glass_user_arns : []
+}

@@ -39,6 +39,17 @@ variable "admin_kms_key_arn" {
   default     = null
 }
 
+variable "rotator_function_arns" {
+  type        = list(string)
+  description = "ARNs of the rotation Lambda functions of the secrets (secret-rotation's rotator_function_arns). RotateSecret invokes the function with its caller's permissions, so every policy here that may call RotateSecret also gets lambda:InvokeFunction on exactly these."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.rotator_function_arns : can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+$", a))])
+    error_message = "rotator_function_arns must be unqualified Lambda function ARNs."
+  }
+}
+
 variable "application_roles" {
   type = map(object({
     service = string
@@ -57,6 +68,28 @@ variable "create_groups" {
   type        = bool
   description = "Create the groups for people: auditors (read-only), db-operators and break-glass admins, all requiring MFA."
   default     = true
+}
+
+variable "db_operator_user_arns" {
+  type        = list(string)
+  description = "IAM users (existing ones) made the members of the db-operators group; Terraform then owns the group's membership. Pass the same list to secret-rotation's operator_user_arns, whose deny policy would otherwise refuse them the value."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.db_operator_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "db_operator_user_arns must be IAM user ARNs."
+  }
+}
+
+variable "break_glass_user_arns" {
+  type        = list(string)
+  description = "IAM users (existing ones) made the members of the break-glass group; Terraform then owns the group's membership. Pass the same list to secret-rotation's break_glass_user_arns."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.break_glass_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "break_glass_user_arns must be IAM user ARNs."
+  }
 }
 
 variable "break_glass_max_mfa_age_seconds" {

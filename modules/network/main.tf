@@ -1,14 +1,25 @@
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 locals {
+  # A Fargate task in a private subnet without a NAT gateway reaches AWS only through
+  # endpoints: it pulls its image from ECR (ecr.api for the token and manifest, ecr.dkr for
+  # the registry, the S3 gateway for the layers), ships its log through CloudWatch Logs
+  # and has its secrets injected from Secrets Manager before the container starts. Without
+  # them the task never starts, so private_tasks turns them on whatever the enable_*
+  # switches say (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html).
+  task_endpoints = var.private_tasks && !var.nat_gateway
+
   # One entry per switchable interface endpoint; the key is the service suffix.
   interface_endpoints = merge(
-    var.enable_secretsmanager_endpoint ? { secretsmanager = "secretsmanager" } : {},
-    var.enable_logs_endpoint ? { logs = "logs" } : {},
-    var.enable_ecr_endpoints ? { ecr_api = "ecr.api", ecr_dkr = "ecr.dkr" } : {},
+    var.enable_secretsmanager_endpoint || local.task_endpoints ? { secretsmanager = "secretsmanager" } : {},
+    var.enable_logs_endpoint || local.task_endpoints ? { logs = "logs" } : {},
+    var.enable_ecr_endpoints || local.task_endpoints ? { ecr_api = "ecr.api", ecr_dkr = "ecr.dkr" } : {},
     var.enable_kms_endpoint ? { kms = "kms" } : {},
   )
-  public = length(var.public_subnet_cidrs) > 0
+  s3_endpoint = var.enable_s3_endpoint || local.task_endpoints
+  public      = length(var.public_subnet_cidrs) > 0
 
   # Interface endpoints cost per zone: endpoint_zones > 0 puts them in the first that many
   # private subnets only (a cheap dev gives up the endpoints' zone redundancy).
@@ -94,8 +105,12 @@ resource "aws_route_table_association" "public" {
 # Security groups. They live here, not in the modules that use them, so that the database
 # rules can name the API and rotator groups without a dependency cycle between modules.
 
+# Only with a load balancer (create_alb_security_group): a group that allows HTTP and HTTPS
+# from clients but fronts nothing is an open door waiting for a resource to walk through.
 resource "aws_security_group" "alb" {
   # checkov:skip=CKV2_AWS_5:the api-service, database and secret-rotation modules attach the groups this module creates (invisible to this check)
+  count = var.create_alb_security_group ? 1 : 0
+
   name        = "${var.name}-alb"
   description = "Load balancer in front of the rates API"
   vpc_id      = aws_vpc.this.id
@@ -134,7 +149,9 @@ resource "aws_security_group" "endpoints" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  security_group_id = aws_security_group.alb.id
+  count = var.create_alb_security_group ? 1 : 0
+
+  security_group_id = aws_security_group.alb[0].id
   description       = "HTTPS from clients"
   cidr_ipv4         = local.public ? "0.0.0.0/0" : var.cidr_block
   ip_protocol       = "tcp"
@@ -143,7 +160,9 @@ resource "aws_vpc_security_group_ingress_rule" "alb_https" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  security_group_id = aws_security_group.alb.id
+  count = var.create_alb_security_group ? 1 : 0
+
+  security_group_id = aws_security_group.alb[0].id
   description       = "HTTP from clients (redirected to HTTPS when a certificate is set)"
   cidr_ipv4         = local.public ? "0.0.0.0/0" : var.cidr_block
   ip_protocol       = "tcp"
@@ -152,7 +171,9 @@ resource "aws_vpc_security_group_ingress_rule" "alb_http" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_api" {
-  security_group_id            = aws_security_group.alb.id
+  count = var.create_alb_security_group ? 1 : 0
+
+  security_group_id            = aws_security_group.alb[0].id
   description                  = "To the API tasks"
   referenced_security_group_id = aws_security_group.api.id
   ip_protocol                  = "tcp"
@@ -161,9 +182,11 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_api" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "api_from_alb" {
+  count = var.create_alb_security_group ? 1 : 0
+
   security_group_id            = aws_security_group.api.id
   description                  = "From the load balancer"
-  referenced_security_group_id = aws_security_group.alb.id
+  referenced_security_group_id = aws_security_group.alb[0].id
   ip_protocol                  = "tcp"
   from_port                    = 3000
   to_port                      = 3000
@@ -226,7 +249,7 @@ resource "aws_vpc_security_group_egress_rule" "https" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "s3" {
-  for_each = var.enable_s3_endpoint ? {
+  for_each = local.s3_endpoint ? {
     api      = aws_security_group.api.id
     database = aws_security_group.database.id
   } : {}
@@ -262,7 +285,7 @@ resource "aws_vpc_endpoint" "interface" {
 }
 
 resource "aws_vpc_endpoint" "s3" {
-  count = var.enable_s3_endpoint ? 1 : 0
+  count = local.s3_endpoint ? 1 : 0
 
   vpc_id            = aws_vpc.this.id
   service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
@@ -353,12 +376,24 @@ resource "aws_flow_log" "this" {
   tags                 = var.tags
 }
 
+# Confused deputy: only this account's flow logs may have the service assume the role
+# (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
 data "aws_iam_policy_document" "flow_assume" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:vpc-flow-log/*"]
     }
   }
 }

@@ -19,9 +19,9 @@ output "public_subnet_ids" {
 }
 
 output "security_group_ids" {
-  description = "Security group IDs by role: alb, api, rotator, database, endpoints."
+  description = "Security group IDs by role: alb (null without create_alb_security_group), api, rotator, database, endpoints."
   value = {
-    alb       = aws_security_group.alb.id
+    alb       = one(aws_security_group.alb[*].id)
     api       = aws_security_group.api.id
     rotator   = aws_security_group.rotator.id
     database  = aws_security_group.database.id

@@ -52,25 +52,25 @@ variable "public_subnet_cidrs" {
 
 variable "enable_secretsmanager_endpoint" {
   type        = bool
-  description = "Create the Secrets Manager interface endpoint (the rotator and the API need it when there is no NAT)."
+  description = "Create the Secrets Manager interface endpoint (the rotator and the API need it when there is no NAT); forced on by private_tasks without a NAT gateway."
   default     = true
 }
 
 variable "enable_logs_endpoint" {
   type        = bool
-  description = "Create the CloudWatch Logs interface endpoint (ECS tasks ship logs through it)."
+  description = "Create the CloudWatch Logs interface endpoint (ECS tasks ship logs through it); forced on by private_tasks without a NAT gateway."
   default     = true
 }
 
 variable "enable_ecr_endpoints" {
   type        = bool
-  description = "Create the ECR API and ECR Docker interface endpoints (Fargate pulls images through them)."
+  description = "Create the ECR API and ECR Docker interface endpoints (Fargate pulls images through them); forced on by private_tasks without a NAT gateway."
   default     = true
 }
 
 variable "enable_s3_endpoint" {
   type        = bool
-  description = "Create the S3 gateway endpoint (free; ECR image layers are stored in S3)."
+  description = "Create the S3 gateway endpoint (free; ECR image layers are stored in S3); forced on by private_tasks without a NAT gateway."
   default     = true
 }
 
@@ -122,6 +122,18 @@ variable "interface_endpoint_zones" {
     condition     = var.interface_endpoint_zones >= 0 && floor(var.interface_endpoint_zones) == var.interface_endpoint_zones
     error_message = "interface_endpoint_zones must be a whole number >= 0."
   }
+}
+
+variable "create_alb_security_group" {
+  type        = bool
+  description = "Create the load balancer's security group (HTTP and HTTPS from clients, to the API tasks); false when the API has no load balancer, so no open group is left unused."
+  default     = true
+}
+
+variable "private_tasks" {
+  type        = bool
+  description = "ECS tasks run in the private subnets (the ECS database, or API tasks without public addresses). Without nat_gateway they can reach AWS only through endpoints, so this creates the ECR API, ECR Docker, CloudWatch Logs and Secrets Manager interface endpoints and the S3 gateway endpoint whatever the enable_* switches say: without them Fargate cannot pull the image."
+  default     = false
 }
 
 variable "nat_gateway" {

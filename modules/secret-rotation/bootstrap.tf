@@ -15,9 +15,11 @@ data "aws_iam_policy_document" "bootstrap" {
     resources = [local.secret_arns["admin"], local.secret_arns["app"]]
   }
 
+  # PutSecretValue writes the first password under the bootstrap's own staging label;
+  # UpdateSecretVersionStage then moves AWSCURRENT to it (bootstrap.PutCurrent).
   statement {
     sid       = "SetFirstAppPassword"
-    actions   = ["secretsmanager:PutSecretValue"]
+    actions   = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
     resources = [local.secret_arns["app"]]
   }
 

@@ -59,6 +59,15 @@ locals {
 # One customer-managed key per secret, so that reading the app secret never implies being
 # able to decrypt the master secret. The account administers both (modules/_internal/kms-key);
 # the account's principals may use them only through Secrets Manager.
+#
+# The account's kms:* (AccountAdministers) lets any IAM policy grant kms:Decrypt on these
+# keys, with or without kms:ViaService; the deny below is what makes "only through Secrets
+# Manager" true for everyone. Checked: no principal of this project decrypts these keys
+# directly. The rotators, the bootstrap, the API task, the operators and the ECS database's
+# execution role (secret injection) all read the values with GetSecretValue, and Secrets
+# Manager makes the KMS calls for them, with kms:ViaService set; no Go code has a KMS
+# client. Key administration (DescribeKey, GetKeyPolicy, ScheduleKeyDeletion, ...) is not
+# denied.
 data "aws_iam_policy_document" "key" {
   # checked: a key policy's resource is always "*" (it means this key).
   statement {
@@ -78,6 +87,23 @@ data "aws_iam_policy_document" "key" {
       test     = "StringEquals"
       variable = "kms:CallerAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # checked: a key policy's resource is always "*" (it means this key).
+  statement {
+    sid       = "OnlyThroughSecretsManager"
+    effect    = "Deny"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "kms:ViaService"
+      values   = [local.sm_service]
     }
   }
 }
@@ -189,15 +215,29 @@ data "aws_iam_policy_document" "secret" {
 locals {
   deployer_principals = concat(var.deployer_arns, [for c in data.aws_iam_session_context.current : c.issuer_arn])
   module_principals   = concat([for f in module.rotator : f.role_arn], module.bootstrap[*].role_arn)
+  # People: IAM users get their permissions from groups, but a group is never a
+  # principal, so the deny must name each user (aws:PrincipalArn is the user's ARN).
+  break_glass_principals = concat(var.break_glass_role_arns, var.break_glass_user_arns)
   # Principals exempted from the deny, by secret (only secrets this module creates).
   secret_readers = merge(
     {
-      app = distinct(concat(var.app_reader_arns, var.secret_rotator_arns, var.break_glass_role_arns, local.module_principals, local.deployer_principals))
+      app = distinct(concat(var.app_reader_arns, var.operator_user_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     },
     var.create_admin_secret ? {
-      admin = distinct(concat(var.admin_reader_arns, var.secret_rotator_arns, var.break_glass_role_arns, local.module_principals, local.deployer_principals))
+      admin = distinct(concat(var.admin_reader_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     } : {},
   )
+}
+
+# The principal running Terraform is excepted only while it is the one running it: the next
+# plan by anyone else (a second operator, CI) refreshes the secret versions with
+# GetSecretValue and fails with AccessDeniedException ("explicit deny in a resource-based
+# policy") until that principal is in deployer_arns. Said on every plan, not at the failure.
+check "deployer_is_listed" {
+  assert {
+    condition     = !var.create_secret_policy || alltrue([for c in data.aws_iam_session_context.current : contains(var.deployer_arns, c.issuer_arn)])
+    error_message = "The principal running Terraform (${join(", ", [for c in data.aws_iam_session_context.current : c.issuer_arn])}) is not in deployer_arns. It is excepted from the secrets' deny policy only for this run: any other operator or CI role (and this one, once another has applied) is denied GetSecretValue during plan until it is added. List every principal that runs Terraform here in deployer_arns."
+  }
 }
 
 resource "aws_secretsmanager_secret_policy" "app" {
@@ -331,6 +371,15 @@ resource "aws_lambda_permission" "rotator" {
 
 # The app secret: alternating users by default (its masterarn names the admin secret), or
 # single-user, as app_rotation_strategy says.
+#
+# Configuring rotation is not inert: with rotate_immediately = false Secrets Manager still
+# tests the configuration by running the function's testSecret step (it creates an
+# AWSPENDING version and removes it;
+# https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html,
+# RotateImmediately). Until the bootstrap has written the app secret's first password
+# that test fails and the secret starts life with RotationFailed, so rotation is
+# configured only after the bootstrap's invocation (a Go test in internal/tfcheck keeps
+# this order).
 resource "aws_secretsmanager_secret_rotation" "app" {
   # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
   secret_id           = aws_secretsmanager_secret.app.id
@@ -343,7 +392,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
     duration                 = var.rotation_window
   }
 
-  depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.app]
+  depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.app, aws_lambda_invocation.bootstrap]
 }
 
 # The master rotates itself, always single-user: it has no master of its own.

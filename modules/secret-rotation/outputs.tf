@@ -56,6 +56,11 @@ output "secret_rotator_names" {
   value       = { for k, s in local.rotations : k => module.rotator[s].function_name }
 }
 
+output "rotator_function_arns" {
+  description = "ARNs of the rotator functions: whoever calls RotateSecret needs lambda:InvokeFunction on them (modules/db-access-iam rotator_function_arns)."
+  value       = [for f in module.rotator : f.arn]
+}
+
 output "rotation_role_arns" {
   description = "ARNs of the rotator functions' execution roles (the auditor's rotators)."
   value       = [for f in module.rotator : f.role_arn]

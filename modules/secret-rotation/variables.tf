@@ -149,9 +149,31 @@ variable "break_glass_role_arns" {
   }
 }
 
+variable "operator_user_arns" {
+  type        = list(string)
+  description = "IAM users that operate the app secret (db-access-iam's db-operators group): exempted from the app secret's deny, which otherwise wins over their group's grant. An IAM user's aws:PrincipalArn is its user ARN, not a group's, so each user is named."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.operator_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "operator_user_arns must be IAM user ARNs."
+  }
+}
+
+variable "break_glass_user_arns" {
+  type        = list(string)
+  description = "IAM users of the break-glass group (db-access-iam): exempted from both secrets' deny like break_glass_role_arns, and likewise left off the auditor's allow-lists."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.break_glass_user_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:user/", a))])
+    error_message = "break_glass_user_arns must be IAM user ARNs."
+  }
+}
+
 variable "deployer_arns" {
   type        = list(string)
-  description = "IAM principals that deploy this module (the CI role running Terraform): the provider reads the secret versions it manages, so they are exempted from the deny."
+  description = "Every IAM principal that runs Terraform on this module (each operator's role or user, the CI role): the provider reads the secret versions it manages on every plan, so they are exempted from the deny. The principal running Terraform is exempted too, but only for its own run: anyone not listed is denied GetSecretValue during plan (AccessDeniedException) once someone else has applied. A check block warns when the running principal is missing."
   default     = []
 }
 

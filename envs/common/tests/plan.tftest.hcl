@@ -31,6 +31,9 @@ variables {
   generate_master_password = false
   # prod's terraform.tfvars asks for the API's certificate before the first apply.
   certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+  # The mocked principal running Terraform (modules/_internal/testing); unlisted, the
+  # secret-rotation module's check deployer_is_listed fails the plan test.
+  deployer_arns = ["arn:aws:iam::111111111111:role/rotaudit-deploy"]
 }
 
 run "plans_from_empty_state" {
@@ -69,6 +72,10 @@ run "deletion_protection_follows_the_environment" {
     condition     = var.environment == "dev" ? !var.audit_table_deletion_protection && !var.db_deletion_protection : var.audit_table_deletion_protection && var.db_deletion_protection
     error_message = "dev is deletable; stage and prod are protected"
   }
+  assert {
+    condition     = module.database.kms_key_retained_on_destroy == !var.db_skip_final_snapshot
+    error_message = "an environment that keeps a final snapshot keeps the key that reads it (destroy refuses until the key leaves the state)"
+  }
 }
 
 run "auditor_reads_the_database_log" {
@@ -85,5 +92,36 @@ run "auditor_reads_the_database_log" {
   assert {
     condition     = !var.s3_backfill
     error_message = "the S3 log-file notification is for backfills only: EventBridge is the live path"
+  }
+}
+
+# The ECS-database variant in this environment's network: its PostgreSQL task runs in the
+# private subnets, so without a NAT it needs the endpoints Fargate pulls the image, ships
+# the log and injects the master secret through (issue 17: dev had none of them).
+run "ecs_database_reaches_ecr_logs_and_secrets" {
+  command = plan
+
+  variables {
+    database_mode = "ecs"
+  }
+
+  assert {
+    condition = var.egress == "nat" || alltrue([
+      for k in ["ecr_api", "ecr_dkr", "logs", "secretsmanager", "s3"] : contains(keys(module.network.vpc_endpoint_ids), k)
+    ])
+    error_message = "the ECS database's task can pull its image: ECR API, ECR Docker, Logs, Secrets Manager and S3 endpoints (or a NAT)"
+  }
+}
+
+# The load balancer's security group exists exactly when the load balancer does (dev has
+# none: issue 17 found its group open and unused).
+run "alb_group_only_with_the_load_balancer" {
+  command = plan
+
+  assert {
+    # (with a load balancer the group's id is unknown in a plan; api-service refuses a
+    # load balancer without a group)
+    condition     = var.api_load_balancer ? true : module.network.security_group_ids["alb"] == null
+    error_message = "the alb security group is created only with the load balancer"
   }
 }

@@ -33,6 +33,21 @@ resource "aws_kms_key" "this" {
   tags                    = var.tags
 }
 
+# A key that must outlive `terraform destroy` (it encrypts what a destroy leaves behind,
+# such as a database's final snapshot): destroying or replacing the key would also
+# destroy this guard, which prevent_destroy refuses, so the whole plan stops before
+# anything is deleted. Tearing down then takes a deliberate step that leaves the key in
+# the account: `terraform state rm` of this module instance, then destroy.
+resource "terraform_data" "keep_key_on_destroy" {
+  count = var.prevent_destroy ? 1 : 0
+
+  input = aws_kms_key.this.arn
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
 resource "aws_kms_alias" "this" {
   count = var.alias == null ? 0 : 1
 

@@ -26,6 +26,12 @@ variable "deletion_window_days" {
   }
 }
 
+variable "prevent_destroy" {
+  type        = bool
+  description = "Refuse any plan that destroys or replaces the key (terraform destroy included), for a key that encrypts data outliving the deployment; state rm the module instance to tear down and keep the key."
+  default     = false
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags for the key."

@@ -82,3 +82,37 @@ run "without_load_balancer" {
     error_message = "no URL without a load balancer"
   }
 }
+
+# prod's public load balancer kept no access logs (issue 17): with create_access_logs_bucket
+# it logs to a bucket of its own that ELB may write to, encrypted the one way ELB accepts.
+run "access_logs_in_a_bucket_elb_may_write" {
+  command = plan
+
+  variables {
+    create_access_logs_bucket  = true
+    access_logs_retention_days = 365
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket.access_logs) == 1 && aws_s3_bucket.access_logs[0].bucket == "rotaudit-test-alb-logs-111111111111"
+    error_message = "a bucket of the load balancer's own"
+  }
+  assert {
+    condition     = [for l in aws_lb.this[0].access_logs : l.enabled && l.prefix == "rotaudit-test" if l.bucket == "rotaudit-test-alb-logs-111111111111"] == [true]
+    error_message = "the load balancer logs to that bucket under its name"
+  }
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.access_logs[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
+    error_message = "SSE-S3: ELB cannot write access logs to a KMS-encrypted bucket"
+  }
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.access_logs[0].statement : [for p in s.principals : p.identifiers] if contains(s.actions, "s3:PutObject") && s.effect != "Deny"])) == toset([
+      data.aws_elb_service_account.current[0].arn, "logdelivery.elasticloadbalancing.amazonaws.com",
+    ])
+    error_message = "the bucket policy lets the regional ELB account and the log delivery service write, nobody else"
+  }
+  assert {
+    condition     = output.access_logs_bucket == "rotaudit-test-alb-logs-111111111111"
+    error_message = "the output names the bucket"
+  }
+}

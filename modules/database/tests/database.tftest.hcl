@@ -81,3 +81,37 @@ run "rejects_unknown_mode" {
 
   expect_failures = [var.engine_mode]
 }
+
+# A final snapshot is encrypted with the module's key: destroying the key with the
+# database would make the snapshot unreadable after the key's deletion window (issue 17).
+run "key_outlives_a_final_snapshot" {
+  command = plan
+
+  assert {
+    condition     = output.kms_key_retained_on_destroy && module.key[0].prevent_destroy
+    error_message = "with a final snapshot (the default) the database key refuses to be destroyed"
+  }
+}
+
+run "throwaway_database_key_is_deletable" {
+  command = plan
+
+  variables {
+    skip_final_snapshot = true
+  }
+
+  assert {
+    condition     = !output.kms_key_retained_on_destroy && !module.key[0].prevent_destroy
+    error_message = "without a final snapshot nothing needs the key after a destroy"
+  }
+}
+
+run "rejects_dropping_the_key_of_a_final_snapshot" {
+  command = plan
+
+  variables {
+    retain_kms_key = false
+  }
+
+  expect_failures = [var.retain_kms_key]
+}

@@ -110,3 +110,65 @@ run "nat_needs_public_subnets" {
 
   expect_failures = [aws_nat_gateway.this]
 }
+
+# Fargate tasks in private subnets without a NAT (the ECS database, issue 17) pull their
+# image through ECR's endpoints and the S3 gateway, and ship logs and read secrets through
+# endpoints too: private_tasks creates them whatever the enable_* switches say.
+run "private_tasks_get_the_endpoints_they_pull_through" {
+  command = plan
+
+  variables {
+    private_tasks                  = true
+    enable_secretsmanager_endpoint = false
+    enable_logs_endpoint           = false
+    enable_ecr_endpoints           = false
+    enable_s3_endpoint             = false
+  }
+
+  assert {
+    condition     = toset(keys(aws_vpc_endpoint.interface)) == toset(["ecr_api", "ecr_dkr", "logs", "secretsmanager"])
+    error_message = "private tasks without a NAT get the ECR, Logs and Secrets Manager interface endpoints"
+  }
+  assert {
+    condition     = length(aws_vpc_endpoint.s3) == 1 && contains(keys(aws_vpc_security_group_egress_rule.s3), "database")
+    error_message = "private tasks get the S3 gateway endpoint (image layers) and the database group may reach it"
+  }
+}
+
+run "private_tasks_behind_a_nat_need_no_endpoints" {
+  command = plan
+
+  variables {
+    private_tasks                  = true
+    nat_gateway                    = true
+    public_subnet_cidrs            = ["10.40.100.0/24", "10.40.101.0/24"]
+    enable_secretsmanager_endpoint = false
+    enable_logs_endpoint           = false
+    enable_ecr_endpoints           = false
+    enable_s3_endpoint             = false
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.interface) == 0 && length(aws_vpc_endpoint.s3) == 0
+    error_message = "with a NAT gateway the switches decide"
+  }
+}
+
+# No load balancer, no load balancer group: a group open to clients that fronts nothing
+# waits for the next resource someone attaches to it (issue 17).
+run "no_alb_group_without_a_load_balancer" {
+  command = plan
+
+  variables {
+    create_alb_security_group = false
+  }
+
+  assert {
+    condition     = length(aws_security_group.alb) == 0 && length(aws_vpc_security_group_ingress_rule.alb_https) == 0 && length(aws_vpc_security_group_ingress_rule.api_from_alb) == 0
+    error_message = "without a load balancer there is no alb group and no rule naming it"
+  }
+  assert {
+    condition     = output.security_group_ids["alb"] == null
+    error_message = "the alb group's id is null without it"
+  }
+}

@@ -14,6 +14,7 @@ variables {
   lambda_zip_path       = "tests/rotator.zip"
   bootstrap_zip_path    = "tests/dbbootstrap.zip"
   break_glass_role_arns = ["arn:aws:iam::111111111111:role/break-glass"]
+  deployer_arns         = ["arn:aws:iam::111111111111:role/rotaudit-deploy"]
   subnet_ids            = ["subnet-1", "subnet-2"]
   security_group_ids    = ["sg-1"]
 }
@@ -162,4 +163,83 @@ run "rejects_app_username_whose_clone_does_not_fit" {
   }
 
   expect_failures = [var.app_username]
+}
+
+# The deny wins over any grant, so the people of db-access-iam's groups (IAM users, whose
+# aws:PrincipalArn is the user's ARN, never the group's) must be named in its exceptions:
+# operators on the app secret, break-glass users on both (issue 17). secret_reader_arns is
+# the list the deny statement's aws:PrincipalArn condition is built from (the document
+# itself is unknown in a plan: it names the roles' ARNs).
+run "group_users_are_excepted_from_the_deny" {
+  command = plan
+
+  # The functions' role ARNs are unknown in a plan; known ones make the list concrete.
+  override_module {
+    target          = module.rotator
+    override_during = plan
+    outputs = {
+      function_name = "rotaudit-test-rotator"
+      arn           = "arn:aws:lambda:eu-west-1:111111111111:function:rotaudit-test-rotator"
+      role_arn      = "arn:aws:iam::111111111111:role/rotaudit-test-rotator"
+    }
+  }
+  override_module {
+    target          = module.bootstrap
+    override_during = plan
+    outputs = {
+      function_name = "rotaudit-test-db-bootstrap"
+      arn           = "arn:aws:lambda:eu-west-1:111111111111:function:rotaudit-test-db-bootstrap"
+      role_arn      = "arn:aws:iam::111111111111:role/rotaudit-test-db-bootstrap"
+    }
+  }
+
+  variables {
+    operator_user_arns    = ["arn:aws:iam::111111111111:user/alice"]
+    break_glass_user_arns = ["arn:aws:iam::111111111111:user/ops/bob"]
+  }
+
+  assert {
+    condition     = contains(output.secret_reader_arns["app"], "arn:aws:iam::111111111111:user/alice") && contains(output.secret_reader_arns["app"], "arn:aws:iam::111111111111:user/ops/bob")
+    error_message = "the app secret's deny excepts the operators and the break-glass users"
+  }
+  assert {
+    condition     = contains(output.secret_reader_arns["admin"], "arn:aws:iam::111111111111:user/ops/bob") && !contains(output.secret_reader_arns["admin"], "arn:aws:iam::111111111111:user/alice")
+    error_message = "the master secret's deny excepts the break-glass users, not the operators"
+  }
+}
+
+run "rejects_a_group_for_a_user" {
+  command = plan
+
+  variables {
+    operator_user_arns = ["arn:aws:iam::111111111111:group/db-operators"]
+  }
+
+  expect_failures = [var.operator_user_arns]
+}
+
+# A principal that runs Terraform without being in deployer_arns is excepted from the deny
+# for its own run only; the next plan by anyone else is denied. The plan says so (issue 17).
+run "warns_when_the_deployer_is_not_listed" {
+  command = plan
+
+  variables {
+    deployer_arns = ["arn:aws:iam::111111111111:role/someone-else"]
+  }
+
+  expect_failures = [check.deployer_is_listed]
+}
+
+# The comment says the secrets' keys are usable only through Secrets Manager; the key
+# policy must say so for every principal, since the account's kms:* would let any IAM
+# policy grant a direct Decrypt (issue 17).
+run "secret_keys_refuse_use_outside_secrets_manager" {
+  command = plan
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.key.statement : s.effect == "Deny" && contains(s.actions, "kms:Decrypt") && anytrue([
+      for c in s.condition : c.test == "StringNotEquals" && c.variable == "kms:ViaService" && contains(c.values, "secretsmanager.eu-west-1.amazonaws.com")
+    ]) && anytrue([for p in s.principals : contains(p.identifiers, "*")])])
+    error_message = "the secrets' key policy denies kms:Decrypt to everyone outside Secrets Manager (kms:ViaService)"
+  }
 }

@@ -5,7 +5,9 @@ provider "aws" {
 module "audit_trail" {
   source = "../.."
 
-  name            = "rotaudit-example"
-  expiration_days = 30
-  force_destroy   = true
+  name = "rotaudit-example"
+  # A month of files, kept in S3 Standard: a transition must come before the expiration.
+  expiration_days            = 30
+  transition_to_glacier_days = null
+  force_destroy              = true
 }
