@@ -6,7 +6,7 @@ ENV ?= dev
 
 .PHONY: help up down status reset demo test test-unit test-go e2e localstack-test tf-check tf-validate tf-plan \
 	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
-	cost cost-readme cost-check
+	cost cost-readme cost-check aws-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ test-unit: ## only the Go tests that need nothing running (go test -short)
 
 test-pg-majors: ## the rotation suites on PostgreSQL 13-18, one private cluster per major (PG_MAJORS=...)
 	@scripts/pg-majors.sh test
+
+aws-check: ## what AWS enforces and the emulators skip: every env applied to a fresh moto, the code's calls evaluated (iam-simulate), network paths, access matrix (AWSCHECK_UPDATE=1 rewrites docs/aws-access.md)
+	@scripts/aws-check.sh
 
 tf-check: ## Terraform: fmt, tflint, checkov, HCL tests, validate + terraform test, no password in plan/state
 	@scripts/tf-check.sh

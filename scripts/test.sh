@@ -175,6 +175,13 @@ else
 fi
 
 if [ "$mode" = all ]; then
+  # What AWS enforces and the emulators skip (issue 17): permissions, resource and key
+  # policies, network paths and the access matrix, on every environment applied to a fresh moto.
+  if ! on ROTAUDIT_AWS_CHECK; then
+    skip "aws-check" "ROTAUDIT_AWS_CHECK=0"
+  else
+    step "aws-check" "$ROOT/scripts/aws-check.sh"
+  fi
   if ! on ROTAUDIT_TF_CHECK; then
     skip "terraform checks" "ROTAUDIT_TF_CHECK=0"
   else

@@ -1,0 +1,98 @@
+package awscheck
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the access matrix in docs/aws-access.md")
+
+// Environments are checked in this order, each from AWSCHECK_STATES/<env>.json.
+var Environments = []string{"local", "dev", "stage", "prod"}
+
+const (
+	docPath     = "../../docs/aws-access.md"
+	beginMarker = "<!-- BEGIN aws-check matrix (make aws-check -update writes it; a test keeps it equal) -->"
+	endMarker   = "<!-- END aws-check matrix -->"
+)
+
+// loadEnvs reads the applied states scripts/aws-check.sh wrote; without them the check
+// cannot run (it is skipped in plain `go test`, never in make aws-check, which sets them).
+func loadEnvs(t *testing.T) (map[string]*Env, Evaluator) {
+	t.Helper()
+	dir := os.Getenv("AWSCHECK_STATES")
+	if dir == "" {
+		t.Skip("AWSCHECK_STATES is not set: run make aws-check (it applies every environment to a fresh emulator)")
+	}
+	envs := map[string]*Env{}
+	for _, name := range Environments {
+		rs, err := LoadState(filepath.Join(dir, name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := NewEnv(name, rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs[name] = e
+	}
+	evDir := os.Getenv("AWSCHECK_EVALUATOR")
+	if evDir == "" {
+		evDir = "evaluator"
+	}
+	return envs, Evaluator{Dir: evDir}
+}
+
+// TestAWSCheck: every call of every environment is allowed and has a network path, the
+// access rules hold, and docs/aws-access.md shows the matrix the check computed.
+func TestAWSCheck(t *testing.T) {
+	envs, ev := loadEnvs(t)
+	ctx := context.Background()
+	var tables []string
+	for _, name := range Environments {
+		e := envs[name]
+		findings, m, err := Check(ctx, ev, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d calls evaluated, %d findings; skipped: %v", name, len(e.Calls()), len(findings), e.Skipped)
+		for _, f := range findings {
+			t.Errorf("%s", f)
+		}
+		tables = append(tables, m.Markdown())
+	}
+	want := strings.Join(tables, "\n")
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := between(string(doc))
+	if *update {
+		i := strings.Index(string(doc), beginMarker)
+		j := strings.Index(string(doc), endMarker)
+		if i < 0 || j < i {
+			t.Fatalf("%s: markers missing", docPath)
+		}
+		out := string(doc[:i+len(beginMarker)]) + "\n" + want + string(doc[j:])
+		if err := os.WriteFile(docPath, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !ok || strings.TrimSpace(got) != strings.TrimSpace(want) {
+		t.Errorf("docs/aws-access.md's access matrix is not the check's: run `make aws-check AWSCHECK_UPDATE=1`. The check says:\n%s", want)
+	}
+}
+
+func between(doc string) (string, bool) {
+	i := strings.Index(doc, beginMarker)
+	j := strings.Index(doc, endMarker)
+	if i < 0 || j < i {
+		return "", false
+	}
+	return doc[i+len(beginMarker) : j], true
+}
