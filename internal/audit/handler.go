@@ -174,10 +174,16 @@ func (h *Handler) object(ctx context.Context, obj cloudtrail.Object, sum *Summar
 // delivery (s3://BUCKET/.../CloudTrail/...) also teaches the engine that BUCKET holds a
 // trail's logs, so RA-07 watches it without configuration.
 func (h *Handler) StreamFile(ctx context.Context, name string, r io.Reader, sum *Summary) error {
+	return h.streamFile(ctx, name, r, sum, func(rec *cloudtrail.Record) error { return h.evaluate(ctx, rec, sum) })
+}
+
+// streamFile reads one CloudTrail log file record by record into each, counting records
+// and malformed ones in sum, and notes the trail bucket the file came from.
+func (h *Handler) streamFile(ctx context.Context, name string, r io.Reader, sum *Summary, each func(*cloudtrail.Record) error) error {
 	var last time.Time
 	n, err := cloudtrail.Stream(r, func(rec *cloudtrail.Record) error {
 		last = rec.Time
-		return h.evaluate(ctx, rec, sum)
+		return each(rec)
 	}, func(bad error) {
 		sum.Malformed++
 		h.Log.WarnContext(ctx, "malformed record skipped", "file", name, "error", bad.Error())

@@ -30,24 +30,9 @@ func (h *Handler) CloudTrailSource(ctx context.Context, api S3ListAPI, input str
 	return func(emit func(Item) error) error {
 		return EachLogFile(ctx, api, []string{input}, func(name string, r io.Reader) error {
 			sum.Files++
-			var last time.Time
-			n, err := cloudtrail.Stream(r, func(rec *cloudtrail.Record) error {
-				last = rec.Time
+			return h.streamFile(ctx, name, r, sum, func(rec *cloudtrail.Record) error {
 				return emit(Item{Time: rec.Time, Record: rec})
-			}, func(bad error) {
-				sum.Malformed++
-				h.Log.WarnContext(ctx, "malformed record skipped", "file", name, "error", bad.Error())
 			})
-			sum.Records += n
-			if errors.Is(err, cloudtrail.ErrMalformed) {
-				sum.Malformed++
-				h.Log.WarnContext(ctx, "malformed file: rest skipped", "file", name, "records", n, "error", err.Error())
-				err = nil
-			}
-			if b := deliveryBucket(name); err == nil && b != "" && !last.IsZero() {
-				err = h.Engine.NoteTrailBucket(ctx, b, "", last)
-			}
-			return err
 		})
 	}
 }
