@@ -229,16 +229,39 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 
 # ------------------------------------------------------------------ EventBridge rules
 
-resource "aws_cloudwatch_event_rule" "management" {
-  name          = "${var.name}-audit-management"
-  description   = "Secrets Manager, KMS, CloudTrail, RDS, RDS Data, ECS calls and root sign-in, read-only calls included"
-  event_pattern = local.management_pattern
+# The home-region rules, one rule, target and invoke permission each. "access" holds STS,
+# IAM Roles Anywhere and EC2 calls that hand out credentials or open the database (rules
+# RA-15, RA-16, RA-18, RA-20): no room is left in the management pattern. AssumeRole and
+# GetFederationToken are read-only calls, so both rules take the management rule's state.
+locals {
+  event_rules = {
+    management = {
+      description  = "Secrets Manager, KMS, CloudTrail, RDS, RDS Data, ECS calls and root sign-in, read-only calls included"
+      pattern      = local.management_pattern
+      statement_id = "AllowEventBridgeManagement"
+    }
+    access = {
+      description  = "STS federation tokens and user-made AssumeRole, IAM Roles Anywhere, security group ingress"
+      pattern      = local.access_pattern
+      statement_id = "AllowEventBridgeAccess"
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "this" {
+  for_each = local.event_rules
+
+  name          = "${var.name}-audit-${each.key}"
+  description   = each.value.description
+  event_pattern = each.value.pattern
   state         = var.management_rule_state
   tags          = var.tags
 }
 
-resource "aws_cloudwatch_event_target" "management" {
-  rule      = aws_cloudwatch_event_rule.management.name
+resource "aws_cloudwatch_event_target" "this" {
+  for_each = local.event_rules
+
+  rule      = aws_cloudwatch_event_rule.this[each.key].name
   target_id = "auditor"
   arn       = module.auditor.arn
 
@@ -251,46 +274,14 @@ resource "aws_cloudwatch_event_target" "management" {
   }
 }
 
-resource "aws_lambda_permission" "management" {
-  statement_id   = "AllowEventBridgeManagement"
+resource "aws_lambda_permission" "this" {
+  for_each = local.event_rules
+
+  statement_id   = each.value.statement_id
   action         = "lambda:InvokeFunction"
   function_name  = module.auditor.function_name
   principal      = "events.amazonaws.com"
-  source_arn     = aws_cloudwatch_event_rule.management.arn
-  source_account = local.account_id
-}
-
-# STS, IAM Roles Anywhere and EC2 calls that hand out credentials or open the database
-# (rules RA-15, RA-16, RA-18, RA-20): no room is left in the management pattern. AssumeRole
-# and GetFederationToken are read-only calls, so this rule has the management rule's state.
-resource "aws_cloudwatch_event_rule" "access" {
-  name          = "${var.name}-audit-access"
-  description   = "STS federation tokens and user-made AssumeRole, IAM Roles Anywhere, security group ingress"
-  event_pattern = local.access_pattern
-  state         = var.management_rule_state
-  tags          = var.tags
-}
-
-resource "aws_cloudwatch_event_target" "access" {
-  rule      = aws_cloudwatch_event_rule.access.name
-  target_id = "auditor"
-  arn       = module.auditor.arn
-
-  dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
-  }
-  retry_policy {
-    maximum_retry_attempts       = 8
-    maximum_event_age_in_seconds = 3600
-  }
-}
-
-resource "aws_lambda_permission" "access" {
-  statement_id   = "AllowEventBridgeAccess"
-  action         = "lambda:InvokeFunction"
-  function_name  = module.auditor.function_name
-  principal      = "events.amazonaws.com"
-  source_arn     = aws_cloudwatch_event_rule.access.arn
+  source_arn     = aws_cloudwatch_event_rule.this[each.key].arn
   source_account = local.account_id
 }
 
@@ -426,8 +417,9 @@ data "aws_iam_policy_document" "dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
+      # Every rule that targets the auditor may leave its undeliverable events here.
       values = concat(
-        [aws_cloudwatch_event_rule.management.arn],
+        [for r in aws_cloudwatch_event_rule.this : r.arn],
         aws_cloudwatch_event_rule.iam[*].arn,
         aws_cloudwatch_event_rule.iam_home[*].arn,
       )

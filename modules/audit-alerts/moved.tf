@@ -26,3 +26,19 @@ moved {
   from = aws_lambda_function.this
   to   = module.auditor.aws_lambda_function.this
 }
+
+# The home-region rules became one for_each (the access rule came with issue 19).
+moved {
+  from = aws_cloudwatch_event_rule.management
+  to   = aws_cloudwatch_event_rule.this["management"]
+}
+
+moved {
+  from = aws_cloudwatch_event_target.management
+  to   = aws_cloudwatch_event_target.this["management"]
+}
+
+moved {
+  from = aws_lambda_permission.management
+  to   = aws_lambda_permission.this["management"]
+}

@@ -25,7 +25,7 @@ output "dlq_url" {
 
 output "management_rule_arn" {
   description = "ARN of the management-events rule."
-  value       = aws_cloudwatch_event_rule.management.arn
+  value       = aws_cloudwatch_event_rule.this["management"].arn
 }
 
 output "iam_rule_arn" {
@@ -44,9 +44,9 @@ output "environment" {
 }
 
 output "rule_names" {
-  description = "Names of the EventBridge rules that invoke the Lambda, by purpose: management, iam (us-east-1) and iam_forwarded (home region, when forwarding)."
+  description = "Names of the EventBridge rules that invoke the Lambda, by purpose: management, access, iam (us-east-1) and iam_forwarded (home region, when forwarding)."
   value = merge(
-    { management = aws_cloudwatch_event_rule.management.name },
+    { for k, r in aws_cloudwatch_event_rule.this : k => r.name },
     { for r in aws_cloudwatch_event_rule.iam : "iam" => r.name },
     { for r in aws_cloudwatch_event_rule.iam_home : "iam_forwarded" => r.name },
   )

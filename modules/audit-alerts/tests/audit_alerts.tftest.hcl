@@ -30,12 +30,16 @@ run "iam_events_forwarded_from_us_east_1" {
     error_message = "the forwarded events are matched again at home"
   }
   assert {
-    condition     = aws_cloudwatch_event_rule.management.state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    condition     = aws_cloudwatch_event_rule.this["management"].state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
     error_message = "read-only management events must reach the auditor"
   }
   assert {
-    condition     = aws_cloudwatch_event_rule.access.state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" && aws_lambda_permission.access.principal == "events.amazonaws.com"
+    condition     = aws_cloudwatch_event_rule.this["access"].state == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" && aws_lambda_permission.this["access"].principal == "events.amazonaws.com"
     error_message = "AssumeRole and GetFederationToken are read-only: the access rule needs the management rule's state, and may invoke the auditor"
+  }
+  assert {
+    condition     = keys(output.rule_names) == ["access", "iam", "iam_forwarded", "management"]
+    error_message = "every rule that invokes the auditor is in rule_names, which rotaudit check and the e2e read"
   }
   assert {
     condition     = module.auditor.tracing_mode == "PassThrough"
