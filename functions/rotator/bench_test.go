@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -212,17 +213,11 @@ func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotati
 		return 0, err
 	}
 	get(token, "AWSPENDING") // not found yet
-	// The guard's login with AWSCURRENT and the test query with it, before anything is
-	// stored: I/O every safe rotation makes (AWS's function makes the same login).
-	if err := probeFloor(ctx, login, cur); err != nil {
-		return 0, err
-	}
-	pw, err := c.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{PasswordLength: aws.Int64(32), ExcludeCharacters: aws.String(rotation.DefaultExcludeCharacters)})
-	if err != nil {
-		return 0, err
-	}
+	// The new password is drawn in the function (no call); no database login: the guard
+	// and the test query run in setSecret.
+	pw := rand.Text()
 	next := cur
-	next.Password = aws.ToString(pw.RandomPassword)
+	next.Password = pw
 	if strategy == rotation.AlternatingUsers {
 		next.Username, _ = rotation.Partner(cur.Username)
 	}
@@ -249,12 +244,10 @@ func floorRotation(ctx context.Context, f *rotationtest.Fixture, strategy rotati
 	excluded = time.Since(vStart)
 	who := cur
 	if strategy == rotation.AlternatingUsers {
-		// The guard again before the master acts: AWSCURRENT logs in.
-		own, err := login(cur)
-		if err != nil {
+		// The guard before the master acts: AWSCURRENT logs in and runs the test query.
+		if err := probeFloor(ctx, login, cur); err != nil {
 			return 0, err
 		}
-		own.Close(ctx)
 		out, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(cur.MasterARN), VersionStage: aws.String("AWSCURRENT")})
 		if err != nil {
 			return 0, err

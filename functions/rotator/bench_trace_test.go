@@ -78,10 +78,6 @@ func (s tracedSM) UpdateSecretVersionStage(ctx context.Context, in *sm.UpdateSec
 	return timed(s.tr, "UpdateSecretVersionStage", func() (*sm.UpdateSecretVersionStageOutput, error) { return s.c.UpdateSecretVersionStage(ctx, in, o...) })
 }
 
-func (s tracedSM) GetRandomPassword(ctx context.Context, in *sm.GetRandomPasswordInput, o ...func(*sm.Options)) (*sm.GetRandomPasswordOutput, error) {
-	return timed(s.tr, "GetRandomPassword", func() (*sm.GetRandomPasswordOutput, error) { return s.c.GetRandomPassword(ctx, in, o...) })
-}
-
 // tracedDB times every statement on a session.
 type tracedDB struct {
 	rotation.DB

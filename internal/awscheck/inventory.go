@@ -66,7 +66,6 @@ var Inventory = []Use{
 		"GetSecretValue":           {RotatedSecrets, MasterSecrets},
 		"PutSecretValue":           {RotatedSecrets},
 		"UpdateSecretVersionStage": {RotatedSecrets},
-		"GetRandomPassword":        {NoResource},
 	}},
 	{Caller: Rotator, Interface: reflect.TypeFor[rotation.RDS](), Service: "rds", On: map[string][]Target{
 		"DescribeDBInstances": {DBInstances},

@@ -112,12 +112,12 @@ var mutations = []mutation{
 		},
 	},
 	{
-		name: "rotator policy without GetRandomPassword", env: "stage",
+		name: "rotator policy without UpdateSecretVersionStage", env: "stage",
 		apply: func(t *testing.T, e *Env) {
-			dropAction(e, instanceOf(t, e, Rotator).RoleARN, "secretsmanager:GetRandomPassword")
+			dropAction(e, instanceOf(t, e, Rotator).RoleARN, "secretsmanager:UpdateSecretVersionStage")
 		},
 		want: func(e *Env) []string {
-			return []string{e.mustInstance(Rotator).Name, "secretsmanager:GetRandomPassword on *"}
+			return []string{e.mustInstance(Rotator).Name, "secretsmanager:UpdateSecretVersionStage"}
 		},
 	},
 	{

@@ -2,6 +2,7 @@ package pgrole
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,7 +21,27 @@ type Options struct {
 	// function does, so the clone can use the objects Base owns. Empty: neither user is a
 	// member of the other.
 	Base string
+	// RefuseExceeding makes MirrorWith fail with an *ExceedsError, before it changes
+	// anything, when dst already exists and holds what src lacks (Exceeds(dst, src)): the
+	// check a rotation makes before it hands out dst's login, made from the catalog reads
+	// the mirror needs anyway instead of a second set of them.
+	RefuseExceeding bool
 }
+
+// ErrExceeds: the destination holds what the source lacks (Options.RefuseExceeding).
+var ErrExceeds = errors.New("role holds what the other lacks")
+
+// ExceedsError lists what Role holds that Than lacks (see Exceeds).
+type ExceedsError struct {
+	Role, Than string
+	More       []string
+}
+
+func (e *ExceedsError) Error() string {
+	return fmt.Sprintf("%s: %s holds what %s lacks: %s", ErrExceeds, e.Role, e.Than, strings.Join(e.More, "; "))
+}
+
+func (e *ExceedsError) Is(target error) bool { return target == ErrExceeds }
 
 // Result says what MirrorWith did not copy on purpose.
 type Result struct {
@@ -74,6 +95,21 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 	if len(problems) > 0 {
 		return res, fmt.Errorf("mirror: %w: %s", ErrNotAdmin, strings.Join(problems, "; "))
 	}
+	// Memberships and privileges are read before anything changes: no statement below
+	// alters another role's grants, so they hold until the GRANTs that use them.
+	mem, err := membershipsOf(ctx, q, major, src, dst)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	g, err := privilegesOf(ctx, q, src, dst)
+	if err != nil {
+		return res, fmt.Errorf("mirror: %w", err)
+	}
+	if o.RefuseExceeding && exists {
+		if more := exceeds(dst, src, da, sa, mem, g); len(more) > 0 {
+			return res, &ExceedsError{Role: dst, Than: src, More: more}
+		}
+	}
 	if !exists {
 		if _, err := q.Exec(ctx, "CREATE ROLE "+Ident(dst)+" WITH "+attrClause(sa, Attributes{}, true)); err != nil {
 			return res, fmt.Errorf("mirror: create role %s: %w", dst, err)
@@ -94,15 +130,11 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 		res.Warnings = append(res.Warnings, w)
 	}
 	granted := 0
-	n, err := mirrorMemberships(ctx, q, major, src, dst, o)
+	n, err := mirrorMemberships(ctx, q, major, src, dst, mem, o)
 	if err != nil {
 		return res, fmt.Errorf("mirror: %w", err)
 	}
 	granted += n
-	g, err := privilegesOf(ctx, q, src, dst)
-	if err != nil {
-		return res, fmt.Errorf("mirror: %w", err)
-	}
 	sg, dg := g[src], g[dst]
 	n, err = grantMissing(ctx, q, sg, dg, dst)
 	if err != nil {
@@ -220,11 +252,7 @@ func keys(m map[string]Grant) map[string]bool {
 // so a membership granted WITH INHERIT FALSE stays so), and src every group only dst is
 // in. Neither becomes a member of the other, unless o.Base makes the non-base user a
 // member of the base. It returns how many statements it issued.
-func mirrorMemberships(ctx context.Context, q Querier, major int, src, dst string, o Options) (int, error) {
-	m, err := membershipsOf(ctx, q, major, src, dst)
-	if err != nil {
-		return 0, err
-	}
+func mirrorMemberships(ctx context.Context, q Querier, major int, src, dst string, m map[string]map[string]Grant, o Options) (int, error) {
 	sg, dg := byGroup(m[src]), byGroup(m[dst])
 	var stmts []string
 	add := func(role string, g Grant) { stmts = append(stmts, g.statement(role)) }
@@ -319,6 +347,24 @@ func Exceeds(ctx context.Context, q Querier, role, than string) ([]string, error
 	if !okR || !okT {
 		return nil, fmt.Errorf("compare %s with %s: %w", role, than, ErrNoRole)
 	}
+	major, err := ServerMajor(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := membershipsOf(ctx, q, major, role, than)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := privilegesOf(ctx, q, role, than)
+	if err != nil {
+		return nil, err
+	}
+	return exceeds(role, than, ra, ta, mem, priv), nil
+}
+
+// exceeds is Exceeds on what was read: both roles' attributes, and their memberships and
+// privileges keyed by role.
+func exceeds(role, than string, ra, ta Attributes, mem, priv map[string]map[string]Grant) []string {
 	var out []string
 	for _, a := range []struct {
 		r, t bool
@@ -330,14 +376,6 @@ func Exceeds(ctx context.Context, q Querier, role, than string) ([]string, error
 		if a.r && !a.t {
 			out = append(out, "attribute "+a.name)
 		}
-	}
-	major, err := ServerMajor(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	mem, err := membershipsOf(ctx, q, major, role, than)
-	if err != nil {
-		return nil, err
 	}
 	have := byGroup(mem[than])
 	for _, g := range mem[role] {
@@ -351,10 +389,6 @@ func Exceeds(ctx context.Context, q Querier, role, than string) ([]string, error
 		case g.Grantable && !h.Grantable, g.HasOptions && ((g.Inherit && !h.Inherit) || (g.Set && !h.Set)):
 			out = append(out, g.key()+", where "+than+" has "+h.key())
 		}
-	}
-	priv, err := privilegesOf(ctx, q, role, than)
-	if err != nil {
-		return nil, err
 	}
 	tp := priv[than]
 	for k, g := range priv[role] {
@@ -372,5 +406,5 @@ func Exceeds(ctx context.Context, q Querier, role, than string) ([]string, error
 		out = append(out, k)
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
 }

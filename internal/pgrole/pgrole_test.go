@@ -294,3 +294,49 @@ func TestMirrorChecksPostgres16Rules(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorRefusesAnExceedingDestination: with RefuseExceeding, a clone that already
+// holds what the source lacks (a privilege, a group, an attribute) is refused with an
+// *ExceedsError naming it, and nothing is granted; a clone holding less is mirrored.
+func TestMirrorRefusesAnExceedingDestination(t *testing.T) {
+	testenv.Integration(t)
+	for _, tc := range []struct {
+		name, extra, want string
+	}{
+		{"privilege", "GRANT DELETE ON ledger TO %[1]s", "DELETE"},
+		{"group", "GRANT %[2]s TO %[1]s", "membership in"},
+		{"attribute", "ALTER ROLE %[1]s CREATEDB", "CREATEDB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, _, _, m, _ := setup(t)
+			ctx := context.Background()
+			src, dst, group := roles(t, env, "pgrole_exceeds")
+			testenv.Exec(t, m,
+				"CREATE ROLE "+pgrole.Ident(group),
+				"CREATE ROLE "+pgrole.Ident(src)+" LOGIN",
+				"CREATE ROLE "+pgrole.Ident(dst)+" LOGIN",
+				"CREATE TABLE ledger (a int)",
+				"GRANT SELECT ON ledger TO "+pgrole.Ident(src),
+				fmt.Sprintf(tc.extra, pgrole.Ident(dst), pgrole.Ident(group)),
+			)
+			testenv.Exec(t, m, "BEGIN")
+			_, err := pgrole.MirrorWith(ctx, m, src, dst, pgrole.Options{RefuseExceeding: true})
+			var ex *pgrole.ExceedsError
+			if !errors.As(err, &ex) || !errors.Is(err, pgrole.ErrExceeds) || !strings.Contains(strings.Join(ex.More, "; "), tc.want) {
+				testenv.Exec(t, m, "ROLLBACK")
+				t.Fatalf("err = %v, want an ExceedsError naming %s", err, tc.want)
+			}
+			var got bool
+			if err := m.QueryRow(ctx, "SELECT has_table_privilege($1, 'ledger', 'SELECT')", dst).Scan(&got); err != nil || got {
+				t.Fatalf("after the refusal %s can SELECT: %v (%v): the mirror granted before refusing", dst, got, err)
+			}
+			testenv.Exec(t, m, "ROLLBACK")
+			// Without the option the same pair is mirrored (union both ways).
+			testenv.Exec(t, m, "BEGIN")
+			if _, err := pgrole.MirrorWith(ctx, m, src, dst, pgrole.Options{}); err != nil {
+				t.Fatalf("without RefuseExceeding: %v", err)
+			}
+			testenv.Exec(t, m, "ROLLBACK")
+		})
+	}
+}

@@ -17,40 +17,26 @@ type alternatingUsers struct{ r *Rotator }
 
 func (alternatingUsers) pendingUser(current string) (string, error) { return Partner(current) }
 
-// prepare runs the guard through the user's own session, before anything is stored, and
-// the test query with the current credentials, so a bad TEST_QUERY fails before any
-// change.
-func (a alternatingUsers) prepare(ctx context.Context, arn string, current dbsecret.Secret, rd reads) error {
-	r := a.r
-	partner, err := Partner(current.Username)
-	if err != nil {
+// prepare checks what needs no database before anything is stored: the pair's names and
+// that masterarn is a master this function may use. The guard proper runs in setSecret,
+// right before the master acts: the secret can change between the steps, so a check here
+// would have to be repeated there, and AWS's function contacts no database in this step
+// either.
+func (a alternatingUsers) prepare(_ context.Context, _ string, current dbsecret.Secret, _ reads) error {
+	if _, err := Partner(current.Username); err != nil {
 		return err
 	}
-	master, err := r.masterFrom(ctx, current, rd.masterRead(ctx, r, current))
-	if err != nil {
-		return err
-	}
-	db, err := r.proveCurrent(ctx, arn, current, master)
-	if err != nil {
-		return err
-	}
-	defer db.Close(context.WithoutCancel(ctx))
-	if err := r.checkPair(ctx, db, current.Username, partner, master.Username, false); err != nil {
-		return err
-	}
-	if err := r.probe(ctx, db, current.Username); err != nil {
-		return fmt.Errorf("%w: %s with the current credentials, before any change: %w", ErrProbe, EnvTestQuery, err)
-	}
-	return nil
+	return a.r.Config.checkMasterARN(current.MasterARN)
 }
 
 // set creates or updates the other user of the pair with the master's authority.
 //
 // Cases it handles:
-//   - the guard first, again (the secret may have changed since createSecret): the
-//     master is pinned and lives on the user's server or its primary, and AWSCURRENT (or
-//     AWSPREVIOUS of the same user) logs in on the server the master will act on. No
-//     password, the master's or the pending one, is sent anywhere before that.
+//   - the guard first: the master is pinned and lives on the user's server or its
+//     primary, AWSCURRENT (or AWSPREVIOUS of the same user) logs in on the server the
+//     master will act on, and the test query runs in that session, so a bad TEST_QUERY
+//     fails before any change. No password, the master's or the pending one, is sent
+//     anywhere before that.
 //   - the master logs in and, in one transaction, checks both users of the pair again,
 //     copies the user's grants to the other user and sets its password: a crash leaves
 //     either nothing or everything done, and retrying repeats it harmlessly.
@@ -66,7 +52,11 @@ func (a alternatingUsers) set(ctx context.Context, arn string, current, pending 
 	if err != nil {
 		return err
 	}
+	err = r.probe(ctx, own, current.Username)
 	own.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("%w: %s with the current credentials, before any change (nothing changed): %w", ErrProbe, EnvTestQuery, err)
+	}
 	err = a.act(ctx, master, current, pending)
 	if err != nil && !errors.Is(err, ErrUnsafeUser) && !errors.Is(err, ErrInvalidSecret) {
 		// The guard has passed: the pending login may go to the user's server now. A
@@ -91,10 +81,17 @@ func (a alternatingUsers) act(ctx context.Context, master, current, pending dbse
 	if _, err := db.Exec(ctx, "BEGIN"); err != nil {
 		return dbError("begin", master.Username, err)
 	}
-	if err := r.checkPair(ctx, db, current.Username, pending.Username, master.Username, true); err != nil {
+	compare, err := r.checkPairRoles(ctx, db, current.Username, pending.Username, master.Username)
+	if err != nil {
 		return err
 	}
-	if err := r.mirror(ctx, db, current, pending); err != nil {
+	// The mirror refuses, before it changes anything, a partner holding what the user
+	// lacks (checkPair's comparison, made from the mirror's own reads).
+	if err := r.mirror(ctx, db, current, pending, compare); err != nil {
+		var more *pgrole.ExceedsError
+		if errors.As(err, &more) {
+			return partnerExceeds(current.Username, pending.Username, more.More)
+		}
 		return dbError("mirror "+current.Username+" to "+pending.Username, master.Username, err)
 	}
 	if err := pgrole.SetPassword(ctx, db, pending.Username, pending.Password); err != nil {

@@ -31,7 +31,8 @@ const CloneSuffix = "_clone"
 // connection strings and shells.
 const DefaultExcludeCharacters = `:/@"'\`
 
-// PasswordPolicy is what GetRandomPassword is asked for.
+// PasswordPolicy is how new passwords are drawn: GetRandomPassword's parameters, which
+// the function draws by itself (password.go).
 type PasswordPolicy struct {
 	Length                  int64
 	ExcludeCharacters       string

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
@@ -60,6 +62,10 @@ func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOp
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSecret, err)
 	}
+	// Every session here is new and runs each statement once: a prepared statement
+	// (pgx's default) costs a round trip more per query and is never reused. Unnamed
+	// statements in the extended protocol keep parameters out of the SQL text.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	dial := r.Dial
 	if dial == nil {
 		dial = PgxDialer

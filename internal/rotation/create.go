@@ -23,11 +23,10 @@ import (
 //     emulator that accepts the second put leaves the last value, which later steps read.)
 //   - AWSCURRENT malformed, or the stored pending value malformed or inconsistent with
 //     AWSCURRENT: fail, changing nothing.
-//   - alternating users: the master is not one this function may use, the secret's own
-//     credentials do not log in on the master's server, either user of the pair is one
-//     the master must not act for, or the test query fails (guard.go): fail before
-//     anything is stored. Single user contacts no database here, as AWS's function:
-//     setSecret checks before it changes anything.
+//   - alternating users: masterarn is missing or not a master this function may use, or
+//     the pair's names do not fit PostgreSQL: fail before anything is stored. Neither
+//     strategy contacts the database here, as AWS's functions do not: setSecret runs the
+//     guard (guard.go) and the test query before it changes anything.
 func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event, rd reads) error {
 	current, err := rd.current()
 	if err != nil {
@@ -43,9 +42,7 @@ func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event, rd rea
 	if err := r.strategy().prepare(ctx, arn, current, rd); err != nil {
 		return err
 	}
-	// The new password was asked for when the step started: it depends on nothing the
-	// checks find.
-	next, err := r.newPending(current, rd.password)
+	next, err := r.NewPending(ctx, current)
 	if err != nil {
 		return err
 	}
@@ -96,14 +93,9 @@ func (r *Rotator) putPending(ctx context.Context, arn, token, rotationToken stri
 	return nil
 }
 
-// NewPending returns the next version of current: a fresh password from
-// GetRandomPassword and, for alternating users, the other user of the pair.
-func (r *Rotator) NewPending(ctx context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
-	return r.newPending(current, func() (string, error) { return r.randomPassword(ctx) })
-}
-
-// newPending is NewPending with the password from password.
-func (r *Rotator) newPending(current dbsecret.Secret, password func() (string, error)) (dbsecret.Secret, error) {
+// NewPending returns the next version of current: a fresh password under the configured
+// policy (password.go) and, for alternating users, the other user of the pair.
+func (r *Rotator) NewPending(_ context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
 	next := current
 	if r.Config.Strategy == AlternatingUsers && current.MasterARN == "" {
 		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN", ErrInvalidSecret)
@@ -113,31 +105,10 @@ func (r *Rotator) newPending(current dbsecret.Secret, password func() (string, e
 		return dbsecret.Secret{}, err
 	}
 	next.Username = u
-	if next.Password, err = password(); err != nil {
+	if next.Password, err = newPassword(r.Config.Password); err != nil {
 		return dbsecret.Secret{}, err
 	}
 	return next, nil
-}
-
-// randomPassword asks Secrets Manager for a password of the configured policy.
-func (r *Rotator) randomPassword(ctx context.Context) (string, error) {
-	p := r.Config.Password
-	out, err := r.SM.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{
-		PasswordLength:          aws.Int64(p.Length),
-		ExcludeCharacters:       aws.String(p.ExcludeCharacters),
-		ExcludeNumbers:          aws.Bool(p.ExcludeNumbers),
-		ExcludePunctuation:      aws.Bool(p.ExcludePunctuation),
-		ExcludeUppercase:        aws.Bool(p.ExcludeUppercase),
-		ExcludeLowercase:        aws.Bool(p.ExcludeLowercase),
-		RequireEachIncludedType: aws.Bool(p.RequireEachIncludedType),
-	})
-	if err != nil {
-		return "", smError("get random password", err)
-	}
-	if aws.ToString(out.RandomPassword) == "" {
-		return "", fmt.Errorf("get random password: %w: empty password returned", ErrSecretsManager)
-	}
-	return aws.ToString(out.RandomPassword), nil
 }
 
 // checkPending refuses a pending version that does not belong with current: another

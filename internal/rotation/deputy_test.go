@@ -2,6 +2,7 @@ package rotation_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -68,10 +69,17 @@ func TestConfusedDeputy(t *testing.T) {
 			if exists {
 				t.Fatalf("%s_clone was created", victim)
 			}
-			if _, err := f.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+			// createSecret contacts no database (as AWS's function): its pending value may
+			// be stored, but it names the victim's clone and a password set nowhere.
+			if p, err := f.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 				SecretId: aws.String(f.SecretARN), VersionId: aws.String(token), VersionStage: aws.String("AWSPENDING"),
 			}); err == nil {
-				t.Fatal("a pending value was stored for the forged secret")
+				var pending struct{ Username, Password string }
+				json.Unmarshal([]byte(aws.ToString(p.SecretString)), &pending)
+				if c, err := f.Connect(pending.Username, pending.Password); err == nil {
+					c.Close(ctx)
+					t.Fatalf("the pending value stored for the forged secret logs in as %s", pending.Username)
+				}
 			}
 			if now := f.CurrentVersion(t); now != written {
 				t.Fatalf("AWSCURRENT moved from %s to %s", written, now)

@@ -21,6 +21,9 @@
 //   - every step is safe to repeat and to resume after a crash at any point; createSecret
 //     never generates a second password for one token, whatever the emulator accepts;
 //   - finishSecret also removes AWSPENDING from the new current version;
+//   - new passwords drawn in the function (crypto/rand, GetRandomPassword's policy and
+//     variables, password.go): one call fewer per rotation, and the password crosses the
+//     network only on its way into the secret;
 //   - no confused deputy: the master is pinned (MASTER_SECRET_ARNS, master.go); before it
 //     acts for the user a secret names, the secret's own credentials must log in as that
 //     user on the server the master acts on; neither user of the pair may be privileged,
@@ -57,7 +60,7 @@
 //
 // EnvVars lists every variable LoadConfig reads: AWS's SECRETS_MANAGER_ENDPOINT,
 // EXCLUDE_CHARACTERS, PASSWORD_LENGTH, EXCLUDE_NUMBERS, EXCLUDE_PUNCTUATION,
-// EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, REQUIRE_EACH_INCLUDED_TYPE, and rotaudit's
+// EXCLUDE_UPPERCASE, EXCLUDE_LOWERCASE, REQUIRE_EACH_INCLUDED_TYPE (password.go), and rotaudit's
 // ROTATION_STRATEGY (single-user | alternating-users), TEST_QUERY (default SELECT 1, run
 // read-only with the pending credentials), DB_CA_BUNDLE, DB_ALLOW_PLAINTEXT,
 // ALLOW_PRIVILEGED_USERS, CLONE_MEMBER_OF_USER, MASTER_SECRET_ARNS and DB_ALLOW_INSECURE_PASSWORD_AUTH.

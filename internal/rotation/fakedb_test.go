@@ -20,6 +20,8 @@ type fakeCluster struct {
 	roles map[string][][]any
 	// queryErr, when set, fails the test query.
 	queryErr error
+	// writes are the statements sent that are not transaction control.
+	writes []string
 }
 
 func newFakeCluster() *fakeCluster {
@@ -39,6 +41,11 @@ type fakeConn struct {
 }
 
 func (f *fakeConn) Exec(_ context.Context, sql string, _ ...any) (pgconn.CommandTag, error) {
+	switch sql {
+	case "BEGIN", "BEGIN READ ONLY", "ROLLBACK", "COMMIT":
+	default:
+		f.c.writes = append(f.c.writes, sql)
+	}
 	if strings.HasPrefix(sql, "ALTER ROLE") {
 		return pgconn.CommandTag{}, errors.New("fake database: ALTER ROLE not modelled")
 	}

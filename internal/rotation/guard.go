@@ -18,7 +18,8 @@ import (
 // clone) the user's grants and a new password, and stores that password in the secret.
 // Anyone who can write the secret but knows no database password could otherwise name
 // any role ("payroll", the master, or X_clone to reach X) and read a password back. So
-// before the master acts, and before createSecret stores anything:
+// in setSecret, before the master acts (createSecret checks only what needs no database:
+// the pair's names and that the master is pinned):
 //
 //  1. the master is one this function may use (MASTER_SECRET_ARNS, master.go), and the
 //     server it acts on is the user's or, for a read replica or Aurora reader that RDS
@@ -31,8 +32,9 @@ import (
 //     (checkPair; ALLOW_PRIVILEGED_USERS=true lifts the last one for operators who
 //     really rotate such a role, nothing lifts the others);
 //  4. in the master's transaction, the other user, when it exists, holds nothing the
-//     user lacks (pgrole.Exceeds): its password goes into the secret, and the mirror
-//     copies grants both ways.
+//     user lacks (pgrole's RefuseExceeding, checked by the mirror before it changes
+//     anything): its password goes into the secret, and the mirror copies grants both
+//     ways.
 
 // privilegedBuiltins are predefined roles whose members can read or write server files or
 // run programs on the server: as dangerous to clone as the attributes below.
@@ -76,53 +78,67 @@ func (r *Rotator) proveCurrent(ctx context.Context, arn string, current, master 
 // user's own data access: user must exist, and neither user nor partner (when it exists)
 // may be or reach what the guard refuses. With inMaster (the master's transaction, right
 // before it acts) the partner must also hold nothing user lacks. pg_roles and
-// pg_auth_members are readable by every role, so the user's own session (createSecret)
+// pg_auth_members are readable by every role, so the user's own session (rotaudit doctor)
 // sees what the master's does.
 func (r *Rotator) checkPair(ctx context.Context, q pgrole.Querier, user, partner, master string, inMaster bool) error {
-	for _, n := range []string{user, partner} {
-		if len(n) > pgrole.MaxNameLen {
-			return fmt.Errorf("%w: role name %q is %d bytes, over PostgreSQL's %d: the server would read it as %q",
-				ErrInvalidSecret, n, len(n), pgrole.MaxNameLen, n[:pgrole.MaxNameLen])
-		}
-	}
-	for _, n := range []string{user, partner} {
-		if n == master {
-			return fmt.Errorf("%w: %q is the master user (the secret at masterarn)%s: the master rotates single-user with its own secret",
-				ErrUnsafeUser, n, partnerNote(n, partner))
-		}
-	}
-	reach, err := reachable(ctx, q, user, partner)
-	if err != nil {
+	compare, err := r.checkPairRoles(ctx, q, user, partner, master)
+	if err != nil || !inMaster || !compare {
 		return err
-	}
-	if _, ok := reach[user]; !ok {
-		return fmt.Errorf("%w: role %q does not exist in the database", ErrInvalidSecret, user)
-	}
-	for _, n := range []string{user, partner} {
-		if roles, ok := reach[n]; ok {
-			if err := r.checkRoles(ctx, n, partnerNote(n, partner), roles, master); err != nil {
-				return err
-			}
-		}
-	}
-	if _, exists := reach[partner]; !inMaster || !exists {
-		return nil
-	}
-	// A user that is a member of its partner (CLONE_MEMBER_OF_USER's clone) reaches the
-	// partner's privileges already; the partner's own attributes were checked above.
-	if slices.ContainsFunc(reach[user], func(g reachedRole) bool { return g.name == partner && g.direct }) {
-		return nil
 	}
 	more, err := pgrole.Exceeds(ctx, q, partner, user)
 	if err != nil {
 		return dbError("compare "+partner+" with "+user, master, err)
 	}
-	if len(more) > 0 {
-		return fmt.Errorf("%w: the other user of the pair, %q, holds what %q lacks: %s: its password would go into this secret; "+
-			"give %q the same grants (or grant both through a group role), or drop %q if it is not this secret's clone",
-			ErrUnsafeUser, partner, user, strings.Join(more, "; "), user, partner)
+	return partnerExceeds(user, partner, more)
+}
+
+// checkPairRoles is checkPair without the comparison of the two users' grants. It says
+// whether that comparison applies: the partner exists and user is not a direct member of
+// it. The master's transaction makes the comparison inside the mirror
+// (pgrole.Options.RefuseExceeding), from the catalog reads the mirror makes anyway.
+func (r *Rotator) checkPairRoles(ctx context.Context, q pgrole.Querier, user, partner, master string) (compare bool, err error) {
+	for _, n := range []string{user, partner} {
+		if len(n) > pgrole.MaxNameLen {
+			return false, fmt.Errorf("%w: role name %q is %d bytes, over PostgreSQL's %d: the server would read it as %q",
+				ErrInvalidSecret, n, len(n), pgrole.MaxNameLen, n[:pgrole.MaxNameLen])
+		}
 	}
-	return nil
+	for _, n := range []string{user, partner} {
+		if n == master {
+			return false, fmt.Errorf("%w: %q is the master user (the secret at masterarn)%s: the master rotates single-user with its own secret",
+				ErrUnsafeUser, n, partnerNote(n, partner))
+		}
+	}
+	reach, err := reachable(ctx, q, user, partner)
+	if err != nil {
+		return false, err
+	}
+	if _, ok := reach[user]; !ok {
+		return false, fmt.Errorf("%w: role %q does not exist in the database", ErrInvalidSecret, user)
+	}
+	for _, n := range []string{user, partner} {
+		if roles, ok := reach[n]; ok {
+			if err := r.checkRoles(ctx, n, partnerNote(n, partner), roles, master); err != nil {
+				return false, err
+			}
+		}
+	}
+	if _, exists := reach[partner]; !exists {
+		return false, nil
+	}
+	// A user that is a member of its partner (CLONE_MEMBER_OF_USER's clone) reaches the
+	// partner's privileges already; the partner's own attributes were checked above.
+	return !slices.ContainsFunc(reach[user], func(g reachedRole) bool { return g.name == partner && g.direct }), nil
+}
+
+// partnerExceeds refuses a partner that holds what user lacks (more, from pgrole).
+func partnerExceeds(user, partner string, more []string) error {
+	if len(more) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: the other user of the pair, %q, holds what %q lacks: %s: its password would go into this secret; "+
+		"give %q the same grants (or grant both through a group role), or drop %q if it is not this secret's clone",
+		ErrUnsafeUser, partner, user, strings.Join(more, "; "), user, partner)
 }
 
 func partnerNote(n, partner string) string {

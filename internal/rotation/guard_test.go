@@ -10,10 +10,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// TestGuardBeforeAnythingIsStored: createSecret refuses, and stores nothing, when the
-// secret's own credentials do not log in or name a user the master must not clone. The
-// integration test TestConfusedDeputy replays both attacks on the real database.
-func TestGuardBeforeAnythingIsStored(t *testing.T) {
+// TestGuardBeforeAnythingChanges: setSecret refuses, having changed nothing in the
+// database, when the secret's own credentials do not log in or name a user the master
+// must not clone; createSecret, which contacts no database, refuses only what it can see
+// without one (an unpinned master). The integration test TestConfusedDeputy replays both
+// attacks on the real database.
+func TestGuardBeforeAnythingChanges(t *testing.T) {
 	const previousJSON = `{"engine":"postgres","host":"db","port":5432,"username":"app","password":"prev-pass","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf"}`
 	plain := func(name string) []any { return []any{name, false, false, false, false} }
 	tests := []struct {
@@ -79,17 +81,24 @@ func TestGuardBeforeAnythingIsStored(t *testing.T) {
 			tt.setup(c, f)
 			r := &Rotator{SM: f, Dial: c.dial, Config: Config{Strategy: tt.strategy, AllowPrivilegedUsers: tt.allow, Password: PasswordPolicy{Length: 32}, MasterSecretARNs: []string{fakeMasterARN}}}
 			err := r.Handle(context.Background(), Event{Step: StepCreate, SecretID: "x", ClientRequestToken: fakeToken})
-			if tt.wantErr == nil {
-				if err != nil || f.puts != 1 {
-					t.Fatalf("err = %v, puts = %d; want a stored pending version", err, f.puts)
+			if errors.Is(tt.wantErr, ErrMasterNotAllowed) {
+				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) || f.puts != 0 {
+					t.Fatalf("createSecret: err = %v, puts = %d; want %v mentioning %q and nothing stored", err, f.puts, tt.wantErr, tt.wantMsg)
 				}
 				return
 			}
-			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)
+			if err != nil || f.puts != 1 {
+				t.Fatalf("createSecret: err = %v, puts = %d; want a stored pending version", err, f.puts)
 			}
-			if f.puts != 0 {
-				t.Fatalf("refused, yet PutSecretValue was called %d times", f.puts)
+			if tt.wantErr == nil {
+				return
+			}
+			err = r.Handle(context.Background(), Event{Step: StepSet, SecretID: "x", ClientRequestToken: fakeToken})
+			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("setSecret: err = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)
+			}
+			if len(c.writes) > 0 {
+				t.Fatalf("refused, yet the database was sent %q", c.writes)
 			}
 		})
 	}

@@ -295,11 +295,6 @@ func (s faultySM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanag
 	return lost(s.f, "UpdateSecretVersionStage "+aws.ToString(in.VersionStage), out, err)
 }
 
-func (s faultySM) GetRandomPassword(ctx context.Context, in *secretsmanager.GetRandomPasswordInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetRandomPasswordOutput, error) {
-	out, err := s.SecretsManager.GetRandomPassword(ctx, in, o...)
-	return lost(s.f, "GetRandomPassword", out, err)
-}
-
 // lost returns a call's result, unless the fault for what fires: then its error instead,
 // as when the call took effect and its answer was lost.
 func lost[T any](f *faults, what string, out T, err error) (T, error) {

@@ -36,11 +36,8 @@ type masterRead struct{ body, arn string }
 // when masterarn is missing or not pinned.
 func (r *Rotator) readMaster(ctx context.Context, current dbsecret.Secret) func() (masterRead, error) {
 	return func() (masterRead, error) {
-		if current.MasterARN == "" {
-			return masterRead{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN or name", ErrInvalidSecret)
-		}
-		if !r.Config.mayUseMaster(current.MasterARN) {
-			return masterRead{}, r.Config.masterNotAllowed(current.MasterARN)
+		if err := r.Config.checkMasterARN(current.MasterARN); err != nil {
+			return masterRead{}, err
 		}
 		body, arn, err := r.readSecret(ctx, current.MasterARN, "", StageCurrent)
 		if err != nil {
@@ -88,6 +85,17 @@ func (r *Rotator) masterFrom(ctx context.Context, current dbsecret.Secret, read 
 	// Object privileges live in the user's database: the master works there.
 	m.DBName = current.DBName
 	return m, nil
+}
+
+// checkMasterARN refuses a masterarn that is missing or not one this function may use.
+func (c Config) checkMasterARN(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN or name", ErrInvalidSecret)
+	}
+	if !c.mayUseMaster(id) {
+		return c.masterNotAllowed(id)
+	}
+	return nil
 }
 
 // mayUseMaster reports whether id (a masterarn: full ARN, partial ARN or name) names a

@@ -28,8 +28,12 @@ func (c Config) mirrorOptions(current, pending dbsecret.Secret) pgrole.Options {
 
 // mirror makes pending's user equivalent to current's, logging what was skipped on
 // purpose (settings the master may not set) as warnings rather than failing.
-func (r *Rotator) mirror(ctx context.Context, db DB, current, pending dbsecret.Secret) error {
-	res, err := pgrole.MirrorWith(ctx, db, current.Username, pending.Username, r.Config.mirrorOptions(current, pending))
+// With refuseExceeding it fails with a *pgrole.ExceedsError, having changed nothing, when
+// pending's user holds what current's lacks.
+func (r *Rotator) mirror(ctx context.Context, db DB, current, pending dbsecret.Secret, refuseExceeding bool) error {
+	o := r.Config.mirrorOptions(current, pending)
+	o.RefuseExceeding = refuseExceeding
+	res, err := pgrole.MirrorWith(ctx, db, current.Username, pending.Username, o)
 	for _, w := range res.Warnings {
 		r.logger().WarnContext(ctx, "role setting not copied", "user", pending.Username, "detail", w)
 	}

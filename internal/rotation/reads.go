@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
@@ -11,12 +12,11 @@ import (
 // returns its answer when first asked, waiting for it. Only the reads the step uses are
 // started; the others answer nothing.
 type reads struct {
-	current  func() (dbsecret.Secret, error)
-	pending  func() (dbsecret.Secret, error)
-	maybe    func() (pendingRead, error)
-	password func() (string, error)
-	// master is the master secret\'s read (alternating users), sent as soon as AWSCURRENT
-	// names it; nil when the step reads no master.
+	current func() (dbsecret.Secret, error)
+	pending func() (dbsecret.Secret, error)
+	maybe   func() (pendingRead, error)
+	// master is the master secret's read (alternating users' setSecret); nil when the
+	// step reads no master.
 	master func() (masterRead, error)
 }
 
@@ -27,7 +27,7 @@ type pendingRead struct {
 }
 
 // startReads sends the reads of ev's step: AWSCURRENT and AWSPENDING for createSecret
-// (which also asks for the new password) and setSecret, AWSPENDING for testSecret.
+// and setSecret, AWSPENDING for testSecret.
 func (r *Rotator) startReads(ctx context.Context, ev Event) reads {
 	id, token := ev.SecretID, ev.ClientRequestToken
 	var rd reads
@@ -39,22 +39,14 @@ func (r *Rotator) startReads(ctx context.Context, ev Event) reads {
 			s, found, err := r.getPending(ctx, id, token)
 			return pendingRead{s, found}, err
 		})
-		rd.password = async(func() (string, error) { return r.randomPassword(ctx) })
 	case StepSet:
 		rd.current = async(current)
 		rd.pending = async(func() (dbsecret.Secret, error) { return r.getSecret(ctx, id, token, StagePending) })
 	case StepTest:
 		rd.pending = async(func() (dbsecret.Secret, error) { return r.getSecret(ctx, id, token, StagePending) })
 	}
-	if r.Config.Strategy == AlternatingUsers && rd.current != nil {
-		cur := rd.current
-		rd.master = async(func() (masterRead, error) {
-			c, err := cur()
-			if err != nil {
-				return masterRead{}, err
-			}
-			return r.readMaster(ctx, c)()
-		})
+	if r.Config.Strategy == AlternatingUsers && ev.Step == StepSet {
+		rd.master = r.prefetchMaster(ctx, rd.current)
 	}
 	return rd
 }
@@ -81,4 +73,37 @@ func (rd reads) masterRead(ctx context.Context, r *Rotator, current dbsecret.Sec
 		return rd.master
 	}
 	return r.readMaster(ctx, current)
+}
+
+// prefetchMaster starts the read of the master secret. With one pinned master (what the
+// Terraform module configures) it goes out with the step's other reads: it is the only
+// secret AWSCURRENT's masterarn may name, and readMaster's checks run when AWSCURRENT is
+// in. With several, it waits for AWSCURRENT to name one.
+func (r *Rotator) prefetchMaster(ctx context.Context, current func() (dbsecret.Secret, error)) func() (masterRead, error) {
+	if pinned := r.Config.MasterSecretARNs; len(pinned) == 1 {
+		read := async(func() (masterRead, error) {
+			body, arn, err := r.readSecret(ctx, pinned[0], "", StageCurrent)
+			if err != nil {
+				return masterRead{}, fmt.Errorf("master secret: %w", err)
+			}
+			return masterRead{body, arn}, nil
+		})
+		return func() (masterRead, error) {
+			c, err := current()
+			if err != nil {
+				return masterRead{}, err
+			}
+			if err := r.Config.checkMasterARN(c.MasterARN); err != nil {
+				return masterRead{}, err
+			}
+			return read()
+		}
+	}
+	return async(func() (masterRead, error) {
+		c, err := current()
+		if err != nil {
+			return masterRead{}, err
+		}
+		return r.readMaster(ctx, c)()
+	})
 }

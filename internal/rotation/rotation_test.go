@@ -173,16 +173,19 @@ func TestExcludeCharactersSetButEmpty(t *testing.T) {
 	if err != nil || c.Password.ExcludeCharacters != DefaultExcludeCharacters {
 		t.Fatalf("unset: %q %v, want the default", c.Password.ExcludeCharacters, err)
 	}
-	fake := newFakeSM(`{"engine":"postgres","host":"h","username":"u","password":"p"}`)
-	var asked *string
-	fake.onRandom = func(in *sm.GetRandomPasswordInput) { asked = in.ExcludeCharacters }
-	r := &Rotator{SM: fake, Config: Config{Password: PasswordPolicy{Length: 32}}}
+	// Set but empty, nothing is excluded: over many passwords the default's characters show up.
+	r := &Rotator{Config: Config{Password: PasswordPolicy{Length: 64}}}
 	cur, _ := dbsecret.Parse([]byte(`{"engine":"postgres","host":"h","username":"u","password":"p"}`))
-	if _, err := r.NewPending(context.Background(), cur); err != nil {
-		t.Fatal(err)
+	seen := ""
+	for range 50 {
+		next, err := r.NewPending(context.Background(), cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen += next.Password
 	}
-	if asked == nil || *asked != "" {
-		t.Fatalf("GetRandomPassword asked with ExcludeCharacters %v, want \"\"", asked)
+	if !strings.ContainsAny(seen, DefaultExcludeCharacters) {
+		t.Fatalf("EXCLUDE_CHARACTERS=\"\" drew none of %q in 3200 characters: they were excluded", DefaultExcludeCharacters)
 	}
 }
 
@@ -283,20 +286,18 @@ func TestRDSEndpointsUseTheEmbeddedBundle(t *testing.T) {
 // fakeSM is a Secrets Manager with the semantics of AWS for the five calls: versions with
 // labels, and ResourceExistsException for a second put of a different value.
 type fakeSM struct {
-	mu       sync.Mutex
-	values   map[string]string
-	stages   map[string][]string
-	enabled  bool
-	puts     int
-	password string
-	onRandom func(*sm.GetRandomPasswordInput)
+	mu      sync.Mutex
+	values  map[string]string
+	stages  map[string][]string
+	enabled bool
+	puts    int
 }
 
 func newFakeSM(current string) *fakeSM {
 	return &fakeSM{
 		values:  map[string]string{"v1": current},
 		stages:  map[string][]string{"v1": {StageCurrent}, "tok-" + strings.Repeat("0", 32): {StagePending}},
-		enabled: true, password: "Generated-Password-1",
+		enabled: true,
 	}
 }
 
@@ -369,16 +370,6 @@ func (f *fakeSM) UpdateSecretVersionStage(_ context.Context, in *sm.UpdateSecret
 		f.stages[to] = append(f.stages[to], label)
 	}
 	return &sm.UpdateSecretVersionStageOutput{}, nil
-}
-
-func (f *fakeSM) GetRandomPassword(_ context.Context, in *sm.GetRandomPasswordInput, _ ...func(*sm.Options)) (*sm.GetRandomPasswordOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.onRandom != nil {
-		f.onRandom(in)
-	}
-	f.password += "x"
-	return &sm.GetRandomPasswordOutput{RandomPassword: aws.String(f.password)}, nil
 }
 
 const currentJSON = `{"engine":"postgres","host":"db","port":5432,"username":"app","password":"old-pass","dbname":"rates","ssl":false,"masterarn":"arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf","extra":{"a":1}}`

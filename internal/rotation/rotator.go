@@ -35,7 +35,6 @@ type SecretsManager interface {
 	GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, opts ...func(*sm.Options)) (*sm.GetSecretValueOutput, error)
 	PutSecretValue(ctx context.Context, in *sm.PutSecretValueInput, opts ...func(*sm.Options)) (*sm.PutSecretValueOutput, error)
 	UpdateSecretVersionStage(ctx context.Context, in *sm.UpdateSecretVersionStageInput, opts ...func(*sm.Options)) (*sm.UpdateSecretVersionStageOutput, error)
-	GetRandomPassword(ctx context.Context, in *sm.GetRandomPasswordInput, opts ...func(*sm.Options)) (*sm.GetRandomPasswordOutput, error)
 }
 
 // DB is the part of a database session the rotator uses.

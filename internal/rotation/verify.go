@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
@@ -44,11 +45,12 @@ func (r *Rotator) verify(ctx context.Context, s dbsecret.Secret) error {
 
 // probe runs the test query in a read-only transaction on db and reads all its rows.
 func (r *Rotator) probe(ctx context.Context, db DB, user string) error {
+	if b, ok := db.(batcher); ok {
+		return r.probeBatch(ctx, db, b, user)
+	}
 	if _, err := db.Exec(ctx, "BEGIN READ ONLY"); err != nil {
 		return dbError("begin", user, err)
 	}
-	// Query, unlike Exec without arguments, uses the extended protocol, which refuses
-	// more than one statement: the probe cannot COMMIT its way out of READ ONLY.
 	rows, err := db.Query(ctx, r.Config.TestQuery)
 	if err == nil {
 		for rows.Next() {
@@ -60,6 +62,43 @@ func (r *Rotator) probe(ctx context.Context, db DB, user string) error {
 		err = rerr
 	}
 	if err != nil {
+		return dbError("probe", user, err)
+	}
+	return nil
+}
+
+// batcher is a session that can send several statements in one round trip (*pgx.Conn).
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// probeBatch is probe in one round trip: BEGIN READ ONLY, the test query and ROLLBACK
+// pipelined. After a failure the server skips the rest of the pipeline, so the session
+// is rolled back explicitly.
+func (r *Rotator) probeBatch(ctx context.Context, db DB, b batcher, user string) error {
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN READ ONLY")
+	batch.Queue(r.Config.TestQuery)
+	batch.Queue("ROLLBACK")
+	br := b.SendBatch(ctx, batch)
+	_, err := br.Exec()
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			for rows.Next() {
+			}
+			rows.Close()
+			err = rows.Err()
+		}
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		db.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		return dbError("probe", user, err)
 	}
 	return nil

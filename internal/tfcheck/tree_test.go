@@ -42,11 +42,9 @@ var wildcardAllowed = map[string]string{
 	"modules/secret-rotation key OnlyThroughSecretsManager": "key policy",
 	// Actions with no resource-level permissions.
 	"modules/_internal/ecs-task-roles execution EcrLogin":       "ecr:GetAuthorizationToken",
-	"modules/secret-rotation rotator GeneratePasswords":         "secretsmanager:GetRandomPassword",
 	"modules/secret-rotation bootstrap GeneratePasswords":       "secretsmanager:GetRandomPassword",
 	"modules/_internal/lambda-function this DescribeInterfaces": "ec2:Describe* of a VPC Lambda",
 	"modules/_internal/lambda-function this WriteTraces":        "xray:PutTraceSegments",
-	"modules/db-access-iam rotate_secret GeneratePasswords":     "secretsmanager:GetRandomPassword",
 	"modules/db-access-iam auditors ListAndLookUp":              "secretsmanager:ListSecrets, cloudtrail:LookupEvents",
 	// A secret's resource policy: "*" is the secret the policy is attached to.
 	"modules/secret-rotation secret OnlyNamedPrincipalsReadTheValue": "secret resource policy",

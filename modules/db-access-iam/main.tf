@@ -55,13 +55,6 @@ data "aws_iam_policy_document" "rotate_secret" {
     resources = local.secret_arns
   }
 
-  # checked: GetRandomPassword acts on no resource; IAM accepts only "*" for it.
-  statement {
-    sid       = "GeneratePasswords"
-    actions   = ["secretsmanager:GetRandomPassword"]
-    resources = ["*"]
-  }
-
   statement {
     sid       = "UseSecretKeys"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]

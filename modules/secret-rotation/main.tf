@@ -295,13 +295,6 @@ data "aws_iam_policy_document" "rotator" {
     resources = ["arn:${local.partition}:rds:${local.region}:${local.account_id}:db:*", "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:*"]
   }
 
-  # checked: GetRandomPassword acts on no resource; IAM accepts only "*" for it.
-  statement {
-    sid       = "GeneratePasswords"
-    actions   = ["secretsmanager:GetRandomPassword"]
-    resources = ["*"]
-  }
-
   dynamic "statement" {
     for_each = length(local.rotator_keys[each.key]) > 0 ? [1] : []
     content {
