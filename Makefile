@@ -6,7 +6,7 @@ ENV ?= dev
 
 .PHONY: help up down status reset demo test test-unit test-go e2e localstack-test tf-check tf-validate tf-plan \
 	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
-	cost cost-readme cost-check aws-check
+	cost cost-readme cost-check aws-check busy-test
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,6 +75,9 @@ bench-audit: ## audit replay throughput against a decode-only pass; memory as fi
 	@scripts/bench-audit.sh
 
 bench: bench-api bench-rotation bench-audit ## all benchmarks
+
+busy-test: ## CI's run, RUNS times (3) from fresh clones while stress-ng keeps the cores busy
+	@scripts/busy-test.sh
 
 build: ## build the API, the operator CLI and the Lambda bootstraps for this machine into bin/
 	@mkdir -p bin && go build -o bin/ ./service ./cmd/... && \
