@@ -5,8 +5,8 @@
 # core (GOMAXPROCS=1). Prints records per CPU-second for each, their ratio, and the peak
 # memory of a replay of a small and of a large file (it must not grow with file size), and
 # the DynamoDB requests per audited event the Lambda would make (goal: at most 1.5 writes).
-# Goals: replay >= 100,000 records/s per core, and a replay costs at most 1.5x a decode-only
-# pass (throughput ratio >= 0.67).
+# Goals: replay >= 100,000 records/s per core, and a replay at >= 0.85x the throughput of a
+# decode-only pass (the rules cost at most about a sixth of a record's decoding).
 #
 #   BENCH_AUDIT_FILES=8 BENCH_AUDIT_RECORDS=100000   corpus shape (files x records per file)
 #   BENCH_AUDIT_LARGE=1000000                         records in the large memory-test file
@@ -93,7 +93,7 @@ audit replay benchmark ($(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1
   corpus                 $files gzip files x $records records ($size on disk), mixed traffic
   replay                 $best_replay records/s per core   $(verdict "$best_replay" 100000)
   decode-only            $best_decode records/s per core
-  replay / decode-only   $ratio   $(verdict "$ratio" 0.67)   (best of each, 0.67 = replay within 1.5x of decode; round by round: ${round_ratios% })
+  replay / decode-only   $ratio   $(verdict "$ratio" 0.85)   (best of each; round by round: ${round_ratios% })
   false positives        $fp findings on $(field records <<<"$benign") benign records (8 days: API reads every 3 min, 4 rotations, 2 Terraform deploys)
   state writes per event $(field writes_per_delivered_event <<<"$benign") on the benign week ($(field state_writes <<<"$benign") writes, $(field state_reads <<<"$benign") reads for $(field delivered <<<"$benign") events the patterns deliver)   $(verdict_max "$(field writes_per_delivered_event <<<"$benign")" 1.5)
   peak RSS, 1,000 records      $tiny_rss KiB  (ends before the first garbage collections)

@@ -54,6 +54,7 @@ for i in $(seq 1 "$RUNS"); do
   mkdir -p "$dir"
   ln -sfn "$SHARED" "$dir/shared"
   git clone -q "$ROOT" "$dir/main"
+  git -C "$dir/main" checkout -q --detach "$head" # every run tests the commit of the first
   say "run $i of $RUNS: $head in $dir/main (log: $dir/ci.log)"
   start=$(date +%s)
   set +e

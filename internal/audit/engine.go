@@ -97,7 +97,7 @@ type event struct {
 func (ev *event) secret() *secretParams {
 	if ev.sp == nil {
 		ev.sp = &secretParams{}
-		ev.rec.Params(ev.sp)
+		decodeSecretParams(ev.rec.RequestParameters, ev.sp)
 	}
 	return ev.sp
 }

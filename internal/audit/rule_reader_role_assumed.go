@@ -34,11 +34,8 @@ func evalReaderRoleAssumed(ctx context.Context, e *Engine, ev *event) error {
 	if u.Type == "AWSService" || u.InvokedBy != "" || isService(ev.principal) || u.Type == "" {
 		return nil // ECS and Lambda assuming the roles they run with
 	}
-	var p struct {
-		RoleArn     string `json:"roleArn"`
-		SessionName string `json:"roleSessionName"`
-	}
-	if !rec.Params(&p) || p.RoleArn == "" {
+	var p assumeRoleParams
+	if !decodeAssumeRoleParams(rec.RequestParameters, &p) || p.RoleArn == "" {
 		return nil
 	}
 	role := cloudtrail.NormalizePrincipal(p.RoleArn)

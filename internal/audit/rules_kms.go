@@ -27,7 +27,7 @@ func ruleKMS(_ context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	var p kmsParams
-	rec.Params(&p)
+	decodeKMSParams(rec.RequestParameters, &p)
 	key := ""
 	if e.cfg.watchedKey(p.KeyID) {
 		key = p.KeyID
@@ -96,7 +96,7 @@ func ruleKMS(_ context.Context, e *Engine, ev *event) error {
 func ruleDecrypt(e *Engine, ev *event) error {
 	rec := ev.rec
 	var p kmsParams
-	if !rec.Params(&p) {
+	if !decodeKMSParams(rec.RequestParameters, &p) {
 		return nil
 	}
 	name, ok := e.cfg.watched(p.EncryptionContext["SecretARN"])

@@ -153,11 +153,21 @@ func NormalizePrincipal(p string) string {
 
 // splitARN returns the partition, account and resource of an ARN.
 func splitARN(arn string) (partition, account, resource string, ok bool) {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" {
+	// arn:partition:service:region:account:resource, cut without allocating: this runs for
+	// the principal of every record.
+	var f [5]string
+	rest := arn
+	for i := range f {
+		j := strings.IndexByte(rest, ':')
+		if j < 0 {
+			return "", "", "", false
+		}
+		f[i], rest = rest[:j], rest[j+1:]
+	}
+	if f[0] != "arn" {
 		return "", "", "", false
 	}
-	return f[1], f[4], f[5], true
+	return f[1], f[4], rest, true
 }
 
 // ARNAccount returns the account id in an ARN, or "".
