@@ -203,7 +203,7 @@ ENV
 
 # What depends on the server's version: the rotation steps and the SQL they send, role and
 # grant handling, SCRAM verifiers, the database set-up and the first-deployment bootstrap.
-MAJORS_PKGS="./internal/rotation/... ./internal/pgrole/... ./internal/scram ./internal/ratesdb/... ./internal/bootstrap/..."
+MAJORS_PKGS="./internal/rotation/... ./internal/pgrole/... ./internal/scram ./internal/ratesdb/... ./internal/devstack ./internal/bootstrap/..."
 
 cmd_test() {
   local major start secs rc failed=() line results=()

@@ -22,8 +22,8 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
-	"github.com/rotaudit/rotaudit/internal/audit/incident"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
+	"github.com/rotaudit/rotaudit/internal/devstack/incident"
 )
 
 func auditCommand() command {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rotaudit/rotaudit/internal/devstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -45,7 +47,7 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("db setup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	port, err := ratesdb.PortFromEnv("ROTAUDIT_PG_PORT", ratesdb.DefaultLocalPort)
+	port, err := devstack.PortFromEnv("ROTAUDIT_PG_PORT", devstack.DefaultLocalPort)
 	if err != nil {
 		return fmt.Errorf("db setup: %w", err)
 	}
@@ -53,7 +55,7 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if super == "" && os.Getenv("ROTAUDIT_PG_SOCKET_DIR") != "" {
 		super = fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", os.Getenv("ROTAUDIT_PG_SOCKET_DIR"), port)
 	}
-	c := ratesdb.Defaults(super, port)
+	c := devstack.Defaults(super, port)
 	fs.StringVar(&c.SuperConn, "super", c.SuperConn, "superuser connection string (env ROTAUDIT_PG_SUPER_DSN; the password, if any, from PGPASSWORD)")
 	fs.StringVar(&c.Host, "host", c.Host, "host written into the secrets")
 	fs.IntVar(&c.Port, "port", c.Port, "port written into the secrets (env ROTAUDIT_PG_PORT)")
@@ -87,7 +89,7 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("db setup: %w", err)
 	}
-	res, err := ratesdb.Setup(ctx, sm, c)
+	res, err := devstack.Setup(ctx, sm, c)
 	if err != nil {
 		return err
 	}
@@ -111,11 +113,11 @@ func changedNote(changed bool) string {
 // version stages: what a demo or an operator may look at.
 func runDBShow(ctx context.Context, ids []string, stdout, stderr io.Writer) error {
 	if helpRequested(ids) {
-		fmt.Fprintf(stderr, "usage: rotaudit db show [secret-id...]\n\nPrints each secret's ARN, current version and value with the password redacted\n(default: %s and %s).\n", ratesdb.DefaultAppSecretID, ratesdb.DefaultAdminSecretID)
+		fmt.Fprintf(stderr, "usage: rotaudit db show [secret-id...]\n\nPrints each secret's ARN, current version and value with the password redacted\n(default: %s and %s).\n", devstack.DefaultAppSecretID, devstack.DefaultAdminSecretID)
 		return errUsage
 	}
 	if len(ids) == 0 {
-		ids = []string{ratesdb.DefaultAppSecretID, ratesdb.DefaultAdminSecretID}
+		ids = []string{devstack.DefaultAppSecretID, devstack.DefaultAdminSecretID}
 	}
 	sm, err := awsclient.NewSecretsManager(ctx, "")
 	if err != nil {
@@ -168,7 +170,7 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fs.StringVar(&c.MasterSecretARN, "master-secret", "", "ARN (or name) of the master user's secret: CREATEROLE, owns the database; RDS-managed {username,password} accepted")
 	fs.StringVar(&apps, "app-secret", "", "ARN (or name) of the app secret; comma-separated for several")
-	fs.StringVar(&c.AppUsername, "app-username", ratesdb.DefaultAppRole, "the application's login role; a secret may name it or its _clone, nothing else")
+	fs.StringVar(&c.AppUsername, "app-username", devstack.DefaultAppRole, "the application's login role; a secret may name it or its _clone, nothing else")
 	fs.StringVar(&c.DBName, "database", dbName, "database that gets the schema (env DB_NAME)")
 	fs.StringVar(&c.ReaderRole, "reader-role", ratesdb.DefaultReaderRole, "NOLOGIN role that holds the grants")
 	fs.StringVar(&c.CABundle, "ca-bundle", os.Getenv(bootstrap.EnvDBCABundle), "PEM bundle for verify-full (env DB_CA_BUNDLE)")

@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotaudit/rotaudit/internal/devstack"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
-	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -131,7 +132,7 @@ func TestDatabaseLoginsOnStack(t *testing.T) {
 
 func password(t *testing.T) string {
 	t.Helper()
-	pw, err := ratesdb.Password(24)
+	pw, err := devstack.Password(24)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotaudit/rotaudit/internal/devstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -43,7 +45,7 @@ func TestPoolFollowsPasswordChange(t *testing.T) {
 	defer held.Release()
 
 	old := c.Current().Secret
-	pw, _ := ratesdb.Password(24)
+	pw, _ := devstack.Password(24)
 	f.SetPassword(t, old.Username, pw)
 	var n int
 	if err := held.QueryRow(ctx, "SELECT count(*) FROM ports").Scan(&n); err != nil || n == 0 {

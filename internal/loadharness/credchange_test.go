@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotaudit/rotaudit/internal/devstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
-	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -122,7 +123,7 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 
 	t.Run("password changed, then the secret", func(t *testing.T) {
 		old := testenv.CurrentSecret(t, sm, f.AppSecretID)
-		pw, err := ratesdb.Password(32)
+		pw, err := devstack.Password(32)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func TestCredentialChangeUnderLoad(t *testing.T) {
 
 	t.Run("secret switched to a second login role", func(t *testing.T) {
 		cur := testenv.CurrentSecret(t, sm, f.AppSecretID)
-		pw, err := ratesdb.Password(32)
+		pw, err := devstack.Password(32)
 		if err != nil {
 			t.Fatal(err)
 		}

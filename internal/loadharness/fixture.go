@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotaudit/rotaudit/internal/devstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
@@ -27,7 +29,7 @@ type Fixture struct {
 	AppSecretID, AdminSecretID   string
 	AppSecretARN, AdminSecretARN string
 
-	cfg ratesdb.Config
+	cfg devstack.Config
 }
 
 // FixtureOptions changes what NewFixture loads.
@@ -38,7 +40,7 @@ type FixtureOptions struct {
 	Demo ratesdb.DemoOptions
 }
 
-// NewFixture runs ratesdb.Setup under unique names. See Fixture.
+// NewFixture runs devstack.Setup under unique names. See Fixture.
 func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
 	t.Helper()
 	suffix := strings.TrimPrefix(testenv.Unique(""), "_")
@@ -78,7 +80,7 @@ func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
 	if demo.Days == 0 {
 		demo = ratesdb.DefaultDemo
 	}
-	f.cfg = ratesdb.Config{
+	f.cfg = devstack.Config{
 		SuperConn: env.SuperDSN, Host: "127.0.0.1", Port: env.PGPort,
 		Database: f.Database, AppRole: f.AppRole, AdminRole: f.AdminRole, ReaderRole: f.ReaderRole,
 		AppSecretID: f.AppSecretID, AdminSecretID: f.AdminSecretID,
@@ -86,7 +88,7 @@ func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := ratesdb.Setup(ctx, sm, f.cfg)
+	res, err := devstack.Setup(ctx, sm, f.cfg)
 	if err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
@@ -95,15 +97,15 @@ func NewFixture(t testing.TB, env *testenv.Env, o FixtureOptions) *Fixture {
 	return f
 }
 
-// Reload runs ratesdb.Setup again on the fixture, as a second `make up` does: with dump set
+// Reload runs devstack.Setup again on the fixture, as a second `make up` does: with dump set
 // it replaces the data with that pg_dump (RATES_SQL), otherwise with the demo data afresh.
-func (f *Fixture) Reload(t testing.TB, dump string) ratesdb.Result {
+func (f *Fixture) Reload(t testing.TB, dump string) devstack.Result {
 	t.Helper()
 	c := f.cfg
 	c.DumpPath, c.ReloadDemo = dump, dump == ""
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := ratesdb.Setup(ctx, secretsmanager.NewFromConfig(f.Env.AWS(t)), c)
+	res, err := devstack.Setup(ctx, secretsmanager.NewFromConfig(f.Env.AWS(t)), c)
 	if err != nil {
 		t.Fatalf("fixture reload: %v", err)
 	}

@@ -161,17 +161,3 @@ func TestMigrationsAreOrdered(t *testing.T) {
 		t.Fatal("the route/day index migration is missing")
 	}
 }
-
-func TestPassword(t *testing.T) {
-	a, err := Password(32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := Password(32)
-	if len(a) != 32 || a == b || strings.Trim(a, passwordAlphabet) != "" {
-		t.Fatalf("passwords %q %q", a, b)
-	}
-	if _, err := Password(8); err == nil {
-		t.Fatal("accepted a short password")
-	}
-}

@@ -229,6 +229,13 @@ func (a roleAttrs) unsafe() string {
 	return strings.Join(out, ", ")
 }
 
+// UnsafeAttributes returns the attributes of role beyond LOGIN and INHERIT ("" when it has
+// none) and whether it exists.
+func UnsafeAttributes(ctx context.Context, q Querier, role string) (string, bool, error) {
+	a, ok, err := lookupRole(ctx, q, role)
+	return a.unsafe(), ok, err
+}
+
 func lookupRole(ctx context.Context, q Querier, role string) (roleAttrs, bool, error) {
 	var a roleAttrs
 	err := q.QueryRow(ctx, `SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin, rolinherit

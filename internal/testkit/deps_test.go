@@ -8,8 +8,10 @@ import (
 
 // TestProductsLinkNoTestCode keeps the layering that the folders promise: no program of
 // the module (the Lambdas, the API, the operator CLI, the benchmark programs) links the
-// testing package, and no product program links test support (this folder, testenv,
-// loadharness). It asks `go list` for every main package's dependencies.
+// testing package, no product program links test support (this folder, testenv,
+// loadharness), and nothing deployed (the Lambdas, the API) links the local stack's
+// set-up and demo (internal/devstack), which only the operator CLI runs. It asks `go list`
+// for every main package's dependencies.
 func TestProductsLinkNoTestCode(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -30,7 +32,11 @@ func TestProductsLinkNoTestCode(t *testing.T) {
 		prog, deps := fields[0], fields[1:]
 		programs++
 		product := !strings.HasPrefix(prog, mod+"internal/testkit/")
+		deployed := strings.HasPrefix(prog, mod+"functions/") || prog == mod+"service"
 		for _, d := range deps {
+			if deployed && (d == mod+"internal/devstack" || strings.HasPrefix(d, mod+"internal/devstack/")) {
+				t.Errorf("%s is deployed but links %s, the local stack's set-up", prog, d)
+			}
 			if d == "testing" {
 				t.Errorf("%s links the testing package: move what needs it into a test-support package", prog)
 			}

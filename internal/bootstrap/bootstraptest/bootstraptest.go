@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotaudit/rotaudit/internal/devstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rotaudit/rotaudit/internal/bootstrap"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
-	"github.com/rotaudit/rotaudit/internal/ratesdb"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
@@ -49,7 +50,7 @@ func New(t testing.TB, o Options) *Fixture {
 		Database: "bs_" + s, Master: "bs_master_" + s, App: "bs_app_" + s, Reader: "bs_reader_" + s,
 	}
 	ctx := context.Background()
-	pw, err := ratesdb.Password(32)
+	pw, err := devstack.Password(32)
 	if err != nil {
 		t.Fatal(err)
 	}

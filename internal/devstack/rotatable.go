@@ -1,4 +1,4 @@
-package ratesdb
+package devstack
 
 import (
 	"context"

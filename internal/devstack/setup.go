@@ -1,13 +1,13 @@
-// Package ratesdb owns the rates database: its schema migrations, the roles that use it
-// (a NOLOGIN reader role that holds SELECT and nothing else, the application's login roles
-// as its members, and an admin role that owns the tables and rotates the application's
-// password), a deterministic demo-data generator, the loading of a plain pg_dump instead,
-// and the Secrets Manager secrets that hold the logins' credentials in the JSON that AWS
-// uses for RDS secrets.
+// Package devstack sets up the local stack a developer runs (make up): the rates database
+// on the stack's PostgreSQL, with its roles, schema and data (package ratesdb), and the
+// Secrets Manager secrets that hold the logins' credentials in the JSON AWS uses for RDS
+// secrets, on the stack's emulator. It is not part of what is deployed: on AWS the
+// bootstrap function (internal/bootstrap) prepares the database and RDS or Terraform
+// makes the secrets. Package incident acts out the demo's credential incident.
 //
 // Setup does all of it idempotently: run it twice and the second run changes nothing,
 // keeping every password that still logs in.
-package ratesdb
+package devstack
 
 import (
 	"context"
@@ -29,19 +29,16 @@ import (
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
+	"github.com/rotaudit/rotaudit/internal/ratesdb"
 )
 
 // Names used by the local stack; the cross-team contract fixes them.
 const (
-	DefaultDatabase      = "rates"
 	DefaultAppRole       = "rates_app"
 	DefaultAdminRole     = "rotaudit_admin"
 	DefaultAppSecretID   = "rotaudit/local/app"
 	DefaultAdminSecretID = "rotaudit/local/admin"
 )
-
-// Tables lists the tables the application role may read.
-var Tables = []string{"ports", "regions", "prices"}
 
 // SecretsAPI is the part of the Secrets Manager client that Setup uses.
 type SecretsAPI interface {
@@ -62,7 +59,7 @@ type Config struct {
 	Database, AppRole, AdminRole string
 	// AppSecretID and AdminSecretID name the secrets.
 	AppSecretID, AdminSecretID string
-	// ReaderRole is the NOLOGIN role that holds the grants [DefaultReaderRole].
+	// ReaderRole is the NOLOGIN role that holds the grants [ratesdb.DefaultReaderRole].
 	ReaderRole string
 	// DumpPath, when set, is a plain pg_dump (such as the reference rates.sql) loaded instead
 	// of the demo data; it replaces whatever data the tables held.
@@ -70,7 +67,7 @@ type Config struct {
 	// ReloadDemo replaces the tables and loads the demo data afresh (without DumpPath).
 	ReloadDemo bool
 	// Demo sizes the demo data, loaded when the tables are empty and DumpPath is unset.
-	Demo DemoOptions
+	Demo ratesdb.DemoOptions
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 }
@@ -79,9 +76,9 @@ type Config struct {
 func Defaults(superConn string, port int) Config {
 	return Config{
 		SuperConn: superConn, Host: "127.0.0.1", Port: port,
-		Database: DefaultDatabase, AppRole: DefaultAppRole, AdminRole: DefaultAdminRole,
-		ReaderRole: DefaultReaderRole, AppSecretID: DefaultAppSecretID, AdminSecretID: DefaultAdminSecretID,
-		Demo: DefaultDemo,
+		Database: ratesdb.DefaultDatabase, AppRole: DefaultAppRole, AdminRole: DefaultAdminRole,
+		ReaderRole: ratesdb.DefaultReaderRole, AppSecretID: DefaultAppSecretID, AdminSecretID: DefaultAdminSecretID,
+		Demo: ratesdb.DefaultDemo,
 	}
 }
 
@@ -113,7 +110,7 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if c.ReaderRole == "" {
-		c.ReaderRole = DefaultReaderRole
+		c.ReaderRole = ratesdb.DefaultReaderRole
 	}
 	for _, f := range []struct{ name, v string }{
 		{"database", c.Database}, {"app role", c.AppRole}, {"admin role", c.AdminRole},
@@ -146,7 +143,7 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 		return res, err
 	}
 	// A login role someone widened by hand is narrowed again: only a superuser can.
-	for _, r := range []string{c.AppRole, c.AppRole + cloneSuffix} {
+	for _, r := range []string{c.AppRole, c.AppRole + "_clone"} {
 		if err := narrowRole(ctx, super, r); err != nil {
 			return res, err
 		}
@@ -178,14 +175,14 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 		if dump != nil {
 			log.Info("replacing the rates data with a dump", "path", c.DumpPath)
 			start := time.Now()
-			if err := LoadDump(ctx, tx, dump); err != nil {
+			if err := ratesdb.LoadDump(ctx, tx, dump); err != nil {
 				return fmt.Errorf("setup: RATES_SQL %s: %w", c.DumpPath, err)
 			}
 			log.Info("dump loaded", "path", c.DumpPath, "seconds", time.Since(start).Seconds())
 			res.DataSource = "dump " + c.DumpPath
 		}
 		var err error
-		if res.Migrated, err = Migrate(ctx, tx); err != nil {
+		if res.Migrated, err = ratesdb.Migrate(ctx, tx); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
 		if len(res.Migrated) > 0 {
@@ -195,12 +192,12 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 			return fmt.Errorf("setup: count prices: %w", err)
 		}
 		if res.PriceRows == 0 && dump == nil {
-			d, err := Demo(c.Demo)
+			d, err := ratesdb.Demo(c.Demo)
 			if err != nil {
 				return fmt.Errorf("setup: %w", err)
 			}
 			log.Info("loading demo data", "seed", c.Demo.Seed, "price_rows", len(d.Prices))
-			if err := Load(ctx, tx, d); err != nil {
+			if err := ratesdb.Load(ctx, tx, d); err != nil {
 				return fmt.Errorf("setup: %w", err)
 			}
 			res.DataSource = "demo"
@@ -212,7 +209,7 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 				return fmt.Errorf("setup: analyze: %w", err)
 			}
 		}
-		changes, err = Provision(ctx, tx, c.Database, Roles{Reader: c.ReaderRole, Logins: []string{c.AppRole}})
+		changes, err = ratesdb.Provision(ctx, tx, c.Database, ratesdb.Roles{Reader: c.ReaderRole, Logins: []string{c.AppRole}})
 		if err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
@@ -242,14 +239,14 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 // narrowRole takes from an existing login role every attribute beyond LOGIN and INHERIT,
 // only when it has one, so a second run issues nothing.
 func narrowRole(ctx context.Context, super *pgx.Conn, role string) error {
-	a, ok, err := lookupRole(ctx, super, role)
+	unsafe, ok, err := ratesdb.UnsafeAttributes(ctx, super, role)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	if !ok || a.unsafe() == "" {
+	if !ok || unsafe == "" {
 		return nil
 	}
-	if _, err := super.Exec(ctx, "ALTER ROLE "+ident(role)+" NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"); err != nil {
+	if _, err := super.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"); err != nil {
 		return fmt.Errorf("setup: narrow role %s: %w", role, err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package ratesdb_test
+package devstack_test
 
 import (
 	"context"
@@ -9,15 +9,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/rotaudit/rotaudit/internal/ratesdb"
+	"github.com/rotaudit/rotaudit/internal/devstack"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
 
 // setupConfig is a Setup configuration with unique names, cleaned up after the test.
-func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) ratesdb.Config {
+func setupConfig(t *testing.T, env *testenv.Env, sm *secretsmanager.Client) devstack.Config {
 	t.Helper()
 	s := strings.TrimPrefix(testenv.Unique(""), "_")
-	c := ratesdb.Defaults(env.SuperDSN, env.PGPort)
+	c := devstack.Defaults(env.SuperDSN, env.PGPort)
 	c.Database, c.AppRole, c.AdminRole, c.ReaderRole = "setup_"+s, "setup_app_"+s, "setup_admin_"+s, "setup_reader_"+s
 	c.AppSecretID, c.AdminSecretID = "rotaudit/test/setup-"+s+"/app", "rotaudit/test/setup-"+s+"/admin"
 	c.Demo.RoutesPerOrigin = 3
@@ -43,7 +43,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	c := setupConfig(t, env, sm)
 	ctx := context.Background()
 
-	first, err := ratesdb.Setup(ctx, sm, c)
+	first, err := devstack.Setup(ctx, sm, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 		t.Fatalf("secrets: app %v (master %s), admin %v", app, app.MasterARN, admin)
 	}
 
-	second, err := ratesdb.Setup(ctx, sm, c)
+	second, err := devstack.Setup(ctx, sm, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestSetupIsIdempotentAndLeastPrivilege(t *testing.T) {
 	if _, err := env.Super(t, "").Exec(ctx, "ALTER ROLE "+pgx.Identifier{c.AppRole}.Sanitize()+" PASSWORD 'someone-changed-it'"); err != nil {
 		t.Fatal(err)
 	}
-	third, err := ratesdb.Setup(ctx, sm, c)
+	third, err := devstack.Setup(ctx, sm, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +107,8 @@ func TestSetupLoadsDump(t *testing.T) {
 	env := testenv.Stack(t)
 	sm := secretsmanager.NewFromConfig(env.AWS(t))
 	c := setupConfig(t, env, sm)
-	c.DumpPath = "testdata/small.sql"
-	res, err := ratesdb.Setup(context.Background(), sm, c)
+	c.DumpPath = "../ratesdb/testdata/small.sql" // the dump format is ratesdb's
+	res, err := devstack.Setup(context.Background(), sm, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestSetupLoadsDump(t *testing.T) {
 	}
 	// A broken dump fails with its line and leaves an error that says so.
 	c.DumpPath = "testdata/does-not-exist.sql"
-	if _, err := ratesdb.Setup(context.Background(), sm, c); err == nil || !strings.Contains(err.Error(), "RATES_SQL") {
+	if _, err := devstack.Setup(context.Background(), sm, c); err == nil || !strings.Contains(err.Error(), "RATES_SQL") {
 		t.Fatalf("missing dump: %v", err)
 	}
 }
@@ -136,7 +136,7 @@ func TestGrantsGoToTheReaderRole(t *testing.T) {
 	sm := secretsmanager.NewFromConfig(env.AWS(t))
 	c := setupConfig(t, env, sm)
 	ctx := context.Background()
-	if _, err := ratesdb.Setup(ctx, sm, c); err != nil {
+	if _, err := devstack.Setup(ctx, sm, c); err != nil {
 		t.Fatal(err)
 	}
 	super := env.Super(t, c.Database)
@@ -184,7 +184,7 @@ func TestGrantsGoToTheReaderRole(t *testing.T) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	res, err := ratesdb.Setup(ctx, sm, c)
+	res, err := devstack.Setup(ctx, sm, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,11 +199,25 @@ func TestGrantsGoToTheReaderRole(t *testing.T) {
 	}
 	// The clone reads through the membership after the tables are replaced.
 	c.ReloadDemo = true
-	if _, err := ratesdb.Setup(ctx, sm, c); err != nil {
+	if _, err := devstack.Setup(ctx, sm, c); err != nil {
 		t.Fatal(err)
 	}
 	var ok bool
 	if err := super.QueryRow(ctx, "SELECT has_table_privilege($1, 'prices', 'SELECT')", clone).Scan(&ok); err != nil || !ok {
 		t.Fatalf("clone cannot read prices after a reload: %v %v", ok, err)
+	}
+}
+
+func TestPassword(t *testing.T) {
+	a, err := devstack.Password(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := devstack.Password(32)
+	if len(a) != 32 || a == b || strings.Trim(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		t.Fatalf("passwords %q %q", a, b)
+	}
+	if _, err := devstack.Password(8); err == nil {
+		t.Fatal("accepted a short password")
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rotaudit/rotaudit/internal/devstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -38,7 +40,6 @@ import (
 	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/audit/pglog"
 	"github.com/rotaudit/rotaudit/internal/audit/state"
-	"github.com/rotaudit/rotaudit/internal/ratesdb"
 )
 
 // SecretName is the local database secret the intruder reads.
@@ -376,11 +377,11 @@ func databaseLogin(ctx context.Context, out io.Writer, pg *Postgres, role string
 		return fmt.Errorf("connect as superuser: %w", err)
 	}
 	defer super.Close(context.Background())
-	oldPW, err := ratesdb.Password(24)
+	oldPW, err := devstack.Password(24)
 	if err != nil {
 		return err
 	}
-	newPW, err := ratesdb.Password(24)
+	newPW, err := devstack.Password(24)
 	if err != nil {
 		return err
 	}
