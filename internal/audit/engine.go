@@ -1,8 +1,19 @@
-// Package audit turns CloudTrail records into alerts about the database's credentials and
-// the trail that records their use. The rules (rules.go) read one record at a time and keep
-// what they must remember (baselines, windowed counts, dedup keys) in a Store; Engine runs
-// them, dedups their hits and builds OCSF Detection Findings. The Lambda handler, the SNS
+// Package audit turns CloudTrail records, and the database's own login log (package
+// pglog), into alerts about the database's credentials and the trail that records their
+// use. The rules read one record at a time and keep what they must remember (baselines,
+// windowed counts, dedup keys) in a Store; Engine runs them, dedups their hits and builds
+// OCSF Detection Findings. The Lambda handler (EventBridge events, S3 log files), the SNS
 // publisher and the replay command are thin layers around Engine.
+//
+// Files: RA-14 on, one rule per file (rule_*.go: its metadata, event patterns and
+// evaluation); the earlier rules by what they watch (rules_secrets.go, rules_kms.go,
+// rules_trail.go, rules_iam.go, rules_ecs.go, rules_database.go, and rules_db.go for the
+// PostgreSQL log's DB-01..06), with rules.go for what they share; rules_gen.go lists the
+// rule files, and the catalog (RULES.md, the table in docs/audit.md) is generated from the
+// rules by TestRuleCatalog. baseline.go is RA-02's one state entry per secret or
+// principal; params.go reads the parameters of the busiest calls without encoding/json;
+// source.go reads log files from disk and S3, and replay.go merges them with PostgreSQL
+// logs into one stream ordered by event time.
 package audit
 
 import (

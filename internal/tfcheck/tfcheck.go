@@ -1,7 +1,10 @@
 // Package tfcheck reads the project's Terraform with hashicorp/hcl and checks what
-// `terraform validate` cannot check here (provider plugins cannot be downloaded): module
-// calls against the called module's variables and outputs, typed and described variables,
-// IAM statements with "*" resources, Lambda environments against the Go code, and module
+// `terraform validate`, the plans and tflint (steps of make tf-check) do not: the
+// environments differ only in values; module calls against the called module's
+// variables and outputs; typed and described variables; IAM statements with "*"
+// resources allow-listed; each role allows the AWS calls the Go code makes, and whoever
+// may call RotateSecret may invoke the rotator; Lambda environments accepted by the Go
+// code that reads them; the audit's event patterns shared with its rules; and module
 // READMEs generated from the code. The checks live in the tests; this file holds the
 // loader and the small helpers they share.
 package tfcheck
