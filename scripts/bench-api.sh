@@ -17,6 +17,14 @@
 # run (it also is skipped, with a note, on one core, without taskset, or on the Docker stack).
 #
 #   BENCH_DURATION=20s BENCH_CONCURRENCY=16 scripts/bench-api.sh
+#
+# FLASK_RATES_DIR=/path/to/operations-task/rates adds the original Flask service of the
+# task (github.com/xeneta/operations-task, its rates/ folder; never copied into this
+# repository) to the shared run: a copy of the folder in a scratch directory, with a
+# config.py that takes the database from the PG* variables, served by Debian's gunicorn
+# with two sync workers (apt-get install gunicorn python3-flask python3-psycopg2), on the
+# same database and credentials, measured in alternating rounds with ours at the same
+# concurrency; FLASK_WORKERS changes the worker count.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -87,6 +95,27 @@ OUT=$STATE_DIR/bench-api.out
 : >"$OUT"
 
 PREFIX=() # taskset -c CPUS for the pinned run
+PEER=()
+if [ -n "${FLASK_RATES_DIR:-}" ]; then
+  [ -f "$FLASK_RATES_DIR/rates.py" ] && [ -f "$FLASK_RATES_DIR/wsgi.py" ] ||
+    die "FLASK_RATES_DIR=$FLASK_RATES_DIR: want the rates/ folder of xeneta/operations-task (rates.py, wsgi.py)"
+  command -v gunicorn >/dev/null || die "gunicorn is not installed (Debian: apt-get install gunicorn python3-flask python3-psycopg2)"
+  /usr/bin/python3 -c 'import flask, psycopg2' 2>/dev/null ||
+    die "python3 cannot import flask and psycopg2 (Debian: apt-get install python3-flask python3-psycopg2)"
+  flask_dir=$(mktemp -d)
+  trap 'cleanup; rm -rf "$flask_dir"' EXIT
+  cp "$FLASK_RATES_DIR"/*.py "$flask_dir"/
+  # Its config.py names a local superuser database; this one reads what ratesbench passes.
+  cat >"$flask_dir/config.py" <<'PY'
+import os
+DB = {"name": os.environ["PGDATABASE"], "user": os.environ["PGUSER"], "host": os.environ["PGHOST"]}
+PY
+  flask_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  PEER=(-peer-name "flask" -peer-url "http://127.0.0.1:$flask_port"
+    -peer-cmd "cd '$flask_dir' && exec gunicorn --workers ${FLASK_WORKERS:-2} --bind 127.0.0.1:$flask_port --log-level warning wsgi:application")
+  say "the original Flask service from $FLASK_RATES_DIR: gunicorn, ${FLASK_WORKERS:-2} workers, on 127.0.0.1:$flask_port in the shared run"
+fi
+
 bench() { # bench LABEL [ratesbench flags...]
   local label=$1; shift
   "${PREFIX[@]}" "$STATE_DIR/bin/ratesbench" -url "$URL" -api-pid "$API_PID" -c "$CONC" -d "$DURATION" -warmup 3s \
@@ -119,7 +148,7 @@ else
   say "no pinned run: $why_not"
 fi
 say "shared layout: PostgreSQL, the API and the load generator on all $NCPU CPUs"
-bench shared
+bench shared "${PEER[@]}"
 
 printf '\n== bench-api: API against the query alone, two layouts of one run ==\n'
 printf '%-8s %10s %10s %7s %11s %13s %9s\n' layout "API req/s" "floor r/s" ratio "steady p99" "rotation p99" "p99 x"
@@ -130,10 +159,11 @@ sed -n 's/^summary \([a-z]*\): api_rps=\([0-9]*\) floor_rps=\([0-9]*\) ratio=\([
   done
 printf 'goals (pinned): API >= 0.95x of the floor; p99 during a rotation <= 2x steady p99\n'
 if [ -n "$why_not" ]; then printf 'the pinned layout was not measured: %s\n' "$why_not"; fi
-ref=$(cd "$ROOT/.." && pwd)/shared/reference
-if compgen -G "$ref/*.py" >/dev/null || [ -d "$ref/app" ]; then
-  printf 'original Flask service: code found in %s, but this script does not run it yet\n' "$ref"
+if [ ${#PEER[@]} -gt 0 ]; then
+  sed -n 's/^summary-peer \([a-z]*\): ours_rps=\([0-9]*\) peer_rps=\([0-9]*\) ratio=\([0-9.]*\) ours_p50=\([0-9.ms]*\) peer_p50=\([0-9.ms]*\) ours_p99=\([0-9.ms]*\) peer_p99=\([0-9.ms]*\).*/\1 \2 \3 \4 \5 \6 \7 \8/p' "$OUT" |
+    while read -r n o p r op pp o9 p9; do
+      printf 'original %s service (shared layout): %s req/s against ours %s (ours %sx); p50 %s against %s, p99 %s against %s\n' "$n" "$p" "$o" "$r" "$pp" "$op" "$p9" "$o9"
+    done
 else
-  printf 'original Flask service: no figure, its code is not available (%s holds %s)\n' "$ref" \
-    "$( (ls "$ref" 2>/dev/null || echo nothing) | tr '\n' ' ')"
+  printf 'original Flask service: not measured (set FLASK_RATES_DIR to the rates/ folder of xeneta/operations-task)\n'
 fi

@@ -83,11 +83,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	warm := fs.Duration("warmup", 3*time.Second, "unmeasured warm-up of each side before the first round")
 	rotateCmd := fs.String("rotate-cmd", "", "after the rounds, run this shell command (a rotation of the API's secret) under the same API load and compare the p99 during it with the steady p99")
 	label := fs.String("label", "", "layout name printed on the closing summary line (scripts/bench-api.sh collects those lines)")
+	peerCmd := fs.String("peer-cmd", "", "after the rounds, start another implementation of the API with this shell command (with PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD from -secret) and measure it beside ours")
+	peerURL := fs.String("peer-url", "", "base URL of the -peer-cmd service once started, http://host:port")
+	peerName := fs.String("peer-name", "original", "name of the -peer-cmd service in the output")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *url == "" || strings.HasPrefix(*url, "https://") {
 		return errors.New("-url is required, as http://host:port (the load generator speaks plain HTTP/1.1)")
+	}
+	if (*peerCmd == "") != (*peerURL == "") {
+		return errors.New("-peer-cmd and -peer-url go together")
 	}
 	if *conc < 1 || *dur <= 0 || *rounds < 1 {
 		return errors.New("-c and -rounds must be at least 1 and -d positive")
@@ -159,7 +165,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	startSQL := func() *loadgen.Load { return loadgen.StartFunc(*conc, 5, sqlFn) }
 	addr := strings.TrimPrefix(strings.TrimPrefix(*url, "http://"), "https://")
 	addr = strings.TrimRight(addr, "/")
-	startHTTP := func(paths []string, check func(string, []byte) error) func() *loadgen.Load {
+	startHTTPAt := func(addr string, paths []string, check func(string, []byte) error) func() *loadgen.Load {
 		return func() *loadgen.Load {
 			rc := newRawClient(addr, addr, *conc, 10*time.Second)
 			return loadgen.StartFunc(*conc, 5, func(ctx context.Context, worker, i int) error {
@@ -177,6 +183,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				return nil
 			})
 		}
+	}
+	startHTTP := func(paths []string, check func(string, []byte) error) func() *loadgen.Load {
+		return startHTTPAt(addr, paths, check)
 	}
 	startAPI := startHTTP(paths, check)
 	fmt.Fprintf(out, "warming up both sides, %s each\n", *warm)
@@ -264,6 +273,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "summary %s: api_rps=%.0f floor_rps=%.0f ratio=%.2f p50_ratio=%.2f steady_p99=%s rotation_p99=%s rotation_p99_ratio=%.2f rotation_requests=%d errors=%d\n",
 			*label, api.Throughput(), floor.Throughput(), thr, p50, msStr(api.P99), msStr(rot.P99), rotP99, rot.Requests,
 			floor.Failures+api.Failures+health.Failures+rot.Failures)
+	}
+	if *peerCmd != "" {
+		// Fresh: a rotation (-rotate-cmd) may have changed user and password.
+		current, err := creds.Refresh(ctx)
+		if err != nil {
+			return err
+		}
+		p := peer{name: *peerName, cmd: *peerCmd, url: strings.TrimRight(*peerURL, "/")}
+		if err := comparePeer(ctx, out, p, current, paths, *conc, *rounds, slice, *warm, startAPI, startHTTPAt); err != nil {
+			return err
+		}
 	}
 	for _, s := range append(append(append(floor.Samples, api.Samples...), health.Samples...), rot.Samples...) {
 		fmt.Fprintln(out, "  error:", s)

@@ -37,6 +37,9 @@ type rawConn struct {
 	c   net.Conn
 	r   *bufio.Reader
 	buf []byte
+	// closing: the last answer said "Connection: close" (gunicorn's sync workers say it to
+	// every request); the next request dials again.
+	closing bool
 }
 
 func newRawClient(addr, host string, workers int, timeout time.Duration) *rawClient {
@@ -57,7 +60,7 @@ func (rc *rawClient) get(ctx context.Context, worker int, path string) (int, []b
 		rc.conns[worker] = c
 	}
 	status, body, err := c.roundTrip(rc.host, path, rc.timeout)
-	if err != nil {
+	if err != nil || c.closing {
 		c.c.Close()
 		rc.conns[worker] = nil
 	}
@@ -94,6 +97,9 @@ func (c *rawConn) roundTrip(host, path string, timeout time.Duration) (int, []by
 		}
 		if len(h) <= 2 {
 			break
+		}
+		if len(h) > 11 && bytes.EqualFold(h[:11], []byte("Connection:")) && bytes.Contains(bytes.ToLower(h[11:]), []byte("close")) {
+			c.closing = true
 		}
 		if len(h) > 16 && bytes.EqualFold(h[:15], []byte("Content-Length:")) {
 			if length, err = strconv.Atoi(string(bytes.TrimSpace(h[15:]))); err != nil {

@@ -114,3 +114,42 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestRawClientConnectionClose: a server that answers "Connection: close" and hangs up
+// after each answer (gunicorn's sync workers) costs a dial per request, never an error.
+func TestRawClientConnectionClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadSlice('\n')
+				if err != nil || len(line) <= 2 {
+					break
+				}
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			c.Close()
+		}
+	}()
+	rc := newRawClient(ln.Addr().String(), "x", 1, 5*time.Second)
+	for i := range 3 {
+		status, got, err := rc.get(context.Background(), 0, "/rates")
+		if err != nil || status != 200 || !bytes.Equal(got, body) {
+			t.Fatalf("request %d: %d %v (%d bytes)", i+1, status, err, len(got))
+		}
+	}
+	if len(accepted) != 3 {
+		t.Fatalf("%d connections for 3 requests, want one each", len(accepted))
+	}
+}
