@@ -415,9 +415,22 @@ func priceSecret(e *estimator, r *ResourceChange) ([]Item, error) {
 
 func priceLogGroup(e *estimator, r *ResourceChange) ([]Item, error) {
 	name, _ := r.str("name")
-	perDay, what := e.a.LogGBPerDay, "log_gb_per_day"
-	if strings.HasPrefix(name, "/vpc/") || strings.Contains(name, "flow-log") {
-		perDay, what = e.a.FlowLogGBPerDay, "flow_log_gb_per_day"
+	perDay, what := e.a.LogGBPerDay, "log_gb_per_day "+fnum(e.a.LogGBPerDay)
+	switch {
+	case strings.HasPrefix(name, "/vpc/") || strings.Contains(name, "flow-log"):
+		perDay, what = e.a.FlowLogGBPerDay, "flow_log_gb_per_day "+fnum(e.a.FlowLogGBPerDay)
+	case strings.HasSuffix(name, "/rates-api"):
+		// The API logs a sample of its requests, every error and slow one, and one metrics
+		// line per interval: its volume follows the request rate, not a flat figure.
+		requests := e.a.RequestsPerSecond * 86400
+		lines := requests * (e.a.APIAccessLogSample + e.a.APIErrorShare)
+		metrics := 0.0
+		if e.a.APIMetricsIntervalSec > 0 {
+			metrics = 86400 / e.a.APIMetricsIntervalSec
+		}
+		perDay = (lines*e.a.APILogLineBytes + metrics*e.a.APIMetricsLineBytes) / 1e9
+		what = fmt.Sprintf("%s GB a day: %s req/s, %s%% sampled + %s%% errors x %s B, a metrics line every %ss",
+			fnum(perDay), fnum(e.a.RequestsPerSecond), fnum(100*e.a.APIAccessLogSample), fnum(100*e.a.APIErrorShare), fnum(e.a.APILogLineBytes), fnum(e.a.APIMetricsIntervalSec))
 	}
 	days, ok := r.num("retention_in_days")
 	kept := fmt.Sprintf("%s days kept", fnum(days))
@@ -426,7 +439,7 @@ func priceLogGroup(e *estimator, r *ResourceChange) ([]Item, error) {
 		days, kept = 365, "never expires: a year counted"
 	}
 	return []Item{
-		e.per(fmt.Sprintf("ingestion (%s %s)", what, fnum(perDay)), "logs_ingest_gb", perDay*DaysPerMonth, "GB"),
+		e.per(fmt.Sprintf("ingestion (%s)", what), "logs_ingest_gb", perDay*DaysPerMonth, "GB"),
 		e.per(fmt.Sprintf("storage (%s, uncompressed size as an upper bound)", kept), "logs_storage_gb_month", perDay*days, "GB-months"),
 	}, nil
 }
