@@ -26,7 +26,37 @@ func adversarialCases() []hostileSecret {
 	cases = append(cases, wayBackAttacks()...)
 	cases = append(cases, pinnedAndInsecureAttacks()...)
 	cases = append(cases, earlierAttacks()...)
+	cases = append(cases, pendingAttacks()...)
 	return cases
+}
+
+// pendingAttacks: the writer puts a pending value with a password of its choice under the
+// rotation's token, before createSecret runs or by moving AWSPENDING to it; the rotator
+// refuses it (its check value cannot be made without a password of the database,
+// provenance.go), before anything changes.
+func pendingAttacks() []hostileSecret {
+	withCheck := func(c hostileSecret) hostileSecret {
+		c.check = (*advWorld).chosenNeverWorks
+		return c
+	}
+	return []hostileSecret{
+		withCheck(pendingRow("pending pre-seeded with the attacker's password (single user)", single, func(w *advWorld) dbsecret.Secret {
+			return w.chosenPending(w.f.User)
+		}, true, rotation.ErrPendingNotMade)),
+		withCheck(pendingRow("pending pre-seeded with the attacker's password (alternating)", alternating, func(w *advWorld) dbsecret.Secret {
+			return w.chosenPending(w.f.User + rotation.CloneSuffix)
+		}, true, rotation.ErrPendingNotMade)),
+		{name: "the rotation's own version filled by the attacker first (single user)", strategy: single, untouched: true, masterUnused: true,
+			want:   []error{rotation.ErrPendingNotMade},
+			attack: func(w *advWorld) { w.fillPending(w.chosenPending(w.f.User)) },
+			run:    func(w *advWorld) error { return driver.Run(context.Background(), w.r, w.f.SecretARN, w.token, nil) },
+			check:  (*advWorld).chosenNeverWorks},
+		{name: "the rotation's own version filled by the attacker first (alternating)", strategy: alternating, untouched: true, masterUnused: true,
+			want:   []error{rotation.ErrPendingNotMade},
+			attack: func(w *advWorld) { w.fillPending(w.chosenPending(w.f.User + rotation.CloneSuffix)) },
+			run:    func(w *advWorld) error { return driver.Run(context.Background(), w.r, w.f.SecretARN, w.token, nil) },
+			check:  (*advWorld).chosenNeverWorks},
+	}
 }
 
 const (
@@ -255,11 +285,14 @@ func wayBackAttacks() []hostileSecret {
 		}
 	}
 	return []hostileSecret{
-		{name: "way back inside setSecret: AWSCURRENT rewritten before the rotation", strategy: single, want: []error{rotation.ErrProbe},
+		{name: "way back inside setSecret: AWSCURRENT rewritten before the rotation", strategy: single, want: []error{rotation.ErrPendingNotMade},
 			attack: func(w *advWorld) {
-				// The test query passes in the session setSecret logged in with, which then
-				// holds a session advisory lock, and fails (division by zero, not transient)
-				// in the one that tries the new password: the way back runs.
+				// The test query would pass in the session setSecret logged in with, which then
+				// holds a session advisory lock, and fail (division by zero, not transient)
+				// in the one that tries the new password, so the way back would run; but
+				// setSecret logs in with AWSPREVIOUS (the attacker's AWSCURRENT is refused),
+				// and the pending password's check value was made from the attacker's
+				// password: refused before any change (provenance.go).
 				key := time.Now().UnixNano()
 				w.r.Config.TestQuery = fmt.Sprintf("SELECT 1 / pg_try_advisory_lock(%d)::int", key)
 				w.write(w.forged(w.f.User, testenv.Unique("chosen")), "AWSCURRENT")
@@ -554,5 +587,38 @@ func insecureAuthAttacks() []hostileSecret {
 		at("MD5 request on the user's host (alternating)", alternating, authMD5, false, false),
 		at("cleartext request on the user's and the master's host (alternating)", alternating, authCleartext, true, false),
 		at("cleartext request after TLS refused, DB_ALLOW_PLAINTEXT=true (single user)", single, authCleartext, false, true),
+	}
+}
+
+// chosenNeverWorks: no password the attacker wrote logs in as the user or its clone.
+func (w *advWorld) chosenNeverWorks(error) {
+	for _, u := range []string{w.f.User, w.f.User + rotation.CloneSuffix} {
+		for _, pw := range w.attackerPasswords {
+			if w.logsInAs(u, pw) {
+				w.t.Errorf("the attacker's chosen password logs in as %s", u)
+			}
+		}
+	}
+}
+
+// fillPending starts a rotation and, before createSecret runs, puts s into the version
+// RotateSecret made (the attacker watches DescribeSecret for it): Secrets Manager then
+// invokes the rotation with that token, and createSecret finds a value already there.
+func (w *advWorld) fillPending(s dbsecret.Secret) {
+	w.t.Helper()
+	w.token = w.f.StartRotation(w.t)
+	body, err := s.Marshal()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.f.SM.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(w.f.SecretARN), ClientRequestToken: aws.String(w.token), SecretString: aws.String(string(body)),
+		VersionStages: []string{"AWSPENDING"},
+	}); err != nil {
+		w.t.Fatalf("attacker's PutSecretValue into the rotation's version: %v", err)
+	}
+	w.attackerPasswords = append(w.attackerPasswords, s.Password)
+	if got := w.f.Get(w.t, w.token, "AWSPENDING"); got.Password != s.Password {
+		w.t.Fatalf("the rotation's version does not hold the attacker's value")
 	}
 }

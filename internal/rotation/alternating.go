@@ -42,15 +42,19 @@ func (a alternatingUsers) prepare(_ context.Context, _ string, current dbsecret.
 //     either nothing or everything done, and retrying repeats it harmlessly.
 //   - twin invocations: one creates the clone and the other's transaction fails; then
 //     the pending login succeeds and the step is done.
-func (a alternatingUsers) set(ctx context.Context, arn string, current, pending dbsecret.Secret, rd reads) error {
+func (a alternatingUsers) set(ctx context.Context, arn, token string, current, pending dbsecret.Secret, rd reads) error {
 	r := a.r
 	master, err := r.masterFrom(ctx, current, rd.masterRead(ctx, r, current))
 	if err != nil {
 		return err
 	}
-	own, err := r.proveCurrent(ctx, arn, current, master)
+	own, proven, err := r.proveCurrent(ctx, arn, current, master)
 	if err != nil {
 		return err
+	}
+	if !madeFrom(r.Config.Password, pending.Password, proven.Password, token) {
+		own.Close(context.WithoutCancel(ctx))
+		return notMade(provenWith(proven, current))
 	}
 	err = r.probe(ctx, own, current.Username)
 	own.Close(context.WithoutCancel(ctx))

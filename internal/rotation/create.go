@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -37,12 +38,20 @@ func (r *Rotator) createSecret(ctx context.Context, arn string, ev Event, rd rea
 		return err
 	}
 	if p.found {
-		return r.checkPending(current, p.s)
+		if err := r.checkPending(current, p.s); err != nil {
+			return err
+		}
+		// Kept only when this rotator made it, from AWSCURRENT (provenance.go); setSecret
+		// checks again against the password that logs in.
+		if !madeFrom(r.Config.Password, p.s.Password, current.Password, ev.ClientRequestToken) {
+			return notMade("AWSCURRENT")
+		}
+		return nil
 	}
 	if err := r.strategy().prepare(ctx, arn, current, rd); err != nil {
 		return err
 	}
-	next, err := r.NewPending(ctx, current)
+	next, err := r.NewPending(ctx, current, ev.ClientRequestToken)
 	if err != nil {
 		return err
 	}
@@ -59,7 +68,7 @@ func (r *Rotator) SeedPending(ctx context.Context, arn, token string) error {
 	if err != nil {
 		return err
 	}
-	next, err := r.NewPending(ctx, current)
+	next, err := r.NewPending(ctx, current, token)
 	if err != nil {
 		return err
 	}
@@ -93,9 +102,11 @@ func (r *Rotator) putPending(ctx context.Context, arn, token, rotationToken stri
 	return nil
 }
 
-// NewPending returns the next version of current: a fresh password under the configured
-// policy (password.go) and, for alternating users, the other user of the pair.
-func (r *Rotator) NewPending(_ context.Context, current dbsecret.Secret) (dbsecret.Secret, error) {
+// NewPending returns the next version of current for the rotation under token: a fresh
+// password under the configured policy (password.go), ending in the check value that
+// current's password and token give it (provenance.go), and, for alternating users, the
+// other user of the pair.
+func (r *Rotator) NewPending(_ context.Context, current dbsecret.Secret, token string) (dbsecret.Secret, error) {
 	next := current
 	if r.Config.Strategy == AlternatingUsers && current.MasterARN == "" {
 		return dbsecret.Secret{}, fmt.Errorf("%w: key \"masterarn\" is missing: alternating users needs the master user's secret ARN", ErrInvalidSecret)
@@ -105,7 +116,10 @@ func (r *Rotator) NewPending(_ context.Context, current dbsecret.Secret) (dbsecr
 		return dbsecret.Secret{}, err
 	}
 	next.Username = u
-	if next.Password, err = newPassword(r.Config.Password); err != nil {
+	next.Password, err = drawWithCheck(r.Config.Password, rand.Reader, func(rest, alphabet string, n int) string {
+		return checkValue(current.Password, token, rest, alphabet, n)
+	})
+	if err != nil {
 		return dbsecret.Secret{}, err
 	}
 	return next, nil

@@ -20,6 +20,9 @@
 //     (rdsmaster.go), a user on a read replica; the pending secret keeps the owner's JSON;
 //   - every step is safe to repeat and to resume after a crash at any point; createSecret
 //     never generates a second password for one token, whatever the emulator accepts;
+//   - only its own pending passwords: each ends in a check value keyed with the password
+//     that logs in now, so one that whoever may write the secret put there is refused
+//     before anything changes (provenance.go);
 //   - finishSecret also removes AWSPENDING from the new current version;
 //   - new passwords drawn in the function (crypto/rand, GetRandomPassword's policy and
 //     variables, password.go): one call fewer per rotation, and the password crosses the

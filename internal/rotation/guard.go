@@ -49,9 +49,9 @@ var ErrUnsafeUser = errors.New("user may not be rotated with the master's author
 // proveCurrent logs in with AWSCURRENT's user and password on the server the master acts
 // on (master's host and port, the user's database), or else with AWSPREVIOUS when it
 // names the same user on the same server (a password changed in the database before the
-// secret). It returns the session; the caller closes it. A refusal is ErrDBAuth wrapped
+// secret). It returns the session, which the caller closes, and the version that logged in. A refusal is ErrDBAuth wrapped
 // with why the login is required.
-func (r *Rotator) proveCurrent(ctx context.Context, arn string, current, master dbsecret.Secret) (DB, error) {
+func (r *Rotator) proveCurrent(ctx context.Context, arn string, current, master dbsecret.Secret) (DB, dbsecret.Secret, error) {
 	on := func(s dbsecret.Secret) dbsecret.Secret {
 		s.Host, s.Port = master.Host, master.Port
 		return s
@@ -59,17 +59,17 @@ func (r *Rotator) proveCurrent(ctx context.Context, arn string, current, master 
 	db, err := r.connect(ctx, on(current))
 	if err == nil || !errors.Is(err, ErrDBAuth) {
 		if err != nil {
-			return nil, fmt.Errorf("log in with AWSCURRENT on %s:%d before the master acts: %w", master.Host, master.Port, err)
+			return nil, dbsecret.Secret{}, fmt.Errorf("log in with AWSCURRENT on %s:%d before the master acts: %w", master.Host, master.Port, err)
 		}
-		return db, nil
+		return db, current, nil
 	}
 	prev, perr := r.getSecret(ctx, arn, "", StagePrevious)
 	if perr == nil && prev.Username == current.Username && prev.SameServer(current) {
 		if pdb, perr := r.connect(ctx, on(prev)); perr == nil {
-			return pdb, nil
+			return pdb, prev, nil
 		}
 	}
-	return nil, fmt.Errorf("log in with AWSCURRENT on %s:%d before the master acts: %w: the secret's own credentials must log in as %q before a rotation changes anything "+
+	return nil, dbsecret.Secret{}, fmt.Errorf("log in with AWSCURRENT on %s:%d before the master acts: %w: the secret's own credentials must log in as %q before a rotation changes anything "+
 		"(AWSCURRENT is refused and AWSPREVIOUS does not log in as that user): set the user's password in the database "+
 		"to the AWSCURRENT value, or put the right password in the secret", master.Host, master.Port, err, current.Username)
 }

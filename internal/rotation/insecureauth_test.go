@@ -76,10 +76,20 @@ func TestOneRotationMovesAnMD5RoleToSCRAM(t *testing.T) {
 		return fmt.Sprintf(`{"engine":"postgres","host":"127.0.0.1","port":%d,"username":"md5_app","password":%q,"dbname":"postgres","ssl":false}`, c.Port, pw)
 	}
 	f := newFakeSM(secret("Old-md5-pass-1"))
-	f.values[fakeToken] = secret("New-scram-pass-2")
 	var logs bytes.Buffer
 	r := &Rotator{SM: f, Dial: PgxDialer, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
 		Config: Config{Strategy: SingleUser, Password: PasswordPolicy{Length: 32}}}
+	// The pending version as createSecret makes it (with its check value, provenance.go).
+	current, err := dbsecret.Parse([]byte(secret("Old-md5-pass-1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := r.NewPending(ctx, current, fakeToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := pending.Marshal()
+	f.values[fakeToken] = string(body)
 	ev := Event{Step: StepSet, SecretID: "x", ClientRequestToken: fakeToken}
 	if err := r.Handle(ctx, ev); !errors.Is(err, ErrDBInsecureAuth) {
 		t.Fatalf("without the opt-in: err = %v, want ErrDBInsecureAuth", err)
@@ -96,10 +106,6 @@ func TestOneRotationMovesAnMD5RoleToSCRAM(t *testing.T) {
 		t.Fatalf("stored password starts %q (%v), want a SCRAM verifier", stored, err)
 	}
 	r.Config.AllowInsecurePasswordAuth = false
-	pending, err := dbsecret.Parse([]byte(secret("New-scram-pass-2")))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if ok, err := r.logsIn(ctx, pending); err != nil || !ok {
 		t.Fatalf("the pending credentials after the rotation, without the opt-in: ok %v, err %v; want SCRAM to log in", ok, err)
 	}

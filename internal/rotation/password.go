@@ -32,7 +32,9 @@ func newPassword(p PasswordPolicy) (string, error) {
 	return drawPassword(p, rand.Reader)
 }
 
-func drawPassword(p PasswordPolicy, src io.Reader) (string, error) {
+// passwordAlphabet returns the characters p allows and its classes (those with a
+// character left).
+func passwordAlphabet(p PasswordPolicy) (string, []string) {
 	var classes []string
 	for _, c := range []struct {
 		set     string
@@ -51,7 +53,17 @@ func drawPassword(p PasswordPolicy, src io.Reader) (string, error) {
 			classes = append(classes, kept)
 		}
 	}
-	alphabet := strings.Join(classes, "")
+	return strings.Join(classes, ""), classes
+}
+
+func drawPassword(p PasswordPolicy, src io.Reader) (string, error) {
+	return drawWithCheck(p, src, nil)
+}
+
+// drawWithCheck draws a password under p whose last characters, when check is not nil,
+// are check(the rest, the alphabet, how many) rather than random (provenance.go).
+func drawWithCheck(p PasswordPolicy, src io.Reader, check func(rest, alphabet string, n int) string) (string, error) {
+	alphabet, classes := passwordAlphabet(p)
 	if alphabet == "" {
 		return "", fmt.Errorf("%w: %s excludes every character the other settings leave", ErrPasswordPolicy, EnvExcludeCharacters)
 	}
@@ -62,7 +74,11 @@ func drawPassword(p PasswordPolicy, src io.Reader) (string, error) {
 		return "", fmt.Errorf("%w: %s=%d is shorter than the %d character classes %s=true asks for", ErrPasswordPolicy, EnvPasswordLength, p.Length, len(classes), EnvRequireEachIncludedType)
 	}
 	n := big.NewInt(int64(len(alphabet)))
-	buf := make([]byte, p.Length)
+	random := int(p.Length)
+	if check != nil {
+		random -= checkLen(p.Length)
+	}
+	buf := make([]byte, random)
 	// With 8 characters over four classes a draw lacks one about a third of the time; a
 	// thousand draws all lacking one is beyond chance, so the source is broken.
 	for range 1000 {
@@ -73,8 +89,12 @@ func drawPassword(p PasswordPolicy, src io.Reader) (string, error) {
 			}
 			buf[i] = alphabet[k.Int64()]
 		}
-		if !p.RequireEachIncludedType || hasEach(buf, classes) {
-			return string(buf), nil
+		pw := string(buf)
+		if check != nil {
+			pw += check(pw, alphabet, int(p.Length)-random)
+		}
+		if !p.RequireEachIncludedType || hasEach([]byte(pw), classes) {
+			return pw, nil
 		}
 	}
 	return "", fmt.Errorf("%w: the random source gave no password with each class in 1000 draws", ErrPasswordPolicy)

@@ -2,9 +2,12 @@ package rotation
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
 
 // TestPasswordFollowsThePolicy: every drawn password has the length asked, only
@@ -84,5 +87,41 @@ func TestPasswordPolicyThatCannotBeMet(t *testing.T) {
 	_, err := drawPassword(PasswordPolicy{Length: 8, RequireEachIncludedType: true}, bytes.NewReader(bytes.Repeat([]byte{0}, 1<<20)))
 	if !errors.Is(err, ErrPasswordPolicy) {
 		t.Fatalf("stuck source: err %v, want ErrPasswordPolicy", err)
+	}
+}
+
+// TestPendingCheckValue: a pending password carries the check value of its token and the
+// current password, still follows the policy, and any other token, key or character
+// fails the check.
+func TestPendingCheckValue(t *testing.T) {
+	for _, p := range []PasswordPolicy{
+		{Length: 32, ExcludeCharacters: DefaultExcludeCharacters, RequireEachIncludedType: true},
+		{Length: 8, ExcludePunctuation: true, RequireEachIncludedType: true},
+		{Length: 4096, ExcludeLowercase: true, ExcludeUppercase: true, ExcludePunctuation: true},
+	} {
+		r := &Rotator{Config: Config{Password: p}}
+		cur := dbsecret.Secret{Engine: "postgres", Host: "h", Port: 5432, Username: "u", Password: "current-password", DBName: "d"}
+		next, err := r.NewPending(context.Background(), cur, "token-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := next.Password
+		alphabet, classes := passwordAlphabet(p)
+		if int64(len(pw)) != p.Length || strings.Trim(pw, alphabet) != "" || (p.RequireEachIncludedType && !hasEach([]byte(pw), classes)) {
+			t.Fatalf("policy %+v: %q breaks it", p, pw)
+		}
+		if !madeFrom(p, pw, "current-password", "token-1") {
+			t.Fatalf("policy %+v: %q fails its own check", p, pw)
+		}
+		if madeFrom(p, pw, "another-password", "token-1") || madeFrom(p, pw, "current-password", "token-2") {
+			t.Fatalf("policy %+v: %q passes with another key or token", p, pw)
+		}
+		other := alphabet[0]
+		if pw[0] == other {
+			other = alphabet[1]
+		}
+		if madeFrom(p, string(other)+pw[1:], "current-password", "token-1") {
+			t.Fatalf("policy %+v: a changed character still passes", p)
+		}
 	}
 }

@@ -178,7 +178,7 @@ func TestExcludeCharactersSetButEmpty(t *testing.T) {
 	cur, _ := dbsecret.Parse([]byte(`{"engine":"postgres","host":"h","username":"u","password":"p"}`))
 	seen := ""
 	for range 50 {
-		next, err := r.NewPending(context.Background(), cur)
+		next, err := r.NewPending(context.Background(), cur, fakeToken)
 		if err != nil {
 			t.Fatal(err)
 		}

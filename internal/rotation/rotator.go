@@ -157,7 +157,7 @@ func (r *Rotator) step(ctx context.Context, ev Event) (string, string, error) {
 	case StepCreate:
 		err = r.createSecret(ctx, arn, ev, rd)
 	case StepSet:
-		err = r.setSecret(ctx, arn, rd)
+		err = r.setSecret(ctx, arn, ev.ClientRequestToken, rd)
 	case StepTest:
 		err = r.testSecret(ctx, rd)
 	case StepFinish:

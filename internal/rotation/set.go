@@ -12,7 +12,9 @@ import (
 //     a twin did): done, nothing changed. Each strategy finds this out only where it may
 //     send the pending password: for alternating users after the guard has passed.
 //   - database down: a clear error; nothing changed; AWSCURRENT still works.
-func (r *Rotator) setSecret(ctx context.Context, arn string, rd reads) error {
+//   - a pending password this rotator did not make from the password that logs in
+//     (provenance.go): refused before anything changes.
+func (r *Rotator) setSecret(ctx context.Context, arn, token string, rd reads) error {
 	current, err := rd.current()
 	if err != nil {
 		return err
@@ -24,5 +26,5 @@ func (r *Rotator) setSecret(ctx context.Context, arn string, rd reads) error {
 	if err := r.checkPending(current, pending); err != nil {
 		return err
 	}
-	return r.strategy().set(ctx, arn, current, pending, rd)
+	return r.strategy().set(ctx, arn, token, current, pending, rd)
 }

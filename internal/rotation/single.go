@@ -33,13 +33,16 @@ func (singleUser) prepare(context.Context, string, dbsecret.Secret, reads) error
 //     the password this step itself logged in with, from the session it still holds, and
 //     fails: the application keeps working and a later rotation sets a new password.
 //   - twin invocations: both set the same value; the second finds it already set.
-func (s singleUser) set(ctx context.Context, arn string, current, pending dbsecret.Secret, _ reads) error {
+func (s singleUser) set(ctx context.Context, arn, token string, current, pending dbsecret.Secret, _ reads) error {
 	r := s.r
 	db, old, err := s.loginBefore(ctx, arn, current, pending)
 	if err != nil || db == nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
+	if !madeFrom(r.Config.Password, pending.Password, old.Password, token) {
+		return notMade(provenWith(old, current))
+	}
 	if err := r.probe(ctx, db, old.Username); err != nil {
 		return fmt.Errorf("%w: %s with the current credentials, before any change (nothing changed): %w", ErrProbe, EnvTestQuery, err)
 	}

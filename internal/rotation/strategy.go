@@ -17,7 +17,9 @@ type strategy interface {
 	prepare(ctx context.Context, arn string, current dbsecret.Secret, rd reads) error
 	// set makes the database accept pending's credentials (setSecret), or fails having
 	// changed nothing, or having put back what it changed (its way back).
-	set(ctx context.Context, arn string, current, pending dbsecret.Secret, rd reads) error
+	// token is the rotation's: pending's password must carry the check value that it and
+	// the password that logs in give it (provenance.go).
+	set(ctx context.Context, arn, token string, current, pending dbsecret.Secret, rd reads) error
 }
 
 // strategy returns the configured strategy, bound to r.
