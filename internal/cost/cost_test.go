@@ -195,7 +195,7 @@ func TestEstimateLines(t *testing.T) {
 		// The API's log follows its request rate: 2 req/s, 1.1% of requests logged at 170 B,
 		// a 600 B metrics line a minute; a day kept.
 		{"API log group follows the request rate", plan(t, nil, res("aws_cloudwatch_log_group", "api", map[string]any{"name": "/ecs/x/rates-api", "retention_in_days": 1.0})),
-			"module.m.aws_cloudwatch_log_group.api", KindUsage, (2*86400*0.011*170+1440*600)/1e9*(DaysPerMonth*0.5+0.03)},
+			"module.m.aws_cloudwatch_log_group.api", KindUsage, (2*86400*0.011*170 + 1440*600) / 1e9 * (DaysPerMonth*0.5 + 0.03)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
