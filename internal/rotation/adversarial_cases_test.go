@@ -27,6 +27,7 @@ func adversarialCases() []hostileSecret {
 	cases = append(cases, pinnedAndInsecureAttacks()...)
 	cases = append(cases, earlierAttacks()...)
 	cases = append(cases, pendingAttacks()...)
+	cases = append(cases, elsewhereRow("host: the attacker's server asking SCRAM (single user)", single, authSCRAM, (*advWorld).attackerHost, false, rotation.ErrDBAuth))
 	return cases
 }
 

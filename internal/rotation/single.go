@@ -69,10 +69,17 @@ func (s singleUser) loginBefore(ctx context.Context, arn string, current, pendin
 	if err == nil || !errors.Is(err, ErrDBAuth) {
 		return db, current, err
 	}
+	// AWSCURRENT is refused. The pending password goes to its server only when that server
+	// is the one of the version before (a retried step: this step already set it), never to
+	// a server AWSCURRENT was moved to since: whoever wrote that could be running it.
+	prev, perr := r.getSecret(ctx, arn, "", StagePrevious)
+	if perr == nil && !prev.SameServer(current) {
+		return nil, dbsecret.Secret{}, fmt.Errorf("%w (AWSCURRENT), on %s:%d, while AWSPREVIOUS names %s:%d: the secret was moved to another server whose credentials are refused; "+
+			"no other password is sent there: check the host in AWSCURRENT, set its password in that database, then retry", err, current.Host, current.Port, prev.Host, prev.Port)
+	}
 	if ok, lerr := r.logsIn(ctx, pending); lerr != nil || ok {
 		return nil, dbsecret.Secret{}, lerr
 	}
-	prev, perr := r.getSecret(ctx, arn, "", StagePrevious)
 	if perr != nil || prev.Username != pending.Username || !prev.SameServer(pending) {
 		return nil, dbsecret.Secret{}, fmt.Errorf("%w (AWSCURRENT) and no usable AWSPREVIOUS: set the user's password in the database to the AWSCURRENT value, then retry", err)
 	}
