@@ -92,11 +92,10 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 	if err != nil {
 		return res, fmt.Errorf("mirror: %w", err)
 	}
-	if len(problems) > 0 {
-		return res, fmt.Errorf("mirror: %w: %s", ErrNotAdmin, strings.Join(problems, "; "))
-	}
 	// Memberships and privileges are read before anything changes: no statement below
-	// alters another role's grants, so they hold until the GRANTs that use them.
+	// alters another role's grants, so they hold until the GRANTs that use them. The
+	// comparison is the first refusal: a destination holding more than the source is
+	// refused as such, whatever the connected role may alter.
 	mem, err := membershipsOf(ctx, q, major, src, dst)
 	if err != nil {
 		return res, fmt.Errorf("mirror: %w", err)
@@ -109,6 +108,9 @@ func MirrorWith(ctx context.Context, q Querier, src, dst string, o Options) (Res
 		if more := exceeds(dst, src, da, sa, mem, g); len(more) > 0 {
 			return res, &ExceedsError{Role: dst, Than: src, More: more}
 		}
+	}
+	if len(problems) > 0 {
+		return res, fmt.Errorf("mirror: %w: %s", ErrNotAdmin, strings.Join(problems, "; "))
 	}
 	if !exists {
 		if _, err := q.Exec(ctx, "CREATE ROLE "+Ident(dst)+" WITH "+attrClause(sa, Attributes{}, true)); err != nil {
