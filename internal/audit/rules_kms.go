@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -95,6 +96,12 @@ func ruleKMS(_ context.Context, e *Engine, ev *event) error {
 
 func ruleDecrypt(e *Engine, ev *event) error {
 	rec := ev.rec
+	// Most Decrypts are not of a secret (S3, EBS, other services' data keys): without the
+	// key Secrets Manager puts in the encryption context, nothing to decode. CloudTrail
+	// writes keys unescaped; an escape anywhere takes the full decoding.
+	if !bytes.Contains(rec.RequestParameters, []byte(`"SecretARN"`)) && !bytes.Contains(rec.RequestParameters, []byte(`\`)) {
+		return nil
+	}
 	var p kmsParams
 	if !decodeKMSParams(rec.RequestParameters, &p) {
 		return nil
