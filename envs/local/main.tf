@@ -99,6 +99,15 @@ module "audit_alerts" {
   management_rule_state = var.management_rule_state
   log_retention_days    = 1
   deletion_protection   = false
+  # The database's login log: a group the stack's PostgreSQL lines are put into (the
+  # emulator has no RDS log export), subscribed to the auditor; its DB-xx rules know the
+  # app users and that the clients are on this machine.
+  db_log_groups_managed = var.db_log_group_name == "" ? [] : [var.db_log_group_name]
+  db_log_retention_days = 1
+  db_logins = {
+    users           = var.db_log_group_name == "" ? null : module.secret_rotation.app_usernames
+    client_networks = var.db_log_group_name == "" ? null : ["127.0.0.0/8"]
+  }
 }
 
 module "db_access_iam" {

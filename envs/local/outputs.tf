@@ -84,3 +84,8 @@ output "audit_dlq_url" {
   description = "The audit's dead-letter queue: events the auditor could not process (rotaudit check fails while it holds any)."
   value       = module.audit_alerts.dlq_url
 }
+
+output "db_log_group_names" {
+  description = "CloudWatch Logs groups of PostgreSQL's connection log subscribed to the auditor (db_log_group_name)."
+  value       = module.audit_alerts.db_log_group_names
+}

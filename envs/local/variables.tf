@@ -115,3 +115,14 @@ variable "s3_backfill" {
   description = "Invoke the auditor for every CloudTrail log file written to the trail bucket as well (modules/audit-alerts s3_backfill). Off: EventBridge is the live path and each record would be processed twice; turn it on only to backfill, and off again afterwards."
   default     = false
 }
+
+variable "db_log_group_name" {
+  type        = string
+  description = "CloudWatch Logs group to create for PostgreSQL's connection log and subscribe to the auditor's DB-xx rules (the stack has no RDS export: a test or an operator puts the lines). Empty: none, and the DB-xx rules stay off."
+  default     = ""
+
+  validation {
+    condition     = var.db_log_group_name == "" || can(regex("^[A-Za-z0-9_/.#-]{1,512}$", var.db_log_group_name))
+    error_message = "db_log_group_name must be a CloudWatch Logs group name (letters, digits, _ / . # -) or empty."
+  }
+}

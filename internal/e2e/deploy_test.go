@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
@@ -122,6 +125,7 @@ type outputs struct {
 	AlertTopicARN      string            `json:"alert_topic_arn"`
 	AlertQueueURL      string            `json:"alert_queue_url"`
 	TrailBucketName    string            `json:"trail_bucket_name"`
+	DBLogGroupNames    []string          `json:"db_log_group_names"`
 }
 
 func TestDeployment(t *testing.T) {
@@ -197,6 +201,8 @@ func TestDeployment(t *testing.T) {
 		// The trail bucket's notification invokes the auditor too, so a log file put there
 		// reaches it the way CloudTrail's deliveries would.
 		tf.vars["s3_backfill"] = "true"
+		// And PostgreSQL's connection log reaches it through a CloudWatch Logs subscription.
+		tf.vars["db_log_group_name"] = "/rotaudit/e2e/" + id + "/postgresql"
 	}
 	if d := os.Getenv("ROTAUDIT_E2E_DIST_DIR"); d != "" {
 		tf.vars["dist_dir"] = d // zips built for this machine (scripts/localstack-test.sh)
@@ -448,11 +454,21 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		t.Fatalf("put events: %v (%d failed)", err, aws.ToInt32(&res.FailedEntryCount))
 	}
 	wantAlerts := 2
+	backdoor := "backdoor_" + run
 	if servicesDrive {
+		// Another stranger than the EventBridge event's, so that this read opens a finding
+		// of its own rather than counting towards that one (whose updates are sent at
+		// counts 2, 4, 8: the order in which the two paths arrive would decide).
+		s3intruder := map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::" + account + ":assumed-role/contractor-s3/s1", "accountId": account,
+			"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": "arn:aws:iam::" + account + ":role/contractor-s3", "accountId": account}}}
 		remove := putTrailFile(t, cfg, out.TrailBucketName, account, run+"-s3steal",
-			ctRecord(run+"-s3steal", "secretsmanager.amazonaws.com", "GetSecretValue", intruder, "203.0.113.9", account, map[string]any{"secretId": out.AppSecretARN}))
+			ctRecord(run+"-s3steal", "secretsmanager.amazonaws.com", "GetSecretValue", s3intruder, "203.0.113.9", account, map[string]any{"secretId": out.AppSecretARN}))
 		defer remove()
 		wantAlerts++
+		// A login by a role no secret names, from outside the clients' network, as RDS
+		// exports PostgreSQL's log: DB-05 and DB-02 through the subscription.
+		putLoginLines(t, cfg, out.DBLogGroupNames, backdoor, "203.0.113.11")
+		wantAlerts += 2
 	}
 	matched := receive(t, sq, aws.ToString(q.QueueUrl), len(events), 30*time.Second)
 	if len(matched) != len(events) {
@@ -470,6 +486,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 	// Through EventBridge's asynchronous Lambda invocation the findings take longer.
 	alerts := receive(t, sq, out.AlertQueueURL, wantAlerts, 90*time.Second)
 	got := map[string][]string{}
+	var rules []string
 	for _, a := range alerts {
 		var env struct {
 			Message           string                            `json:"Message"`
@@ -494,6 +511,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		for _, r := range f.FindingInfo.RelatedEvents {
 			got[r.UID] = append(got[r.UID], rule)
 		}
+		rules = append(rules, rule)
 	}
 	fmt.Printf("e2e: findings by event: %v\n", got)
 	if !slices.Contains(got[run+"-steal"], "RA-01") {
@@ -507,6 +525,40 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 	}
 	if r, ok := got[run+"-read"]; ok {
 		t.Errorf("the read by %s, a reader Terraform allowed, raised %v", readerRole, r)
+	}
+	if servicesDrive && (!slices.Contains(rules, "DB-05") || !slices.Contains(rules, "DB-02")) {
+		t.Errorf("the login of %s in PostgreSQL's log (CloudWatch Logs subscription) raised none of DB-05, DB-02: alerts %v", backdoor, rules)
+	}
+}
+
+// putLoginLines puts into the deployed log group the two lines PostgreSQL writes for a
+// login (log_connections), in the prefix RDS uses (%t:%r:%u@%d:[%p]:), as the RDS export
+// would: the subscription filter passes them to the auditor.
+func putLoginLines(t *testing.T, cfg aws.Config, groups []string, user, host string) {
+	t.Helper()
+	if len(groups) == 0 {
+		t.Fatal("envs/local has no db_log_group_names output: db_log_group_name was not applied")
+	}
+	ctx := context.Background()
+	logs := cloudwatchlogs.NewFromConfig(cfg)
+	stream := "e2e-" + strings.TrimPrefix(testenv.Unique("s"), "s_")
+	// The name is this test's own: "already exists" is a retried call whose first attempt
+	// made it (its answer lost on a busy machine).
+	if _, err := logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(groups[0]), LogStreamName: aws.String(stream)}); err != nil && !testenv.AlreadyExists(err) {
+		t.Fatalf("create log stream in %s: %v", groups[0], err)
+	}
+	now := time.Now().UTC()
+	ts := now.Format("2006-01-02 15:04:05 UTC")
+	lines := []string{
+		fmt.Sprintf("%s:%s(40000):[unknown]@[unknown]:[4242]:LOG:  connection received: host=%s port=40000", ts, host, host),
+		fmt.Sprintf("%s:%s(40000):%s@rates:[4242]:LOG:  connection authorized: user=%s database=rates", ts, host, user, user),
+	}
+	var events []cwltypes.InputLogEvent
+	for _, l := range lines {
+		events = append(events, cwltypes.InputLogEvent{Message: aws.String(l), Timestamp: aws.Int64(now.UnixMilli())})
+	}
+	if _, err := logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(groups[0]), LogStreamName: aws.String(stream), LogEvents: events}); err != nil {
+		t.Fatalf("put PostgreSQL's log lines into %s: %v", groups[0], err)
 	}
 }
 
