@@ -365,6 +365,16 @@ func ensureSecret(ctx context.Context, sm SecretsAPI, super *pgx.Conn, id string
 		Description:  aws.String("rotaudit local stack: PostgreSQL credentials of " + want.Username),
 		SecretString: aws.String(string(body)),
 	})
+	var exists2 *smtypes.ResourceExistsException
+	if errors.As(err, &exists2) {
+		// A retried call whose first attempt made the secret (its answer lost on a busy
+		// machine; AWS answers the retry's token idempotently, LocalStack refuses it): the
+		// secret holding exactly this value is the one just made.
+		if again, gerr := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")}); gerr == nil && aws.ToString(again.SecretString) == string(body) {
+			log.Info("secret created (a retried call found it made)", "secret_id", id, "username", want.Username)
+			return aws.ToString(again.ARN), true, nil
+		}
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("setup: create secret %s: %w", id, err)
 	}
