@@ -44,7 +44,9 @@ func TestStartFuncCountsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := l.Stop()
-	if r.Requests < 20 || r.Failures == 0 || r.Failures > r.Requests/5 || len(r.Samples) != 3 {
+	// Samples keep the first three failures: as many as failed when fewer did (the load
+	// may stop after only two of its tenth requests).
+	if r.Requests < 20 || r.Failures == 0 || r.Failures > r.Requests/5 || int64(len(r.Samples)) != min(r.Failures, 3) {
 		t.Fatalf("%+v", r)
 	}
 	if again := l.Stop(); again.Requests != r.Requests {
