@@ -29,7 +29,7 @@ func TestDBShowRedacts(t *testing.T) {
 	sm := secretsmanager.NewFromConfig(env.AWS(t))
 	id := testenv.Unique("rotaudit/test/dbshow")
 	const pw = "show-me-NOT-pw"
-	if _, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(id),
+	if _, err := testenv.CreateSecret(context.Background(), sm, &secretsmanager.CreateSecretInput{Name: aws.String(id),
 		SecretString: aws.String(`{"engine":"postgres","host":"h","port":5432,"username":"u","password":"` + pw + `","dbname":"d"}`)}); err != nil {
 		t.Fatal(err)
 	}

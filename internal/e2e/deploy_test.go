@@ -181,7 +181,7 @@ func TestDeployment(t *testing.T) {
 		testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB PASSWORD "+testenv.Literal(masterPW))
 		body, _ := json.Marshal(map[string]any{"engine": "postgres", "host": "127.0.0.1", "port": env.PGPort,
 			"username": master, "password": masterPW, "dbname": "postgres", "ssl": false})
-		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(adminSecretName), SecretString: aws.String(string(body))}); err != nil {
+		if _, err := testenv.CreateSecret(ctx, sm, &secretsmanager.CreateSecretInput{Name: aws.String(adminSecretName), SecretString: aws.String(string(body))}); err != nil {
 			t.Fatalf("master secret: %v", err)
 		}
 	})

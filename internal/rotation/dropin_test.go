@@ -261,7 +261,7 @@ func (w *rdsWorld) secret(t *testing.T, value string, tags map[string]string) st
 	for k, v := range tags {
 		in.Tags = append(in.Tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
-	out, err := w.f.SM.CreateSecret(context.Background(), in)
+	out, err := testenv.CreateSecret(context.Background(), w.f.SM, in)
 	if err != nil {
 		t.Fatalf("create secret: %v", err)
 	}

@@ -494,7 +494,7 @@ func TestBadInput(t *testing.T) {
 	prev := f.CurrentVersion(t)
 
 	put := func(t *testing.T, value string) string {
-		out, err := f.SM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(testenv.Unique("rotaudit-test/bad")), SecretString: aws.String(value)})
+		out, err := testenv.CreateSecret(ctx, f.SM, &secretsmanager.CreateSecretInput{Name: aws.String(testenv.Unique("rotaudit-test/bad")), SecretString: aws.String(value)})
 		if err != nil {
 			t.Fatal(err)
 		}

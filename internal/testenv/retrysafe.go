@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 )
 
@@ -101,4 +103,25 @@ func IgnoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// SecretCreator is the part of a Secrets Manager client CreateSecret uses.
+type SecretCreator interface {
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+}
+
+// CreateSecret is CreateSecret safe under the SDK's retries (CreateOnce): a retry that
+// LocalStack refuses as existing (AWS answers it idempotently) returns the secret the
+// first attempt made, read back. in.Name must come from Unique.
+func CreateSecret(ctx context.Context, sm SecretCreator, in *secretsmanager.CreateSecretInput) (*secretsmanager.CreateSecretOutput, error) {
+	return CreateOnce(ctx, aws.ToString(in.Name),
+		func(ctx context.Context) (*secretsmanager.CreateSecretOutput, error) { return sm.CreateSecret(ctx, in) },
+		func(ctx context.Context) (*secretsmanager.CreateSecretOutput, error) {
+			d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: in.Name})
+			if err != nil {
+				return nil, err
+			}
+			return &secretsmanager.CreateSecretOutput{ARN: d.ARN, Name: d.Name}, nil
+		})
 }

@@ -105,7 +105,7 @@ func (f *Fixture) TerraformAppValue(user string) string {
 
 func (f *Fixture) createSecret(t testing.TB, name, value string) string {
 	t.Helper()
-	out, err := f.SM.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+	out, err := testenv.CreateSecret(context.Background(), f.SM, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
 	if err != nil {
 		t.Fatalf("fixture: create secret %s: %v", name, err)
 	}

@@ -144,7 +144,7 @@ func LogsIn(s dbsecret.Secret) bool {
 func (f *Fixture) createSecret(t testing.TB, value string) string {
 	t.Helper()
 	name := testenv.Unique("rotaudit-test/rotation")
-	out, err := f.SM.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+	out, err := testenv.CreateSecret(context.Background(), f.SM, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
 	if err != nil {
 		t.Fatalf("create secret %s: %v", name, err)
 	}
