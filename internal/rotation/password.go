@@ -21,17 +21,6 @@ const (
 // ErrPasswordPolicy: the policy leaves no password to draw.
 var ErrPasswordPolicy = errors.New("password policy cannot be met")
 
-// newPassword draws a password under p from crypto/rand, as GetRandomPassword would with
-// the same parameters: each character uniform over the classes p keeps, less
-// ExcludeCharacters, and with RequireEachIncludedType at least one of each kept class
-// (drawn again until it has one, which keeps every valid password equally likely). Made
-// here rather than asked of Secrets Manager: one call fewer on every rotation's critical
-// path, the new password never crosses the network before the rotator stores it, and
-// the function's role needs no secretsmanager:GetRandomPassword.
-func newPassword(p PasswordPolicy) (string, error) {
-	return drawPassword(p, rand.Reader)
-}
-
 // passwordAlphabet returns the characters p allows and its classes (those with a
 // character left).
 func passwordAlphabet(p PasswordPolicy) (string, []string) {
@@ -56,12 +45,15 @@ func passwordAlphabet(p PasswordPolicy) (string, []string) {
 	return strings.Join(classes, ""), classes
 }
 
-func drawPassword(p PasswordPolicy, src io.Reader) (string, error) {
-	return drawWithCheck(p, src, nil)
-}
-
-// drawWithCheck draws a password under p whose last characters, when check is not nil,
-// are check(the rest, the alphabet, how many) rather than random (provenance.go).
+// drawWithCheck draws a password under p from src (crypto/rand), as GetRandomPassword
+// would with the same parameters: each character uniform over the classes p keeps, less
+// ExcludeCharacters, and with RequireEachIncludedType at least one of each kept class
+// (drawn again until it has one, which keeps every valid password equally likely). When
+// check is not nil, the last characters are check(the rest, the alphabet, how many)
+// rather than random (provenance.go). Made here rather than asked of Secrets Manager: one
+// call fewer on every rotation's critical path, the new password never crosses the
+// network before the rotator stores it, and the function's role needs no
+// secretsmanager:GetRandomPassword.
 func drawWithCheck(p PasswordPolicy, src io.Reader, check func(rest, alphabet string, n int) string) (string, error) {
 	alphabet, classes := passwordAlphabet(p)
 	if alphabet == "" {

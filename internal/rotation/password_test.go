@@ -3,6 +3,7 @@ package rotation
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func TestPasswordFollowsThePolicy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			seen := map[string]bool{}
 			for range 200 {
-				pw, err := newPassword(tc.p)
+				pw, err := drawWithCheck(tc.p, rand.Reader, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -77,14 +78,14 @@ func TestPasswordPolicyThatCannotBeMet(t *testing.T) {
 		{"shorter than the classes", PasswordPolicy{Length: 3, RequireEachIncludedType: true}, EnvPasswordLength},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newPassword(tc.p)
+			_, err := drawWithCheck(tc.p, rand.Reader, nil)
 			if !errors.Is(err, ErrPasswordPolicy) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want ErrPasswordPolicy naming %s", err, tc.want)
 			}
 		})
 	}
 	// A source that always gives the same byte never yields all four classes.
-	_, err := drawPassword(PasswordPolicy{Length: 8, RequireEachIncludedType: true}, bytes.NewReader(bytes.Repeat([]byte{0}, 1<<20)))
+	_, err := drawWithCheck(PasswordPolicy{Length: 8, RequireEachIncludedType: true}, bytes.NewReader(bytes.Repeat([]byte{0}, 1<<20)), nil)
 	if !errors.Is(err, ErrPasswordPolicy) {
 		t.Fatalf("stuck source: err %v, want ErrPasswordPolicy", err)
 	}
