@@ -461,13 +461,27 @@ func PutCurrent(ctx context.Context, sm StageAPI, arn, value string) error {
 	if current != "" {
 		move.RemoveFromVersionId = aws.String(current)
 	}
-	if _, err := sm.UpdateSecretVersionStage(ctx, move); err != nil {
+	if _, err := sm.UpdateSecretVersionStage(ctx, move); err != nil && !hasStage(ctx, sm, arn, *put.VersionId, "AWSCURRENT", true) {
 		return fmt.Errorf("move AWSCURRENT to version %s: %w", aws.ToString(put.VersionId), err)
 	}
 	if _, err := sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId: aws.String(arn), VersionStage: aws.String(stagingLabel), RemoveFromVersionId: put.VersionId,
-	}); err != nil {
+	}); err != nil && !hasStage(ctx, sm, arn, *put.VersionId, stagingLabel, false) {
 		return fmt.Errorf("remove label %s: %w", stagingLabel, err)
 	}
 	return nil
+}
+
+// hasStage reports whether version holds stage (want true) or lacks it (want false) now.
+// A stage move the SDK retried after the answer to its first attempt was lost fails,
+// although the first attempt made the change: the secret's state says which it was.
+// (Found under load: moto applied the move, the connection broke, the retry was refused
+// with "Version stage AWSCURRENT not found in version ...".) AWS's SDK retries the same
+// way, so the check is for AWS too.
+func hasStage(ctx context.Context, sm StageAPI, arn, version, stage string, want bool) bool {
+	d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return false
+	}
+	return slices.Contains(d.VersionIdsToStages[version], stage) == want
 }
