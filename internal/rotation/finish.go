@@ -36,6 +36,7 @@ func (r *Rotator) finishSecret(ctx context.Context, arn string, ev Event, d *sm.
 			return smError("move AWSCURRENT", err)
 		}
 	}
+	r.memo.madeCurrent(ev.SecretID, ev.ClientRequestToken)
 	return r.clearPending(ctx, arn, ev.ClientRequestToken)
 }
 

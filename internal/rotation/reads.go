@@ -3,6 +3,9 @@ package rotation
 import (
 	"context"
 	"fmt"
+	"sync"
+
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotaudit/rotaudit/internal/dbsecret"
 )
@@ -27,28 +30,66 @@ type pendingRead struct {
 }
 
 // startReads sends the reads of ev's step: AWSCURRENT and AWSPENDING for createSecret
-// and setSecret, AWSPENDING for testSecret.
-func (r *Rotator) startReads(ctx context.Context, ev Event) reads {
+// and setSecret, AWSPENDING for testSecret. A read whose value the memo holds (memo.go) is
+// not sent: it waits for described, the step's DescribeSecret, to confirm the version,
+// and is sent then only when it does not.
+func (r *Rotator) startReads(ctx context.Context, ev Event, described func() *sm.DescribeSecretOutput) reads {
 	id, token := ev.SecretID, ev.ClientRequestToken
 	var rd reads
-	current := func() (dbsecret.Secret, error) { return r.getSecret(ctx, id, "", StageCurrent) }
 	switch ev.Step {
 	case StepCreate:
-		rd.current = async(current)
+		rd.current = r.memoRead(ctx, id, "", StageCurrent, described)
 		rd.maybe = async(func() (pendingRead, error) {
 			s, found, err := r.getPending(ctx, id, token)
 			return pendingRead{s, found}, err
 		})
 	case StepSet:
-		rd.current = async(current)
-		rd.pending = async(func() (dbsecret.Secret, error) { return r.getSecret(ctx, id, token, StagePending) })
+		rd.current = r.memoRead(ctx, id, "", StageCurrent, described)
+		rd.pending = r.memoRead(ctx, id, token, StagePending, described)
 	case StepTest:
-		rd.pending = async(func() (dbsecret.Secret, error) { return r.getSecret(ctx, id, token, StagePending) })
+		rd.pending = r.memoRead(ctx, id, token, StagePending, described)
 	}
 	if r.Config.Strategy == AlternatingUsers && ev.Step == StepSet {
 		rd.master = r.prefetchMaster(ctx, rd.current)
 	}
 	return rd
+}
+
+// memoRead returns the read of id's version that holds stage (version "": whichever
+// does; else that version, which must hold it), answered from the memo when the step's
+// DescribeSecret names the version the memo predicts, and from Secrets Manager
+// otherwise, remembering what it read.
+func (r *Rotator) memoRead(ctx context.Context, id, version, stage string, described func() *sm.DescribeSecretOutput) func() (dbsecret.Secret, error) {
+	read := func() (dbsecret.Secret, error) {
+		v, err := r.readValue(ctx, id, version, stage)
+		if err != nil {
+			return dbsecret.Secret{}, err
+		}
+		r.memo.learn(id, v.version, stage, v.body, described())
+		return parseSecret(v.body, id, stage)
+	}
+	predicted, ok := r.memo.predict(id, version, stage)
+	if !ok {
+		return async(read)
+	}
+	return once(func() (dbsecret.Secret, error) {
+		if body, ok := r.memo.lookup(id, predicted, stage, described()); ok {
+			return parseSecret(body, id, stage)
+		}
+		return read()
+	})
+}
+
+// once returns a function that runs f the first time it is called and returns f's
+// result then and after.
+func once[T any](f func() (T, error)) func() (T, error) {
+	var v T
+	var err error
+	var o sync.Once
+	return func() (T, error) {
+		o.Do(func() { v, err = f() })
+		return v, err
+	}
 }
 
 // async runs f now and returns a function that waits for and returns its result.

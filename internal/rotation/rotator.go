@@ -62,9 +62,10 @@ type Meter interface {
 	Step(ctx context.Context, step string, d time.Duration, failed bool)
 }
 
-// Rotator runs the four rotation steps. It holds only its dependencies and
-// configuration, never state of a rotation: every step reads what it needs from Secrets
-// Manager, so any step can run again, or after a crash, on any instance.
+// Rotator runs the four rotation steps. It holds its dependencies and configuration, and
+// no state of a rotation: every step reads the secret's stages from Secrets Manager, so
+// any step can run again, or after a crash, on any instance. (Version values read by
+// earlier steps are remembered, memo.go: they never change.) Use it by pointer.
 type Rotator struct {
 	SM SecretsManager
 	// RDS finds an RDS-managed master's endpoint and recognises replicas; nil when the
@@ -79,6 +80,10 @@ type Rotator struct {
 	// AllowDisabled lets an operator rotate a secret whose automatic rotation is off.
 	// The Lambda never sets it.
 	AllowDisabled bool
+
+	// memo remembers the versions' values read by earlier steps on this instance
+	// (memo.go); which version holds which stage is always read anew.
+	memo memo
 }
 
 // HandleRaw decodes a Lambda payload and runs the step: the Lambda handler.
@@ -128,8 +133,11 @@ func (r *Rotator) step(ctx context.Context, ev Event) (string, string, error) {
 	// DescribeSecret has said the step may run, and are dropped when it may not.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rd := r.startReads(ctx, ev)
+	described := make(chan struct{})
+	var d *sm.DescribeSecretOutput
+	rd := r.startReads(ctx, ev, func() *sm.DescribeSecretOutput { <-described; return d })
 	d, err := r.SM.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(ev.SecretID)})
+	close(described)
 	if err != nil {
 		return "", "error", fmt.Errorf("%s: %w", ev.Step, smError("describe secret", err))
 	}

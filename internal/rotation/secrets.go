@@ -13,25 +13,34 @@ import (
 
 // getSecretString reads one version (by id and/or stage).
 func (r *Rotator) getSecretString(ctx context.Context, id, version, stage string) (string, error) {
-	body, _, err := r.readSecret(ctx, id, version, stage)
-	return body, err
+	v, err := r.readValue(ctx, id, version, stage)
+	return v.body, err
 }
 
 // readSecret reads one version (by id and/or stage) and the secret's full ARN, which
 // Secrets Manager resolves from a name or partial ARN.
 func (r *Rotator) readSecret(ctx context.Context, id, version, stage string) (body, arn string, err error) {
+	v, err := r.readValue(ctx, id, version, stage)
+	return v.body, v.arn, err
+}
+
+// value is one version's SecretString as GetSecretValue answered it.
+type value struct{ body, arn, version string }
+
+// readValue reads one version (by id and/or stage).
+func (r *Rotator) readValue(ctx context.Context, id, version, stage string) (value, error) {
 	in := &sm.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String(stage)}
 	if version != "" {
 		in.VersionId = aws.String(version)
 	}
 	out, err := r.SM.GetSecretValue(ctx, in)
 	if err != nil {
-		return "", "", smError("get "+stage, err)
+		return value{}, smError("get "+stage, err)
 	}
 	if out.SecretString == nil {
-		return "", "", fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
+		return value{}, fmt.Errorf("%w: %s of %s has no SecretString (binary secrets are not database secrets)", ErrInvalidSecret, stage, id)
 	}
-	return *out.SecretString, aws.ToString(out.ARN), nil
+	return value{*out.SecretString, aws.ToString(out.ARN), aws.ToString(out.VersionId)}, nil
 }
 
 // getSecret reads one version (by id and/or stage) and parses it.
@@ -40,6 +49,11 @@ func (r *Rotator) getSecret(ctx context.Context, id, version, stage string) (dbs
 	if err != nil {
 		return dbsecret.Secret{}, err
 	}
+	return parseSecret(body, id, stage)
+}
+
+// parseSecret parses the value of id's version that holds stage.
+func parseSecret(body, id, stage string) (dbsecret.Secret, error) {
 	s, err := dbsecret.Parse([]byte(body))
 	if err != nil {
 		return dbsecret.Secret{}, fmt.Errorf("%w: %s of %s: %w", ErrInvalidSecret, stage, id, err)
