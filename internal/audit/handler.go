@@ -44,6 +44,8 @@ type Summary struct {
 type Handler struct {
 	Engine *Engine
 	S3     S3API
+	// Trails lists the account's trails at start (LearnTrails); nil learns nothing.
+	Trails TrailsAPI
 	Sink   Sink
 	Log    *slog.Logger
 	// CountDelivered makes the Summary count what EventBridge would deliver live (replay).

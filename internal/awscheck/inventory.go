@@ -81,6 +81,9 @@ var Inventory = []Use{
 	{Caller: Auditor, Interface: reflect.TypeFor[audit.S3API](), Service: "s3", On: map[string][]Target{
 		"GetObject": {TrailObjects},
 	}},
+	{Caller: Auditor, Interface: reflect.TypeFor[audit.TrailsAPI](), Service: "cloudtrail", Needed: true, On: map[string][]Target{
+		"DescribeTrails": {NoResource},
+	}},
 	{Caller: Auditor, Interface: reflect.TypeFor[audit.SNSAPI](), Service: "sns", Needed: true, On: map[string][]Target{
 		"Publish": {AlertTopic},
 	}},

@@ -43,6 +43,7 @@ var wildcardAllowed = map[string]string{
 	// Actions with no resource-level permissions.
 	"modules/_internal/ecs-task-roles execution EcrLogin":       "ecr:GetAuthorizationToken",
 	"modules/secret-rotation bootstrap GeneratePasswords":       "secretsmanager:GetRandomPassword",
+	"modules/audit-alerts auditor LearnTrails":                  "cloudtrail:DescribeTrails",
 	"modules/_internal/lambda-function this DescribeInterfaces": "ec2:Describe* of a VPC Lambda",
 	"modules/_internal/lambda-function this WriteTraces":        "xray:PutTraceSegments",
 	"modules/db-access-iam auditors ListAndLookUp":              "secretsmanager:ListSecrets, cloudtrail:LookupEvents",

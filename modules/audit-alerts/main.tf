@@ -158,6 +158,14 @@ data "aws_iam_policy_document" "auditor" {
     resources = [aws_dynamodb_table.state.arn]
   }
 
+  # checked: DescribeTrails acts on no resource; IAM accepts only "*" for it. The auditor
+  # lists the trails at start to watch every trail's bucket (RA-07) without configuration.
+  statement {
+    sid       = "LearnTrails"
+    actions   = ["cloudtrail:DescribeTrails"]
+    resources = ["*"]
+  }
+
   statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
