@@ -5,12 +5,12 @@
 // OCSF Detection Findings. The Lambda handler (EventBridge events, S3 log files), the SNS
 // publisher and the replay command are thin layers around Engine.
 //
-// Files: RA-14 on, one rule per file (rule_*.go: its metadata, event patterns and
-// evaluation); the earlier rules by what they watch (rules_secrets.go, rules_kms.go,
-// rules_trail.go, rules_iam.go, rules_ecs.go, rules_database.go, and rules_db.go for the
-// PostgreSQL log's DB-01..06), with rules.go for what they share; rules_gen.go lists the
-// rule files, and the catalog (RULES.md, the table in docs/audit.md) is generated from the
-// rules by TestRuleCatalog. baseline.go is RA-02's one state entry per secret or
+// Files: one rule per file (rule_*.go: its metadata, event patterns and evaluation, the
+// id written once; rule_db_*.go for the PostgreSQL log's DB-01..06), each with its fixture
+// folder (testdata/rules/ra01 for RA-01); rules.go holds what several rules share and
+// logins.go how a login reaches the DB-xx rules. rules_gen.go lists the rule files, and
+// the catalog (RULES.md, the table in docs/audit.md) is generated from the rules by
+// TestRuleCatalog. baseline.go is RA-02's one state entry per secret or
 // principal; params.go reads the parameters of the busiest calls without encoding/json;
 // source.go reads log files from disk and S3, and replay.go merges them with PostgreSQL
 // logs into one stream ordered by event time.
@@ -84,7 +84,7 @@ func (r *Rule) looksAt(rec *cloudtrail.Record) bool {
 
 // hit is what a rule reports; Engine dedups it and turns it into a Finding.
 type hit struct {
-	rule      *Rule
+	rule      *Rule // set by the engine to the rule whose evaluation made the hit
 	severity  Severity
 	title     string
 	desc      string
@@ -114,6 +114,14 @@ func (ev *event) secret() *secretParams {
 }
 
 func (ev *event) add(h hit) { ev.hits = append(ev.hits, h) }
+
+// claim gives r the hits added since there were n: a rule names itself once, in its
+// metadata, and its evaluation leaves hit.rule unset.
+func (ev *event) claim(n int, r *Rule) {
+	for i := n; i < len(ev.hits); i++ {
+		ev.hits[i].rule = r
+	}
+}
 
 // Engine evaluates records against the rules. It holds no per-record state itself; one
 // Engine may serve many invocations.
@@ -247,11 +255,7 @@ func (e *Engine) evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 			if err := r.eval(ctx, e, &ev); err != nil {
 				return nil, true, fmt.Errorf("rule %s: event %s: %w", r.ID, rec.EventID, err)
 			}
-			for i := n; i < len(ev.hits); i++ {
-				if ev.hits[i].rule == nil {
-					ev.hits[i].rule = r // a rule in a file of its own names itself once, in its metadata
-				}
-			}
+			ev.claim(n, r)
 		}
 	}
 	fs, err := e.findings(ctx, &ev)
@@ -394,6 +398,9 @@ func (e *Engine) Release(ctx context.Context, f *Finding) error {
 	}
 	return e.store.Forget(ctx, f.dedupKey)
 }
+
+// rule finds a rule by id.
+func (e *Engine) rule(id string) *Rule { return e.byID[id] }
 
 func (c *Config) isReader(p string) bool   { return c.readers[p] }
 func (c *Config) isRotator(p string) bool  { return c.rotators[p] }

@@ -32,6 +32,18 @@ func (e *Engine) roleReaches(ctx context.Context, role string, at time.Time) (bo
 	return found, err
 }
 
+// allowedRoleName reports whether name is the name of a reader or rotator role.
+func (c *Config) allowedRoleName(name string) bool {
+	for _, set := range []map[string]bool{c.readers, c.rotators} {
+		for arn := range set {
+			if strings.HasSuffix(arn, ":role/"+name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // userReaches is roleReaches for an IAM user.
 func (e *Engine) userReaches(ctx context.Context, name string, at time.Time) (bool, error) {
 	if name == "" {

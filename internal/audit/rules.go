@@ -1,9 +1,14 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
@@ -21,162 +26,28 @@ const (
 )
 
 // Rules returns every rule of CloudTrail records, in id order. Each call returns fresh
-// values. The rules below predate one file per rule; each newer rule is a rule_*.go file
-// of its own, which rules_gen.go lists.
-func Rules() []*Rule {
-	rs := append(olderRules(), fileRules()...)
+// values. Each rule is a rule_*.go file of its own (its metadata and its evaluation), which
+// rules_gen.go lists.
+func Rules() []*Rule { return rulesOf(false) }
+
+// DBRules returns the rules that read PostgreSQL logins, in id order.
+func DBRules() []*Rule { return rulesOf(true) }
+
+// rulesOf returns the rules of the database's log (db) or of CloudTrail, sorted by id:
+// both kinds are rule_*.go files, told apart by the evaluation they have.
+func rulesOf(db bool) []*Rule {
+	var rs []*Rule
+	for _, r := range allRules() {
+		if (r.dbEval != nil) == db {
+			rs = append(rs, r)
+		}
+	}
 	slices.SortFunc(rs, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })
 	return rs
 }
 
-func olderRules() []*Rule {
-	return []*Rule{
-		{
-			ID: "RA-01", Name: "Watched secret read by a principal not on its allow-list",
-			Rationale: "The database credentials have exactly two legitimate readers: the API's task role and " +
-				"the rotator. Anyone else calling GetSecretValue or BatchGetSecretValue on them holds the database " +
-				"password afterwards, whatever their IAM policy says. The principal of a role session is the role " +
-				"that issued it, because session names are chosen by the caller and prove nothing. A denied attempt " +
-				"still shows intent and is reported one step lower. A deployer's read made by Terraform (user agent " +
-				"Terraform or HashiCorp) is expected, because the AWS provider refreshes each secret version with " +
-				"GetSecretValue on every plan; the same deployer reading from any other tool (the CLI, an SDK, a " +
-				"script) is still flagged, since nothing in a deployment needs the password outside Terraform.",
-			calls: on(srcSecrets, reads...), eval: ruleUnexpectedReader,
-		},
-		{
-			ID: "RA-02", Name: "First-seen principal, network or user agent for a watched secret",
-			Rationale: "Stolen credentials are used from somewhere new: a new role, a new /24 (or /48) network, a " +
-				"new SDK or tool. Each watched secret learns who reads it, from where and with what during a " +
-				"learning period, then reports combinations it has not seen. Trusted networks and service " +
-				"addresses never count as new networks, and the deployer's reads through Terraform, routine for " +
-				"RA-01, are neither learnt nor reported.",
-			calls: on(srcSecrets, reads...), eval: ruleFirstSeen,
-		},
-		{
-			ID: "RA-03", Name: "Secret enumeration",
-			Rationale: "An intruder with a foothold reads every secret it can reach. A principal reading many " +
-				"distinct secrets within a short window, or calling BatchGetSecretValue with filters (which reads " +
-				"whatever matches rather than what it names), is harvesting, not using, credentials. Only watched " +
-				"secrets count, and a deployer's reads through Terraform, which refreshes every secret it manages on " +
-				"each plan, are routine as they are for RA-01; so are the readers' and rotators' reads, which are of the " +
-				"watched secrets by design (a rotator rotating many secrets reads each; RA-13 follows where they read from).",
-			calls: on(srcSecrets, reads...), eval: ruleEnumeration,
-		},
-		{
-			ID: "RA-04", Name: "Burst of AccessDenied on Secrets Manager or KMS",
-			Rationale: "Probing for secrets and keys produces denials before it produces success. One denial is " +
-				"a misconfiguration; several from one principal within minutes is someone trying doors.",
-			failures: []string{srcSecrets, srcKMS}, eval: ruleDeniedBurst,
-		},
-		{
-			ID: "RA-05", Name: "Watched secret changed outside rotation",
-			Rationale: "Only the rotator should change the credentials' value and version stages, and only the " +
-				"deployment should change their settings. A value written by someone else desynchronises the " +
-				"database and the secret or plants a known password; deleting the secret, cancelling its rotation " +
-				"or opening its resource policy to other accounts removes the protection rotation gives. The " +
-				"deployment is the deployer calling through Terraform (writing a secret's first value, deleting it " +
-				"on destroy); the same deployer with the CLI or an SDK is judged like anyone else.",
-			calls: on(srcSecrets, secretChanges...), eval: ruleSecretChanged,
-		},
-		{
-			ID: "RA-06", Name: "Rotation failed or abandoned",
-			Rationale: "A failed rotation leaves the old password in use past its lifetime and can leave " +
-				"AWSPENDING behind, blocking the next rotation. Secrets Manager reports it only as a service " +
-				"event, which nobody reads unless something alerts on it.",
-			// Every Rotation* service event: the failures alert, and the starts and
-			// successes are the rotation history the DB-xx rules correlate logins with.
-			calls: on(srcSecrets, "Rotation*"), eval: ruleRotationHealth,
-		},
-		{
-			ID: "RA-07", Name: "CloudTrail tampering",
-			Rationale: "Every other rule depends on the trail. Stopping or deleting it, turning off log file " +
-				"validation or global service events, moving its bucket, or changing its selectors so that reads " +
-				"(GetSecretValue) or writes (every change) are not recorded, or a watched service is excluded, blinds " +
-				"the audit; so does a log bucket whose lifecycle expires the logs, whose policy or object lock is " +
-				"changed, or which is deleted. Configured trails (trails) are watched with their buckets, and so is " +
-				"every bucket a trail names in CreateTrail or UpdateTrail or delivers to, configured or not; a failed " +
-				"attempt is reported too, one step lower. A trail the deployment created through Terraform, and its " +
-				"bucket, may be destroyed by the deployment through Terraform: that is teardown, not tampering.",
-			calls: merge(on(srcTrail, "StopLogging", "StartLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
-				on(srcS3, "PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "PutObjectLockConfiguration", "PutBucketVersioning")), eval: ruleTrailTampering,
-		},
-		{
-			ID: "RA-08", Name: "Tampering with or use of the secret's KMS key",
-			Rationale: "Whoever can decrypt with the secret's key can read the secret's stored value without " +
-				"GetSecretValue appearing; whoever disables or deletes it, or deletes its imported material, makes " +
-				"the secret unreadable and breaks the API; a changed key policy or a grant can hand out decryption " +
-				"unseen by IAM. Decrypt with the secret in the encryption context is expected only from the allowed " +
-				"principals; the one Secrets Manager makes for an unexpected read joins that read's RA-01 finding, and " +
-				"the one it makes for a deployer's read is left to RA-01, which judges that read by its tool.",
-			// Only direct Decrypts of a secret's value reach the Lambda live: the pattern
-			// leaves out every other Decrypt in the region (the auditor's own table and
-			// topic), and those Secrets Manager makes for a GetSecretValue (invokedBy set),
-			// which the read itself already brings; S3 backfill still sees them.
-			narrow: map[string]map[string]any{srcKMS + " Decrypt": {
-				"requestParameters": map[string]any{"encryptionContext": map[string]any{"SecretARN": exists}},
-				"userIdentity":      map[string]any{"invokedBy": []any{map[string]bool{"exists": false}}},
-			}},
-			calls: on(srcKMS, "Decrypt", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "ImportKeyMaterial", "DeleteImportedKeyMaterial"), eval: ruleKMS,
-		},
-		{
-			ID: "RA-09", Name: "Database-level AWS calls that bypass the credentials",
-			Rationale: "The database can be reached without the rotated password: by resetting the master " +
-				"password through the RDS API, by sharing or copying a snapshot to another account or region, by " +
-				"exporting it to S3, by restoring a copy or making it publicly accessible, or by running SQL through " +
-				"the RDS Data API; deleting the configured database (any database, when none is configured) destroys " +
-				"it. A restore is public when its request or, where the request left it to the subnet group's default, " +
-				"its response says so. Each is routine for almost nobody.",
-			calls: merge(on(srcRDS, "ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
-				"CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime",
-				"RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "DeleteDBInstance", "DeleteDBCluster"),
-				on(srcRDSData, "ExecuteStatement", "BatchExecuteStatement", "ExecuteSql", "BeginTransaction")), eval: ruleDatabase,
-		},
-		{
-			ID: "RA-10", Name: "ECS task definition or exec touching the API or database tasks",
-			Rationale: "A new task definition revision that reads a different secret, passes a different " +
-				"DB_SECRET_ID in its environment, runs another command, runs under a different task role or " +
-				"runs a different image moves the credentials to code or a role nobody reviewed; RunTask or " +
-				"StartTask overrides do the same without a revision, and ECS Exec gives a shell inside a task that " +
-				"holds the password in memory. The first revision seen is trusted only from the deployment and " +
-				"the configured registries; image changes by the deployment are releases and stay quiet.",
-			calls: on(srcECS, "RegisterTaskDefinition", "ExecuteCommand", "RunTask", "StartTask"), eval: ruleECS,
-		},
-		{
-			ID: "RA-11", Name: "IAM change granting read of a watched secret or decrypt with its key",
-			Rationale: "The allow-list of RA-01 is only as good as IAM: an inline policy, a customer-managed " +
-				"policy created and attached, a new policy version, a broad AWS policy, or a changed trust policy " +
-				"of any role that was granted the secret (or of any role, when it opens to another account) can " +
-				"quietly add a reader. Grants made by the deployment to the allowed roles are routine; anything " +
-				"else is reported.",
-			calls: on(srcIAM, "PutRolePolicy", "PutUserPolicy", "PutGroupPolicy", "CreatePolicy", "CreatePolicyVersion", "AttachRolePolicy",
-				"AttachUserPolicy", "AttachGroupPolicy", "UpdateAssumeRolePolicy", "SetDefaultPolicyVersion"), eval: ruleIAM,
-		},
-		{
-			ID: "RA-12", Name: "Root account activity",
-			Rationale: "The root user bypasses every IAM policy this project relies on and should be used " +
-				"for almost nothing; any call or sign-in with it deserves a look, also one a service makes with " +
-				"the root's credentials (invokedBy), but not the housekeeping services log as root without them.",
-			root: true, eval: ruleRoot,
-		},
-		{
-			ID: "RA-13", Name: "Allowed reader or rotator calling from outside its networks",
-			Rationale: "The API's tasks and the rotator run inside the VPC and reach Secrets Manager from its " +
-				"addresses or through its interface endpoints. Their credentials used from anywhere else were " +
-				"taken out of the deployment. Unlike RA-02 this needs no learning period, so an attacker's first " +
-				"reads are reported rather than learnt as normal; it is active when trusted_networks or " +
-				"vpc_endpoints is configured.",
-			calls: on(srcSecrets, secretUses...), eval: ruleOutsideNetworks,
-		},
-	}
-}
-
 // reads are the calls that return a secret's value.
 var reads = []string{"GetSecretValue", "BatchGetSecretValue"}
-
-// secretChanges are the calls RA-05 judges.
-var secretChanges = []string{"PutSecretValue", "UpdateSecretVersionStage", "UpdateSecret", "DeleteSecret", "PutResourcePolicy",
-	"DeleteResourcePolicy", "CancelRotateSecret", "RotateSecret", "RemoveRegionsFromReplication", "StopReplicationToReplica",
-	"ReplicateSecretToRegions"}
 
 // on lists calls of one event source a rule looks at; a name ending in * is a prefix.
 func on(source string, names ...string) map[string][]string {
@@ -293,3 +164,107 @@ func secretIDs(rec *cloudtrail.Record, p *secretParams) []string {
 }
 
 func isRead(name string) bool { return name == "GetSecretValue" || name == "BatchGetSecretValue" }
+
+// routineDeploy reports whether the call is the deployment at work: a deployer calling
+// through Terraform. What RA-01 spares on that ground the other Secrets Manager rules
+// spare too; the same deployer with any other tool is judged like anyone else.
+func (e *Engine) routineDeploy(ev *event) bool {
+	return e.cfg.isDeployer(ev.norm) && terraformAgent(ev.rec.UserAgent)
+}
+
+// terraformAgent reports whether a call came from Terraform: its AWS provider refreshes
+// every secret version with GetSecretValue on each plan, so a deployer's read from it is
+// routine. The user agent is the caller's word, which is why only deployers, already
+// trusted to change the secrets, are spared on it.
+func terraformAgent(ua string) bool {
+	return uaFamily(ua) == "terraform" || strings.Contains(strings.ToLower(ua), "hashicorp/")
+}
+
+// network returns the /24 or /48 an address belongs to, "" for service names and trusted nets.
+func (c *Config) network(src string) string {
+	a, err := netip.ParseAddr(src)
+	if err != nil || c.trustedIP(a) {
+		return ""
+	}
+	bits := 24
+	if a.Is6() && !a.Is4In6() {
+		bits = 48
+	}
+	p, err := a.Unmap().Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+// uaFamily reduces a user agent to the tool that sent it: versions and platforms change
+// with every release, the tool does not.
+func uaFamily(ua string) string {
+	if f, ok := uaFamilies.Load(ua); ok {
+		return f.(string)
+	}
+	f := uaFamilyOf(ua)
+	if uaFamiliesN.Add(1) <= maxUAFamilies {
+		uaFamilies.Store(ua, f)
+	}
+	return f
+}
+
+// uaFamilies remembers the family of each user agent seen (a busy account has few, and
+// every record repeats one): lower-casing and scanning each agent again was a fifth of
+// RA-02's time in a replay. Bounded: past maxUAFamilies agents, the rest are computed.
+var (
+	uaFamilies    sync.Map
+	uaFamiliesN   atomic.Int64
+	maxUAFamilies = int64(4096)
+)
+
+func uaFamilyOf(ua string) string {
+	l := strings.ToLower(ua)
+	for _, f := range []string{"terraform", "aws-cli", "boto3", "botocore", "aws-sdk-go-v2", "aws-sdk-go", "aws-sdk-java", "aws-sdk-js", "aws-sdk-dotnet", "aws-sdk-rust", "aws-sdk-php", "aws-sdk-ruby", "aws-internal", "console.amazonaws.com", "cloudformation"} {
+		if strings.Contains(l, f) {
+			return f
+		}
+	}
+	if isService(ua) || ua == "" {
+		return ""
+	}
+	tok, _, _ := strings.Cut(l, " ")
+	tok, _, _ = strings.Cut(tok, "/")
+	return tok
+}
+
+// readKey names the open RA-01 finding of a principal's read of a secret, for the Decrypt
+// Secrets Manager makes on its behalf.
+func readKey(principal, secret string) string { return "read|" + principal + "|" + secret }
+
+// trailName returns a trail's name from its name or ARN.
+func trailName(v string) string {
+	if i := strings.Index(v, ":trail/"); i >= 0 && strings.HasPrefix(v, "arn:") {
+		return v[i+len(":trail/"):]
+	}
+	return v
+}
+
+// watchedTrail reports whether RA-07 watches the named trail: a configured one, or any
+// when none is configured.
+func (c *Config) watchedTrail(name string) bool {
+	if len(c.Trails) == 0 {
+		return true
+	}
+	for _, t := range c.Trails {
+		if trailName(t.ARN) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// digest is a short, stable name for a request's parameters (what was done).
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// broadPolicies are AWS managed policies that read every secret or decrypt with any key.
+var broadPolicies = []string{"AdministratorAccess", "PowerUserAccess", "SecretsManagerReadWrite", "IAMFullAccess"}

@@ -2,15 +2,35 @@
 
 package audit
 
-// fileRules returns the rules that each live in a rule_*.go file of their own.
-func fileRules() []*Rule {
+// allRules returns every rule, CloudTrail's and the database log's, each from its
+// rule_*.go file.
+func allRules() []*Rule {
 	return []*Rule{
+		ruleDatabaseBypass(),
 		ruleDatabaseOpenToWorld(),
+		ruleDBAdminOutsideRotation(),
+		ruleDBFailureBurst(),
+		ruleDBOutsideNetworks(),
+		ruleDBRetiredCredential(),
+		ruleDBStaleAlternate(),
+		ruleDBUnknownRole(),
+		ruleDeniedBurst(),
+		ruleECSTask(),
+		ruleEnumeration(),
 		ruleFederationToken(),
+		ruleFirstSeen(),
+		ruleIAMGrant(),
+		ruleKMSKey(),
+		ruleOutsideNetworks(),
 		ruleReaderRoleAssumed(),
 		ruleRoleTrustsOutside(),
 		ruleRolesAnywhere(),
+		ruleRoot(),
+		ruleRotationHealth(),
+		ruleSecretChanged(),
 		ruleTrailRedirected(),
+		ruleTrailTampering(),
+		ruleUnexpectedReader(),
 		ruleUserCredentials(),
 	}
 }

@@ -85,14 +85,15 @@ func run(t testing.TB, cfg *Config, recs []json.RawMessage) []Finding {
 	return out
 }
 
-// TestRules runs every fixture in testdata/rules: records in, the rule ids (and, where
-// given, severities) of the findings out. Files named *-not-* must produce nothing.
+// TestRules runs every fixture in testdata/rules, one folder per rule: records in, the rule
+// ids (and, where given, severities) of the findings out. Files named not-* must produce
+// nothing.
 func TestRules(t *testing.T) {
 	cfg := testConfig(t)
-	files, _ := filepath.Glob("testdata/rules/*.json")
-	// A rule in a file of its own has a folder of fixtures: testdata/rules/ra14/*.json.
-	folders, _ := filepath.Glob("testdata/rules/*/*.json")
-	files = append(files, folders...)
+	if flat, _ := filepath.Glob("testdata/rules/*.json"); len(flat) > 0 {
+		t.Fatalf("fixtures outside a rule's folder would not be run: %v", flat)
+	}
+	files, _ := filepath.Glob("testdata/rules/*/*.json")
 	if len(files) < 40 {
 		t.Fatalf("only %d rule fixtures found", len(files))
 	}
@@ -170,10 +171,9 @@ func TestRules(t *testing.T) {
 	}
 }
 
-// quietFixture reports whether a fixture must produce nothing: raNN-not-*.json, or
-// not-*.json in a rule's folder.
+// quietFixture reports whether a fixture must produce nothing: not-*.json.
 func quietFixture(name string) bool {
-	return strings.Contains(name, "-not-") || strings.HasPrefix(filepath.Base(name), "not-")
+	return strings.HasPrefix(filepath.Base(name), "not-")
 }
 
 func checkFinding(t *testing.T, f *Finding) {
@@ -195,7 +195,7 @@ func checkFinding(t *testing.T, f *Finding) {
 // TestRulesHaveRationale checks what a reader of a finding relies on: each rule has a
 // unique id of the form RA-NN (CloudTrail) or DB-NN (database log), a name, and a rationale
 // that says why in full sentences, longer than its name, and each rule has fixtures on both
-// sides in testdata/rules: raNN-*.json (dbNN-*.json) that make it fire and raNN-not-*.json
+// sides in its folder testdata/rules/raNN (dbNN): *.json that make it fire and not-*.json
 // that must not (TestRules checks what those fixtures produce).
 func TestRulesHaveRationale(t *testing.T) {
 	rules := append(Rules(), DBRules()...)
@@ -221,14 +221,9 @@ func TestRulesHaveRationale(t *testing.T) {
 		if !strings.HasSuffix(why, ".") || len(strings.Fields(why)) <= len(strings.Fields(r.Name)) {
 			t.Errorf("rule %s: the rationale should say why, in full sentences longer than the name: %q", r.ID, why)
 		}
-		prefix := "testdata/rules/" + strings.ToLower(family) + num + "-"
+		prefix := fixtureDir(r.ID)
 		fires, _ := filepath.Glob(prefix + "*.json")
 		quiet, _ := filepath.Glob(prefix + "not-*.json")
-		if len(fires) == 0 {
-			prefix = "testdata/rules/" + strings.ToLower(family) + num + "/"
-			fires, _ = filepath.Glob(prefix + "*.json")
-			quiet, _ = filepath.Glob(prefix + "not-*.json")
-		}
 		if len(quiet) == 0 || len(fires) == len(quiet) {
 			t.Errorf("rule %s: want fixtures that make it fire and that must not (%s*.json, %snot-*.json); have %d and %d",
 				r.ID, prefix, prefix, len(fires)-len(quiet), len(quiet))
@@ -240,8 +235,7 @@ func TestRulesHaveRationale(t *testing.T) {
 // and policies are the caller's text, and no rule may fail on them.
 func FuzzEvaluate(f *testing.F) {
 	files, _ := filepath.Glob("testdata/rules/*/*.json")
-	more, _ := filepath.Glob("testdata/rules/*.json")
-	for _, file := range append(files, more...) {
+	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)

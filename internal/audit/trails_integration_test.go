@@ -86,4 +86,3 @@ func TestLearnTrailsWatchesEveryTrailBucket(t *testing.T) {
 		t.Fatalf("with the trails listed: findings %v, want RA-07", got)
 	}
 }
-

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
 	// Lambda's runtime has no zoneinfo: a log_timezone named in full must still resolve.
 	_ "time/tzdata"
 )

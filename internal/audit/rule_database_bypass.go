@@ -9,7 +9,23 @@ import (
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
-// RA-09: AWS calls that reach the database without the rotated credentials.
+// ruleDatabaseBypass is RA-09: AWS calls that reach the database without the password.
+func ruleDatabaseBypass() *Rule {
+	return &Rule{
+		ID: "RA-09", Name: "Database-level AWS calls that bypass the credentials",
+		Rationale: "The database can be reached without the rotated password: by resetting the master " +
+			"password through the RDS API, by sharing or copying a snapshot to another account or region, by " +
+			"exporting it to S3, by restoring a copy or making it publicly accessible, or by running SQL through " +
+			"the RDS Data API; deleting the configured database (any database, when none is configured) destroys " +
+			"it. A restore is public when its request or, where the request left it to the subnet group's default, " +
+			"its response says so. Each is routine for almost nobody.",
+		calls: merge(on(srcRDS, "ModifyDBInstance", "ModifyDBCluster", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute",
+			"CopyDBSnapshot", "CopyDBClusterSnapshot", "StartExportTask", "RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime",
+			"RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "DeleteDBInstance", "DeleteDBCluster"),
+			on(srcRDSData, "ExecuteStatement", "BatchExecuteStatement", "ExecuteSql", "BeginTransaction")),
+		eval: evalDatabaseBypass,
+	}
+}
 
 type rdsParams struct {
 	DBInstanceIdentifier              string          `json:"dBInstanceIdentifier"`
@@ -33,7 +49,7 @@ type rdsParams struct {
 	SkipFinalSnapshot                 bool            `json:"skipFinalSnapshot"`
 }
 
-func ruleDatabase(_ context.Context, e *Engine, ev *event) error {
+func evalDatabaseBypass(_ context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	var p rdsParams
 	var sev Severity
@@ -130,7 +146,7 @@ func ruleDatabase(_ context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	ev.add(hit{
-		rule: e.rule("RA-09"), severity: e.failedSeverity(ev, sev), dedup: res + "|" + rec.EventName,
+		severity: e.failedSeverity(ev, sev), dedup: res + "|" + rec.EventName,
 		title:     fmt.Sprintf("%s on %s by %s%s", rec.EventName, firstNonEmpty(res, "database"), ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s called %s on %s: %s.", ev.principal, rec.EventName, firstNonEmpty(res, "(unnamed)"), why),
 		resources: []Resource{{UID: res, Type: "AWS::RDS::DBInstance"}},

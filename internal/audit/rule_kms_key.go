@@ -8,7 +8,28 @@ import (
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
-// RA-08: the secrets' KMS key.
+// ruleKMSKey is RA-08: the secrets' KMS key.
+func ruleKMSKey() *Rule {
+	return &Rule{
+		ID: "RA-08", Name: "Tampering with or use of the secret's KMS key",
+		Rationale: "Whoever can decrypt with the secret's key can read the secret's stored value without " +
+			"GetSecretValue appearing; whoever disables or deletes it, or deletes its imported material, makes " +
+			"the secret unreadable and breaks the API; a changed key policy or a grant can hand out decryption " +
+			"unseen by IAM. Decrypt with the secret in the encryption context is expected only from the allowed " +
+			"principals; the one Secrets Manager makes for an unexpected read joins that read's RA-01 finding, and " +
+			"the one it makes for a deployer's read is left to RA-01, which judges that read by its tool.",
+		// Only direct Decrypts of a secret's value reach the Lambda live: the pattern
+		// leaves out every other Decrypt in the region (the auditor's own table and
+		// topic), and those Secrets Manager makes for a GetSecretValue (invokedBy set),
+		// which the read itself already brings; S3 backfill still sees them.
+		narrow: map[string]map[string]any{srcKMS + " Decrypt": {
+			"requestParameters": map[string]any{"encryptionContext": map[string]any{"SecretARN": exists}},
+			"userIdentity":      map[string]any{"invokedBy": []any{map[string]bool{"exists": false}}},
+		}},
+		calls: on(srcKMS, "Decrypt", "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "ImportKeyMaterial", "DeleteImportedKeyMaterial"),
+		eval:  evalKMSKey,
+	}
+}
 
 type kmsParams struct {
 	KeyID             string            `json:"keyId"`
@@ -18,11 +39,11 @@ type kmsParams struct {
 	Operations        []string          `json:"operations"`
 }
 
-func ruleKMS(_ context.Context, e *Engine, ev *event) error {
+func evalKMSKey(_ context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	switch rec.EventName {
 	case "Decrypt":
-		return ruleDecrypt(e, ev)
+		return evalDecrypt(e, ev)
 	case "DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "CreateGrant", "ImportKeyMaterial", "DeleteImportedKeyMaterial":
 	default:
 		return nil
@@ -86,7 +107,7 @@ func ruleKMS(_ context.Context, e *Engine, ev *event) error {
 		sev, why = Critical, "the key material was deleted: the secret is unreadable until the same material is imported again"
 	}
 	ev.add(hit{
-		rule: e.rule("RA-08"), severity: e.failedSeverity(ev, sev), dedup: key + "|" + rec.EventName + "|" + digest(rec.RequestParameters),
+		severity: e.failedSeverity(ev, sev), dedup: key + "|" + rec.EventName + "|" + digest(rec.RequestParameters),
 		title:     fmt.Sprintf("%s on the secret's key by %s%s", rec.EventName, ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s called %s on %s: %s.", ev.principal, rec.EventName, key, why),
 		resources: []Resource{{UID: key, Type: "AWS::KMS::Key"}},
@@ -94,7 +115,7 @@ func ruleKMS(_ context.Context, e *Engine, ev *event) error {
 	return nil
 }
 
-func ruleDecrypt(e *Engine, ev *event) error {
+func evalDecrypt(e *Engine, ev *event) error {
 	rec := ev.rec
 	// Most Decrypts are not of a secret (S3, EBS, other services' data keys): without the
 	// key Secrets Manager puts in the encryption context, nothing to decode. CloudTrail
@@ -127,7 +148,7 @@ func ruleDecrypt(e *Engine, ev *event) error {
 		sev, why, joins = Medium, "Secrets Manager decrypted it for a caller that is not allowed to read it", readKey(ev.norm, name)
 	}
 	ev.add(hit{
-		rule: e.rule("RA-08"), severity: e.failedSeverity(ev, sev), dedup: name + "|Decrypt", joins: joins,
+		severity: e.failedSeverity(ev, sev), dedup: name + "|Decrypt", joins: joins,
 		title:     fmt.Sprintf("Decrypt of %s by %s%s", name, ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s decrypted the stored value of the watched secret %s: %s.", ev.principal, name, why),
 		resources: []Resource{secretResource(name)},

@@ -2,8 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -13,7 +11,24 @@ import (
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
-// RA-07: CloudTrail tampering: the trail's settings, selectors and bucket.
+// ruleTrailTampering is RA-07: CloudTrail tampering: the trail's settings, selectors and
+// bucket.
+func ruleTrailTampering() *Rule {
+	return &Rule{
+		ID: "RA-07", Name: "CloudTrail tampering",
+		Rationale: "Every other rule depends on the trail. Stopping or deleting it, turning off log file " +
+			"validation or global service events, moving its bucket, or changing its selectors so that reads " +
+			"(GetSecretValue) or writes (every change) are not recorded, or a watched service is excluded, blinds " +
+			"the audit; so does a log bucket whose lifecycle expires the logs, whose policy or object lock is " +
+			"changed, or which is deleted. Configured trails (trails) are watched with their buckets, and so is " +
+			"every bucket a trail names in CreateTrail or UpdateTrail or delivers to, configured or not; a failed " +
+			"attempt is reported too, one step lower. A trail the deployment created through Terraform, and its " +
+			"bucket, may be destroyed by the deployment through Terraform: that is teardown, not tampering.",
+		calls: merge(on(srcTrail, "StopLogging", "StartLogging", "DeleteTrail", "CreateTrail", "UpdateTrail", "PutEventSelectors", "PutInsightSelectors"),
+			on(srcS3, "PutBucketLifecycle", "PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "PutObjectLockConfiguration", "PutBucketVersioning")),
+		eval: evalTrailTampering,
+	}
+}
 
 type selectorParams struct {
 	Name           string `json:"name"`
@@ -192,10 +207,10 @@ func (e *Engine) trailChanges(ctx context.Context, ev *event, p *selectorParams,
 	return r, sev, nil
 }
 
-func ruleTrailTampering(ctx context.Context, e *Engine, ev *event) error {
+func evalTrailTampering(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	if rec.EventSource == srcS3 {
-		return ruleTrailBucket(ctx, e, ev)
+		return evalTrailBucket(ctx, e, ev)
 	}
 	var p selectorParams
 	rec.Params(&p)
@@ -265,7 +280,7 @@ func ruleTrailTampering(ctx context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	ev.add(hit{
-		rule: e.rule("RA-07"), severity: e.failedSeverity(ev, sev), dedup: trail + "|" + done,
+		severity: e.failedSeverity(ev, sev), dedup: trail + "|" + done,
 		title:     fmt.Sprintf("%s on trail %s by %s%s", rec.EventName, trail, ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s called %s on trail %s: %s.%s", ev.principal, rec.EventName, trail, why, attempt(ev)),
 		resources: []Resource{{UID: trail, Name: trail, Type: "AWS::CloudTrail::Trail"}},
@@ -291,28 +306,6 @@ func (e *Engine) teardown(ctx context.Context, ev *event, what string) (bool, er
 	}
 	_, found, err := e.store.Get(ctx, "deployed|"+ownAccount(ev.rec)+"|"+what, ev.rec.Time)
 	return found, err
-}
-
-// trailName returns a trail's name from its name or ARN.
-func trailName(v string) string {
-	if i := strings.Index(v, ":trail/"); i >= 0 && strings.HasPrefix(v, "arn:") {
-		return v[i+len(":trail/"):]
-	}
-	return v
-}
-
-// watchedTrail reports whether RA-07 watches the named trail: a configured one, or any
-// when none is configured.
-func (c *Config) watchedTrail(name string) bool {
-	if len(c.Trails) == 0 {
-		return true
-	}
-	for _, t := range c.Trails {
-		if trailName(t.ARN) == name {
-			return true
-		}
-	}
-	return false
 }
 
 // trailBucket returns the configured bucket of a trail, "" when not configured.
@@ -375,12 +368,6 @@ func (c *Config) bucketTrail(bucket string) string {
 	return ""
 }
 
-// digest is a short, stable name for a request's parameters (what was done).
-func digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
-}
-
 type bucketParams struct {
 	BucketName             string          `json:"bucketName"`
 	LifecycleConfiguration json.RawMessage `json:"LifecycleConfiguration"`
@@ -436,9 +423,9 @@ func expiringRules(raw json.RawMessage) []string {
 	return out
 }
 
-// ruleTrailBucket watches the trails' buckets, configured or learnt: a trail whose log files are
+// evalTrailBucket watches the trails' buckets, configured or learnt: a trail whose log files are
 // deleted, expired or no longer writable records nothing that lasts.
-func ruleTrailBucket(ctx context.Context, e *Engine, ev *event) error {
+func evalTrailBucket(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	var p bucketParams
 	if !rec.Params(&p) {
@@ -483,7 +470,7 @@ func ruleTrailBucket(ctx context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	ev.add(hit{
-		rule: e.rule("RA-07"), severity: e.failedSeverity(ev, sev), dedup: p.BucketName + "|" + rec.EventName + "|" + digest(rec.RequestParameters),
+		severity: e.failedSeverity(ev, sev), dedup: p.BucketName + "|" + rec.EventName + "|" + digest(rec.RequestParameters),
 		title:     fmt.Sprintf("%s on bucket %s of trail %s by %s%s", rec.EventName, p.BucketName, trail, ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s called %s on %s, the bucket of trail %s: %s.%s", ev.principal, rec.EventName, p.BucketName, trail, why, attempt(ev)),
 		resources: []Resource{{UID: "arn:aws:s3:::" + p.BucketName, Name: p.BucketName, Type: "AWS::S3::Bucket"}},

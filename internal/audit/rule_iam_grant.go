@@ -10,7 +10,20 @@ import (
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
 )
 
-// RA-11 and RA-12: IAM grants and persistence, and the root user.
+// ruleIAMGrant is RA-11: IAM grants of the watched secrets and keys.
+func ruleIAMGrant() *Rule {
+	return &Rule{
+		ID: "RA-11", Name: "IAM change granting read of a watched secret or decrypt with its key",
+		Rationale: "The allow-list of RA-01 is only as good as IAM: an inline policy, a customer-managed " +
+			"policy created and attached, a new policy version, a broad AWS policy, or a changed trust policy " +
+			"of any role that was granted the secret (or of any role, when it opens to another account) can " +
+			"quietly add a reader. Grants made by the deployment to the allowed roles are routine; anything " +
+			"else is reported.",
+		calls: on(srcIAM, "PutRolePolicy", "PutUserPolicy", "PutGroupPolicy", "CreatePolicy", "CreatePolicyVersion", "AttachRolePolicy",
+			"AttachUserPolicy", "AttachGroupPolicy", "UpdateAssumeRolePolicy", "SetDefaultPolicyVersion"),
+		eval: evalIAMGrant,
+	}
+}
 
 type iamParams struct {
 	RoleName       string `json:"roleName"`
@@ -23,10 +36,7 @@ type iamParams struct {
 	Path           string `json:"path"`
 }
 
-// broadPolicies are AWS managed policies that read every secret or decrypt with any key.
-var broadPolicies = []string{"AdministratorAccess", "PowerUserAccess", "SecretsManagerReadWrite", "IAMFullAccess"}
-
-func ruleIAM(ctx context.Context, e *Engine, ev *event) error {
+func evalIAMGrant(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	if rec.Failed() {
 		return nil
@@ -150,7 +160,7 @@ func ruleIAM(ctx context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	ev.add(hit{
-		rule: e.rule("RA-11"), severity: sev, dedup: target + "|" + rec.EventName + "|" + p.PolicyName,
+		severity: sev, dedup: target + "|" + rec.EventName + "|" + p.PolicyName,
 		title:     fmt.Sprintf("%s on %s by %s", rec.EventName, target, ev.principal),
 		desc:      fmt.Sprintf("%s called %s on %s: %s.", ev.principal, rec.EventName, target, why),
 		resources: []Resource{{UID: target, Type: "AWS::IAM::Policy"}},
@@ -172,48 +182,3 @@ func createdPolicyARN(rec *cloudtrail.Record, p *iamParams) string {
 	path := firstNonEmpty(p.Path, "/")
 	return "arn:aws:iam::" + firstNonEmpty(rec.RecipientAccountID, rec.UserIdentity.AccountID) + ":policy" + path + p.PolicyName
 }
-
-// allowedRoleName reports whether name is the name of a reader or rotator role.
-func (c *Config) allowedRoleName(name string) bool {
-	for _, set := range []map[string]bool{c.readers, c.rotators} {
-		for arn := range set {
-			if strings.HasSuffix(arn, ":role/"+name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// --- RA-12 ---
-
-func ruleRoot(_ context.Context, e *Engine, ev *event) error {
-	rec := ev.rec
-	if rec.UserIdentity.Type != "Root" || rec.EventType == "AwsServiceEvent" {
-		return nil
-	}
-	sev := High
-	if rec.Failed() || strings.Contains(string(rec.ResponseElements), `"Failure"`) {
-		sev = Medium
-	}
-	via := ""
-	if u := rec.UserIdentity; u.InvokedBy != "" {
-		// Services write as "Root" for their own housekeeping (CloudTrail delivering log
-		// files): no ARN, no access key. A service acting with the root user's credentials
-		// (the console's calls, a stack run as root) carries them, and is the root at work.
-		if u.ARN == "" && u.AccessKeyID == "" {
-			return nil
-		}
-		sev, via = Medium, " through "+u.InvokedBy
-	}
-	ev.add(hit{
-		rule: e.rule("RA-12"), severity: sev, dedup: rec.EventName,
-		title:     fmt.Sprintf("root account %s from %s%s", rec.EventName, rec.SourceIPAddress, via),
-		desc:      fmt.Sprintf("The root user of account %s called %s (%s) from %s with %q%s.", rec.RecipientAccountID, rec.EventName, rec.EventSource, rec.SourceIPAddress, rec.UserAgent, via),
-		resources: []Resource{{UID: firstNonEmpty(rec.RecipientAccountID, rec.UserIdentity.AccountID), Type: "AWS::Account"}},
-	})
-	return nil
-}
-
-// rule finds a rule by id.
-func (e *Engine) rule(id string) *Rule { return e.byID[id] }

@@ -9,7 +9,20 @@ import (
 	"strings"
 )
 
-// RA-10: the API's and database's ECS task definitions and tasks.
+// ruleECSTask is RA-10: the API's and database's ECS task definitions and tasks.
+func ruleECSTask() *Rule {
+	return &Rule{
+		ID: "RA-10", Name: "ECS task definition or exec touching the API or database tasks",
+		Rationale: "A new task definition revision that reads a different secret, passes a different " +
+			"DB_SECRET_ID in its environment, runs another command, runs under a different task role or " +
+			"runs a different image moves the credentials to code or a role nobody reviewed; RunTask or " +
+			"StartTask overrides do the same without a revision, and ECS Exec gives a shell inside a task that " +
+			"holds the password in memory. The first revision seen is trusted only from the deployment and " +
+			"the configured registries; image changes by the deployment are releases and stay quiet.",
+		calls: on(srcECS, "RegisterTaskDefinition", "ExecuteCommand", "RunTask", "StartTask"),
+		eval:  evalECSTask,
+	}
+}
 
 type keyValue struct {
 	Name  string `json:"name"`
@@ -77,7 +90,7 @@ func shapeOf(p *taskDefParams) taskShape {
 	return s
 }
 
-func ruleECS(ctx context.Context, e *Engine, ev *event) error {
+func evalECSTask(ctx context.Context, e *Engine, ev *event) error {
 	rec := ev.rec
 	var p taskDefParams
 	switch rec.EventName {
@@ -95,7 +108,7 @@ func ruleECS(ctx context.Context, e *Engine, ev *event) error {
 			return nil
 		}
 		ev.add(hit{
-			rule: e.rule("RA-10"), severity: e.failedSeverity(ev, High), dedup: p.Cluster + "|" + p.Task,
+			severity: e.failedSeverity(ev, High), dedup: p.Cluster + "|" + p.Task,
 			title:     fmt.Sprintf("ECS Exec into %s by %s%s", firstNonEmpty(p.Task, p.Cluster), ev.principal, attempt(ev)),
 			desc:      fmt.Sprintf("%s opened an ECS Exec session into task %s (container %s) of cluster %s: the task holds the database password.", ev.principal, p.Task, p.Container, p.Cluster),
 			resources: []Resource{{UID: firstNonEmpty(p.Task, p.Cluster), Type: "AWS::ECS::Task"}},
@@ -164,7 +177,7 @@ func (e *Engine) taskDefinition(ctx context.Context, ev *event, p *taskDefParams
 		return nil
 	}
 	ev.add(hit{
-		rule: e.rule("RA-10"), severity: sev, dedup: p.Family + "|" + digest(cur),
+		severity: sev, dedup: p.Family + "|" + digest(cur),
 		title:     fmt.Sprintf("task definition %s changed by %s", p.Family, ev.principal),
 		desc:      fmt.Sprintf("%s registered a new revision of %s: %s.", ev.principal, p.Family, strings.Join(changes, "; ")),
 		resources: []Resource{{UID: p.Family, Type: "AWS::ECS::TaskDefinition"}},
@@ -222,7 +235,7 @@ func (e *Engine) taskOverrides(ev *event, p *taskDefParams) error {
 		sev = Medium
 	}
 	ev.add(hit{
-		rule: e.rule("RA-10"), severity: e.failedSeverity(ev, sev), dedup: firstNonEmpty(family, p.Cluster) + "|" + digest(rec.RequestParameters),
+		severity: e.failedSeverity(ev, sev), dedup: firstNonEmpty(family, p.Cluster) + "|" + digest(rec.RequestParameters),
 		title:     fmt.Sprintf("%s of %s with overrides by %s%s", rec.EventName, firstNonEmpty(family, p.TaskDefinition), ev.principal, attempt(ev)),
 		desc:      fmt.Sprintf("%s started a task of %s in %s overriding %s: code or settings nobody reviewed run with the database credentials.", ev.principal, firstNonEmpty(p.TaskDefinition, family), firstNonEmpty(p.Cluster, "the default cluster"), strings.Join(what, ", ")),
 		resources: []Resource{{UID: firstNonEmpty(p.TaskDefinition, family), Type: "AWS::ECS::TaskDefinition"}},
