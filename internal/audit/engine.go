@@ -245,7 +245,7 @@ func (e *Engine) evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 	}
 	rules := e.bySource[rec.EventSource]
 	ev := event{rec: rec, principal: rec.Principal()}
-	ev.norm = cloudtrail.NormalizePrincipal(ev.principal)
+	ev.norm = normalized(ev.principal)
 	for _, set := range [2][]*Rule{e.always, rules} {
 		for _, r := range set {
 			if !r.looksAt(rec) {

@@ -219,6 +219,25 @@ var (
 	maxUAFamilies = int64(4096)
 )
 
+// normalized is cloudtrail.NormalizePrincipal, remembered: every audited record needs its
+// principal's normal form, a busy account has few principals, and making it anew cost an
+// allocation per record. Bounded as uaFamilies is.
+func normalized(p string) string {
+	if n, ok := normalForms.Load(p); ok {
+		return n.(string)
+	}
+	n := cloudtrail.NormalizePrincipal(p)
+	if normalFormsN.Add(1) <= maxUAFamilies {
+		normalForms.Store(p, n)
+	}
+	return n
+}
+
+var (
+	normalForms  sync.Map
+	normalFormsN atomic.Int64
+)
+
 func uaFamilyOf(ua string) string {
 	l := strings.ToLower(ua)
 	for _, f := range []string{"terraform", "aws-cli", "boto3", "botocore", "aws-sdk-go-v2", "aws-sdk-go", "aws-sdk-java", "aws-sdk-js", "aws-sdk-dotnet", "aws-sdk-rust", "aws-sdk-php", "aws-sdk-ruby", "aws-internal", "console.amazonaws.com", "cloudformation"} {
