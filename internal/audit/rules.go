@@ -265,7 +265,7 @@ func trailName(v string) string {
 	return v
 }
 
-// watchedTrail reports whether RA-07 watches the named trail: a configured one, or any
+// watchedTrail reports whether RA-07 and RA-19 watch the named trail: a configured one, or any
 // when none is configured.
 func (c *Config) watchedTrail(name string) bool {
 	if len(c.Trails) == 0 {
