@@ -43,8 +43,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The roots find the modules at ../../modules: the copies keep that layout.
-ln -s "$ROOT/modules" "$work/modules"
+# The roots find the modules at ../../modules: the copies keep that layout. A copy, not a
+# link: the deployment module gets aws-check's own overrides (internal/awscheck/tf/module).
+cp -R "$ROOT/modules" "$work/modules"
+rm -rf "$work"/modules/*/.terraform "$work"/modules/*/examples
+cp "$ROOT"/internal/awscheck/tf/module/*.tf "$work/modules/rotaudit/"
 mkdir -p "$work/envs" "$work/states" "$work/dist"
 cp "$ROOT"/envs/common/tests/dist/*.zip "$work/dist/" # stand-ins: the code's content is not checked here
 moto=$(moto_cmd)
@@ -118,10 +121,10 @@ apply() {
       args+=(-var "db_operator_user_arns=[\"arn:aws:iam::$account:user/awscheck-operator\"]")
       args+=(-var "break_glass_user_arns=[\"arn:aws:iam::$account:user/awscheck-break-glass\"]")
     fi
-    for s in module.network module.ecr module.database.aws_db_subnet_group.this module.database.module.key \
-      module.database.aws_db_parameter_group.this module.secret_rotation module.db_access_iam \
-      module.audit_trail module.audit_alerts module.api.module.roles module.api.aws_ecs_service.this; do
-      args+=("-target=$s")
+    for s in network ecr 'database[0].aws_db_subnet_group.this' 'database[0].module.key' \
+      'database[0].aws_db_parameter_group.this' secret_rotation db_access_iam \
+      audit_trail audit_alerts 'api[0].module.roles' 'api[0].aws_ecs_service.this'; do
+      args+=("-target=module.rotaudit.module.$s")
     done
   fi
   local s0=$SECONDS

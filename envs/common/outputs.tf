@@ -1,59 +1,59 @@
 output "api_url" {
   description = "Base URL of the rates API."
-  value       = module.api.url
+  value       = module.rotaudit.api.url
 }
 
 output "app_secret_arn" {
   description = "ARN of the application database secret (DB_SECRET_ID)."
-  value       = module.secret_rotation.app_secret_arn
+  value       = module.rotaudit.secret_rotation.app_secret_arn
 }
 
 output "admin_secret_arn" {
   description = "ARN of the master database secret."
-  value       = module.secret_rotation.admin_secret_arn
+  value       = module.rotaudit.secret_rotation.admin_secret_arn
 }
 
 output "rotators" {
   description = "Rotator functions by strategy: name, ARN, role, log group and environment."
-  value       = module.secret_rotation.rotators
+  value       = module.rotaudit.secret_rotation.rotators
 }
 
 output "secret_rotator_names" {
   description = "Rotator function of each rotated secret (app, admin)."
-  value       = module.secret_rotation.secret_rotator_names
+  value       = module.rotaudit.secret_rotation.secret_rotator_names
 }
 
 output "bootstrap" {
   description = "The database bootstrap function: name, ARN, role and environment."
-  value       = module.secret_rotation.bootstrap
+  value       = module.rotaudit.secret_rotation.bootstrap
 }
 
 output "audit_lambda_name" {
   description = "Name of the audit Lambda."
-  value       = module.audit_alerts.lambda_name
+  value       = module.rotaudit.audit_alerts.lambda_name
 }
 
 output "alert_topic_arn" {
   description = "ARN of the audit alert topic."
-  value       = module.audit_alerts.alert_topic_arn
+  value       = module.rotaudit.audit_alerts.alert_topic_arn
 }
 
 output "database_host" {
   description = "Host name of PostgreSQL."
-  value       = module.database.host
+  value       = module.rotaudit.db_host
 }
 
 output "ecr_repository_urls" {
   description = "ECR repositories to push the images to."
-  value       = module.ecr.repository_urls
+  value       = module.rotaudit.ecr.repository_urls
 }
 
 output "cloudtrail_bucket" {
   description = "Bucket of the CloudTrail log files."
-  value       = module.audit_trail.bucket_name
+  value       = module.rotaudit.audit_trail.bucket_name
 }
 
 output "audit_dlq_url" {
   description = "The audit's dead-letter queue: events the auditor could not process (rotaudit check fails while it holds any)."
-  value       = module.audit_alerts.dlq_url
+  value       = module.rotaudit.audit_alerts.dlq_url
 }

@@ -2,17 +2,17 @@
 
 output "app_secret_arn" {
   description = "ARN of the application secret (DB_SECRET_ID of the API)."
-  value       = module.secret_rotation.app_secret_arn
+  value       = module.rotaudit.secret_rotation.app_secret_arn
 }
 
 output "app_secret_name" {
   description = "Name of the application secret."
-  value       = module.secret_rotation.app_secret_name
+  value       = module.rotaudit.secret_rotation.app_secret_name
 }
 
 output "admin_secret_arn" {
   description = "ARN of the master secret (the stack's, not managed here)."
-  value       = module.secret_rotation.admin_secret_arn
+  value       = module.rotaudit.secret_rotation.admin_secret_arn
 }
 
 output "admin_secret_name" {
@@ -22,57 +22,57 @@ output "admin_secret_name" {
 
 output "rotation_strategies" {
   description = "Strategy each secret rotates with (app, admin)."
-  value       = module.secret_rotation.rotation_strategies
+  value       = module.rotaudit.secret_rotation.rotation_strategies
 }
 
 output "rotators" {
   description = "Rotator functions by strategy: name, ARN, role, log group and the exact environment."
-  value       = module.secret_rotation.rotators
+  value       = module.rotaudit.secret_rotation.rotators
 }
 
 output "secret_rotator_names" {
   description = "Rotator function of each rotated secret (app, admin)."
-  value       = module.secret_rotation.secret_rotator_names
+  value       = module.rotaudit.secret_rotation.secret_rotator_names
 }
 
 output "bootstrap" {
   description = "The database bootstrap function: name, ARN, role, log group and the exact environment."
-  value       = module.secret_rotation.bootstrap
+  value       = module.rotaudit.secret_rotation.bootstrap
 }
 
 output "secret_reader_arns" {
   description = "Principals exempted from each created secret's deny policy."
-  value       = module.secret_rotation.secret_reader_arns
+  value       = module.rotaudit.secret_rotation.secret_reader_arns
 }
 
 output "state_table_name" {
   description = "Name of the audit state table (STATE_TABLE)."
-  value       = module.audit_alerts.state_table_name
+  value       = module.rotaudit.audit_alerts.state_table_name
 }
 
 output "alert_topic_arn" {
   description = "ARN of the audit alert topic (ALERT_TOPIC_ARN)."
-  value       = module.audit_alerts.alert_topic_arn
+  value       = module.rotaudit.audit_alerts.alert_topic_arn
 }
 
 output "audit_lambda_name" {
   description = "Name of the audit function."
-  value       = module.audit_alerts.lambda_name
+  value       = module.rotaudit.audit_alerts.lambda_name
 }
 
 output "auditor_environment" {
   description = "The audit function's exact environment (AUDIT_CONFIG, STATE_TABLE, ALERT_TOPIC_ARN, AUDIT_CONFIG_FILE)."
-  value       = module.audit_alerts.environment
+  value       = module.rotaudit.audit_alerts.environment
 }
 
 output "event_rule_names" {
   description = "Names of the EventBridge rules of the audit function, by purpose."
-  value       = module.audit_alerts.rule_names
+  value       = module.rotaudit.audit_alerts.rule_names
 }
 
 output "trail_bucket_name" {
   description = "Bucket whose log files invoke the audit function."
-  value       = module.audit_trail.bucket_name
+  value       = module.rotaudit.audit_trail.bucket_name
 }
 
 output "alert_queue_url" {
@@ -82,10 +82,10 @@ output "alert_queue_url" {
 
 output "audit_dlq_url" {
   description = "The audit's dead-letter queue: events the auditor could not process (rotaudit check fails while it holds any)."
-  value       = module.audit_alerts.dlq_url
+  value       = module.rotaudit.audit_alerts.dlq_url
 }
 
 output "db_log_group_names" {
   description = "CloudWatch Logs groups of PostgreSQL's connection log subscribed to the auditor (db_log_group_name)."
-  value       = module.audit_alerts.db_log_group_names
+  value       = module.rotaudit.audit_alerts.db_log_group_names
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // DatabaseModule is the module whose resources are "the database" in FixedBeforeDatabase.
-const DatabaseModule = "module.database"
+const DatabaseModule = "module.rotaudit.module.database"
 
 // FixedBeforeDatabase is the fixed monthly cost without the database module's resources:
 // the figure dev's budget is about, since the database option is chosen on its own.

@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite the generated section of each m
 // modules are the reusable modules; their names are fixed by the cross-team contract.
 var modules = []string{
 	"network", "ecr", "api-service", "database", "secret-rotation",
-	"audit-trail", "audit-alerts", "db-access-iam",
+	"audit-trail", "audit-alerts", "db-access-iam", "rotaudit",
 }
 
 // wildcardAllowed lists every IAM statement allowed to use the resource "*", with the
@@ -470,36 +470,56 @@ func TestLocalEnvironmentUsesEmulator(t *testing.T) {
 			}
 		}
 	}
+	// The deployment is modules/rotaudit, as for dev, stage and prod; only its switches
+	// differ, and these must be off (the emulators have no ECS and no CloudTrail).
 	for _, c := range m.Calls {
-		if c.Source == "../../modules/api-service" || c.Source == "../../modules/database" {
-			t.Errorf("envs/local calls %s: ECS is off locally", c.Source)
+		if c.Source != "../../modules/rotaudit" {
+			t.Errorf("envs/local calls %s: it must call only modules/rotaudit, the deployment AWS gets", c.Source)
 		}
 	}
-	trail := m.Blocks("module", "audit_trail")
-	if len(trail) != 1 || source(trail[0].File.Src, trail[0].Block.Body.Attributes["create_trail"]) != "false" {
-		t.Errorf("envs/local must call audit-trail with create_trail = false (no CloudTrail in the emulator)")
+	calls := m.Blocks("module", "rotaudit")
+	if len(calls) != 1 {
+		t.Fatalf("envs/local: want one module \"rotaudit\", found %d", len(calls))
+	}
+	for name, want := range map[string]string{"api_enabled": "false", "create_trail": "false", "database_mode": `"external"`} {
+		if got := source(calls[0].File.Src, calls[0].Block.Body.Attributes[name]); got != want {
+			t.Errorf("envs/local: module rotaudit: %s = %q, want %s (the emulators lack it)", name, got, want)
+		}
 	}
 }
 
-// TestAWSEnvironmentsRunRotatorInVPC: the rotator reaches PostgreSQL privately: in every AWS
-// environment the rotator gets the private subnets and its security group.
+// TestAWSEnvironmentsRunRotatorInVPC: the rotator reaches PostgreSQL privately: the
+// deployment gives the rotator the private subnets and its security group unless a root
+// turns lambdas_in_vpc off, which no AWS environment does.
 func TestAWSEnvironmentsRunRotatorInVPC(t *testing.T) {
 	repo(t)
-	m, err := Load(filepath.Join("envs", "dev"))
+	m, err := Load(filepath.Join("modules", "rotaudit"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := m.Blocks("module", "secret_rotation")
 	if len(calls) != 1 {
-		t.Fatalf("envs/dev: want one module \"secret_rotation\", found %d", len(calls))
+		t.Fatalf("modules/rotaudit: want one module \"secret_rotation\", found %d", len(calls))
 	}
 	attrs := calls[0].Block.Body.Attributes
 	for name, want := range map[string]string{
-		"subnet_ids":         "module.network.private_subnet_ids",
-		"security_group_ids": `[module.network.security_group_ids["rotator"]]`,
+		"subnet_ids":         "var.lambdas_in_vpc ? module.network.private_subnet_ids : []",
+		"security_group_ids": `var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []`,
 	} {
 		if got := source(calls[0].File.Src, attrs[name]); got != want {
-			t.Errorf("envs/dev secret_rotation: %s = %q, want %s", name, got, want)
+			t.Errorf("modules/rotaudit secret_rotation: %s = %q, want %s", name, got, want)
+		}
+	}
+	if v, _ := m.Variable("lambdas_in_vpc"); v.Default != "true" {
+		t.Errorf("modules/rotaudit: lambdas_in_vpc defaults to %s, want true", v.Default)
+	}
+	env, err := Load(filepath.Join("envs", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range env.Blocks("module", "rotaudit") {
+		if _, set := c.Block.Body.Attributes["lambdas_in_vpc"]; set {
+			t.Errorf("envs/dev sets lambdas_in_vpc: the AWS environments keep the rotator in the VPC")
 		}
 	}
 }

@@ -40,23 +40,23 @@ run "plans_from_empty_state" {
   command = plan
 
   assert {
-    condition     = module.secret_rotation.rotation_strategies["admin"] == "single-user"
+    condition     = module.rotaudit.secret_rotation.rotation_strategies["admin"] == "single-user"
     error_message = "the master secret rotates single-user in every environment"
   }
   assert {
-    condition     = module.secret_rotation.rotation_strategies["app"] == var.app_rotation_strategy
+    condition     = module.rotaudit.secret_rotation.rotation_strategies["app"] == var.app_rotation_strategy
     error_message = "the app secret rotates with app_rotation_strategy"
   }
   assert {
-    condition     = length(module.secret_rotation.rotators) == length(distinct(values(module.secret_rotation.rotation_strategies)))
+    condition     = length(module.rotaudit.secret_rotation.rotators) == length(distinct(values(module.rotaudit.secret_rotation.rotation_strategies)))
     error_message = "one rotator function per strategy in use"
   }
   assert {
-    condition     = module.secret_rotation.bootstrap.name == "rotaudit-${var.environment}-db-bootstrap"
+    condition     = module.rotaudit.secret_rotation.bootstrap.name == "rotaudit-${var.environment}-db-bootstrap"
     error_message = "the bootstrap function is <prefix>-db-bootstrap"
   }
   assert {
-    condition     = module.database.tls_required == (var.database_mode == "rds")
+    condition     = module.rotaudit.database.tls_required == (var.database_mode == "rds")
     error_message = "RDS requires TLS; the rotator gets DB_ALLOW_PLAINTEXT only for the ECS database"
   }
 }
@@ -65,7 +65,7 @@ run "deletion_protection_follows_the_environment" {
   command = plan
 
   assert {
-    condition     = module.audit_alerts.deletion_protection == var.audit_table_deletion_protection
+    condition     = module.rotaudit.audit_alerts.deletion_protection == var.audit_table_deletion_protection
     error_message = "the audit table's deletion protection is the environment's choice"
   }
   assert {
@@ -73,7 +73,7 @@ run "deletion_protection_follows_the_environment" {
     error_message = "dev is deletable; stage and prod are protected"
   }
   assert {
-    condition     = module.database.kms_key_retained_on_destroy == !var.db_skip_final_snapshot
+    condition     = module.rotaudit.database.kms_key_retained_on_destroy == !var.db_skip_final_snapshot
     error_message = "an environment that keeps a final snapshot keeps the key that reads it (destroy refuses until the key leaves the state)"
   }
 }
@@ -82,11 +82,11 @@ run "auditor_reads_the_database_log" {
   command = plan
 
   assert {
-    condition     = module.audit_alerts.db_log_group_names == [module.database.postgresql_log_group_name]
+    condition     = module.rotaudit.audit_alerts.db_log_group_names == [module.rotaudit.database.postgresql_log_group_name]
     error_message = "the auditor is subscribed to the group carrying PostgreSQL's connection log"
   }
   assert {
-    condition     = var.database_mode == "rds" ? module.database.postgresql_log_group_name == "/aws/rds/instance/rotaudit-${var.environment}/postgresql" && module.database.identifier == "rotaudit-${var.environment}" : module.database.identifier == null
+    condition     = var.database_mode == "rds" ? module.rotaudit.database.postgresql_log_group_name == "/aws/rds/instance/rotaudit-${var.environment}/postgresql" && module.rotaudit.database.identifier == "rotaudit-${var.environment}" : module.rotaudit.database.identifier == null
     error_message = "RDS exports to the group the database module creates first, and the auditor knows the instance"
   }
   assert {
@@ -107,7 +107,7 @@ run "ecs_database_reaches_ecr_logs_and_secrets" {
 
   assert {
     condition = var.egress == "nat" || alltrue([
-      for k in ["ecr_api", "ecr_dkr", "logs", "secretsmanager", "s3"] : contains(keys(module.network.vpc_endpoint_ids), k)
+      for k in ["ecr_api", "ecr_dkr", "logs", "secretsmanager", "s3"] : contains(keys(module.rotaudit.network.vpc_endpoint_ids), k)
     ])
     error_message = "the ECS database's task can pull its image: ECR API, ECR Docker, Logs, Secrets Manager and S3 endpoints (or a NAT)"
   }
@@ -121,7 +121,7 @@ run "alb_group_only_with_the_load_balancer" {
   assert {
     # (with a load balancer the group's id is unknown in a plan; api-service refuses a
     # load balancer without a group)
-    condition     = var.api_load_balancer ? true : module.network.security_group_ids["alb"] == null
+    condition     = var.api_load_balancer ? true : module.rotaudit.network.security_group_ids["alb"] == null
     error_message = "the alb security group is created only with the load balancer"
   }
 }

@@ -9,25 +9,12 @@ terraform {
 
 # Skipped: the CloudTrail trail. moto 5.2.1 creates it and then fails to read it back
 # (HTTP 500, KeyError), and no policy aws-check evaluates is on the trail. The bucket, its
-# key and their policies are applied; the auditor gets the trail's ARN as it would be.
-module "audit_trail" {
+# key and their policies are applied; the auditor gets the trail's ARN as it would be
+# (module/awscheck_override.tf, which also stands in for the RDS instance's host name).
+module "rotaudit" {
   create_trail = false
 }
 
-# Skipped: the RDS instance. moto creates it, but the provider's waiter holds the apply
-# 2-3 minutes, and no policy aws-check evaluates is on it: the secrets get a host name of
-# the same shape, and scripts/aws-check.sh leaves the instance out of its -target list.
-# The rotator's RDS calls are checked on the instance's ARN, made from its identifier.
-module "secret_rotation" {
-  db_host = "${local.name}.awscheck.${var.region}.rds.amazonaws.com"
-}
-
-module "audit_alerts" {
-  trails = [{
-    arn    = "arn:aws:cloudtrail:${var.region}:${data.aws_caller_identity.awscheck.account_id}:trail/${local.name}"
-    bucket = module.audit_trail.bucket_name
-  }]
-}
 provider "aws" {
   access_key                  = "test"
   secret_key                  = "test"

@@ -1,0 +1,1 @@
+# Nothing to set: see main.tf.
