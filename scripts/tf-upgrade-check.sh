@@ -8,7 +8,9 @@
 #
 #   scripts/tf-upgrade-check.sh 0019dbc        # the layout before modules/rotaudit
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/tf-lib.sh
 source "$ROOT/scripts/tf-lib.sh"
 cd "$ROOT"
 old=${1:?usage: scripts/tf-upgrade-check.sh OLD-COMMIT [dev|stage|prod]}
