@@ -55,6 +55,7 @@ say "applying $env as $old has it to a fresh moto on $port"
 root "$work/old"
 # OLD's own aws-check target list, so the apply skips what moto cannot do.
 targets=$(sed -n '/for s in module\.network\|for s in network/,/; do/p' "$work/old/scripts/aws-check.sh" | tr -d '\\\n' | sed 's/.*for s in //; s/; do.*//')
+# shellcheck disable=SC2016 # the literal text of the newer script
 prefix=$(grep -q 'target=module.rotaudit.module.$s' "$work/old/scripts/aws-check.sh" && echo module.rotaudit.module. || echo)
 t=()
 for s in $targets; do t+=("-target=$prefix${s//\'/}"); done
