@@ -104,3 +104,39 @@ func TestBaselineUpgrade(t *testing.T) {
 		t.Fatalf("a new network after the upgrade: %d findings", len(fs))
 	}
 }
+
+// TestBaselineSharedUntilChanged: a baseline read from the memo shares its members until
+// it changes one; the change never reaches the memo's copy, nor another reader's.
+func TestBaselineSharedUntilChanged(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	exp := t0.Add(90 * 24 * time.Hour)
+	e := NewEngine(testConfig(t), state.NewMemory())
+	first, err := e.loadBaseline(ctx, "baseline|secret|app", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.touch("principal|arn:aws:iam::1:role/api", t0, exp)
+	if err := e.saveBaseline(ctx, first, t0, exp); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := e.loadBaseline(ctx, "baseline|secret|app", t0.Add(time.Minute))
+	b, _ := e.loadBaseline(ctx, "baseline|secret|app", t0.Add(time.Minute))
+	if !a.shared || !b.shared {
+		t.Fatal("a read that found the memo's text did not share its members")
+	}
+	a.touch("principal|arn:aws:iam::1:role/api", t0.Add(time.Minute), exp) // known: no change
+	if !a.shared {
+		t.Fatal("a touch that changed nothing copied the members")
+	}
+	a.touch("network|203.0.113.0/24", t0.Add(time.Minute), exp)
+	if a.shared || len(a.Members) != 2 {
+		t.Fatalf("after a new member: shared %v, %d members; want a copy of its own with 2", a.shared, len(a.Members))
+	}
+	if len(b.Members) != 1 {
+		t.Fatalf("another reader's baseline has %d members, want 1: the change leaked into the shared map", len(b.Members))
+	}
+	if c, _ := e.loadBaseline(ctx, "baseline|secret|app", t0.Add(time.Minute)); len(c.Members) != 1 {
+		t.Fatalf("the memo holds %d members before any save, want 1", len(c.Members))
+	}
+}
