@@ -344,7 +344,7 @@ func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, 
 // update adds the event to the open finding under key and returns the grown finding.
 func (e *Engine) update(ctx context.Context, ev *event, h *hit, key string, window time.Time) (Finding, bool, error) {
 	rec := ev.rec
-	raw, found, err := e.store.Get(ctx, "open|"+key, rec.Time)
+	raw, found, err := e.openEntry(ctx, key, rec.Time)
 	if err != nil {
 		return Finding{}, false, err
 	}
@@ -376,6 +376,34 @@ func (e *Engine) update(ctx context.Context, ev *event, h *hit, key string, wind
 		f.FindingInfo.RelatedEvents = append(f.FindingInfo.RelatedEvents, RelatedEvent{UID: id, ProductUID: "cloudtrail"})
 	}
 	return f, true, nil
+}
+
+// openWaits bounds how often openEntry looks again for an entry being written: 50 ms,
+// doubled each time, 1.55 s in all.
+const openWaits = 5
+
+// openEntry reads the open entry of the finding whose dedup key is key. An invocation that
+// opens a finding claims the key first and writes the entry right after, so another
+// invocation counting the same key in between finds the key claimed and no entry yet: it
+// looks again for a moment instead of dropping its event (seen under load: two
+// invocations, EventBridge and a trail file, the same reader of a secret, and the update
+// lost). Absent after the waits, the entry is gone (an older version's, or expired).
+func (e *Engine) openEntry(ctx context.Context, key string, now time.Time) (string, bool, error) {
+	wait := 50 * time.Millisecond
+	for i := 0; ; i++ {
+		raw, found, err := e.store.Get(ctx, "open|"+key, now)
+		if err != nil || found || i == openWaits {
+			return raw, found, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", false, ctx.Err()
+		case <-t.C:
+		}
+		wait *= 2
+	}
 }
 
 func (e *Engine) putOpen(ctx context.Context, key string, of *openFinding, now, expires time.Time) error {
