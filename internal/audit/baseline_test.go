@@ -140,3 +140,21 @@ func TestBaselineSharedUntilChanged(t *testing.T) {
 		t.Fatalf("the memo holds %d members before any save, want 1", len(c.Members))
 	}
 }
+
+// TestBoundedMemo: values for up to memoLimit keys are remembered, the rest computed each
+// time, and every key gets its own value either way.
+func TestBoundedMemo(t *testing.T) {
+	var m boundedMemo[int, int]
+	calls := 0
+	for round := 0; round < 2; round++ {
+		for k := range memoLimit + 10 {
+			if v := m.get(k, func() int { calls++; return 2 * k }); v != 2*k {
+				t.Fatalf("get(%d) = %d, want %d", k, v, 2*k)
+			}
+		}
+	}
+	// First round: every key computed; second: only the keys past the limit.
+	if want := memoLimit + 10 + 10; calls != want {
+		t.Fatalf("%d computations, want %d", calls, want)
+	}
+}

@@ -23,8 +23,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
@@ -144,8 +142,7 @@ type Engine struct {
 	// baselines memoises the decoding of RA-02's baseline entries (baseline.go).
 	baselines decodedBaselines
 	// plans remembers each call's callPlan.
-	plans  sync.Map
-	plansN atomic.Int64
+	plans boundedMemo[callKey, *callPlan]
 }
 
 // NewEngine returns an engine running every rule of Rules with cfg, keeping state in store.
@@ -268,8 +265,8 @@ func (e *Engine) evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 
 // callPlan is what the engine does with one call (event source and name): whether the
 // patterns deliver it and which rules look at it, in order, when it succeeded and when it
-// failed. Made once per call and remembered: asking every rule of the source whether it
-// looks at each record was a tenth of the rules' time in a replay.
+// failed. Made once per call and remembered (up to memoLimit calls): asking every rule of
+// the source whether it looks at each record was a quarter of the rules' time in a replay.
 type callPlan struct {
 	relevant, relevantFailed bool
 	rules, rulesFailed       []*Rule
@@ -277,32 +274,24 @@ type callPlan struct {
 
 type callKey struct{ source, name string }
 
-// maxPlans bounds the calls whose plans are remembered; past it, plans are made per record.
-const maxPlans = 4096
-
 // plan returns the call's plan, the same as relevant and looksAt decide record by record.
 func (e *Engine) plan(source, name string) *callPlan {
-	k := callKey{source, name}
-	if p, ok := e.plans.Load(k); ok {
-		return p.(*callPlan)
-	}
-	ok := &cloudtrail.Record{EventSource: source, EventName: name}
-	failed := &cloudtrail.Record{EventSource: source, EventName: name, ErrorCode: "AccessDenied"}
-	p := &callPlan{relevant: e.relevant(ok), relevantFailed: e.relevant(failed)}
-	for _, set := range [2][]*Rule{e.always, e.bySource[source]} {
-		for _, r := range set {
-			if r.looksAt(ok) {
-				p.rules = append(p.rules, r)
-			}
-			if r.looksAt(failed) {
-				p.rulesFailed = append(p.rulesFailed, r)
+	return e.plans.get(callKey{source, name}, func() *callPlan {
+		ok := &cloudtrail.Record{EventSource: source, EventName: name}
+		failed := &cloudtrail.Record{EventSource: source, EventName: name, ErrorCode: "AccessDenied"}
+		p := &callPlan{relevant: e.relevant(ok), relevantFailed: e.relevant(failed)}
+		for _, set := range [2][]*Rule{e.always, e.bySource[source]} {
+			for _, r := range set {
+				if r.looksAt(ok) {
+					p.rules = append(p.rules, r)
+				}
+				if r.looksAt(failed) {
+					p.rulesFailed = append(p.rulesFailed, r)
+				}
 			}
 		}
-	}
-	if e.plansN.Add(1) <= maxPlans {
-		e.plans.Store(k, p)
-	}
-	return p
+		return p
+	})
 }
 
 // findings turns an event's hits into findings through record: new ones, or updates of

@@ -198,45 +198,42 @@ func (c *Config) network(src string) string {
 }
 
 // uaFamily reduces a user agent to the tool that sent it: versions and platforms change
-// with every release, the tool does not.
-func uaFamily(ua string) string {
-	if f, ok := uaFamilies.Load(ua); ok {
-		return f.(string)
-	}
-	f := uaFamilyOf(ua)
-	if uaFamiliesN.Add(1) <= maxUAFamilies {
-		uaFamilies.Store(ua, f)
-	}
-	return f
-}
-
-// uaFamilies remembers the family of each user agent seen (a busy account has few, and
-// every record repeats one): lower-casing and scanning each agent again was a fifth of
-// RA-02's time in a replay. Bounded: past maxUAFamilies agents, the rest are computed.
-var (
-	uaFamilies    sync.Map
-	uaFamiliesN   atomic.Int64
-	maxUAFamilies = int64(4096)
-)
+// with every release, the tool does not. Remembered: a busy account has few agents and
+// every record repeats one; lower-casing and scanning each again was a fifth of RA-02's
+// time in a replay.
+func uaFamily(ua string) string { return uaFamilies.get(ua, func() string { return uaFamilyOf(ua) }) }
 
 // normalized is cloudtrail.NormalizePrincipal, remembered: every audited record needs its
 // principal's normal form, a busy account has few principals, and making it anew cost an
-// allocation per record. Bounded as uaFamilies is.
+// allocation per record.
 func normalized(p string) string {
-	if n, ok := normalForms.Load(p); ok {
-		return n.(string)
-	}
-	n := cloudtrail.NormalizePrincipal(p)
-	if normalFormsN.Add(1) <= maxUAFamilies {
-		normalForms.Store(p, n)
-	}
-	return n
+	return normalForms.get(p, func() string { return cloudtrail.NormalizePrincipal(p) })
 }
 
-var (
-	normalForms  sync.Map
-	normalFormsN atomic.Int64
-)
+var uaFamilies, normalForms boundedMemo[string, string]
+
+// memoLimit bounds each boundedMemo: past it, values are computed each time.
+const memoLimit = 4096
+
+// boundedMemo remembers the values computed for up to memoLimit keys; safe for concurrent
+// use.
+type boundedMemo[K comparable, V any] struct {
+	m sync.Map
+	n atomic.Int64
+}
+
+// get returns the value remembered for k, or computes it with f (and remembers it while
+// there is room).
+func (b *boundedMemo[K, V]) get(k K, f func() V) V {
+	if v, ok := b.m.Load(k); ok {
+		return v.(V)
+	}
+	v := f()
+	if b.n.Add(1) <= memoLimit {
+		b.m.Store(k, v)
+	}
+	return v
+}
 
 func uaFamilyOf(ua string) string {
 	l := strings.ToLower(ua)
