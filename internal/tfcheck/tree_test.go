@@ -523,3 +523,39 @@ func TestAWSEnvironmentsRunRotatorInVPC(t *testing.T) {
 		}
 	}
 }
+
+// TestRootVariablesMatchTheDeployment: envs/common declares again the variables of
+// modules/rotaudit it passes through (Terraform has no other way). Each must keep the
+// module's type and default, and be passed as itself, so the two declarations cannot drift.
+func TestRootVariablesMatchTheDeployment(t *testing.T) {
+	repo(t)
+	root, err := Load(filepath.Join("envs", "common"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := Load(filepath.Join("modules", "rotaudit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := root.Blocks("module", "rotaudit")
+	if len(calls) != 1 {
+		t.Fatalf("envs/common: want one module \"rotaudit\", found %d", len(calls))
+	}
+	passed := 0
+	for _, rv := range root.Variables {
+		mv, ok := mod.Variable(rv.Name)
+		if !ok {
+			continue
+		}
+		passed++
+		if rv.Type != mv.Type || rv.Default != mv.Default {
+			t.Errorf("variable %s: envs/common has type %q default %q, modules/rotaudit type %q default %q", rv.Name, rv.Type, rv.Default, mv.Type, mv.Default)
+		}
+		if got := source(calls[0].File.Src, calls[0].Block.Body.Attributes[rv.Name]); got != "var."+rv.Name {
+			t.Errorf("envs/common passes %s = %q to modules/rotaudit, want var.%s", rv.Name, got, rv.Name)
+		}
+	}
+	if passed < 40 {
+		t.Fatalf("only %d shared variables found: the parser is missing some", passed)
+	}
+}
