@@ -42,6 +42,9 @@ type Options struct {
 // maxBatch is SendMessageBatch's limit of entries.
 const maxBatch = 10
 
+// saveTimeout bounds the save of a mark after an interruption.
+const saveTimeout = 10 * time.Second
+
 // Validate checks the options, naming the flag at fault.
 func (o Options) Validate() error {
 	if err := ValidateBucket(o.Bucket); err != nil {
@@ -149,7 +152,11 @@ func (b *Backfill) Run(ctx context.Context, o Options) (Result, error) {
 		}
 		sent += len(batch)
 		res.Sent += len(batch)
-		if err := b.Progress.Save(ctx, run, Mark{LastKey: batchLast, Files: sent}); err != nil {
+		// A batch SQS accepted is recorded even when the run is being interrupted (Ctrl-C
+		// between the send and its save): otherwise the next run would send it again.
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+		defer cancel()
+		if err := b.Progress.Save(saveCtx, run, Mark{LastKey: batchLast, Files: sent}); err != nil {
 			return fmt.Errorf("save progress after %s: %w", batchLast, err)
 		}
 		res.LastKey = batchLast
