@@ -17,8 +17,11 @@
 #   BENCH_BACKFILL_FILES=200         files they are written into
 #   BENCH_BACKFILL_STREAMS=8         account-region streams (FIFO message groups)
 #   BENCH_BACKFILL_WORKERS="1 2 4"   worker counts to measure
+#   BENCH_BACKFILL_ORDER_CHECK=1     also file the corpus as one stream and drain it with one
+#                                    worker: the order replay keeps, so the same findings
 #   BENCH_BACKFILL_DIR=$TMPDIR/rotaudit-bench-backfill   where the corpus is kept
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -26,6 +29,7 @@ records=${BENCH_BACKFILL_RECORDS:-1000000}
 files=${BENCH_BACKFILL_FILES:-200}
 streams=${BENCH_BACKFILL_STREAMS:-8}
 workers=${BENCH_BACKFILL_WORKERS:-1 2 4}
+order_check=${BENCH_BACKFILL_ORDER_CHECK:-1}
 for v in records files streams; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_BACKFILL_${v^^} must be a positive integer, got '${!v}'"
 done
@@ -60,10 +64,17 @@ say "putting the corpus into s3://$bucket/AWSLogs/ ($streams streams)"
 "$bin/backfillbench" -bucket "$bucket" -upload "$corpus" -streams "$streams" >&2
 
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+# by_rule FILE: the new findings (not updates) of replay's output by rule, as {"RA-01":3,...}
+by_rule() {
+  grep '"activity_id":1,' "$1" | sed -n 's/.*"analytic":{[^}]*"uid":"\([A-Z]*-[0-9]*\)".*/\1/p' | sort | uniq -c |
+    awk 'BEGIN { printf "{" } { printf "%s\"%s\":%d", (NR > 1 ? "," : ""), $2, $1 } END { printf "}" }'
+}
 say "(a) audit replay of s3://$bucket/AWSLogs/ in one process"
 replay=$("$bin/rotaudit" audit replay -config "$bin/config.json" -stats "s3://$bucket/AWSLogs/" 2>&1 >"$bin/replay.jsonl" | tail -1)
 r_rps=$(field records_per_s <<<"$replay"); r_records=$(field records <<<"$replay")
 printf '    %s records in %ss: %s records/s, %s findings, %s state writes, %s state reads\n' "$r_records" "$(field wall_s <<<"$replay")" "$r_rps" "$(field findings <<<"$replay")" "$(field state_writes <<<"$replay")" "$(field state_reads <<<"$replay")" >&2
+
+echo "    new findings by rule: $(by_rule "$bin/replay.jsonl")" >&2
 
 rows=""
 for n in $workers; do
@@ -72,6 +83,14 @@ for n in $workers; do
   echo "    $out" >&2
   rows+="$out"$'\n'
 done
+
+order=""
+if [ "$order_check" = 1 ]; then
+  say "(c) order check: the same files filed as one stream (one FIFO message group), one worker"
+  "$bin/backfillbench" -bucket "$bucket-1" -upload "$corpus" -streams 1 >&2
+  order=$("$bin/backfillbench" -bucket "$bucket-1" -workers 1 -rie "$rie" -bootstrap "$bin/bootstrap" -config "$bin/config.json")
+  echo "    $order" >&2
+fi
 
 # The Lambda's memory (modules/audit-alerts lambda_memory_mb) prices its duration.
 mem_mb=$(sed -n '/variable "lambda_memory_mb"/,/^}/s/.*default *= *\([0-9]*\).*/\1/p' modules/audit-alerts/variables.tf)
@@ -91,5 +110,13 @@ mem_mb=$(sed -n '/variable "lambda_memory_mb"/,/^}/s/.*default *= *\([0-9]*\).*/
         printf "        per 1M records: function duration %.1f s (%.1f GB-s at %d MB), function CPU %.1f s, invocations %.0f, SQS requests %.0f, S3 GETs %.0f, DynamoDB writes %.0f and reads %.0f (as replay counts them)\n", f("invoke_seconds") / rec * 1e6, f("invoke_seconds") / rec * 1e6 * mem / 1024, mem, f("function_cpu_s") / rec * 1e6, f("invocations") / rec * 1e6, sqs / rec * 1e6, files / rec * 1e6, writes / rec * 1e6, reads / rec * 1e6
       }'
   done <<<"$rows"
+  echo "  new findings by rule: replay $(by_rule "$bin/replay.jsonl")"
+  while IFS= read -r row; do
+    [ -n "$row" ] || continue
+    echo "                        $(field workers <<<"$row") worker(s) $(sed -n 's/.*"by_rule":\({[^}]*}\).*/\1/p' <<<"$row")"
+  done <<<"$rows"
+  if [ -n "$order" ]; then
+    echo "  (c) one stream, 1 worker: $(field records_per_s <<<"$order") records/s, findings by rule $(sed -n 's/.*"by_rule":\({[^}]*}\).*/\1/p' <<<"$order") (replay's order: the same findings expected)"
+  fi
   echo "  Workers share these $(nproc) cores with the emulator, which answers every DynamoDB read of every worker in one Python process: N workers cannot go N times as fast here."
 }

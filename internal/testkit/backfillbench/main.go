@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/backfill"
 	"github.com/rotaudit/rotaudit/internal/testkit/esm"
 )
@@ -143,6 +144,8 @@ type result struct {
 	FunctionCPU    float64 `json:"function_cpu_s"`
 	EmulatorCPU    float64 `json:"rie_cpu_s"`
 	StartupSeconds float64 `json:"startup_s"`
+	// ByRule counts the new findings (not updates) the function published, by rule.
+	ByRule map[string]int `json:"by_rule"`
 }
 
 // counting counts the SendMessageBatch calls of the backfill.
@@ -180,6 +183,20 @@ func measure(ctx context.Context, cfg aws.Config, s3c *s3.Client, bucket string,
 		return fmt.Errorf("create queue: %w", err)
 	}
 	defer sq.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl})
+	// The findings, as the alert topic's subscribers get them.
+	alerts, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-alerts")})
+	if err != nil {
+		return fmt.Errorf("create queue: %w", err)
+	}
+	defer sq.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: alerts.QueueUrl})
+	alertAttrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: alerts.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return err
+	}
+	if _, err := sn.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(alertAttrs.Attributes["QueueArn"]),
+		Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
 	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
 	if err != nil {
 		return err
@@ -194,7 +211,9 @@ func measure(ctx context.Context, cfg aws.Config, s3c *s3.Client, bucket string,
 			stop(p)
 		}
 	}()
-	env := append(os.Environ(), "AUDIT_CONFIG="+auditConfig, "STATE_TABLE="+name, "ALERT_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AUDIT_CONFIG_FILE=")
+	// Lambda's longest timeout: the corpus's files are larger than most of a real trail's,
+	// and a batch of ten of them on a busy machine takes minutes.
+	env := append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=900", "AUDIT_CONFIG="+auditConfig, "STATE_TABLE="+name, "ALERT_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AUDIT_CONFIG_FILE=")
 	for range workers {
 		p, url, err := startRIE(rie, bootstrap, env)
 		if err != nil {
@@ -229,9 +248,37 @@ func measure(ctx context.Context, cfg aws.Config, s3c *s3.Client, bucket string,
 		res.FunctionCPU += fn
 		res.EmulatorCPU += own
 	}
+	if res.ByRule, err = findingsByRule(ctx, sq, aws.ToString(alerts.QueueUrl)); err != nil {
+		return err
+	}
 	out, _ := json.Marshal(res)
 	fmt.Fprintln(stdout, string(out))
 	return nil
+}
+
+// findingsByRule drains the alert queue and counts the new findings by rule.
+func findingsByRule(ctx context.Context, sq *sqs.Client, url string) (map[string]int, error) {
+	by := map[string]int{}
+	for {
+		out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
+		if err != nil {
+			return nil, fmt.Errorf("alerts: %w", err)
+		}
+		if len(out.Messages) == 0 {
+			return by, nil
+		}
+		var del []sqstypes.DeleteMessageBatchRequestEntry
+		for i, m := range out.Messages {
+			var f audit.Finding
+			if json.Unmarshal([]byte(aws.ToString(m.Body)), &f) == nil && !f.IsUpdate() {
+				by[f.FindingInfo.Analytic.UID]++
+			}
+			del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+		if _, err := sq.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: del}); err != nil {
+			return nil, fmt.Errorf("alerts: %w", err)
+		}
+	}
 }
 
 // startRIE runs aws-lambda-rie with the bootstrap on free ports and waits until it listens.
