@@ -31,7 +31,6 @@ func auditBackfill(ctx context.Context, args []string, stdout, stderr io.Writer)
 	from := fl.String("from", "", "first day of delivery to send, YYYY-MM-DD (UTC; default: the oldest file)")
 	to := fl.String("to", "", "last day of delivery to send, YYYY-MM-DD (UTC, included; default: the newest file)")
 	table := fl.String("table", os.Getenv(audit.EnvStateTable), "DynamoDB table that keeps the run's progress: the auditor's state table (default $"+audit.EnvStateTable+")")
-	groupBy := fl.String("group-by", string(backfill.ByStream), "FIFO message group of a file: stream (its account and region, in order) or account (all its regions in order, fewer workers)")
 	fl.BoolVar(&o.Restart, "restart", false, "forget the progress of an earlier run with the same flags and send everything again")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: rotaudit audit backfill -bucket BUCKET -queue URL [-prefix AWSLogs/...] [-from YYYY-MM-DD] [-to YYYY-MM-DD] [-table STATE_TABLE]\n\nSends one message per CloudTrail log file to the auditor's backfill FIFO queue, each stream's files\nin delivery order; the auditor Lambda reads the queue with bounded concurrency. Run it again with the\nsame flags to resume: it continues after the last file it sent. Prints what it did as JSON.")
@@ -50,9 +49,6 @@ func auditBackfill(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if o.To, err = parseDay("-to", *to); err != nil {
 		return err
-	}
-	if o.GroupBy, err = backfill.ParseGrouping(*groupBy); err != nil {
-		return fmt.Errorf("-%w", err)
 	}
 	if err := o.Validate(); err != nil {
 		return err

@@ -21,7 +21,6 @@ func TestBackfillFlags(t *testing.T) {
 		{"standard queue", []string{"-bucket", "org-trail", "-queue", strings.TrimSuffix(queue, ".fifo"), "-table", "t"}, "FIFO"},
 		{"bad day", []string{"-bucket", "org-trail", "-queue", queue, "-table", "t", "-from", "2026-13-01"}, "-from"},
 		{"days reversed", []string{"-bucket", "org-trail", "-queue", queue, "-table", "t", "-from", "2026-02-01", "-to", "2026-01-01"}, "before -from"},
-		{"grouping", []string{"-bucket", "org-trail", "-queue", queue, "-table", "t", "-group-by", "secret"}, "group-by"},
 		{"no table", []string{"-bucket", "org-trail", "-queue", queue}, "STATE_TABLE"},
 		{"argument", []string{"-bucket", "org-trail", "-queue", queue, "-table", "t", "s3://org-trail"}, "usage"},
 	} {

@@ -9,19 +9,20 @@
 // the part only the operator's side can do: list, validate, order and resume.
 //
 // Order. The rules keep per-principal and per-secret state (first sightings, bursts,
-// open findings) keyed by event time and written with conditional writes, so what they
-// need is that each principal's and each secret's events come in time order, not that
-// the whole organization is one sequence. CloudTrail writes one stream of files per
-// account and region, and a stream's keys sort in delivery order. A secret is a regional
-// resource, so its events are all in one stream; so are a principal's calls in that
-// region. The message group is therefore the stream (Grouping ByStream): a FIFO queue
-// hands a group's messages to one invocation at a time, in the order they were sent,
-// while different streams run side by side, as many at once as there are streams (up to
-// the mapping's maximum concurrency). ByAccount orders an account's regions together too,
-// for rules that follow a principal across regions, at the price of fewer groups.
-// Across groups the engine already copes with any interleaving: windows are measured in
-// event time and state is changed with conditional writes, as with the live path, where
-// EventBridge does not order events either.
+// open findings) keyed by event time, so what they need is each principal's and each
+// secret's events in time order. CloudTrail writes one stream of files per account and
+// region, and a stream's keys sort in delivery order. A secret is a regional resource, so
+// its events are all in one stream; so are a principal's calls in that region. The message
+// group is therefore the stream (GroupID): a FIFO queue hands a group's messages to one
+// invocation at a time, in the order they were sent, while different streams run side by
+// side, as many at once as there are streams (up to the mapping's maximum concurrency).
+// Between streams there is no order, and the engine's state is not indifferent to it: a
+// dedup key or first sighting stored by a later event of one stream decides for an earlier
+// event of another stream read after it (one merged finding where replay, in time order,
+// makes two). Where a principal acts in several regions or accounts the backfill can
+// therefore report fewer findings than replay; make bench-backfill measures the worst case
+// (docs/backfill.md). A coarser group would not help: an account's keys sort region by
+// region, not in time.
 //
 // Resuming. SQS's deduplication (MessageDeduplicationId = hash of bucket, key and ETag)
 // lasts five minutes, too short to make a re-run idempotent on its own. The run's mark,

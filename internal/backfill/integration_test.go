@@ -214,7 +214,7 @@ func TestBackfillOnEmulator(t *testing.T) {
 	queue, queueARN := awsfixture.FIFOQueue(t, ctx, sq, "bf_backfill")
 
 	// The backfill, interrupted after its first batch of ten, then run again.
-	opts := backfill.Options{Bucket: bucket, Prefix: "AWSLogs/", QueueURL: queue, GroupBy: backfill.ByStream}
+	opts := backfill.Options{Bucket: bucket, Prefix: "AWSLogs/", QueueURL: queue}
 	progress := &backfill.DynamoProgress{API: ddb, Table: table}
 	var sent []string
 	first, cancelFirst := context.WithCancel(ctx)

@@ -80,37 +80,11 @@ func (m Message) DedupID() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Grouping says which files share a FIFO message group: the files of one group reach the
-// auditor one batch at a time in the order they were sent; different groups run side by side.
-type Grouping string
-
-// The groupings.
-const (
-	// ByStream keeps each account and region in order: every event about a secret (a
-	// regional resource) and every call of a principal in that region, in delivery order.
-	// As many groups as streams can run at once.
-	ByStream Grouping = "stream"
-	// ByAccount keeps each account's files in order across its regions as well (a
-	// principal's calls in several regions), with as many groups as accounts.
-	ByAccount Grouping = "account"
-)
-
-// ParseGrouping validates a -group-by value.
-func ParseGrouping(s string) (Grouping, error) {
-	switch g := Grouping(s); g {
-	case ByStream, ByAccount:
-		return g, nil
-	}
-	return "", fmt.Errorf("group-by %q: want %q or %q", s, ByStream, ByAccount)
-}
-
-// GroupID is the MessageGroupId of the file k under g.
-func (g Grouping) GroupID(k LogKey) string {
-	if g == ByAccount {
-		return k.Account
-	}
-	return k.Account + "/" + k.Region
-}
+// GroupID is the MessageGroupId of the file k: its stream (account and region). The files
+// of one group reach the auditor one batch at a time in the order they were sent, which
+// is their delivery order; different streams run side by side. (A coarser group, such as
+// the account, would not order more: its regions' keys sort region by region, not in time.)
+func GroupID(k LogKey) string { return k.Stream() }
 
 // ValidateBucket checks an S3 bucket name's rules (3 to 63 lower-case letters, digits,
 // dots and dashes, starting and ending with a letter or digit).

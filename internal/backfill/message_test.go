@@ -56,14 +56,8 @@ func TestDedupID(t *testing.T) {
 
 func TestGrouping(t *testing.T) {
 	k, _ := ParseKey(testKey)
-	if got := ByStream.GroupID(k); got != "111122223333/us-east-1" {
-		t.Errorf("stream group %q", got)
-	}
-	if got := ByAccount.GroupID(k); got != "111122223333" {
-		t.Errorf("account group %q", got)
-	}
-	if _, err := ParseGrouping("principal"); err == nil {
-		t.Error("an unknown grouping is accepted")
+	if got := GroupID(k); got != "111122223333/us-east-1" {
+		t.Errorf("group %q, want the stream", got)
 	}
 }
 

@@ -34,7 +34,6 @@ type Options struct {
 	// From and To bound the files by the day CloudTrail delivered them (UTC, both days
 	// included); zero values leave that side open.
 	From, To time.Time
-	GroupBy  Grouping
 	// Restart forgets the progress of an earlier run with the same options.
 	Restart bool
 }
@@ -62,9 +61,6 @@ func (o Options) Validate() error {
 	if !o.From.IsZero() && !o.To.IsZero() && o.To.Before(o.From) {
 		return fmt.Errorf("-to %s is before -from %s", o.To.Format(time.DateOnly), o.From.Format(time.DateOnly))
 	}
-	if _, err := ParseGrouping(string(o.GroupBy)); err != nil {
-		return fmt.Errorf("-%w", err)
-	}
 	return nil
 }
 
@@ -76,7 +72,7 @@ func (o Options) RunID() string {
 		}
 		return t.Format(time.DateOnly)
 	}
-	return strings.Join([]string{"backfill", o.Bucket, o.Prefix, day(o.From), day(o.To), string(o.GroupBy), o.QueueURL}, "|")
+	return strings.Join([]string{"backfill", o.Bucket, o.Prefix, day(o.From), day(o.To), o.QueueURL}, "|")
 }
 
 // Result counts what a run did.
@@ -194,7 +190,7 @@ func (b *Backfill) Run(ctx context.Context, o Options) (Result, error) {
 			if m.ETag == "" {
 				m.ETag = "-" // listings always carry one; a stand-in keeps the message valid
 			}
-			group := o.GroupBy.GroupID(k)
+			group := GroupID(k)
 			groups[group] = true
 			batch = append(batch, sqstypes.SendMessageBatchRequestEntry{
 				Id:                     aws.String(fmt.Sprint(len(batch))),

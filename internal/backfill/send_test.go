@@ -97,7 +97,7 @@ func newBackfill(s3api S3API, sq SQSAPI, p Progress) *Backfill {
 }
 
 func options() Options {
-	return Options{Bucket: "org-trail", Prefix: "AWSLogs/", QueueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/backfill.fifo", GroupBy: ByStream}
+	return Options{Bucket: "org-trail", Prefix: "AWSLogs/", QueueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/backfill.fifo"}
 }
 
 // recorder is an SQS queue that keeps what it accepted and refuses the send numbered
@@ -266,7 +266,6 @@ func TestOptionsValidate(t *testing.T) {
 		{"standard queue", func(o *Options) { o.QueueURL = "https://sqs.us-east-1.amazonaws.com/111122223333/backfill" }, "FIFO"},
 		{"queue name", func(o *Options) { o.QueueURL = "backfill.fifo" }, "URL"},
 		{"days reversed", func(o *Options) { o.From, o.To = day, day.AddDate(0, 0, -1) }, "before -from"},
-		{"grouping", func(o *Options) { o.GroupBy = "principal" }, "group-by"},
 		{"prefix", func(o *Options) { o.Prefix = "trails" }, "-prefix"},
 	}
 	for _, tt := range tests {

@@ -227,7 +227,7 @@ func measure(ctx context.Context, cfg aws.Config, s3c *s3.Client, bucket string,
 	sender := &counting{Client: sq}
 	b := &backfill.Backfill{S3: s3c, SQS: sender, Progress: &backfill.DynamoProgress{API: ddb, Table: name}, Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	start = time.Now()
-	sent, err := b.Run(ctx, backfill.Options{Bucket: bucket, Prefix: "AWSLogs/", QueueURL: aws.ToString(q.QueueUrl), GroupBy: backfill.ByStream})
+	sent, err := b.Run(ctx, backfill.Options{Bucket: bucket, Prefix: "AWSLogs/", QueueURL: aws.ToString(q.QueueUrl)})
 	if err != nil {
 		return err
 	}
