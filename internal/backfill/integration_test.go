@@ -58,7 +58,9 @@ func assumed(role string) map[string]any {
 // trailFiles writes a small organization trail: two streams (regions) of six five-minute
 // files each. Each stream has its own intruder reading its own secret again and again
 // (a finding, then updates whose counts depend on the order), the API's reads (silent),
-// and a StopLogging; one stream has a root sign-in.
+// and a StopLogging; one stream has a root sign-in. Nothing of one stream's state is
+// another's, as a secret's events are all in its region's stream: then the order between
+// streams, which the backfill does not keep, cannot change the findings.
 func trailFiles(run string) map[string][]byte {
 	files := map[string][]byte{}
 	day := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
