@@ -106,7 +106,7 @@ mem_mb=$(sed -n '/variable "lambda_memory_mb"/,/^}/s/.*default *= *\([0-9]*\).*/
       BEGIN {
         rec = f("records"); files = f("files")
         sqs = f("send_calls") + f("receives") + f("delete_calls")
-        printf "  (b) backfill, %d worker(s)  %.0f records/s = %.2f x replay; %d records, %d files, %d invocations, %d findings, %d returned to the queue\n", f("workers"), f("records_per_s"), f("records_per_s") / replay, rec, files, f("invocations"), f("findings"), f("failed")
+        printf "  (b) backfill, %d worker(s)  %.0f records/s = %.4f x replay; %d records, %d files, %d invocations, %d findings, %d returned to the queue\n", f("workers"), f("records_per_s"), f("records_per_s") / replay, rec, files, f("invocations"), f("findings"), f("failed")
         printf "        per 1M records: function duration %.1f s (%.1f GB-s at %d MB), function CPU %.1f s, invocations %.0f, SQS requests %.0f, S3 GETs %.0f, DynamoDB writes %.0f and reads %.0f (as replay counts them)\n", f("invoke_seconds") / rec * 1e6, f("invoke_seconds") / rec * 1e6 * mem / 1024, mem, f("function_cpu_s") / rec * 1e6, f("invocations") / rec * 1e6, sqs / rec * 1e6, files / rec * 1e6, writes / rec * 1e6, reads / rec * 1e6
       }'
   done <<<"$rows"
@@ -116,7 +116,7 @@ mem_mb=$(sed -n '/variable "lambda_memory_mb"/,/^}/s/.*default *= *\([0-9]*\).*/
     echo "                        $(field workers <<<"$row") worker(s) $(sed -n 's/.*"by_rule":\({[^}]*}\).*/\1/p' <<<"$row")"
   done <<<"$rows"
   if [ -n "$order" ]; then
-    echo "  (c) one stream, 1 worker: $(field records_per_s <<<"$order") records/s, findings by rule $(sed -n 's/.*"by_rule":\({[^}]*}\).*/\1/p' <<<"$order") (replay's order: the same findings expected)"
+    echo "  (c) one stream, 1 worker: $(printf '%.0f' "$(field records_per_s <<<"$order")") records/s, findings by rule $(sed -n 's/.*"by_rule":\({[^}]*}\).*/\1/p' <<<"$order") (replay's order: the same findings expected)"
   fi
   echo "  Workers share these $(nproc) cores with the emulator, which answers every DynamoDB read of every worker in one Python process: N workers cannot go N times as fast here."
 }
