@@ -29,7 +29,8 @@
 // the last key it sent, is saved after every batch of ten in the auditor's state table,
 // and a run with the same options lists from there with StartAfter. An interruption
 // between a send and its save re-sends at most one batch: dropped by SQS within five
-// minutes, and kept from alerting twice by the auditor's finding deduplication after.
+// minutes, and after that kept from alerting twice by the auditor's finding deduplication
+// (its events then add to the open findings' counts a second time).
 //
 // The auditor's side (reading SQS batches of these messages and reporting per-message
 // failures) is in internal/audit; the delivery from the queue to the function is AWS's

@@ -99,7 +99,7 @@ type Result struct {
 // with the same options lists from there (ListObjectsV2's StartAfter). An interruption
 // between a batch and its save re-sends at most that batch: SQS drops the copies sent within
 // its five-minute deduplication window, and the auditor's finding deduplication (its state
-// table) keeps a later copy from alerting twice.
+// table) keeps a later copy from alerting twice (its events count twice in open findings).
 type Backfill struct {
 	S3       S3API
 	SQS      SQSAPI
