@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -211,6 +212,7 @@ func runFleet(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		add(a.account, rc, rs)
 	}
 	f.opts.NamePrefixes = f.prefixes
+	f.opts.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if f.stateTable != "" {
 		sc := cfg.Copy()
 		sc.Region = regions[0]
