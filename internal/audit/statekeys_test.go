@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,4 +44,23 @@ func TestStateKeys(t *testing.T) {
 			t.Errorf("ParseRotationFailureKey(%q) = %q %q %v, want %q %q %v", tt.key, s, e, ok, tt.secret, tt.event, tt.ok)
 		}
 	}
+}
+
+// FuzzStateKeys: whatever the state table holds, the readers never panic, and what they
+// accept is what the engine could have written.
+func FuzzStateKeys(f *testing.F) {
+	f.Add("dbprev|a|b", "a|1700000000")
+	f.Add("dedup|RA-06|p|rotaudit/dev/app|RotationFailed|failed", "")
+	f.Add("dbprev||", "|")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		if p, ok := ParsePreviousUser(key, value); ok {
+			if previousUserKey(p.Pair) != key || (p.User != p.Pair[0] && p.User != p.Pair[1]) || p.Rotated.Unix() <= 0 {
+				t.Fatalf("accepted %q %q as %+v", key, value, p)
+			}
+		}
+		if s, e, ok := ParseRotationFailureKey(key); ok && (s == "" || strings.Contains(s, "|") || (e != "RotationFailed" && e != "RotationAbandoned")) {
+			t.Fatalf("accepted %q as %q %q", key, s, e)
+		}
+		ParseLastLogin(value)
+	})
 }
