@@ -86,9 +86,9 @@ type facts struct {
 }
 
 // newRow takes from DescribeSecret what needs no judgement.
-func newRow(t Target, d *secretsmanager.DescribeSecretOutput) Row {
+func newRow(d *secretsmanager.DescribeSecretOutput) Row {
 	r := Row{
-		Account: t.Account, Region: t.Region, Name: aws.ToString(d.Name), ARN: aws.ToString(d.ARN),
+		Name: aws.ToString(d.Name), ARN: aws.ToString(d.ARN),
 		RotationEnabled: aws.ToBool(d.RotationEnabled), RotationFunction: aws.ToString(d.RotationLambdaARN),
 		Status: OK,
 	}

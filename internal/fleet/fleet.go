@@ -316,21 +316,38 @@ func describe(ctx context.Context, t Target, arn string, o Options) (Row, error)
 	if err != nil {
 		return Row{}, fmt.Errorf("describe %s: %w", arn, err)
 	}
+	row := Judge(ctx, t.SM, d, o)
+	row.Account, row.Region = t.Account, t.Region
+	if o.ReadValues {
+		readValue(ctx, t.SM, arn, &row)
+	}
+	return row, nil
+}
+
+// VersionsAPI is the call Judge makes beyond the description it is given.
+type VersionsAPI interface {
+	ListSecretVersionIds(ctx context.Context, in *secretsmanager.ListSecretVersionIdsInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretVersionIdsOutput, error)
+}
+
+// Judge judges one described secret as the report does (rotation off, overdue, a stale
+// AWSPENDING need a person; never rotated and a rotation in progress are warnings), for
+// `rotaudit fleet` and `rotaudit check` alike. It lists the versions, for their ages, when
+// the description shows AWSPENDING on a version that is not AWSCURRENT, or shows no stages.
+// The row's Account and Region are left for the caller.
+func Judge(ctx context.Context, api VersionsAPI, d *secretsmanager.DescribeSecretOutput, o Options) Row {
+	o.defaults()
 	f := facts{describe: d}
-	if hasPendingApart(d.VersionIdsToStages) {
-		v, err := t.SM.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(arn)})
+	if len(d.VersionIdsToStages) == 0 || hasPendingApart(d.VersionIdsToStages) {
+		v, err := api.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: d.ARN})
 		if err != nil {
 			f.versionsErr = err
 		} else {
 			f.versions = v.Versions
 		}
 	}
-	row := newRow(t, d)
-	if o.ReadValues {
-		readValue(ctx, t.SM, arn, &row)
-	}
+	row := newRow(d)
 	assess(&row, f, o)
-	return row, nil
+	return row
 }
 
 // readValue fills the row's database and user from the secret's AWSCURRENT value. The
