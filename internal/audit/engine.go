@@ -344,7 +344,7 @@ func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, 
 			return e.update(ctx, ev, h, key, window)
 		}
 	}
-	key := "dedup|" + h.rule.ID + "|" + ev.norm + "|" + h.dedup
+	key := DedupKeyPrefix(h.rule.ID) + ev.norm + "|" + h.dedup
 	if rec.Failed() {
 		// Failed attempts gather in a finding of their own, so that the success which
 		// follows them (what the attempts were for) opens a new one rather than becoming
