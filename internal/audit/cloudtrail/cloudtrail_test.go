@@ -94,7 +94,7 @@ func TestPrincipal(t *testing.T) {
 		id   UserIdentity
 		want string
 	}{
-		{"assumed role is its issuer, not the session", UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::1:assumed-role/api/i-123", SessionContext: SessionContext{SessionIssuer{ARN: "arn:aws:iam::1:role/svc/api"}}}, "arn:aws:iam::1:role/svc/api"},
+		{"assumed role is its issuer, not the session", UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::1:assumed-role/api/i-123", SessionContext: SessionContext{SessionIssuer: SessionIssuer{ARN: "arn:aws:iam::1:role/svc/api"}}}, "arn:aws:iam::1:role/svc/api"},
 		{"session without issuer", UserIdentity{Type: "IAMUser", ARN: "arn:aws:sts::1:assumed-role/Admin/user01"}, "arn:aws:iam::1:role/Admin"},
 		{"iam user", UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::1:user/bob"}, "arn:aws:iam::1:user/bob"},
 		{"service event without type", UserIdentity{AccountID: "1", InvokedBy: "secretsmanager.amazonaws.com"}, "secretsmanager.amazonaws.com"},
