@@ -191,6 +191,17 @@ variable "db_logins" {
   }
 }
 
+variable "member_account_ids" {
+  type        = list(string)
+  description = "Member accounts of an organization whose events reach this auditor (modules/org-member, modules/org-central). Set, the configuration names this account (account_id) and these (member_accounts), and the auditor skips records of any other account. Empty: a single-account deployment."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.member_account_ids : can(regex("^[0-9]{12}$", a))])
+    error_message = "member_account_ids must be 12-digit account ids."
+  }
+}
+
 variable "audit_settings" {
   type = object({
     learning_period = optional(string)
