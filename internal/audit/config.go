@@ -314,9 +314,6 @@ func (c *Config) init() error {
 		}
 		c.accounts[a] = true
 	}
-	for a := range c.watchedAccounts {
-		c.accounts[a] = true // the organization's own accounts may share with each other
-	}
 	for _, d := range []struct {
 		name string
 		v    *Duration
