@@ -89,25 +89,36 @@ func evalCrossAccountReader(ctx context.Context, e *Engine, ev *event) error {
 	if found {
 		json.Unmarshal([]byte(raw), &reads) // unreadable: start again
 	}
+	changed := false
 	for a, r := range reads {
 		if now.Unix()-r.T > int64(window/time.Second) {
 			delete(reads, a)
+			changed = true
 		}
 	}
 	for a, s := range seen {
-		reads[a] = accountRead{T: now.Unix(), Secret: s}
+		// A known account's time is written again only once half the window has passed:
+		// a reader's routine reads of its own account cost a read of the entry, not a
+		// write each. Its time then lags its last read by less than half the window, so
+		// two accounts read within half the window of each other are always found.
+		if r, ok := reads[a]; !ok || now.Unix()-r.T >= int64(window/time.Second)/2 {
+			reads[a] = accountRead{T: now.Unix(), Secret: s}
+			changed = true
+		}
 	}
-	b, err := json.Marshal(reads)
-	if err != nil {
-		return err
+	if changed {
+		b, err := json.Marshal(reads)
+		if err != nil {
+			return err
+		}
+		// Two invocations writing one identity's entry at once may lose one account:
+		// that account's next read within the window puts it back.
+		if _, _, err := e.store.Swap(ctx, key, string(b), now, now.Add(window)); err != nil {
+			return err
+		}
 	}
-	// Two invocations writing one identity's entry at once may lose one account: that
-	// account's next read within the window puts it back.
-	if _, _, err := e.store.Swap(ctx, key, string(b), now, now.Add(window)); err != nil {
-		return err
-	}
-	if len(reads) < 2 {
-		return nil
+	if len(reads) < 2 || !changed {
+		return nil // nothing new: a pair already reported stays in its open finding's window
 	}
 	accounts := slices.Sorted(maps.Keys(reads))
 	var res []Resource
