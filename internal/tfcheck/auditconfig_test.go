@@ -52,7 +52,7 @@ func TestGeneratedAuditConfigAcceptedByAuditor(t *testing.T) {
 			}
 			return cty.StringVal(s)
 		}
-		return cty.ObjectVal(map[string]cty.Value{"learning_period": v(learning), "baseline_ttl": v(ttl), "dedup_window": v(dedup)})
+		return cty.ObjectVal(map[string]cty.Value{"learning_period": v(learning), "baseline_ttl": v(ttl), "dedup_window": v(dedup), "cross_account_window": v("")})
 	}
 	// The optional sections at their module defaults: empty lists, db_logins unset.
 	unset := map[string]cty.Value{
@@ -96,8 +96,10 @@ func TestGeneratedAuditConfigAcceptedByAuditor(t *testing.T) {
 		noKeys   []string // top-level keys it must leave out
 	}{
 		{"dev root", with(devRoot, nil), "", nil, []string{"trails", "databases", "vpc_endpoints", "db_logins"}},
-		{"security account of an organization", with(devRoot, map[string]cty.Value{"member_account_ids": strs("222222222222", "333333333333")}),
-			"", []string{"account_id", "member_accounts"}, nil},
+		{"security account of an organization", with(devRoot, map[string]cty.Value{"member_account_ids": strs("222222222222", "333333333333"),
+			"audit_settings": cty.ObjectVal(map[string]cty.Value{"learning_period": cty.NullVal(cty.String), "baseline_ttl": cty.NullVal(cty.String),
+				"dedup_window": cty.NullVal(cty.String), "cross_account_window": cty.StringVal("2h")})}),
+			"", []string{"account_id", "member_accounts", "cross_account_window"}, nil},
 		{"single account names no accounts", with(devRoot, nil), "", nil, []string{"account_id", "member_accounts"}},
 		{"dev root with every optional section", with(devRoot, map[string]cty.Value{
 			"trails": trail, "databases": strs("rotaudit-dev"), "vpc_endpoint_ids": strs("vpce-0123456789abcdef0"),

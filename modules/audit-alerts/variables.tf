@@ -204,11 +204,12 @@ variable "member_account_ids" {
 
 variable "audit_settings" {
   type = object({
-    learning_period = optional(string)
-    baseline_ttl    = optional(string)
-    dedup_window    = optional(string)
+    learning_period      = optional(string)
+    baseline_ttl         = optional(string)
+    dedup_window         = optional(string)
+    cross_account_window = optional(string)
   })
-  description = "Durations of the audit configuration as Go duration strings (\"168h\"); unset keeps the auditor's defaults."
+  description = "Durations of the audit configuration as Go duration strings (\"168h\"); unset keeps the auditor's defaults. cross_account_window is RA-21's, for an organization's auditor."
   default     = {}
 
   validation {
