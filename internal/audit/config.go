@@ -38,7 +38,7 @@ type Config struct {
 	AccountID string `json:"account_id"`
 	// MemberAccounts are the other accounts whose events reach the audit (an organization
 	// trail, EventBridge forwarding). Once AccountID or MemberAccounts is set, a record of
-	// any other account is ignored (Engine.Evaluate returns ErrUnwatchedAccount).
+	// any other account is skipped unevaluated (Engine.Watches; the handler counts them).
 	MemberAccounts []string `json:"member_accounts"`
 	// WatchedSecrets are the database credentials whose use the rules follow.
 	WatchedSecrets []SecretWatch `json:"watched_secrets"`
@@ -84,7 +84,7 @@ type Config struct {
 	// AccessDenied: this many denied Secrets Manager or KMS calls by one principal within Window.
 	AccessDenied Threshold `json:"access_denied"`
 	// CrossAccountWindow: one principal reading watched secrets in two accounts within it
-	// is reported (RA-22; default an hour).
+	// is reported (RA-21; default an hour).
 	CrossAccountWindow Duration `json:"cross_account_window"`
 
 	readers, rotators, deployers, dataAPI map[string]bool
@@ -96,8 +96,9 @@ type Config struct {
 
 // SecretWatch names watched secrets: one ARN, or every secret whose name has a prefix.
 // An ARN entry watches that secret in the ARN's account only. A name_prefix entry watches
-// the prefix in Account when given, and in every watched account when not (older configs,
-// written for one account, have no account and keep meaning their own).
+// the prefix in Account when given, and in every watched account when not: configs written
+// for one account have none and mean the same as before, and an organization names a
+// prefix once for all its accounts.
 type SecretWatch struct {
 	ARN        string `json:"arn,omitempty"`
 	NamePrefix string `json:"name_prefix,omitempty"`
