@@ -34,7 +34,7 @@ func evalRotationHealth(ctx context.Context, e *Engine, ev *event) error {
 			id = ids[0]
 		}
 	}
-	name, watched := e.cfg.watched(id)
+	name, watched := e.cfg.watched(ownAccount(ev.rec), id)
 	if watched && e.cfg.DBLogins.enabled() {
 		if err := e.noteRotation(ctx, rec); err != nil {
 			return err
