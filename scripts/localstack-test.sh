@@ -30,6 +30,7 @@ stack up
 # The environment of this stack only: make test ran the moto stack's before.
 eval "$(stack env)"
 export ROTAUDIT_REQUIRE_STACK=1 # integration tests fail, not skip, when the stack is missing
+"$ROOT/scripts/install-chromium.sh" >/dev/null # the fleet page's browser test (internal/fleet)
 
 say "go test (unit and integration) against $ROTAUDIT_AWS_EMULATOR on $AWS_ENDPOINT_URL, DynamoDB on ${AWS_ENDPOINT_URL_DYNAMODB:-the same endpoint}, PostgreSQL 127.0.0.1:$PG_PORT"
 t0=$SECONDS

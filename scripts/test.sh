@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: every suite, each a step that runs whatever happened in the ones before, so one
 # failure never hides the others:
-#   the local stack (started when it is not running), go vet, go test ./... on it (moto),
+#   the local stack (started when it is not running), go vet, Chromium (installed on first use,
+#   for the fleet page's browser test), go test ./... on it (moto),
 #   the deployment end to end on a fresh moto (scripts/e2e.sh), the suite again on LocalStack
 #   (scripts/localstack-test.sh), the rotation suites on the other PostgreSQL majors
 #   (scripts/pg-majors.sh), then the Terraform checks (scripts/tf-check.sh).
@@ -145,6 +146,11 @@ needs_stack() {
     say "[$1] not run: the local stack did not start"
   fi
 }
+
+# The fleet page's test loads it in headless Chromium (internal/fleet); with
+# ROTAUDIT_REQUIRE_STACK set it fails rather than skips when the browser is missing.
+install_chromium() { "$ROOT/scripts/install-chromium.sh" >/dev/null; }
+step "chromium for the fleet page's test" install_chromium
 
 # shellcheck disable=SC2086 # a list of packages
 needs_stack "go test on moto" go test -count=1 -timeout 40m ${ROTAUDIT_TEST_PKGS:-./...}

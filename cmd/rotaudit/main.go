@@ -1,5 +1,6 @@
 // Command rotaudit is the operator's tool: it rotates secrets the way Secrets Manager does,
-// checks that a rotation would succeed, and replays CloudTrail logs through the audit rules.
+// checks that a rotation would succeed, reports on every managed secret of a fleet, and
+// replays CloudTrail logs through the audit rules.
 package main
 
 import (
@@ -36,6 +37,7 @@ func commands() map[string]command {
 		"doctor": doctorCommand(),
 		"check":  checkCommand(),
 		"cost":   costCommand(),
+		"fleet":  fleetCommand(),
 	}
 }
 
@@ -43,13 +45,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	if err != nil && !errors.Is(err, errUsage) {
+		fmt.Fprintln(os.Stderr, "rotaudit:", err)
+	}
+	os.Exit(exitCode(err))
+}
+
+// exitCode is the exit status of run's error: 0 for none, 2 for a usage error (already
+// explained), an exitStatus's own code, else 1.
+func exitCode(err error) int {
+	var status *exitStatus
 	switch {
 	case err == nil:
+		return 0
 	case errors.Is(err, errUsage):
-		os.Exit(2)
+		return 2
+	case errors.As(err, &status):
+		return status.code
 	default:
-		fmt.Fprintln(os.Stderr, "rotaudit:", err)
-		os.Exit(1)
+		return 1
 	}
 }
 

@@ -15,7 +15,7 @@ func TestHelpExitsZero(t *testing.T) {
 	for _, cmd := range [][]string{
 		{}, {"db"}, {"db", "setup"}, {"db", "setup", "--master-secret", "x"}, {"db", "show"},
 		{"audit"}, {"audit", "replay"}, {"audit", "incident"},
-		{"rotate"}, {"doctor"},
+		{"rotate"}, {"doctor"}, {"fleet"}, {"fleet", "--format", "html"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			args := append(append([]string{}, cmd...), h)

@@ -72,7 +72,7 @@ func (h *Handler) backfill(ctx context.Context, b *sqsBatch, sum *Summary) {
 		}
 	}
 	h.Log.InfoContext(ctx, "invocation done", "messages", len(b.Records), "failed_messages", len(sum.BatchItemFailures),
-		"records", sum.Records, "findings", sum.Findings, "updates", sum.Updates, "malformed", sum.Malformed, "files", sum.Files)
+		"records", sum.Records, "findings", sum.Findings, "updates", sum.Updates, "malformed", sum.Malformed, "files", sum.Files, "unwatched", sum.Unwatched)
 }
 
 // add counts what another invocation's summary counted.
@@ -84,4 +84,5 @@ func (s *Summary) add(o Summary) {
 	s.Files += o.Files
 	s.Audited += o.Audited
 	s.Delivered += o.Delivered
+	s.Unwatched += o.Unwatched
 }

@@ -32,6 +32,14 @@ var ErrConfig = errors.New("invalid audit configuration")
 // Config is the audit configuration document (JSON, snake_case keys). Principals are IAM
 // ARNs; a role matches whatever its path and whichever session uses it.
 type Config struct {
+	// AccountID is the account the audit runs in (the security account of an
+	// organization). With MemberAccounts it makes the set of watched accounts; both empty
+	// is the single-account deployment, which audits whatever its own trail delivers.
+	AccountID string `json:"account_id"`
+	// MemberAccounts are the other accounts whose events reach the audit (an organization
+	// trail, EventBridge forwarding). Once AccountID or MemberAccounts is set, a record of
+	// any other account is skipped unevaluated (Engine.Watches; the handler counts them).
+	MemberAccounts []string `json:"member_accounts"`
 	// WatchedSecrets are the database credentials whose use the rules follow.
 	WatchedSecrets []SecretWatch `json:"watched_secrets"`
 	// KMSKeys are the ARNs of the keys that encrypt the watched secrets.
@@ -75,16 +83,28 @@ type Config struct {
 	Enumeration Threshold `json:"enumeration"`
 	// AccessDenied: this many denied Secrets Manager or KMS calls by one principal within Window.
 	AccessDenied Threshold `json:"access_denied"`
+	// CrossAccountWindow: one principal reading watched secrets in two accounts within it
+	// is reported (RA-21; default an hour).
+	CrossAccountWindow Duration `json:"cross_account_window"`
 
 	readers, rotators, deployers, dataAPI map[string]bool
 	networks                              []netip.Prefix
 	accounts                              map[string]bool
+	// watchedAccounts is AccountID and MemberAccounts; empty: single-account mode.
+	watchedAccounts map[string]bool
 }
 
 // SecretWatch names watched secrets: one ARN, or every secret whose name has a prefix.
+// An ARN entry watches that secret in the ARN's account only. A name_prefix entry watches
+// the prefix in Account when given, and in every watched account when not: configs written
+// for one account have none and mean the same as before, and an organization names a
+// prefix once for all its accounts.
 type SecretWatch struct {
 	ARN        string `json:"arn,omitempty"`
 	NamePrefix string `json:"name_prefix,omitempty"`
+	Account    string `json:"account,omitempty"`
+
+	account string // the ARN's account or Account
 }
 
 // ECSConfig names what rule RA-10 watches in ECS.
@@ -157,15 +177,16 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()
 
 // Defaults for fields the document leaves out.
 const (
-	DefaultLearningPeriod    = 7 * 24 * time.Hour
-	DefaultBaselineTTL       = 90 * 24 * time.Hour
-	DefaultDedupWindow       = time.Hour
-	DefaultEnumerationCount  = 5
-	DefaultEnumerationWindow = 10 * time.Minute
-	DefaultDeniedCount       = 5
-	DefaultDeniedWindow      = 5 * time.Minute
-	DefaultAdminWindow       = 15 * time.Minute
-	DefaultStaleAfter        = 24 * time.Hour
+	DefaultLearningPeriod     = 7 * 24 * time.Hour
+	DefaultBaselineTTL        = 90 * 24 * time.Hour
+	DefaultDedupWindow        = time.Hour
+	DefaultEnumerationCount   = 5
+	DefaultEnumerationWindow  = 10 * time.Minute
+	DefaultDeniedCount        = 5
+	DefaultDeniedWindow       = 5 * time.Minute
+	DefaultAdminWindow        = 15 * time.Minute
+	DefaultStaleAfter         = 24 * time.Hour
+	DefaultCrossAccountWindow = time.Hour
 )
 
 // ParseConfig reads and validates a configuration document. Unknown fields are errors, so
@@ -194,13 +215,41 @@ func (c *Config) init() error {
 	if len(c.WatchedSecrets) == 0 {
 		return bad("watched_secrets", "list at least one secret (arn or name_prefix)")
 	}
-	for i, w := range c.WatchedSecrets {
+	c.watchedAccounts = map[string]bool{}
+	if c.AccountID != "" {
+		if !isAccountID(c.AccountID) {
+			return bad("account_id", "%q is not a 12-digit account id", c.AccountID)
+		}
+		c.watchedAccounts[c.AccountID] = true
+	}
+	for i, a := range c.MemberAccounts {
+		if !isAccountID(a) {
+			return bad(fmt.Sprintf("member_accounts[%d]", i), "%q is not a 12-digit account id", a)
+		}
+		c.watchedAccounts[a] = true
+	}
+	if len(c.MemberAccounts) > 0 && c.AccountID == "" {
+		return bad("account_id", "set the audit's own account id when member_accounts is set")
+	}
+	for i := range c.WatchedSecrets {
+		w := &c.WatchedSecrets[i]
 		f := fmt.Sprintf("watched_secrets[%d]", i)
 		switch {
 		case (w.ARN == "") == (w.NamePrefix == ""):
 			return bad(f, "give exactly one of arn and name_prefix")
 		case w.ARN != "" && !strings.HasPrefix(w.ARN, "arn:") || w.ARN != "" && !strings.Contains(w.ARN, ":secret:"):
 			return bad(f+".arn", "%q is not a Secrets Manager secret ARN", w.ARN)
+		case w.Account != "" && !isAccountID(w.Account):
+			return bad(f+".account", "%q is not a 12-digit account id", w.Account)
+		case w.ARN != "" && w.Account != "" && cloudtrail.ARNAccount(w.ARN) != w.Account:
+			return bad(f+".account", "%q is not the account of the ARN %q; leave it out for an ARN", w.Account, w.ARN)
+		}
+		w.account = w.Account
+		if w.ARN != "" {
+			w.account = cloudtrail.ARNAccount(w.ARN)
+		}
+		if w.account != "" && len(c.watchedAccounts) > 0 && !c.watchedAccounts[w.account] {
+			return bad(f, "account %s is neither account_id nor one of member_accounts", w.account)
 		}
 	}
 	for i, k := range c.KMSKeys {
@@ -278,6 +327,7 @@ func (c *Config) init() error {
 		{"db_logins.failure_burst.window", &c.DBLogins.FailureBurst.Window, DefaultDeniedWindow},
 		{"db_logins.admin_window", &c.DBLogins.AdminWindow, DefaultAdminWindow},
 		{"db_logins.stale_after", &c.DBLogins.StaleAfter, DefaultStaleAfter},
+		{"cross_account_window", &c.CrossAccountWindow, DefaultCrossAccountWindow},
 	} {
 		if d.v.Duration < 0 {
 			return bad(d.name, "must not be negative")
@@ -311,6 +361,25 @@ func (c *Config) init() error {
 		return bad("access_denied.count", "must be at least 1, got %d", c.AccessDenied.Count)
 	}
 	return nil
+}
+
+// watchesAccount reports whether records of acct are audited: every account in
+// single-account mode, else the own and member accounts. A record naming no account at
+// all (some service events) is audited.
+func (c *Config) watchesAccount(acct string) bool {
+	return len(c.watchedAccounts) == 0 || acct == "" || c.watchedAccounts[acct]
+}
+
+// scoped qualifies a state key's name (a secret's) with the account it lives in, so that
+// the same name in two accounts never shares a baseline, a count or a dedup key. The
+// audit's own account, and every account in single-account mode, keep the bare name: the
+// state a single-account deployment already holds stays valid when it becomes the
+// organization's.
+func (c *Config) scoped(acct, name string) string {
+	if acct == "" || acct == c.AccountID || len(c.watchedAccounts) == 0 {
+		return name
+	}
+	return acct + "/" + name
 }
 
 func principalSet(field string, arns []string) (map[string]bool, error) {
@@ -403,7 +472,7 @@ func checkDurations(doc []byte) error {
 		}
 		return nil
 	}
-	for _, f := range []string{"learning_period", "baseline_ttl", "dedup_window"} {
+	for _, f := range []string{"learning_period", "baseline_ttl", "dedup_window", "cross_account_window"} {
 		if err := check(f, top[f]); err != nil {
 			return err
 		}

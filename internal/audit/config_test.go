@@ -25,6 +25,13 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		{"threshold too low", `{"watched_secrets":[{"name_prefix":"x"}],"enumeration":{"count":1}}`, "enumeration.count"},
 		{"unknown field", `{"watched_secrets":[{"name_prefix":"x"}],"reader":[]}`, `"reader"`},
 		{"not json", `watched`, "invalid character"},
+		{"bad own account", `{"watched_secrets":[{"name_prefix":"x"}],"account_id":"12345678901a"}`, "account_id"},
+		{"bad member account", `{"account_id":"111122223333","watched_secrets":[{"name_prefix":"x"}],"member_accounts":["4444"]}`, "member_accounts[0]"},
+		{"members without own account", `{"watched_secrets":[{"name_prefix":"x"}],"member_accounts":["444455556666"]}`, "account_id"},
+		{"bad watch account", `{"watched_secrets":[{"name_prefix":"x","account":"x"}]}`, "watched_secrets[0].account"},
+		{"watch account not the arn's", `{"watched_secrets":[{"arn":"arn:aws:secretsmanager:r:111122223333:secret:x","account":"444455556666"}]}`, "watched_secrets[0].account"},
+		{"watch in unwatched account", `{"account_id":"111122223333","watched_secrets":[{"name_prefix":"x","account":"444455556666"}]}`, "watched_secrets[0]"},
+		{"bad cross-account window", `{"watched_secrets":[{"name_prefix":"x"}],"cross_account_window":"soon"}`, "cross_account_window"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,6 +57,43 @@ func TestParseConfigDefaults(t *testing.T) {
 	c, err = ParseConfig([]byte(`{"watched_secrets":[{"name_prefix":"x"}],"learning_period":"0s"}`))
 	if err != nil || c.LearningPeriod.Duration != 0 {
 		t.Errorf("explicit 0s learning period: %v %v", c.LearningPeriod, err)
+	}
+}
+
+// TestAccounts: once the own and member accounts are configured, records of other accounts
+// are not audited, a secret is watched in the account its entry names, and state keys of a
+// member's secrets carry the account (the own account's keep the bare name, as a
+// single-account deployment wrote them).
+func TestAccounts(t *testing.T) {
+	const own, member, other = "111122223333", "444455556666", "777788889999"
+	c, err := ParseConfig([]byte(`{"account_id":"` + own + `","member_accounts":["` + member + `"],
+		"watched_secrets":[{"name_prefix":"rotaudit/prod/"},{"name_prefix":"billing/","account":"` + member + `"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for acct, want := range map[string]bool{own: true, member: true, other: false, "": true} {
+		if got := c.watchesAccount(acct); got != want {
+			t.Errorf("watchesAccount(%q) = %v, want %v", acct, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		acct, id, name string
+		ok             bool
+	}{
+		{own, "rotaudit/prod/app", "rotaudit/prod/app", true},
+		{member, "rotaudit/prod/app", member + "/rotaudit/prod/app", true},
+		{own, "arn:aws:secretsmanager:eu-west-1:" + member + ":secret:rotaudit/prod/app-AbCdEf", member + "/rotaudit/prod/app", true},
+		{member, "billing/db", member + "/billing/db", true},
+		{own, "billing/db", "billing/db", false},
+	} {
+		name, ok := c.watched(tc.acct, tc.id)
+		if name != tc.name || ok != tc.ok {
+			t.Errorf("watched(%s, %s) = %q, %v; want %q, %v", tc.acct, tc.id, name, ok, tc.name, tc.ok)
+		}
+	}
+	single := testConfig(t)
+	if !single.watchesAccount(other) || single.scoped(other, "x") != "x" {
+		t.Errorf("a config with no accounts audits every account under the bare names")
 	}
 }
 
@@ -106,8 +150,10 @@ func TestWatchedSecretSpellings(t *testing.T) {
 		"rotaudit/prod/application":  false,
 		"rotaudit/dev/app":           false,
 		"":                           false,
+		// The same name in another account is another secret.
+		"arn:aws:secretsmanager:eu-west-1:444455556666:secret:rotaudit/prod/app-AbCdEf": false,
 	} {
-		if _, got := c.watched(id); got != want {
+		if _, got := c.watched("111122223333", id); got != want {
 			t.Errorf("watched(%q) = %v, want %v", id, got, want)
 		}
 	}

@@ -240,8 +240,20 @@ func (e *Engine) Evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Findin
 	return fs, err
 }
 
+// Watches reports whether rec belongs to a watched account (Config.AccountID and
+// MemberAccounts; every account when neither is set). The account is the one the call
+// was made in (recipientAccountId), or the caller's when the record names none. Records
+// of other accounts are skipped, never evaluated: an organization trail delivers every
+// member's, and an account nobody configured has no allow-lists to judge it by.
+func (e *Engine) Watches(rec *cloudtrail.Record) bool {
+	return e.cfg.watchesAccount(ownAccount(rec))
+}
+
 // evaluate is Evaluate that also reports whether any rule looked at rec.
 func (e *Engine) evaluate(ctx context.Context, rec *cloudtrail.Record) ([]Finding, bool, error) {
+	if !e.Watches(rec) {
+		return nil, false, nil
+	}
 	p := e.plan(rec.EventSource, rec.EventName)
 	rules, relevant := p.rules, p.relevant
 	if rec.ErrorCode != "" {
@@ -344,7 +356,7 @@ func (e *Engine) record(ctx context.Context, ev *event, h *hit) (Finding, bool, 
 			return e.update(ctx, ev, h, key, window)
 		}
 	}
-	key := "dedup|" + h.rule.ID + "|" + ev.norm + "|" + h.dedup
+	key := DedupKeyPrefix(h.rule.ID) + ev.norm + "|" + h.dedup
 	if rec.Failed() {
 		// Failed attempts gather in a finding of their own, so that the success which
 		// follows them (what the attempts were for) opens a new one rather than becoming

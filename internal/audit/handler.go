@@ -37,6 +37,9 @@ type Summary struct {
 	// EventBridge patterns would deliver to the Lambda live: what its invocations and
 	// state writes are paid per.
 	Delivered int `json:"delivered"`
+	// Unwatched counts the records of accounts the configuration does not watch (an
+	// organization trail delivers every member's), skipped without evaluation.
+	Unwatched int `json:"unwatched,omitempty"`
 	// BatchItemFailures lists the messages of an SQS batch of backfill messages that were
 	// not processed: the event source mapping (ReportBatchItemFailures) returns only
 	// these to the queue.
@@ -90,7 +93,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, err
 			return sum, err
 		}
 	}
-	h.Log.InfoContext(ctx, "invocation done", "records", sum.Records, "findings", sum.Findings, "updates", sum.Updates, "malformed", sum.Malformed, "files", sum.Files)
+	h.Log.InfoContext(ctx, "invocation done", "records", sum.Records, "findings", sum.Findings, "updates", sum.Updates, "malformed", sum.Malformed, "files", sum.Files, "unwatched", sum.Unwatched)
 	return sum, nil
 }
 
@@ -125,6 +128,10 @@ func (h *Handler) login(ctx context.Context, l *pglog.Login, sum *Summary) error
 }
 
 func (h *Handler) evaluate(ctx context.Context, rec *cloudtrail.Record, sum *Summary) error {
+	if !h.Engine.Watches(rec) {
+		sum.Unwatched++
+		return nil
+	}
 	findings, audited, err := h.Engine.evaluate(ctx, rec)
 	if audited {
 		sum.Audited++

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/cloudtrail"
@@ -40,7 +39,7 @@ func (e *Engine) EvaluateLogin(ctx context.Context, l *pglog.Login) ([]Finding, 
 		// The last login of each watched user tells, at the next rotation, which user of a
 		// pair the clients were using (DB-06).
 		if slices.Contains(e.cfg.DBLogins.Users, l.User) {
-			if _, _, err := e.store.Swap(ctx, "dblast|"+l.User, strconv.FormatInt(l.Time.Unix(), 10), l.Time, l.Time.Add(e.cfg.BaselineTTL.Duration)); err != nil {
+			if _, _, err := e.store.Swap(ctx, LastLoginKey(l.User), lastLoginValue(l.Time), l.Time, l.Time.Add(e.cfg.BaselineTTL.Duration)); err != nil {
 				return nil, err
 			}
 		}
@@ -108,16 +107,16 @@ func (e *Engine) noteRotation(ctx context.Context, rec *cloudtrail.Record) error
 		for _, pair := range e.cfg.DBLogins.AlternatingPairs {
 			prev, last := "", int64(0)
 			for _, u := range pair {
-				v, found, err := e.store.Get(ctx, "dblast|"+u, rec.Time)
+				v, found, err := e.store.Get(ctx, LastLoginKey(u), rec.Time)
 				if err != nil {
 					return err
 				}
-				if t, _ := strconv.ParseInt(v, 10, 64); found && t > last {
-					prev, last = u, t
+				if t, ok := ParseLastLogin(v); found && ok && t.Unix() > last {
+					prev, last = u, t.Unix()
 				}
 			}
 			if prev != "" {
-				if _, _, err := e.store.Swap(ctx, "dbprev|"+pair[0]+"|"+pair[1], prev+"|"+strconv.FormatInt(rec.Time.Unix(), 10), rec.Time, rec.Time.Add(e.cfg.BaselineTTL.Duration)); err != nil {
+				if _, _, err := e.store.Swap(ctx, previousUserKey(pair), previousUserValue(prev, rec.Time), rec.Time, rec.Time.Add(e.cfg.BaselineTTL.Duration)); err != nil {
 					return err
 				}
 			}

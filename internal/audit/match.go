@@ -31,21 +31,30 @@ func isAlnum(s string) bool {
 	return true
 }
 
-// watched reports whether a secret id names a watched secret, and returns its name.
-func (c *Config) watched(id string) (string, bool) {
+// watched reports whether a secret id, read in account acct (the record's recipient),
+// names a watched secret, and returns its name as state keys use it (scoped to its
+// account). The secret's account is its ARN's when id is one, else acct; an entry for
+// another account does not match, whatever the name.
+func (c *Config) watched(acct, id string) (string, bool) {
 	if id == "" {
 		return "", false
 	}
 	name := secretName(id)
+	if a := cloudtrail.ARNAccount(id); a != "" {
+		acct = a
+	}
 	for _, w := range c.WatchedSecrets {
+		if w.account != "" && acct != "" && w.account != acct {
+			continue
+		}
 		switch {
 		case w.ARN != "" && (id == w.ARN || name == secretName(w.ARN)):
-			return name, true
+			return c.scoped(acct, name), true
 		case w.NamePrefix != "" && strings.HasPrefix(name, w.NamePrefix):
-			return name, true
+			return c.scoped(acct, name), true
 		}
 	}
-	return name, false
+	return c.scoped(acct, name), false
 }
 
 // watchedKey reports whether a key id, key ARN or grant resource names a watched key.

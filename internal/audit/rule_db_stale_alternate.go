@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rotaudit/rotaudit/internal/audit/pglog"
@@ -30,18 +29,17 @@ func evalDBStaleAlternate(ctx context.Context, e *Engine, ev *event, l *pglog.Lo
 		if l.User != pair[0] && l.User != pair[1] {
 			continue
 		}
-		v, found, err := e.store.Get(ctx, "dbprev|"+pair[0]+"|"+pair[1], l.Time)
+		v, found, err := e.store.Get(ctx, previousUserKey(pair), l.Time)
 		if err != nil || !found {
 			return err
 		}
-		prev, at, _ := strings.Cut(v, "|")
-		t, _ := strconv.ParseInt(at, 10, 64)
-		rotated := time.Unix(t, 0).UTC()
-		if prev != l.User || l.Time.Sub(rotated) < d.StaleAfter.Duration {
+		p, ok := ParsePreviousUser(previousUserKey(pair), v)
+		rotated := p.Rotated
+		if !ok || p.User != l.User || l.Time.Sub(rotated) < d.StaleAfter.Duration {
 			return nil
 		}
 		ev.add(hit{
-			severity: Medium, dedup: l.User + "|" + l.Host + "|" + at,
+			severity: Medium, dedup: l.User + "|" + l.Host + "|" + strconv.FormatInt(rotated.Unix(), 10),
 			title:     fmt.Sprintf("%s still used from %s %s after rotation", l.User, l.Host, l.Time.Sub(rotated).Round(time.Minute)),
 			desc:      fmt.Sprintf("The rotation of %s made the other user of the pair %v current, but a client at %s still logs in as %s: it never refreshed its secret and the next rotation will lock it out.", rotated.Format(time.RFC3339), pair, l.Host, l.User),
 			resources: dbResource(l),

@@ -40,7 +40,7 @@ func evalEnumeration(ctx context.Context, e *Engine, ev *event) error {
 	for _, id := range secretIDs(rec, p) {
 		// Only the watched secrets count: reads of others are not this audit's concern,
 		// and counting them made every busy application look like a harvester.
-		name, ok := e.cfg.watched(id)
+		name, ok := e.cfg.watched(ownAccount(ev.rec), id)
 		if !ok {
 			continue
 		}

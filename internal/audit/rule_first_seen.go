@@ -29,7 +29,7 @@ func evalFirstSeen(ctx context.Context, e *Engine, ev *event) error {
 	expires := rec.Time.Add(e.cfg.BaselineTTL.Duration)
 	var own *baseline // the principal's networks and tools across secrets, loaded once
 	for _, id := range secretIDs(rec, p) {
-		name, ok := e.cfg.watched(id)
+		name, ok := e.cfg.watched(ownAccount(ev.rec), id)
 		if !ok {
 			continue
 		}

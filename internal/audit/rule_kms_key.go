@@ -132,7 +132,7 @@ func evalDecrypt(e *Engine, ev *event) error {
 	if !decodeKMSParams(rec.RequestParameters, &p) {
 		return nil
 	}
-	name, ok := e.cfg.watched(p.EncryptionContext["SecretARN"])
+	name, ok := e.cfg.watched(ownAccount(ev.rec), p.EncryptionContext["SecretARN"])
 	if !ok {
 		return nil
 	}

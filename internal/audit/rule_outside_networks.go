@@ -52,7 +52,7 @@ func evalOutsideNetworks(_ context.Context, e *Engine, ev *event) error {
 		return nil
 	}
 	for _, id := range secretIDs(rec, ev.secret()) {
-		name, ok := cfg.watched(id)
+		name, ok := cfg.watched(ownAccount(ev.rec), id)
 		if !ok {
 			continue
 		}

@@ -5,10 +5,13 @@ import (
 	"fmt"
 )
 
+// RotationHealthRuleID is RA-06's id, the rule whose open findings `rotaudit fleet` reads.
+const RotationHealthRuleID = "RA-06"
+
 // ruleRotationHealth is RA-06: failed rotations, and the history the DB-xx rules read.
 func ruleRotationHealth() *Rule {
 	return &Rule{
-		ID: "RA-06", Name: "Rotation failed or abandoned",
+		ID: RotationHealthRuleID, Name: "Rotation failed or abandoned",
 		Rationale: "A failed rotation leaves the old password in use past its lifetime and can leave " +
 			"AWSPENDING behind, blocking the next rotation. Secrets Manager reports it only as a service " +
 			"event, which nobody reads unless something alerts on it.",
@@ -31,7 +34,7 @@ func evalRotationHealth(ctx context.Context, e *Engine, ev *event) error {
 			id = ids[0]
 		}
 	}
-	name, watched := e.cfg.watched(id)
+	name, watched := e.cfg.watched(ownAccount(ev.rec), id)
 	if watched && e.cfg.DBLogins.enabled() {
 		if err := e.noteRotation(ctx, rec); err != nil {
 			return err

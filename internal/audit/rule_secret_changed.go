@@ -41,7 +41,7 @@ func evalSecretChanged(_ context.Context, e *Engine, ev *event) error {
 	// The deployer is spared only through Terraform; by any other tool it is anyone.
 	rotator, deployer := e.cfg.isRotator(ev.norm), e.routineDeploy(ev)
 	for _, id := range secretIDs(rec, p) {
-		name, ok := e.cfg.watched(id)
+		name, ok := e.cfg.watched(ownAccount(ev.rec), id)
 		if !ok {
 			continue
 		}

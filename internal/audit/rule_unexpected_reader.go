@@ -31,7 +31,7 @@ func evalUnexpectedReader(_ context.Context, e *Engine, ev *event) error {
 	}
 	p := ev.secret()
 	for _, id := range secretIDs(ev.rec, p) {
-		name, ok := e.cfg.watched(id)
+		name, ok := e.cfg.watched(ownAccount(ev.rec), id)
 		if !ok {
 			continue
 		}

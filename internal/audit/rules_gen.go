@@ -6,6 +6,7 @@ package audit
 // rule_*.go file.
 func allRules() []*Rule {
 	return []*Rule{
+		ruleCrossAccountReader(),
 		ruleDatabaseBypass(),
 		ruleDatabaseOpenToWorld(),
 		ruleDBAdminOutsideRotation(),

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/rotaudit/rotaudit/internal/fleet"
 )
 
 // Deployment is what an environment's Terraform outputs say it made.
@@ -226,49 +227,30 @@ func Run(ctx context.Context, c Clients, d Deployment, o Options) []Check {
 }
 
 // checkSecret checks one secret: it exists, rotates through one of the environment's
-// rotators, is not overdue, and has no rotation left half-way.
+// rotators, and passes the judgement `rotaudit fleet` makes of every managed secret
+// (fleet.Judge: rotation on, not overdue, no rotation left half-way).
 func checkSecret(ctx context.Context, c Clients, arn string, rotators map[string]bool, o Options) []Check {
 	name := "secret " + arn
 	d, err := c.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(arn)})
 	if err != nil {
 		return []Check{{name, Fail, err.Error()}}
 	}
+	row := fleet.Judge(ctx, c.SM, d, fleet.Options{Now: o.Now, StalePending: o.StalePending})
+	status := map[fleet.Status]string{fleet.OK: OK, fleet.Warn: Warn, fleet.Fail: Fail}[row.Status]
 	var problems []string
-	status := OK
-	fail := func(format string, a ...any) {
+	if fn := row.RotationFunction; row.RotationEnabled && len(rotators) > 0 && !rotators[fn] {
 		status = Fail
-		problems = append(problems, fmt.Sprintf(format, a...))
+		problems = append(problems, fmt.Sprintf("rotates through %s, not one of this environment's rotators", fn))
 	}
-	if !aws.ToBool(d.RotationEnabled) {
-		fail("rotation is off")
-	} else if fn := aws.ToString(d.RotationLambdaARN); len(rotators) > 0 && !rotators[fn] {
-		fail("rotates through %s, not one of this environment's rotators", fn)
+	detail := "never rotated"
+	if row.LastRotated != nil {
+		detail = "last rotated " + row.LastRotated.Format(time.RFC3339)
 	}
-	if next := aws.ToTime(d.NextRotationDate); !next.IsZero() && o.Now.Sub(next) > 24*time.Hour {
-		fail("rotation overdue since %s", next.Format(time.RFC3339))
-	}
-	versions, err := c.SM.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(arn)})
-	if err != nil {
-		fail("list versions: %v", err)
-	} else {
-		for _, v := range versions.Versions {
-			if !slices.Contains(v.VersionStages, "AWSPENDING") || slices.Contains(v.VersionStages, "AWSCURRENT") {
-				continue
-			}
-			if age := o.Now.Sub(aws.ToTime(v.CreatedDate)); age > o.StalePending {
-				fail("version %s has held AWSPENDING for %s: its rotation failed (see the rotator's log), then retry it with `rotaudit rotate --secret-id %s` or clear the label", aws.ToString(v.VersionId), age.Round(time.Minute), arn)
-			} else {
-				problems = append(problems, "a rotation is in progress")
-			}
+	for _, r := range row.Reasons {
+		if r != "never rotated" { // said already
+			problems = append(problems, r)
 		}
 	}
-	last := "never rotated"
-	if t := aws.ToTime(d.LastRotatedDate); !t.IsZero() {
-		last = "last rotated " + t.UTC().Format(time.RFC3339)
-	} else if status == OK {
-		status = Warn
-	}
-	detail := last
 	if len(problems) > 0 {
 		detail += "; " + strings.Join(problems, "; ")
 	}

@@ -126,6 +126,7 @@ type outputs struct {
 	AlertQueueURL      string            `json:"alert_queue_url"`
 	TrailBucketName    string            `json:"trail_bucket_name"`
 	DBLogGroupNames    []string          `json:"db_log_group_names"`
+	StateTableName     string            `json:"state_table_name"`
 }
 
 func TestDeployment(t *testing.T) {
@@ -346,6 +347,9 @@ func TestDeployment(t *testing.T) {
 
 	p.run("rotaudit check of the deployment", func() {
 		checkDeployment(t, cfg, rawOutputs)
+	})
+	p.run("rotaudit fleet of the deployment", func() {
+		fleetOfDeployment(t, cfg, out, out.StateTableName)
 	})
 	p.run("terraform destroy", func() {
 		api.Stop()

@@ -52,15 +52,16 @@ func TestGeneratedAuditConfigAcceptedByAuditor(t *testing.T) {
 			}
 			return cty.StringVal(s)
 		}
-		return cty.ObjectVal(map[string]cty.Value{"learning_period": v(learning), "baseline_ttl": v(ttl), "dedup_window": v(dedup)})
+		return cty.ObjectVal(map[string]cty.Value{"learning_period": v(learning), "baseline_ttl": v(ttl), "dedup_window": v(dedup), "cross_account_window": v("")})
 	}
 	// The optional sections at their module defaults: empty lists, db_logins unset.
 	unset := map[string]cty.Value{
-		"trails":           cty.ListValEmpty(cty.Object(map[string]cty.Type{"arn": cty.String, "bucket": cty.String})),
-		"databases":        strs(),
-		"vpc_endpoint_ids": strs(),
-		"ecs_registries":   strs(),
-		"db_logins":        dbLogins(nil),
+		"trails":             cty.ListValEmpty(cty.Object(map[string]cty.Type{"arn": cty.String, "bucket": cty.String})),
+		"databases":          strs(),
+		"vpc_endpoint_ids":   strs(),
+		"ecs_registries":     strs(),
+		"db_logins":          dbLogins(nil),
+		"member_account_ids": strs(),
 	}
 	with := func(base map[string]cty.Value, extra map[string]cty.Value) map[string]cty.Value {
 		out := map[string]cty.Value{}
@@ -95,6 +96,11 @@ func TestGeneratedAuditConfigAcceptedByAuditor(t *testing.T) {
 		noKeys   []string // top-level keys it must leave out
 	}{
 		{"dev root", with(devRoot, nil), "", nil, []string{"trails", "databases", "vpc_endpoints", "db_logins"}},
+		{"security account of an organization", with(devRoot, map[string]cty.Value{"member_account_ids": strs("222222222222", "333333333333"),
+			"audit_settings": cty.ObjectVal(map[string]cty.Value{"learning_period": cty.NullVal(cty.String), "baseline_ttl": cty.NullVal(cty.String),
+				"dedup_window": cty.NullVal(cty.String), "cross_account_window": cty.StringVal("2h")})}),
+			"", []string{"account_id", "member_accounts", "cross_account_window"}, nil},
+		{"single account names no accounts", with(devRoot, nil), "", nil, []string{"account_id", "member_accounts"}},
 		{"dev root with every optional section", with(devRoot, map[string]cty.Value{
 			"trails": trail, "databases": strs("rotaudit-dev"), "vpc_endpoint_ids": strs("vpce-0123456789abcdef0"),
 			"ecs_registries": strs("111111111111.dkr.ecr.eu-west-1.amazonaws.com/rotaudit-dev/rates-api:"),
@@ -125,7 +131,7 @@ func TestGeneratedAuditConfigAcceptedByAuditor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := &hcl.EvalContext{
-				Variables: map[string]cty.Value{"var": cty.ObjectVal(tt.vars)},
+				Variables: map[string]cty.Value{"var": cty.ObjectVal(tt.vars), "local": cty.ObjectVal(map[string]cty.Value{"account_id": cty.StringVal("111111111111")})},
 				Functions: map[string]function.Function{"jsonencode": stdlib.JSONEncodeFunc, "merge": stdlib.MergeFunc, "length": tfLength},
 			}
 			v, diags := expr.Value(ctx)

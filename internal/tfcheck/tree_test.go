@@ -26,6 +26,7 @@ var update = flag.Bool("update", false, "rewrite the generated section of each m
 var modules = []string{
 	"network", "ecr", "api-service", "database", "secret-rotation",
 	"audit-trail", "audit-alerts", "db-access-iam", "rotaudit",
+	"org-member", "org-central",
 }
 
 // wildcardAllowed lists every IAM statement allowed to use the resource "*", with the

@@ -50,7 +50,11 @@ locals {
       vpc_endpoints = var.vpc_endpoint_ids
       # Without its unset fields: the auditor rejects a null duration.
       db_logins = { for k, v in var.db_logins : k => v if v != null }
+      # An organization's auditor: the member accounts it receives events from.
+      member_accounts = var.member_account_ids
     } : k => v if length(v) > 0 },
+    # With member accounts the auditor needs its own account too (account_id).
+    { for k, v in { account_id = local.account_id } : k => v if length(var.member_account_ids) > 0 },
     { for k, v in var.audit_settings : k => v if v != null },
   ))
 }

@@ -191,13 +191,25 @@ variable "db_logins" {
   }
 }
 
+variable "member_account_ids" {
+  type        = list(string)
+  description = "Member accounts of an organization whose events reach this auditor (modules/org-member, modules/org-central). Set, the configuration names this account (account_id) and these (member_accounts), and the auditor skips records of any other account. Empty: a single-account deployment."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.member_account_ids : can(regex("^[0-9]{12}$", a))])
+    error_message = "member_account_ids must be 12-digit account ids."
+  }
+}
+
 variable "audit_settings" {
   type = object({
-    learning_period = optional(string)
-    baseline_ttl    = optional(string)
-    dedup_window    = optional(string)
+    learning_period      = optional(string)
+    baseline_ttl         = optional(string)
+    dedup_window         = optional(string)
+    cross_account_window = optional(string)
   })
-  description = "Durations of the audit configuration as Go duration strings (\"168h\"); unset keeps the auditor's defaults."
+  description = "Durations of the audit configuration as Go duration strings (\"168h\"); unset keeps the auditor's defaults. cross_account_window is RA-21's, for an organization's auditor."
   default     = {}
 
   validation {

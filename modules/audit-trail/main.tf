@@ -7,7 +7,17 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
   bucket     = coalesce(var.bucket_name, "${var.name}-cloudtrail-${local.account_id}")
-  trail_arn  = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.name}"
+  # An organization trail belongs to the management account, whoever creates it: its ARN,
+  # the key's encryption context and the bucket policy's source ARN all name that account.
+  organization  = var.organization_id != null
+  trail_account = local.organization ? coalesce(var.management_account_id, local.account_id) : local.account_id
+  trail_arn     = "arn:${local.partition}:cloudtrail:${local.region}:${local.trail_account}:trail/${var.name}"
+  # Where CloudTrail writes: AWSLogs/<account>/ for the trail's own account, and for an
+  # organization trail AWSLogs/<organization id>/<member account>/ for every member.
+  log_prefixes = concat(
+    ["${aws_s3_bucket.this.arn}/AWSLogs/${local.trail_account}/*"],
+    local.organization ? ["${aws_s3_bucket.this.arn}/AWSLogs/${var.organization_id}/*"] : [],
+  )
 }
 
 data "aws_iam_policy_document" "key" {
@@ -29,7 +39,7 @@ data "aws_iam_policy_document" "key" {
     condition {
       test     = "StringLike"
       variable = "kms:EncryptionContext:aws:cloudtrail:arn"
-      values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+      values   = ["arn:${local.partition}:cloudtrail:*:${local.trail_account}:trail/*"]
     }
   }
 
@@ -56,7 +66,7 @@ data "aws_iam_policy_document" "key" {
     condition {
       test     = "StringLike"
       variable = "kms:EncryptionContext:aws:cloudtrail:arn"
-      values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+      values   = ["arn:${local.partition}:cloudtrail:*:${local.trail_account}:trail/*"]
     }
   }
 }
@@ -209,7 +219,7 @@ data "aws_iam_policy_document" "bucket" {
   statement {
     sid       = "CloudTrailWrite"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.this.arn}/AWSLogs/${local.account_id}/*"]
+    resources = local.log_prefixes
     principals {
       type        = "Service"
       identifiers = ["cloudtrail.amazonaws.com"]
@@ -275,6 +285,7 @@ resource "aws_cloudtrail" "this" {
   s3_bucket_name                = aws_s3_bucket.this.id
   kms_key_id                    = module.key.arn
   is_multi_region_trail         = true
+  is_organization_trail         = local.organization
   include_global_service_events = true # IAM and STS events are global
   enable_log_file_validation    = true
 

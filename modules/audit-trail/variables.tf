@@ -14,6 +14,28 @@ variable "create_trail" {
   default     = true
 }
 
+variable "organization_id" {
+  type        = string
+  description = "AWS Organizations id (o-...) to make this an organization trail: every member account's events go to this bucket under AWSLogs/<organization id>/<account id>/. Apply it in the management account or a delegated administrator account of CloudTrail. Null: a trail of this account only."
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be an AWS Organizations id such as o-a1b2c3d4e5."
+  }
+}
+
+variable "management_account_id" {
+  type        = string
+  description = "Account id of the organization's management account, which owns an organization trail even when a delegated administrator creates it (the trail's ARN names it). Null: the account applying this module. Only read with organization_id."
+  default     = null
+
+  validation {
+    condition     = var.management_account_id == null || can(regex("^[0-9]{12}$", var.management_account_id))
+    error_message = "management_account_id must be a 12-digit account id."
+  }
+}
+
 variable "bucket_name" {
   type        = string
   description = "Name of the log bucket; null derives <name>-cloudtrail-<account id>."

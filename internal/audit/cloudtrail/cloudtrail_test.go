@@ -94,7 +94,7 @@ func TestPrincipal(t *testing.T) {
 		id   UserIdentity
 		want string
 	}{
-		{"assumed role is its issuer, not the session", UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::1:assumed-role/api/i-123", SessionContext: SessionContext{SessionIssuer{ARN: "arn:aws:iam::1:role/svc/api"}}}, "arn:aws:iam::1:role/svc/api"},
+		{"assumed role is its issuer, not the session", UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::1:assumed-role/api/i-123", SessionContext: SessionContext{SessionIssuer: SessionIssuer{ARN: "arn:aws:iam::1:role/svc/api"}}}, "arn:aws:iam::1:role/svc/api"},
 		{"session without issuer", UserIdentity{Type: "IAMUser", ARN: "arn:aws:sts::1:assumed-role/Admin/user01"}, "arn:aws:iam::1:role/Admin"},
 		{"iam user", UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::1:user/bob"}, "arn:aws:iam::1:user/bob"},
 		{"service event without type", UserIdentity{AccountID: "1", InvokedBy: "secretsmanager.amazonaws.com"}, "secretsmanager.amazonaws.com"},
@@ -349,4 +349,26 @@ func FuzzParseRecord(f *testing.F) {
 			t.Fatalf("round trip changed the record:\n%+v\n%+v", r, again)
 		}
 	})
+}
+
+// TestParseRecordSourceIdentity: the source identity of a chained session is read where
+// CloudTrail writes it, beside the session issuer, as encoding/json reads it.
+func TestParseRecordSourceIdentity(t *testing.T) {
+	in := []byte(`{"eventVersion":"1.11","eventTime":"2026-11-20T09:05:00Z","eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","eventID":"e1","recipientAccountId":"444455556666",
+	 "userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:chain","arn":"arn:aws:sts::444455556666:assumed-role/ops/chain","accountId":"444455556666",
+	  "sessionContext":{"sourceIdentity":"build-bot","sessionIssuer":{"type":"Role","arn":"arn:aws:iam::444455556666:role/ops","accountId":"444455556666","userName":"ops"},"attributes":{"mfaAuthenticated":"false"}}}}`)
+	r, err := ParseRecord(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.UserIdentity.SessionContext.SourceIdentity; got != "build-bot" {
+		t.Errorf("sourceIdentity = %q, want build-bot", got)
+	}
+	var std Record
+	if err := json.Unmarshal(in, &std); err != nil {
+		t.Fatal(err)
+	}
+	if std.UserIdentity.SessionContext != r.UserIdentity.SessionContext {
+		t.Errorf("session context %+v, encoding/json reads %+v", r.UserIdentity.SessionContext, std.UserIdentity.SessionContext)
+	}
 }

@@ -346,6 +346,9 @@ func (p *parser) identity(u *UserIdentity) error {
 			return p.strField("userIdentity.invokedBy", &u.InvokedBy)
 		case "sessionContext":
 			return p.object("userIdentity.sessionContext", func(k []byte) error {
+				if string(k) == "sourceIdentity" {
+					return p.strField("sessionContext.sourceIdentity", &u.SessionContext.SourceIdentity)
+				}
 				if string(k) != "sessionIssuer" {
 					_, err := p.skip()
 					return err

@@ -57,6 +57,10 @@ type UserIdentity struct {
 // SessionContext holds the role behind temporary credentials.
 type SessionContext struct {
 	SessionIssuer SessionIssuer `json:"sessionIssuer"`
+	// SourceIdentity is the identity set when the first role of a chain was assumed; it
+	// follows every session chained from it, into other accounts too, and no later
+	// session can change it.
+	SourceIdentity string `json:"sourceIdentity,omitempty"`
 }
 
 // SessionIssuer is the role (or user) whose credentials a session uses.

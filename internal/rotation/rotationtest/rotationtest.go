@@ -111,7 +111,7 @@ func New(t testing.TB, o Options) *Fixture {
 		host, port, jsonString(f.Master), masterPW, f.DB))
 	f.SecretARN = f.createSecret(t, fmt.Sprintf(`{"engine":"postgres","host":%q,"port":"%d","username":%s,"password":%q,"dbname":%q,"ssl":false,"masterarn":%q,"owner_note":{"kept":true}}`,
 		host, port, jsonString(f.User), userPW, f.DB, f.MasterARN))
-	f.LambdaARN = placeholderLambda(t, env)
+	f.LambdaARN = PlaceholderLambda(t, env)
 	return f
 }
 
@@ -227,9 +227,9 @@ func (f *Fixture) CurrentVersion(t testing.TB) string {
 	return ""
 }
 
-// placeholderLambda creates an IAM role and a Lambda function that is never run: it only
-// lets RotateSecret accept a RotationLambdaARN.
-func placeholderLambda(t testing.TB, env *testenv.Env) string {
+// PlaceholderLambda creates an IAM role and a Lambda function that is never run, both
+// removed at cleanup: it only lets RotateSecret accept a RotationLambdaARN.
+func PlaceholderLambda(t testing.TB, env *testenv.Env) string {
 	t.Helper()
 	ctx := context.Background()
 	cfg := env.AWS(t)

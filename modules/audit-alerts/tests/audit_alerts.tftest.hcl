@@ -226,3 +226,25 @@ run "rejects_bad_db_logins" {
 
   expect_failures = [var.db_logins]
 }
+
+run "organization_names_its_accounts" {
+  command = plan
+
+  variables {
+    member_account_ids = ["222222222222", "333333333333"]
+  }
+
+  assert {
+    condition     = jsondecode(module.auditor.environment["AUDIT_CONFIG"]).account_id == "111111111111" && jsondecode(module.auditor.environment["AUDIT_CONFIG"]).member_accounts == ["222222222222", "333333333333"]
+    error_message = "an organization's auditor knows its own account and the members (it skips records of any other)"
+  }
+}
+
+run "single_account_names_none" {
+  command = plan
+
+  assert {
+    condition     = !contains(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"])), "account_id") && !contains(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"])), "member_accounts")
+    error_message = "a single-account deployment's configuration is as before"
+  }
+}

@@ -68,3 +68,44 @@ run "rejects_fractional_or_negative_days" {
 
   expect_failures = [var.expiration_days, var.transition_to_glacier_days]
 }
+
+run "organization_trail_writes_under_the_organization_prefix" {
+  command = plan
+
+  # The bucket's ARN, known at plan time here, so that the prefixes can be compared.
+  override_resource {
+    target          = aws_s3_bucket.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:s3:::rotaudit-test-cloudtrail"
+    }
+  }
+
+  variables {
+    organization_id       = "o-a1b2c3d4e5"
+    management_account_id = "999999999999"
+  }
+
+  assert {
+    condition     = aws_cloudtrail.this[0].is_organization_trail
+    error_message = "organization_id makes an organization trail"
+  }
+  assert {
+    condition     = toset(local.log_prefixes) == toset(["arn:aws:s3:::rotaudit-test-cloudtrail/AWSLogs/999999999999/*", "arn:aws:s3:::rotaudit-test-cloudtrail/AWSLogs/o-a1b2c3d4e5/*"])
+    error_message = "CloudTrail may write the management account's files and every member's, under AWSLogs/<organization id>/"
+  }
+  assert {
+    condition     = endswith(local.trail_arn, ":999999999999:trail/rotaudit-test")
+    error_message = "an organization trail belongs to the management account, whose id its ARN (the policies' source ARN) carries"
+  }
+}
+
+run "rejects_a_malformed_organization_id" {
+  command = plan
+
+  variables {
+    organization_id = "a1b2c3d4e5"
+  }
+
+  expect_failures = [var.organization_id]
+}

@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/rotaudit/rotaudit/internal/fleet"
+)
+
+// fleetOfDeployment runs `rotaudit fleet`'s report on the deployment after its rotations
+// and the audit phase, as an operator would: each deployed secret is listed with rotation
+// on, the strategy Terraform gave it and a status that is not FAIL; then, with the
+// auditor's state table, the app secret carries the RotationFailed the audit phase sent
+// (RA-06, its dedup window still open) and the master secret stays clean.
+func fleetOfDeployment(t *testing.T, cfg aws.Config, out outputs, stateTable string) {
+	t.Helper()
+	ctx := context.Background()
+	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("fleet: get caller identity: %v", err)
+	}
+	targets := []fleet.Target{{Account: aws.ToString(who.Account), Region: cfg.Region, SM: secretsmanager.NewFromConfig(cfg)}}
+	deployed := map[string]string{out.AppSecretARN: "app", out.AdminSecretARN: "admin"}
+
+	r, err := fleet.Collect(ctx, targets, fleet.Options{})
+	if err != nil {
+		t.Fatalf("fleet: %v", err)
+	}
+	var text bytes.Buffer
+	if err := fleet.WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("e2e: rotaudit fleet on the deployment:\n%s", text.String())
+	rows := map[string]fleet.Row{}
+	for _, s := range r.Secrets {
+		rows[s.ARN] = s
+	}
+	for arn, which := range deployed {
+		s, ok := rows[arn]
+		switch {
+		case !ok:
+			t.Errorf("fleet: the %s secret %s is not listed", which, arn)
+		case !s.RotationEnabled || s.Status == fleet.Fail || s.StalePending || s.Overdue:
+			t.Errorf("fleet: the %s secret after its rotations: rotation %v, status %s %q", which, s.RotationEnabled, s.Status, s.Reasons)
+		case s.Strategy != out.RotationStrategies[which]:
+			t.Errorf("fleet: the %s secret's strategy %q, Terraform gave it %q", which, s.Strategy, out.RotationStrategies[which])
+		case s.NextDue == nil:
+			t.Errorf("fleet: the %s secret has no next due date", which)
+		}
+	}
+	if r.Incomplete() || r.Logins.Read {
+		t.Errorf("fleet: incomplete %v, logins %+v", r.Incomplete(), r.Logins)
+	}
+
+	if stateTable == "" {
+		t.Error("fleet: envs/local gives no state_table_name")
+		return
+	}
+	r, err = fleet.Collect(ctx, targets, fleet.Options{State: dynamodb.NewFromConfig(cfg), StateTable: stateTable})
+	if err != nil {
+		t.Fatalf("fleet with the state table: %v", err)
+	}
+	if !r.Logins.Read {
+		t.Fatalf("fleet: state table %s not read: %s", stateTable, r.Logins.Error)
+	}
+	for _, s := range r.Secrets {
+		failed := strings.Contains(strings.Join(s.Reasons, "\n"), "the auditor reported RotationFailed")
+		if which := deployed[s.ARN]; which != "" && failed != (which == "app") {
+			t.Errorf("fleet with the state table: the %s secret: status %s, reasons %q (the audit phase failed the app secret's rotation only)", which, s.Status, s.Reasons)
+		}
+	}
+}
