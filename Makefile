@@ -5,7 +5,7 @@ SHELL := bash
 ENV ?= dev
 
 .PHONY: help up down status reset demo test test-unit test-go e2e localstack-test tf-check tf-validate tf-plan \
-	test-pg-majors bench-api bench-rotation bench-audit bench package image build vet fuzz clean \
+	test-pg-majors bench-api bench-rotation bench-audit bench-backfill bench package image build vet fuzz clean \
 	cost cost-readme cost-check aws-check busy-test
 
 help: ## list the targets
@@ -74,7 +74,10 @@ bench-rotation: ## rotation wall time against its floor; bootstrap cold start an
 bench-audit: ## audit replay throughput against a decode-only pass; memory as files grow
 	@scripts/bench-audit.sh
 
-bench: bench-api bench-rotation bench-audit ## all benchmarks
+bench-backfill: ## audit backfill through SQS FIFO to N auditors under aws-lambda-rie against one audit replay; cost per record
+	@scripts/bench-backfill.sh
+
+bench: bench-api bench-rotation bench-audit bench-backfill ## all benchmarks
 
 busy-test: ## CI's run, RUNS times (3) from fresh clones while stress-ng keeps the cores busy
 	@scripts/busy-test.sh

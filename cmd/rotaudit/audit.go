@@ -35,18 +35,20 @@ func auditCommand() command {
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || helpRequested(args[:1]) {
-		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)\n       rotaudit audit patterns [flags]   (write or check the EventBridge patterns generated from the rules)")
+		fmt.Fprintln(stderr, "usage: rotaudit audit replay [flags] PATH|s3://bucket/prefix ...\n       rotaudit audit backfill [flags]   (send a trail bucket's log files to the auditor through its SQS queue)\n       rotaudit audit incident [flags]   (act out an incident on the AWS emulator)\n       rotaudit audit patterns [flags]   (write or check the EventBridge patterns generated from the rules)")
 		return errUsage
 	}
 	switch args[0] {
 	case "replay":
 		return auditReplay(ctx, args[1:], stdout, stderr)
+	case "backfill":
+		return auditBackfill(ctx, args[1:], stdout, stderr)
 	case "incident":
 		return auditIncident(ctx, args[1:], stdout, stderr)
 	case "patterns":
 		return auditPatterns(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, incident, patterns)\n", args[0])
+	fmt.Fprintf(stderr, "rotaudit audit: unknown subcommand %q (replay, backfill, incident, patterns)\n", args[0])
 	return errUnknown
 }
 

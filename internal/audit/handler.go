@@ -40,6 +40,10 @@ type Summary struct {
 	// Unwatched counts the records of accounts the configuration does not watch (an
 	// organization trail delivers every member's), skipped without evaluation.
 	Unwatched int `json:"unwatched,omitempty"`
+	// BatchItemFailures lists the messages of an SQS batch of backfill messages that were
+	// not processed: the event source mapping (ReportBatchItemFailures) returns only
+	// these to the queue.
+	BatchItemFailures []BatchItemFailure `json:"batchItemFailures,omitempty"`
 }
 
 // Handler is what the Lambda runs for each invocation: it tells the event shapes apart,
@@ -57,11 +61,16 @@ type Handler struct {
 
 // Handle processes one invocation. Malformed input is logged and skipped (retrying cannot
 // fix it); failures of the state table, S3 or SNS are returned so that Lambda retries,
-// and dedup keeps a retry from repeating an alert already sent.
+// and dedup keeps a retry from repeating an alert already sent. An SQS batch of backfill
+// messages (internal/backfill) is answered per message instead: Summary.BatchItemFailures.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, error) {
 	var sum Summary
 	if data, ok := pglog.IsSubscription(raw); ok {
 		return sum, h.subscription(ctx, data, &sum)
+	}
+	if batch, ok := backfillBatch(raw); ok {
+		h.backfill(ctx, batch, &sum) // failures are per message, in sum
+		return sum, nil
 	}
 	inv, err := cloudtrail.ParseInvocation(raw)
 	if err != nil {

@@ -5,7 +5,10 @@
 //   - auditcorpus: the command that writes that traffic to log files (scripts/bench-audit.sh);
 //   - ratesbench: the load program of make bench-api (scripts/bench-api.sh);
 //   - awsfixture: queues and EventBridge buses with the deployed patterns on the emulator,
-//     for the audit and cost tests.
+//     for the audit and cost tests;
+//   - esm: the stand-in for Lambda's SQS event source mapping, which feeds the real auditor
+//     behind aws-lambda-rie from the backfill's FIFO queue (moto runs no Lambda);
+//   - backfillbench: the AWS side of make bench-backfill (scripts/bench-backfill.sh).
 //
 // The other test helpers live beside what they serve: internal/testenv (the local stack),
 // internal/loadharness (the API under load), internal/rotation/rotationtest and

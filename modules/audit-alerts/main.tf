@@ -189,11 +189,21 @@ data "aws_iam_policy_document" "auditor" {
   }
 
   dynamic "statement" {
-    for_each = local.s3_enabled ? [1] : []
+    for_each = local.s3_enabled || var.backfill_enabled ? [1] : []
     content {
       sid       = "ReadLogFiles"
       actions   = ["s3:GetObject"]
       resources = ["arn:${local.partition}:s3:::${var.trail_bucket_name}/AWSLogs/*"]
+    }
+  }
+
+  # The event source mapping reads the backfill queue with the function's role.
+  dynamic "statement" {
+    for_each = var.backfill_enabled ? [1] : []
+    content {
+      sid       = "ReadBackfillQueue"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      resources = [aws_sqs_queue.backfill[0].arn]
     }
   }
 

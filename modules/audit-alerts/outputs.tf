@@ -61,3 +61,13 @@ output "db_log_group_names" {
   description = "CloudWatch Logs groups of PostgreSQL's log subscribed to the auditor. The db_log_groups_managed ones exist once this is known: an RDS instance created elsewhere that references it is created after its export group, which RDS would otherwise create without retention or key."
   value       = concat([for g in aws_cloudwatch_log_group.db : g.name], var.db_log_group_names)
 }
+
+output "backfill_queue_url" {
+  description = "URL of the backfill FIFO queue, the -queue of `rotaudit audit backfill` (null unless backfill_enabled)."
+  value       = var.backfill_enabled ? aws_sqs_queue.backfill[0].id : null
+}
+
+output "backfill_dlq_url" {
+  description = "URL of the backfill's dead-letter queue (null unless backfill_enabled)."
+  value       = var.backfill_enabled ? aws_sqs_queue.backfill_dlq[0].id : null
+}

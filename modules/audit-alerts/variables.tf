@@ -346,3 +346,31 @@ variable "db_log_kms_key_arn" {
   description = "KMS key ARN for the PostgreSQL log groups created here (its policy must let logs.REGION.amazonaws.com use it); null uses the CloudWatch Logs default encryption."
   default     = null
 }
+
+variable "backfill_enabled" {
+  type        = bool
+  description = "Create the backfill FIFO queue (with its dead-letter queue) that `rotaudit audit backfill` fills with the trail bucket's log files, and the event source mapping through which the auditor reads it. Needs trail_bucket_name. Off by default: on for a backfill of history, off again when the queue is drained."
+  default     = false
+}
+
+variable "backfill_max_concurrency" {
+  type        = number
+  description = "Maximum concurrency of the backfill's event source mapping: how many auditors read the queue at once (at most one per message group, i.e. per account and region)."
+  default     = 10
+
+  validation {
+    condition     = var.backfill_max_concurrency >= 2 && var.backfill_max_concurrency <= 1000
+    error_message = "backfill_max_concurrency must be between 2 and 1000 (the limits of an SQS event source mapping)."
+  }
+}
+
+variable "backfill_max_receive_count" {
+  type        = number
+  description = "Times a backfill message is received before it moves to the backfill dead-letter queue."
+  default     = 5
+
+  validation {
+    condition     = var.backfill_max_receive_count >= 1 && var.backfill_max_receive_count <= 1000
+    error_message = "backfill_max_receive_count must be between 1 and 1000."
+  }
+}

@@ -90,3 +90,23 @@ func PatternBus(t testing.TB, ctx context.Context, eb *eventbridge.Client, root,
 	}
 	return bus, patterns
 }
+
+// FIFOQueue creates an SQS FIFO queue named prefix, a unique suffix and .fifo, without
+// content-based deduplication (the sender gives each message's deduplication id), and
+// returns its URL and ARN.
+func FIFOQueue(t testing.TB, ctx context.Context, sq *sqs.Client, prefix string) (url, arn string) {
+	t.Helper()
+	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String(testenv.Unique(prefix) + ".fifo"),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNameFifoQueue): "true"},
+	})
+	if err != nil {
+		t.Fatalf("create FIFO queue: %v", err)
+	}
+	t.Cleanup(func() { sq.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl}) })
+	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatalf("queue arn: %v", err)
+	}
+	return aws.ToString(q.QueueUrl), attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+}

@@ -97,6 +97,64 @@ run "no_notification_without_the_flag" {
   }
 }
 
+run "no_backfill_queue_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_sqs_queue.backfill) == 0 && length(aws_lambda_event_source_mapping.backfill) == 0 && output.backfill_queue_url == null
+    error_message = "no backfill queue or event source mapping unless backfill_enabled"
+  }
+}
+
+run "backfill_queue_feeds_the_auditor" {
+  command = plan
+
+  variables {
+    s3_backfill              = false
+    backfill_enabled         = true
+    backfill_max_concurrency = 100
+  }
+
+  assert {
+    condition     = aws_sqs_queue.backfill[0].fifo_queue && !aws_sqs_queue.backfill[0].content_based_deduplication && aws_sqs_queue.backfill[0].fifo_throughput_limit == "perMessageGroupId"
+    error_message = "the backfill queue is FIFO (order per message group), deduplicated by the sender's ids"
+  }
+  assert {
+    condition     = aws_sqs_queue.backfill[0].sqs_managed_sse_enabled && aws_sqs_queue.backfill_dlq[0].fifo_queue && aws_sqs_queue.backfill[0].visibility_timeout_seconds == 6 * var.lambda_timeout_seconds
+    error_message = "the backfill queue is encrypted, has a FIFO dead-letter queue, and hides a batch for six times the function's timeout"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.backfill[0].scaling_config[0].maximum_concurrency == 100 && aws_lambda_event_source_mapping.backfill[0].function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "the event source mapping bounds the auditors and takes per-message failures"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_notification.trail) == 0
+    error_message = "the backfill queue needs no bucket notification"
+  }
+}
+
+run "backfill_needs_the_trail_bucket" {
+  command = plan
+
+  variables {
+    s3_backfill       = false
+    backfill_enabled  = true
+    trail_bucket_name = null
+  }
+
+  expect_failures = [aws_sqs_queue.backfill]
+}
+
+run "backfill_concurrency_bounds" {
+  command = plan
+
+  variables {
+    backfill_max_concurrency = 1
+  }
+
+  expect_failures = [var.backfill_max_concurrency]
+}
+
 run "config_file_replaces_generated_config" {
   command = plan
 
