@@ -8,12 +8,12 @@
 # the same shape, and scripts/aws-check.sh leaves the instance out of its -target list.
 # The rotator's RDS calls are checked on the instance's ARN, made from its identifier.
 module "secret_rotation" {
-  db_host = local.external ? var.external_database.host : "${local.name}.awscheck.${data.aws_region.awscheck.name}.rds.amazonaws.com"
+  db_host = local.databases[each.key].mode == "external" ? local.databases[each.key].external.host : "${local.db_names[each.key]}.awscheck.${data.aws_region.awscheck.name}.rds.amazonaws.com"
 }
 
 # The trail is not created (../awscheck_override.tf): the auditor gets its ARN as it would be.
 module "audit_alerts" {
-  trails = local.external ? [] : [{
+  trails = !var.create_trail ? [] : [{
     arn    = "arn:aws:cloudtrail:${data.aws_region.awscheck.name}:${data.aws_caller_identity.awscheck.account_id}:trail/${local.name}"
     bucket = module.audit_trail.bucket_name
   }]
