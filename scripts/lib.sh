@@ -42,6 +42,11 @@ if [ -z "${ROTAUDIT_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null
   PG_DIR=/var/tmp/rotaudit-pg-$PG_PORT
 fi
 PG_SOCKET_DIR=$PG_DIR/run
+# The second cluster (envs/local's third database runs on it; issue 21): PG2_PORT, by
+# default the port after PG_PORT, and a folder beside the first cluster's.
+PG2_PORT=${PG2_PORT:-$((PG_PORT + 1))}
+PG2_DIR=${ROTAUDIT_PG2_DIR:-$PG_DIR-2}
+PG2_SOCKET_DIR=$PG2_DIR/run
 
 # as_pg COMMAND...: runs COMMAND as the owner of the clusters: postgres refuses to run as root.
 as_pg() {
@@ -181,6 +186,10 @@ export AWS_PORT=$AWS_PORT
 export ROTAUDIT_PG_PORT=$PG_PORT
 export ROTAUDIT_PG_SOCKET_DIR=$PG_SOCKET_DIR
 export ROTAUDIT_PG_LOG=$PG_DIR/postgres.log
+export PG2_PORT=$PG2_PORT
+export ROTAUDIT_PG2_PORT=$PG2_PORT
+export ROTAUDIT_PG2_SOCKET_DIR=$PG2_SOCKET_DIR
+export ROTAUDIT_PG2_LOG=$PG2_DIR/postgres.log
 export ROTAUDIT_STATE_DIR=$STATE_DIR
 export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT
 export AWS_ACCESS_KEY_ID=test
