@@ -121,10 +121,14 @@ apply() {
       args+=(-var "db_operator_user_arns=[\"arn:aws:iam::$account:user/awscheck-operator\"]")
       args+=(-var "break_glass_user_arns=[\"arn:aws:iam::$account:user/awscheck-break-glass\"]")
     fi
-    for s in network ecr 'database[0].aws_db_subnet_group.this' 'database[0].module.key' \
-      'database[0].aws_db_parameter_group.this' secret_rotation db_access_iam \
+    for s in network ecr 'database["rates"].aws_db_subnet_group.this' 'database["rates"].module.key' \
+      'database["rates"].aws_db_parameter_group.this' secret_rotation rotator db_access_iam \
       audit_trail audit_alerts 'api[0].module.roles' 'api[0].aws_ecs_service.this'; do
       args+=("-target=module.rotaudit.module.$s")
+    done
+    # The shared rotators' invoke permissions and each database's rotation (modules/rotaudit).
+    for s in aws_lambda_permission.rotator aws_secretsmanager_secret_rotation.app aws_secretsmanager_secret_rotation.admin; do
+      args+=("-target=module.rotaudit.$s")
     done
   fi
   local s0=$SECONDS
