@@ -28,7 +28,6 @@ locals {
       client_networks      = var.db_client_networks
     }
   }
-  managed_databases = { for k, d in local.databases : k => d if d.mode != "external" }
   # Names: the default database keeps a single-database deployment's, another adds its key.
   db_names      = { for k, d in local.databases : k => k == local.default_database ? local.name : "${local.name}-${k}" }
   secret_prefix = { for k, d in local.databases : k => k == local.default_database ? "rotaudit/${var.environment}" : "rotaudit/${var.environment}/${k}" }
