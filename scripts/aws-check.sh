@@ -84,6 +84,9 @@ fixtures() {
   if [ "$1" = local ]; then
     emu secretsmanager us-east-1 "${json[@]}" -H 'X-Amz-Target: secretsmanager.CreateSecret' \
       -d '{"Name":"rotaudit/local/admin","SecretString":"{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":15432,\"username\":\"rotaudit_admin\",\"password\":\"stand-in\",\"dbname\":\"rates\"}"}' >/dev/null
+    # The master of the stack's second cluster (envs/local's extra database pg2).
+    emu secretsmanager us-east-1 "${json[@]}" -H 'X-Amz-Target: secretsmanager.CreateSecret' \
+      -d '{"Name":"rotaudit/local/pg2/admin","SecretString":"{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":15433,\"username\":\"rotaudit_admin\",\"password\":\"stand-in\",\"dbname\":\"rates\"}"}' >/dev/null
     return
   fi
   account=$(emu sts us-east-1 -d 'Action=GetCallerIdentity&Version=2011-06-15' | sed -n 's:.*<Account>\([0-9]*\)</Account>.*:\1:p')
@@ -121,10 +124,14 @@ apply() {
       args+=(-var "db_operator_user_arns=[\"arn:aws:iam::$account:user/awscheck-operator\"]")
       args+=(-var "break_glass_user_arns=[\"arn:aws:iam::$account:user/awscheck-break-glass\"]")
     fi
-    for s in network ecr 'database[0].aws_db_subnet_group.this' 'database[0].module.key' \
-      'database[0].aws_db_parameter_group.this' secret_rotation db_access_iam \
+    for s in network ecr 'database["rates"].aws_db_subnet_group.this' 'database["rates"].module.key' \
+      'database["rates"].aws_db_parameter_group.this' secret_rotation rotator db_access_iam \
       audit_trail audit_alerts 'api[0].module.roles' 'api[0].aws_ecs_service.this'; do
       args+=("-target=module.rotaudit.module.$s")
+    done
+    # The shared rotators' invoke permissions and each database's rotation (modules/rotaudit).
+    for s in aws_lambda_permission.rotator aws_secretsmanager_secret_rotation.app aws_secretsmanager_secret_rotation.admin; do
+      args+=("-target=module.rotaudit.$s")
     done
   fi
   local s0=$SECONDS

@@ -38,3 +38,18 @@ mkdir -p "$STATE_DIR/bin"
 go build -o "$STATE_DIR/bin/rotaudit" ./cmd/rotaudit || die "go build ./cmd/rotaudit failed (output above)"
 say "bootstrap: roles, database, schema, data and secrets"
 "$STATE_DIR/bin/rotaudit" db setup || die "rotaudit db setup failed (output above)"
+
+# envs/local's other two databases (issue 21): rates_b beside rates on this cluster, under the
+# same master (one rotaudit_admin per cluster, so the same secret), and rates on the second
+# cluster with a master secret of its own, made the same way: no password leaves the stack.
+say "bootstrap: the second database rates_b on 127.0.0.1:$PG_PORT"
+"$STATE_DIR/bin/rotaudit" db setup --database rates_b --app-role rates_b_app --app-secret rotaudit/local/rates_b/app --admin-secret-database rates ||
+  die "rotaudit db setup of rates_b failed (output above)"
+if [ "$(cat "$STATE_DIR/mode" 2>/dev/null || echo native)" = docker ]; then
+  warn "bootstrap: the Docker stack has no second PostgreSQL cluster; envs/local's third database needs the native stack"
+else
+  say "bootstrap: the second cluster on 127.0.0.1:$PG2_PORT (master secret rotaudit/local/pg2/admin)"
+  ROTAUDIT_PG_SUPER_DSN="host=$PG2_SOCKET_DIR port=$PG2_PORT user=postgres dbname=postgres sslmode=disable" ROTAUDIT_PG_PORT=$PG2_PORT \
+    "$STATE_DIR/bin/rotaudit" db setup --app-secret rotaudit/local/pg2/app --admin-secret rotaudit/local/pg2/admin ||
+    die "rotaudit db setup on the second cluster failed (output above)"
+fi

@@ -23,11 +23,13 @@ case $EMULATOR in
   moto)
     STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
     PG_PORT=${PG_PORT:-15432}
+    PG2_PORT=${PG2_PORT:-$((PG_PORT + 1))}
     AWS_PORT=${AWS_PORT:-4566}
     ;;
   localstack)
     STATE_DIR=${LOCALSTACK_STATE_DIR:-$ROOT/.stack-localstack}
     PG_PORT=${LOCALSTACK_PG_PORT:-15433}
+    PG2_PORT=${LOCALSTACK_PG2_PORT:-$((PG_PORT + 1))}
     AWS_PORT=${LOCALSTACK_PORT:-4567}
     DYNAMODB_PORT=${LOCALSTACK_DYNAMODB_PORT:-4568}
     ;;
@@ -42,6 +44,11 @@ if [ -z "${ROTAUDIT_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null
   PG_DIR=/var/tmp/rotaudit-pg-$PG_PORT
 fi
 PG_SOCKET_DIR=$PG_DIR/run
+# The second cluster (envs/local's third database runs on it; issue 21): PG2_PORT (set
+# above: by default the port after PG_PORT; LOCALSTACK_PG2_PORT for the localstack stack)
+# and a folder beside the first cluster's.
+PG2_DIR=${ROTAUDIT_PG2_DIR:-$PG_DIR-2}
+PG2_SOCKET_DIR=$PG2_DIR/run
 
 # as_pg COMMAND...: runs COMMAND as the owner of the clusters: postgres refuses to run as root.
 as_pg() {
@@ -160,7 +167,7 @@ stack_env() {
   [ "$(cat "$STATE_DIR/mode" 2>/dev/null)" = docker ] && docker=1
   if [ "$EMULATOR" = localstack ]; then
     # What a child's lib.sh reads in this mode, so scripts and tests find the same stack.
-    printf 'export %s\n' "LOCALSTACK_STATE_DIR=$STATE_DIR" "LOCALSTACK_PG_PORT=$PG_PORT" \
+    printf 'export %s\n' "LOCALSTACK_STATE_DIR=$STATE_DIR" "LOCALSTACK_PG_PORT=$PG_PORT" "LOCALSTACK_PG2_PORT=$PG2_PORT" \
       "LOCALSTACK_PORT=$AWS_PORT" "LOCALSTACK_DYNAMODB_PORT=$DYNAMODB_PORT"
   fi
   if [ "$EMULATOR" = localstack ] && [ -z "$docker" ]; then
@@ -181,6 +188,10 @@ export AWS_PORT=$AWS_PORT
 export ROTAUDIT_PG_PORT=$PG_PORT
 export ROTAUDIT_PG_SOCKET_DIR=$PG_SOCKET_DIR
 export ROTAUDIT_PG_LOG=$PG_DIR/postgres.log
+export PG2_PORT=$PG2_PORT
+export ROTAUDIT_PG2_PORT=$PG2_PORT
+export ROTAUDIT_PG2_SOCKET_DIR=$PG2_SOCKET_DIR
+export ROTAUDIT_PG2_LOG=$PG2_DIR/postgres.log
 export ROTAUDIT_STATE_DIR=$STATE_DIR
 export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT
 export AWS_ACCESS_KEY_ID=test

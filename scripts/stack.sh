@@ -8,7 +8,8 @@
 #   scripts/stack.sh [--emulator moto|localstack] reset   stop and delete all local state
 #
 # Without a Docker engine (these machines) PostgreSQL is a private cluster made with the
-# installed server's initdb, and the emulator is moto server. With a Docker engine,
+# installed server's initdb, and the emulator is moto server. A second cluster on PG2_PORT
+# (default PG_PORT+1) holds envs/local's third database; the Docker stack has none. With a Docker engine,
 # localstack/docker-compose.yml runs LocalStack 4.14.0 and a PostgreSQL image instead.
 #
 # --emulator localstack (or ROTAUDIT_EMULATOR=localstack) is a second, separate stack: its own
@@ -62,6 +63,32 @@ pg_up_native() {
     tail -20 "$PG_LOG" >&2 || true
     die "PostgreSQL did not start (server log above: $PG_LOG)"
   fi
+}
+
+# The second cluster: the same server on PG2_PORT, in PG2_DIR (native stacks only).
+pg2_up_native() {
+  BIN=$(pg_bindir) || die "no PostgreSQL server found: install it (apt-get install postgresql) or set PG_BINDIR"
+  pg_cluster_init "$BIN" "$PG2_DIR" "$PG2_PORT" 100 "the local stack's second PostgreSQL"
+  if "$BIN/pg_isready" -q -h "$PG2_SOCKET_DIR" -p "$PG2_PORT"; then
+    say "second PostgreSQL already running on 127.0.0.1:$PG2_PORT"
+    return
+  fi
+  if port_in_use "$PG2_PORT"; then
+    die "port $PG2_PORT (the second PostgreSQL) is taken by another program; choose another with PG2_PORT=NNNN"
+  fi
+  say "starting the second PostgreSQL on 127.0.0.1:$PG2_PORT"
+  as_pg touch "$PG2_DIR/postgres.log" 2>/dev/null || true
+  if ! as_pg "$BIN/pg_ctl" -D "$PG2_DIR/data" -l "$PG2_DIR/postgres.log" -o "-p $PG2_PORT" -w -t 30 start >/dev/null; then
+    tail -20 "$PG2_DIR/postgres.log" >&2 || true
+    die "the second PostgreSQL did not start (server log above: $PG2_DIR/postgres.log)"
+  fi
+}
+
+pg2_down_native() {
+  BIN=$(pg_bindir) || return 0
+  [ -f "$PG2_DIR/data/postmaster.pid" ] || return 0
+  say "stopping the second PostgreSQL"
+  pg_stop "$BIN" "$PG2_DIR/data" "PostgreSQL on 127.0.0.1:$PG2_PORT" || true
 }
 
 pg_down_native() {
@@ -137,10 +164,12 @@ cmd_up() {
     docker_up
   elif [ "$EMULATOR" = localstack ]; then
     pg_up_native
+    pg2_up_native
     localstack_up
     dynamodb_up
   else
     pg_up_native
+    pg2_up_native
     moto_up
   fi
   if [ -x "$ROOT/scripts/bootstrap.sh" ] && [ "${ROTAUDIT_SKIP_BOOTSTRAP:-}" != 1 ]; then
@@ -160,9 +189,11 @@ cmd_down() {
     compose down || true
   elif [ "$EMULATOR" = localstack ]; then
     localstack_down
+    pg2_down_native
     pg_down_native
   else
     moto_down
+    pg2_down_native
     pg_down_native
   fi
   rm -f "$MODE_FILE"
@@ -173,6 +204,7 @@ cmd_status() {
   if [ "$(mode)" = native ]; then
     BIN=$(pg_bindir) || true
     if [ -n "${BIN:-}" ] && pg_super_ready; then echo "postgresql: up (127.0.0.1:$PG_PORT)"; else echo "postgresql: down"; ok=1; fi
+    if [ -n "${BIN:-}" ] && "$BIN/pg_isready" -q -h "$PG2_SOCKET_DIR" -p "$PG2_PORT"; then echo "second postgresql: up (127.0.0.1:$PG2_PORT)"; else echo "second postgresql: down"; ok=1; fi
   else
     if port_in_use "$PG_PORT"; then echo "postgresql: up (docker, 127.0.0.1:$PG_PORT)"; else echo "postgresql: down"; ok=1; fi
   fi
@@ -193,6 +225,6 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) stack_env ;;
-  reset) cmd_down; say "deleting $STATE_DIR and $PG_DIR"; rm -rf "$STATE_DIR" "$PG_DIR" ;;
+  reset) cmd_down; say "deleting $STATE_DIR, $PG_DIR and $PG2_DIR"; rm -rf "$STATE_DIR" "$PG_DIR" "$PG2_DIR" ;;
   *) die "usage: scripts/stack.sh [--emulator moto|localstack] up|down|status|env|reset" ;;
 esac

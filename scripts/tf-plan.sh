@@ -24,7 +24,7 @@ dir=envs/$env
 
 if [ "$env" = local ]; then
   port_in_use "$AWS_PORT" || die "the emulator is not listening on 127.0.0.1:$AWS_PORT: run make up"
-  export TF_VAR_endpoint=http://127.0.0.1:$AWS_PORT TF_VAR_db_port=$PG_PORT
+  export TF_VAR_endpoint=http://127.0.0.1:$AWS_PORT TF_VAR_db_port=$PG_PORT TF_VAR_second_db_port=$PG2_PORT
   say "init $dir (local state; emulator $TF_VAR_endpoint, PostgreSQL 127.0.0.1:$PG_PORT)"
   "$TF" -chdir="$dir" init -input=false -lockfile=readonly >/dev/null
 else

@@ -66,6 +66,7 @@ func runDB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.String("master-secret", "", "bootstrap a deployed database with this master secret instead (see rotaudit db setup --master-secret ARN -h)")
 	fs.StringVar(&c.AppSecretID, "app-secret", c.AppSecretID, "secret id for the app role")
 	fs.StringVar(&c.AdminSecretID, "admin-secret", c.AdminSecretID, "secret id for the admin role")
+	fs.StringVar(&c.AdminSecretDatabase, "admin-secret-database", "", "database the admin secret names (default: -database); set to the first database's when adding a second one on the same cluster")
 	fs.StringVar(&c.DumpPath, "dump", os.Getenv("RATES_SQL"), "plain pg_dump to load instead of the demo data (env RATES_SQL)")
 	fs.BoolVar(&c.ReloadDemo, "reload-demo", false, "replace the tables with the demo data afresh (without --dump)")
 	if err := fs.Parse(args[1:]); err != nil {

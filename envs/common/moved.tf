@@ -40,3 +40,12 @@ moved {
   from = module.db_access_iam
   to   = module.rotaudit.module.db_access_iam
 }
+
+# dev, stage and prod run an RDS instance: their one database is now the "rates" entry of
+# modules/rotaudit's databases (its other moves are in modules/rotaudit/moved.tf). A root
+# with database_mode ecs would move module.rotaudit.module.database[0] to
+# module.rotaudit.module.database_ecs["rates"] instead.
+moved {
+  from = module.rotaudit.module.database[0]
+  to   = module.rotaudit.module.database["rates"]
+}

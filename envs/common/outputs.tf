@@ -15,12 +15,12 @@ output "admin_secret_arn" {
 
 output "rotators" {
   description = "Rotator functions by strategy: name, ARN, role, log group and environment."
-  value       = module.rotaudit.secret_rotation.rotators
+  value       = module.rotaudit.rotators
 }
 
 output "secret_rotator_names" {
   description = "Rotator function of each rotated secret (app, admin)."
-  value       = module.rotaudit.secret_rotation.secret_rotator_names
+  value       = { for k, s in module.rotaudit.secret_rotation.rotation_strategies : k => module.rotaudit.rotators[s].name }
 }
 
 output "bootstrap" {

@@ -27,17 +27,9 @@ module "rotaudit" {
   dist_dir           = var.dist_dir
   api_image_tag      = "local" # no API service here (api_enabled = false)
 
-  database_mode = "external"
-  external_database = {
-    host              = var.db_host
-    port              = var.db_port
-    db_name           = var.db_name
-    admin_secret_arn  = data.aws_secretsmanager_secret.admin.arn
-    admin_kms_key_arn = var.admin_kms_key_arn
-    tls               = false
-  }
-  app_username          = var.app_username
-  app_rotation_strategy = var.app_rotation_strategy
+  # Every database is on the stack's PostgreSQL (external): "rates" from db_name and
+  # app_username, and extra_databases beside it.
+  databases             = local.databases
   app_reader_arns       = var.app_reader_arns
   application_roles     = var.application_roles
   break_glass_role_arns = var.break_glass_role_arns
@@ -63,11 +55,53 @@ module "rotaudit" {
   ecr_force_delete                = true
   audit_table_deletion_protection = false
   s3_backfill                     = var.s3_backfill
-  # The database's login log: a group the stack's PostgreSQL lines are put into (the
-  # emulator has no RDS log export), subscribed to the auditor; its clients are on this
-  # machine.
-  db_log_group_name  = var.db_log_group_name
-  db_client_networks = ["127.0.0.0/8"]
+}
+
+data "aws_secretsmanager_secret" "extra_admin" {
+  for_each = var.extra_databases
+
+  name = each.value.admin_secret_name
+}
+
+locals {
+  # The database's login log: a group the stack's PostgreSQL lines are put into (the emulator
+  # has no RDS log export), subscribed to the auditor; its clients are on this machine.
+  databases = merge(
+    {
+      rates = {
+        mode = "external"
+        external = {
+          host              = var.db_host
+          port              = var.db_port
+          db_name           = var.db_name
+          admin_secret_arn  = data.aws_secretsmanager_secret.admin.arn
+          admin_kms_key_arn = var.admin_kms_key_arn
+          tls               = false
+        }
+        app_users       = [{ username = var.app_username, strategy = var.app_rotation_strategy }]
+        rotate_master   = true
+        log_group_name  = var.db_log_group_name
+        client_networks = ["127.0.0.0/8"]
+      }
+    },
+    {
+      for k, d in var.extra_databases : k => {
+        mode = "external"
+        external = {
+          host              = var.db_host
+          port              = d.cluster == "second" ? var.second_db_port : var.db_port
+          db_name           = d.db_name
+          admin_secret_arn  = data.aws_secretsmanager_secret.extra_admin[k].arn
+          admin_kms_key_arn = null
+          tls               = false
+        }
+        app_users       = [{ username = d.app_username, strategy = d.app_rotation_strategy }]
+        rotate_master   = d.rotate_master
+        log_group_name  = ""
+        client_networks = ["127.0.0.0/8"]
+      }
+    },
+  )
 }
 
 # The alerts' local inbox: what an e-mail or chat subscription is on a real account, readable

@@ -26,13 +26,26 @@ output "rotation_strategies" {
 }
 
 output "rotators" {
-  description = "Rotator functions by strategy: name, ARN, role, log group and the exact environment."
-  value       = module.rotaudit.secret_rotation.rotators
+  description = "Rotator functions by strategy, shared by every database: name, ARN, role, log group and the exact environment."
+  value       = module.rotaudit.rotators
 }
 
 output "secret_rotator_names" {
-  description = "Rotator function of each rotated secret (app, admin)."
-  value       = module.rotaudit.secret_rotation.secret_rotator_names
+  description = "Rotator function of each rotated secret of the rates database (app, admin)."
+  value       = { for k, s in module.rotaudit.secret_rotation.rotation_strategies : k => module.rotaudit.rotators[s].name }
+}
+
+output "databases" {
+  description = "Every database by key (rates and extra_databases): its app and master secrets, the strategy of each rotated secret, its rotator by secret, and its bootstrap function (name, environment)."
+  value = {
+    for k, m in module.rotaudit.secret_rotations : k => {
+      app_secret_arn       = m.app_secret_arn
+      admin_secret_arn     = m.admin_secret_arn
+      rotation_strategies  = m.rotation_strategies
+      secret_rotator_names = { for s, strategy in m.rotation_strategies : s => module.rotaudit.rotators[strategy].name }
+      bootstrap            = m.bootstrap
+    }
+  }
 }
 
 output "bootstrap" {

@@ -6,3 +6,10 @@ region  = "us-east-1"
 db_host = "127.0.0.1"
 # No password anywhere: the master secret is the stack's rotaudit/local/admin.
 admin_secret_name = "rotaudit/local/admin"
+# The other two databases (issue 21): rates_b beside rates on the stack's cluster, under its
+# master (rotated once, by rates), and rates on the stack's second cluster (PG2_PORT) with
+# that cluster's own master secret. `make up` makes both databases and both masters.
+extra_databases = {
+  ratesb = { db_name = "rates_b", app_username = "rates_b_app", admin_secret_name = "rotaudit/local/admin", rotate_master = false }
+  pg2    = { cluster = "second", db_name = "rates", app_username = "rates_app", admin_secret_name = "rotaudit/local/pg2/admin" }
+}

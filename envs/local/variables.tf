@@ -126,3 +126,36 @@ variable "db_log_group_name" {
     error_message = "db_log_group_name must be a CloudWatch Logs group name (letters, digits, _ / . # -) or empty."
   }
 }
+
+variable "extra_databases" {
+  type = map(object({
+    db_name               = string
+    admin_secret_name     = string
+    app_username          = string
+    cluster               = optional(string, "stack")
+    app_rotation_strategy = optional(string, "alternating-users")
+    rotate_master         = optional(bool, true)
+  }))
+  description = "The databases beside \"rates\" (db_name, app_username, admin_secret_name), keyed by a short name: on the stack's cluster (cluster = \"stack\", port db_port) or on its second cluster (\"second\", port second_db_port). Each has its own app secret and bootstrap; databases of one cluster share its master secret, which only one of them rotates (rotate_master = false on the others; \"rates\" rotates the stack's)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, d in var.extra_databases : contains(["stack", "second"], d.cluster)])
+    error_message = "extra_databases: cluster must be stack or second."
+  }
+  validation {
+    condition     = !contains(keys(var.extra_databases), "rates")
+    error_message = "extra_databases: the key rates is the database of db_name and app_username; choose another."
+  }
+}
+
+variable "second_db_port" {
+  type        = number
+  description = "Port of the stack's second PostgreSQL cluster (PG2_PORT; scripts/tf-plan.sh sets TF_VAR_second_db_port)."
+  default     = 15433
+
+  validation {
+    condition     = var.second_db_port >= 1 && var.second_db_port <= 65535
+    error_message = "second_db_port must be between 1 and 65535."
+  }
+}

@@ -59,6 +59,10 @@ type Config struct {
 	Database, AppRole, AdminRole string
 	// AppSecretID and AdminSecretID name the secrets.
 	AppSecretID, AdminSecretID string
+	// AdminSecretDatabase is the dbname the admin secret names; empty: Database. A second
+	// database on the same cluster keeps the first's, so its setup leaves the shared master
+	// secret as it is.
+	AdminSecretDatabase string
 	// ReaderRole is the NOLOGIN role that holds the grants [ratesdb.DefaultReaderRole].
 	ReaderRole string
 	// DumpPath, when set, is a plain pg_dump (such as the reference rates.sql) loaded instead
@@ -223,7 +227,11 @@ func Setup(ctx context.Context, sm SecretsAPI, c Config) (Result, error) {
 	}
 	res.RoleChanges = changes
 
-	adminSecret := dbsecret.Secret{Engine: "postgres", Host: c.Host, Port: c.Port, Username: c.AdminRole, DBName: c.Database, SSL: ptr(false)}
+	adminDB := c.Database
+	if c.AdminSecretDatabase != "" {
+		adminDB = c.AdminSecretDatabase
+	}
+	adminSecret := dbsecret.Secret{Engine: "postgres", Host: c.Host, Port: c.Port, Username: c.AdminRole, DBName: adminDB, SSL: ptr(false)}
 	res.AdminSecretARN, res.AdminPasswordSet, err = ensureSecret(ctx, sm, super, c.AdminSecretID, adminSecret, log)
 	if err != nil {
 		return res, err

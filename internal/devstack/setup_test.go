@@ -221,3 +221,50 @@ func TestPassword(t *testing.T) {
 		t.Fatal("accepted a short password")
 	}
 }
+
+// TestSecondDatabaseKeepsTheSharedMaster: a second database on the same cluster, set up
+// with the first's admin secret and AdminSecretDatabase, leaves that secret as it is (same
+// value, same dbname), so running both setups again and again changes nothing (make up).
+func TestSecondDatabaseKeepsTheSharedMaster(t *testing.T) {
+	env := testenv.Stack(t)
+	sm := secretsmanager.NewFromConfig(env.AWS(t))
+	c := setupConfig(t, env, sm)
+	ctx := context.Background()
+	if _, err := devstack.Setup(ctx, sm, c); err != nil {
+		t.Fatal(err)
+	}
+	admin := testenv.CurrentSecret(t, sm, c.AdminSecretID)
+
+	b := c
+	b.Database, b.AppRole, b.AppSecretID, b.AdminSecretDatabase = c.Database+"_b", c.AppRole+"_b", c.AppSecretID+"-b", c.Database
+	t.Cleanup(func() {
+		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(b.AppSecretID), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		if conn, err := pgx.Connect(context.Background(), env.SuperDSN); err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{b.Database}.Sanitize()+" WITH (FORCE)")
+			conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{b.AppRole}.Sanitize())
+			conn.Close(context.Background())
+		}
+	})
+	res, err := devstack.Setup(ctx, sm, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AdminPasswordSet || !res.AppPasswordSet {
+		t.Fatalf("second database: admin password set %v (want kept), app password set %v (want new)", res.AdminPasswordSet, res.AppPasswordSet)
+	}
+	if got := testenv.CurrentSecret(t, sm, c.AdminSecretID); got.Password != admin.Password || got.DBName != c.Database {
+		t.Fatalf("the shared admin secret changed: dbname %s (want %s), password changed %v", got.DBName, c.Database, got.Password != admin.Password)
+	}
+	if app := testenv.CurrentSecret(t, sm, b.AppSecretID); app.DBName != b.Database || app.MasterARN != res.AdminSecretARN {
+		t.Fatalf("second database's app secret: %v (master %s)", app, app.MasterARN)
+	}
+	for _, cfg := range []devstack.Config{c, b} {
+		again, err := devstack.Setup(ctx, sm, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.AdminPasswordSet || again.AppPasswordSet {
+			t.Fatalf("setup of %s again changed a password: %+v", cfg.Database, again)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -35,8 +36,6 @@ import (
 	"github.com/rotaudit/rotaudit/internal/deploycheck"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
 	"github.com/rotaudit/rotaudit/internal/pgrole"
-	"github.com/rotaudit/rotaudit/internal/rotation"
-	"github.com/rotaudit/rotaudit/internal/rotation/driver"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
 )
@@ -127,6 +126,8 @@ type outputs struct {
 	TrailBucketName    string            `json:"trail_bucket_name"`
 	DBLogGroupNames    []string          `json:"db_log_group_names"`
 	StateTableName     string            `json:"state_table_name"`
+	// Databases holds every database by key (rates, ratesb, pg2: multidb_test.go).
+	Databases map[string]dbOutput `json:"databases"`
 }
 
 func TestDeployment(t *testing.T) {
@@ -170,27 +171,36 @@ func TestDeployment(t *testing.T) {
 		auditorBin = rotationtest.BuildFunction(t, "auditor")
 	})
 
-	// The database server as RDS hands it over: a master that may create roles and
-	// databases but is no superuser, and its secret. The bootstrap makes the rest.
+	// The database servers as RDS hands them over: on each cluster a master that may create
+	// roles and databases but is no superuser, and its secret. The bootstraps make the rest.
+	// Three databases (multidb_test.go): rates and ratesb on the stack's cluster under one
+	// master, pg2 on its second cluster under another.
 	id := strings.TrimPrefix(testenv.Unique("e2e"), "e2e_")
 	master, masterPW := "e2e_master_"+id, testenv.Unique("pw")
 	dbName, appUser := "rates_e2e_"+id, "e2e_app_"+id
 	adminSecretName := "rotaudit/tflocal/master-" + id
-	p.run("database server and master secret", func() {
-		super := env.Super(t, "")
-		t.Cleanup(func() { dropE2E(env.SuperDSN, dbName, []string{appUser, appUser + "_clone", master}) })
-		testenv.Exec(t, super, "CREATE ROLE "+pgrole.Ident(master)+" LOGIN CREATEROLE CREATEDB PASSWORD "+testenv.Literal(masterPW))
-		body, _ := json.Marshal(map[string]any{"engine": "postgres", "host": "127.0.0.1", "port": env.PGPort,
-			"username": master, "password": masterPW, "dbname": "postgres", "ssl": false})
-		if _, err := testenv.CreateSecret(ctx, sm, &secretsmanager.CreateSecretInput{Name: aws.String(adminSecretName), SecretString: aws.String(string(body))}); err != nil {
-			t.Fatalf("master secret: %v", err)
-		}
+	dbNameB, appUserB := dbName+"_b", "e2e_app_b_"+id
+	master2, master2PW := "e2e_master2_"+id, testenv.Unique("pw")
+	appUser2 := "e2e_app2_" + id
+	admin2SecretName := "rotaudit/tflocal/master2-" + id
+	appUsers := map[string]string{dbRates: appUser, dbRatesB: appUserB, dbPG2: appUser2}
+	pg2 := stackSecondCluster(t)
+	p.run("database servers and masters", func() {
+		t.Cleanup(func() {
+			dropE2E(env.SuperDSN, dbName, []string{appUser, appUser + "_clone", appUserB, appUserB + "_clone", master})
+		})
+		t.Cleanup(func() { dropE2E(env.SuperDSN, dbNameB, nil) }) // before the master that owns it
+		t.Cleanup(func() { dropE2E(pg2.SuperDSN, dbName, []string{appUser2, appUser2 + "_clone", master2}) })
+		createMaster(t, sm, env.SuperDSN, env.PGPort, master, masterPW, adminSecretName)
+		createMaster(t, sm, pg2.SuperDSN, pg2.Port, master2, master2PW, admin2SecretName)
 	})
 
 	tf := newTerraform(t, tfBin, filepath.Join(env.Root, "envs", "local"))
 	tf.vars = map[string]string{
 		"endpoint": endpoint, "db_host": "127.0.0.1", "db_port": fmt.Sprint(env.PGPort),
 		"admin_secret_name": adminSecretName, "db_name": dbName, "app_username": appUser,
+		"extra_databases": extraDatabasesVar(dbNameB, appUserB, adminSecretName, dbName, appUser2, admin2SecretName),
+		"second_db_port":  fmt.Sprint(pg2.Port),
 	}
 	if ddb := os.Getenv("ROTAUDIT_E2E_DYNAMODB_ENDPOINT"); ddb != "" {
 		tf.vars["dynamodb_endpoint"] = ddb
@@ -213,7 +223,9 @@ func TestDeployment(t *testing.T) {
 		if !destroyed {
 			tf.run(t, false, "destroy", "-auto-approve")
 		}
-		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		for _, name := range []string{adminSecretName, admin2SecretName} {
+			sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		}
 	})
 	var out outputs
 	var rawOutputs []byte
@@ -241,103 +253,100 @@ func TestDeployment(t *testing.T) {
 		if out.AppSecretARN == "" || out.Bootstrap.Name == "" || len(out.Rotators) == 0 || out.AlertQueueURL == "" {
 			t.Fatalf("envs/local outputs lack what a deployment needs: %s", b)
 		}
-	})
-
-	p.run("bootstrap through the deployed function", func() {
-		var call func(payload string) []byte
-		logs := func() string { return "" }
-		if servicesDrive {
-			call = func(payload string) []byte { return lambdaInvoke(t, cfg, out.Bootstrap.Name, payload) }
-		} else {
-			e := rotationtest.StartRIE(t, rie, bootstrapBin, append(envList(out.Bootstrap.Environment), awsEnv...)...)
-			call = func(payload string) []byte { return invoke(t, e.URL, payload) }
-			logs = e.Out.String
+		for key := range appUsers {
+			if db, ok := out.Databases[key]; !ok || db.AppSecretARN == "" || db.Bootstrap.Name == "" {
+				t.Fatalf("envs/local outputs: database %s is missing or has no app secret or bootstrap: %s", key, b)
+			}
 		}
-		body := call(`{"trigger":"e2e"}`)
-		var res struct {
-			Changed bool `json:"changed"`
-			Apps    []struct {
-				Username    string `json:"username"`
-				PasswordSet bool   `json:"password_set"`
-			} `json:"apps"`
-		}
-		if err := json.Unmarshal(body, &res); err != nil || !res.Changed || len(res.Apps) != 1 || !res.Apps[0].PasswordSet || res.Apps[0].Username != appUser {
-			t.Fatalf("bootstrap answered %s (%v)\n%s", body, err, logs())
-		}
-		app := testenv.CurrentSecret(t, sm, out.AppSecretARN)
-		if !rotationtest.LogsIn(app) {
-			t.Fatal("after the bootstrap the app secret's password does not log in")
-		}
-		// A second run changes nothing.
-		body = call(`{"trigger":"e2e-again"}`)
-		if err := json.Unmarshal(body, &res); err != nil || res.Changed {
-			t.Fatalf("second bootstrap run changed something: %s", body)
+		if len(out.Databases) != len(appUsers) || out.Databases[dbRates].AppSecretARN != out.AppSecretARN {
+			t.Fatalf("envs/local outputs: want the databases %v (rates the root's own), got %s", appUsers, b)
 		}
 	})
 
-	var api *loadharness.API
-	var load *loadharness.Load
-	p.run("start the API on the deployed secret", func() {
-		api = loadharness.StartAPI(t, env, out.AppSecretARN, awsEnv...)
-		load = loadharness.Start(loadharness.Options{URL: api.URL, Concurrency: 4, Paths: []string{
-			"/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNSGH&dest_code=NLRTM",
-			"/readyz",
-		}})
-		load.WaitRequests(t, 200, 30*time.Second)
+	p.run("bootstrap every database", func() {
+		keys := slices.Sorted(maps.Keys(out.Databases))
+		for _, key := range keys {
+			db := out.Databases[key]
+			var call func(payload string) []byte
+			logs := func() string { return "" }
+			if servicesDrive {
+				call = func(payload string) []byte { return lambdaInvoke(t, cfg, db.Bootstrap.Name, payload) }
+			} else {
+				e := rotationtest.StartRIE(t, rie, bootstrapBin, append(envList(db.Bootstrap.Environment), awsEnv...)...)
+				call = func(payload string) []byte { return invoke(t, e.URL, payload) }
+				logs = e.Out.String
+			}
+			bootstrapOne(t, sm, key, db, appUsers[key], call, logs)
+		}
 	})
 
-	p.run("rotate every secret under load", func() {
-		order := []string{"app", "admin", "app"}
-		emulators := map[string]*rotationtest.Emulator{}
-		for _, which := range order {
-			secretARN := out.AppSecretARN
-			if which == "admin" {
-				secretARN = out.AdminSecretARN
+	// One rates API per database, each on its own deployed app secret, each under load.
+	apis := map[string]*loadharness.API{}
+	loads := map[string]*loadharness.Load{}
+	p.run("one API per database under load", func() {
+		for key, db := range out.Databases {
+			apis[key] = loadharness.StartAPI(t, env, db.AppSecretARN, awsEnv...)
+			loads[key] = loadharness.Start(loadharness.Options{URL: apis[key].URL, Concurrency: 2, Paths: []string{
+				"/rates?date_from=2021-01-01&date_to=2021-01-31&orig_code=CNSGH&dest_code=NLRTM",
+				"/readyz",
+			}})
+		}
+		for _, l := range loads {
+			l.WaitRequests(t, 100, 90*time.Second)
+		}
+	})
+
+	p.run("rotate all secrets at once", func() {
+		secrets := rotatedSecrets(t, sm, out)
+		// Three app secrets and two masters (ratesb shares rates' master, which rotates once).
+		if len(secrets) != 5 {
+			t.Fatalf("want 5 rotated secrets (3 app, 2 masters), got %d: %v", len(secrets), secrets)
+		}
+		// Each secret's own emulated rotator: aws-lambda-rie runs one invocation at a time.
+		var rotators []*rotationtest.Emulator
+		var urls []string
+		if !servicesDrive {
+			for _, s := range secrets {
+				e := rotationtest.StartRIE(t, rie, rotatorBin, append(envList(out.Rotators[s.strategy].Environment), awsEnv...)...)
+				rotators, urls = append(rotators, e), append(urls, e.URL)
 			}
-			strategy := out.RotationStrategies[which]
-			rot, ok := out.Rotators[strategy]
-			if !ok || rot.Name != out.SecretRotatorNames[which] {
-				t.Fatalf("%s secret: strategy %q, function %q: no deployed rotator matches (%v)", which, strategy, out.SecretRotatorNames[which], out.Rotators)
-			}
-			if rot.Environment[rotation.EnvRotationStrategy] != strategy {
-				t.Fatalf("rotator %s runs %s=%q, the secret needs %q", rot.Name, rotation.EnvRotationStrategy, rot.Environment[rotation.EnvRotationStrategy], strategy)
-			}
-			before := testenv.CurrentSecret(t, sm, secretARN)
-			d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretARN)})
-			if err != nil || !aws.ToBool(d.RotationEnabled) || aws.ToString(d.RotationLambdaARN) != rot.ARN {
-				t.Fatalf("%s secret: rotation enabled %v with %s, want %s (%v)", which, aws.ToBool(d.RotationEnabled), aws.ToString(d.RotationLambdaARN), rot.ARN, err)
+		}
+		// Twice, so that every alternating secret returns to its first user.
+		for round := 1; round <= 2; round++ {
+			type state struct{ version, user, password string }
+			before := make([]state, len(secrets))
+			for i, s := range secrets {
+				cur := testenv.CurrentSecret(t, sm, s.arn)
+				before[i] = state{currentVersion(t, sm, s.arn), cur.Username, cur.Password}
 			}
 			if servicesDrive {
-				// Secrets Manager runs the four steps through the deployed function.
-				rotateAndWait(t, sm, secretARN, rot.ARN, currentVersion(t, sm, secretARN))
+				// LocalStack runs the four steps inside RotateSecret: one after another.
+				for i, s := range secrets {
+					rotateAndWait(t, sm, s.arn, s.rotator.arn, before[i].version)
+				}
 			} else {
-				e := emulators[strategy]
-				if e == nil {
-					e = rotationtest.StartRIE(t, rie, rotatorBin, append(envList(rot.Environment), awsEnv...)...)
-					emulators[strategy] = e
+				errs, retries := rotateConcurrently(t, sm, secrets, urls, 4*time.Minute)
+				fmt.Printf("e2e: round %d: %d rotation steps were retried (a master in mid-rotation)\n", round, retries)
+				for i, e := range errs {
+					if e != "" {
+						t.Errorf("round %d: rotation of %s (%s) failed: %s\n%s", round, secrets[i].label, secrets[i].strategy, e, tailLines(rotators[i].Out.String(), 30))
+					}
 				}
-				started, err := sm.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(secretARN), RotationLambdaARN: aws.String(rot.ARN)})
-				if err != nil {
-					t.Fatalf("rotate %s: %v", which, err)
-				}
-				inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
-				if err := driver.Run(ctx, inv, secretARN, aws.ToString(started.VersionId), nil); err != nil {
-					t.Fatalf("rotation of the %s secret (%s): %v\n%s", which, strategy, err, e.Out.String())
+				if t.Failed() {
+					t.FailNow()
 				}
 			}
-			after := testenv.CurrentSecret(t, sm, secretARN)
-			if after.Password == before.Password || !rotationtest.LogsIn(after) {
-				t.Fatalf("%s secret after rotation: password changed %v, logs in %v", which, after.Password != before.Password, rotationtest.LogsIn(after))
+			for i, s := range secrets {
+				checkRotated(t, sm, s, before[i].version, before[i].user, before[i].password)
 			}
-			if strategy == string(rotation.AlternatingUsers) && after.Username == before.Username {
-				t.Fatalf("alternating rotation kept user %s", after.Username)
-			}
-			time.Sleep(300 * time.Millisecond) // let the load see each new value
+			fmt.Printf("e2e: round %d: %d secrets rotated concurrently\n", round, len(secrets))
 		}
-		res := load.Stop()
-		fmt.Printf("e2e: load through the rotations: %s\n", res)
-		if res.Failures != 0 || res.Requests < 100 {
-			t.Fatalf("load through the rotations: %d requests, %d failed: %v", res.Requests, res.Failures, res.Samples)
+		for key, l := range loads {
+			res := l.Stop()
+			fmt.Printf("e2e: load on the %s API through the rotations: %s\n", key, res)
+			if res.Failures != 0 || res.Requests < 100 {
+				t.Errorf("load on the %s API through the rotations: %d requests, %d failed: %v", key, res.Requests, res.Failures, res.Samples)
+			}
 		}
 	})
 
@@ -352,12 +361,16 @@ func TestDeployment(t *testing.T) {
 		fleetOfDeployment(t, cfg, out, out.StateTableName)
 	})
 	p.run("terraform destroy", func() {
-		api.Stop()
+		for _, a := range apis {
+			a.Stop()
+		}
 		tf.run(t, true, "destroy", "-auto-approve", "-input=false")
 		destroyed = true
 		// NotFound here is a retried delete whose first attempt did the work.
-		if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(adminSecretName), ForceDeleteWithoutRecovery: aws.Bool(true)}); testenv.IgnoreNotFound(err) != nil {
-			t.Errorf("delete the test's master secret: %v", err)
+		for _, name := range []string{adminSecretName, admin2SecretName} {
+			if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)}); testenv.IgnoreNotFound(err) != nil {
+				t.Errorf("delete the test's master secret %s: %v", name, err)
+			}
 		}
 		if left := leftovers(t, cfg, withECR, before); len(left) > 0 {
 			t.Fatalf("terraform destroy left %d resources behind:\n  %s", len(left), strings.Join(left, "\n  "))

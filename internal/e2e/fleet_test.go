@@ -28,7 +28,23 @@ func fleetOfDeployment(t *testing.T, cfg aws.Config, out outputs, stateTable str
 		t.Fatalf("fleet: get caller identity: %v", err)
 	}
 	targets := []fleet.Target{{Account: aws.ToString(who.Account), Region: cfg.Region, SM: secretsmanager.NewFromConfig(cfg)}}
-	deployed := map[string]string{out.AppSecretARN: "app", out.AdminSecretARN: "admin"}
+	// Every database's secrets (envs/local: three databases, two masters), each with the
+	// strategy Terraform gave it; a master shared by two databases is listed once.
+	type deployedSecret struct{ which, strategy string }
+	deployed := map[string]deployedSecret{
+		out.AppSecretARN:   {"app", out.RotationStrategies["app"]},
+		out.AdminSecretARN: {"admin", out.RotationStrategies["admin"]},
+	}
+	for key, db := range out.Databases {
+		for which, arn := range map[string]string{"app": db.AppSecretARN, "admin": db.AdminSecretARN} {
+			if strategy, rotated := db.RotationStrategies[which]; rotated && arn != "" {
+				deployed[arn] = deployedSecret{key + " " + which, strategy}
+			}
+		}
+	}
+	if len(out.Databases) > 0 && len(deployed) < len(out.Databases)+1 {
+		t.Errorf("fleet: %d databases deployed, only %d rotated secrets among them", len(out.Databases), len(deployed))
+	}
 
 	r, err := fleet.Collect(ctx, targets, fleet.Options{})
 	if err != nil {
@@ -43,17 +59,17 @@ func fleetOfDeployment(t *testing.T, cfg aws.Config, out outputs, stateTable str
 	for _, s := range r.Secrets {
 		rows[s.ARN] = s
 	}
-	for arn, which := range deployed {
+	for arn, d := range deployed {
 		s, ok := rows[arn]
 		switch {
 		case !ok:
-			t.Errorf("fleet: the %s secret %s is not listed", which, arn)
+			t.Errorf("fleet: the %s secret %s is not listed", d.which, arn)
 		case !s.RotationEnabled || s.Status == fleet.Fail || s.StalePending || s.Overdue:
-			t.Errorf("fleet: the %s secret after its rotations: rotation %v, status %s %q", which, s.RotationEnabled, s.Status, s.Reasons)
-		case s.Strategy != out.RotationStrategies[which]:
-			t.Errorf("fleet: the %s secret's strategy %q, Terraform gave it %q", which, s.Strategy, out.RotationStrategies[which])
+			t.Errorf("fleet: the %s secret after its rotations: rotation %v, status %s %q", d.which, s.RotationEnabled, s.Status, s.Reasons)
+		case s.Strategy != d.strategy:
+			t.Errorf("fleet: the %s secret's strategy %q, Terraform gave it %q", d.which, s.Strategy, d.strategy)
 		case s.NextDue == nil:
-			t.Errorf("fleet: the %s secret has no next due date", which)
+			t.Errorf("fleet: the %s secret has no next due date", d.which)
 		}
 	}
 	if r.Incomplete() || r.Logins.Read {
@@ -73,8 +89,8 @@ func fleetOfDeployment(t *testing.T, cfg aws.Config, out outputs, stateTable str
 	}
 	for _, s := range r.Secrets {
 		failed := strings.Contains(strings.Join(s.Reasons, "\n"), "the auditor reported RotationFailed")
-		if which := deployed[s.ARN]; which != "" && failed != (which == "app") {
-			t.Errorf("fleet with the state table: the %s secret: status %s, reasons %q (the audit phase failed the app secret's rotation only)", which, s.Status, s.Reasons)
+		if d, ok := deployed[s.ARN]; ok && failed != (s.ARN == out.AppSecretARN) {
+			t.Errorf("fleet with the state table: the %s secret: status %s, reasons %q (the audit phase failed the rates app secret's rotation only)", d.which, s.Status, s.Reasons)
 		}
 	}
 }

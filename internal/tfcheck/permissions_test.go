@@ -54,6 +54,12 @@ var principals = []principal{
 		document: "rotator",
 	},
 	{
+		name:     "shared rotator of many databases (functions/rotator)",
+		calls:    []sdkInterface{ifaceOf[rotation.SecretsManager]("secretsmanager"), ifaceOf[rotation.RDS]("rds")},
+		dir:      filepath.Join("modules", "rotaudit"),
+		document: "rotator",
+	},
+	{
 		name:     "auditor (functions/auditor)",
 		calls:    []sdkInterface{ifaceOf[audit.S3API]("s3"), ifaceOf[audit.SNSAPI]("sns"), ifaceOf[state.DynamoAPI]("dynamodb")},
 		dir:      filepath.Join("modules", "audit-alerts"),

@@ -3,6 +3,7 @@ package tfcheck
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -42,22 +43,7 @@ type secretValue struct {
 func CheckRotationStrategies(m *Module) []string {
 	var out []string
 	locals := localExprs(m)
-	values := map[string]secretValue{}
-	masters := map[string]bool{}
-	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret_version") {
-		ids := refs(b.File.Src, b.Block.Body.Attributes["secret_id"], locals)
-		for _, attr := range []string{"secret_string", "secret_string_wo"} {
-			if a, ok := b.Block.Body.Attributes[attr]; ok {
-				v := readSecretValue(b.File.Src, a.Expr, locals)
-				for _, id := range ids {
-					values[id] = v
-				}
-				for _, r := range v.masterRefs {
-					masters[r] = true
-				}
-			}
-		}
-	}
+	values, masters := secretValues(m, locals)
 	rotated := map[string]bool{}
 	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret_rotation") {
 		name := b.Name()
@@ -88,6 +74,11 @@ func CheckRotationStrategies(m *Module) []string {
 		for _, r := range secrets {
 			v, ok := values[r]
 			if !ok {
+				// A secret made by a child module (module.x[...].app_secret_arn): its value is
+				// the one that module writes.
+				v, ok = childSecretValue(m, b.Block.Body.Attributes["secret_id"])
+			}
+			if !ok {
 				continue
 			}
 			known = true
@@ -109,6 +100,94 @@ func CheckRotationStrategies(m *Module) []string {
 		}
 	}
 	return out
+}
+
+// secretValues reads the first value of every secret version the module writes, by secret,
+// and the secrets some value's masterarn names.
+func secretValues(m *Module, locals map[string]localExpr) (map[string]secretValue, map[string]bool) {
+	values := map[string]secretValue{}
+	masters := map[string]bool{}
+	for _, b := range m.Blocks("resource", "aws_secretsmanager_secret_version") {
+		ids := refs(b.File.Src, b.Block.Body.Attributes["secret_id"], locals)
+		for _, attr := range []string{"secret_string", "secret_string_wo"} {
+			if a, ok := b.Block.Body.Attributes[attr]; ok {
+				v := readSecretValue(b.File.Src, a.Expr, locals)
+				for _, id := range ids {
+					values[id] = v
+				}
+				for _, r := range v.masterRefs {
+					masters[r] = true
+				}
+			}
+		}
+	}
+	return values, masters
+}
+
+// childSecretValue follows a secret_id of the form module.NAME[KEY].OUTPUT (or
+// module.NAME.OUTPUT) into the called module: the output's secret, and the value that module
+// writes into it. ok is false when the reference is of another form or leads nowhere.
+func childSecretValue(m *Module, a *hclsyntax.Attribute) (secretValue, bool) {
+	if a == nil {
+		return secretValue{}, false
+	}
+	var call, output string
+	switch e := a.Expr.(type) {
+	case *hclsyntax.RelativeTraversalExpr:
+		ix, ok := e.Source.(*hclsyntax.IndexExpr)
+		if !ok || len(e.Traversal) != 1 {
+			return secretValue{}, false
+		}
+		col, ok := ix.Collection.(*hclsyntax.ScopeTraversalExpr)
+		if !ok || col.Traversal.RootName() != "module" || len(col.Traversal) != 2 {
+			return secretValue{}, false
+		}
+		call = col.Traversal[1].(hcl.TraverseAttr).Name
+		attr, ok := e.Traversal[0].(hcl.TraverseAttr)
+		if !ok {
+			return secretValue{}, false
+		}
+		output = attr.Name
+	case *hclsyntax.ScopeTraversalExpr:
+		t := e.Traversal
+		if t.RootName() != "module" || len(t) != 3 {
+			return secretValue{}, false
+		}
+		call = t[1].(hcl.TraverseAttr).Name
+		attr, ok := t[2].(hcl.TraverseAttr)
+		if !ok {
+			return secretValue{}, false
+		}
+		output = attr.Name
+	default:
+		return secretValue{}, false
+	}
+	var source string
+	for _, c := range m.Calls {
+		if c.Name == call {
+			source = c.Source
+		}
+	}
+	if !strings.HasPrefix(source, "./") && !strings.HasPrefix(source, "../") {
+		return secretValue{}, false
+	}
+	child, err := Load(filepath.Join(m.Dir, source))
+	if err != nil {
+		return secretValue{}, false
+	}
+	var expr hclsyntax.Expression
+	var src []byte
+	for _, b := range child.Blocks("output", output) {
+		if v, ok := b.Block.Body.Attributes["value"]; ok {
+			expr, src = v.Expr, b.File.Src
+		}
+	}
+	if expr == nil {
+		return secretValue{}, false
+	}
+	values, _ := secretValues(child, localExprs(child))
+	v, ok := values[refExpr(src, expr)]
+	return v, ok
 }
 
 // localExprs maps every local value's name to its expression.
@@ -288,9 +367,14 @@ func possibleValues(m *Module, e hclsyntax.Expression) ([]string, error) {
 		}
 		return []string{s}, nil
 	}
+	// A value read from the module's locals per instance (local.x[each.key].strategy) may be
+	// either strategy: the secret must then prove it can rotate with both.
+	if followsLocals(e) {
+		return slices.Clone(allStrategies), nil
+	}
 	t, ok := e.(*hclsyntax.ScopeTraversalExpr)
 	if !ok || t.Traversal.RootName() != "var" || len(t.Traversal) != 2 {
-		return nil, fmt.Errorf("cannot tell the rotation strategy of %T: use a literal, each.key or a variable", e)
+		return nil, fmt.Errorf("cannot tell the rotation strategy of %T: use a literal, each.key, a variable or a local", e)
 	}
 	name := t.Traversal[1].(hcl.TraverseAttr).Name
 	if allowed := validatedValues(m, name); len(allowed) > 0 {
@@ -343,4 +427,24 @@ func exprText(src []byte, e hclsyntax.Expression) string {
 		return "?"
 	}
 	return string(src[r.Start.Byte:r.End.Byte])
+}
+
+// followsLocals reports whether e reads only local values and each.key/each.value, at least
+// one local among them.
+func followsLocals(e hclsyntax.Expression) bool {
+	vars := e.Variables()
+	if len(vars) == 0 {
+		return false
+	}
+	hasLocal := false
+	for _, v := range vars {
+		switch v.RootName() {
+		case "local":
+			hasLocal = true
+		case "each":
+		default:
+			return false
+		}
+	}
+	return hasLocal
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -338,6 +339,7 @@ func TestLambdaEnvironmentMatchesGo(t *testing.T) {
 		want []string
 	}{
 		{filepath.Join("modules", "secret-rotation"), "rotator", rotation.EnvVars()},
+		{filepath.Join("modules", "rotaudit"), "rotator", rotation.EnvVars()},
 		{filepath.Join("modules", "audit-alerts"), "auditor", audit.EnvVars()},
 		{filepath.Join("modules", "secret-rotation"), "bootstrap", bootstrap.EnvVars()},
 	}
@@ -482,10 +484,23 @@ func TestLocalEnvironmentUsesEmulator(t *testing.T) {
 	if len(calls) != 1 {
 		t.Fatalf("envs/local: want one module \"rotaudit\", found %d", len(calls))
 	}
-	for name, want := range map[string]string{"api_enabled": "false", "create_trail": "false", "database_mode": `"external"`} {
+	for name, want := range map[string]string{"api_enabled": "false", "create_trail": "false", "databases": "local.databases"} {
 		if got := source(calls[0].File.Src, calls[0].Block.Body.Attributes[name]); got != want {
 			t.Errorf("envs/local: module rotaudit: %s = %q, want %s (the emulators lack it)", name, got, want)
 		}
+	}
+	// Every database is the stack's PostgreSQL: no RDS or ECS database on the emulator.
+	modes := 0
+	for _, f := range m.Files {
+		for _, mode := range regexp.MustCompile(`(?m)^\s*mode\s*=\s*(.+)$`).FindAllStringSubmatch(string(f.Src), -1) {
+			modes++
+			if strings.TrimSpace(mode[1]) != `"external"` {
+				t.Errorf("envs/local: a database has mode = %s, want \"external\" (the emulators have no RDS or ECS)", mode[1])
+			}
+		}
+	}
+	if modes == 0 {
+		t.Error("envs/local: no database with mode = \"external\" found")
 	}
 }
 
@@ -498,17 +513,20 @@ func TestAWSEnvironmentsRunRotatorInVPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := m.Blocks("module", "secret_rotation")
-	if len(calls) != 1 {
-		t.Fatalf("modules/rotaudit: want one module \"secret_rotation\", found %d", len(calls))
-	}
-	attrs := calls[0].Block.Body.Attributes
-	for name, want := range map[string]string{
-		"subnet_ids":         "var.lambdas_in_vpc ? module.network.private_subnet_ids : []",
-		"security_group_ids": `var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []`,
-	} {
-		if got := source(calls[0].File.Src, attrs[name]); got != want {
-			t.Errorf("modules/rotaudit secret_rotation: %s = %q, want %s", name, got, want)
+	// The shared rotators, and each database's bootstrap (in secret_rotation).
+	for _, call := range []string{"rotator", "secret_rotation"} {
+		calls := m.Blocks("module", call)
+		if len(calls) != 1 {
+			t.Fatalf("modules/rotaudit: want one module %q, found %d", call, len(calls))
+		}
+		attrs := calls[0].Block.Body.Attributes
+		for name, want := range map[string]string{
+			"subnet_ids":         "var.lambdas_in_vpc ? module.network.private_subnet_ids : []",
+			"security_group_ids": `var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []`,
+		} {
+			if got := source(calls[0].File.Src, attrs[name]); got != want {
+				t.Errorf("modules/rotaudit %s: %s = %q, want %s", call, name, got, want)
+			}
 		}
 	}
 	if v, _ := m.Variable("lambdas_in_vpc"); v.Default != "true" {

@@ -25,6 +25,7 @@ resource "aws_ecs_cluster" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
+  # checkov:skip=CKV_AWS_338:log retention is a variable (log_retention_days); prod keeps 365 days, dev, stage and the emulator less to save cost
   name              = "/ecs/${var.name}/rates-api"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn

@@ -124,6 +124,7 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 # already exported before this existed has its groups already: import them
 # (terraform import 'module.database.aws_cloudwatch_log_group.rds["postgresql"]' NAME).
 resource "aws_cloudwatch_log_group" "rds" {
+  # checkov:skip=CKV_AWS_338:log retention is a variable (log_retention_days); prod keeps 365 days, dev, stage and the emulator less to save cost
   for_each = local.rds ? toset(local.rds_log_exports) : toset([])
 
   name              = "/aws/rds/instance/${var.name}/${each.value}"
@@ -133,6 +134,7 @@ resource "aws_cloudwatch_log_group" "rds" {
 }
 
 resource "aws_db_instance" "this" {
+  # checkov:skip=CKV_AWS_293:deletion protection is a variable (deletion_protection); stage and prod keep it on and dev off to stay deletable, as envs/common/tests/plan.tftest.hcl asserts
   # checkov:skip=CKV_AWS_157:Multi-AZ is a variable (multi_az); prod sets it, dev and stage save the standby's cost
   count = local.rds ? 1 : 0
 
@@ -268,6 +270,7 @@ resource "aws_efs_access_point" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "ecs" {
+  # checkov:skip=CKV_AWS_338:log retention is a variable (log_retention_days); prod keeps 365 days, dev, stage and the emulator less to save cost
   count = local.ecs ? 1 : 0
 
   name              = "/ecs/${var.name}/postgres"

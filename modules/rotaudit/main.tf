@@ -5,9 +5,33 @@
 # providers, state backend and the values that differ.
 
 locals {
-  name     = "rotaudit-${var.environment}"
-  dist     = "${path.root}/${var.dist_dir}"
-  external = var.database_mode == "external"
+  name = "rotaudit-${var.environment}"
+  dist = "${path.root}/${var.dist_dir}"
+  # The databases: the map, or one database "rates" from the single-database variables
+  # (dev, stage and prod describe one), so their resources keep their addresses' meaning.
+  default_database = "rates"
+  databases = var.databases != null ? var.databases : {
+    (local.default_database) = {
+      mode     = var.database_mode
+      external = var.database_mode == "external" ? var.external_database : null
+      app_users = [{
+        username          = var.app_username
+        strategy          = var.app_rotation_strategy
+        rotation_days     = var.rotation_days
+        rotation_schedule = null
+      }]
+      rotate_master        = true
+      instance_class       = null
+      allocated_storage_gb = null
+      multi_az             = null
+      log_group_name       = var.db_log_group_name
+      client_networks      = var.db_client_networks
+    }
+  }
+  # Names: the default database keeps a single-database deployment's, another adds its key.
+  db_names      = { for k, d in local.databases : k => k == local.default_database ? local.name : "${local.name}-${k}" }
+  secret_prefix = { for k, d in local.databases : k => k == local.default_database ? "rotaudit/${var.environment}" : "rotaudit/${var.environment}/${k}" }
+  app_user      = { for k, d in local.databases : k => d.app_users[0] }
   # Who reaches AWS APIs over the internet rather than through interface endpoints.
   https_egress_to_internet = {
     endpoints = []
@@ -36,7 +60,7 @@ module "network" {
   nat_gateway                    = var.egress == "nat"
   # Fargate tasks in the private subnets: the ECS database always, the API unless it has a
   # public address. Without a NAT the module adds the endpoints they pull images through.
-  private_tasks = var.database_mode == "ecs" || var.api_enabled && var.egress != "public"
+  private_tasks = anytrue([for d in values(local.databases) : d.mode == "ecs"]) || var.api_enabled && var.egress != "public"
   # The load balancer's group exists only with the load balancer.
   create_alb_security_group = var.api_enabled && var.api_load_balancer
   https_egress_to_internet  = local.https_egress_to_internet[var.egress]
@@ -51,80 +75,271 @@ module "ecr" {
   force_delete = var.ecr_force_delete
 }
 
+# The databases made here: RDS instances, and PostgreSQL on ECS in a call of its own. The
+# ECS task reads its master secret from secret_rotation, which must not need this call's
+# outputs in turn (Terraform orders for_each module calls as wholes): its secrets' host is
+# the task's Cloud Map name, written out below.
 module "database" {
-  source = "../database"
-  count  = local.external ? 0 : 1
+  source   = "../database"
+  for_each = { for k, d in local.databases : k => d if d.mode == "rds" }
 
-  name                          = local.name
-  engine_mode                   = var.database_mode
+  name                  = local.db_names[each.key]
+  engine_mode           = "rds"
+  vpc_id                = module.network.vpc_id
+  subnet_ids            = module.network.private_subnet_ids
+  security_group_id     = module.network.security_group_ids["database"]
+  engine_version        = var.postgres_version
+  instance_class        = coalesce(each.value.instance_class, var.db_instance_class)
+  allocated_storage_gb  = coalesce(each.value.allocated_storage_gb, var.db_allocated_storage_gb)
+  multi_az              = coalesce(each.value.multi_az, var.db_multi_az)
+  deletion_protection   = var.db_deletion_protection
+  master_password_wo    = var.master_password_wo
+  backup_retention_days = var.db_backup_retention_days
+  skip_final_snapshot   = var.db_skip_final_snapshot
+  log_retention_days    = var.log_retention_days
+}
+
+module "database_ecs" {
+  source   = "../database"
+  for_each = { for k, d in local.databases : k => d if d.mode == "ecs" }
+
+  name                          = local.db_names[each.key]
+  engine_mode                   = "ecs"
   vpc_id                        = module.network.vpc_id
   subnet_ids                    = module.network.private_subnet_ids
   security_group_id             = module.network.security_group_ids["database"]
   engine_version                = var.postgres_version
-  instance_class                = var.db_instance_class
-  allocated_storage_gb          = var.db_allocated_storage_gb
-  multi_az                      = var.db_multi_az
   deletion_protection           = var.db_deletion_protection
-  master_password_wo            = var.master_password_wo
   backup_retention_days         = var.db_backup_retention_days
   skip_final_snapshot           = var.db_skip_final_snapshot
   log_retention_days            = var.log_retention_days
   ecs_cluster_arn               = var.api_enabled ? module.api[0].cluster_arn : null
   ecs_image                     = var.create_ecr ? "${module.ecr[0].repository_urls["postgres"]}:${var.postgres_image_tag}" : null
-  ecs_master_secret_arn         = module.secret_rotation.admin_secret_arn
-  ecs_master_secret_kms_key_arn = module.secret_rotation.admin_kms_key_arn
+  ecs_master_secret_arn         = module.secret_rotation[each.key].admin_secret_arn
+  ecs_master_secret_kms_key_arn = module.secret_rotation[each.key].admin_kms_key_arn
 }
 
 locals {
-  # The database as the secrets name it: the one made here, or the external server. One
-  # local each: Terraform follows a reference to a whole object into all of its parts.
-  db_host        = local.external ? var.external_database.host : module.database[0].host
-  db_port        = local.external ? var.external_database.port : module.database[0].port
-  db_name        = local.external ? var.external_database.db_name : module.database[0].db_name
-  db_tls         = local.external ? var.external_database.tls : module.database[0].tls_required
-  db_identifier  = local.external ? null : module.database[0].identifier
-  db_log_group   = local.external ? null : module.database[0].postgresql_log_group_name
-  db_master_user = local.external ? null : module.database[0].master_username
-  db_ecs_role    = local.external ? null : module.database[0].ecs_execution_role_arn
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  # Each database as its secrets name it: the RDS instance, the ECS task (modules/database's
+  # defaults: Cloud Map name, port 5432, database rates, master rotaudit_admin, no TLS), or
+  # the external server.
+  db = {
+    for k, d in local.databases : k => {
+      host        = d.mode == "external" ? d.external.host : d.mode == "ecs" ? "postgres.${local.db_names[k]}.internal" : module.database[k].host
+      port        = d.mode == "external" ? d.external.port : d.mode == "ecs" ? 5432 : module.database[k].port
+      db_name     = d.mode == "external" ? d.external.db_name : d.mode == "ecs" ? "rates" : module.database[k].db_name
+      tls         = d.mode == "external" ? d.external.tls : d.mode == "rds"
+      master_user = d.mode == "external" ? null : d.mode == "ecs" ? "rotaudit_admin" : module.database[k].master_username
+      # The ECS task's execution role reads the master secret; its name has a generated
+      # suffix (modules/_internal/ecs-task-roles), hence a pattern (the deny is ArnNotLike).
+      admin_readers = d.mode == "ecs" ? ["arn:${local.partition}:iam::${local.account_id}:role/${local.db_names[k]}-pg-exec-*"] : []
+    }
+  }
+  # What the auditor knows of each database made here (RDS identifier, PostgreSQL's log group).
+  db_audit = merge(
+    { for k, m in module.database : k => { identifier = m.identifier, log_group = m.postgresql_log_group_name } },
+    { for k, m in module.database_ecs : k => { identifier = m.identifier, log_group = m.postgresql_log_group_name } },
+  )
+  # Whether each database's master secret has a customer-managed key, known at plan time.
+  admin_has_key = { for k, d in local.databases : k => d.mode != "external" || try(d.external.admin_kms_key_arn != null, false) }
+  # The shared rotators' DB_ALLOW_PLAINTEXT: TLS is required unless some database is reached
+  # without it (the ECS option, the local stack), as with one database.
+  any_plaintext = anytrue([for k, d in local.databases : !local.db[k].tls])
 }
 
+# One database's secrets, bootstrap and rotation; the rotators are shared (module.rotator).
 module "secret_rotation" {
-  source = "../secret-rotation"
+  source   = "../secret-rotation"
+  for_each = local.databases
 
-  name                  = local.name
-  secret_name_prefix    = "rotaudit/${var.environment}"
-  db_host               = local.db_host
-  db_port               = local.db_port
-  db_name               = local.db_name
-  app_username          = var.app_username
-  admin_username        = coalesce(local.db_master_user, "rotaudit_admin")
-  admin_password_wo     = local.external ? null : var.master_password_wo
-  create_admin_secret   = !local.external
-  admin_secret_arn      = local.external ? var.external_database.admin_secret_arn : null
-  admin_kms_key_arn     = local.external ? var.external_database.admin_kms_key_arn : null
+  name                = local.db_names[each.key]
+  secret_name_prefix  = local.secret_prefix[each.key]
+  db_host             = local.db[each.key].host
+  db_port             = local.db[each.key].port
+  db_name             = local.db[each.key].db_name
+  app_username        = local.app_user[each.key].username
+  admin_username      = coalesce(local.db[each.key].master_user, "rotaudit_admin")
+  admin_password_wo   = each.value.mode == "external" ? null : var.master_password_wo
+  create_admin_secret = each.value.mode != "external"
+  admin_secret_arn    = each.value.mode == "external" ? each.value.external.admin_secret_arn : null
+  admin_kms_key_arn   = each.value.mode == "external" ? each.value.external.admin_kms_key_arn : null
+  rotate_admin_secret = each.value.rotate_master
+  # The shared rotators (module.rotator) and their rotation of these secrets are made below;
+  # their roles' ARNs are written out rather than read from the module, whose policy names
+  # these secrets.
+  create_rotation       = false
+  rotator_role_arns     = [for s in sort(tolist(local.strategies)) : "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-rotator-${s}" if contains(values(local.rotations_of[each.key]), s)]
   lambda_zip_path       = "${local.dist}/rotator.zip"
   bootstrap_zip_path    = "${local.dist}/dbbootstrap.zip"
   invoke_bootstrap      = var.invoke_bootstrap
   subnet_ids            = var.lambdas_in_vpc ? module.network.private_subnet_ids : []
   security_group_ids    = var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []
-  app_rotation_strategy = var.app_rotation_strategy
-  rotation_days         = var.rotation_days
+  app_rotation_strategy = local.app_user[each.key].strategy
+  rotation_days         = coalesce(local.app_user[each.key].rotation_days, var.rotation_days)
+  rotation_schedule     = local.app_user[each.key].rotation_schedule
   rotation_window       = var.rotation_window
   db_ca_bundle          = var.db_ca_bundle
-  db_allow_plaintext    = !local.db_tls
-  db_ssl                = local.db_tls
+  db_allow_plaintext    = !local.db[each.key].tls
+  db_ssl                = local.db[each.key].tls
   recovery_window_days  = var.secret_recovery_window_days
   log_retention_days    = var.log_retention_days
-  app_reader_arns       = local.app_readers
-  admin_reader_arns     = compact([local.db_ecs_role])
-  secret_rotator_arns   = module.db_access_iam.rotator_role_arns
+  app_reader_arns       = each.key == var.api_database ? local.app_readers : var.app_reader_arns
+  admin_reader_arns     = local.db[each.key].admin_readers
+  secret_rotator_arns   = each.key == var.api_database ? module.db_access_iam.rotator_role_arns : []
   break_glass_role_arns = var.break_glass_role_arns
   break_glass_user_arns = module.db_access_iam.break_glass_user_arns
-  operator_user_arns    = module.db_access_iam.db_operator_user_arns
+  operator_user_arns    = each.key == var.api_database ? module.db_access_iam.db_operator_user_arns : []
   deployer_arns         = var.deployer_arns
 
   kms_deletion_window_days = var.kms_deletion_window_days
   secrets_manager_endpoint = var.secrets_manager_endpoint
+}
+
+# ------------------------------------------------------------------ the shared rotators
+# One rotator function per strategy for every database: each database's secrets point their
+# rotation at it, its policy names every secret it rotates and every master it reads, and
+# its MASTER_SECRET_ARNS pins every database's master (a secret's masterarn outside them is
+# refused). All share the environment's network placement (lambdas_in_vpc).
+
+locals {
+  sm_endpoint = coalesce(var.secrets_manager_endpoint, "https://secretsmanager.${data.aws_region.current.name}.amazonaws.com")
+  # The strategy of each rotated secret, by database (app, and admin when rotated).
+  rotations_of = {
+    for k, d in local.databases : k => merge({ app = local.app_user[k].strategy }, d.rotate_master ? { admin = "single-user" } : {})
+  }
+  # Every rotated secret, "<database>/<app|admin>" => strategy.
+  rotated = merge([for k, r in local.rotations_of : { for s, strategy in r : "${k}/${s}" => strategy }]...)
+  # Which secrets each strategy rotates, by database; known at plan time.
+  rotated_by = {
+    for s in ["single-user", "alternating-users"] : s => flatten([
+      for k, d in local.databases : concat(
+        s == "single-user" && d.rotate_master ? ["${k}/admin"] : [],
+        local.app_user[k].strategy == s ? ["${k}/app"] : [],
+      )
+    ])
+  }
+  strategies = toset([for s, ids in local.rotated_by : s if length(ids) > 0])
+  # Masters an alternating rotator acts with: those of the databases it rotates.
+  alternating_dbs = [for k, d in local.databases : k if local.app_user[k].strategy == "alternating-users"]
+  secret_arn = merge(
+    { for k, d in local.databases : "${k}/app" => module.secret_rotation[k].app_secret_arn },
+    { for k, d in local.databases : "${k}/admin" => module.secret_rotation[k].admin_secret_arn },
+  )
+  key_arn = merge(
+    { for k, d in local.databases : "${k}/app" => module.secret_rotation[k].app_kms_key_arn },
+    { for k, d in local.databases : "${k}/admin" => module.secret_rotation[k].admin_kms_key_arn },
+  )
+  has_key = merge(
+    { for k, d in local.databases : "${k}/app" => true },
+    { for k, d in local.databases : "${k}/admin" => local.admin_has_key[k] },
+  )
+  rotator_reads = {
+    for s in local.strategies : s => s == "alternating-users" ? [for k in local.alternating_dbs : "${k}/admin"] : []
+  }
+  # Keys of the secrets each rotator changes or reads (those on aws/secretsmanager need none).
+  rotator_keys = {
+    for s in local.strategies : s => [for id in concat(local.rotated_by[s], local.rotator_reads[s]) : id if local.has_key[id]]
+  }
+  rotator_secret_names = {
+    for s in local.strategies : s => [for id in local.rotated_by[s] : "${local.secret_prefix[split("/", id)[0]]}/${split("/", id)[1]}"]
+  }
+}
+
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+
+# The rotators' own permissions; modules/_internal/lambda-function adds logs, traces and
+# the VPC interfaces. As in modules/secret-rotation, for every database's secrets at once.
+data "aws_iam_policy_document" "rotator" {
+  for_each = local.strategies
+
+  statement {
+    sid = "RotateSecrets"
+    actions = [
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:UpdateSecretVersionStage",
+    ]
+    resources = [for id in local.rotated_by[each.key] : local.secret_arn[id]]
+  }
+
+  # Alternating users: every master's credentials change the other user's password.
+  dynamic "statement" {
+    for_each = length(local.rotator_reads[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "ReadMasterSecret"
+      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+      resources = distinct([for id in local.rotator_reads[each.key] : local.secret_arn[id]])
+    }
+  }
+
+  # The rotator completes an RDS-managed master secret from its instance or cluster, and
+  # tells a read replica's user from the primary's (internal/rotation/rdsmaster.go). It
+  # always names one instance or cluster, so the optional db and cluster resource types
+  # of these List actions narrow it to this account and region; the identifiers come from
+  # the secrets at run time, so no narrower ARN is known here.
+  statement {
+    sid       = "DescribeDatabases"
+    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]
+    resources = ["arn:${local.partition}:rds:${data.aws_region.current.name}:${local.account_id}:db:*", "arn:${local.partition}:rds:${data.aws_region.current.name}:${local.account_id}:cluster:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.rotator_keys[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "UseSecretKeys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = distinct([for id in local.rotator_keys[each.key] : local.key_arn[id]])
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+module "rotator" {
+  source   = "../_internal/lambda-function"
+  for_each = local.strategies
+
+  name = "${local.name}-rotator-${each.key}"
+  # A Lambda description holds 256 characters: the secrets' names for one database (a
+  # single-database deployment's text), the databases' keys for more.
+  description        = length(distinct([for id in local.rotated_by[each.key] : split("/", id)[0]])) == 1 ? "Rotates ${join(" and ", local.rotator_secret_names[each.key])} (${each.key})" : "Rotates ${length(local.rotator_secret_names[each.key])} secrets of databases ${join(", ", distinct([for id in local.rotated_by[each.key] : split("/", id)[0]]))} (${each.key})"
+  zip_path           = "${local.dist}/rotator.zip"
+  subnet_ids         = var.lambdas_in_vpc ? module.network.private_subnet_ids : []
+  security_group_ids = var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []
+  policy_name        = "rotate-database-secrets"
+  policy_json        = data.aws_iam_policy_document.rotator[each.key].json
+  log_retention_days = var.log_retention_days
+
+  # The keys are the rotator's contract (internal/rotation.EnvVars); a Go test checks them.
+  # The password and connection settings are modules/secret-rotation's defaults.
+  environment = {
+    SECRETS_MANAGER_ENDPOINT        = local.sm_endpoint
+    EXCLUDE_CHARACTERS              = "/@\"'\\ :%?#&"
+    PASSWORD_LENGTH                 = "32"
+    EXCLUDE_NUMBERS                 = "false"
+    EXCLUDE_PUNCTUATION             = "false"
+    EXCLUDE_UPPERCASE               = "false"
+    EXCLUDE_LOWERCASE               = "false"
+    REQUIRE_EACH_INCLUDED_TYPE      = "true"
+    ROTATION_STRATEGY               = each.key
+    TEST_QUERY                      = "SELECT 1"
+    DB_CA_BUNDLE                    = var.db_ca_bundle
+    DB_ALLOW_PLAINTEXT              = tostring(local.any_plaintext)
+    DB_ALLOW_INSECURE_PASSWORD_AUTH = "false"
+    ALLOW_PRIVILEGED_USERS          = "false"
+    CLONE_MEMBER_OF_USER            = "false"
+    # Every database's master the alternating rotator may act with: a masterarn outside
+    # them is refused.
+    MASTER_SECRET_ARNS = each.key == "alternating-users" ? join(",", distinct([for id in local.rotator_reads[each.key] : local.secret_arn[id]])) : ""
+  }
 }
 
 locals {
@@ -133,8 +348,8 @@ locals {
   # lists on purpose: every use of them is reported (RA-01).
   app_readers = concat(var.api_enabled ? [module.api[0].task_role_arn] : [], var.app_reader_arns, module.db_access_iam.reader_role_arns)
   rotators = concat(
-    module.secret_rotation.rotation_role_arns,
-    compact([module.secret_rotation.bootstrap_role_arn]),
+    [for f in module.rotator : f.role_arn],
+    compact([for k, d in local.databases : module.secret_rotation[k].bootstrap_role_arn]),
     module.db_access_iam.rotator_role_arns,
   )
 }
@@ -143,20 +358,22 @@ module "api" {
   source = "../api-service"
   count  = var.api_enabled ? 1 : 0
 
-  name                   = local.name
-  vpc_id                 = module.network.vpc_id
-  task_subnet_ids        = var.egress == "public" ? module.network.public_subnet_ids : module.network.private_subnet_ids
-  assign_public_ip       = var.egress == "public"
-  create_load_balancer   = var.api_load_balancer
-  container_insights     = var.container_insights
-  lb_subnet_ids          = var.public_load_balancer ? module.network.public_subnet_ids : module.network.private_subnet_ids
-  internal               = !var.public_load_balancer
+  name                 = local.name
+  vpc_id               = module.network.vpc_id
+  task_subnet_ids      = var.egress == "public" ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  assign_public_ip     = var.egress == "public"
+  create_load_balancer = var.api_load_balancer
+  container_insights   = var.container_insights
+  lb_subnet_ids        = var.public_load_balancer ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  # Written as a conditional: checkov 3.3.30 renders !var.public_load_balancer through the
+  # for_each'd calls as a public load balancer (CKV2_AWS_28).
+  internal               = var.public_load_balancer ? false : true
   lb_security_group_id   = module.network.security_group_ids["alb"]
   task_security_group_id = module.network.security_group_ids["api"]
   image                  = "${module.ecr[0].repository_urls["rates-api"]}:${var.api_image_tag}"
   ecr_repository_arn     = module.ecr[0].repository_arns["rates-api"]
-  db_secret_arn          = module.secret_rotation.app_secret_arn
-  db_secret_kms_key_arn  = module.secret_rotation.app_kms_key_arn
+  db_secret_arn          = module.secret_rotation[var.api_database].app_secret_arn
+  db_secret_kms_key_arn  = module.secret_rotation[var.api_database].app_kms_key_arn
   cpu                    = var.api_cpu
   memory_mb              = var.api_memory_mb
   min_tasks              = var.api_min_tasks
@@ -188,10 +405,11 @@ module "audit_alerts" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  name                = local.name
-  lambda_zip_path     = "${local.dist}/auditor.zip"
-  watched_secret_arns = [module.secret_rotation.app_secret_arn, module.secret_rotation.admin_secret_arn]
-  kms_key_arns        = module.secret_rotation.kms_key_arns
+  name            = local.name
+  lambda_zip_path = "${local.dist}/auditor.zip"
+  # Every database's secrets and keys; databases on one server share its master.
+  watched_secret_arns = distinct(flatten([for k, d in local.databases : [module.secret_rotation[k].app_secret_arn, module.secret_rotation[k].admin_secret_arn]]))
+  kms_key_arns        = distinct(flatten([for k, d in local.databases : module.secret_rotation[k].kms_key_arns]))
   reader_arns         = local.app_readers
   rotator_arns        = local.rotators
   deployer_arns       = var.deployer_arns
@@ -201,21 +419,21 @@ module "audit_alerts" {
   # Both images come from this deployment's repositories, by tag or by digest.
   ecs_registries = var.create_ecr ? flatten([for u in values(module.ecr[0].repository_urls) : ["${u}:", "${u}@"]]) : []
   trails         = var.create_trail ? [{ arn = module.audit_trail.trail_arn, bucket = module.audit_trail.bucket_name }] : []
-  databases      = compact([local.db_identifier])
+  databases      = compact([for k, a in local.db_audit : a.identifier])
   # RA-13: the readers and rotators reach Secrets Manager through its endpoint, when there is one.
   vpc_endpoint_ids = [for k, id in module.network.vpc_endpoint_ids : id if k == "secretsmanager"]
   # The DB-xx rules read PostgreSQL's connection log: the database module's group (created
   # before the database writes to it), or, for an external server, a group made here that
   # its lines are put into.
-  db_log_group_names    = compact([local.db_log_group])
-  db_log_groups_managed = local.external && var.db_log_group_name != "" ? [var.db_log_group_name] : []
+  db_log_group_names    = compact([for k, a in local.db_audit : a.log_group])
+  db_log_groups_managed = distinct([for k, d in local.databases : d.log_group_name if d.mode == "external" && d.log_group_name != ""])
   db_log_retention_days = var.log_retention_days
   db_logins = {
-    users             = module.secret_rotation.app_usernames
-    admin_users       = compact([local.db_master_user])
-    ignore_users      = var.database_mode == "rds" ? ["rdsadmin"] : []
-    client_networks   = coalesce(var.db_client_networks, [var.vpc_cidr])
-    alternating_pairs = length(module.secret_rotation.app_usernames) == 2 ? [module.secret_rotation.app_usernames] : []
+    users             = distinct(flatten([for k, d in local.databases : module.secret_rotation[k].app_usernames]))
+    admin_users       = distinct(compact([for k, d in local.databases : local.db[k].master_user]))
+    ignore_users      = anytrue([for d in values(local.databases) : d.mode == "rds"]) ? ["rdsadmin"] : []
+    client_networks   = distinct(flatten([for k, d in local.databases : coalesce(d.client_networks, [var.vpc_cidr])]))
+    alternating_pairs = distinct([for k, d in local.databases : module.secret_rotation[k].app_usernames if length(module.secret_rotation[k].app_usernames) == 2])
   }
   # Off: EventBridge delivers the events live; see var.s3_backfill.
   s3_backfill           = var.s3_backfill
@@ -230,15 +448,71 @@ module "audit_alerts" {
 module "db_access_iam" {
   source = "../db-access-iam"
 
-  name              = local.name
-  app_secret_arn    = module.secret_rotation.app_secret_arn
-  admin_secret_arn  = module.secret_rotation.admin_secret_arn
-  app_kms_key_arn   = module.secret_rotation.app_kms_key_arn
-  admin_kms_key_arn = module.secret_rotation.admin_kms_key_arn
+  name = local.name
+  # The API's database: application roles, operators and rotate roles reach its secrets.
+  app_secret_arn    = module.secret_rotation[var.api_database].app_secret_arn
+  admin_secret_arn  = module.secret_rotation[var.api_database].admin_secret_arn
+  app_kms_key_arn   = module.secret_rotation[var.api_database].app_kms_key_arn
+  admin_kms_key_arn = module.secret_rotation[var.api_database].admin_kms_key_arn
   application_roles = var.application_roles
   # Operators and rotate roles call RotateSecret, which invokes the rotator as them.
-  rotator_function_arns = module.secret_rotation.rotator_function_arns
+  rotator_function_arns = [for f in module.rotator : f.arn]
   # The people in the groups; secret-rotation excepts the same users from its deny.
   db_operator_user_arns = var.db_operator_user_arns
   break_glass_user_arns = var.break_glass_user_arns
+}
+
+# Only Secrets Manager, for this account and the one secret, may invoke a rotator (confused
+# deputy): one permission per rotated secret, its statement id unique in the shared function's
+# policy (the default database keeps a single-database deployment's ids).
+resource "aws_lambda_permission" "rotator" {
+  for_each = local.rotated
+
+  statement_id   = startswith(each.key, "${local.default_database}/") ? "AllowSecretsManager-${split("/", each.key)[1]}" : "AllowSecretsManager-${replace(each.key, "/", "-")}"
+  action         = "lambda:InvokeFunction"
+  function_name  = module.rotator[each.value].function_name
+  principal      = "secretsmanager.amazonaws.com"
+  source_account = local.account_id
+  source_arn     = local.secret_arn[each.key]
+}
+
+# Each database's secrets rotate with the shared rotator of their strategy: the app secret
+# with its user's, the master (its own master) single-user, on the schedule of its
+# database's first user. As in modules/secret-rotation, rotation is configured only once
+# the database's bootstrap has written the app secret's first password (Secrets Manager
+# tests the configuration at once; until then that test fails and the secret starts
+# RotationFailed).
+resource "aws_secretsmanager_secret_rotation" "app" {
+  # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; the days are validated at most 90
+  for_each = local.databases
+
+  secret_id           = module.secret_rotation[each.key].app_secret_arn
+  rotation_lambda_arn = module.rotator[local.app_user[each.key].strategy].arn
+  rotate_immediately  = false
+
+  rotation_rules {
+    automatically_after_days = local.app_user[each.key].rotation_schedule == null ? coalesce(local.app_user[each.key].rotation_days, var.rotation_days) : null
+    schedule_expression      = local.app_user[each.key].rotation_schedule
+    duration                 = var.rotation_window
+  }
+
+  depends_on = [aws_lambda_permission.rotator, module.secret_rotation]
+}
+
+# The master has no master of its own: always single-user.
+resource "aws_secretsmanager_secret_rotation" "admin" {
+  # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; the days are validated at most 90
+  for_each = { for k, d in local.databases : k => d if d.rotate_master }
+
+  secret_id           = module.secret_rotation[each.key].admin_secret_arn
+  rotation_lambda_arn = module.rotator["single-user"].arn
+  rotate_immediately  = false
+
+  rotation_rules {
+    automatically_after_days = local.app_user[each.key].rotation_schedule == null ? coalesce(local.app_user[each.key].rotation_days, var.rotation_days) : null
+    schedule_expression      = local.app_user[each.key].rotation_schedule
+    duration                 = var.rotation_window
+  }
+
+  depends_on = [aws_lambda_permission.rotator, module.secret_rotation]
 }

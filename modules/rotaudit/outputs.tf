@@ -12,18 +12,41 @@ output "ecr" {
 }
 
 output "database" {
-  description = "The database module's outputs (host, port, identifier, tls_required, postgresql_log_group_name, ...); null with database_mode external."
-  value       = one(module.database)
+  description = "The database module's outputs (host, port, identifier, tls_required, postgresql_log_group_name, ...) of api_database; null when it is external."
+  value       = lookup(merge(module.database, module.database_ecs), var.api_database, null)
+}
+
+output "databases" {
+  description = "The database module's outputs by database key (only the databases made here: rds, ecs)."
+  value       = merge(module.database, module.database_ecs)
 }
 
 output "db_host" {
-  description = "Host name of PostgreSQL, made here or external."
-  value       = local.db_host
+  description = "Host name of api_database's PostgreSQL, made here or external."
+  value       = local.db[var.api_database].host
 }
 
 output "secret_rotation" {
-  description = "The secret-rotation module's outputs (app_secret_arn, admin_secret_arn, rotators, bootstrap, rotation_strategies, ...)."
+  description = "The secret-rotation module's outputs (app_secret_arn, admin_secret_arn, bootstrap, rotation_strategies, secret_rotator_names, ...) of api_database."
+  value       = module.secret_rotation[var.api_database]
+}
+
+output "secret_rotations" {
+  description = "The secret-rotation module's outputs by database key: each database's secrets, bootstrap and rotation strategies."
   value       = module.secret_rotation
+}
+
+output "rotators" {
+  description = "The rotator functions every database shares, by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function."
+  value = {
+    for s, f in module.rotator : s => {
+      name        = f.function_name
+      arn         = f.arn
+      role_arn    = f.role_arn
+      log_group   = f.log_group_name
+      environment = f.environment
+    }
+  }
 }
 
 output "api" {
@@ -54,4 +77,9 @@ output "app_reader_arns" {
 output "rotator_arns" {
   description = "Who may rotate the secrets: the rotators, the bootstrap and the rotate roles, as the auditor's allow-list has them."
   value       = local.rotators
+}
+
+output "secret_rotator_names" {
+  description = "Name of the shared rotator function of each rotated secret, keyed \"<database>/app\" and \"<database>/admin\"."
+  value       = { for id, s in local.rotated : id => module.rotator[s].function_name }
 }

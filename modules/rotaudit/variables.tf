@@ -467,3 +467,94 @@ variable "db_client_networks" {
   default     = null
 }
 
+
+# ------------------------------------------------------------------ many databases
+
+variable "databases" {
+  type = map(object({
+    mode = string
+    external = optional(object({
+      host              = string
+      port              = number
+      db_name           = string
+      admin_secret_arn  = string
+      admin_kms_key_arn = optional(string)
+      tls               = optional(bool, true)
+    }))
+    app_users = list(object({
+      username          = string
+      strategy          = optional(string, "alternating-users")
+      rotation_days     = optional(number)
+      rotation_schedule = optional(string)
+    }))
+    rotate_master        = optional(bool, true)
+    instance_class       = optional(string)
+    allocated_storage_gb = optional(number)
+    multi_az             = optional(bool)
+    log_group_name       = optional(string, "")
+    client_networks      = optional(list(string))
+  }))
+  description = <<-EOT
+    The databases of the environment, keyed by a short name (1-8 lowercase letters or digits, part of resource and secret names): mode (rds, ecs or external; aurora is not supported yet), external (host, port, db_name, admin_secret_arn, admin_kms_key_arn, tls: the server and its existing master secret, for mode external), app_users (one for now: username, strategy single-user or alternating-users, rotation_days or rotation_schedule, defaulting to rotation_days), rotate_master (false for all but one database sharing an external master secret), and per-database overrides of db_instance_class, db_allocated_storage_gb, db_multi_az, db_log_group_name and db_client_networks.
+    Every database gets its own secrets, bootstrap and (rds, ecs) server; all share one rotator function per strategy and the auditor. The database keyed "rates" keeps a single-database deployment's names (rotaudit/<environment>/app); another's secrets are rotaudit/<environment>/<key>/app and its resources rotaudit-<environment>-<key>-*.
+    null (the default): one database "rates" from database_mode, external_database, app_username, app_rotation_strategy, rotation_days, db_log_group_name and db_client_networks.
+  EOT
+  default     = null
+
+  validation {
+    condition     = var.databases == null || length(coalesce(var.databases, {})) > 0
+    error_message = "databases must hold at least one database, or be null for the single-database variables."
+  }
+  validation {
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : can(regex("^[a-z][a-z0-9]{0,7}$", k))])
+    error_message = "databases keys must be 1-8 lowercase letters or digits starting with a letter (they are part of function, key and secret names)."
+  }
+  validation {
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : d.mode != "aurora"])
+    error_message = "databases: mode aurora is not supported yet (modules/database makes an RDS instance or the ECS option only); use rds, or external with the cluster's writer endpoint and master secret."
+  }
+  validation {
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : contains(["rds", "ecs", "external"], d.mode)])
+    error_message = "databases: mode must be rds, ecs or external."
+  }
+  validation {
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : (d.mode == "external") == (d.external != null)])
+    error_message = "databases: external (host, port, db_name, admin_secret_arn) is required with mode external and not allowed otherwise."
+  }
+  validation {
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : d.external == null || can(regex("^arn:[a-z-]+:secretsmanager:", d.external.admin_secret_arn))])
+    error_message = "databases: external.admin_secret_arn must be a Secrets Manager secret ARN."
+  }
+  validation {
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : length(d.app_users) == 1])
+    error_message = "databases: app_users must hold exactly one user for now (one app secret per database); give a second application its own database entry."
+  }
+  validation {
+    condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : contains(["single-user", "alternating-users"], u.strategy)]]))
+    error_message = "databases: app_users[*].strategy must be single-user or alternating-users."
+  }
+  validation {
+    condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : u.rotation_days == null || try(u.rotation_days >= 1 && u.rotation_days <= 90, false)]]))
+    error_message = "databases: app_users[*].rotation_days must be between 1 and 90."
+  }
+  validation {
+    condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : u.rotation_schedule == null || can(regex("^(cron|rate)\\(.+\\)$", u.rotation_schedule))]]))
+    error_message = "databases: app_users[*].rotation_schedule must be a cron(...) or rate(...) expression."
+  }
+  # Two rotations of one secret would fight, and both would add the same invoke permission.
+  validation {
+    condition     = length([for k, d in coalesce(var.databases, {}) : d.external.admin_secret_arn if d.external != null && d.rotate_master]) == length(distinct([for k, d in coalesce(var.databases, {}) : d.external.admin_secret_arn if d.external != null && d.rotate_master]))
+    error_message = "databases: two databases with rotate_master = true share one external master secret; set rotate_master = false on all but one of them."
+  }
+}
+
+variable "api_database" {
+  type        = string
+  description = "Key of the database (in databases) whose app secret the rates API on ECS reads, and that db_access_iam's application roles, operators and rotate roles reach."
+  default     = "rates"
+
+  validation {
+    condition     = var.databases == null ? var.api_database == "rates" : contains(keys(coalesce(var.databases, {})), var.api_database)
+    error_message = "api_database must be a key of databases (\"rates\" without databases)."
+  }
+}

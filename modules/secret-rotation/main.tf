@@ -50,6 +50,9 @@ locals {
     for s in local.strategies : s => [for k in distinct(concat(local.rotator_writes[s], local.rotator_reads[s])) : k if local.has_key[k]]
   }
 
+  # This module makes the rotators and their rotation unless the caller does (create_rotation).
+  own_strategies = var.create_rotation ? local.strategies : toset([])
+  own_rotations  = var.create_rotation ? local.rotations : {}
   function_names = { for s in local.strategies : s => "${var.name}-rotator-${s}" }
   bootstrap_name = "${var.name}-db-bootstrap"
 }
@@ -214,7 +217,7 @@ data "aws_iam_policy_document" "secret" {
 
 locals {
   deployer_principals = concat(var.deployer_arns, [for c in data.aws_iam_session_context.current : c.issuer_arn])
-  module_principals   = concat([for f in module.rotator : f.role_arn], module.bootstrap[*].role_arn)
+  module_principals   = concat([for f in module.rotator : f.role_arn], var.rotator_role_arns, module.bootstrap[*].role_arn)
   # People: IAM users get their permissions from groups, but a group is never a
   # principal, so the deny must name each user (aws:PrincipalArn is the user's ARN).
   break_glass_principals = concat(var.break_glass_role_arns, var.break_glass_user_arns)
@@ -261,7 +264,7 @@ resource "aws_secretsmanager_secret_policy" "admin" {
 # The rotators' own permissions; modules/_internal/lambda-function adds logs, traces and
 # the VPC interfaces.
 data "aws_iam_policy_document" "rotator" {
-  for_each = local.strategies
+  for_each = local.own_strategies
 
   statement {
     sid = "RotateSecrets"
@@ -312,7 +315,7 @@ data "aws_iam_policy_document" "rotator" {
 
 module "rotator" {
   source   = "../_internal/lambda-function"
-  for_each = local.strategies
+  for_each = local.own_strategies
 
   name                 = local.function_names[each.key]
   description          = "Rotates ${join(" and ", [for k in local.rotator_writes[each.key] : "${var.secret_name_prefix}/${k}"])} (${each.key})"
@@ -353,7 +356,7 @@ module "rotator" {
 # Only Secrets Manager, for this account and the one secret, may invoke a rotator
 # (confused deputy): one permission per rotated secret.
 resource "aws_lambda_permission" "rotator" {
-  for_each = local.rotations
+  for_each = local.own_rotations
 
   statement_id   = "AllowSecretsManager-${each.key}"
   action         = "lambda:InvokeFunction"
@@ -376,6 +379,8 @@ resource "aws_lambda_permission" "rotator" {
 # this order).
 resource "aws_secretsmanager_secret_rotation" "app" {
   # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
+  count = var.create_rotation ? 1 : 0
+
   secret_id           = aws_secretsmanager_secret.app.id
   rotation_lambda_arn = module.rotator[var.app_rotation_strategy].arn
   rotate_immediately  = false
@@ -392,7 +397,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
 # The master rotates itself, always single-user: it has no master of its own.
 resource "aws_secretsmanager_secret_rotation" "admin" {
   # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
-  count = var.rotate_admin_secret ? 1 : 0
+  count = var.create_rotation && var.rotate_admin_secret ? 1 : 0
 
   secret_id           = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].id : var.admin_secret_arn
   rotation_lambda_arn = module.rotator["single-user"].arn

@@ -68,3 +68,9 @@ moved {
   from = aws_lambda_function.bootstrap[0]
   to   = module.bootstrap[0].aws_lambda_function.this
 }
+
+# Rotation became optional (create_rotation): the one rotation of each secret is index 0.
+moved {
+  from = aws_secretsmanager_secret_rotation.app
+  to   = aws_secretsmanager_secret_rotation.app[0]
+}

@@ -39,7 +39,7 @@ output "rotation_strategies" {
 }
 
 output "rotators" {
-  description = "The rotator functions by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function."
+  description = "The rotator functions by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function (empty without create_rotation)."
   value = {
     for s, f in module.rotator : s => {
       name        = f.function_name
@@ -52,8 +52,8 @@ output "rotators" {
 }
 
 output "secret_rotator_names" {
-  description = "Name of the rotator function of each rotated secret (app, admin)."
-  value       = { for k, s in local.rotations : k => module.rotator[s].function_name }
+  description = "Name of the rotator function of each rotated secret (app, admin); empty without create_rotation."
+  value       = { for k, s in local.own_rotations : k => module.rotator[s].function_name }
 }
 
 output "rotator_function_arns" {

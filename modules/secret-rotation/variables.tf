@@ -449,3 +449,20 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "create_rotation" {
+  type        = bool
+  description = "Make the rotator functions, their invoke permissions and the secrets' rotation here. false: the caller does, with rotators it shares among many databases (modules/rotaudit); name their roles in rotator_role_arns. rotation_strategies and app_usernames still say what the caller must configure."
+  default     = true
+}
+
+variable "rotator_role_arns" {
+  type        = list(string)
+  description = "Roles of rotators made by the caller (create_rotation = false): exempted from the secrets' deny policy like this module's own rotators."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.rotator_role_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", a))])
+    error_message = "rotator_role_arns must be IAM role ARNs."
+  }
+}

@@ -48,7 +48,7 @@ run "plans_from_empty_state" {
     error_message = "the app secret rotates with app_rotation_strategy"
   }
   assert {
-    condition     = length(module.rotaudit.secret_rotation.rotators) == length(distinct(values(module.rotaudit.secret_rotation.rotation_strategies)))
+    condition     = length(module.rotaudit.rotators) == length(distinct(values(module.rotaudit.secret_rotation.rotation_strategies)))
     error_message = "one rotator function per strategy in use"
   }
   assert {

@@ -43,7 +43,7 @@ run "defaults" {
     error_message = "cleartext and MD5 password authentication are refused unless asked for"
   }
   assert {
-    condition     = aws_secretsmanager_secret_rotation.app.rotation_rules[0].automatically_after_days == 30
+    condition     = aws_secretsmanager_secret_rotation.app[0].rotation_rules[0].automatically_after_days == 30
     error_message = "rotation every 30 days by default"
   }
   assert {
@@ -85,7 +85,7 @@ run "single_user_app_on_a_schedule" {
     error_message = "one strategy in use, one rotator"
   }
   assert {
-    condition     = aws_secretsmanager_secret_rotation.app.rotation_rules[0].schedule_expression == "cron(0 4 ? * SUN *)"
+    condition     = aws_secretsmanager_secret_rotation.app[0].rotation_rules[0].schedule_expression == "cron(0 4 ? * SUN *)"
     error_message = "the schedule replaces rotation_days"
   }
 }
@@ -245,5 +245,36 @@ run "secret_keys_refuse_use_outside_secrets_manager" {
       for c in s.condition : c.test == "StringNotEquals" && c.variable == "kms:ViaService" && contains(c.values, "secretsmanager.eu-west-1.amazonaws.com")
     ]) && anytrue([for p in s.principals : contains(p.identifiers, "*")])])
     error_message = "the secrets' key policy denies kms:Decrypt to everyone outside Secrets Manager (kms:ViaService)"
+  }
+}
+
+# Many databases share rotators made by the caller (modules/rotaudit): this module then
+# makes no rotator, no invoke permission and no rotation, and exempts the caller's rotator
+# roles from the secrets' deny.
+run "rotation_left_to_the_caller" {
+  command = plan
+
+  override_module {
+    target          = module.bootstrap
+    override_during = plan
+    outputs = {
+      function_name = "rotaudit-test-db-bootstrap"
+      arn           = "arn:aws:lambda:eu-west-1:111111111111:function:rotaudit-test-db-bootstrap"
+      role_arn      = "arn:aws:iam::111111111111:role/rotaudit-test-db-bootstrap"
+    }
+  }
+
+  variables {
+    create_rotation   = false
+    rotator_role_arns = ["arn:aws:iam::111111111111:role/rotaudit-test-rotator-alternating-users"]
+  }
+
+  assert {
+    condition     = length(module.rotator) == 0 && length(aws_lambda_permission.rotator) == 0 && length(aws_secretsmanager_secret_rotation.app) == 0 && length(aws_secretsmanager_secret_rotation.admin) == 0
+    error_message = "create_rotation = false makes no rotator, permission or rotation"
+  }
+  assert {
+    condition     = contains(output.secret_reader_arns["app"], "arn:aws:iam::111111111111:role/rotaudit-test-rotator-alternating-users") && contains(output.secret_reader_arns["admin"], "arn:aws:iam::111111111111:role/rotaudit-test-rotator-alternating-users")
+    error_message = "the caller's rotator roles are exempted from the deny"
   }
 }

@@ -1,0 +1,118 @@
+# Many databases (issue 21) plan from an empty state: each gets its own secrets and
+# bootstrap, all share one rotator per strategy, and the rotators' pinned masters and the
+# auditor's lists hold every database. The provider is mocked (modules/_internal/testing).
+
+mock_provider "aws" {
+  source = "../_internal/testing/aws"
+}
+mock_provider "aws" {
+  alias  = "us_east_1"
+  source = "../_internal/testing/aws-us-east-1"
+}
+
+variables {
+  environment        = "test"
+  availability_zones = ["eu-west-1a", "eu-west-1b"]
+  api_image_tag      = "v1"
+  dist_dir           = "../../envs/common/tests/dist"
+  master_password_wo = ""
+  deployer_arns      = ["arn:aws:iam::111111111111:role/rotaudit-deploy"]
+  databases = {
+    rates = {
+      mode      = "rds"
+      app_users = [{ username = "rates_app", strategy = "single-user" }]
+    }
+    ledger = {
+      mode = "external"
+      external = {
+        host             = "ledger.internal.example.com"
+        port             = 5432
+        db_name          = "ledger"
+        admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ledger/master-AbCdEf"
+      }
+      app_users = [{ username = "ledger_app", strategy = "single-user", rotation_days = 7 }]
+    }
+    books = {
+      mode = "external"
+      external = {
+        host             = "ledger.internal.example.com"
+        port             = 5432
+        db_name          = "books"
+        admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ledger/master-AbCdEf"
+      }
+      app_users     = [{ username = "books_app" }]
+      rotate_master = false
+    }
+  }
+}
+
+run "one_rotator_per_strategy_for_every_database" {
+  command = plan
+
+  assert {
+    condition     = length(module.rotator) == 2 && length(module.secret_rotation) == 3 && length(module.database) == 1
+    error_message = "two rotators (single-user, alternating-users) for three databases, one RDS instance"
+  }
+  assert {
+    condition     = alltrue([for k, m in module.secret_rotation : length(m.rotators) == 0 && m.bootstrap != null])
+    error_message = "each database has its own bootstrap and no rotator of its own"
+  }
+  assert {
+    condition     = module.rotator["alternating-users"].environment["MASTER_SECRET_ARNS"] == "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ledger/master-AbCdEf"
+    error_message = "the alternating rotator pins the master of the databases it rotates (books: the external server's)"
+  }
+  assert {
+    condition     = module.rotator["single-user"].environment["MASTER_SECRET_ARNS"] == ""
+    error_message = "the single-user rotator pins no master"
+  }
+  assert {
+    condition     = toset(keys(aws_lambda_permission.rotator)) == toset(["rates/app", "rates/admin", "ledger/app", "ledger/admin", "books/app"])
+    error_message = "one invoke permission per rotated secret; the shared master rotates once"
+  }
+  assert {
+    condition     = aws_lambda_permission.rotator["rates/app"].statement_id == "AllowSecretsManager-app" && aws_lambda_permission.rotator["ledger/app"].statement_id == "AllowSecretsManager-ledger-app"
+    error_message = "the rates database keeps a single-database deployment's statement ids; the others' are unique"
+  }
+  assert {
+    condition     = toset(keys(aws_secretsmanager_secret_rotation.admin)) == toset(["rates", "ledger"]) && aws_secretsmanager_secret_rotation.app["ledger"].rotation_rules[0].automatically_after_days == 7
+    error_message = "masters rotate once each, and each app secret on its own schedule"
+  }
+  assert {
+    condition     = module.secret_rotation["ledger"].app_secret_name == "rotaudit/test/ledger/app" && module.secret_rotation["rates"].app_secret_name == "rotaudit/test/app"
+    error_message = "rates keeps a single-database deployment's secret names; another database's carry its key"
+  }
+}
+
+run "rejects_aurora" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "aurora", app_users = [{ username = "rates_app" }] }
+    }
+  }
+
+  expect_failures = [var.databases]
+}
+
+run "rejects_two_rotations_of_one_master" {
+  command = plan
+
+  variables {
+    databases = {
+      a = {
+        mode      = "external"
+        external  = { host = "h", port = 5432, db_name = "a", admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:m-AbCdEf" }
+        app_users = [{ username = "a_app" }]
+      }
+      b = {
+        mode      = "external"
+        external  = { host = "h", port = 5432, db_name = "b", admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:m-AbCdEf" }
+        app_users = [{ username = "b_app" }]
+      }
+    }
+    api_database = "a"
+  }
+
+  expect_failures = [var.databases]
+}
