@@ -70,6 +70,8 @@ func fleetOfDeployment(t *testing.T, cfg aws.Config, out outputs, stateTable str
 			t.Errorf("fleet: the %s secret's strategy %q, Terraform gave it %q", d.which, s.Strategy, d.strategy)
 		case s.NextDue == nil:
 			t.Errorf("fleet: the %s secret has no next due date", d.which)
+		case s.Database == "" || s.Username == "":
+			t.Errorf("fleet: the %s secret shows database %q and user %q without reading its value (modules/secret-rotation tags it)", d.which, s.Database, s.Username)
 		}
 	}
 	if r.Incomplete() || r.Logins.Read {

@@ -129,7 +129,7 @@ resource "aws_secretsmanager_secret" "admin" {
   description             = "Master PostgreSQL credentials (${var.admin_username}); rotated single-user, and the master of the app secret's alternating users."
   kms_key_id              = module.key["admin"].arn
   recovery_window_in_days = var.recovery_window_days
-  tags                    = var.tags
+  tags                    = merge(var.tags, local.fleet_tags["admin"])
 }
 
 resource "aws_secretsmanager_secret" "app" {
@@ -137,7 +137,27 @@ resource "aws_secretsmanager_secret" "app" {
   description             = "Application PostgreSQL credentials (${var.app_username}), read by the rates API at run time."
   kms_key_id              = module.key["app"].arn
   recovery_window_in_days = var.recovery_window_days
-  tags                    = var.tags
+  tags                    = merge(var.tags, local.fleet_tags["app"])
+}
+
+# What `rotaudit fleet` shows of a secret without reading its value (internal/fleet's
+# TagDatabase, TagUsername, TagStrategy): names and a strategy, never a password.
+locals {
+  fleet_database = "${var.db_host}:${var.db_port}/${var.db_name}"
+  fleet_tags = {
+    app = {
+      "rotaudit:database" = local.fleet_database
+      "rotaudit:username" = var.app_username
+      "rotaudit:strategy" = var.app_rotation_strategy
+    }
+    admin = merge(
+      {
+        "rotaudit:database" = local.fleet_database
+        "rotaudit:username" = var.admin_username
+      },
+      var.rotate_admin_secret ? { "rotaudit:strategy" = "single-user" } : {},
+    )
+  }
 }
 
 # The master's first value, written write-only: the password (an ephemeral value, the same

@@ -23,6 +23,10 @@ run "defaults" {
   command = plan
 
   assert {
+    condition     = aws_secretsmanager_secret.app.tags["rotaudit:database"] == "db.example.internal:5432/rates" && aws_secretsmanager_secret.app.tags["rotaudit:strategy"] == "alternating-users" && aws_secretsmanager_secret.admin[0].tags["rotaudit:strategy"] == "single-user"
+    error_message = "each secret carries what rotaudit fleet shows without reading its value: database, user, strategy"
+  }
+  assert {
     condition     = module.rotator["single-user"].environment["ROTATION_STRATEGY"] == "single-user" && module.rotator["alternating-users"].environment["ROTATION_STRATEGY"] == "alternating-users"
     error_message = "one rotator per strategy, each with its own ROTATION_STRATEGY"
   }
