@@ -89,4 +89,6 @@ module "rotaudit" {
   container_insights               = var.container_insights
   flow_log_traffic_type            = var.flow_log_traffic_type
   s3_backfill                      = var.s3_backfill
+  backfill_enabled                 = var.backfill_enabled
+  backfill_max_concurrency         = var.backfill_max_concurrency
 }

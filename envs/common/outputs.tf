@@ -57,3 +57,13 @@ output "audit_dlq_url" {
   description = "The audit's dead-letter queue: events the auditor could not process (rotaudit check fails while it holds any)."
   value       = module.rotaudit.audit_alerts.dlq_url
 }
+
+output "audit_state_table" {
+  description = "The auditor's DynamoDB state table: the -table of `rotaudit audit backfill` and the --state-table of `rotaudit fleet`."
+  value       = module.rotaudit.audit_alerts.state_table_name
+}
+
+output "backfill_queue_url" {
+  description = "The backfill's FIFO queue, the -queue of `rotaudit audit backfill` (null unless backfill_enabled)."
+  value       = module.rotaudit.audit_alerts.backfill_queue_url
+}

@@ -397,3 +397,15 @@ variable "s3_backfill" {
   description = "Invoke the auditor for every CloudTrail log file written to the trail bucket as well (modules/audit-alerts s3_backfill). Off: EventBridge is the live path and each record would be processed twice; turn it on only to backfill, and off again afterwards."
   default     = false
 }
+
+variable "backfill_enabled" {
+  type        = bool
+  description = "Make the backfill's SQS FIFO queue, its dead-letter queue and the auditor's event source mapping (modules/audit-alerts backfill_enabled), for `rotaudit audit backfill` (docs/backfill.md). Off when no backfill runs."
+  default     = false
+}
+
+variable "backfill_max_concurrency" {
+  type        = number
+  description = "Maximum concurrency of the backfill's event source mapping: how many auditors read the queue at once (modules/audit-alerts backfill_max_concurrency, 2-1000)."
+  default     = 10
+}

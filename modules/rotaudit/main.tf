@@ -436,13 +436,15 @@ module "audit_alerts" {
     alternating_pairs = distinct([for k, d in local.databases : module.secret_rotation[k].app_usernames if length(module.secret_rotation[k].app_usernames) == 2])
   }
   # Off: EventBridge delivers the events live; see var.s3_backfill.
-  s3_backfill           = var.s3_backfill
-  trail_bucket_name     = module.audit_trail.bucket_name
-  trail_kms_key_arn     = module.audit_trail.kms_key_arn
-  alert_subscriptions   = var.alert_subscriptions
-  management_rule_state = var.management_rule_state
-  log_retention_days    = var.log_retention_days
-  deletion_protection   = var.audit_table_deletion_protection
+  s3_backfill              = var.s3_backfill
+  backfill_enabled         = var.backfill_enabled
+  backfill_max_concurrency = var.backfill_max_concurrency
+  trail_bucket_name        = module.audit_trail.bucket_name
+  trail_kms_key_arn        = module.audit_trail.kms_key_arn
+  alert_subscriptions      = var.alert_subscriptions
+  management_rule_state    = var.management_rule_state
+  log_retention_days       = var.log_retention_days
+  deletion_protection      = var.audit_table_deletion_protection
 }
 
 module "db_access_iam" {

@@ -370,6 +370,18 @@ variable "s3_backfill" {
   default     = false
 }
 
+variable "backfill_enabled" {
+  type        = bool
+  description = "Make the backfill's SQS FIFO queue, its dead-letter queue and the auditor's event source mapping (modules/audit-alerts backfill_enabled), for `rotaudit audit backfill` (docs/backfill.md). Off when no backfill runs."
+  default     = false
+}
+
+variable "backfill_max_concurrency" {
+  type        = number
+  description = "Maximum concurrency of the backfill's event source mapping: how many auditors read the queue at once (modules/audit-alerts backfill_max_concurrency, 2-1000)."
+  default     = 10
+}
+
 # ------------------------------------------------------------------ what the roots pass in
 
 variable "master_password_wo" {
