@@ -88,7 +88,10 @@ func (m *Mapping) Run(ctx context.Context, done func(Stats) bool) (Stats, error)
 	}
 	vt := m.VisibilityTimeout
 	if vt == 0 {
-		vt = 2 * time.Minute
+		// Lambda's longest timeout: a slow invocation on a busy machine must not see its
+		// messages come back while it still works on them (modules/audit-alerts gives the
+		// queue six times the function's timeout).
+		vt = 15 * time.Minute
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
