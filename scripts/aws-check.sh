@@ -86,7 +86,7 @@ fixtures() {
       -d '{"Name":"rotaudit/local/admin","SecretString":"{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":15432,\"username\":\"rotaudit_admin\",\"password\":\"stand-in\",\"dbname\":\"rates\"}"}' >/dev/null
     # The master of the stack's second cluster (envs/local's extra database pg2).
     emu secretsmanager us-east-1 "${json[@]}" -H 'X-Amz-Target: secretsmanager.CreateSecret' \
-      -d '{"Name":"rotaudit/local/pg2/admin","SecretString":"{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":15433,\"username\":\"rotaudit_admin\",\"password\":\"stand-in\",\"dbname\":\"rates\"}"}' >/dev/null
+      -d '{"Name":"rotaudit/local/pg2/admin","SecretString":"{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":15442,\"username\":\"rotaudit_admin\",\"password\":\"stand-in\",\"dbname\":\"rates\"}"}' >/dev/null
     return
   fi
   account=$(emu sts us-east-1 -d 'Action=GetCallerIdentity&Version=2011-06-15' | sed -n 's:.*<Account>\([0-9]*\)</Account>.*:\1:p')

@@ -23,13 +23,13 @@ case $EMULATOR in
   moto)
     STATE_DIR=${ROTAUDIT_STATE_DIR:-$ROOT/.stack}
     PG_PORT=${PG_PORT:-15432}
-    PG2_PORT=${PG2_PORT:-$((PG_PORT + 1))}
+    PG2_PORT=${PG2_PORT:-$((PG_PORT + 10))}
     AWS_PORT=${AWS_PORT:-4566}
     ;;
   localstack)
     STATE_DIR=${LOCALSTACK_STATE_DIR:-$ROOT/.stack-localstack}
     PG_PORT=${LOCALSTACK_PG_PORT:-15433}
-    PG2_PORT=${LOCALSTACK_PG2_PORT:-$((PG_PORT + 1))}
+    PG2_PORT=${LOCALSTACK_PG2_PORT:-$((PG_PORT + 10))}
     AWS_PORT=${LOCALSTACK_PORT:-4567}
     DYNAMODB_PORT=${LOCALSTACK_DYNAMODB_PORT:-4568}
     ;;
@@ -45,7 +45,8 @@ if [ -z "${ROTAUDIT_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null
 fi
 PG_SOCKET_DIR=$PG_DIR/run
 # The second cluster (envs/local's third database runs on it; issue 21): PG2_PORT (set
-# above: by default the port after PG_PORT; LOCALSTACK_PG2_PORT for the localstack stack)
+# above: by default PG_PORT+10, clear of the localstack stack's PG_PORT+1 and the majors'
+# ports; LOCALSTACK_PG2_PORT for the localstack stack)
 # and a folder beside the first cluster's.
 PG2_DIR=${ROTAUDIT_PG2_DIR:-$PG_DIR-2}
 PG2_SOCKET_DIR=$PG2_DIR/run

@@ -199,6 +199,9 @@ export ROTAUDIT_PG_SOCKET_DIR=$dir/run
 export ROTAUDIT_PG_LOG=$dir/postgres.log
 export ROTAUDIT_PG_MAJOR=$major
 ENV
+  # A test that brings the stack up (scripts/stack.sh up) finds the stack's own second
+  # cluster where it runs, not a folder of this major's with the stack's PG2_PORT taken.
+  echo "export ROTAUDIT_PG2_DIR=$PG2_DIR"
 }
 
 # What depends on the server's version: the rotation steps and the SQL they send, role and

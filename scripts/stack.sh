@@ -9,7 +9,7 @@
 #
 # Without a Docker engine (these machines) PostgreSQL is a private cluster made with the
 # installed server's initdb, and the emulator is moto server. A second cluster on PG2_PORT
-# (default PG_PORT+1) holds envs/local's third database; the Docker stack has none. With a Docker engine,
+# (default PG_PORT+10) holds envs/local's third database; the Docker stack has none. With a Docker engine,
 # localstack/docker-compose.yml runs LocalStack 4.14.0 and a PostgreSQL image instead.
 #
 # --emulator localstack (or ROTAUDIT_EMULATOR=localstack) is a second, separate stack: its own

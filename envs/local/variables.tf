@@ -152,7 +152,7 @@ variable "extra_databases" {
 variable "second_db_port" {
   type        = number
   description = "Port of the stack's second PostgreSQL cluster (PG2_PORT; scripts/tf-plan.sh sets TF_VAR_second_db_port)."
-  default     = 15433
+  default     = 15442
 
   validation {
     condition     = var.second_db_port >= 1 && var.second_db_port <= 65535

@@ -70,7 +70,9 @@ func fleetOfDeployment(t *testing.T, cfg aws.Config, out outputs, stateTable str
 			t.Errorf("fleet: the %s secret's strategy %q, Terraform gave it %q", d.which, s.Strategy, d.strategy)
 		case s.NextDue == nil:
 			t.Errorf("fleet: the %s secret has no next due date", d.which)
-		case s.Database == "" || s.Username == "":
+		case strings.HasSuffix(d.which, "app") && (s.Database == "" || s.Username == ""):
+			// The app secrets are Terraform's (modules/secret-rotation tags them); envs/local's
+			// masters are the stack's, made before Terraform, and carry no tags.
 			t.Errorf("fleet: the %s secret shows database %q and user %q without reading its value (modules/secret-rotation tags it)", d.which, s.Database, s.Username)
 		}
 	}
