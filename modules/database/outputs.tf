@@ -67,3 +67,8 @@ output "reader_endpoint" {
   description = "The Aurora cluster's reader endpoint, spread over its readers (null in rds and ecs modes)."
   value       = local.aurora ? aws_rds_cluster.this[0].reader_endpoint : null
 }
+
+output "aurora_instance_identifiers" {
+  description = "Identifiers of the Aurora cluster's instances, the writer first at creation (empty in rds and ecs modes)."
+  value       = aws_rds_cluster_instance.this[*].identifier
+}
