@@ -223,7 +223,8 @@ resource "aws_rds_cluster_parameter_group" "this" {
 
 resource "aws_rds_cluster" "this" {
   # checkov:skip=CKV_AWS_139:deletion protection is a variable (deletion_protection); stage and prod keep it on and dev off to stay deletable, as on the RDS instance
-  # checkov:skip=CKV_AWS_326:backtracking exists for Aurora MySQL only; Aurora PostgreSQL restores to a point in time from its backups (backup_retention_days)
+  # checkov:skip=CKV2_AWS_8:backups are RDS automated backups (backup_retention_days, point-in-time restore) and the final snapshot, as for the RDS instance; an AWS Backup plan is an account-level choice outside this module
+  # checkov:skip=CKV2_AWS_27:statement logging (log_statement, log_min_duration_statement) would write the rotator's ALTER ROLE ... PASSWORD statements, new passwords included, to CloudWatch Logs; the audit reads the connection log (log_connections, log_disconnections), as on the RDS instance
   count = local.aurora ? 1 : 0
 
   cluster_identifier = var.name
