@@ -17,36 +17,38 @@ const DaysPerMonth = HoursPerMonth / 24
 // Assumptions are the usage figures that turn usage prices into a monthly cost. Every
 // figure is stated beside the tables it produced (Describe); none is hidden in a pricer.
 type Assumptions struct {
-	RequestsPerSecond      float64 `json:"requests_per_second"`          // average API requests per second (load balancer LCUs)
-	CloudTrailEventsPerDay float64 `json:"cloudtrail_events_per_day"`    // management events of the account, all regions
-	DataEventsPerDay       float64 `json:"data_events_per_day"`          // data events, when the trail selects any
-	TrailIsFirstCopy       bool    `json:"trail_is_first_copy"`          // the trail is the account's first copy of management events (free)
-	TrailEventBytes        float64 `json:"trail_event_bytes"`            // stored bytes per event in the gzipped log files
-	TrailRetainedMonths    float64 `json:"trail_retained_months"`        // months of log files in the bucket (steady state)
-	TrailActiveRegions     float64 `json:"trail_active_regions"`         // regions with activity: each delivers a file about every 5 minutes
-	LogGBPerDay            float64 `json:"log_gb_per_day"`               // ingested per application log group (Lambdas, database; the API's is computed)
-	APIAccessLogSample     float64 `json:"api_access_log_sample"`        // share of the API's requests with an access log line (ACCESS_LOG_SAMPLE)
-	APIErrorShare          float64 `json:"api_error_share"`              // share of the API's requests that fail or are slow: always logged
-	APILogLineBytes        float64 `json:"api_log_line_bytes"`           // bytes of one access log line
-	APIMetricsLineBytes    float64 `json:"api_metrics_line_bytes"`       // bytes of one embedded-metric line (one per task and interval)
-	APIMetricsIntervalSec  float64 `json:"api_metrics_interval_seconds"` // METRICS_INTERVAL
-	FlowLogGBPerDay        float64 `json:"flow_log_gb_per_day"`          // ingested per VPC flow log group
-	RotationsPerMonth      float64 `json:"rotations_per_month"`          // rotations of all secrets together
-	RotationStepSeconds    float64 `json:"rotation_step_seconds"`        // duration of one of the four rotation steps
-	SecretAPICallsPerMonth float64 `json:"secret_api_calls_per_month"`   // GetSecretValue and friends, all secrets together
-	AuditFraction          float64 `json:"audit_fraction"`               // share of CloudTrail events the deployed patterns let through
-	AuditMillisPerEvent    float64 `json:"audit_ms_per_event"`           // auditor Lambda billed duration per invocation
-	DynamoWritesPerEvent   float64 `json:"dynamodb_writes_per_event"`    // state table writes per audited event
-	DynamoReadsPerEvent    float64 `json:"dynamodb_reads_per_event"`     // state table reads per audited event
-	AlertsPerMillionEvents float64 `json:"alerts_per_million_events"`    // SNS publishes per million audited events
-	LambdaLogBytesPerCall  float64 `json:"lambda_log_bytes_per_call"`    // auditor log bytes per invocation (in its log group)
-	CrossRegionEventsDay   float64 `json:"cross_region_events_per_day"`  // IAM events forwarded from us-east-1
-	NATGBPerMonth          float64 `json:"nat_gb_per_month"`             // traffic through NAT gateways, all together
-	EndpointGBPerMonth     float64 `json:"endpoint_gb_per_month"`        // traffic through interface endpoints, all together
-	InsightsMetrics        float64 `json:"container_insights_metrics"`   // metrics Container Insights keeps per cluster
-	ECRGBPerRepository     float64 `json:"ecr_gb_per_repository"`        // image storage per repository (lifecycle policy keeps it small)
-	EFSGB                  float64 `json:"efs_gb"`                       // database files on EFS (ecs database option)
-	DynamoGB               float64 `json:"dynamodb_gb"`                  // state table size
+	RequestsPerSecond        float64 `json:"requests_per_second"`          // average API requests per second (load balancer LCUs)
+	CloudTrailEventsPerDay   float64 `json:"cloudtrail_events_per_day"`    // management events of the account, all regions
+	DataEventsPerDay         float64 `json:"data_events_per_day"`          // data events, when the trail selects any
+	TrailIsFirstCopy         bool    `json:"trail_is_first_copy"`          // the trail is the account's first copy of management events (free)
+	TrailEventBytes          float64 `json:"trail_event_bytes"`            // stored bytes per event in the gzipped log files
+	TrailRetainedMonths      float64 `json:"trail_retained_months"`        // months of log files in the bucket (steady state)
+	TrailActiveRegions       float64 `json:"trail_active_regions"`         // regions with activity: each delivers a file about every 5 minutes
+	LogGBPerDay              float64 `json:"log_gb_per_day"`               // ingested per application log group (Lambdas, database; the API's is computed)
+	APIAccessLogSample       float64 `json:"api_access_log_sample"`        // share of the API's requests with an access log line (ACCESS_LOG_SAMPLE)
+	APIErrorShare            float64 `json:"api_error_share"`              // share of the API's requests that fail or are slow: always logged
+	APILogLineBytes          float64 `json:"api_log_line_bytes"`           // bytes of one access log line
+	APIMetricsLineBytes      float64 `json:"api_metrics_line_bytes"`       // bytes of one embedded-metric line (one per task and interval)
+	APIMetricsIntervalSec    float64 `json:"api_metrics_interval_seconds"` // METRICS_INTERVAL
+	FlowLogGBPerDay          float64 `json:"flow_log_gb_per_day"`          // ingested per VPC flow log group
+	RotationsPerMonth        float64 `json:"rotations_per_month"`          // rotations of all secrets together
+	RotationStepSeconds      float64 `json:"rotation_step_seconds"`        // duration of one of the four rotation steps
+	SecretAPICallsPerMonth   float64 `json:"secret_api_calls_per_month"`   // GetSecretValue and friends, all secrets together
+	AuditFraction            float64 `json:"audit_fraction"`               // share of CloudTrail events the deployed patterns let through
+	AuditMillisPerEvent      float64 `json:"audit_ms_per_event"`           // auditor Lambda billed duration per invocation
+	DynamoWritesPerEvent     float64 `json:"dynamodb_writes_per_event"`    // state table writes per audited event
+	DynamoReadsPerEvent      float64 `json:"dynamodb_reads_per_event"`     // state table reads per audited event
+	AlertsPerMillionEvents   float64 `json:"alerts_per_million_events"`    // SNS publishes per million audited events
+	LambdaLogBytesPerCall    float64 `json:"lambda_log_bytes_per_call"`    // auditor log bytes per invocation (in its log group)
+	CrossRegionEventsDay     float64 `json:"cross_region_events_per_day"`  // IAM events forwarded from us-east-1
+	NATGBPerMonth            float64 `json:"nat_gb_per_month"`             // traffic through NAT gateways, all together
+	EndpointGBPerMonth       float64 `json:"endpoint_gb_per_month"`        // traffic through interface endpoints, all together
+	InsightsMetrics          float64 `json:"container_insights_metrics"`   // metrics Container Insights keeps per cluster
+	ECRGBPerRepository       float64 `json:"ecr_gb_per_repository"`        // image storage per repository (lifecycle policy keeps it small)
+	EFSGB                    float64 `json:"efs_gb"`                       // database files on EFS (ecs database option)
+	AuroraGB                 float64 `json:"aurora_gb"`                    // data in an Aurora cluster (aurora database option)
+	AuroraIOMillionsPerMonth float64 `json:"aurora_io_millions_per_month"` // Aurora Standard I/O requests per cluster, in millions
+	DynamoGB                 float64 `json:"dynamodb_gb"`                  // state table size
 }
 
 // DefaultAssumptions are the figures used when nothing else is said: a small, quiet
@@ -87,7 +89,10 @@ func DefaultAssumptions() Assumptions {
 		InsightsMetrics:        25,
 		ECRGBPerRepository:     0.5,
 		EFSGB:                  2,
-		DynamoGB:               0.1,
+		AuroraGB:               2,
+		// A quiet rates database: mostly cached reads; writes and their log a few a second.
+		AuroraIOMillionsPerMonth: 10,
+		DynamoGB:                 0.1,
 	}
 }
 

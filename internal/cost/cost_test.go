@@ -167,6 +167,16 @@ func TestEstimateLines(t *testing.T) {
 		{"rds class not in the table", plan(t, nil, res("aws_db_instance", "this", map[string]any{
 			"engine": "postgres", "instance_class": "db.x2g.16xlarge", "allocated_storage": 100.0, "storage_type": "gp3"})),
 			"module.m.aws_db_instance.this", KindNotPriced, 0},
+		// Aurora Standard: 2 GB and 10 million I/O by default; each instance by the hour, with
+		// enhanced monitoring every 60 s as log ingestion.
+		{"aurora cluster storage and i/o", plan(t, nil, res("aws_rds_cluster", "this", map[string]any{"engine": "aurora-postgresql"})),
+			"module.m.aws_rds_cluster.this", KindUsage, 2*0.10 + 10e6*0.0000002},
+		{"aurora instance by the hour", plan(t, nil, res("aws_rds_cluster_instance", "this", map[string]any{
+			"engine": "aurora-postgresql", "instance_class": "db.r7g.large", "monitoring_interval": 60.0})),
+			"module.m.aws_rds_cluster_instance.this", KindFixed, 730*0.276 + 730*60*1500/1e9*0.5},
+		{"aurora class not in the table", plan(t, nil, res("aws_rds_cluster_instance", "this", map[string]any{
+			"engine": "aurora-postgresql", "instance_class": "db.t4g.micro"})),
+			"module.m.aws_rds_cluster_instance.this", KindNotPriced, 0},
 		{"fargate arm with public ip", plan(t, nil,
 			res("aws_ecs_task_definition", "this", map[string]any{"cpu": "512", "memory": "1024",
 				"runtime_platform": []any{map[string]any{"cpu_architecture": "ARM64"}}}),

@@ -94,6 +94,8 @@ var pricers = map[string]pricer{
 	"aws_ecs_service":            priceECSService,
 	"aws_ecs_cluster":            priceECSCluster,
 	"aws_db_instance":            priceRDS,
+	"aws_rds_cluster":            priceAuroraCluster,
+	"aws_rds_cluster_instance":   priceAuroraInstance,
 	"aws_efs_file_system":        priceEFS,
 	"aws_kms_key":                priceKMSKey,
 	"aws_secretsmanager_secret":  priceSecret,
@@ -389,6 +391,41 @@ func priceRDS(e *estimator, r *ResourceChange) ([]Item, error) {
 		e.hourly(fmt.Sprintf("%s %s (x%s)", class, what, fnum(factor)), hourKey, factor),
 		e.per(fmt.Sprintf("%s storage %s (x%s)", stype, what, fnum(factor)), storeKey, storage*factor, "GB-months"),
 	}
+	if iv, ok := r.num("monitoring_interval"); ok && iv > 0 {
+		// Enhanced monitoring writes about 1.5 KB to CloudWatch Logs per sample.
+		gb := HoursPerMonth * 3600 / iv * 1500 / 1e9
+		items = append(items, e.per(fmt.Sprintf("enhanced monitoring every %ss (1.5 KB a sample)", fnum(iv)), "logs_ingest_gb", gb, "GB"))
+	}
+	return items, nil
+}
+
+// priceAuroraCluster prices Aurora Standard storage and I/O, which follow the data and
+// the load rather than a configured size.
+func priceAuroraCluster(e *estimator, r *ResourceChange) ([]Item, error) {
+	if eng, _ := r.str("engine"); eng != "aurora-postgresql" {
+		return nil, skip("engine %q: only aurora-postgresql is in the table", eng)
+	}
+	return []Item{
+		e.per("Aurora Standard storage (aurora_gb)", "aurora_storage_gb_month", e.a.AuroraGB, "GB-months"),
+		e.per("Aurora Standard I/O (aurora_io_millions_per_month)", "aurora_io_request", e.a.AuroraIOMillionsPerMonth*1e6, "requests"),
+	}, nil
+}
+
+// priceAuroraInstance prices one writer or reader of a cluster, as priceRDS prices an
+// instance (its storage is the cluster's).
+func priceAuroraInstance(e *estimator, r *ResourceChange) ([]Item, error) {
+	if eng, _ := r.str("engine"); eng != "aurora-postgresql" {
+		return nil, skip("engine %q: only aurora-postgresql is in the table", eng)
+	}
+	class, ok := r.str("instance_class")
+	if !ok {
+		return nil, skip("instance_class unknown at plan time")
+	}
+	hourKey := "aurora_postgres_hour:" + class
+	if _, err := e.table.USD(hourKey); err != nil {
+		return nil, skip("instance class %s not in the price table", class)
+	}
+	items := []Item{e.hourly(class, hourKey, 1)}
 	if iv, ok := r.num("monitoring_interval"); ok && iv > 0 {
 		// Enhanced monitoring writes about 1.5 KB to CloudWatch Logs per sample.
 		gb := HoursPerMonth * 3600 / iv * 1500 / 1e9

@@ -4,13 +4,18 @@ data "aws_partition" "current" {}
 
 locals {
   rds         = var.engine_mode == "rds"
+  aurora      = var.engine_mode == "aurora"
   ecs         = var.engine_mode == "ecs"
+  managed     = local.rds || local.aurora # an RDS-engine server: subnet group, monitoring, exported logs
   major       = split(".", var.engine_version)[0]
   kms_key_arn = var.kms_key_arn == null ? module.key[0].arn : var.kms_key_arn
   ecs_host    = "postgres.${var.name}.internal"
   retain_key  = coalesce(var.retain_kms_key, !var.skip_final_snapshot)
 
-  rds_log_exports = ["postgresql", "upgrade"]
+  # Aurora PostgreSQL exports only the postgresql log (the connection lines the auditor reads).
+  rds_log_exports = local.aurora ? ["postgresql"] : ["postgresql", "upgrade"]
+  # writer + reader in two zones when multi_az, as the instance's standby would be.
+  aurora_instance_count = coalesce(var.aurora_instance_count, var.multi_az ? 2 : 1)
 }
 
 # CloudWatch Logs encrypts the database's log groups with the key.
@@ -48,7 +53,7 @@ module "key" {
 # ---------------------------------------------------------------- RDS PostgreSQL
 
 resource "aws_db_subnet_group" "this" {
-  count = local.rds ? 1 : 0
+  count = local.managed ? 1 : 0
 
   name       = var.name
   subnet_ids = var.subnet_ids
@@ -104,7 +109,7 @@ data "aws_iam_policy_document" "monitoring_assume" {
 }
 
 resource "aws_iam_role" "monitoring" {
-  count = local.rds && var.monitoring_interval > 0 ? 1 : 0
+  count = local.managed && var.monitoring_interval > 0 ? 1 : 0
 
   name_prefix        = "${var.name}-rds-mon-"
   assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
@@ -125,9 +130,9 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 # (terraform import 'module.database.aws_cloudwatch_log_group.rds["postgresql"]' NAME).
 resource "aws_cloudwatch_log_group" "rds" {
   # checkov:skip=CKV_AWS_338:log retention is a variable (log_retention_days); prod keeps 365 days, dev, stage and the emulator less to save cost
-  for_each = local.rds ? toset(local.rds_log_exports) : toset([])
+  for_each = local.managed ? toset(local.rds_log_exports) : toset([])
 
-  name              = "/aws/rds/instance/${var.name}/${each.value}"
+  name              = "/aws/rds/${local.aurora ? "cluster" : "instance"}/${var.name}/${each.value}"
   retention_in_days = var.log_retention_days
   kms_key_id        = local.kms_key_arn
   tags              = var.tags
@@ -180,6 +185,106 @@ resource "aws_db_instance" "this" {
   tags = var.tags
 
   depends_on = [aws_cloudwatch_log_group.rds]
+}
+
+# ---------------------------------------------------------------- Aurora PostgreSQL
+
+# The cluster-level settings of the instance's parameter group: TLS only, connection logging.
+resource "aws_rds_cluster_parameter_group" "this" {
+  count = local.aurora ? 1 : 0
+
+  name_prefix = "${var.name}-aurora-pg${local.major}-"
+  family      = "aurora-postgresql${local.major}"
+  description = "${var.name}: TLS only, connection logging for the audit trail"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+  parameter {
+    name  = "log_disconnections"
+    value = "1"
+  }
+  parameter {
+    name  = "password_encryption"
+    value = "scram-sha-256"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_rds_cluster" "this" {
+  # checkov:skip=CKV_AWS_139:deletion protection is a variable (deletion_protection); stage and prod keep it on and dev off to stay deletable, as on the RDS instance
+  # checkov:skip=CKV2_AWS_8:backups are RDS automated backups (backup_retention_days, point-in-time restore) and the final snapshot, as for the RDS instance; an AWS Backup plan is an account-level choice outside this module
+  # checkov:skip=CKV2_AWS_27:statement logging (log_statement, log_min_duration_statement) would write the rotator's ALTER ROLE ... PASSWORD statements, new passwords included, to CloudWatch Logs; the audit reads the connection log (log_connections, log_disconnections), as on the RDS instance
+  count = local.aurora ? 1 : 0
+
+  cluster_identifier = var.name
+  engine             = "aurora-postgresql"
+  engine_mode        = "provisioned"
+  engine_version     = var.engine_version
+  database_name      = var.db_name
+  master_username    = var.master_username
+  # Write-only, as on the instance: the password (an ephemeral value) never reaches the plan
+  # or the state; the same value seeds the admin secret and rotation changes both
+  # afterwards. RDS's managed secret (manage_master_user_password, see README) stays off:
+  # the provider refuses it beside master_password_wo even when set to false, so it is
+  # left unset.
+  master_password_wo         = var.master_password_wo
+  master_password_wo_version = var.master_password_wo_version
+  port                       = 5432
+
+  storage_encrypted = true
+  kms_key_id        = local.kms_key_arn
+
+  db_subnet_group_name            = aws_db_subnet_group.this[0].name
+  vpc_security_group_ids          = [var.security_group_id]
+  db_cluster_parameter_group_name = aws_rds_cluster_parameter_group.this[0].name
+
+  deletion_protection                 = var.deletion_protection
+  backup_retention_period             = var.backup_retention_days
+  copy_tags_to_snapshot               = true
+  skip_final_snapshot                 = var.skip_final_snapshot
+  final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final"
+  iam_database_authentication_enabled = true
+  enabled_cloudwatch_logs_exports     = local.rds_log_exports
+
+  tags = var.tags
+
+  depends_on = [aws_cloudwatch_log_group.rds]
+}
+
+# The writer, and readers in the other zones when there are more (RDS spreads them over the
+# subnet group's zones and fails over to one).
+resource "aws_rds_cluster_instance" "this" {
+  count = local.aurora ? local.aurora_instance_count : 0
+
+  identifier         = "${var.name}-${count.index + 1}"
+  cluster_identifier = aws_rds_cluster.this[0].id
+  engine             = aws_rds_cluster.this[0].engine
+  engine_version     = aws_rds_cluster.this[0].engine_version
+  instance_class     = var.instance_class
+
+  db_subnet_group_name       = aws_db_subnet_group.this[0].name
+  publicly_accessible        = false
+  ca_cert_identifier         = "rds-ca-rsa2048-g1"
+  auto_minor_version_upgrade = true
+  copy_tags_to_snapshot      = true
+
+  performance_insights_enabled    = true
+  performance_insights_kms_key_id = local.kms_key_arn
+  monitoring_interval             = var.monitoring_interval
+  monitoring_role_arn             = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
+
+  tags = var.tags
 }
 
 # ---------------------------------------------------------------- PostgreSQL on ECS + EFS

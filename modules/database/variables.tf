@@ -10,12 +10,12 @@ variable "name" {
 
 variable "engine_mode" {
   type        = string
-  description = "Where PostgreSQL runs: rds (managed, recommended for production) or ecs (a container on Fargate with its data on EFS, the original design)."
+  description = "Where PostgreSQL runs: rds (an RDS instance, recommended for production), aurora (an Aurora PostgreSQL cluster with aurora_instance_count instances) or ecs (a container on Fargate with its data on EFS, the original design)."
   default     = "rds"
 
   validation {
-    condition     = contains(["rds", "ecs"], var.engine_mode)
-    error_message = "engine_mode must be rds or ecs."
+    condition     = contains(["rds", "aurora", "ecs"], var.engine_mode)
+    error_message = "engine_mode must be rds, aurora or ecs."
   }
 }
 
@@ -63,7 +63,7 @@ variable "master_username" {
 
 variable "engine_version" {
   type        = string
-  description = "PostgreSQL major version (RDS engine version, and the tag of the ECS image)."
+  description = "PostgreSQL major version (RDS or Aurora PostgreSQL engine version, and the tag of the ECS image)."
   default     = "16"
 
   validation {
@@ -74,12 +74,17 @@ variable "engine_version" {
 
 variable "instance_class" {
   type        = string
-  description = "RDS instance class (rds mode)."
+  description = "RDS instance class (rds mode), or the class of every cluster instance (aurora mode: db.t4g.medium or larger)."
   default     = "db.t4g.micro"
 
   validation {
     condition     = startswith(var.instance_class, "db.")
     error_message = "instance_class must be an RDS class such as db.t4g.micro."
+  }
+  # Aurora PostgreSQL has no micro or small class; the default would fail only at apply.
+  validation {
+    condition     = var.engine_mode != "aurora" || !can(regex("^db\\.t[0-9]g?\\.(micro|small)$", var.instance_class))
+    error_message = "instance_class: Aurora PostgreSQL runs on db.t4g.medium or larger, not on micro or small classes."
   }
 }
 
@@ -102,19 +107,19 @@ variable "max_allocated_storage_gb" {
 
 variable "multi_az" {
   type        = bool
-  description = "Run a standby in a second zone (rds mode; production)."
+  description = "Run a standby in a second zone (rds mode; production); in aurora mode, the default of aurora_instance_count becomes 2 (writer and reader)."
   default     = false
 }
 
 variable "deletion_protection" {
   type        = bool
-  description = "Refuse to delete the database (RDS deletion protection; for ECS mode, EFS data is kept by prevent_destroy in production roots)."
+  description = "Refuse to delete the database (RDS instance or Aurora cluster deletion protection; for ECS mode, EFS data is kept by prevent_destroy in production roots)."
   default     = true
 }
 
 variable "backup_retention_days" {
   type        = number
-  description = "Days of automated RDS backups (rds mode)."
+  description = "Days of automated RDS backups (rds and aurora modes)."
   default     = 7
 
   validation {
@@ -131,7 +136,7 @@ variable "skip_final_snapshot" {
 
 variable "monitoring_interval" {
   type        = number
-  description = "Enhanced monitoring interval in seconds (rds mode); 0 turns it off."
+  description = "Enhanced monitoring interval in seconds (rds mode, and each aurora instance); 0 turns it off."
   default     = 60
 
   validation {
@@ -207,7 +212,7 @@ variable "ecs_master_secret_kms_key_arn" {
 
 variable "master_password_wo" {
   type        = string
-  description = "First password of the master role (rds mode), written write-only: pass an ephemeral value, the one the admin secret is seeded with. Never stored in the plan or the state."
+  description = "First password of the master role (rds and aurora modes), written write-only: pass an ephemeral value, the one the admin secret is seeded with. Never stored in the plan or the state."
   default     = null
   sensitive   = true
   ephemeral   = true
@@ -217,4 +222,15 @@ variable "master_password_wo_version" {
   type        = number
   description = "Version of master_password_wo: RDS receives the password at creation and again whenever this number changes."
   default     = 1
+}
+
+variable "aurora_instance_count" {
+  type        = number
+  description = "Instances of the Aurora cluster (aurora mode): the first is the writer, the others readers it fails over to. null: 2 with multi_az (writer and reader), 1 otherwise."
+  default     = null
+
+  validation {
+    condition     = var.aurora_instance_count == null || try(var.aurora_instance_count >= 1 && var.aurora_instance_count <= 16 && floor(var.aurora_instance_count) == var.aurora_instance_count, false)
+    error_message = "aurora_instance_count must be a whole number between 1 and 16 (Aurora's limit: a writer and 15 readers)."
+  }
 }

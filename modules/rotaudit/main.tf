@@ -20,18 +20,21 @@ locals {
         rotation_days     = var.rotation_days
         rotation_schedule = null
       }]
-      rotate_master        = true
-      instance_class       = null
-      allocated_storage_gb = null
-      multi_az             = null
-      log_group_name       = var.db_log_group_name
-      client_networks      = var.db_client_networks
+      rotate_master         = true
+      instance_class        = null
+      allocated_storage_gb  = null
+      multi_az              = null
+      aurora_instance_count = null
+      log_group_name        = var.db_log_group_name
+      client_networks       = var.db_client_networks
     }
   }
   # Names: the default database keeps a single-database deployment's, another adds its key.
   db_names      = { for k, d in local.databases : k => k == local.default_database ? local.name : "${local.name}-${k}" }
   secret_prefix = { for k, d in local.databases : k => k == local.default_database ? "rotaudit/${var.environment}" : "rotaudit/${var.environment}/${k}" }
   app_user      = { for k, d in local.databases : k => d.app_users[0] }
+  # Servers on the RDS engine (an instance or an Aurora cluster): TLS forced, rdsadmin present.
+  rds_engine = { for k, d in local.databases : k => contains(["rds", "aurora"], d.mode) }
   # Who reaches AWS APIs over the internet rather than through interface endpoints.
   https_egress_to_internet = {
     endpoints = []
@@ -75,21 +78,25 @@ module "ecr" {
   force_delete = var.ecr_force_delete
 }
 
-# The databases made here: RDS instances, and PostgreSQL on ECS in a call of its own. The
+# The databases made here: RDS instances and Aurora clusters, and PostgreSQL on ECS in a call
+# of its own. The
 # ECS task reads its master secret from secret_rotation, which must not need this call's
 # outputs in turn (Terraform orders for_each module calls as wholes): its secrets' host is
 # the task's Cloud Map name, written out below.
 module "database" {
   source   = "../database"
-  for_each = { for k, d in local.databases : k => d if d.mode == "rds" }
+  for_each = { for k, d in local.databases : k => d if local.rds_engine[k] }
 
-  name                  = local.db_names[each.key]
-  engine_mode           = "rds"
-  vpc_id                = module.network.vpc_id
-  subnet_ids            = module.network.private_subnet_ids
-  security_group_id     = module.network.security_group_ids["database"]
-  engine_version        = var.postgres_version
-  instance_class        = coalesce(each.value.instance_class, var.db_instance_class)
+  name              = local.db_names[each.key]
+  engine_mode       = each.value.mode
+  vpc_id            = module.network.vpc_id
+  subnet_ids        = module.network.private_subnet_ids
+  security_group_id = module.network.security_group_ids["database"]
+  engine_version    = var.postgres_version
+  # Aurora PostgreSQL has no micro or small class: a cluster without a class of its own
+  # takes db_instance_class when Aurora runs it, db.t4g.medium (its smallest) otherwise.
+  instance_class        = coalesce(each.value.instance_class, each.value.mode == "aurora" && can(regex("^db\\.t[0-9]g?\\.(micro|small)$", var.db_instance_class)) ? "db.t4g.medium" : var.db_instance_class)
+  aurora_instance_count = each.value.aurora_instance_count
   allocated_storage_gb  = coalesce(each.value.allocated_storage_gb, var.db_allocated_storage_gb)
   multi_az              = coalesce(each.value.multi_az, var.db_multi_az)
   deletion_protection   = var.db_deletion_protection
@@ -122,7 +129,8 @@ module "database_ecs" {
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  # Each database as its secrets name it: the RDS instance, the ECS task (modules/database's
+  # Each database as its secrets name it: the RDS instance or the Aurora cluster's writer
+  # endpoint, the ECS task (modules/database's
   # defaults: Cloud Map name, port 5432, database rates, master rotaudit_admin, no TLS), or
   # the external server.
   db = {
@@ -130,7 +138,7 @@ locals {
       host        = d.mode == "external" ? d.external.host : d.mode == "ecs" ? "postgres.${local.db_names[k]}.internal" : module.database[k].host
       port        = d.mode == "external" ? d.external.port : d.mode == "ecs" ? 5432 : module.database[k].port
       db_name     = d.mode == "external" ? d.external.db_name : d.mode == "ecs" ? "rates" : module.database[k].db_name
-      tls         = d.mode == "external" ? d.external.tls : d.mode == "rds"
+      tls         = d.mode == "external" ? d.external.tls : local.rds_engine[k]
       master_user = d.mode == "external" ? null : d.mode == "ecs" ? "rotaudit_admin" : module.database[k].master_username
       # The ECS task's execution role reads the master secret; its name has a generated
       # suffix (modules/_internal/ecs-task-roles), hence a pattern (the deny is ArnNotLike).
@@ -431,7 +439,7 @@ module "audit_alerts" {
   db_logins = {
     users             = distinct(flatten([for k, d in local.databases : module.secret_rotation[k].app_usernames]))
     admin_users       = distinct(compact([for k, d in local.databases : local.db[k].master_user]))
-    ignore_users      = anytrue([for d in values(local.databases) : d.mode == "rds"]) ? ["rdsadmin"] : []
+    ignore_users      = anytrue(values(local.rds_engine)) ? ["rdsadmin"] : []
     client_networks   = distinct(flatten([for k, d in local.databases : coalesce(d.client_networks, [var.vpc_cidr])]))
     alternating_pairs = distinct([for k, d in local.databases : module.secret_rotation[k].app_usernames if length(module.secret_rotation[k].app_usernames) == 2])
   }

@@ -17,7 +17,7 @@ output "database" {
 }
 
 output "databases" {
-  description = "The database module's outputs by database key (only the databases made here: rds, ecs)."
+  description = "The database module's outputs by database key (only the databases made here: rds, aurora, ecs)."
   value       = merge(module.database, module.database_ecs)
 }
 

@@ -499,16 +499,17 @@ variable "databases" {
       rotation_days     = optional(number)
       rotation_schedule = optional(string)
     }))
-    rotate_master        = optional(bool, true)
-    instance_class       = optional(string)
-    allocated_storage_gb = optional(number)
-    multi_az             = optional(bool)
-    log_group_name       = optional(string, "")
-    client_networks      = optional(list(string))
+    rotate_master         = optional(bool, true)
+    instance_class        = optional(string)
+    allocated_storage_gb  = optional(number)
+    multi_az              = optional(bool)
+    aurora_instance_count = optional(number)
+    log_group_name        = optional(string, "")
+    client_networks       = optional(list(string))
   }))
   description = <<-EOT
-    The databases of the environment, keyed by a short name (1-8 lowercase letters or digits, part of resource and secret names): mode (rds, ecs or external; aurora is not supported yet), external (host, port, db_name, admin_secret_arn, admin_kms_key_arn, tls: the server and its existing master secret, for mode external), app_users (one for now: username, strategy single-user or alternating-users, rotation_days or rotation_schedule, defaulting to rotation_days), rotate_master (false for all but one database sharing an external master secret), and per-database overrides of db_instance_class, db_allocated_storage_gb, db_multi_az, db_log_group_name and db_client_networks.
-    Every database gets its own secrets, bootstrap and (rds, ecs) server; all share one rotator function per strategy and the auditor. The database keyed "rates" keeps a single-database deployment's names (rotaudit/<environment>/app); another's secrets are rotaudit/<environment>/<key>/app and its resources rotaudit-<environment>-<key>-*.
+    The databases of the environment, keyed by a short name (1-8 lowercase letters or digits, part of resource and secret names): mode (rds: an RDS instance; aurora: an Aurora PostgreSQL cluster, reached through its writer endpoint; ecs; or external), external (host, port, db_name, admin_secret_arn, admin_kms_key_arn, tls: the server and its existing master secret, for mode external), app_users (one for now: username, strategy single-user or alternating-users, rotation_days or rotation_schedule, defaulting to rotation_days), rotate_master (false for all but one database sharing an external master secret), and per-database overrides of db_instance_class (aurora: db.t4g.medium when db_instance_class is a micro or small class, which Aurora does not run), db_allocated_storage_gb (rds only), db_multi_az (aurora: two instances, a writer and a reader), aurora_instance_count (aurora: instances in the cluster, default 2 with multi_az and 1 otherwise), db_log_group_name and db_client_networks.
+    Every database gets its own secrets, bootstrap and (rds, aurora, ecs) server; all share one rotator function per strategy and the auditor. The database keyed "rates" keeps a single-database deployment's names (rotaudit/<environment>/app); another's secrets are rotaudit/<environment>/<key>/app and its resources rotaudit-<environment>-<key>-*.
     null (the default): one database "rates" from database_mode, external_database, app_username, app_rotation_strategy, rotation_days, db_log_group_name and db_client_networks.
   EOT
   default     = null
@@ -522,12 +523,12 @@ variable "databases" {
     error_message = "databases keys must be 1-8 lowercase letters or digits starting with a letter (they are part of function, key and secret names)."
   }
   validation {
-    condition     = alltrue([for k, d in coalesce(var.databases, {}) : d.mode != "aurora"])
-    error_message = "databases: mode aurora is not supported yet (modules/database makes an RDS instance or the ECS option only); use rds, or external with the cluster's writer endpoint and master secret."
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : contains(["rds", "aurora", "ecs", "external"], d.mode)])
+    error_message = "databases: mode must be rds, aurora, ecs or external."
   }
   validation {
-    condition     = alltrue([for k, d in coalesce(var.databases, {}) : contains(["rds", "ecs", "external"], d.mode)])
-    error_message = "databases: mode must be rds, ecs or external."
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : d.aurora_instance_count == null || d.mode == "aurora"])
+    error_message = "databases: aurora_instance_count applies to mode aurora only."
   }
   validation {
     condition     = alltrue([for k, d in coalesce(var.databases, {}) : (d.mode == "external") == (d.external != null)])

@@ -72,11 +72,85 @@ run "ecs_mode" {
   }
 }
 
-run "rejects_unknown_mode" {
+run "aurora_mode" {
+  command = plan
+
+  variables {
+    engine_mode    = "aurora"
+    instance_class = "db.t4g.medium"
+    multi_az       = true
+    kms_key_arn    = "arn:aws:kms:eu-west-1:111111111111:key/db"
+  }
+
+  assert {
+    condition     = length(aws_rds_cluster.this) == 1 && length(aws_rds_cluster_instance.this) == 2 && length(aws_db_instance.this) == 0 && length(aws_ecs_service.this) == 0
+    error_message = "aurora mode with multi_az makes one cluster with a writer and a reader, no instance and no ECS service"
+  }
+  assert {
+    condition     = aws_rds_cluster.this[0].engine == "aurora-postgresql" && aws_rds_cluster.this[0].engine_version == "16" && aws_rds_cluster_parameter_group.this[0].family == "aurora-postgresql16"
+    error_message = "Aurora PostgreSQL of the same major as the rds mode"
+  }
+  assert {
+    condition     = aws_rds_cluster.this[0].storage_encrypted && aws_rds_cluster.this[0].kms_key_id == "arn:aws:kms:eu-west-1:111111111111:key/db"
+    error_message = "the cluster's storage is encrypted with the module's key"
+  }
+  assert {
+    condition     = aws_rds_cluster.this[0].manage_master_user_password != true && aws_rds_cluster.this[0].master_password == null && aws_rds_cluster.this[0].master_password_wo_version == 1
+    error_message = "the master password is written write-only, never RDS-managed nor in the state"
+  }
+  assert {
+    condition     = contains([for p in aws_rds_cluster_parameter_group.this[0].parameter : p.name if p.value == "1"], "rds.force_ssl") && contains([for p in aws_rds_cluster_parameter_group.this[0].parameter : p.name if p.value == "1"], "log_connections") && contains([for p in aws_rds_cluster_parameter_group.this[0].parameter : p.name if p.value == "1"], "log_disconnections")
+    error_message = "the cluster parameter group forces TLS and logs connections and disconnections"
+  }
+  assert {
+    condition     = aws_rds_cluster.this[0].enabled_cloudwatch_logs_exports == toset(["postgresql"]) && toset(keys(aws_cloudwatch_log_group.rds)) == toset(["postgresql"])
+    error_message = "the cluster exports the postgresql log, to a group created here"
+  }
+  assert {
+    condition     = aws_rds_cluster.this[0].iam_database_authentication_enabled && aws_rds_cluster.this[0].copy_tags_to_snapshot && aws_rds_cluster.this[0].deletion_protection && aws_rds_cluster.this[0].final_snapshot_identifier == "rotaudit-test-final" && aws_rds_cluster.this[0].backup_retention_period == 7
+    error_message = "IAM authentication, tags on snapshots, deletion protection, a final snapshot and backups as on the instance"
+  }
+  assert {
+    condition     = alltrue([for i in aws_rds_cluster_instance.this : !i.publicly_accessible && i.performance_insights_enabled && i.performance_insights_kms_key_id == "arn:aws:kms:eu-west-1:111111111111:key/db" && i.monitoring_interval == 60 && i.instance_class == "db.t4g.medium"])
+    error_message = "every cluster instance is private, with Performance Insights and enhanced monitoring"
+  }
+  assert {
+    condition     = output.identifier == "rotaudit-test" && output.postgresql_log_group_name == "/aws/rds/cluster/rotaudit-test/postgresql" && output.port == 5432 && output.tls_required
+    error_message = "the outputs name the cluster and its connection log group, and require TLS, as in rds mode"
+  }
+}
+
+run "aurora_single_instance_without_multi_az" {
+  command = plan
+
+  variables {
+    engine_mode         = "aurora"
+    instance_class      = "db.r7g.large"
+    deletion_protection = false
+    skip_final_snapshot = true
+  }
+
+  assert {
+    condition     = length(aws_rds_cluster_instance.this) == 1 && !aws_rds_cluster.this[0].deletion_protection && aws_rds_cluster.this[0].final_snapshot_identifier == null
+    error_message = "one instance without multi_az; deletion protection and the final snapshot follow the variables"
+  }
+}
+
+run "aurora_rejects_micro_classes" {
   command = plan
 
   variables {
     engine_mode = "aurora"
+  }
+
+  expect_failures = [var.instance_class]
+}
+
+run "rejects_unknown_mode" {
+  command = plan
+
+  variables {
+    engine_mode = "serverless"
   }
 
   expect_failures = [var.engine_mode]

@@ -83,12 +83,87 @@ run "one_rotator_per_strategy_for_every_database" {
   }
 }
 
-run "rejects_aurora" {
+# An Aurora PostgreSQL cluster beside an RDS instance: modules/database makes it (its own
+# tests check the cluster's settings), the secrets name its writer endpoint and the auditor
+# follows it as it follows an instance.
+run "aurora_cluster" {
+  command = plan
+
+  variables {
+    db_multi_az = true
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app" }] }
+      fx    = { mode = "aurora", app_users = [{ username = "fx_app" }] }
+    }
+    api_database = "fx"
+  }
+
+  override_resource {
+    target          = module.database["fx"].aws_rds_cluster.this[0]
+    override_during = plan
+    values = {
+      endpoint = "rotaudit-test-fx.cluster-abc.eu-west-1.rds.amazonaws.com"
+    }
+  }
+  override_resource {
+    target          = module.database["fx"].module.key[0].aws_kms_key.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:kms:eu-west-1:111111111111:key/fx"
+    }
+  }
+
+  assert {
+    condition     = length(module.database) == 2 && length(module.database_ecs) == 0
+    error_message = "the rds instance and the aurora cluster are both made by the database module"
+  }
+  assert {
+    condition     = output.db_host == "rotaudit-test-fx.cluster-abc.eu-west-1.rds.amazonaws.com" && output.database.port == 5432
+    error_message = "the aurora database's secrets name the cluster's writer endpoint"
+  }
+  assert {
+    condition     = output.database.kms_key_arn == "arn:aws:kms:eu-west-1:111111111111:key/fx" && output.database.rds_cluster_arn != null && output.database.rds_instance_arn == null
+    error_message = "the cluster is encrypted with its database's key, and is a cluster, not an instance"
+  }
+  assert {
+    condition     = output.database.tls_required && module.rotator["alternating-users"].environment["DB_ALLOW_PLAINTEXT"] == "false"
+    error_message = "the cluster forces TLS (rds.force_ssl): the rotators never fall back to plain text"
+  }
+  assert {
+    condition     = output.database.aurora_instance_identifiers == ["rotaudit-test-fx-1", "rotaudit-test-fx-2"]
+    error_message = "db_multi_az gives the cluster a writer and a reader"
+  }
+  assert {
+    condition     = contains(module.audit_alerts.db_log_group_names, "/aws/rds/cluster/rotaudit-test-fx/postgresql") && contains(module.audit_alerts.db_log_group_names, "/aws/rds/instance/rotaudit-test/postgresql")
+    error_message = "the auditor reads the cluster's exported postgresql log as it reads the instance's"
+  }
+  assert {
+    condition     = output.database.identifier == "rotaudit-test-fx"
+    error_message = "the cluster's identifier is the auditor's databases entry"
+  }
+}
+
+run "aurora_instance_count" {
   command = plan
 
   variables {
     databases = {
-      rates = { mode = "aurora", app_users = [{ username = "rates_app" }] }
+      rates = { mode = "aurora", app_users = [{ username = "rates_app" }], aurora_instance_count = 3 }
+    }
+  }
+
+  assert {
+    condition     = length(output.database.aurora_instance_identifiers) == 3
+    error_message = "aurora_instance_count sets the cluster's instances"
+  }
+}
+
+run "rejects_aurora_instance_count_elsewhere" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app" }], aurora_instance_count = 3 }
     }
   }
 
