@@ -15,7 +15,7 @@ locals {
       host          = d.mode == "external" ? d.external.host : d.mode == "ecs" ? "postgres.${local.db_names[k]}.internal" : "${local.db_names[k]}.awscheck.${data.aws_region.awscheck.name}.rds.amazonaws.com"
       port          = d.mode == "external" ? d.external.port : 5432
       db_name       = d.mode == "external" ? d.external.db_name : "rates"
-      tls           = d.mode == "external" ? d.external.tls : d.mode == "rds"
+      tls           = d.mode == "external" ? d.external.tls : local.rds_engine[k]
       master_user   = d.mode == "external" ? null : "rotaudit_admin"
       admin_readers = d.mode == "ecs" ? ["arn:${local.partition}:iam::${local.account_id}:role/${local.db_names[k]}-pg-exec-*"] : []
     }
