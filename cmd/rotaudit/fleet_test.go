@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -24,6 +23,7 @@ import (
 	"github.com/rotaudit/rotaudit/internal/fleet"
 	"github.com/rotaudit/rotaudit/internal/rotation/rotationtest"
 	"github.com/rotaudit/rotaudit/internal/testenv"
+	"github.com/rotaudit/rotaudit/internal/testkit/awsfixture"
 )
 
 // TestFleetFlags: every bad input is a usage error (exit 2) that names the flag, before
@@ -137,35 +137,6 @@ func finishRotation(t *testing.T, sm *secretsmanager.Client, arn, pending, value
 	}
 }
 
-func createStateTable(t *testing.T, ddb *dynamodb.Client) string {
-	t.Helper()
-	name := testenv.Unique("fleet_state")
-	_, err := testenv.CreateOnce(context.Background(), name,
-		func(ctx context.Context) (*ddbtypes.TableDescription, error) {
-			out, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-				TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest,
-				AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-				KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange}},
-			})
-			if err != nil {
-				return nil, err
-			}
-			return out.TableDescription, nil
-		},
-		func(ctx context.Context) (*ddbtypes.TableDescription, error) {
-			out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-			if err != nil {
-				return nil, err
-			}
-			return out.Table, nil
-		})
-	if err != nil {
-		t.Fatalf("create state table: %v", err)
-	}
-	t.Cleanup(func() { ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	return name
-}
-
 // fleetRun runs `rotaudit fleet args...` and returns its exit status and output.
 func fleetRun(t *testing.T, args ...string) (int, string) {
 	t.Helper()
@@ -203,7 +174,7 @@ func TestFleetCommand(t *testing.T) {
 	// The auditor's state: the rotation an hour ago retired fleet_app, which logged in
 	// again 30 minutes ago (audit.PreviousUserKeyPrefix and LastLoginKey's formats).
 	ddb := dynamodb.NewFromConfig(cfg)
-	w.table = createStateTable(t, ddb)
+	w.table = awsfixture.StateTable(t, context.Background(), ddb, "fleet_state")
 	store := state.NewDynamo(ddb, w.table)
 	real := time.Now().UTC()
 	rotated := real.Add(-time.Hour)

@@ -70,7 +70,7 @@ func TestPipelineOnEmulator(t *testing.T) {
 	ddb, eb, sq, sn := dynamodb.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg), sns.NewFromConfig(cfg)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle, o.DisableLogOutputChecksumValidationSkipped = true, true })
 
-	table := createStateTable(t, ctx, ddb)
+	table := awsfixture.StateTable(t, ctx, ddb, "audit_state")
 	ruleQueue, ruleQueueARN := awsfixture.Queue(t, ctx, sq, "audit_rule")
 	alertQueue, alertQueueARN := awsfixture.Queue(t, ctx, sq, "audit_alerts")
 	topic, err := sn.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(testenv.Unique("audit_alerts"))})
@@ -285,7 +285,7 @@ func TestDynamoStoreOnEmulator(t *testing.T) {
 	env := testenv.Stack(t)
 	ctx := context.Background()
 	ddb := dynamodb.NewFromConfig(env.AWS(t))
-	st := state.NewDynamo(ddb, createStateTable(t, ctx, ddb))
+	st := state.NewDynamo(ddb, awsfixture.StateTable(t, ctx, ddb, "audit_state"))
 	t0 := time.Now().Truncate(time.Second)
 
 	fresh, _, err := st.Remember(ctx, "k", t0, t0.Add(time.Hour))
@@ -329,43 +329,6 @@ func TestDynamoStoreOnEmulator(t *testing.T) {
 	if _, found, err := st.Swap(ctx, "sw", "v3", t0.Add(2*time.Hour), t0.Add(3*time.Hour)); err != nil || found {
 		t.Fatalf("swap after expiry returned the old value: %v %v", found, err)
 	}
-}
-
-func createStateTable(t *testing.T, ctx context.Context, ddb *dynamodb.Client) string {
-	t.Helper()
-	name := testenv.Unique("audit_state")
-	_, err := testenv.CreateOnce(ctx, name,
-		func(ctx context.Context) (*dynamodb.CreateTableOutput, error) {
-			return ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-				TableName:            aws.String(name),
-				BillingMode:          ddbtypes.BillingModePayPerRequest,
-				AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-				KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange}},
-			})
-		},
-		func(ctx context.Context) (*dynamodb.CreateTableOutput, error) {
-			out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-			if err != nil {
-				return nil, err
-			}
-			return &dynamodb.CreateTableOutput{TableDescription: out.Table}, nil
-		})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	t.Cleanup(func() { ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	// Enabling TTL again is accepted by the emulators; AWS refuses it ("TimeToLive is already
-	// enabled"), which after a retry means done.
-	if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name), TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)}}); err != nil && !ttlEnabled(ctx, ddb, name) {
-		t.Fatalf("enable ttl: %v", err)
-	}
-	return name
-}
-
-// ttlEnabled reports whether table's TTL is on.
-func ttlEnabled(ctx context.Context, ddb *dynamodb.Client, table string) bool {
-	out, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
-	return err == nil && out.TimeToLiveDescription != nil && out.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled
 }
 
 // eventIDs returns the CloudTrail event id of each EventBridge event that a rule delivered

@@ -82,7 +82,7 @@ func TestOrganizationOnEmulator(t *testing.T) {
 	// Central: the auditor's queue behind the generated patterns on the security account's
 	// bus, the state table and the alert topic.
 	ddb, eb, sq, sn := dynamodb.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg), sns.NewFromConfig(cfg)
-	table := createStateTable(t, ctx, ddb)
+	table := awsfixture.StateTable(t, ctx, ddb, "audit_state")
 	auditQueue, auditQueueARN := awsfixture.Queue(t, ctx, sq, "org_audit")
 	alertQueue, alertQueueARN := awsfixture.Queue(t, ctx, sq, "org_alerts")
 	topic, err := sn.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(testenv.Unique("org_alerts"))})

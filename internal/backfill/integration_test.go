@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -202,7 +201,7 @@ func TestBackfillOnEmulator(t *testing.T) {
 
 	// The deployment's pieces: state table, alert topic and a queue subscribed to it, the
 	// backfill FIFO queue.
-	table := stateTable(t, ctx, ddb)
+	table := awsfixture.StateTable(t, ctx, ddb, "bf_state")
 	alerts, alertsARN := awsfixture.Queue(t, ctx, sq, "bf_alerts")
 	topic, err := sn.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(testenv.Unique("bf_alerts"))})
 	if err != nil {
@@ -299,31 +298,4 @@ func receiveFindings(t *testing.T, ctx context.Context, sq *sqs.Client, url stri
 		sq.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: del})
 	}
 	return keys
-}
-
-// stateTable creates a table of the auditor's state contract.
-func stateTable(t *testing.T, ctx context.Context, ddb *dynamodb.Client) string {
-	t.Helper()
-	name := testenv.Unique("bf_state")
-	_, err := testenv.CreateOnce(ctx, name,
-		func(ctx context.Context) (*dynamodb.CreateTableOutput, error) {
-			return ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-				TableName:            aws.String(name),
-				BillingMode:          ddbtypes.BillingModePayPerRequest,
-				AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-				KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange}},
-			})
-		},
-		func(ctx context.Context) (*dynamodb.CreateTableOutput, error) {
-			out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-			if err != nil {
-				return nil, err
-			}
-			return &dynamodb.CreateTableOutput{TableDescription: out.Table}, nil
-		})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	t.Cleanup(func() { ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	return name
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -109,4 +111,48 @@ func FIFOQueue(t testing.TB, ctx context.Context, sq *sqs.Client, prefix string)
 		t.Fatalf("queue arn: %v", err)
 	}
 	return aws.ToString(q.QueueUrl), attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+}
+
+// StateTable creates a DynamoDB table of the auditor's state contract (pk and sk strings,
+// on-demand, TTL on attribute ttl: modules/audit-alerts), named after prefix, and deletes
+// it when the test ends.
+func StateTable(t testing.TB, ctx context.Context, ddb *dynamodb.Client, prefix string) string {
+	t.Helper()
+	name := testenv.Unique(prefix)
+	_, err := testenv.CreateOnce(ctx, name,
+		func(ctx context.Context) (*ddbtypes.TableDescription, error) {
+			out, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+				TableName:            aws.String(name),
+				BillingMode:          ddbtypes.BillingModePayPerRequest,
+				AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+				KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange}},
+			})
+			if err != nil {
+				return nil, err
+			}
+			return out.TableDescription, nil
+		},
+		func(ctx context.Context) (*ddbtypes.TableDescription, error) {
+			out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+			if err != nil {
+				return nil, err
+			}
+			return out.Table, nil
+		})
+	if err != nil {
+		t.Fatalf("create state table %s: %v", name, err)
+	}
+	t.Cleanup(func() { ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
+	// Enabling TTL again is accepted by the emulators; AWS refuses it ("TimeToLive is already
+	// enabled"), which after a retry means done.
+	if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name), TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)}}); err != nil && !ttlEnabled(ctx, ddb, name) {
+		t.Fatalf("enable ttl on %s: %v", name, err)
+	}
+	return name
+}
+
+// ttlEnabled reports whether table's TTL is on.
+func ttlEnabled(ctx context.Context, ddb *dynamodb.Client, table string) bool {
+	out, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	return err == nil && out.TimeToLiveDescription != nil && out.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled
 }
