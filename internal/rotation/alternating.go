@@ -42,7 +42,7 @@ func (a alternatingUsers) prepare(_ context.Context, _ string, current dbsecret.
 //     either nothing or everything done, and retrying repeats it harmlessly.
 //   - twin invocations: one creates the clone and the other's transaction fails; then
 //     the pending login succeeds and the step is done.
-func (a alternatingUsers) set(ctx context.Context, arn, token string, current, pending dbsecret.Secret, rd reads) error {
+func (a alternatingUsers) set(ctx context.Context, arn, token string, current dbsecret.Secret, pendingRead func() (dbsecret.Secret, error), rd reads) error {
 	r := a.r
 	master, err := r.masterFrom(ctx, current, rd.masterRead(ctx, r, current))
 	if err != nil {
@@ -50,6 +50,11 @@ func (a alternatingUsers) set(ctx context.Context, arn, token string, current, p
 	}
 	own, proven, err := r.proveCurrent(ctx, arn, current, master)
 	if err != nil {
+		return err
+	}
+	pending, err := pendingRead()
+	if err != nil {
+		own.Close(context.WithoutCancel(ctx))
 		return err
 	}
 	if !madeFrom(r.Config.Password, pending.Password, proven.Password, token) {

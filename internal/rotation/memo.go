@@ -81,6 +81,20 @@ func (m *memo) lookup(id, version, stage string, d *sm.DescribeSecretOutput) (st
 	return body, ok
 }
 
+// peek returns version's remembered value without a DescribeSecret to confirm it: only
+// for a login started early (early.go), which the step takes only once it has confirmed
+// the same value itself.
+func (m *memo) peek(id, version string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.secrets[id]
+	if s == nil {
+		return "", false
+	}
+	body, ok := s.values[version]
+	return body, ok
+}
+
 // learn remembers body, read from Secrets Manager as version of the secret d describes,
 // which held stage when read.
 func (m *memo) learn(id, version, stage, body string, d *sm.DescribeSecretOutput) {

@@ -21,6 +21,9 @@ type reads struct {
 	// master is the master secret's read (alternating users' setSecret); nil when the
 	// step reads no master.
 	master func() (masterRead, error)
+	// early is the step's first login, started with the memo's prediction (early.go);
+	// nil when none was.
+	early *earlyLogin
 }
 
 // pendingRead is AWSPENDING's value, and whether there is one yet (createSecret).
@@ -46,8 +49,14 @@ func (r *Rotator) startReads(ctx context.Context, ev Event, described func() *sm
 	case StepSet:
 		rd.current = r.memoRead(ctx, id, "", StageCurrent, described)
 		rd.pending = r.memoRead(ctx, id, token, StagePending, described)
+		if r.Config.Strategy != AlternatingUsers {
+			// Single user logs in first with AWSCURRENT; alternating users first proves
+			// it on the master's server, which the master's read names.
+			rd.early = r.startEarlyLogin(ctx, id, "", StageCurrent)
+		}
 	case StepTest:
 		rd.pending = r.memoRead(ctx, id, token, StagePending, described)
+		rd.early = r.startEarlyLogin(ctx, id, token, StagePending)
 	}
 	if r.Config.Strategy == AlternatingUsers && ev.Step == StepSet {
 		rd.master = r.prefetchMaster(ctx, rd.current)

@@ -136,6 +136,7 @@ func (r *Rotator) step(ctx context.Context, ev Event) (string, string, error) {
 	described := make(chan struct{})
 	var d *sm.DescribeSecretOutput
 	rd := r.startReads(ctx, ev, func() *sm.DescribeSecretOutput { <-described; return d })
+	defer rd.early.release(ctx)
 	d, err := r.SM.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(ev.SecretID)})
 	close(described)
 	if err != nil {

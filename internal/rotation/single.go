@@ -33,13 +33,17 @@ func (singleUser) prepare(context.Context, string, dbsecret.Secret, reads) error
 //     the password this step itself logged in with, from the session it still holds, and
 //     fails: the application keeps working and a later rotation sets a new password.
 //   - twin invocations: both set the same value; the second finds it already set.
-func (s singleUser) set(ctx context.Context, arn, token string, current, pending dbsecret.Secret, _ reads) error {
+func (s singleUser) set(ctx context.Context, arn, token string, current dbsecret.Secret, pendingRead func() (dbsecret.Secret, error), rd reads) error {
 	r := s.r
-	db, old, err := s.loginBefore(ctx, arn, current, pending)
+	db, old, err := s.loginBefore(ctx, arn, current, pendingRead, rd)
 	if err != nil || db == nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
+	pending, err := pendingRead()
+	if err != nil {
+		return err
+	}
 	if !madeFrom(r.Config.Password, pending.Password, old.Password, token) {
 		return notMade(provenWith(old, current))
 	}
@@ -52,7 +56,7 @@ func (s singleUser) set(ctx context.Context, arn, token string, current, pending
 		}
 		return dbError("change password", pending.Username, err)
 	}
-	verr := r.verify(ctx, pending)
+	verr := r.verify(ctx, rd, pending)
 	if verr == nil || transient(verr) {
 		// A transient failure is testSecret's to retry: the pending password is set.
 		return nil
@@ -63,11 +67,15 @@ func (s singleUser) set(ctx context.Context, arn, token string, current, pending
 // loginBefore logs in with the password the database holds before the change: AWSCURRENT,
 // else AWSPREVIOUS of the same user on the same server. A nil session and nil error mean
 // the pending password already logs in: nothing to do.
-func (s singleUser) loginBefore(ctx context.Context, arn string, current, pending dbsecret.Secret) (DB, dbsecret.Secret, error) {
+func (s singleUser) loginBefore(ctx context.Context, arn string, current dbsecret.Secret, pendingRead func() (dbsecret.Secret, error), rd reads) (DB, dbsecret.Secret, error) {
 	r := s.r
-	db, err := r.connect(ctx, current)
+	db, err := rd.login(ctx, r, current)
 	if err == nil || !errors.Is(err, ErrDBAuth) {
 		return db, current, err
+	}
+	pending, perr := pendingRead()
+	if perr != nil {
+		return nil, dbsecret.Secret{}, perr
 	}
 	// AWSCURRENT is refused. The pending password goes to its server only when that server
 	// is the one of the version before (a retried step: this step already set it), never to

@@ -15,11 +15,13 @@ type strategy interface {
 	// prepare checks, in createSecret and before anything is stored, that the rotation
 	// may go ahead: for alternating users, the confused-deputy guard.
 	prepare(ctx context.Context, arn string, current dbsecret.Secret, rd reads) error
-	// set makes the database accept pending's credentials (setSecret), or fails having
-	// changed nothing, or having put back what it changed (its way back).
-	// token is the rotation's: pending's password must carry the check value that it and
-	// the password that logs in give it (provenance.go).
-	set(ctx context.Context, arn, token string, current, pending dbsecret.Secret, rd reads) error
+	// set makes the database accept the pending credentials (setSecret), or fails having
+	// changed nothing, or having put back what it changed (its way back). It takes them
+	// from pending when it first needs them, before it sends their password anywhere or
+	// changes anything, so their read overlaps its first login.
+	// token is the rotation's: the pending password must carry the check value that it
+	// and the password that logs in give it (provenance.go).
+	set(ctx context.Context, arn, token string, current dbsecret.Secret, pending func() (dbsecret.Secret, error), rd reads) error
 }
 
 // strategy returns the configured strategy, bound to r.

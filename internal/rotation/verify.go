@@ -27,12 +27,13 @@ func (r *Rotator) testSecret(ctx context.Context, rd reads) error {
 	if err != nil {
 		return err
 	}
-	return r.verify(ctx, pending)
+	return r.verify(ctx, rd, pending)
 }
 
-// verify logs in with s and runs the test query with it.
-func (r *Rotator) verify(ctx context.Context, s dbsecret.Secret) error {
-	db, err := r.connect(ctx, s)
+// verify logs in with s (through the step's early login when it was made with s) and
+// runs the test query with it.
+func (r *Rotator) verify(ctx context.Context, rd reads, s dbsecret.Secret) error {
+	db, err := rd.login(ctx, r, s)
 	if err != nil {
 		return fmt.Errorf("log in with AWSPENDING: %w", err)
 	}
