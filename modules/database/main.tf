@@ -16,6 +16,15 @@ locals {
   rds_log_exports = local.aurora ? ["postgresql"] : ["postgresql", "upgrade"]
   # writer + reader in two zones when multi_az, as the instance's standby would be.
   aurora_instance_count = coalesce(var.aurora_instance_count, var.multi_az ? 2 : 1)
+
+  # The server settings an RDS instance's and an Aurora cluster's parameter groups both
+  # carry: TLS only, connection logging for the audit trail, SCRAM verifiers.
+  server_parameters = {
+    "rds.force_ssl"     = "1"
+    log_connections     = "1"
+    log_disconnections  = "1"
+    password_encryption = "scram-sha-256"
+  }
 }
 
 # CloudWatch Logs encrypts the database's log groups with the key.
@@ -67,21 +76,12 @@ resource "aws_db_parameter_group" "this" {
   family      = "postgres${local.major}"
   description = "${var.name}: TLS only, connection logging for the audit trail"
 
-  parameter {
-    name  = "rds.force_ssl"
-    value = "1"
-  }
-  parameter {
-    name  = "log_connections"
-    value = "1"
-  }
-  parameter {
-    name  = "log_disconnections"
-    value = "1"
-  }
-  parameter {
-    name  = "password_encryption"
-    value = "scram-sha-256"
+  dynamic "parameter" {
+    for_each = local.server_parameters
+    content {
+      name  = parameter.key
+      value = parameter.value
+    }
   }
 
   tags = var.tags
@@ -197,21 +197,12 @@ resource "aws_rds_cluster_parameter_group" "this" {
   family      = "aurora-postgresql${local.major}"
   description = "${var.name}: TLS only, connection logging for the audit trail"
 
-  parameter {
-    name  = "rds.force_ssl"
-    value = "1"
-  }
-  parameter {
-    name  = "log_connections"
-    value = "1"
-  }
-  parameter {
-    name  = "log_disconnections"
-    value = "1"
-  }
-  parameter {
-    name  = "password_encryption"
-    value = "scram-sha-256"
+  dynamic "parameter" {
+    for_each = local.server_parameters
+    content {
+      name  = parameter.key
+      value = parameter.value
+    }
   }
 
   tags = var.tags
