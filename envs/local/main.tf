@@ -95,9 +95,10 @@ locals {
           admin_kms_key_arn = null
           tls               = false
         }
-        app_users       = [{ username = d.app_username, strategy = d.app_rotation_strategy }]
-        rotate_master   = d.rotate_master
-        log_group_name  = ""
+        app_users     = [{ username = d.app_username, strategy = d.app_rotation_strategy }]
+        rotate_master = d.rotate_master
+        # One server, one connection log: the second cluster's own group, else the stack's.
+        log_group_name  = d.cluster == "second" ? var.second_db_log_group_name : var.db_log_group_name
         client_networks = ["127.0.0.0/8"]
       }
     },

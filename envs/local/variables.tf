@@ -127,6 +127,21 @@ variable "db_log_group_name" {
   }
 }
 
+variable "second_db_log_group_name" {
+  type        = string
+  description = "As db_log_group_name, for the stack's second cluster (the databases of extra_databases with cluster = \"second\"): its own server, so its own connection log. Those on the stack's cluster share db_log_group_name, whose lines name the database. Empty: none."
+  default     = ""
+
+  validation {
+    condition     = var.second_db_log_group_name == "" || can(regex("^[A-Za-z0-9_/.#-]{1,512}$", var.second_db_log_group_name))
+    error_message = "second_db_log_group_name must be a CloudWatch Logs group name (letters, digits, _ / . # -) or empty."
+  }
+  validation {
+    condition     = var.second_db_log_group_name == "" || var.second_db_log_group_name != var.db_log_group_name
+    error_message = "second_db_log_group_name must differ from db_log_group_name: the two clusters are two servers with two logs."
+  }
+}
+
 variable "extra_databases" {
   type = map(object({
     db_name               = string

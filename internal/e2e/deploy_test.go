@@ -214,6 +214,8 @@ func TestDeployment(t *testing.T) {
 		tf.vars["s3_backfill"] = "true"
 		// And PostgreSQL's connection log reaches it through a CloudWatch Logs subscription.
 		tf.vars["db_log_group_name"] = "/rotaudit/e2e/" + id + "/postgresql"
+		// The second cluster is another server with its own log (pg2's database).
+		tf.vars["second_db_log_group_name"] = "/rotaudit/e2e/" + id + "/postgresql-second"
 	}
 	if d := os.Getenv("ROTAUDIT_E2E_DIST_DIR"); d != "" {
 		tf.vars["dist_dir"] = d // zips built for this machine (scripts/localstack-test.sh)
@@ -471,7 +473,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		t.Fatalf("put events: %v (%d failed)", err, aws.ToInt32(&res.FailedEntryCount))
 	}
 	wantAlerts := 2
-	backdoor := "backdoor_" + run
+	backdoor, backdoor2 := "backdoor_"+run, "backdoor2_"+run
 	if servicesDrive {
 		// Another stranger than the EventBridge event's, so that this read opens a finding
 		// of its own rather than counting towards that one (whose updates are sent at
@@ -484,7 +486,11 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		wantAlerts++
 		// A login by a role no secret names, from outside the clients' network, as RDS
 		// exports PostgreSQL's log: DB-05 and DB-02 through the subscription.
-		putLoginLines(t, cfg, out.DBLogGroupNames, backdoor, "203.0.113.11")
+		putLoginLines(t, cfg, logGroup(t, out.DBLogGroupNames, "/postgresql"), backdoor, "203.0.113.11")
+		wantAlerts += 2
+		// The same on the second cluster, through its own group: every database's log
+		// reaches the auditor, not only the first's.
+		putLoginLines(t, cfg, logGroup(t, out.DBLogGroupNames, "/postgresql-second"), backdoor2, "203.0.113.12")
 		wantAlerts += 2
 	}
 	matched := receive(t, sq, aws.ToString(q.QueueUrl), len(events), 30*time.Second)
@@ -504,6 +510,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 	alerts := receive(t, sq, out.AlertQueueURL, wantAlerts, 90*time.Second)
 	got := map[string][]string{}
 	var rules []string
+	titles := map[string][]string{} // finding titles by rule
 	for _, a := range alerts {
 		var env struct {
 			Message           string                            `json:"Message"`
@@ -517,6 +524,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		}
 		var f struct {
 			FindingInfo struct {
+				Title         string `json:"title"`
 				RelatedEvents []struct {
 					UID string `json:"uid"`
 				} `json:"related_events"`
@@ -529,6 +537,7 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 			got[r.UID] = append(got[r.UID], rule)
 		}
 		rules = append(rules, rule)
+		titles[rule] = append(titles[rule], f.FindingInfo.Title)
 	}
 	fmt.Printf("e2e: findings by event: %v\n", got)
 	if !slices.Contains(got[run+"-steal"], "RA-01") {
@@ -543,26 +552,44 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 	if r, ok := got[run+"-read"]; ok {
 		t.Errorf("the read by %s, a reader Terraform allowed, raised %v", readerRole, r)
 	}
-	if servicesDrive && (!slices.Contains(rules, "DB-05") || !slices.Contains(rules, "DB-02")) {
-		t.Errorf("the login of %s in PostgreSQL's log (CloudWatch Logs subscription) raised none of DB-05, DB-02: alerts %v", backdoor, rules)
+	if servicesDrive {
+		for _, user := range []string{backdoor, backdoor2} {
+			for _, rule := range []string{"DB-05", "DB-02"} {
+				if !slices.ContainsFunc(titles[rule], func(title string) bool { return strings.Contains(title, user) }) {
+					t.Errorf("the login of %s in PostgreSQL's log (CloudWatch Logs subscription) raised no %s: %s titles %q", user, rule, rule, titles[rule])
+				}
+			}
+		}
 	}
+}
+
+// logGroup returns the one group of groups whose name ends in suffix.
+func logGroup(t *testing.T, groups []string, suffix string) string {
+	t.Helper()
+	var found []string
+	for _, g := range groups {
+		if strings.HasSuffix(g, suffix) {
+			found = append(found, g)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("envs/local's db_log_group_names %q: want one group ending in %q (db_log_group_name, second_db_log_group_name)", groups, suffix)
+	}
+	return found[0]
 }
 
 // putLoginLines puts into the deployed log group the two lines PostgreSQL writes for a
 // login (log_connections), in the prefix RDS uses (%t:%r:%u@%d:[%p]:), as the RDS export
 // would: the subscription filter passes them to the auditor.
-func putLoginLines(t *testing.T, cfg aws.Config, groups []string, user, host string) {
+func putLoginLines(t *testing.T, cfg aws.Config, group, user, host string) {
 	t.Helper()
-	if len(groups) == 0 {
-		t.Fatal("envs/local has no db_log_group_names output: db_log_group_name was not applied")
-	}
 	ctx := context.Background()
 	logs := cloudwatchlogs.NewFromConfig(cfg)
 	stream := "e2e-" + strings.TrimPrefix(testenv.Unique("s"), "s_")
 	// The name is this test's own: "already exists" is a retried call whose first attempt
 	// made it (its answer lost on a busy machine).
-	if _, err := logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(groups[0]), LogStreamName: aws.String(stream)}); err != nil && !testenv.AlreadyExists(err) {
-		t.Fatalf("create log stream in %s: %v", groups[0], err)
+	if _, err := logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil && !testenv.AlreadyExists(err) {
+		t.Fatalf("create log stream in %s: %v", group, err)
 	}
 	now := time.Now().UTC()
 	ts := now.Format("2006-01-02 15:04:05 UTC")
@@ -574,8 +601,8 @@ func putLoginLines(t *testing.T, cfg aws.Config, groups []string, user, host str
 	for _, l := range lines {
 		events = append(events, cwltypes.InputLogEvent{Message: aws.String(l), Timestamp: aws.Int64(now.UnixMilli())})
 	}
-	if _, err := logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(groups[0]), LogStreamName: aws.String(stream), LogEvents: events}); err != nil {
-		t.Fatalf("put PostgreSQL's log lines into %s: %v", groups[0], err)
+	if _, err := logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: events}); err != nil {
+		t.Fatalf("put PostgreSQL's log lines into %s: %v", group, err)
 	}
 }
 
