@@ -23,6 +23,9 @@ import (
 type earlyLogin struct {
 	s    dbsecret.Secret
 	wait func() (DB, error)
+	// cancel stops a login still under way that the step did not take (a step refused
+	// early returns at once, not after the database's connect timeout).
+	cancel context.CancelFunc
 
 	mu    sync.Mutex
 	taken bool
@@ -44,7 +47,8 @@ func (r *Rotator) startEarlyLogin(ctx context.Context, id, version, stage string
 	if err != nil {
 		return nil
 	}
-	return &earlyLogin{s: s, wait: async(func() (DB, error) { return r.connect(ctx, s) })}
+	lctx, cancel := context.WithCancel(ctx)
+	return &earlyLogin{s: s, cancel: cancel, wait: async(func() (DB, error) { return r.connect(lctx, s) })}
 }
 
 // take returns the early login's result when it was made with s's credentials, once.
@@ -62,7 +66,9 @@ func (e *earlyLogin) take(s dbsecret.Secret) (db DB, ok bool, err error) {
 	return db, true, err
 }
 
-// release closes the early session when the step did not take it.
+// release closes the early session when the step did not take it, stopping the login if
+// it is still under way. A session the step took is the step's to close; only the login's
+// context ends here (it bounds the connection's setup, not the session).
 func (e *earlyLogin) release(ctx context.Context) {
 	if e == nil {
 		return
@@ -70,9 +76,11 @@ func (e *earlyLogin) release(ctx context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.taken {
+		e.cancel()
 		return
 	}
 	e.taken = true
+	e.cancel()
 	if db, err := e.wait(); err == nil {
 		db.Close(context.WithoutCancel(ctx))
 	}
