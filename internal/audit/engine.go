@@ -136,9 +136,9 @@ type Engine struct {
 	prefixes map[string][]string
 	failures map[string]bool
 	root     bool
-	// narrowed holds the pattern of each "source name" a rule narrows (Watched.Narrow):
-	// what of those calls EventBridge delivers live.
-	narrowed map[string]*Pattern
+	// narrowed holds the patterns of each "source name" a rule narrows (Watched.Narrow):
+	// what of those calls EventBridge delivers live, any of them.
+	narrowed map[string][]*Pattern
 	// baselines memoises the decoding of RA-02's baseline entries (baseline.go).
 	baselines decodedBaselines
 	// plans remembers each call's callPlan.
@@ -182,11 +182,13 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		e.byID[r.ID] = r
 		e.dbRules = append(e.dbRules, r)
 	}
-	e.narrowed = map[string]*Pattern{}
-	for k, frag := range WatchedCalls().Narrow {
-		b, _ := json.Marshal(map[string]any{"detail": frag}) // as the pattern file holds it
-		if p, err := ParsePattern(b); err == nil {
-			e.narrowed[k] = p
+	e.narrowed = map[string][]*Pattern{}
+	for k, frags := range WatchedCalls().Narrow {
+		for _, frag := range frags {
+			b, _ := json.Marshal(map[string]any{"detail": frag}) // as the pattern file holds it
+			if p, err := ParsePattern(b); err == nil {
+				e.narrowed[k] = append(e.narrowed[k], p)
+			}
 		}
 	}
 	return e
@@ -200,12 +202,16 @@ func (e *Engine) Delivered(rec *cloudtrail.Record) bool {
 	if !e.relevant(rec) {
 		return false
 	}
-	p, ok := e.narrowed[rec.EventSource+" "+rec.EventName]
+	ps, ok := e.narrowed[rec.EventSource+" "+rec.EventName]
 	if !ok || e.root && rec.UserIdentity.Type == "Root" || rec.ErrorCode != "" && e.failures[rec.EventSource] {
 		return true // by name, or by the root and failure branches of the patterns
 	}
-	m, err := p.Match(map[string]any{"detail": narrowDetail(rec, p.root["detail"])})
-	return err == nil && m
+	for _, p := range ps {
+		if m, err := p.Match(map[string]any{"detail": narrowDetail(rec, p.root["detail"])}); err == nil && m {
+			return true
+		}
+	}
+	return false
 }
 
 // narrowDetail builds the part of rec's EventBridge detail that a narrowing fragment reads,

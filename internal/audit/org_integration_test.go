@@ -38,9 +38,13 @@ const memberAccount = "222233334444"
 // account has a secret of the same name, and a rule on its bus forwards the generated
 // patterns to the central bus, as modules/org-member deploys it. The handler, with its
 // state in DynamoDB, must see the same Identity Center user reading the secret in both
-// accounts (RA-21, both accounts in the finding), keep the two accounts' baselines of the
+// accounts (RA-21, both accounts in the finding), and a role of the security account that
+// assumes a role of the member's and reads there through it, with no source identity to
+// tie the two sessions (RA-21 again, the chain followed from the AssumeRole, which the
+// generated access pattern must deliver); keep the two accounts' baselines of the
 // same-named secret apart, and not let the security account's allow-list silence the
-// member's role of the same name.
+// member's role of the same name. The emulator's AssumeRole writes no CloudTrail record:
+// the test puts the record the caller's account would log, naming the key it issued.
 func TestOrganizationOnEmulator(t *testing.T) {
 	env := testenv.Stack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -119,6 +123,19 @@ func TestOrganizationOnEmulator(t *testing.T) {
 		return r
 	}
 	apiRole := "rotaudit-org-api-" + strings.ToLower(strings.TrimPrefix(run, "org_"))
+	opsRole := "rotaudit-org-ops-" + strings.ToLower(strings.TrimPrefix(run, "org_"))
+	memberOps := "arn:aws:iam::" + memberAccount + ":role/" + opsRole
+	issued := "ASIAQEXAMPLE" + strings.ToUpper(strings.TrimPrefix(run, "org_")) // this run's own key
+	chained := roleSession(memberAccount, opsRole)
+	chained["accessKeyId"] = issued
+	assume := record(run+"-ops-assume", "sts.amazonaws.com", "AssumeRole", roleSession(own, opsRole),
+		map[string]any{"roleArn": memberOps, "roleSessionName": "ops"})
+	assume["recipientAccountId"], assume["eventTime"] = own, now.Add(-8*time.Minute).Format(time.RFC3339)
+	assume["responseElements"] = map[string]any{
+		"credentials":     map[string]any{"accessKeyId": issued, "sessionToken": "IQoJb3JpZ2luX2VjEXAMPLE", "expiration": now.Add(52 * time.Minute).Format("Jan 2, 2006, 3:04:05 PM")},
+		"assumedRoleUser": map[string]any{"assumedRoleId": "AROAQEXAMPLEOPS:ops", "arn": "arn:aws:sts::" + memberAccount + ":assumed-role/" + opsRole + "/ops"},
+	}
+	assume["resources"] = []any{map[string]any{"accountId": memberAccount, "type": "AWS::IAM::Role", "ARN": memberOps}}
 	type put struct {
 		bus string
 		eb  *eventbridge.Client
@@ -136,6 +153,11 @@ func TestOrganizationOnEmulator(t *testing.T) {
 		// One Identity Center user reads the secret in both accounts.
 		{centralBus, eb, read("alice-own", own, ssoSession(own, "alice@example.com"), arns[own], now.Add(-10*time.Minute))},
 		{memberBus, meb, read("alice-member", memberAccount, ssoSession(memberAccount, "alice@example.com"), arns[memberAccount], now.Add(-5*time.Minute))},
+		// A role of the security account reads there, assumes a role of the member's (the
+		// caller's account logs the AssumeRole) and reads the member's secret through it.
+		{centralBus, eb, read("ops-own", own, roleSession(own, opsRole), arns[own], now.Add(-9*time.Minute))},
+		{centralBus, eb, assume},
+		{memberBus, meb, read("ops-member", memberAccount, chained, arns[memberAccount], now.Add(-7*time.Minute))},
 		// An account nobody configured: its records are skipped.
 		{centralBus, eb, read("stranger", "999988887777", ssoSession("999988887777", "alice@example.com"), name, now.Add(-4*time.Minute))},
 	}
@@ -178,9 +200,9 @@ func TestOrganizationOnEmulator(t *testing.T) {
 		t.Errorf("%d records skipped as of an unwatched account, want 1 (account 999988887777)", unwatched)
 	}
 
-	// Five findings (three RA-01, one RA-02, one RA-21), then whatever else arrives: none
+	// Nine findings (five RA-01, two RA-02, two RA-21), then whatever else arrives: none
 	// is wanted, and the checks below count them all.
-	findings := decodeAll(t, receive(t, ctx, sq, alertQueue, 5, snsMessage))
+	findings := decodeAll(t, receive(t, ctx, sq, alertQueue, 9, snsMessage))
 	findings = append(findings, decodeAll(t, receive(t, ctx, sq, alertQueue, 0, snsMessage))...)
 	got := map[string][]audit.Finding{}
 	for _, f := range findings {
@@ -188,12 +210,13 @@ func TestOrganizationOnEmulator(t *testing.T) {
 		got[f.FindingInfo.Analytic.UID] = append(got[f.FindingInfo.Analytic.UID], f)
 	}
 
-	// The cross-account view: one finding naming both accounts.
-	if xs := got["RA-21"]; len(xs) != 1 {
-		t.Errorf("want one RA-21 finding, got %d", len(xs))
-	} else {
+	// The cross-account view: one finding for alice and one for the chain, each naming
+	// both accounts; the chain's names the role it started from and the role it went through.
+	var xacct []string
+	for _, x := range got["RA-21"] {
+		xacct = append(xacct, strings.TrimPrefix(x.FindingInfo.RelatedEvents[0].UID, run+"-"))
 		var accounts []string
-		for _, r := range xs[0].Resources {
+		for _, r := range x.Resources {
 			if r.Type == "AWS::Account" {
 				accounts = append(accounts, r.UID)
 			}
@@ -202,9 +225,17 @@ func TestOrganizationOnEmulator(t *testing.T) {
 		if want := sortedPair(own, memberAccount); !slices.Equal(accounts, want) {
 			t.Errorf("RA-21 names accounts %v, want %v", accounts, want)
 		}
-		if xs[0].Cloud.Account == nil || xs[0].Cloud.Account.UID != memberAccount {
-			t.Errorf("RA-21 is in account %+v, want the second read's, %s", xs[0].Cloud.Account, memberAccount)
+		if x.Cloud.Account == nil || x.Cloud.Account.UID != memberAccount {
+			t.Errorf("RA-21 is in account %+v, want the second read's, %s", x.Cloud.Account, memberAccount)
 		}
+		if chain := "principal arn:aws:iam::" + own + ":role/" + opsRole + " through role chain " + memberOps; strings.HasPrefix(x.FindingInfo.RelatedEvents[0].UID, run+"-ops") &&
+			!strings.Contains(x.FindingInfo.Desc, chain) {
+			t.Errorf("RA-21 of the chain says %q, want it to contain %q", x.FindingInfo.Desc, chain)
+		}
+	}
+	slices.Sort(xacct)
+	if want := []string{"alice-member", "ops-member"}; !slices.Equal(xacct, want) {
+		t.Errorf("RA-21 findings rest on %v, want %v", xacct, want)
 	}
 	// RA-01: alice in each account, and the member's role that only the security
 	// account's allow-list names; never the security account's own API role.
@@ -213,7 +244,7 @@ func TestOrganizationOnEmulator(t *testing.T) {
 		ra01 = append(ra01, strings.TrimPrefix(f.FindingInfo.RelatedEvents[0].UID, run+"-"))
 	}
 	slices.Sort(ra01)
-	if want := []string{"alice-member", "alice-own", "api-member"}; !slices.Equal(ra01, want) {
+	if want := []string{"alice-member", "alice-own", "api-member", "ops-member", "ops-own"}; !slices.Equal(ra01, want) {
 		t.Errorf("RA-01 findings rest on %v, want %v", ra01, want)
 	}
 	// Separate baselines: the security account's secret finished learning hours ago, so
@@ -224,11 +255,12 @@ func TestOrganizationOnEmulator(t *testing.T) {
 	for _, f := range got["RA-02"] {
 		ra02 = append(ra02, strings.TrimPrefix(f.FindingInfo.RelatedEvents[0].UID, run+"-"))
 	}
-	if want := []string{"alice-own"}; !slices.Equal(ra02, want) {
+	slices.Sort(ra02)
+	if want := []string{"alice-own", "ops-own"}; !slices.Equal(ra02, want) {
 		t.Errorf("RA-02 findings rest on %v, want %v", ra02, want)
 	}
 	keys := stateKeys(t, ctx, ddb, table)
-	for _, k := range []string{"baseline|secret|" + name, "baseline|secret|" + memberAccount + "/" + name} {
+	for _, k := range []string{"baseline|secret|" + name, "baseline|secret|" + memberAccount + "/" + name, "chain|" + issued} {
 		if !slices.Contains(keys, k) {
 			t.Errorf("no state entry %s (entries: %v)", k, keys)
 		}

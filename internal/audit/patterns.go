@@ -94,16 +94,18 @@ func sourceAlternatives(w Watched, src string) []any {
 	var or []any
 	var plain []string
 	for _, name := range w.Calls[src] {
-		extra, ok := w.Narrow[src+" "+name]
+		frags, ok := w.Narrow[src+" "+name]
 		if !ok {
 			plain = append(plain, name)
 			continue
 		}
-		alt := map[string]any{"eventSource": []string{src}, "eventName": []string{name}}
-		for k, v := range extra {
-			alt[k] = v
+		for _, extra := range frags {
+			alt := map[string]any{"eventSource": []string{src}, "eventName": []string{name}}
+			for k, v := range extra {
+				alt[k] = v
+			}
+			or = append(or, alt)
 		}
-		or = append(or, alt)
 	}
 	if len(plain) == 0 {
 		return or

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -263,5 +264,59 @@ func TestDeliveredAgreesWithPatterns(t *testing.T) {
 	}
 	if n < 100 {
 		t.Fatalf("only %d records compared", n)
+	}
+}
+
+// TestNarrowingUnion: rules narrowing one call differently get the union of what they ask
+// for, and a narrowing another one covers adds nothing.
+func TestNarrowingUnion(t *testing.T) {
+	users := map[string]any{"userIdentity": map[string]any{"type": []string{"IAMUser"}}}
+	chains := map[string]any{"userIdentity": map[string]any{"type": []string{"AssumedRole", "IAMUser"}}}
+	decrypt := map[string]any{"requestParameters": map[string]any{"encryptionContext": map[string]any{"SecretARN": exists}}}
+	tests := []struct {
+		name  string
+		frags []map[string]any
+		want  []map[string]any
+	}{
+		{"one", []map[string]any{users}, []map[string]any{users}},
+		{"covered after", []map[string]any{chains, users}, []map[string]any{chains}},
+		{"covered before", []map[string]any{users, chains}, []map[string]any{chains}},
+		{"unrelated kept", []map[string]any{users, decrypt}, []map[string]any{users, decrypt}},
+		{"same operator", []map[string]any{decrypt, decrypt}, []map[string]any{decrypt}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []map[string]any
+			for _, f := range tc.frags {
+				got = addAlternative(got, f)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("alternatives %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// The rules as they are: RA-18 asks for users' AssumeRole, RA-21 for users' and role
+	// sessions', and the pattern carries the latter alone.
+	w := WatchedCalls()
+	if got := w.Narrow[srcSTS+" AssumeRole"]; !reflect.DeepEqual(got, []map[string]any{chains}) {
+		t.Errorf("sts AssumeRole narrowed by %v, want %v", got, chains)
+	}
+	svc := watchedRecord(srcSTS, "AssumeRole")
+	svc.UserIdentity = cloudtrail.UserIdentity{Type: "AWSService", InvokedBy: "lambda.amazonaws.com"}
+	role := watchedRecord(srcSTS, "AssumeRole")
+	role.UserIdentity = cloudtrail.UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/ops/s", AccountID: "111122223333"}
+	e := NewEngine(testConfig(t), nil)
+	pats := committedPatterns(t)
+	for _, tc := range []struct {
+		name string
+		rec  *cloudtrail.Record
+		want bool
+	}{{"a role session's AssumeRole", role, true}, {"a service's AssumeRole", svc, false}} {
+		if got := matchAny(t, pats, tc.rec); got != tc.want {
+			t.Errorf("%s: patterns match=%v, want %v", tc.name, got, tc.want)
+		}
+		if got := e.Delivered(tc.rec); got != tc.want {
+			t.Errorf("%s: Delivered=%v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -15,12 +15,14 @@ func ruleReaderRoleAssumed() *Rule {
 			"by a person: an IAM user or another role assuming one of them gets the session that RA-01 lets read " +
 			"the secret, so its reads look legitimate from then on. It is High for the readers and rotators of the " +
 			"configuration, Medium for a role the audit saw granted a watched secret or key; a refused attempt is " +
-			"one step lower. Live, EventBridge brings only IAM users' AssumeRole calls (role sessions assume roles " +
-			"too often to pay for); trail files and replay bring the role sessions' too.",
+			"one step lower. Live, EventBridge brings the AssumeRole calls of IAM users, and those of role " +
+			"sessions that RA-21 follows through role chains, never services'; trail files and replay bring " +
+			"every one.",
 		calls: on(srcSTS, "AssumeRole"),
 		// Services and role sessions assume roles all day (every task's credentials, every
-		// chained job): only an IAM user's AssumeRole reaches the Lambda live, which keeps
-		// the share of events audited where it was; S3 backfill and replay see the rest.
+		// chained job): this rule alone would ask only for IAM users' AssumeRole live; RA-21
+		// asks for role sessions' too (the patterns take the union), and S3 backfill and
+		// replay see the rest.
 		narrow: map[string]map[string]any{srcSTS + " AssumeRole": {
 			"userIdentity": map[string]any{"type": []string{"IAMUser"}},
 		}},

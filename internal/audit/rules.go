@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -72,8 +73,10 @@ type Watched struct {
 	Failures []string            // event sources whose failed calls any rule reads
 	Root     bool
 	// Narrow holds, for "source name" keys, what else of the event's detail a call must
-	// have for any rule to read it (an EventBridge pattern fragment).
-	Narrow map[string]map[string]any
+	// have for any rule to read it: EventBridge pattern fragments, one per rule that narrows
+	// the call (less those another one covers), any of which selects it. A call some rule
+	// reads without narrowing it has none.
+	Narrow map[string][]map[string]any
 }
 
 // exists is the EventBridge pattern operator for a field that is present.
@@ -81,13 +84,19 @@ var exists = []any{map[string]bool{"exists": true}}
 
 // WatchedCalls gathers what every rule looks at.
 func WatchedCalls() Watched {
-	w := Watched{Calls: map[string][]string{}, Narrow: map[string]map[string]any{}}
+	w := Watched{Calls: map[string][]string{}, Narrow: map[string][]map[string]any{}}
+	plain := map[string]bool{} // calls some rule reads whatever their detail
 	for _, r := range Rules() {
-		for k, v := range r.narrow {
-			w.Narrow[k] = v
-		}
 		for src, names := range r.calls {
 			w.Calls[src] = append(w.Calls[src], names...)
+			for _, n := range names {
+				k := src + " " + n
+				if frag, ok := r.narrow[k]; ok {
+					w.Narrow[k] = addAlternative(w.Narrow[k], frag)
+				} else {
+					plain[k] = true
+				}
+			}
 		}
 		w.Failures = append(w.Failures, r.failures...)
 		w.Root = w.Root || r.root
@@ -98,7 +107,59 @@ func WatchedCalls() Watched {
 	}
 	slices.Sort(w.Failures)
 	w.Failures = slices.Compact(w.Failures)
+	for k := range plain {
+		delete(w.Narrow, k)
+	}
 	return w
+}
+
+// addAlternative adds frag to the fragments alts, any of which selects a call, leaving out
+// what another one already selects.
+func addAlternative(alts []map[string]any, frag map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, a := range alts {
+		if covers(a, frag) {
+			return alts
+		}
+		if !covers(frag, a) {
+			out = append(out, a)
+		}
+	}
+	return append(out, frag)
+}
+
+// covers reports whether every detail that pattern fragment b matches, a matches too: a
+// asks for no field b does not, and allows at least b's values of each. Operators other
+// than lists of strings must be equal; unsure is false (both fragments are then kept).
+func covers(a, b map[string]any) bool {
+	for k, av := range a {
+		bv, ok := b[k]
+		if !ok {
+			return false
+		}
+		switch x := av.(type) {
+		case map[string]any:
+			y, ok := bv.(map[string]any)
+			if !ok || !covers(x, y) {
+				return false
+			}
+		case []string:
+			y, ok := bv.([]string)
+			if !ok {
+				return false
+			}
+			for _, v := range y {
+				if !slices.Contains(x, v) {
+					return false
+				}
+			}
+		default:
+			if !reflect.DeepEqual(av, bv) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // relevant reports whether any rule could fire on rec: a watched call, a failure on

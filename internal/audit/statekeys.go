@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,9 @@ const (
 	LastLoginKeyPrefix = "dblast|"
 	// dedupKeyPrefix begins a finding's deduplication key: "dedup|<rule>|<principal>|<dedup>".
 	dedupKeyPrefix = "dedup|"
+	// roleChainKeyPrefix begins the key of what RA-21 remembers of the temporary access key
+	// an AssumeRole issued: "chain|<access key id>", value a roleChain (roleChainValue).
+	roleChainKeyPrefix = "chain|"
 )
 
 func previousUserKey(pair [2]string) string {
@@ -93,4 +98,48 @@ func ParseRotationFailureKey(key string) (secret, event string, ok bool) {
 	// Secret names hold no "|"; the principal before them may.
 	secret = rest[strings.LastIndexByte(rest, '|')+1:]
 	return secret, event, secret != ""
+}
+
+// roleChain is what RA-21 keeps of a temporary access key an AssumeRole issued: the
+// identity at the start of the chain that led to it (as readerIdentity names it, with its
+// description) and the roles assumed on the way, in order.
+type roleChain struct {
+	Origin string   `json:"origin"` // "principal|<arn>", "sso|<user>"
+	How    string   `json:"how"`    // the origin as a finding names it
+	Roles  []string `json:"roles"`  // at least one role ARN
+}
+
+// maxChainRoles bounds the roles a roleChain keeps: a chain longer than any real one (role
+// chaining caps each hop at an hour) keeps its first roles and its last.
+const maxChainRoles = 8
+
+func roleChainKey(accessKeyID string) string { return roleChainKeyPrefix + accessKeyID }
+
+// then returns the chain extended by one more role, within maxChainRoles.
+func (c roleChain) then(role string) roleChain {
+	roles := append(slices.Clone(c.Roles), role)
+	if len(roles) > maxChainRoles {
+		roles = append(roles[:maxChainRoles-1], role)
+	}
+	return roleChain{Origin: c.Origin, How: c.How, Roles: roles}
+}
+
+func roleChainValue(c roleChain) string {
+	b, _ := json.Marshal(c) // strings only: cannot fail
+	return string(b)
+}
+
+// parseRoleChain reads the value stored under a roleChainKey; anything the engine could not
+// have written (an older format, a truncated value) is refused, and the read then counts
+// as its session's own.
+func parseRoleChain(value string) (roleChain, bool) {
+	var c roleChain
+	if json.Unmarshal([]byte(value), &c) != nil || c.How == "" || len(c.Roles) == 0 || len(c.Roles) > maxChainRoles {
+		return roleChain{}, false
+	}
+	kind, _, ok := strings.Cut(c.Origin, "|")
+	if !ok || (kind != "principal" && kind != "sso") || slices.Contains(c.Roles, "") {
+		return roleChain{}, false
+	}
+	return c, true
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +30,31 @@ func TestStateKeys(t *testing.T) {
 		}
 	}
 
+	chain := roleChain{Origin: "principal|arn:aws:iam::111122223333:user/alice", How: "arn:aws:iam::111122223333:user/alice",
+		Roles: []string{"arn:aws:iam::444455556666:role/ops"}}
+	if c, ok := parseRoleChain(roleChainValue(chain)); !ok || !reflect.DeepEqual(c, chain) {
+		t.Fatalf("role chain: %+v %v", c, ok)
+	}
+	long := chain
+	for i := range 2 * maxChainRoles {
+		long = long.then(fmt.Sprintf("arn:aws:iam::777788889999:role/hop%d", i))
+	}
+	if c, ok := parseRoleChain(roleChainValue(long)); !ok || len(c.Roles) != maxChainRoles || c.Roles[0] != chain.Roles[0] ||
+		c.Roles[maxChainRoles-1] != fmt.Sprintf("arn:aws:iam::777788889999:role/hop%d", 2*maxChainRoles-1) {
+		t.Fatalf("a long chain keeps %d roles, its first and its last: %+v %v", maxChainRoles, c, ok)
+	}
+	for _, bad := range []string{
+		`{"origin":"principal|x","how":"x","roles":[]}`,   // no role
+		`{"origin":"source|x","how":"x","roles":["r"]}`,   // a source identity is never linked
+		`{"origin":"principal|x","how":"","roles":["r"]}`, // nothing to name it by
+		`{"origin":"principal|x","how":"x","roles":[""]}`, // an empty role
+		`principal|x`, // not the format
+	} {
+		if c, ok := parseRoleChain(bad); ok {
+			t.Errorf("parseRoleChain(%q) = %+v, want refused", bad, c)
+		}
+	}
+
 	tests := []struct {
 		key, secret, event string
 		ok                 bool
@@ -52,6 +79,7 @@ func FuzzStateKeys(f *testing.F) {
 	f.Add("dbprev|a|b", "a|1700000000")
 	f.Add("dedup|RA-06|p|rotaudit/dev/app|RotationFailed|failed", "")
 	f.Add("dbprev||", "|")
+	f.Add("chain|ASIAQEXAMPLECHAINB01", `{"origin":"sso|bob","how":"Identity Center user bob","roles":["arn:aws:iam::1:role/a"]}`)
 	f.Fuzz(func(t *testing.T, key, value string) {
 		if p, ok := ParsePreviousUser(key, value); ok {
 			if previousUserKey(p.Pair) != key || (p.User != p.Pair[0] && p.User != p.Pair[1]) || p.Rotated.Unix() <= 0 {
@@ -62,5 +90,10 @@ func FuzzStateKeys(f *testing.F) {
 			t.Fatalf("accepted %q as %q %q", key, s, e)
 		}
 		ParseLastLogin(value)
+		if c, ok := parseRoleChain(value); ok {
+			if again, ok := parseRoleChain(roleChainValue(c)); !ok || !reflect.DeepEqual(again, c) {
+				t.Fatalf("role chain %q read as %+v, which does not read back", value, c)
+			}
+		}
 	})
 }

@@ -253,8 +253,9 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 
 # The home-region rules, one rule, target and invoke permission each. "access" holds STS,
 # IAM Roles Anywhere and EC2 calls that hand out credentials or open the database (rules
-# RA-15, RA-16, RA-18, RA-20): no room is left in the management pattern. AssumeRole and
-# GetFederationToken are read-only calls, so both rules take the management rule's state.
+# RA-15, RA-16, RA-18, RA-20, RA-21): no room is left in the management pattern.
+# AssumeRole and GetFederationToken are read-only calls, so both rules take the management
+# rule's state.
 locals {
   event_rules = {
     management = {
@@ -263,7 +264,7 @@ locals {
       statement_id = "AllowEventBridgeManagement"
     }
     access = {
-      description  = "STS federation tokens and user-made AssumeRole, IAM Roles Anywhere, security group ingress"
+      description  = "STS federation tokens and AssumeRole by users and role sessions, IAM Roles Anywhere, security group ingress"
       pattern      = local.access_pattern
       statement_id = "AllowEventBridgeAccess"
     }
