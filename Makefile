@@ -44,7 +44,7 @@ test-unit: ## only the Go tests that need nothing running (go test -short)
 test-pg-majors: ## the rotation suites on PostgreSQL 13-18, one private cluster per major (PG_MAJORS=...)
 	@scripts/pg-majors.sh test
 
-aws-check: ## what AWS enforces and the emulators skip: every env applied to a fresh moto, the code's calls evaluated (iam-simulate), network paths, access matrix (AWSCHECK_UPDATE=1 rewrites docs/aws-access.md)
+aws-check: ## what AWS enforces and the emulators skip: every env and the org modules applied to a fresh moto, the code's calls evaluated (iam-simulate), network paths, access matrix (AWSCHECK_UPDATE=1 rewrites docs/aws-access.md)
 	@scripts/aws-check.sh
 
 tf-check: ## Terraform: fmt, tflint, checkov, HCL tests, validate + terraform test, no password in plan/state

@@ -3,7 +3,9 @@
 # (internal/awscheck). Applies every environment's root (local, dev, stage, prod) with its
 # own terraform.tfvars to a fresh moto server of its own, reads the concrete policies back
 # from `terraform show -json`, and evaluates every AWS call the code makes against them with
-# @cloud-copilot/iam-simulate (internal/awscheck/evaluator). Nothing is kept between runs
+# @cloud-copilot/iam-simulate (internal/awscheck/evaluator). The organization modules
+# (org-central, org-member), which no environment deploys, are applied the same way from
+# internal/awscheck/tf/org, across three accounts of one moto server. Nothing is kept between runs
 # except node_modules, which is keyed on the evaluator's package-lock.json.
 #
 #   scripts/aws-check.sh            apply, check, prove that the check bites (mutations)
@@ -105,9 +107,15 @@ apply() {
   mkdir -p "$dir"
   local endpoint account cert
   endpoint=$(start_moto "$env") || { echo "moto did not start" >"$work/$env.failed"; return 1; }
-  fixtures "$env" >"$work/$env.log" 2>&1 || { cat "$work/$env.log" >&2; echo "fixtures" >"$work/$env.failed"; return 1; }
-  local args=(-var "dist_dir=../../dist")
-  if [ "$env" = local ]; then
+  [ "$env" = org ] || fixtures "$env" >"$work/$env.log" 2>&1 || { cat "$work/$env.log" >&2; echo "fixtures" >"$work/$env.failed"; return 1; }
+  local args=(-var "dist_dir=../../dist") tfenv=()
+  if [ "$env" = org ]; then
+    # The provider pinned as the environments pin it; the emulator and its credentials from
+    # the environment (the root has three providers, one per account).
+    cp "$ROOT"/internal/awscheck/tf/org/*.tf "$ROOT/envs/dev/.terraform.lock.hcl" "$dir/"
+    args=(-var "auditor_zip=../../dist/auditor.zip")
+    tfenv=(AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true)
+  elif [ "$env" = local ]; then
     cp "$ROOT"/envs/local/*.tf "$ROOT"/envs/local/terraform.tfvars "$dir/"
     args+=(-var "endpoint=$endpoint")
     args+=(-var 'application_roles={reporting={service="ecs-tasks.amazonaws.com",access="read"},awscheck-operator={service="ecs-tasks.amazonaws.com",access="rotate"}}')
@@ -135,9 +143,9 @@ apply() {
     done
   fi
   local s0=$SECONDS
-  if ! { $TF -chdir="$dir" init -input=false -no-color &&
-    $TF -chdir="$dir" apply -auto-approve -input=false -no-color "${args[@]}" &&
-    $TF -chdir="$dir" show -json -no-color >"$work/states/$env.json"; } >>"$work/$env.log" 2>&1; then
+  if ! { env "${tfenv[@]}" "$TF" -chdir="$dir" init -input=false -no-color &&
+    env "${tfenv[@]}" "$TF" -chdir="$dir" apply -auto-approve -input=false -no-color "${args[@]}" &&
+    env "${tfenv[@]}" "$TF" -chdir="$dir" show -json -no-color >"$work/states/$env.json"; } >>"$work/$env.log" 2>&1; then
     grep -A12 '^Error' "$work/$env.log" >&2 || tail -30 "$work/$env.log" >&2
     echo "apply of $env failed" >"$work/$env.failed"
     return 1
@@ -148,8 +156,8 @@ apply() {
 
 # All four at once: most of an apply is the provider waiting on its own waiters (S3
 # lifecycle, SQS attributes), not CPU.
-say "applying local, dev, stage and prod, each to a fresh moto server of its own"
-for env in local dev stage prod; do
+say "applying local, dev, stage, prod and org, each to a fresh moto server of its own"
+for env in local dev stage prod org; do
   apply "$env" &
   pids+=($!)
 done
@@ -159,7 +167,7 @@ say "applied in $((SECONDS - t0)) s; evaluating"
 if [ -n "${AWSCHECK_KEEP:-}" ]; then mkdir -p "$AWSCHECK_KEEP" && cp "$work"/states/*.json "$AWSCHECK_KEEP/"; fi
 
 # TestAWSCheck: every call allowed and reachable, the rules, the matrix in the docs;
-# TestAWSCheckBites: the four mutations each fail the check, naming caller, call, resource.
+# TestAWSCheckBites: each mutation fails the check, naming caller, call, resource.
 update=()
 [ "${AWSCHECK_UPDATE:-0}" = 1 ] && update=(-args -update)
 set +e

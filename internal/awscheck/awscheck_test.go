@@ -11,8 +11,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the access matrix in docs/aws-access.md")
 
-// Environments are checked in this order, each from AWSCHECK_STATES/<env>.json.
-var Environments = []string{"local", "dev", "stage", "prod"}
+// Environments are checked in this order, each from AWSCHECK_STATES/<env>.json: the four
+// roots, and org, the organization modules across three accounts (internal/awscheck/tf/org).
+var Environments = []string{"local", "dev", "stage", "prod", "org"}
 
 const (
 	docPath     = "../../docs/aws-access.md"

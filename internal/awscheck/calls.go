@@ -36,7 +36,10 @@ type Call struct {
 	Context        map[string]any
 	// Network: whether the call has to reach the service from where the caller runs.
 	Needed bool
-	inst   *Instance
+	// Refused says why AWS must refuse the call ("" for a call that must be allowed).
+	Refused string
+	event   bool // a delivery of EventBridge (eventCalls), listed in the docs
+	inst    *Instance
 }
 
 func (c Call) String() string {
@@ -151,8 +154,9 @@ func (e *Env) secretARN(id string) string {
 }
 
 // Calls lists every request the environment's callers make, and those AWS services make
-// for them (Secrets Manager invoking the rotators; the KMS calls of Secrets Manager, SNS
-// and DynamoDB on their callers' behalf).
+// for them (Secrets Manager invoking the rotators; EventBridge delivering each rule's events;
+// the KMS calls of Secrets Manager, SNS and DynamoDB on their callers' behalf), and the
+// calls AWS must refuse (Refused).
 func (e *Env) Calls() []Call {
 	var out []Call
 	for _, in := range e.Instances() {
@@ -195,7 +199,7 @@ func (e *Env) Calls() []Call {
 			Context: map[string]any{"aws:SourceArn": s.ARN, "aws:SourceAccount": e.Account},
 		})
 	}
-	return out
+	return append(out, e.eventCalls()...)
 }
 
 func (e *Env) call(caller string, in *Instance, action, res string, identity []map[string]any) Call {

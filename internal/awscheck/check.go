@@ -15,8 +15,9 @@ type Finding struct {
 func (f Finding) String() string { return f.Env + ": " + f.Message }
 
 // Check evaluates every call of an environment: permission (identity policy, resource
-// policy, key policy, their conditions) and network path; then the access model's rules
-// (wildcards, the API's reach). The matrix is returned for the docs.
+// policy, key policy, their conditions; a call marked Refused must be refused) and network
+// path; then the access model's rules (wildcards, the API's reach). The matrix is returned
+// for the docs.
 func Check(ctx context.Context, ev Evaluator, e *Env) ([]Finding, *Matrix, error) {
 	calls := e.Calls()
 	var reqs []Request
@@ -31,16 +32,27 @@ func Check(ctx context.Context, ev Evaluator, e *Env) ([]Finding, *Matrix, error
 	add := func(format string, args ...any) {
 		findings = append(findings, Finding{Env: e.Name, Message: fmt.Sprintf(format, args...)})
 	}
-	// Why a denied call is denied: its identity policy alone, its resource policy alone.
+	// Why a denied call is denied: its identity policy alone, its resource policy alone. Across
+	// accounts both must allow: the identity policy is judged beside a resource policy that
+	// admits the principal.
 	var why []Request
 	var denied []Call
 	for i, c := range calls {
+		if c.Refused != "" {
+			if dec[i] == Allowed {
+				add("%s: ALLOWED, and AWS must refuse it (%s)", c, c.Refused)
+			}
+			continue
+		}
 		if dec[i] == Allowed {
 			continue
 		}
 		denied = append(denied, c)
 		r := c.request(e)
 		r.ResourcePolicy = nil
+		if r.AccountID != arnAccount(c.Principal) && arnAccount(c.Principal) != "" {
+			r.ResourcePolicy = admit(c.Principal)
+		}
 		why = append(why, r)
 		r = c.request(e)
 		r.IdentityPolicies = []map[string]any{allowAll}
@@ -69,6 +81,11 @@ func Check(ctx context.Context, ev Evaluator, e *Env) ([]Finding, *Matrix, error
 	if err != nil {
 		return nil, nil, err
 	}
+	for i, c := range calls {
+		if c.event {
+			m.Deliveries = append(m.Deliveries, Delivery{Call: c, Allowed: dec[i] == Allowed})
+		}
+	}
 	findings = append(findings, mf...)
 	findings = append(findings, APIRules(e.Name, e.Resources)...)
 	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Message < findings[j].Message })
@@ -76,6 +93,12 @@ func Check(ctx context.Context, ev Evaluator, e *Env) ([]Finding, *Matrix, error
 }
 
 var allowAll = map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": "*", "Resource": "*"}}}
+
+// admit is a resource policy that lets principal do anything.
+func admit(principal string) map[string]any {
+	return map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": "*", "Resource": "*"}}}
+}
 
 func (c Call) request(e *Env) Request {
 	ctx := map[string]any{}

@@ -14,10 +14,12 @@ var Ops = []string{"read", "write", "rotate", "delete", "decrypt"}
 // Matrix says, per secret, which principals may do what.
 type Matrix struct {
 	Env     string
-	Secrets []string            // names
-	Rows    []MatrixRow         // principals holding at least one permission
-	Others  int                 // principals holding none
-	allowed map[string][]string // principal ARN -> "op secret"
+	Secrets []string    // names
+	Rows    []MatrixRow // principals holding at least one permission
+	Others  int         // principals holding none
+	// Deliveries are EventBridge's calls, with the evaluator's decision.
+	Deliveries []Delivery
+	allowed    map[string][]string // principal ARN -> "op secret"
 }
 
 // MatrixRow is one principal's permissions, per secret.
@@ -277,12 +279,49 @@ func (e *Env) matrix(ctx context.Context, ev Evaluator) (*Matrix, []Finding, err
 	return m, findings, nil
 }
 
-// Markdown renders the matrix as a table.
+// Delivery is one call of EventBridge's and whether AWS allows it.
+type Delivery struct {
+	Call
+	Allowed bool
+}
+
+// Markdown renders the matrix as a table, and EventBridge's calls as another.
 func (m *Matrix) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s**\n\n| principal |", m.Env)
+	fmt.Fprintf(&b, "**%s**\n\n", m.Env)
+	if len(m.Secrets) > 0 {
+		m.secretTable(&b)
+	}
+	if len(m.Deliveries) > 0 {
+		if len(m.Secrets) > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("| EventBridge delivery | call | on | AWS |\n|---|---|---|---|\n")
+		for _, d := range m.Deliveries {
+			verdict := map[bool]string{true: "allows", false: "refuses"}[d.Allowed]
+			if d.Refused != "" {
+				verdict += " (must refuse: " + d.Refused + ")"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", d.Caller, d.Action, shortARN(d.Resource), verdict)
+		}
+	}
+	return b.String()
+}
+
+// shortARN: an ARN's account and resource, without the partition, service and region the
+// call already says.
+func shortARN(arn string) string {
+	p := strings.SplitN(arn, ":", 6)
+	if len(p) < 6 {
+		return "`" + arn + "`"
+	}
+	return "`" + p[5] + "` (" + p[4] + ")"
+}
+
+func (m *Matrix) secretTable(b *strings.Builder) {
+	b.WriteString("| principal |")
 	for _, s := range m.Secrets {
-		fmt.Fprintf(&b, " `%s` |", s)
+		fmt.Fprintf(b, " `%s` |", s)
 	}
 	b.WriteString("\n|---|")
 	for range m.Secrets {
@@ -290,15 +329,14 @@ func (m *Matrix) Markdown() string {
 	}
 	b.WriteString("\n")
 	for _, r := range m.Rows {
-		fmt.Fprintf(&b, "| %s |", r.Principal)
+		fmt.Fprintf(b, "| %s |", r.Principal)
 		for _, c := range r.Cells {
 			if c == "" {
 				c = "—"
 			}
-			fmt.Fprintf(&b, " %s |", c)
+			fmt.Fprintf(b, " %s |", c)
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "\nEvery other principal of the deployment (%d roles and users) may do none of these.\n", m.Others)
-	return b.String()
+	fmt.Fprintf(b, "\nEvery other principal of the deployment (%d roles and users) may do none of these.\n", m.Others)
 }

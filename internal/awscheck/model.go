@@ -14,6 +14,7 @@ type Principal struct {
 	Group    bool
 	StandIn  bool             // a user added to a group outside Terraform (the group has no members here)
 	Policies []map[string]any // identity policies: inline and attached
+	Trust    map[string]any   // a role's trust policy
 }
 
 // Secret is a Secrets Manager secret with its resource policy and key.
@@ -53,6 +54,11 @@ type Env struct {
 	TopicKeys, TableKeys map[string]string // resource ARN -> key id or ARN ("" = AWS owned/managed)
 	DBInstances          []string          // ARNs
 	DBSGs, DBSubnets     []string
+	// EventBridge: the rules with their targets, the buses' policies by ARN, and the
+	// organization the accounts belong to (nil: a single-account deployment).
+	Rules       []*Rule
+	BusPolicies map[string]map[string]any
+	Org         *Organization
 	// Skipped names what the state lacked and the check could not evaluate.
 	Skipped []string
 	// Resources is the whole applied state, for the API rules.
@@ -80,7 +86,15 @@ func NewEnv(name string, rs []Resource) (*Env, error) {
 	}
 	roleByName := map[string]*Principal{}
 	for _, r := range byType["aws_iam_role"] {
-		p := &Principal{ARN: r.str("arn"), Name: r.str("name")}
+		trust, err := parsePolicy(r.str("assume_role_policy"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Address, err)
+		}
+		p := &Principal{ARN: r.str("arn"), Name: r.str("name"), Trust: trust}
+		if _, ok := roleByName[p.Name]; ok {
+			// Inline policies and attachments name their role by name only.
+			return nil, fmt.Errorf("state of %s: two roles named %s (in two accounts?): give them names of their own", name, p.Name)
+		}
 		e.Principals[p.ARN] = p
 		roleByName[p.Name] = p
 		if e.Account == "" {
@@ -284,6 +298,19 @@ func NewEnv(name string, rs []Resource) (*Env, error) {
 		e.DBSubnets = append(e.DBSubnets, r.strs("subnet_ids")...)
 	}
 	e.Net = newNetwork(byType)
+	if err := e.newEvents(byType); err != nil {
+		return nil, err
+	}
+	// A state of several accounts (internal/awscheck/tf/org) is the central account's; one
+	// with no secret takes its region from its functions.
+	if e.Org != nil {
+		e.Account = e.Org.Central
+	}
+	for _, f := range e.Functions {
+		if e.Region == "" {
+			e.Region = strings.Split(f.ARN, ":")[3]
+		}
+	}
 	if e.Account == "" || e.Region == "" {
 		return nil, fmt.Errorf("state of %s: no IAM role or secret to take the account and region from", name)
 	}

@@ -234,7 +234,7 @@ func (e *Env) mustInstance(kind string) *Instance {
 func TestAWSCheckBites(t *testing.T) {
 	_, ev := loadEnvs(t)
 	ctx := context.Background()
-	for _, m := range append(mutations, peopleMutations...) {
+	for _, m := range append(append(mutations, peopleMutations...), orgMutations...) {
 		t.Run(m.name, func(t *testing.T) {
 			envs, _ := loadEnvs(t) // fresh: mutations change the Env in place
 			e := envs[m.env]
