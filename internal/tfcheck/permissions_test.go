@@ -48,16 +48,11 @@ var principals = []principal{
 		document: "bootstrap",
 	},
 	{
+		// modules/secret-rotation's rotators and modules/rotaudit's shared ones alike.
 		name:     "rotator (functions/rotator)",
 		calls:    []sdkInterface{ifaceOf[rotation.SecretsManager]("secretsmanager"), ifaceOf[rotation.RDS]("rds")},
-		dir:      filepath.Join("modules", "secret-rotation"),
-		document: "rotator",
-	},
-	{
-		name:     "shared rotator of many databases (functions/rotator)",
-		calls:    []sdkInterface{ifaceOf[rotation.SecretsManager]("secretsmanager"), ifaceOf[rotation.RDS]("rds")},
-		dir:      filepath.Join("modules", "rotaudit"),
-		document: "rotator",
+		dir:      filepath.Join("modules", "_internal", "rotator"),
+		document: "this",
 	},
 	{
 		name:     "auditor (functions/auditor)",

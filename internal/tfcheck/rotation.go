@@ -269,7 +269,9 @@ func readSecretValue(src []byte, e hclsyntax.Expression, locals map[string]local
 
 // rotationStrategies returns the strategies the function named by expr may rotate with,
 // and the function's name for messages. The function is an aws_lambda_function of this
-// module or a module call of modules/_internal/lambda-function (its environment argument).
+// module, a module call of modules/_internal/lambda-function (its environment argument) or
+// one of modules/_internal/rotator (its strategy argument, which that module writes to
+// ROTATION_STRATEGY; TestRotatorModuleWritesItsStrategy keeps it so).
 func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string, error) {
 	const notAFunction = "rotation_lambda_arn is not a reference to an aws_lambda_function or a Lambda module of this module"
 	var kind, fnName string
@@ -315,6 +317,9 @@ func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string,
 	}
 	fn := fns[0]
 	strategyExpr := envExpr(fn.Block, "ROTATION_STRATEGY")
+	if a, ok := fn.Block.Body.Attributes["strategy"]; ok && kind == "module" && isRotatorModule(fn.Block) {
+		strategyExpr = a.Expr
+	}
 	if strategyExpr == nil {
 		return nil, "", fmt.Errorf("%s sets no ROTATION_STRATEGY", label)
 	}
@@ -328,6 +333,17 @@ func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string,
 	}
 	s, err := possibleValues(m, strategyExpr)
 	return s, label, err
+}
+
+// isRotatorModule reports whether the module call fn has modules/_internal/rotator as its
+// source.
+func isRotatorModule(fn *hclsyntax.Block) bool {
+	a, ok := fn.Body.Attributes["source"]
+	if !ok {
+		return false
+	}
+	v, diags := a.Expr.Value(nil)
+	return !diags.HasErrors() && v.Type().Equals(cty.String) && strings.HasSuffix(v.AsString(), "_internal/rotator")
 }
 
 // envExpr returns the expression of one key of a Lambda's environment variables: the

@@ -307,9 +307,8 @@ func TestEnvironmentShapes(t *testing.T) {
 	}
 }
 
-// lambdaEnvKeys returns the keys of the environment that module NAME in dir (a call of
-// modules/_internal/lambda-function) gives its function.
-func lambdaEnvKeys(t *testing.T, dir, name string) []string {
+// moduleCall loads dir and returns it with its one module call NAME.
+func moduleCall(t *testing.T, dir, name string) (*Module, BlockIn) {
 	t.Helper()
 	m, err := Load(dir)
 	if err != nil {
@@ -319,10 +318,25 @@ func lambdaEnvKeys(t *testing.T, dir, name string) []string {
 	if len(calls) != 1 {
 		t.Fatalf("%s: want one module %q, found %d", dir, name, len(calls))
 	}
-	a, ok := calls[0].Block.Body.Attributes["environment"]
+	return m, calls[0]
+}
+
+// moduleEnvironment returns dir's module call NAME and its environment argument.
+func moduleEnvironment(t *testing.T, dir, name string) (BlockIn, *hclsyntax.Attribute) {
+	t.Helper()
+	_, c := moduleCall(t, dir, name)
+	a, ok := c.Block.Body.Attributes["environment"]
 	if !ok {
 		t.Fatalf("%s: module %q passes no environment", dir, name)
 	}
+	return c, a
+}
+
+// lambdaEnvKeys returns the keys of the environment that module NAME in dir (a call of
+// modules/_internal/lambda-function) gives its function.
+func lambdaEnvKeys(t *testing.T, dir, name string) []string {
+	t.Helper()
+	_, a := moduleEnvironment(t, dir, name)
 	keys, ok := ObjectKeys(a.Expr)
 	if !ok {
 		t.Fatalf("%s: module %q: environment must be an object with literal keys so it can be checked", dir, name)
@@ -338,8 +352,9 @@ func TestLambdaEnvironmentMatchesGo(t *testing.T) {
 		fn   string
 		want []string
 	}{
-		{filepath.Join("modules", "secret-rotation"), "rotator", rotation.EnvVars()},
-		{filepath.Join("modules", "rotaudit"), "rotator", rotation.EnvVars()},
+		// The rotators of modules/secret-rotation and modules/rotaudit (TestRotatorModuleWritesItsStrategy
+		// checks both call this module).
+		{filepath.Join("modules", "_internal", "rotator"), "function", rotation.EnvVars()},
 		{filepath.Join("modules", "audit-alerts"), "auditor", audit.EnvVars()},
 		{filepath.Join("modules", "secret-rotation"), "bootstrap", bootstrap.EnvVars()},
 	}

@@ -22,6 +22,7 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "db" {
+  # checkov:skip=CKV_AWS_338:log retention is a variable (db_log_retention_days, modules/rotaudit's log_retention_days); prod keeps 365 days, dev, stage and the emulator less to save cost
   for_each = toset(var.db_log_groups_managed)
 
   name              = each.value

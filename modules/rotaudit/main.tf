@@ -212,7 +212,6 @@ module "secret_rotation" {
 # refused). All share the environment's network placement (lambdas_in_vpc).
 
 locals {
-  sm_endpoint = coalesce(var.secrets_manager_endpoint, "https://secretsmanager.${data.aws_region.current.name}.amazonaws.com")
   # The strategy of each rotated secret, by database (app, and admin when rotated).
   rotations_of = {
     for k, d in local.databases : k => merge({ app = local.app_user[k].strategy }, d.rotate_master ? { admin = "single-user" } : {})
@@ -255,99 +254,33 @@ locals {
   }
 }
 
-data "aws_region" "current" {}
 data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
 
-# The rotators' own permissions; modules/_internal/lambda-function adds logs, traces and
-# the VPC interfaces. As in modules/secret-rotation, for every database's secrets at once.
-data "aws_iam_policy_document" "rotator" {
-  for_each = local.strategies
-
-  statement {
-    sid = "RotateSecrets"
-    actions = [
-      "secretsmanager:DescribeSecret",
-      "secretsmanager:GetSecretValue",
-      "secretsmanager:PutSecretValue",
-      "secretsmanager:UpdateSecretVersionStage",
-    ]
-    resources = [for id in local.rotated_by[each.key] : local.secret_arn[id]]
-  }
-
-  # Alternating users: every master's credentials change the other user's password.
-  dynamic "statement" {
-    for_each = length(local.rotator_reads[each.key]) > 0 ? [1] : []
-    content {
-      sid       = "ReadMasterSecret"
-      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
-      resources = distinct([for id in local.rotator_reads[each.key] : local.secret_arn[id]])
-    }
-  }
-
-  # The rotator completes an RDS-managed master secret from its instance or cluster, and
-  # tells a read replica's user from the primary's (internal/rotation/rdsmaster.go). It
-  # always names one instance or cluster, so the optional db and cluster resource types
-  # of these List actions narrow it to this account and region; the identifiers come from
-  # the secrets at run time, so no narrower ARN is known here.
-  statement {
-    sid       = "DescribeDatabases"
-    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]
-    resources = ["arn:${local.partition}:rds:${data.aws_region.current.name}:${local.account_id}:db:*", "arn:${local.partition}:rds:${data.aws_region.current.name}:${local.account_id}:cluster:*"]
-  }
-
-  dynamic "statement" {
-    for_each = length(local.rotator_keys[each.key]) > 0 ? [1] : []
-    content {
-      sid       = "UseSecretKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = distinct([for id in local.rotator_keys[each.key] : local.key_arn[id]])
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
-      }
-    }
-  }
-}
-
+# The rotators' permissions and environment are modules/secret-rotation's, for every
+# database's secrets at once (modules/_internal/rotator).
 module "rotator" {
-  source   = "../_internal/lambda-function"
+  source   = "../_internal/rotator"
   for_each = local.strategies
 
   name = "${local.name}-rotator-${each.key}"
   # A Lambda description holds 256 characters: the secrets' names for one database (a
   # single-database deployment's text), the databases' keys for more.
-  description        = length(distinct([for id in local.rotated_by[each.key] : split("/", id)[0]])) == 1 ? "Rotates ${join(" and ", local.rotator_secret_names[each.key])} (${each.key})" : "Rotates ${length(local.rotator_secret_names[each.key])} secrets of databases ${join(", ", distinct([for id in local.rotated_by[each.key] : split("/", id)[0]]))} (${each.key})"
+  description         = length(distinct([for id in local.rotated_by[each.key] : split("/", id)[0]])) == 1 ? "Rotates ${join(" and ", local.rotator_secret_names[each.key])} (${each.key})" : "Rotates ${length(local.rotator_secret_names[each.key])} secrets of databases ${join(", ", distinct([for id in local.rotated_by[each.key] : split("/", id)[0]]))} (${each.key})"
+  strategy            = each.key
+  rotated_secret_arns = [for id in local.rotated_by[each.key] : local.secret_arn[id]]
+  # Every database's master the alternating rotator may act with.
+  master_secret_arns = [for id in local.rotator_reads[each.key] : local.secret_arn[id]]
+  kms_key_arns       = [for id in local.rotator_keys[each.key] : local.key_arn[id]]
   zip_path           = "${local.dist}/rotator.zip"
   subnet_ids         = var.lambdas_in_vpc ? module.network.private_subnet_ids : []
   security_group_ids = var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []
-  policy_name        = "rotate-database-secrets"
-  policy_json        = data.aws_iam_policy_document.rotator[each.key].json
   log_retention_days = var.log_retention_days
 
-  # The keys are the rotator's contract (internal/rotation.EnvVars); a Go test checks them.
   # The password and connection settings are modules/secret-rotation's defaults.
-  environment = {
-    SECRETS_MANAGER_ENDPOINT        = local.sm_endpoint
-    EXCLUDE_CHARACTERS              = "/@\"'\\ :%?#&"
-    PASSWORD_LENGTH                 = "32"
-    EXCLUDE_NUMBERS                 = "false"
-    EXCLUDE_PUNCTUATION             = "false"
-    EXCLUDE_UPPERCASE               = "false"
-    EXCLUDE_LOWERCASE               = "false"
-    REQUIRE_EACH_INCLUDED_TYPE      = "true"
-    ROTATION_STRATEGY               = each.key
-    TEST_QUERY                      = "SELECT 1"
-    DB_CA_BUNDLE                    = var.db_ca_bundle
-    DB_ALLOW_PLAINTEXT              = tostring(local.any_plaintext)
-    DB_ALLOW_INSECURE_PASSWORD_AUTH = "false"
-    ALLOW_PRIVILEGED_USERS          = "false"
-    CLONE_MEMBER_OF_USER            = "false"
-    # Every database's master the alternating rotator may act with: a masterarn outside
-    # them is refused.
-    MASTER_SECRET_ARNS = each.key == "alternating-users" ? join(",", distinct([for id in local.rotator_reads[each.key] : local.secret_arn[id]])) : ""
-  }
+  secrets_manager_endpoint = var.secrets_manager_endpoint
+  db_ca_bundle             = var.db_ca_bundle
+  db_allow_plaintext       = local.any_plaintext
 }
 
 locals {

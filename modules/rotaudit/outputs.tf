@@ -38,15 +38,7 @@ output "secret_rotations" {
 
 output "rotators" {
   description = "The rotator functions every database shares, by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function."
-  value = {
-    for s, f in module.rotator : s => {
-      name        = f.function_name
-      arn         = f.arn
-      role_arn    = f.role_arn
-      log_group   = f.log_group_name
-      environment = f.environment
-    }
-  }
+  value       = { for s, f in module.rotator : s => f.summary }
 }
 
 output "api" {

@@ -16,7 +16,8 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
   sm_service = "secretsmanager.${local.region}.amazonaws.com"
-  # The endpoint the rotator and the bootstrap call (SECRETS_MANAGER_ENDPOINT).
+  # The endpoint the bootstrap calls (SECRETS_MANAGER_ENDPOINT); modules/_internal/rotator
+  # works out the rotators' the same way from var.secrets_manager_endpoint.
   sm_endpoint = coalesce(var.secrets_manager_endpoint, "https://${local.sm_service}")
 
   admin_secret_arn = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].arn : var.admin_secret_arn
@@ -281,96 +282,42 @@ resource "aws_secretsmanager_secret_policy" "admin" {
 
 # ------------------------------------------------------------------ rotators
 
-# The rotators' own permissions; modules/_internal/lambda-function adds logs, traces and
-# the VPC interfaces.
-data "aws_iam_policy_document" "rotator" {
-  for_each = local.own_strategies
-
-  statement {
-    sid = "RotateSecrets"
-    actions = [
-      "secretsmanager:DescribeSecret",
-      "secretsmanager:GetSecretValue",
-      "secretsmanager:PutSecretValue",
-      "secretsmanager:UpdateSecretVersionStage",
-    ]
-    resources = [for k in local.rotator_writes[each.key] : local.secret_arns[k]]
-  }
-
-  # Alternating users: the master's credentials change the other user's password.
-  dynamic "statement" {
-    for_each = length(local.rotator_reads[each.key]) > 0 ? [1] : []
-    content {
-      sid       = "ReadMasterSecret"
-      actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
-      resources = [for k in local.rotator_reads[each.key] : local.secret_arns[k]]
-    }
-  }
-
-  # The rotator completes an RDS-managed master secret from its instance or cluster, and
-  # tells a read replica's user from the primary's (internal/rotation/rdsmaster.go). It
-  # always names one instance or cluster, so the optional db and cluster resource types
-  # of these List actions narrow it to this account and region; the identifiers come from
-  # the secrets at run time, so no narrower ARN is known here.
-  statement {
-    sid       = "DescribeDatabases"
-    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]
-    resources = ["arn:${local.partition}:rds:${local.region}:${local.account_id}:db:*", "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:*"]
-  }
-
-  dynamic "statement" {
-    for_each = length(local.rotator_keys[each.key]) > 0 ? [1] : []
-    content {
-      sid       = "UseSecretKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [for k in local.rotator_keys[each.key] : local.key_arns[k]]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = [local.sm_service]
-      }
-    }
-  }
-}
-
+# One rotator per strategy in use: its policy names the secrets it rotates, the master it
+# reads and their keys (modules/_internal/rotator).
 module "rotator" {
-  source   = "../_internal/lambda-function"
+  source   = "../_internal/rotator"
   for_each = local.own_strategies
 
   name                 = local.function_names[each.key]
   description          = "Rotates ${join(" and ", [for k in local.rotator_writes[each.key] : "${var.secret_name_prefix}/${k}"])} (${each.key})"
+  strategy             = each.key
+  rotated_secret_arns  = [for k in local.rotator_writes[each.key] : local.secret_arns[k]]
+  master_secret_arns   = [for k in local.rotator_reads[each.key] : local.secret_arns[k]]
+  kms_key_arns         = [for k in local.rotator_keys[each.key] : local.key_arns[k]]
   zip_path             = var.lambda_zip_path
   memory_mb            = var.lambda_memory_mb
   timeout_seconds      = var.lambda_timeout_seconds
   reserved_concurrency = var.reserved_concurrency
   subnet_ids           = var.subnet_ids
   security_group_ids   = var.security_group_ids
-  policy_name          = "rotate-database-secrets"
-  policy_json          = data.aws_iam_policy_document.rotator[each.key].json
   log_retention_days   = var.log_retention_days
   log_kms_key_arn      = var.log_kms_key_arn
   tags                 = var.tags
 
-  # The keys are the rotator's contract (internal/rotation.EnvVars); a Go test checks them.
-  environment = {
-    SECRETS_MANAGER_ENDPOINT        = local.sm_endpoint
-    EXCLUDE_CHARACTERS              = var.exclude_characters
-    PASSWORD_LENGTH                 = tostring(var.password_length)
-    EXCLUDE_NUMBERS                 = tostring(var.exclude_numbers)
-    EXCLUDE_PUNCTUATION             = tostring(var.exclude_punctuation)
-    EXCLUDE_UPPERCASE               = tostring(var.exclude_uppercase)
-    EXCLUDE_LOWERCASE               = tostring(var.exclude_lowercase)
-    REQUIRE_EACH_INCLUDED_TYPE      = tostring(var.require_each_included_type)
-    ROTATION_STRATEGY               = each.key
-    TEST_QUERY                      = var.test_query
-    DB_CA_BUNDLE                    = var.db_ca_bundle
-    DB_ALLOW_PLAINTEXT              = tostring(var.db_allow_plaintext)
-    DB_ALLOW_INSECURE_PASSWORD_AUTH = tostring(var.db_allow_insecure_password_auth)
-    ALLOW_PRIVILEGED_USERS          = tostring(var.allow_privileged_users)
-    CLONE_MEMBER_OF_USER            = tostring(var.clone_member_of_user)
-    # The masters the alternating rotator may act with: a masterarn outside them is refused.
-    MASTER_SECRET_ARNS = each.key == "alternating-users" ? local.secret_arns["admin"] : ""
-  }
+  secrets_manager_endpoint        = var.secrets_manager_endpoint
+  exclude_characters              = var.exclude_characters
+  password_length                 = var.password_length
+  exclude_numbers                 = var.exclude_numbers
+  exclude_punctuation             = var.exclude_punctuation
+  exclude_uppercase               = var.exclude_uppercase
+  exclude_lowercase               = var.exclude_lowercase
+  require_each_included_type      = var.require_each_included_type
+  test_query                      = var.test_query
+  db_ca_bundle                    = var.db_ca_bundle
+  db_allow_plaintext              = var.db_allow_plaintext
+  db_allow_insecure_password_auth = var.db_allow_insecure_password_auth
+  allow_privileged_users          = var.allow_privileged_users
+  clone_member_of_user            = var.clone_member_of_user
 }
 
 # Only Secrets Manager, for this account and the one secret, may invoke a rotator

@@ -40,15 +40,7 @@ output "rotation_strategies" {
 
 output "rotators" {
   description = "The rotator functions by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function (empty without create_rotation)."
-  value = {
-    for s, f in module.rotator : s => {
-      name        = f.function_name
-      arn         = f.arn
-      role_arn    = f.role_arn
-      log_group   = f.log_group_name
-      environment = f.environment
-    }
-  }
+  value       = { for s, f in module.rotator : s => f.summary }
 }
 
 output "secret_rotator_names" {
