@@ -47,6 +47,13 @@ type Mapping struct {
 	// VisibilityTimeout is how long a received message stays hidden (the function's
 	// timeout or more, as AWS requires of a mapping's queue).
 	VisibilityTimeout time.Duration
+
+	// receiving lets one worker receive at a time. moto 5.2.1's FIFO receive is not atomic:
+	// two receives at once each read which groups are in flight before the other marks its
+	// messages, so both can take messages of one group (seen under stress-ng: one worker
+	// processed g2-2 and g2-3 before another g2-0 and g2-1). AWS never hands out a group's
+	// messages while one of them is in flight; one receive at a time restores that here.
+	receiving sync.Mutex
 }
 
 // Stats counts what the mapping did.
@@ -135,6 +142,7 @@ func (m *Mapping) Run(ctx context.Context, done func(Stats) bool) (Stats, error)
 // round receives one batch and invokes the function once per message group in it.
 func (m *Mapping) round(ctx context.Context, client *http.Client, url string, vt time.Duration) (Stats, error) {
 	var st Stats
+	m.receiving.Lock()
 	out, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(m.QueueURL),
 		MaxNumberOfMessages:         10,
@@ -142,6 +150,7 @@ func (m *Mapping) round(ctx context.Context, client *http.Client, url string, vt
 		VisibilityTimeout:           int32(vt / time.Second),
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 	})
+	m.receiving.Unlock()
 	st.Receives++
 	if err != nil {
 		return st, fmt.Errorf("esm: receive: %w", err)
