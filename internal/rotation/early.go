@@ -89,15 +89,8 @@ func (e *earlyLogin) release(ctx context.Context) {
 // sameLogin reports whether a and b log in the same way: the same user and password on
 // the same server and database, with the same TLS choice.
 func sameLogin(a, b dbsecret.Secret) bool {
-	return a.Host == b.Host && a.Port == b.Port && a.DBName == b.DBName && a.Username == b.Username &&
-		a.Password == b.Password && sameSSL(a.SSL, b.SSL)
-}
-
-func sameSSL(a, b *bool) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
+	return a.SameServer(b) && a.Username == b.Username && a.Password == b.Password &&
+		(a.SSL == nil) == (b.SSL == nil) && (a.SSL == nil || *a.SSL == *b.SSL)
 }
 
 // login logs in with s, through the step's early login when it was made with s.
