@@ -87,9 +87,57 @@ var privilegeWords = map[string]bool{
 	"CONNECT": true, "TEMPORARY": true, "MAINTAIN": true, // MAINTAIN: PostgreSQL 17+
 }
 
-// privilegesSQL skips objects without an ACL before exploding one: most catalog rows
-// have none, and exploding them all made this the slowest query of a rotation.
-const privilegesSQL = `WITH r AS (SELECT oid, rolname FROM pg_roles WHERE rolname = ANY($1))
+// privilegesSQL reads the object privileges granted to the roles in $1 from the ACLs of
+// the objects PostgreSQL itself records as depending on them (pg_shdepend: an ACL entry
+// naming a role, type 'a', and ownership, type 'o', whose ACL may hold the owner's own
+// entries), found by the index on the role instead of a scan of every catalog's ACLs.
+// That is the bookkeeping DROP ROLE and DROP OWNED rely on, kept for every object in
+// this database and for shared ones (dbid 0), system catalogs included. It leaves out
+// only roles the system itself created (pinned: the bootstrap superuser and the
+// predefined pg_* roles, oid below 16384, FirstNormalObjectId): for those it returns a
+// systemRoleKind row instead, and privilegesOf falls back to privilegesScanSQL.
+// Each role's own records lead to every entry naming it (an owner's column entries have
+// none of their own: the relation's ownership leads to them). On a new session, where
+// the master's transaction runs, its execution took 0.3-0.5 ms against the scan's
+// 2.7-5.2 ms (PostgreSQL 15, the rates database, EXPLAIN ANALYZE).
+const privilegesSQL = `WITH r AS (SELECT oid, rolname FROM pg_roles WHERE rolname = ANY($1)),
+o AS (SELECT DISTINCT s.classid, s.objid, s.objsubid FROM pg_shdepend s JOIN r ON s.refobjid = r.oid
+  WHERE s.refclassid = 'pg_authid'::regclass AND s.deptype IN ('a', 'o')
+    AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())))
+SELECT r.rolname, 'DATABASE', '', d.datname, '', a.privilege_type, a.is_grantable
+  FROM o JOIN pg_database d ON o.classid = 'pg_database'::regclass AND d.oid = o.objid, aclexplode(d.datacl) a, r
+  WHERE a.grantee = r.oid
+UNION ALL
+SELECT r.rolname, 'SCHEMA', '', n.nspname, '', a.privilege_type, a.is_grantable
+  FROM o JOIN pg_namespace n ON o.classid = 'pg_namespace'::regclass AND n.oid = o.objid, aclexplode(n.nspacl) a, r
+  WHERE a.grantee = r.oid
+UNION ALL
+SELECT r.rolname, CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, '',
+       a.privilege_type, a.is_grantable
+  FROM o JOIN pg_class c ON o.classid = 'pg_class'::regclass AND c.oid = o.objid AND o.objsubid = 0
+  JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a, r
+  WHERE a.grantee = r.oid AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S')
+UNION ALL
+SELECT DISTINCT r.rolname, 'COLUMN', n.nspname, c.relname, att.attname, a.privilege_type, a.is_grantable
+  FROM o JOIN pg_attribute att ON o.classid = 'pg_class'::regclass AND att.attrelid = o.objid
+    AND (o.objsubid = 0 OR att.attnum = o.objsubid)
+  JOIN pg_class c ON c.oid = att.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(att.attacl) a, r
+  WHERE att.attacl IS NOT NULL AND a.grantee = r.oid AND att.attnum > 0 AND NOT att.attisdropped
+UNION ALL
+SELECT r.rolname, 'ROUTINE', '', p.oid::regprocedure::text, '', a.privilege_type, a.is_grantable
+  FROM o JOIN pg_proc p ON o.classid = 'pg_proc'::regclass AND p.oid = o.objid, aclexplode(p.proacl) a, r
+  WHERE a.grantee = r.oid
+UNION ALL
+SELECT r.rolname, '` + systemRoleKind + `', '', '', '', '', false FROM r WHERE r.oid < 16384`
+
+// systemRoleKind marks, in privilegesSQL's answer, a role pg_shdepend keeps no record of.
+const systemRoleKind = "SYSTEM ROLE"
+
+// privilegesScanSQL reads the same as privilegesSQL by exploding every ACL of the
+// database's catalogs (objects without one are skipped first): the way for roles
+// pg_shdepend does not track.
+const privilegesScanSQL = `WITH r AS (SELECT oid, rolname FROM pg_roles WHERE rolname = ANY($1))
 SELECT r.rolname, 'DATABASE', '', d.datname, '', a.privilege_type, a.is_grantable
   FROM pg_database d, aclexplode(d.datacl) a, r WHERE d.datacl IS NOT NULL AND a.grantee = r.oid
 UNION ALL
@@ -117,15 +165,10 @@ func privileges(ctx context.Context, q Querier, role string) (map[string]Grant, 
 
 // privilegesOf reads the object privileges of several roles in one query.
 func privilegesOf(ctx context.Context, q Querier, roles ...string) (map[string]map[string]Grant, error) {
-	rows, err := q.Query(ctx, privilegesSQL, roles)
-	if err != nil {
-		return nil, fmt.Errorf("read privileges of %v: %w", roles, err)
+	out, system, err := readPrivileges(ctx, q, privilegesSQL, roles)
+	if err == nil && system {
+		out, _, err = readPrivileges(ctx, q, privilegesScanSQL, roles)
 	}
-	out, err := grantsByRole(rows, roles, "read privileges", func(role *string) (Grant, error) {
-		var g Grant
-		err := rows.Scan(role, &g.Kind, &g.Schema, &g.Name, &g.Col, &g.Privilege, &g.Grantable)
-		return g, err
-	})
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +186,23 @@ func privilegesOf(ctx context.Context, q Querier, roles ...string) (map[string]m
 		}
 	}
 	return out, nil
+}
+
+// readPrivileges runs query (privilegesSQL or privilegesScanSQL) for roles, and reports
+// whether it answered systemRoleKind for one of them.
+func readPrivileges(ctx context.Context, q Querier, query string, roles []string) (map[string]map[string]Grant, bool, error) {
+	rows, err := q.Query(ctx, query, roles)
+	if err != nil {
+		return nil, false, fmt.Errorf("read privileges of %v: %w", roles, err)
+	}
+	system := false
+	out, err := grantsByRole(rows, roles, "read privileges", func(role *string) (Grant, error) {
+		var g Grant
+		err := rows.Scan(role, &g.Kind, &g.Schema, &g.Name, &g.Col, &g.Privilege, &g.Grantable)
+		system = system || g.Kind == systemRoleKind
+		return g, err
+	})
+	return out, system, err
 }
 
 // grantsByRole collects rows whose first column is a role name into grants per role;

@@ -48,7 +48,7 @@ func (a alternatingUsers) set(ctx context.Context, arn, token string, current db
 	if err != nil {
 		return err
 	}
-	own, proven, err := r.proveCurrent(ctx, arn, current, master)
+	own, proven, err := r.proveCurrent(ctx, arn, current, master, rd)
 	if err != nil {
 		return err
 	}
@@ -72,8 +72,12 @@ func (a alternatingUsers) set(ctx context.Context, arn, token string, current db
 		// twin may have done the work while this attempt failed. (Not after a refusal:
 		// that login would only add a failed attempt for a role the secret must not name.)
 		if ok, lerr := r.logsIn(ctx, pending); lerr == nil && ok {
-			return nil
+			err = nil
 		}
+	}
+	if err == nil {
+		// The next rotation's proof may start early with this version (early.go).
+		r.memo.markGuarded(rd.id, token)
 	}
 	return err
 }

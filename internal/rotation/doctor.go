@@ -131,7 +131,7 @@ func (r *Rotator) doctorAlternating(ctx context.Context, arn string, current dbs
 		return
 	}
 	add("master secret", CheckOK, "%s pinned and readable, user %s on %s:%d", current.MasterARN, master.Username, master.Host, master.Port)
-	own, _, err := r.proveCurrent(ctx, arn, current, master)
+	own, _, err := r.proveCurrent(ctx, arn, current, master, reads{})
 	if err != nil {
 		add("database login", CheckFail, "with AWSCURRENT: %v", err)
 		return

@@ -9,7 +9,8 @@ import (
 
 // earlyLogin is a step's first database login, started beside its DescribeSecret and
 // reads with the value the memo (memo.go) predicts the step will log in with: on a warm
-// instance setSecret (single user) and testSecret then wait for the slower of the two
+// instance setSecret (single user's own login, alternating users' proof on the master's
+// server, guard.go) and testSecret then wait for the slower of the two
 // round trips instead of their sum, here about 3 ms of a 35 ms rotation, on AWS a whole
 // Secrets Manager call.
 //
@@ -33,10 +34,13 @@ type earlyLogin struct {
 
 // startEarlyLogin starts the login with the memo's prediction of id's version that holds
 // stage (version "": the one last seen current), or returns nil when the memo holds none
-// or what it holds does not parse (the step then reads and fails as it would).
-func (r *Rotator) startEarlyLogin(ctx context.Context, id, version, stage string) *earlyLogin {
+// or what it holds does not parse (the step then reads and fails as it would). With
+// guarded, only a version whose server the guard proved on this instance qualifies
+// (memo.markGuarded): alternating users' first login is the guard's own proof, and a value
+// the memo merely read (AWSCURRENT as createSecret found it) may name any server.
+func (r *Rotator) startEarlyLogin(ctx context.Context, id, version, stage string, guarded bool) *earlyLogin {
 	predicted, ok := r.memo.predict(id, version, stage)
-	if !ok {
+	if !ok || guarded && !r.memo.isGuarded(id, predicted) {
 		return nil
 	}
 	body, ok := r.memo.peek(id, predicted)

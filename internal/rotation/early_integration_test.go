@@ -69,9 +69,10 @@ func (g *describeGate) disarm() (held bool) {
 	return held
 }
 
-// TestWarmStepLogsInBesideDescribeSecret: on a warm instance, testSecret (both strategies)
-// and single-user setSecret start their first login while their DescribeSecret is still
-// out (early.go), with the value the memo predicts; the rotation is the same as without.
+// TestWarmStepLogsInBesideDescribeSecret: on a warm instance, testSecret and setSecret
+// (both strategies: alternating users' is the guard's AWSCURRENT proof) start their first
+// login while their DescribeSecret is still out (early.go), with the value the memo
+// predicts; the rotation is the same as without.
 // The gate answers DescribeSecret only once that login has begun, so a step that waits
 // for DescribeSecret before logging in is caught by the gate's bound, whatever the load.
 func TestWarmStepLogsInBesideDescribeSecret(t *testing.T) {
@@ -88,7 +89,7 @@ func TestWarmStepLogsInBesideDescribeSecret(t *testing.T) {
 				token := f.StartRotation(t)
 				current := f.Get(t, "", "AWSCURRENT")
 				for _, step := range rotation.Steps() {
-					early := i > 0 && (step == rotation.StepTest || step == rotation.StepSet && strategy == rotation.SingleUser)
+					early := i > 0 && (step == rotation.StepTest || step == rotation.StepSet)
 					if early {
 						user := current.Username
 						if step == rotation.StepTest {

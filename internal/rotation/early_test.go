@@ -40,7 +40,7 @@ func TestEarlyLoginIsTakenOnlyForItsOwnValue(t *testing.T) {
 		return c.dial(ctx, cfg)
 	})
 	ctx := context.Background()
-	e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent)
+	e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent, false)
 	if e == nil {
 		t.Fatal("no early login although the memo holds AWSCURRENT")
 	}
@@ -94,7 +94,7 @@ func TestEarlyLoginReleaseStopsALoginUnderWay(t *testing.T) {
 		return nil, ctx.Err()
 	})
 	ctx := context.Background()
-	e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent)
+	e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent, false)
 	if e == nil {
 		t.Fatal("no early login although the memo holds AWSCURRENT")
 	}
@@ -119,14 +119,61 @@ func TestNoEarlyLoginWithoutAPrediction(t *testing.T) {
 		return nil, nil
 	}
 	ctx := context.Background()
-	if e := earlyRotator(t, earlyBody, dial).startEarlyLogin(ctx, earlyARN, "token", StagePending); e != nil {
+	if e := earlyRotator(t, earlyBody, dial).startEarlyLogin(ctx, earlyARN, "token", StagePending, false); e != nil {
 		t.Error("an early login for AWSPENDING, which the memo does not hold")
 	}
-	if e := earlyRotator(t, `{"host":`, dial).startEarlyLogin(ctx, earlyARN, "", StageCurrent); e != nil {
+	if e := earlyRotator(t, `{"host":`, dial).startEarlyLogin(ctx, earlyARN, "", StageCurrent, false); e != nil {
 		t.Error("an early login from a remembered value that does not parse")
 	}
 	var none Rotator
-	if e := none.startEarlyLogin(ctx, earlyARN, "", StageCurrent); e != nil {
+	if e := none.startEarlyLogin(ctx, earlyARN, "", StageCurrent, false); e != nil {
 		t.Error("an early login with an empty memo")
+	}
+}
+
+// TestGuardedEarlyLoginNeedsTheGuardsMark: alternating users' early proof goes out only
+// with a version the guard passed for on this instance (memo.markGuarded): a value the
+// memo merely read, as AWSCURRENT's writer left it, may name any server.
+func TestGuardedEarlyLoginNeedsTheGuardsMark(t *testing.T) {
+	c := newFakeCluster()
+	var dials atomic.Int32
+	r := earlyRotator(t, earlyBody, func(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
+		dials.Add(1)
+		return c.dial(ctx, cfg)
+	})
+	ctx := context.Background()
+	if e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent, true); e != nil {
+		e.release(ctx)
+		t.Fatal("an early proof with a version the guard never passed for")
+	}
+	r.memo.markGuarded(earlyARN, "v0") // a version the memo does not hold: no mark
+	r.memo.markGuarded("other-secret", "v1")
+	if e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent, true); e != nil {
+		e.release(ctx)
+		t.Fatal("an early proof after marks of other versions and secrets")
+	}
+	if n := dials.Load(); n != 0 {
+		t.Fatalf("%d login(s) sent without the guard's mark", n)
+	}
+	r.memo.markGuarded(earlyARN, "v1")
+	e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent, true)
+	if e == nil {
+		t.Fatal("no early proof with the version the guard passed for")
+	}
+	e.release(ctx)
+	// A marked version the memo evicts loses its mark with its value.
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	learn := func(v string) {
+		r.memo.learn(earlyARN, v, StagePending, earlyBody, described(earlyARN, t0, map[string][]string{v: {StagePending}}))
+	}
+	learn("v2")
+	r.memo.madeCurrent(earlyARN, "v2")
+	learn("v3")
+	learn("v4")
+	if _, ok := r.memo.peek(earlyARN, "v1"); ok {
+		t.Fatal("the memo still holds v1 after three newer versions")
+	}
+	if r.memo.isGuarded(earlyARN, "v1") {
+		t.Error("v1 was evicted but is still marked")
 	}
 }

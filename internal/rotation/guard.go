@@ -50,13 +50,16 @@ var ErrUnsafeUser = errors.New("user may not be rotated with the master's author
 // on (master's host and port, the user's database), or else with AWSPREVIOUS when it
 // names the same user on the same server (a password changed in the database before the
 // secret). It returns the session, which the caller closes, and the version that logged in. A refusal is ErrDBAuth wrapped
-// with why the login is required.
-func (r *Rotator) proveCurrent(ctx context.Context, arn string, current, master dbsecret.Secret) (DB, dbsecret.Secret, error) {
+// with why the login is required. On a warm instance the AWSCURRENT login may have begun
+// beside the step's reads (early.go): it is taken only when it was made with exactly
+// AWSCURRENT on the master's server, the login this function would make now, and it
+// counts as that login, refusal included.
+func (r *Rotator) proveCurrent(ctx context.Context, arn string, current, master dbsecret.Secret, rd reads) (DB, dbsecret.Secret, error) {
 	on := func(s dbsecret.Secret) dbsecret.Secret {
 		s.Host, s.Port = master.Host, master.Port
 		return s
 	}
-	db, err := r.connect(ctx, on(current))
+	db, err := rd.login(ctx, r, on(current))
 	if err == nil || !errors.Is(err, ErrDBAuth) {
 		if err != nil {
 			return nil, dbsecret.Secret{}, fmt.Errorf("log in with AWSCURRENT on %s:%d before the master acts: %w", master.Host, master.Port, err)

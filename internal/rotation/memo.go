@@ -45,6 +45,9 @@ type memoSecret struct {
 	current string
 	values  map[string]string // SecretString by version id
 	order   []string          // the versions of values, oldest first
+	// guarded are the versions of values whose server the guard proved (guard.go):
+	// alternating users' setSecret passed for them on this instance.
+	guarded map[string]bool
 }
 
 // predict returns the version whose value a step would read for stage (AWSPENDING: the
@@ -131,6 +134,7 @@ func (m *memo) learn(id, version, stage, body string, d *sm.DescribeSecretOutput
 			i = 1
 		}
 		delete(s.values, s.order[i])
+		delete(s.guarded, s.order[i])
 		s.order = slices.Delete(s.order, i, i+1)
 	}
 }
@@ -142,4 +146,32 @@ func (m *memo) madeCurrent(id, version string) {
 	if s := m.secrets[id]; s != nil {
 		s.current = version
 	}
+}
+
+// markGuarded records that alternating users' setSecret passed the guard and finished for
+// version: its value names the server the guard proved (checkPending keeps host, port and
+// database those of AWSCURRENT, which logged in on the master's server), and the master
+// gave it its password there. Only a value the memo holds is marked.
+func (m *memo) markGuarded(id, version string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.secrets[id]
+	if s == nil {
+		return
+	}
+	if _, ok := s.values[version]; !ok {
+		return
+	}
+	if s.guarded == nil {
+		s.guarded = map[string]bool{}
+	}
+	s.guarded[version] = true
+}
+
+// isGuarded reports whether markGuarded marked version.
+func (m *memo) isGuarded(id, version string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.secrets[id]
+	return s != nil && s.guarded[version]
 }

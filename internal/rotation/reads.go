@@ -15,6 +15,8 @@ import (
 // returns its answer when first asked, waiting for it. Only the reads the step uses are
 // started; the others answer nothing.
 type reads struct {
+	// id is the secret id of the step's event: the memo's key.
+	id      string
 	current func() (dbsecret.Secret, error)
 	pending func() (dbsecret.Secret, error)
 	maybe   func() (pendingRead, error)
@@ -38,7 +40,7 @@ type pendingRead struct {
 // and is sent then only when it does not.
 func (r *Rotator) startReads(ctx context.Context, ev Event, described func() *sm.DescribeSecretOutput) reads {
 	id, token := ev.SecretID, ev.ClientRequestToken
-	var rd reads
+	rd := reads{id: id}
 	switch ev.Step {
 	case StepCreate:
 		rd.current = r.memoRead(ctx, id, "", StageCurrent, described)
@@ -49,14 +51,14 @@ func (r *Rotator) startReads(ctx context.Context, ev Event, described func() *sm
 	case StepSet:
 		rd.current = r.memoRead(ctx, id, "", StageCurrent, described)
 		rd.pending = r.memoRead(ctx, id, token, StagePending, described)
-		if r.Config.Strategy != AlternatingUsers {
-			// Single user logs in first with AWSCURRENT; alternating users first proves
-			// it on the master's server, which the master's read names.
-			rd.early = r.startEarlyLogin(ctx, id, "", StageCurrent)
-		}
+		// Both strategies log in first with AWSCURRENT: single user to change its own
+		// password, alternating users to prove it on the master's server (guard.go).
+		// That proof starts early only with a version the guard passed for on this
+		// instance, and is taken only when the master's server is the one it names.
+		rd.early = r.startEarlyLogin(ctx, id, "", StageCurrent, r.Config.Strategy == AlternatingUsers)
 	case StepTest:
 		rd.pending = r.memoRead(ctx, id, token, StagePending, described)
-		rd.early = r.startEarlyLogin(ctx, id, token, StagePending)
+		rd.early = r.startEarlyLogin(ctx, id, token, StagePending, false)
 	}
 	if r.Config.Strategy == AlternatingUsers && ev.Step == StepSet {
 		rd.master = r.prefetchMaster(ctx, rd.current)
