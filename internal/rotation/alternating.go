@@ -84,16 +84,22 @@ func (a alternatingUsers) set(ctx context.Context, arn, token string, current db
 
 // act is the master's transaction: check both users, mirror, set the password, commit.
 // Closing the session without COMMIT rolls back whatever was done, which is the way back.
+// A session that committed is kept for the next setSecret (mastersession.go); any other
+// is closed.
 func (a alternatingUsers) act(ctx context.Context, master, current, pending dbsecret.Secret) error {
 	r := a.r
-	db, err := r.connect(ctx, master)
+	db, fresh, err := r.masterBegin(ctx, master)
 	if err != nil {
 		return fmt.Errorf("log in as master user %s: %w", master.Username, err)
 	}
-	defer db.Close(context.WithoutCancel(ctx))
-	if _, err := db.Exec(ctx, "BEGIN"); err != nil {
-		return dbError("begin", master.Username, err)
-	}
+	committed := false
+	defer func() {
+		if committed {
+			r.masters.put(ctx, master, db)
+		} else {
+			db.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	compare, err := r.checkPairRoles(ctx, db, current.Username, pending.Username, master.Username)
 	if err != nil {
 		return err
@@ -110,9 +116,15 @@ func (a alternatingUsers) act(ctx context.Context, master, current, pending dbse
 	if err := pgrole.SetPassword(ctx, db, pending.Username, pending.Password); err != nil {
 		return dbError("set password", master.Username, err)
 	}
+	if fresh {
+		if err := boundIdle(ctx, db); err != nil {
+			return dbError("set idle_session_timeout", master.Username, err)
+		}
+	}
 	if _, err := db.Exec(ctx, "COMMIT"); err != nil {
 		return dbError("commit", master.Username, err)
 	}
+	committed = true
 	return nil
 }
 

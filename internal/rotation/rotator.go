@@ -84,6 +84,9 @@ type Rotator struct {
 	// memo remembers the versions' values read by earlier steps on this instance
 	// (memo.go); which version holds which stage is always read anew.
 	memo memo
+	// masters keeps the master's committed session for the next setSecret
+	// (mastersession.go).
+	masters masterPool
 }
 
 // HandleRaw decodes a Lambda payload and runs the step: the Lambda handler.
