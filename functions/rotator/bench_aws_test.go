@@ -288,6 +288,17 @@ func goalLine(what string, ours, theirs float64, unit string, goal float64) {
 	fmt.Printf("  %-50s %9.1f %-3s %9.1f %-3s %6.3fx  <= %.2fx  %s\n", what, ours, unit, theirs, unit, ratio, goal, verdict)
 }
 
+// floorLine prints a floor against AWS's, and whether the goal lies below it (then no
+// implementation here can meet the goal).
+func floorLine(what string, floor, theirs float64, goal float64) {
+	ratio := floor / theirs
+	note := "the goal is above the floor"
+	if ratio > goal {
+		note = "the goal is BELOW the floor"
+	}
+	fmt.Printf("  %-50s %9.1f ms  %9.1f ms  %6.3fx  %s\n", what, floor, theirs, ratio, note)
+}
+
 // awsHowTo is what the benchmark prints when AWS_ROTATION_LAMBDAS is unset.
 const awsHowTo = `side by side with AWS's functions: skipped. Set AWS_ROTATION_LAMBDAS to a checkout of
   aws-samples/aws-secrets-manager-rotation-lambdas (and AWS_ROTATION_PYTHON to a python3 with

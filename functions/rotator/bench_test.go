@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -89,6 +90,11 @@ func TestRotationBenchmark(t *testing.T) {
 	for _, s := range strategies {
 		goalLine("cold start, "+string(s), ms(median(cold[s].ours)), ms(median(cold[s].aws)), "ms", 0.1)
 	}
+	// What no implementation on this emulator goes below: the same runtime library and SDK
+	// client making createSecret's four calls back to back.
+	for _, s := range strategies {
+		floorLine("cold start floor (no logic), "+string(s), ms(median(cold[s].floor)), ms(median(cold[s].aws)), 0.1)
+	}
 	if theirs.ric {
 		// The emulator's own start (the same on both sides) is no part of a Lambda cold
 		// start: the service's runtime API is up before the function starts.
@@ -99,6 +105,23 @@ func TestRotationBenchmark(t *testing.T) {
 	for _, s := range strategies {
 		goalLine("peak RSS, whole rotation, "+string(s), mib(cold[s].oursKiB), mib(cold[s].awsKiB), "MiB", 0.35)
 	}
+}
+
+// floorColdStart starts the cold-start floor under the emulator, times exec and the
+// emulator listening to createSecret answered, and takes its AWSPENDING away again.
+func floorColdStart(t *testing.T, rie, bin string, f *rotationtest.Fixture) (first, afterListen time.Duration) {
+	t.Helper()
+	token := f.StartRotation(t)
+	defer clearPending(t, f, token)
+	e := rotationtest.StartRIE(t, rie, bin)
+	defer e.Stop()
+	listening := time.Now()
+	inv := driver.Endpoint{URL: e.URL, Client: &http.Client{Timeout: time.Minute}}
+	if err := inv.Handle(context.Background(), rotation.Event{Step: rotation.StepCreate, SecretID: f.SecretARN, ClientRequestToken: token}); err != nil {
+		t.Fatalf("cold-start floor: %v\n%s", err, e.Out.String())
+	}
+	done := time.Now()
+	return done.Sub(e.Started), done.Sub(listening)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -322,6 +345,9 @@ type coldResult struct {
 	ours, aws             []time.Duration
 	oursListen, awsListen []time.Duration // from the emulator listening
 	oursKiB, awsKiB       int
+	// floor, floorListen: the cold-start floor (functions/rotator/internal/coldfloor), a
+	// Go bootstrap making createSecret's four calls back to back, no logic.
+	floor, floorListen []time.Duration
 }
 
 // benchColdStart measures, runs times per strategy, the emulator started with a fresh
@@ -330,6 +356,7 @@ type coldResult struct {
 func benchColdStart(t *testing.T, theirs *awsBench, runs int) map[rotation.Strategy]coldResult {
 	rie := rotationtest.RIE(t)
 	bootstrap := rotationtest.BuildBootstrap(t)
+	floorBin := rotationtest.BuildFunction(t, "rotator/internal/coldfloor")
 	res := map[rotation.Strategy]coldResult{}
 	fmt.Printf("bootstrap under aws-lambda-rie, median of %d cold starts\n", runs)
 	for _, s := range []rotation.Strategy{rotation.SingleUser, rotation.AlternatingUsers} {
@@ -350,9 +377,19 @@ func benchColdStart(t *testing.T, theirs *awsBench, runs int) map[rotation.Strat
 			if theirs != nil && i%2 == 1 {
 				awsTurn()
 			}
+			floorTurn := func() {
+				d, l := floorColdStart(t, rie, floorBin, f)
+				r.floor, r.floorListen = append(r.floor, d), append(r.floorListen, l)
+			}
+			if i%2 == 0 {
+				floorTurn()
+			}
 			d, l, outside, kib := ourColdRotation(t, rie, bootstrap, f, s)
 			total, initOnly, rss = append(total, d), append(initOnly, outside), append(rss, kib)
 			r.oursListen = append(r.oursListen, l)
+			if i%2 == 1 {
+				floorTurn()
+			}
 			if theirs != nil && i%2 == 0 {
 				awsTurn()
 			}
@@ -363,6 +400,8 @@ func benchColdStart(t *testing.T, theirs *awsBench, runs int) map[rotation.Strat
 		fmt.Printf("    emulator listening -> first step answered:           %6.1f ms\n", ms(median(r.oursListen)))
 		fmt.Printf("      of which outside the step (bootstrap start + init): %5.1f ms\n", ms(median(initOnly)))
 		fmt.Printf("    bootstrap peak RSS (VmHWM) after a full rotation:      %5.1f MiB (max %.1f MiB)\n", mib(rss[len(rss)/2]), mib(rss[len(rss)-1]))
+		fmt.Printf("    floor, createSecret's four calls without logic: exec %.1f ms, listening %.1f ms -> answered (ours %.2fx, %.2fx of it)\n",
+			ms(median(r.floor)), ms(median(r.floorListen)), float64(median(total))/float64(median(r.floor)), float64(median(r.oursListen))/float64(median(r.floorListen)))
 		r.ours, r.oursKiB = total, rss[len(rss)/2]
 		if len(awsRSS) > 0 {
 			slices.Sort(awsRSS)
