@@ -14,13 +14,13 @@ output "admin_secret_arn" {
 }
 
 output "rotators" {
-  description = "Rotator functions by strategy: name, ARN, role, log group and environment."
+  description = "Rotator functions by key (strategy, then network and TLS group): name, ARN, role, log group and environment."
   value       = module.rotaudit.rotators
 }
 
 output "secret_rotator_names" {
   description = "Rotator function of each rotated secret (app, admin)."
-  value       = { for k, s in module.rotaudit.secret_rotation.rotation_strategies : k => module.rotaudit.rotators[s].name }
+  value       = module.rotaudit.api_secret_rotator_names
 }
 
 output "bootstrap" {

@@ -26,13 +26,13 @@ output "rotation_strategies" {
 }
 
 output "rotators" {
-  description = "Rotator functions by strategy, shared by every database: name, ARN, role, log group and the exact environment."
+  description = "Rotator functions by key (strategy, then network and TLS group), shared by the databases: name, ARN, role, log group and the exact environment."
   value       = module.rotaudit.rotators
 }
 
 output "secret_rotator_names" {
   description = "Rotator function of each rotated secret of the rates database (app, admin)."
-  value       = { for k, s in module.rotaudit.secret_rotation.rotation_strategies : k => module.rotaudit.rotators[s].name }
+  value       = module.rotaudit.api_secret_rotator_names
 }
 
 output "databases" {
@@ -42,7 +42,7 @@ output "databases" {
       app_secret_arn       = m.app_secret_arn
       admin_secret_arn     = m.admin_secret_arn
       rotation_strategies  = m.rotation_strategies
-      secret_rotator_names = { for s, strategy in m.rotation_strategies : s => module.rotaudit.rotators[strategy].name }
+      secret_rotator_names = { for s, _ in m.rotation_strategies : s => module.rotaudit.secret_rotator_names["${k}/${s}"] }
       bootstrap            = m.bootstrap
     }
   }

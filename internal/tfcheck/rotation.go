@@ -323,6 +323,15 @@ func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string,
 	if strategyExpr == nil {
 		return nil, "", fmt.Errorf("%s sets no ROTATION_STRATEGY", label)
 	}
+	// strategy = regex("^(single-user|alternating-users)", each.key)[0]: the strategy is
+	// how the index the rotation uses begins (modules/rotaudit's rotators, one per strategy
+	// and network: "single-user", "single-user-net1a2b3c").
+	if keyPrefixStrategy(strategyExpr) {
+		if key == nil {
+			return nil, "", fmt.Errorf("%s takes its strategy from each.key but is referenced without an index", label)
+		}
+		return prefixValues(key), label + "[" + exprText(fn.File.Src, key) + "]", nil
+	}
 	// ROTATION_STRATEGY = each.key: the strategy is the index the rotation uses.
 	if t, ok := strategyExpr.(*hclsyntax.ScopeTraversalExpr); ok && t.Traversal.RootName() == "each" {
 		if key == nil {
@@ -333,6 +342,55 @@ func rotationStrategies(m *Module, expr hclsyntax.Expression) ([]string, string,
 	}
 	s, err := possibleValues(m, strategyExpr)
 	return s, label, err
+}
+
+// keyPrefixStrategy reports whether e is regex("^(single-user|alternating-users)",
+// each.key)[0]: the strategy with which each.key begins.
+func keyPrefixStrategy(e hclsyntax.Expression) bool {
+	// HCL parses a literal index as a traversal of its source: (regex(...))[0].
+	rel, ok := e.(*hclsyntax.RelativeTraversalExpr)
+	if !ok || len(rel.Traversal) != 1 {
+		return false
+	}
+	if ix, ok := rel.Traversal[0].(hcl.TraverseIndex); !ok || !ix.Key.Type().Equals(cty.Number) || !ix.Key.RawEquals(cty.NumberIntVal(0)) {
+		return false
+	}
+	call, ok := rel.Source.(*hclsyntax.FunctionCallExpr)
+	if !ok || call.Name != "regex" || len(call.Args) != 2 {
+		return false
+	}
+	pattern, diags := call.Args[0].Value(nil)
+	if diags.HasErrors() || !pattern.Type().Equals(cty.String) || pattern.AsString() != "^("+strings.Join(allStrategies, "|")+")" {
+		return false
+	}
+	t, ok := call.Args[1].(*hclsyntax.ScopeTraversalExpr)
+	return ok && len(t.Traversal) == 2 && t.Traversal.RootName() == "each" && t.Traversal[1].(hcl.TraverseAttr).Name == "key"
+}
+
+// prefixValues returns the strategies an index may begin with: the one a literal or a
+// template's literal start begins with, else every strategy.
+func prefixValues(key hclsyntax.Expression) []string {
+	var start string
+	switch k := key.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		if k.Val.Type().Equals(cty.String) {
+			start = k.Val.AsString()
+		}
+	case *hclsyntax.TemplateExpr:
+		if len(k.Parts) > 0 {
+			if v, diags := k.Parts[0].Value(nil); !diags.HasErrors() && v.Type().Equals(cty.String) {
+				start = v.AsString()
+			}
+		}
+	}
+	// The function's regex takes the strategy from the key's first characters, whatever
+	// follows them (neither strategy's name begins the other's).
+	for _, s := range allStrategies {
+		if strings.HasPrefix(start, s) {
+			return []string{s}
+		}
+	}
+	return slices.Sorted(slices.Values(allStrategies))
 }
 
 // isRotatorModule reports whether the module call fn has modules/_internal/rotator as its

@@ -22,6 +22,11 @@ func TestCheckRotationStrategiesFindsPlantedMistakes(t *testing.T) {
 		`resource.aws_secretsmanager_secret_rotation.admin may rotate aws_secretsmanager_secret.admin with alternating users`,
 		`resource.aws_secretsmanager_secret_rotation.admin_again may rotate aws_secretsmanager_secret.admin with alternating users`,
 		`aws_secretsmanager_secret.orphan has no aws_secretsmanager_secret_rotation`,
+		// Keyed by strategy and network: the key's beginning decides.
+		`resource.aws_secretsmanager_secret_rotation.admin_keyed_alt rotates the master secret aws_secretsmanager_secret.admin with aws_lambda_function.keyed["alternating-users${var.suffix}"], which may be alternating-users:`,
+		`resource.aws_secretsmanager_secret_rotation.admin_keyed_any rotates the master secret aws_secretsmanager_secret.admin with aws_lambda_function.keyed[local.chosen_key], which may be alternating-users or single-user`,
+		`resource.aws_secretsmanager_secret_rotation.admin_keyed_alt may rotate aws_secretsmanager_secret.admin with alternating users`,
+		`resource.aws_secretsmanager_secret_rotation.admin_keyed_any may rotate aws_secretsmanager_secret.admin with alternating users`,
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, w) }) {

@@ -528,20 +528,33 @@ func TestAWSEnvironmentsRunRotatorInVPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The shared rotators, and each database's bootstrap (in secret_rotation).
-	for _, call := range []string{"rotator", "secret_rotation"} {
+	// The shared rotators, and each database's bootstrap (in secret_rotation), run where
+	// local.placement puts their database: its own network (an external database's
+	// network, given), else the private subnets and the rotator's group.
+	for call, index := range map[string]string{"rotator": "local.rotator_db[each.key]", "secret_rotation": "each.key"} {
 		calls := m.Blocks("module", call)
 		if len(calls) != 1 {
 			t.Fatalf("modules/rotaudit: want one module %q, found %d", call, len(calls))
 		}
 		attrs := calls[0].Block.Body.Attributes
-		for name, want := range map[string]string{
-			"subnet_ids":         "var.lambdas_in_vpc ? module.network.private_subnet_ids : []",
-			"security_group_ids": `var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []`,
-		} {
-			if got := source(calls[0].File.Src, attrs[name]); got != want {
+		for _, name := range []string{"subnet_ids", "security_group_ids"} {
+			if got, want := source(calls[0].File.Src, attrs[name]), "local.placement["+index+"]."+name; got != want {
 				t.Errorf("modules/rotaudit %s: %s = %q, want %s", call, name, got, want)
 			}
+		}
+	}
+	placement, ok := localExprs(m)["placement"]
+	if !ok {
+		t.Fatal("modules/rotaudit: no local placement")
+	}
+	text := string(placement.expr.Range().SliceBytes(placement.src))
+	for _, want := range []string{
+		"d.network != null ? d.network :",
+		"var.lambdas_in_vpc ? module.network.private_subnet_ids : []",
+		`var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("modules/rotaudit: local.placement lacks %s:\n%s", want, text)
 		}
 	}
 	if v, _ := m.Variable("lambdas_in_vpc"); v.Default != "true" {

@@ -27,6 +27,7 @@ locals {
       aurora_instance_count = null
       log_group_name        = var.db_log_group_name
       client_networks       = var.db_client_networks
+      network               = null
     }
   }
   # Names: the default database keeps a single-database deployment's, another adds its key.
@@ -152,8 +153,8 @@ locals {
   )
   # Whether each database's master secret has a customer-managed key, known at plan time.
   admin_has_key = { for k, d in local.databases : k => d.mode != "external" || try(d.external.admin_kms_key_arn != null, false) }
-  # The shared rotators' DB_ALLOW_PLAINTEXT: TLS is required unless some database is reached
-  # without it (the ECS option, the local stack), as with one database.
+  # Whether some database is reached without TLS (the ECS option, the local stack): its
+  # rotators allow plaintext (DB_ALLOW_PLAINTEXT), and only theirs (the shared rotators).
   any_plaintext = anytrue([for k, d in local.databases : !local.db[k].tls])
 }
 
@@ -178,12 +179,12 @@ module "secret_rotation" {
   # their roles' ARNs are written out rather than read from the module, whose policy names
   # these secrets.
   create_rotation       = false
-  rotator_role_arns     = [for s in sort(tolist(local.strategies)) : "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-rotator-${s}" if contains(values(local.rotations_of[each.key]), s)]
+  rotator_role_arns     = [for key in sort(distinct([for s, _ in local.rotations_of[each.key] : local.rotated["${each.key}/${s}"]])) : "arn:${local.partition}:iam::${local.account_id}:role/${local.name}-rotator-${key}"]
   lambda_zip_path       = "${local.dist}/rotator.zip"
   bootstrap_zip_path    = "${local.dist}/dbbootstrap.zip"
   invoke_bootstrap      = var.invoke_bootstrap
-  subnet_ids            = var.lambdas_in_vpc ? module.network.private_subnet_ids : []
-  security_group_ids    = var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []
+  subnet_ids            = local.placement[each.key].subnet_ids
+  security_group_ids    = local.placement[each.key].security_group_ids
   app_rotation_strategy = local.app_user[each.key].strategy
   rotation_days         = coalesce(local.app_user[each.key].rotation_days, var.rotation_days)
   rotation_schedule     = local.app_user[each.key].rotation_schedule
@@ -206,30 +207,50 @@ module "secret_rotation" {
 }
 
 # ------------------------------------------------------------------ the shared rotators
-# One rotator function per strategy for every database: each database's secrets point their
-# rotation at it, its policy names every secret it rotates and every master it reads, and
-# its MASTER_SECRET_ARNS pins every database's master (a secret's masterarn outside them is
-# refused). All share the environment's network placement (lambdas_in_vpc).
+# One rotator function per strategy and network for every database: each database's secrets
+# point their rotation at it, its policy names every secret it rotates and every master it
+# reads, and its MASTER_SECRET_ARNS pins the masters of the databases it rotates (a
+# secret's masterarn outside them is refused). Databases on the environment's network
+# (lambdas_in_vpc) share one per strategy; an external database with a network of its own
+# gets the rotators of that network; and where plaintext and TLS databases are mixed the
+# plaintext ones get their own, so DB_ALLOW_PLAINTEXT is set only where it is needed.
 
 locals {
+  # Each database's rotator group: "" (the environment's network, the names a
+  # single-database deployment has), "net<6 hex>" for a network of its own (named after
+  # its subnets and security groups, known at plan time), "-plaintext" added for a
+  # plaintext database among TLS ones.
+  mixed_tls = local.any_plaintext && anytrue([for k, d in local.databases : local.db[k].tls])
+  rotator_group = {
+    for k, d in local.databases : k => join("-", compact([
+      d.network == null ? "" : "net${substr(sha1(jsonencode(d.network)), 0, 6)}",
+      local.mixed_tls && !local.db[k].tls ? "plaintext" : "",
+    ]))
+  }
   # The strategy of each rotated secret, by database (app, and admin when rotated).
   rotations_of = {
     for k, d in local.databases : k => merge({ app = local.app_user[k].strategy }, d.rotate_master ? { admin = "single-user" } : {})
   }
-  # Every rotated secret, "<database>/<app|admin>" => strategy.
-  rotated = merge([for k, r in local.rotations_of : { for s, strategy in r : "${k}/${s}" => strategy }]...)
-  # Which secrets each strategy rotates, by database; known at plan time.
-  rotated_by = {
-    for s in ["single-user", "alternating-users"] : s => flatten([
-      for k, d in local.databases : concat(
-        s == "single-user" && d.rotate_master ? ["${k}/admin"] : [],
-        local.app_user[k].strategy == s ? ["${k}/app"] : [],
-      )
-    ])
+  # Every rotated secret, "<database>/<app|admin>" => its rotator's key: the strategy,
+  # then the database's group.
+  rotated = merge([for k, r in local.rotations_of : {
+    for s, strategy in r : "${k}/${s}" => join("-", compact([strategy, local.rotator_group[k]]))
+  }]...)
+  # Which secrets each rotator rotates; known at plan time.
+  rotated_by = { for key in distinct(values(local.rotated)) : key => sort([for id, r in local.rotated : id if r == key]) }
+  strategies = toset(keys(local.rotated_by))
+  # A database of each rotator's group (the group's network and TLS), and each database's
+  # rotator suffix ("" or "-<group>").
+  rotator_db     = { for key, ids in local.rotated_by : key => split("/", ids[0])[0] }
+  rotator_suffix = { for k, g in local.rotator_group : k => g == "" ? "" : "-${g}" }
+  # Where a database's rotator and bootstrap run: its own network, the environment's, or
+  # outside a VPC.
+  placement = {
+    for k, d in local.databases : k => d.network != null ? d.network : {
+      subnet_ids         = var.lambdas_in_vpc ? module.network.private_subnet_ids : []
+      security_group_ids = var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []
+    }
   }
-  strategies = toset([for s, ids in local.rotated_by : s if length(ids) > 0])
-  # Masters an alternating rotator acts with: those of the databases it rotates.
-  alternating_dbs = [for k, d in local.databases : k if local.app_user[k].strategy == "alternating-users"]
   secret_arn = merge(
     { for k, d in local.databases : "${k}/app" => module.secret_rotation[k].app_secret_arn },
     { for k, d in local.databases : "${k}/admin" => module.secret_rotation[k].admin_secret_arn },
@@ -242,8 +263,9 @@ locals {
     { for k, d in local.databases : "${k}/app" => true },
     { for k, d in local.databases : "${k}/admin" => local.admin_has_key[k] },
   )
+  # Masters an alternating rotator acts with: those of the databases it rotates.
   rotator_reads = {
-    for s in local.strategies : s => s == "alternating-users" ? [for k in local.alternating_dbs : "${k}/admin"] : []
+    for key, ids in local.rotated_by : key => startswith(key, "alternating-users") ? [for id in ids : "${split("/", id)[0]}/admin" if endswith(id, "/app")] : []
   }
   # Keys of the secrets each rotator changes or reads (those on aws/secretsmanager need none).
   rotator_keys = {
@@ -266,21 +288,23 @@ module "rotator" {
   name = "${local.name}-rotator-${each.key}"
   # A Lambda description holds 256 characters: the secrets' names for one database (a
   # single-database deployment's text), the databases' keys for more.
-  description         = length(distinct([for id in local.rotated_by[each.key] : split("/", id)[0]])) == 1 ? "Rotates ${join(" and ", local.rotator_secret_names[each.key])} (${each.key})" : "Rotates ${length(local.rotator_secret_names[each.key])} secrets of databases ${join(", ", distinct([for id in local.rotated_by[each.key] : split("/", id)[0]]))} (${each.key})"
-  strategy            = each.key
+  description = length(distinct([for id in local.rotated_by[each.key] : split("/", id)[0]])) == 1 ? "Rotates ${join(" and ", local.rotator_secret_names[each.key])} (${each.key})" : "Rotates ${length(local.rotator_secret_names[each.key])} secrets of databases ${join(", ", distinct([for id in local.rotated_by[each.key] : split("/", id)[0]]))} (${each.key})"
+  # The key starts with the strategy (internal/tfcheck reads it from there).
+  strategy            = regex("^(single-user|alternating-users)", each.key)[0]
   rotated_secret_arns = [for id in local.rotated_by[each.key] : local.secret_arn[id]]
   # Every database's master the alternating rotator may act with.
   master_secret_arns = [for id in local.rotator_reads[each.key] : local.secret_arn[id]]
   kms_key_arns       = [for id in local.rotator_keys[each.key] : local.key_arn[id]]
   zip_path           = "${local.dist}/rotator.zip"
-  subnet_ids         = var.lambdas_in_vpc ? module.network.private_subnet_ids : []
-  security_group_ids = var.lambdas_in_vpc ? [module.network.security_group_ids["rotator"]] : []
+  subnet_ids         = local.placement[local.rotator_db[each.key]].subnet_ids
+  security_group_ids = local.placement[local.rotator_db[each.key]].security_group_ids
   log_retention_days = var.log_retention_days
 
   # The password and connection settings are modules/secret-rotation's defaults.
   secrets_manager_endpoint = var.secrets_manager_endpoint
   db_ca_bundle             = var.db_ca_bundle
-  db_allow_plaintext       = local.any_plaintext
+  # Plaintext only where a database of the group is reached without TLS.
+  db_allow_plaintext = anytrue([for id in local.rotated_by[each.key] : !local.db[split("/", id)[0]].tls])
 }
 
 locals {
@@ -430,7 +454,7 @@ resource "aws_secretsmanager_secret_rotation" "app" {
   for_each = local.databases
 
   secret_id           = module.secret_rotation[each.key].app_secret_arn
-  rotation_lambda_arn = module.rotator[local.app_user[each.key].strategy].arn
+  rotation_lambda_arn = module.rotator[local.rotated["${each.key}/app"]].arn
   rotate_immediately  = false
 
   rotation_rules {
@@ -448,7 +472,7 @@ resource "aws_secretsmanager_secret_rotation" "admin" {
   for_each = { for k, d in local.databases : k => d if d.rotate_master }
 
   secret_id           = module.secret_rotation[each.key].admin_secret_arn
-  rotation_lambda_arn = module.rotator["single-user"].arn
+  rotation_lambda_arn = module.rotator["single-user${local.rotator_suffix[each.key]}"].arn
   rotate_immediately  = false
 
   rotation_rules {

@@ -37,7 +37,7 @@ output "secret_rotations" {
 }
 
 output "rotators" {
-  description = "The rotator functions every database shares, by strategy: name, ARN, role ARN, log group and the exact environment Terraform gave the function."
+  description = "The rotator functions the databases share, by key (the strategy, then the network and TLS group: single-user, alternating-users-net1a2b3c, single-user-plaintext): name, ARN, role ARN, log group and the exact environment Terraform gave the function."
   value       = { for s, f in module.rotator : s => f.summary }
 }
 
@@ -74,4 +74,9 @@ output "rotator_arns" {
 output "secret_rotator_names" {
   description = "Name of the shared rotator function of each rotated secret, keyed \"<database>/app\" and \"<database>/admin\"."
   value       = { for id, s in local.rotated : id => module.rotator[s].function_name }
+}
+
+output "api_secret_rotator_names" {
+  description = "Name of the rotator function of each rotated secret of api_database, keyed app and admin."
+  value       = { for id, key in local.rotated : split("/", id)[1] => module.rotator[key].function_name if split("/", id)[0] == var.api_database }
 }

@@ -191,3 +191,86 @@ run "rejects_two_rotations_of_one_master" {
 
   expect_failures = [var.databases]
 }
+
+# One rotator per strategy and network: an external database in a network of its own
+# gets rotators placed there, and a plaintext database among TLS ones gets its own, so
+# DB_ALLOW_PLAINTEXT is on only where it is needed. Databases on the environment's network
+# keep the single-database names.
+run "rotators_per_network_and_tls" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app", strategy = "single-user" }] }
+      ledger = {
+        mode      = "external"
+        external  = { host = "ledger.corp.example.com", port = 5432, db_name = "ledger", admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ledger/master-AbCdEf" }
+        app_users = [{ username = "ledger_app", strategy = "alternating-users" }]
+        network   = { subnet_ids = ["subnet-0a1b2c3d"], security_group_ids = ["sg-0a1b2c3d"] }
+      }
+      legacy = {
+        mode      = "external"
+        external  = { host = "legacy.internal", port = 5432, db_name = "legacy", admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:legacy/master-AbCdEf", tls = false }
+        app_users = [{ username = "legacy_app", strategy = "single-user" }]
+      }
+    }
+  }
+
+  assert {
+    condition     = length(module.rotator) == 4 && contains(keys(module.rotator), "single-user") && contains(keys(module.rotator), "single-user-plaintext") && length([for k in keys(module.rotator) : k if can(regex("^(single|alternating)-users?-net[0-9a-f]{6}$", k))]) == 2
+    error_message = "four rotators: single-user (the environment's network, TLS), single-user-plaintext, and single-user and alternating-users for ledger's network"
+  }
+  assert {
+    condition     = module.rotator["single-user"].environment["DB_ALLOW_PLAINTEXT"] == "false" && module.rotator["single-user-plaintext"].environment["DB_ALLOW_PLAINTEXT"] == "true"
+    error_message = "only the plaintext database's rotator may fall back to plain text"
+  }
+  assert {
+    condition     = alltrue([for k, f in module.rotator : f.subnet_ids == ["subnet-0a1b2c3d"] if strcontains(k, "-net")])
+    error_message = "ledger's rotators run in ledger's network"
+  }
+  assert {
+    condition     = startswith(output.secret_rotator_names["ledger/app"], "rotaudit-test-rotator-alternating-users-net") && startswith(output.secret_rotator_names["ledger/admin"], "rotaudit-test-rotator-single-user-net")
+    error_message = "ledger's secrets rotate with its network's rotators"
+  }
+  assert {
+    condition     = output.secret_rotator_names["legacy/app"] == "rotaudit-test-rotator-single-user-plaintext" && output.secret_rotator_names["rates/app"] == "rotaudit-test-rotator-single-user"
+    error_message = "legacy rotates with the plaintext rotator, rates with the environment's"
+  }
+  assert {
+    condition     = one([for k, f in module.rotator : f.environment["MASTER_SECRET_ARNS"] if startswith(k, "alternating-users")]) == "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ledger/master-AbCdEf"
+    error_message = "ledger's alternating rotator pins ledger's master only"
+  }
+  assert {
+    condition     = output.api_secret_rotator_names == { app = "rotaudit-test-rotator-single-user", admin = "rotaudit-test-rotator-single-user" }
+    error_message = "api_secret_rotator_names names the rotators of the API's database"
+  }
+}
+
+run "rejects_a_network_on_a_database_made_here" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app" }], network = { subnet_ids = ["subnet-0a1b2c3d"], security_group_ids = ["sg-0a1b2c3d"] } }
+    }
+  }
+
+  expect_failures = [var.databases]
+}
+
+run "rejects_a_network_without_security_groups" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = {
+        mode      = "external"
+        external  = { host = "h", port = 5432, db_name = "a", admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:m-AbCdEf" }
+        app_users = [{ username = "a_app" }]
+        network   = { subnet_ids = ["subnet-0a1b2c3d"], security_group_ids = [] }
+      }
+    }
+  }
+
+  expect_failures = [var.databases]
+}

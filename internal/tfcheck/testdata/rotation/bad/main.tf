@@ -92,3 +92,43 @@ resource "aws_secretsmanager_secret_rotation" "external" {
 resource "aws_secretsmanager_secret" "orphan" {
   name = "orphan"
 }
+
+# Functions keyed by strategy and network, the strategy read from how the key begins
+# (modules/rotaudit's rotators).
+variable "suffix" {
+  type        = string
+  description = "A network group's suffix."
+  default     = ""
+}
+
+locals {
+  chosen_key = "single-user${var.suffix}"
+}
+
+resource "aws_lambda_function" "keyed" {
+  for_each      = toset(["single-user", "single-user-net1", "alternating-users-net1"])
+  function_name = "keyed-${each.key}"
+  environment {
+    variables = {
+      ROTATION_STRATEGY = regex("^(single-user|alternating-users)", each.key)[0]
+    }
+  }
+}
+
+# The master by a key that begins alternating-users.
+resource "aws_secretsmanager_secret_rotation" "admin_keyed_alt" {
+  secret_id           = aws_secretsmanager_secret.admin.id
+  rotation_lambda_arn = aws_lambda_function.keyed["alternating-users${var.suffix}"].arn
+}
+
+# The master by a key read from a local: either strategy.
+resource "aws_secretsmanager_secret_rotation" "admin_keyed_any" {
+  secret_id           = aws_secretsmanager_secret.admin.id
+  rotation_lambda_arn = aws_lambda_function.keyed[local.chosen_key].arn
+}
+
+# Fine: the key begins single-user.
+resource "aws_secretsmanager_secret_rotation" "admin_keyed" {
+  secret_id           = aws_secretsmanager_secret.admin.id
+  rotation_lambda_arn = aws_lambda_function.keyed["single-user${var.suffix}"].arn
+}
