@@ -171,7 +171,7 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fs.StringVar(&c.MasterSecretARN, "master-secret", "", "ARN (or name) of the master user's secret: CREATEROLE, owns the database; RDS-managed {username,password} accepted")
 	fs.StringVar(&apps, "app-secret", "", "ARN (or name) of the app secret; comma-separated for several")
-	fs.StringVar(&c.AppUsername, "app-username", devstack.DefaultAppRole, "the application's login role; a secret may name it or its _clone, nothing else")
+	fs.StringVar(&c.AppUsername, "app-username", devstack.DefaultAppRole, "the applications' login roles, comma-separated, the first the API's; a secret may name one of them or its _clone, nothing else")
 	fs.StringVar(&c.DBName, "database", dbName, "database that gets the schema (env DB_NAME)")
 	fs.StringVar(&c.ReaderRole, "reader-role", ratesdb.DefaultReaderRole, "NOLOGIN role that holds the grants")
 	fs.StringVar(&c.CABundle, "ca-bundle", os.Getenv(bootstrap.EnvDBCABundle), "PEM bundle for verify-full (env DB_CA_BUNDLE)")
@@ -182,6 +182,7 @@ func runDBBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	c.AppUsername, c.MoreAppUsernames = bootstrap.SplitUsernames(c.AppUsername)
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "db setup: unexpected argument %q\n", fs.Arg(0))
 		return errUsage

@@ -95,7 +95,7 @@ locals {
           admin_kms_key_arn = null
           tls               = false
         }
-        app_users     = [{ username = d.app_username, strategy = d.app_rotation_strategy }]
+        app_users     = concat([{ username = d.app_username, strategy = d.app_rotation_strategy }], d.more_app_users)
         rotate_master = d.rotate_master
         # One server, one connection log: the second cluster's own group, else the stack's.
         log_group_name  = d.cluster == "second" ? var.second_db_log_group_name : var.db_log_group_name

@@ -36,10 +36,11 @@ output "secret_rotator_names" {
 }
 
 output "databases" {
-  description = "Every database by key (rates and extra_databases): its app and master secrets, the strategy of each rotated secret, its rotator by secret, and its bootstrap function (name, environment)."
+  description = "Every database by key (rates and extra_databases): its app and master secrets (app_secret_arns: every app user's, by secret id app or app-<username>), the strategy of each rotated secret, its rotator by secret, and its bootstrap function (name, environment)."
   value = {
     for k, m in module.rotaudit.secret_rotations : k => {
       app_secret_arn       = m.app_secret_arn
+      app_secret_arns      = merge({ app = m.app_secret_arn }, { for id, a in m.more_app_secrets : id => a.arn })
       admin_secret_arn     = m.admin_secret_arn
       rotation_strategies  = m.rotation_strategies
       secret_rotator_names = { for s, _ in m.rotation_strategies : s => module.rotaudit.secret_rotator_names["${k}/${s}"] }

@@ -10,6 +10,7 @@ admin_secret_name = "rotaudit/local/admin"
 # master (rotated once, by rates), and rates on the stack's second cluster (PG2_PORT) with
 # that cluster's own master secret. `make up` makes both databases and both masters.
 extra_databases = {
-  ratesb = { db_name = "rates_b", app_username = "rates_b_app", admin_secret_name = "rotaudit/local/admin", rotate_master = false }
-  pg2    = { cluster = "second", db_name = "rates", app_username = "rates_app", admin_secret_name = "rotaudit/local/pg2/admin" }
+  ratesb = { db_name = "rates_b", app_username = "rates_b_app", admin_secret_name = "rotaudit/local/admin", rotate_master = false,
+  more_app_users = [{ username = "rates_b_report", strategy = "single-user" }] }
+  pg2 = { cluster = "second", db_name = "rates", app_username = "rates_app", admin_secret_name = "rotaudit/local/pg2/admin" }
 }

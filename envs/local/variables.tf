@@ -150,8 +150,12 @@ variable "extra_databases" {
     cluster               = optional(string, "stack")
     app_rotation_strategy = optional(string, "alternating-users")
     rotate_master         = optional(bool, true)
+    more_app_users = optional(list(object({
+      username = string
+      strategy = optional(string, "alternating-users")
+    })), [])
   }))
-  description = "The databases beside \"rates\" (db_name, app_username, admin_secret_name), keyed by a short name: on the stack's cluster (cluster = \"stack\", port db_port) or on its second cluster (\"second\", port second_db_port). Each has its own app secret and bootstrap; databases of one cluster share its master secret, which only one of them rotates (rotate_master = false on the others; \"rates\" rotates the stack's)."
+  description = "The databases beside \"rates\" (db_name, app_username, admin_secret_name, and more_app_users: further applications' logins, each with its own secret <prefix>/app-<username> and strategy), keyed by a short name: on the stack's cluster (cluster = \"stack\", port db_port) or on its second cluster (\"second\", port second_db_port). Each has its own app secret and bootstrap; databases of one cluster share its master secret, which only one of them rotates (rotate_master = false on the others; \"rates\" rotates the stack's)."
   default     = {}
 
   validation {

@@ -97,3 +97,55 @@ func between(doc string) (string, bool) {
 	}
 	return doc[i+len(beginMarker) : j], true
 }
+
+// TestMoreAppUserAccess (issue 21): envs/local's ratesb has a second app user,
+// rates_b_report, rotated single-user while its first user alternates. Its secret is
+// written by its database's bootstrap and the single-user rotator that rotates it, and
+// nobody holds more on it than on ratesb's first app secret, save that rotator, which
+// rotates the one and not the other.
+func TestMoreAppUserAccess(t *testing.T) {
+	envs, ev := loadEnvs(t)
+	_, m, err := Check(context.Background(), ev, envs["local"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const first, second = "rotaudit/tflocal/ratesb/app", "rotaudit/tflocal/ratesb/app-rates_b_report"
+	col := map[string]int{}
+	for i, s := range m.Secrets {
+		col[s] = i
+	}
+	if _, ok := col[second]; !ok {
+		t.Fatalf("local: no secret %s among %v", second, m.Secrets)
+	}
+	if _, ok := col[first]; !ok {
+		t.Fatalf("local: no secret %s among %v", first, m.Secrets)
+	}
+	ops := func(cell string) map[string]bool {
+		out := map[string]bool{}
+		for _, op := range strings.Split(cell, ", ") {
+			if op != "" && op != "—" {
+				out[op] = true
+			}
+		}
+		return out
+	}
+	const rotator, bootstrap = "rotaudit-tflocal-rotator-single-user", "rotaudit-tflocal-ratesb-db-bootstrap"
+	writers := map[string]bool{}
+	for _, r := range m.Rows {
+		got, base := ops(r.Cells[col[second]]), ops(r.Cells[col[first]])
+		if got["write"] {
+			writers[r.Principal] = true
+		}
+		if r.Principal == rotator {
+			continue
+		}
+		for op := range got {
+			if !base[op] {
+				t.Errorf("local: %s may %s %s but not %s", r.Principal, op, second, first)
+			}
+		}
+	}
+	if len(writers) != 2 || !writers[rotator] || !writers[bootstrap] {
+		t.Errorf("local: %s is written by %v, want exactly its rotator %s and its bootstrap %s", second, writers, rotator, bootstrap)
+	}
+}

@@ -12,9 +12,10 @@
 //
 // It runs once per deployment (a Lambda invoked by Terraform, or `rotaudit db setup
 // --master-secret`) and is idempotent: a second run changes nothing while each app
-// secret's password logs in. It refuses an app secret whose username is neither
-// APP_USERNAME nor its _clone partner: a secret's writer must not be able to choose which
-// role the master gives a password to.
+// secret's password logs in. It refuses an app secret whose username is neither one of
+// APP_USERNAME's logins nor a _clone partner of one: a secret's writer must not be able to
+// choose which role the master gives a password to. Every login gets the same grants,
+// through the one reader role.
 package bootstrap
 
 import (
@@ -25,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -148,7 +150,7 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 		}
 	}
 	log.InfoContext(ctx, "bootstrap started", "master", master, "master_secret_arn", masterARN, "rds_managed_master", credentialsOnly,
-		"app_username", c.AppUsername, "reader_role", c.ReaderRole, "app_secrets", len(apps))
+		"app_usernames", c.AppUsernames(), "reader_role", c.ReaderRole, "app_secrets", len(apps))
 
 	conn, err := b.connectMaster(ctx, master, log)
 	if err != nil {
@@ -159,7 +161,7 @@ func (b *Bootstrapper) Run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 
-	logins := []string{c.AppUsername}
+	logins := c.AppUsernames()
 	for _, a := range apps {
 		if !slices.Contains(logins, a.secret.Username) {
 			logins = append(logins, a.secret.Username)
@@ -213,8 +215,8 @@ func (b *Bootstrapper) current(ctx context.Context, id string) (arn string, valu
 // readApps reads and checks every app secret: user named by the configuration, the
 // configured database, one server for all, one secret per user.
 func (b *Bootstrapper) readApps(ctx context.Context, c Config, masterUser string) ([]appSecret, error) {
-	if masterUser == c.AppUsername || masterUser == c.AppUsername+"_clone" || masterUser == c.ReaderRole {
-		return nil, fmt.Errorf("bootstrap: %w: the master user %s cannot be the application's role (%s=%s)", ErrRefused, masterUser, EnvAppUsername, c.AppUsername)
+	if c.allows(masterUser) || masterUser == c.ReaderRole {
+		return nil, fmt.Errorf("bootstrap: %w: the master user %s cannot be an application's role (%s=%s)", ErrRefused, masterUser, EnvAppUsername, strings.Join(c.AppUsernames(), ","))
 	}
 	var apps []appSecret
 	users := map[string]string{}
@@ -227,9 +229,9 @@ func (b *Bootstrapper) readApps(ctx context.Context, c Config, masterUser string
 		if err != nil {
 			return nil, fmt.Errorf("bootstrap: app secret %s: %w", arn, err)
 		}
-		if s.Username != c.AppUsername && s.Username != c.AppUsername+"_clone" {
-			return nil, fmt.Errorf("bootstrap: %w: app secret %s names user %q; %s=%s allows only %s and %s_clone",
-				ErrRefused, arn, s.Username, EnvAppUsername, c.AppUsername, c.AppUsername, c.AppUsername)
+		if !c.allows(s.Username) {
+			return nil, fmt.Errorf("bootstrap: %w: app secret %s names user %q; %s=%s allows only those users and their _clone partners",
+				ErrRefused, arn, s.Username, EnvAppUsername, strings.Join(c.AppUsernames(), ","))
 		}
 		if prev, dup := users[s.Username]; dup {
 			return nil, fmt.Errorf("bootstrap: %w: app secrets %s and %s both name user %s: each login needs its own secret", ErrRefused, prev, arn, s.Username)

@@ -192,6 +192,63 @@ func TestRefusesForeignUsers(t *testing.T) {
 	}
 }
 
+// TestMoreAppUsers (issue 21): a database's further applications are bootstrapped with
+// the first: each gets its own login, its own password in its own secret, and the same
+// grants through the reader role, and nothing more (no superuser, no privilege of its own).
+func TestMoreAppUsers(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{MoreApps: 1})
+	ctx := context.Background()
+	res, err := run(t, f, f.Config(), &bytes.Buffer{})
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	if len(res.Apps) != 2 || !res.Apps[0].PasswordSet || !res.Apps[1].PasswordSet {
+		t.Fatalf("apps: %+v, want both secrets' first passwords set", res.Apps)
+	}
+	first := testenv.CurrentSecret(t, f.SM, f.AppSecretARN)
+	second := testenv.CurrentSecret(t, f.SM, f.MoreAppSecretARNs[0])
+	if second.Username != f.MoreApps[0] || second.Password == "" || second.Password == first.Password || second.MasterARN != f.MasterSecretARN {
+		t.Fatalf("second secret: user %q, master %q, password set %v", second.Username, second.MasterARN, second.Password != "")
+	}
+	conn := testenv.Login(t, second)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM prices").Scan(&n); err != nil {
+		t.Fatalf("the second app cannot read prices: %v", err)
+	}
+	for _, stmt := range []string{"INSERT INTO regions VALUES ('x','x',NULL)", "CREATE TABLE t (a int)", "DROP TABLE prices"} {
+		if _, err := conn.Exec(ctx, stmt); err == nil {
+			t.Errorf("the second app may: %s", stmt)
+		}
+	}
+	super := f.Env.Super(t, f.Database)
+	var unsafe bool
+	var member bool
+	if err := super.QueryRow(ctx, `SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls,
+		pg_has_role(rolname, $2, 'MEMBER') FROM pg_roles WHERE rolname = $1`, f.MoreApps[0], f.Reader).Scan(&unsafe, &member); err != nil {
+		t.Fatal(err)
+	}
+	if unsafe || !member {
+		t.Fatalf("second app: privileged attribute %v, member of %s %v", unsafe, f.Reader, member)
+	}
+	var direct int
+	if err := super.QueryRow(ctx, `SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a WHERE c.relname = 'prices' AND a.grantee = $1::regrole`, f.MoreApps[0]).Scan(&direct); err != nil || direct != 0 {
+		t.Fatalf("the second app holds %d privileges of its own (%v): grants go to the reader role", direct, err)
+	}
+	versions := []string{f.CurrentVersion(t, f.AppSecretARN), f.CurrentVersion(t, f.MoreAppSecretARNs[0])}
+	again, err := run(t, f, f.Config(), &bytes.Buffer{})
+	if err != nil || again.Changed || f.CurrentVersion(t, f.AppSecretARN) != versions[0] || f.CurrentVersion(t, f.MoreAppSecretARNs[0]) != versions[1] {
+		t.Fatalf("second run changed something: %+v, %v", again, err)
+	}
+
+	// Without the second user in APP_USERNAME its secret is refused: a secret cannot
+	// choose its role.
+	c := f.Config()
+	c.MoreAppUsernames = nil
+	if _, err := run(t, f, c, &bytes.Buffer{}); !errors.Is(err, bootstrap.ErrRefused) || !strings.Contains(err.Error(), f.MoreApps[0]) {
+		t.Fatalf("second secret without its user configured: %v, want ErrRefused naming %s", err, f.MoreApps[0])
+	}
+}
+
 // TestUnreachableAppServerChangesNothing: when the app secret's password cannot be tried
 // (the server it names does not answer), the bootstrap fails instead of replacing a
 // password that may be in use.

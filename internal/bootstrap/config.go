@@ -43,9 +43,14 @@ type Config struct {
 	MasterSecretARN string
 	// AppSecretARNs are the application's secrets whose first password the bootstrap sets.
 	AppSecretARNs []string
-	// AppUsername is the application's login role. A secret may name it or its _clone
-	// partner and nothing else: names come from here, never from a secret.
+	// AppUsername is the application's login role. A secret may name it, a role of
+	// MoreAppUsernames, or one of their _clone partners, and nothing else: names come from
+	// here, never from a secret.
 	AppUsername string
+	// MoreAppUsernames are further applications' login roles on the same database, each
+	// with its own secret and the same grants (APP_USERNAME lists them after the first,
+	// comma-separated).
+	MoreAppUsernames []string
 	// DBName is the database that gets the schema.
 	DBName string
 	// ReaderRole is the NOLOGIN role that holds the grants [ratesdb.DefaultReaderRole].
@@ -69,7 +74,6 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		MasterSecretARN:        strings.TrimSpace(getenv(EnvMasterSecretARN)),
-		AppUsername:            strings.TrimSpace(getenv(EnvAppUsername)),
 		DBName:                 strings.TrimSpace(getenv(EnvDBName)),
 		ReaderRole:             ratesdb.DefaultReaderRole,
 		CABundle:               strings.TrimSpace(getenv(EnvDBCABundle)),
@@ -78,6 +82,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.DBName == "" {
 		c.DBName = ratesdb.DefaultDatabase
 	}
+	c.AppUsername, c.MoreAppUsernames = SplitUsernames(getenv(EnvAppUsername))
 	for _, a := range strings.Split(getenv(EnvAppSecretARNs), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.AppSecretARNs = append(c.AppSecretARNs, a)
@@ -115,14 +120,28 @@ func (c Config) Validate() error {
 	case c.AppUsername == "":
 		return fmt.Errorf("config: %s is required: the application's login role", EnvAppUsername)
 	}
-	if err := roleName(EnvAppUsername, c.AppUsername, maxAppUsername); err != nil {
-		return err
+	// Every login and every _clone partner is one role of one secret: two secrets changing
+	// one role's password would undo each other.
+	roles := map[string]bool{c.ReaderRole: true}
+	for _, u := range c.AppUsernames() {
+		if err := roleName(EnvAppUsername, u, maxAppUsername); err != nil {
+			return err
+		}
+		for _, r := range []string{u, u + "_clone"} {
+			if roles[r] {
+				if r == c.ReaderRole {
+					return fmt.Errorf("config: %s=%q cannot be the reader role %q or its _clone", EnvAppUsername, u, c.ReaderRole)
+				}
+				return fmt.Errorf("config: %s lists role %q twice (as a user or another user's _clone)", EnvAppUsername, r)
+			}
+			roles[r] = true
+		}
 	}
 	if err := roleName(EnvDBName, c.DBName, 63); err != nil {
 		return err
 	}
-	if c.ReaderRole == "" || c.ReaderRole == c.AppUsername || c.ReaderRole == c.AppUsername+"_clone" {
-		return fmt.Errorf("config: %s=%q cannot be the reader role %q or its _clone", EnvAppUsername, c.AppUsername, c.ReaderRole)
+	if c.ReaderRole == "" {
+		return fmt.Errorf("config: the reader role is required")
 	}
 	seen := map[string]bool{}
 	for _, a := range c.AppSecretARNs {
@@ -141,4 +160,34 @@ func roleName(env, v string, max int) error {
 		return fmt.Errorf("config: %s=%q: want a name of 1 to %d bytes", env, v, max)
 	}
 	return nil
+}
+
+// AppUsernames returns every application login role, AppUsername first.
+func (c Config) AppUsernames() []string {
+	return append([]string{c.AppUsername}, c.MoreAppUsernames...)
+}
+
+// allows reports whether a secret may name user: a configured login or its _clone.
+func (c Config) allows(user string) bool {
+	for _, u := range c.AppUsernames() {
+		if user == u || user == u+"_clone" {
+			return true
+		}
+	}
+	return false
+}
+
+// SplitUsernames reads APP_USERNAME's comma-separated list: the first login and the others.
+// Blank entries are dropped, so a trailing comma is harmless.
+func SplitUsernames(v string) (first string, more []string) {
+	for _, u := range strings.Split(v, ",") {
+		switch u = strings.TrimSpace(u); {
+		case u == "":
+		case first == "":
+			first = u
+		default:
+			more = append(more, u)
+		}
+	}
+	return first, more
 }

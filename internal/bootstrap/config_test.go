@@ -32,6 +32,10 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || !c.AllowPlaintext || !c.AllowInsecurePasswordAuth || c.DBName != "other" || c.CABundle != "/ca.pem" || c.SecretsManagerEndpoint != "https://vpce" {
 		t.Fatalf("%+v %v", c, err)
 	}
+	c, err = LoadConfig(env(map[string]string{EnvAppUsername: " rates_app , report_app,"}))
+	if err != nil || c.AppUsername != "rates_app" || !slices.Equal(c.MoreAppUsernames, []string{"report_app"}) || !slices.Equal(c.AppUsernames(), []string{"rates_app", "report_app"}) {
+		t.Fatalf("two users: %+v %v", c, err)
+	}
 	tests := []struct {
 		name string
 		over map[string]string
@@ -43,6 +47,10 @@ func TestLoadConfig(t *testing.T) {
 		{"no app username", map[string]string{EnvAppUsername: ""}, EnvAppUsername},
 		{"app username too long", map[string]string{EnvAppUsername: strings.Repeat("a", 58)}, EnvAppUsername},
 		{"app username is the reader", map[string]string{EnvAppUsername: "rates_reader"}, EnvAppUsername},
+		{"second user is the reader", map[string]string{EnvAppUsername: "rates_app,rates_reader"}, EnvAppUsername},
+		{"second user listed twice", map[string]string{EnvAppUsername: "rates_app,report_app,report_app"}, EnvAppUsername},
+		{"second user is the first's clone", map[string]string{EnvAppUsername: "rates_app,rates_app_clone"}, EnvAppUsername},
+		{"second user too long", map[string]string{EnvAppUsername: "rates_app," + strings.Repeat("b", 58)}, EnvAppUsername},
 		{"db name too long", map[string]string{EnvDBName: strings.Repeat("d", 64)}, EnvDBName},
 		{"bad boolean", map[string]string{EnvDBAllowPlaintext: "yes please"}, EnvDBAllowPlaintext},
 		{"bad insecure password auth", map[string]string{EnvDBAllowInsecurePasswordAuth: "md5"}, EnvDBAllowInsecurePasswordAuth},

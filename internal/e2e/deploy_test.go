@@ -183,11 +183,13 @@ func TestDeployment(t *testing.T) {
 	master2, master2PW := "e2e_master2_"+id, testenv.Unique("pw")
 	appUser2 := "e2e_app2_" + id
 	admin2SecretName := "rotaudit/tflocal/master2-" + id
-	appUsers := map[string]string{dbRates: appUser, dbRatesB: appUserB, dbPG2: appUser2}
+	// ratesb has two app users (issue 21): its second, reportB, has a secret of its own.
+	reportB := "e2e_report_b_" + id
+	appUsers := map[string][]string{dbRates: {appUser}, dbRatesB: {appUserB, reportB}, dbPG2: {appUser2}}
 	pg2 := stackSecondCluster(t)
 	p.run("database servers and masters", func() {
 		t.Cleanup(func() {
-			dropE2E(env.SuperDSN, dbName, []string{appUser, appUser + "_clone", appUserB, appUserB + "_clone", master})
+			dropE2E(env.SuperDSN, dbName, []string{appUser, appUser + "_clone", appUserB, appUserB + "_clone", reportB, master})
 		})
 		t.Cleanup(func() { dropE2E(env.SuperDSN, dbNameB, nil) }) // before the master that owns it
 		t.Cleanup(func() { dropE2E(pg2.SuperDSN, dbName, []string{appUser2, appUser2 + "_clone", master2}) })
@@ -199,7 +201,7 @@ func TestDeployment(t *testing.T) {
 	tf.vars = map[string]string{
 		"endpoint": endpoint, "db_host": "127.0.0.1", "db_port": fmt.Sprint(env.PGPort),
 		"admin_secret_name": adminSecretName, "db_name": dbName, "app_username": appUser,
-		"extra_databases": extraDatabasesVar(dbNameB, appUserB, adminSecretName, dbName, appUser2, admin2SecretName),
+		"extra_databases": extraDatabasesVar(dbNameB, appUserB, reportB, adminSecretName, dbName, appUser2, admin2SecretName),
 		"second_db_port":  fmt.Sprint(pg2.Port),
 	}
 	if ddb := os.Getenv("ROTAUDIT_E2E_DYNAMODB_ENDPOINT"); ddb != "" {
@@ -263,6 +265,22 @@ func TestDeployment(t *testing.T) {
 		if len(out.Databases) != len(appUsers) || out.Databases[dbRates].AppSecretARN != out.AppSecretARN {
 			t.Fatalf("envs/local outputs: want the databases %v (rates the root's own), got %s", appUsers, b)
 		}
+		// The auditor's login baseline knows every app user, the second user of ratesb too.
+		var audit struct {
+			DBLogins struct {
+				Users []string `json:"users"`
+			} `json:"db_logins"`
+		}
+		if err := json.Unmarshal([]byte(out.AuditorEnvironment["AUDIT_CONFIG"]), &audit); err != nil {
+			t.Fatalf("the auditor's AUDIT_CONFIG: %v", err)
+		}
+		for _, users := range appUsers {
+			for _, u := range users {
+				if !slices.Contains(audit.DBLogins.Users, u) {
+					t.Fatalf("the auditor's db_logins.users %v lacks the app user %s", audit.DBLogins.Users, u)
+				}
+			}
+		}
 	})
 
 	p.run("bootstrap every database", func() {
@@ -300,9 +318,10 @@ func TestDeployment(t *testing.T) {
 
 	p.run("rotate all secrets at once", func() {
 		secrets := rotatedSecrets(t, sm, out)
-		// Three app secrets and two masters (ratesb shares rates' master, which rotates once).
-		if len(secrets) != 5 {
-			t.Fatalf("want 5 rotated secrets (3 app, 2 masters), got %d: %v", len(secrets), secrets)
+		// Four app secrets (ratesb has two users) and two masters (ratesb shares rates'
+		// master, which rotates once).
+		if len(secrets) != 6 {
+			t.Fatalf("want 6 rotated secrets (4 app, 2 masters), got %d: %v", len(secrets), secrets)
 		}
 		// Each secret's own emulated rotator: aws-lambda-rie runs one invocation at a time.
 		var rotators []*rotationtest.Emulator

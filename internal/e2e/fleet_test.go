@@ -36,7 +36,11 @@ func fleetOfDeployment(t *testing.T, cfg aws.Config, out outputs, stateTable str
 		out.AdminSecretARN: {"admin", out.RotationStrategies["admin"]},
 	}
 	for key, db := range out.Databases {
-		for which, arn := range map[string]string{"app": db.AppSecretARN, "admin": db.AdminSecretARN} {
+		secrets := map[string]string{"app": db.AppSecretARN, "admin": db.AdminSecretARN}
+		for id, arn := range db.AppSecretARNs {
+			secrets[id] = arn // further app users' secrets: app-<username>
+		}
+		for which, arn := range secrets {
 			if strategy, rotated := db.RotationStrategies[which]; rotated && arn != "" {
 				deployed[arn] = deployedSecret{key + " " + which, strategy}
 			}

@@ -36,7 +36,10 @@ const (
 
 // dbOutput is one database of envs/local's databases output.
 type dbOutput struct {
-	AppSecretARN       string            `json:"app_secret_arn"`
+	AppSecretARN string `json:"app_secret_arn"`
+	// AppSecretARNs is every app user's secret by its id: app (the first user's, AppSecretARN)
+	// and app-<username> for each further user.
+	AppSecretARNs      map[string]string `json:"app_secret_arns"`
 	AdminSecretARN     string            `json:"admin_secret_arn"`
 	RotationStrategies map[string]string `json:"rotation_strategies"`
 	SecretRotatorNames map[string]string `json:"secret_rotator_names"`
@@ -90,16 +93,17 @@ func createMaster(t *testing.T, sm *secretsmanager.Client, superDSN string, port
 	}
 }
 
-// extraDatabasesVar is envs/local's extra_databases for the test's two other databases.
-func extraDatabasesVar(dbB, appB, masterSecret, db2, app2, master2Secret string) string {
-	return fmt.Sprintf(`{%s={db_name=%q,app_username=%q,admin_secret_name=%q,rotate_master=false},%s={cluster="second",db_name=%q,app_username=%q,admin_secret_name=%q}}`,
-		dbRatesB, dbB, appB, masterSecret, dbPG2, db2, app2, master2Secret)
+// extraDatabasesVar is envs/local's extra_databases for the test's two other databases;
+// ratesb has a second app user, reportB, rotated single-user (its first user alternates).
+func extraDatabasesVar(dbB, appB, reportB, masterSecret, db2, app2, master2Secret string) string {
+	return fmt.Sprintf(`{%s={db_name=%q,app_username=%q,admin_secret_name=%q,rotate_master=false,more_app_users=[{username=%q,strategy="single-user"}]},%s={cluster="second",db_name=%q,app_username=%q,admin_secret_name=%q}}`,
+		dbRatesB, dbB, appB, masterSecret, reportB, dbPG2, db2, app2, master2Secret)
 }
 
 // bootstrapOne runs one database's deployed bootstrap function twice through call: the first
-// run creates appUser and sets the app secret's first password, which must log in; the
-// second changes nothing.
-func bootstrapOne(t *testing.T, sm *secretsmanager.Client, key string, db dbOutput, appUser string, call func(string) []byte, logs func() string) {
+// run creates appUsers (the first user's, then each further user's) and sets each app
+// secret's first password, which must log in; the second changes nothing.
+func bootstrapOne(t *testing.T, sm *secretsmanager.Client, key string, db dbOutput, appUsers []string, call func(string) []byte, logs func() string) {
 	t.Helper()
 	body := call(`{"trigger":"e2e"}`)
 	var res struct {
@@ -109,11 +113,21 @@ func bootstrapOne(t *testing.T, sm *secretsmanager.Client, key string, db dbOutp
 			PasswordSet bool   `json:"password_set"`
 		} `json:"apps"`
 	}
-	if err := json.Unmarshal(body, &res); err != nil || !res.Changed || len(res.Apps) != 1 || !res.Apps[0].PasswordSet || res.Apps[0].Username != appUser {
-		t.Fatalf("database %s: bootstrap answered %s (%v), want %s created with a password\n%s", key, body, err, appUser, logs())
+	if err := json.Unmarshal(body, &res); err != nil || !res.Changed || len(res.Apps) != len(appUsers) {
+		t.Fatalf("database %s: bootstrap answered %s (%v), want %v created with passwords\n%s", key, body, err, appUsers, logs())
 	}
-	if app := testenv.CurrentSecret(t, sm, db.AppSecretARN); !rotationtest.LogsIn(app) {
-		t.Fatalf("database %s: after the bootstrap the app secret's password does not log in", key)
+	for i, u := range appUsers {
+		if !res.Apps[i].PasswordSet || res.Apps[i].Username != u {
+			t.Fatalf("database %s: bootstrap answered %s, want %s created with a password\n%s", key, body, u, logs())
+		}
+	}
+	if len(db.AppSecretARNs) != len(appUsers) {
+		t.Fatalf("database %s: %d app secrets deployed (%v), want one per user %v", key, len(db.AppSecretARNs), db.AppSecretARNs, appUsers)
+	}
+	for id, arn := range db.AppSecretARNs {
+		if app := testenv.CurrentSecret(t, sm, arn); !rotationtest.LogsIn(app) {
+			t.Fatalf("database %s: after the bootstrap the %s secret's password does not log in", key, id)
+		}
 	}
 	body = call(`{"trigger":"e2e-again"}`)
 	if err := json.Unmarshal(body, &res); err != nil || res.Changed {
@@ -134,9 +148,12 @@ func rotatedSecrets(t *testing.T, sm *secretsmanager.Client, out outputs) []rota
 	var all []rotatedSecret
 	for key, db := range out.Databases {
 		for which, strategy := range db.RotationStrategies {
-			s := rotatedSecret{label: key + "/" + which, arn: db.AppSecretARN, strategy: strategy}
+			s := rotatedSecret{label: key + "/" + which, arn: db.AppSecretARNs[which], strategy: strategy}
 			if which == "admin" {
 				s.arn = db.AdminSecretARN
+			}
+			if s.arn == "" {
+				t.Fatalf("%s: rotated (%s) but no deployed secret in the outputs", s.label, strategy)
 			}
 			rot, ok := out.Rotators[strategy]
 			if !ok || rot.Name != db.SecretRotatorNames[which] {

@@ -34,6 +34,9 @@ locals {
   db_names      = { for k, d in local.databases : k => k == local.default_database ? local.name : "${local.name}-${k}" }
   secret_prefix = { for k, d in local.databases : k => k == local.default_database ? "rotaudit/${var.environment}" : "rotaudit/${var.environment}/${k}" }
   app_user      = { for k, d in local.databases : k => d.app_users[0] }
+  # Further users of each database, keyed by their secret's id "app-<username>" (the first
+  # user keeps the id "app" and a single-user deployment's names).
+  more_app_users = { for k, d in local.databases : k => { for u in slice(d.app_users, 1, length(d.app_users)) : "app-${u.username}" => u } }
   # Servers on the RDS engine (an instance or an Aurora cluster): TLS forced, rdsadmin present.
   rds_engine = { for k, d in local.databases : k => contains(["rds", "aurora"], d.mode) }
   # Who reaches AWS APIs over the internet rather than through interface endpoints.
@@ -169,6 +172,7 @@ module "secret_rotation" {
   db_port             = local.db[each.key].port
   db_name             = local.db[each.key].db_name
   app_username        = local.app_user[each.key].username
+  more_app_users      = [for id, u in local.more_app_users[each.key] : { username = u.username, strategy = u.strategy }]
   admin_username      = coalesce(local.db[each.key].master_user, "rotaudit_admin")
   admin_password_wo   = each.value.mode == "external" ? null : var.master_password_wo
   create_admin_secret = each.value.mode != "external"
@@ -229,9 +233,9 @@ locals {
   }
   # The strategy of each rotated secret, by database (app, and admin when rotated).
   rotations_of = {
-    for k, d in local.databases : k => merge({ app = local.app_user[k].strategy }, d.rotate_master ? { admin = "single-user" } : {})
+    for k, d in local.databases : k => merge({ app = local.app_user[k].strategy }, { for id, u in local.more_app_users[k] : id => u.strategy }, d.rotate_master ? { admin = "single-user" } : {})
   }
-  # Every rotated secret, "<database>/<app|admin>" => its rotator's key: the strategy,
+  # Every rotated secret, "<database>/<app|app-<username>|admin>" => its rotator's key: the strategy,
   # then the database's group.
   rotated = merge([for k, r in local.rotations_of : {
     for s, strategy in r : "${k}/${s}" => join("-", compact([strategy, local.rotator_group[k]]))
@@ -253,19 +257,22 @@ locals {
   }
   secret_arn = merge(
     { for k, d in local.databases : "${k}/app" => module.secret_rotation[k].app_secret_arn },
+    merge([for k, d in local.databases : { for id, m in module.secret_rotation[k].more_app_secrets : "${k}/${id}" => m.arn }]...),
     { for k, d in local.databases : "${k}/admin" => module.secret_rotation[k].admin_secret_arn },
   )
   key_arn = merge(
     { for k, d in local.databases : "${k}/app" => module.secret_rotation[k].app_kms_key_arn },
+    merge([for k, d in local.databases : { for id, m in module.secret_rotation[k].more_app_secrets : "${k}/${id}" => m.kms_key_arn }]...),
     { for k, d in local.databases : "${k}/admin" => module.secret_rotation[k].admin_kms_key_arn },
   )
   has_key = merge(
     { for k, d in local.databases : "${k}/app" => true },
+    merge([for k, d in local.databases : { for id, _ in local.more_app_users[k] : "${k}/${id}" => true }]...),
     { for k, d in local.databases : "${k}/admin" => local.admin_has_key[k] },
   )
   # Masters an alternating rotator acts with: those of the databases it rotates.
   rotator_reads = {
-    for key, ids in local.rotated_by : key => startswith(key, "alternating-users") ? [for id in ids : "${split("/", id)[0]}/admin" if endswith(id, "/app")] : []
+    for key, ids in local.rotated_by : key => startswith(key, "alternating-users") ? distinct([for id in ids : "${split("/", id)[0]}/admin" if split("/", id)[1] != "admin"]) : []
   }
   # Keys of the secrets each rotator changes or reads (those on aws/secretsmanager need none).
   rotator_keys = {
@@ -373,7 +380,7 @@ module "audit_alerts" {
   name            = local.name
   lambda_zip_path = "${local.dist}/auditor.zip"
   # Every database's secrets and keys; databases on one server share its master.
-  watched_secret_arns = distinct(flatten([for k, d in local.databases : [module.secret_rotation[k].app_secret_arn, module.secret_rotation[k].admin_secret_arn]]))
+  watched_secret_arns = distinct(flatten([for k, d in local.databases : concat([module.secret_rotation[k].app_secret_arn, module.secret_rotation[k].admin_secret_arn], [for id, m in module.secret_rotation[k].more_app_secrets : m.arn])]))
   kms_key_arns        = distinct(flatten([for k, d in local.databases : module.secret_rotation[k].kms_key_arns]))
   reader_arns         = local.app_readers
   rotator_arns        = local.rotators
@@ -398,7 +405,7 @@ module "audit_alerts" {
     admin_users       = distinct(compact([for k, d in local.databases : local.db[k].master_user]))
     ignore_users      = anytrue(values(local.rds_engine)) ? ["rdsadmin"] : []
     client_networks   = distinct(flatten([for k, d in local.databases : coalesce(d.client_networks, [var.vpc_cidr])]))
-    alternating_pairs = distinct([for k, d in local.databases : module.secret_rotation[k].app_usernames if length(module.secret_rotation[k].app_usernames) == 2])
+    alternating_pairs = distinct(concat([for k, d in local.databases : module.secret_rotation[k].alternating_pairs]...))
   }
   # Off: EventBridge delivers the events live; see var.s3_backfill.
   s3_backfill              = var.s3_backfill
@@ -460,6 +467,25 @@ resource "aws_secretsmanager_secret_rotation" "app" {
   rotation_rules {
     automatically_after_days = local.app_user[each.key].rotation_schedule == null ? coalesce(local.app_user[each.key].rotation_days, var.rotation_days) : null
     schedule_expression      = local.app_user[each.key].rotation_schedule
+    duration                 = var.rotation_window
+  }
+
+  depends_on = [aws_lambda_permission.rotator, module.secret_rotation]
+}
+
+# Each database's further users' secrets, keyed "<database>/<username>": the shared rotator
+# of their strategy, on their own schedule.
+resource "aws_secretsmanager_secret_rotation" "more_app" {
+  # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; the days are validated at most 90
+  for_each = merge([for k, users in local.more_app_users : { for id, u in users : "${k}/${u.username}" => merge(u, { db = k, id = id }) }]...)
+
+  secret_id           = module.secret_rotation[each.value.db].more_app_secrets[each.value.id].arn
+  rotation_lambda_arn = module.rotator[local.rotated["${each.value.db}/${each.value.id}"]].arn
+  rotate_immediately  = false
+
+  rotation_rules {
+    automatically_after_days = each.value.rotation_schedule == null ? coalesce(each.value.rotation_days, var.rotation_days) : null
+    schedule_expression      = each.value.rotation_schedule
     duration                 = var.rotation_window
   }
 

@@ -512,8 +512,8 @@ variable "databases" {
     }))
   }))
   description = <<-EOT
-    The databases of the environment, keyed by a short name (1-8 lowercase letters or digits, part of resource and secret names): mode (rds: an RDS instance; aurora: an Aurora PostgreSQL cluster, reached through its writer endpoint; ecs; or external), external (host, port, db_name, admin_secret_arn, admin_kms_key_arn, tls: the server and its existing master secret, for mode external), app_users (one for now: username, strategy single-user or alternating-users, rotation_days or rotation_schedule, defaulting to rotation_days), rotate_master (false for all but one database sharing an external master secret), and per-database overrides of db_instance_class (aurora: db.t4g.medium when db_instance_class is a micro or small class, which Aurora does not run), db_allocated_storage_gb (rds only), db_multi_az (aurora: two instances, a writer and a reader), aurora_instance_count (aurora: instances in the cluster, default 2 with multi_az and 1 otherwise), db_log_group_name and db_client_networks; network (subnet_ids and security_group_ids: where the rotator and bootstrap of an external database that the environment's VPC does not reach run).
-    Every database gets its own secrets, bootstrap and (rds, aurora, ecs) server; they share the auditor and one rotator function per strategy and network: databases on the environment's network share rotaudit-<environment>-rotator-<strategy>, those with the same network share one named after it (-<strategy>-net<6 hex>), and where TLS and plaintext databases are mixed the plaintext ones get their own (-plaintext), so DB_ALLOW_PLAINTEXT is on only for the rotators that need it. The database keyed "rates" keeps a single-database deployment's names (rotaudit/<environment>/app); another's secrets are rotaudit/<environment>/<key>/app and its resources rotaudit-<environment>-<key>-*.
+    The databases of the environment, keyed by a short name (1-8 lowercase letters or digits, part of resource and secret names): mode (rds: an RDS instance; aurora: an Aurora PostgreSQL cluster, reached through its writer endpoint; ecs; or external), external (host, port, db_name, admin_secret_arn, admin_kms_key_arn, tls: the server and its existing master secret, for mode external), app_users (one or more, each with its own secret: username, strategy single-user or alternating-users, rotation_days or rotation_schedule, defaulting to rotation_days; distinct usernames, none another's _clone partner nor the master), rotate_master (false for all but one database sharing an external master secret), and per-database overrides of db_instance_class (aurora: db.t4g.medium when db_instance_class is a micro or small class, which Aurora does not run), db_allocated_storage_gb (rds only), db_multi_az (aurora: two instances, a writer and a reader), aurora_instance_count (aurora: instances in the cluster, default 2 with multi_az and 1 otherwise), db_log_group_name and db_client_networks; network (subnet_ids and security_group_ids: where the rotator and bootstrap of an external database that the environment's VPC does not reach run).
+    Every database gets its own secrets, bootstrap and (rds, aurora, ecs) server; they share the auditor and one rotator function per strategy and network: databases on the environment's network share rotaudit-<environment>-rotator-<strategy>, those with the same network share one named after it (-<strategy>-net<6 hex>), and where TLS and plaintext databases are mixed the plaintext ones get their own (-plaintext), so DB_ALLOW_PLAINTEXT is on only for the rotators that need it. The database keyed "rates" keeps a single-database deployment's names (rotaudit/<environment>/app); another's secrets are rotaudit/<environment>/<key>/app and its resources rotaudit-<environment>-<key>-*. A database's first app user has the app secret; each further one has <prefix>/app-<username>, with its own KMS key, the same grants from the database's bootstrap, and rotation by the shared rotator of its strategy; only the rotators, bootstrap, operators, break-glass and deployers may read it (not app_reader_arns).
     null (the default): one database "rates" from database_mode, external_database, app_username, app_rotation_strategy, rotation_days, db_log_group_name and db_client_networks.
   EOT
   default     = null
@@ -543,8 +543,24 @@ variable "databases" {
     error_message = "databases: external.admin_secret_arn must be a Secrets Manager secret ARN."
   }
   validation {
-    condition     = alltrue([for k, d in coalesce(var.databases, {}) : length(d.app_users) == 1])
-    error_message = "databases: app_users must hold exactly one user for now (one app secret per database); give a second application its own database entry."
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : length(d.app_users) >= 1])
+    error_message = "databases: app_users must hold at least one user (the first one's secret is <prefix>/app)."
+  }
+  # Usernames are part of secret names (<prefix>/app-<username>) and of role names (_clone).
+  validation {
+    condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : can(regex("^[a-z_][a-z0-9_]{0,62}$", u.username)) && (u.strategy != "alternating-users" || length(u.username) <= 57)]]))
+    error_message = "databases: app_users[*].username must be a lowercase PostgreSQL identifier (letters, digits, _), at most 57 characters with alternating-users so that <username>_clone fits in 63."
+  }
+  # One role, one secret: two secrets changing one role's password would undo each other,
+  # and an alternating user's partner <username>_clone is a role of its own.
+  validation {
+    condition     = alltrue([for k, d in coalesce(var.databases, {}) : length(flatten([for u in d.app_users : u.strategy == "alternating-users" ? [u.username, "${u.username}_clone"] : [u.username]])) == length(distinct(flatten([for u in d.app_users : u.strategy == "alternating-users" ? [u.username, "${u.username}_clone"] : [u.username]])))])
+    error_message = "databases: the app_users of a database must have distinct usernames, and none may be another alternating-users user's <username>_clone partner."
+  }
+  # The master of an rds, aurora or ecs database is rotaudit_admin (modules/database).
+  validation {
+    condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : d.mode == "external" || !contains(["rotaudit_admin", "rdsadmin", "postgres"], u.username) && !contains(["rotaudit_admin", "rdsadmin", "postgres"], "${u.username}_clone")]]))
+    error_message = "databases: app_users cannot list the master user (rotaudit_admin), rdsadmin or postgres, nor a user whose _clone is one of them."
   }
   validation {
     condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : contains(["single-user", "alternating-users"], u.strategy)]]))

@@ -12,7 +12,7 @@ data "aws_iam_policy_document" "bootstrap" {
   statement {
     sid       = "ReadSecrets"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [local.secret_arns["admin"], local.secret_arns["app"]]
+    resources = concat([local.secret_arns["admin"]], [for id in local.app_ids : local.secret_arns[id]])
   }
 
   # PutSecretValue writes the first password under the bootstrap's own staging label;
@@ -20,7 +20,7 @@ data "aws_iam_policy_document" "bootstrap" {
   statement {
     sid       = "SetFirstAppPassword"
     actions   = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
-    resources = [local.secret_arns["app"]]
+    resources = [for id in local.app_ids : local.secret_arns[id]]
   }
 
   # checked: GetRandomPassword acts on no resource; IAM accepts only "*" for it.
@@ -33,7 +33,7 @@ data "aws_iam_policy_document" "bootstrap" {
   statement {
     sid       = "UseSecretKeys"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [for k in ["app", "admin"] : local.key_arns[k] if local.has_key[k]]
+    resources = [for k in concat(local.app_ids, ["admin"]) : local.key_arns[k] if local.has_key[k]]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -47,7 +47,7 @@ module "bootstrap" {
   count  = var.create_bootstrap ? 1 : 0
 
   name               = local.bootstrap_name
-  description        = "Creates the schema, the grant role and ${var.app_username}, and sets the first password of ${var.secret_name_prefix}/app"
+  description        = length(local.more_apps) == 0 ? "Creates the schema, the grant role and ${var.app_username}, and sets the first password of ${var.secret_name_prefix}/app" : "Creates the schema, the grant role and ${length(local.app_ids)} app users, and sets the first passwords of their secrets"
   zip_path           = var.bootstrap_zip_path
   memory_mb          = var.lambda_memory_mb
   timeout_seconds    = var.bootstrap_timeout_seconds
@@ -61,9 +61,10 @@ module "bootstrap" {
 
   # The bootstrap's contract (functions/dbbootstrap); optional values are set empty.
   environment = {
-    MASTER_SECRET_ARN               = local.admin_secret_arn
-    APP_SECRET_ARNS                 = aws_secretsmanager_secret.app.arn
-    APP_USERNAME                    = var.app_username
+    MASTER_SECRET_ARN = local.admin_secret_arn
+    APP_SECRET_ARNS   = join(",", [for id in local.app_ids : local.secret_arns[id]])
+    # Every application's login role, the first user first (comma-separated).
+    APP_USERNAME                    = join(",", concat([var.app_username], [for u in var.more_app_users : u.username]))
     DB_NAME                         = var.db_name
     DB_CA_BUNDLE                    = var.db_ca_bundle
     DB_ALLOW_PLAINTEXT              = tostring(var.db_allow_plaintext)
@@ -81,11 +82,12 @@ resource "aws_lambda_invocation" "bootstrap" {
   function_name = module.bootstrap[0].function_name
   input         = jsonencode({})
 
-  triggers = {
+  # A further user's secret runs it again; without one the triggers are a single user's.
+  triggers = merge({
     code       = module.bootstrap[0].source_code_hash
     master     = local.admin_secret_arn
     app_secret = aws_secretsmanager_secret.app.arn
-  }
+  }, length(local.more_apps) == 0 ? {} : { more_app_secrets = join(",", [for id, _ in local.more_apps : local.secret_arns[id]]) })
 
-  depends_on = [aws_secretsmanager_secret_version.app, aws_secretsmanager_secret_version.admin, aws_secretsmanager_secret_policy.app]
+  depends_on = [aws_secretsmanager_secret_version.app, aws_secretsmanager_secret_version.more_app, aws_secretsmanager_secret_version.admin, aws_secretsmanager_secret_policy.app, aws_secretsmanager_secret_policy.more_app]
 }

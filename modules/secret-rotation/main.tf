@@ -21,25 +21,31 @@ locals {
   sm_endpoint = coalesce(var.secrets_manager_endpoint, "https://${local.sm_service}")
 
   admin_secret_arn = var.create_admin_secret ? aws_secretsmanager_secret.admin[0].arn : var.admin_secret_arn
-  secret_arns = {
+  # Further applications' secrets, keyed app-<username> (their name's last part): known at
+  # plan time, and the first user's keys stay app.
+  more_apps = { for u in var.more_app_users : "app-${u.username}" => u }
+  secret_arns = merge({
     app   = aws_secretsmanager_secret.app.arn
     admin = local.admin_secret_arn
-  }
+  }, { for id, _ in local.more_apps : id => aws_secretsmanager_secret.more_app[id].arn })
+  # Every app secret, the first one first (the bootstrap's APP_SECRET_ARNS order).
+  app_ids = concat(["app"], keys(local.more_apps))
   # Keys by secret; an existing admin secret may use the AWS managed key (null), on which
   # Secrets Manager's own key policy already lets the account decrypt.
-  key_arns = {
+  key_arns = merge({
     app   = module.key["app"].arn
     admin = var.create_admin_secret ? module.key["admin"].arn : var.admin_kms_key_arn
-  }
-  has_key = {
+  }, { for id, _ in local.more_apps : id => module.key[id].arn })
+  has_key = merge({
     app   = true
     admin = var.create_admin_secret || var.admin_kms_key_arn != null
-  }
+  }, { for id, _ in local.more_apps : id => true })
 
   # Which strategy rotates which secret. The master is always rotated single-user: it is
   # its own master. Keys and values come from variables, so they are known at plan time.
   rotations = merge(
     { app = var.app_rotation_strategy },
+    { for id, u in local.more_apps : id => u.strategy },
     var.rotate_admin_secret ? { admin = "single-user" } : {},
   )
   # One rotator function per strategy in use (the rotator reads one ROTATION_STRATEGY).
@@ -114,7 +120,7 @@ data "aws_iam_policy_document" "key" {
 
 module "key" {
   source   = "../_internal/kms-key"
-  for_each = toset(var.create_admin_secret ? ["app", "admin"] : ["app"])
+  for_each = toset(concat(var.create_admin_secret ? ["app", "admin"] : ["app"], keys(local.more_apps)))
 
   description          = "${var.name}: encrypts the ${each.key} database secret"
   alias                = "${var.name}-${each.key}-secret"
@@ -141,11 +147,53 @@ resource "aws_secretsmanager_secret" "app" {
   tags                    = merge(var.tags, local.fleet_tags["app"])
 }
 
+# A further application's secret, as the app secret (its key, first value, deny policy).
+resource "aws_secretsmanager_secret" "more_app" {
+  for_each = local.more_apps
+
+  name                    = "${var.secret_name_prefix}/${each.key}"
+  description             = "Application PostgreSQL credentials (${each.value.username}), rotated ${each.value.strategy}."
+  kms_key_id              = module.key[each.key].arn
+  recovery_window_in_days = var.recovery_window_days
+  tags                    = merge(var.tags, local.fleet_tags[each.key])
+}
+
+resource "aws_secretsmanager_secret_version" "more_app" {
+  for_each = local.more_apps
+
+  secret_id = aws_secretsmanager_secret.more_app[each.key].id
+  secret_string = jsonencode({
+    engine    = "postgres"
+    host      = var.db_host
+    port      = var.db_port
+    username  = each.value.username
+    dbname    = var.db_name
+    ssl       = var.db_ssl
+    masterarn = local.admin_secret_arn
+  })
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}
+
+resource "aws_secretsmanager_secret_policy" "more_app" {
+  for_each = var.create_secret_policy ? local.more_apps : {}
+
+  secret_arn          = aws_secretsmanager_secret.more_app[each.key].arn
+  policy              = data.aws_iam_policy_document.secret[each.key].json
+  block_public_policy = true
+}
+
 # What `rotaudit fleet` shows of a secret without reading its value (internal/fleet's
 # TagDatabase, TagUsername, TagStrategy): names and a strategy, never a password.
 locals {
   fleet_database = "${var.db_host}:${var.db_port}/${var.db_name}"
-  fleet_tags = {
+  fleet_tags = merge({ for id, u in local.more_apps : id => {
+    "rotaudit:database" = local.fleet_database
+    "rotaudit:username" = u.username
+    "rotaudit:strategy" = u.strategy
+    } }, {
     app = {
       "rotaudit:database" = local.fleet_database
       "rotaudit:username" = var.app_username
@@ -158,7 +206,7 @@ locals {
       },
       var.rotate_admin_secret ? { "rotaudit:strategy" = "single-user" } : {},
     )
-  }
+  })
 }
 
 # The master's first value, written write-only: the password (an ephemeral value, the same
@@ -247,6 +295,8 @@ locals {
     {
       app = distinct(concat(var.app_reader_arns, var.operator_user_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     },
+    # Further applications' secrets: not app_reader_arns (the API reads the app secret alone).
+    { for id, _ in local.more_apps : id => distinct(concat(var.operator_user_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals)) },
     var.create_admin_secret ? {
       admin = distinct(concat(var.admin_reader_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     } : {},
@@ -359,6 +409,24 @@ resource "aws_secretsmanager_secret_rotation" "app" {
   }
 
   depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.app, aws_lambda_invocation.bootstrap]
+}
+
+# Each further application's secret, with its own strategy, on the app secret's schedule.
+resource "aws_secretsmanager_secret_rotation" "more_app" {
+  # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
+  for_each = var.create_rotation ? local.more_apps : {}
+
+  secret_id           = aws_secretsmanager_secret.more_app[each.key].id
+  rotation_lambda_arn = module.rotator[each.value.strategy].arn
+  rotate_immediately  = false
+
+  rotation_rules {
+    automatically_after_days = var.rotation_schedule == null ? var.rotation_days : null
+    schedule_expression      = var.rotation_schedule
+    duration                 = var.rotation_window
+  }
+
+  depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.more_app, aws_lambda_invocation.bootstrap]
 }
 
 # The master rotates itself, always single-user: it has no master of its own.

@@ -29,8 +29,24 @@ output "admin_kms_key_arn" {
 }
 
 output "kms_key_arns" {
-  description = "ARNs of the KMS keys of both secrets that are customer managed (the auditor's kms_keys)."
-  value       = [for k in ["app", "admin"] : local.key_arns[k] if local.has_key[k]]
+  description = "ARNs of the KMS keys of the secrets that are customer managed: app, admin and further applications' (the auditor's kms_keys)."
+  value       = [for k in concat(["app", "admin"], keys(local.more_apps)) : local.key_arns[k] if local.has_key[k]]
+}
+
+output "more_app_secrets" {
+  description = "Further applications' secrets by secret id (app-<username>, the last part of the name): arn, name, kms_key_arn, username and strategy."
+  value = { for id, u in local.more_apps : id => {
+    arn         = aws_secretsmanager_secret.more_app[id].arn
+    name        = aws_secretsmanager_secret.more_app[id].name
+    kms_key_arn = module.key[id].arn
+    username    = u.username
+    strategy    = u.strategy
+  } }
+}
+
+output "alternating_pairs" {
+  description = "Each alternating-users secret's two roles, [username, username_clone] (the auditor's db_logins.alternating_pairs)."
+  value       = [for u in concat([{ username = var.app_username, strategy = var.app_rotation_strategy }], var.more_app_users) : [u.username, "${u.username}_clone"] if u.strategy == "alternating-users"]
 }
 
 output "rotation_strategies" {
@@ -80,6 +96,6 @@ output "secret_reader_arns" {
 }
 
 output "app_usernames" {
-  description = "Database roles the app secret holds: app_username, and its _clone under alternating users (the auditor's db_logins.users and alternating_pairs)."
-  value       = var.app_rotation_strategy == "alternating-users" ? [var.app_username, "${var.app_username}_clone"] : [var.app_username]
+  description = "Database roles the app secrets hold: app_username and more_app_users' usernames, each with its _clone under alternating users (the auditor's db_logins.users)."
+  value       = flatten([for u in concat([{ username = var.app_username, strategy = var.app_rotation_strategy }], var.more_app_users) : u.strategy == "alternating-users" ? [u.username, "${u.username}_clone"] : [u.username]])
 }

@@ -466,3 +466,27 @@ variable "rotator_role_arns" {
     error_message = "rotator_role_arns must be IAM role ARNs."
   }
 }
+
+variable "more_app_users" {
+  type = list(object({
+    username = string
+    strategy = optional(string, "alternating-users")
+  }))
+  description = "Login roles of further applications on the same database, each with its own secret <secret_name_prefix>/app-<username> (its own KMS key, rotation with its strategy, the same grants as app_username from the bootstrap). Only the module's principals, operators, break-glass and deployers may read them: app_reader_arns reach the app secret alone."
+  default     = []
+
+  validation {
+    condition     = alltrue([for u in var.more_app_users : can(regex("^[a-z_][a-z0-9_]{0,62}$", u.username)) && contains(["single-user", "alternating-users"], u.strategy) && (u.strategy != "alternating-users" || length(u.username) <= 57)])
+    error_message = "more_app_users: each username must be a lowercase PostgreSQL identifier (at most 57 characters with alternating-users), and each strategy single-user or alternating-users."
+  }
+  # A role, its _clone partner and the master each belong to one secret: two secrets
+  # rotating one role would undo each other's passwords.
+  validation {
+    condition     = length(distinct(flatten([for u in concat([{ username = var.app_username, strategy = var.app_rotation_strategy }], var.more_app_users) : u.strategy == "alternating-users" ? [u.username, "${u.username}_clone"] : [u.username]]))) == length(flatten([for u in concat([{ username = var.app_username, strategy = var.app_rotation_strategy }], var.more_app_users) : u.strategy == "alternating-users" ? [u.username, "${u.username}_clone"] : [u.username]]))
+    error_message = "more_app_users: usernames must differ from app_username and from each other, and no user may be another's <username>_clone partner under alternating-users."
+  }
+  validation {
+    condition     = alltrue([for u in var.more_app_users : u.username != var.admin_username && "${u.username}_clone" != var.admin_username])
+    error_message = "more_app_users: the master user (admin_username) cannot be an app user."
+  }
+}

@@ -32,12 +32,18 @@ type Fixture struct {
 	MasterPassword string
 	// MasterSecretARN and AppSecretARN are the two secrets.
 	MasterSecretARN, AppSecretARN string
+	// MoreApps are further applications' logins (Options.MoreApps), and MoreAppSecretARNs
+	// their secrets, in the same order.
+	MoreApps, MoreAppSecretARNs []string
 }
 
 // Options changes the fixture.
 type Options struct {
 	// RDSManagedMaster writes the master secret as RDS manages it: {"username","password"}.
 	RDSManagedMaster bool
+	// MoreApps adds that many further applications, each with its own secret, as
+	// modules/secret-rotation's more_app_users writes them.
+	MoreApps int
 }
 
 // New makes the fixture. See the package doc.
@@ -93,6 +99,11 @@ func New(t testing.TB, o Options) *Fixture {
 	}
 	f.MasterSecretARN = f.createSecret(t, "rotaudit/test/"+s+"/master", masterValue)
 	f.AppSecretARN = f.createSecret(t, "rotaudit/test/"+s+"/app", f.TerraformAppValue(f.App))
+	for i := range o.MoreApps {
+		user := fmt.Sprintf("bs_app%d_%s", i+2, s)
+		f.MoreApps = append(f.MoreApps, user)
+		f.MoreAppSecretARNs = append(f.MoreAppSecretARNs, f.createSecret(t, "rotaudit/test/"+s+"/app-"+user, f.TerraformAppValue(user)))
+	}
 	return f
 }
 
@@ -115,8 +126,8 @@ func (f *Fixture) createSecret(t testing.TB, name, value string) string {
 // Config is the bootstrap's configuration for the fixture.
 func (f *Fixture) Config() bootstrap.Config {
 	return bootstrap.Config{
-		MasterSecretARN: f.MasterSecretARN, AppSecretARNs: []string{f.AppSecretARN},
-		AppUsername: f.App, DBName: f.Database, ReaderRole: f.Reader,
+		MasterSecretARN: f.MasterSecretARN, AppSecretARNs: append([]string{f.AppSecretARN}, f.MoreAppSecretARNs...),
+		AppUsername: f.App, MoreAppUsernames: f.MoreApps, DBName: f.Database, ReaderRole: f.Reader,
 	}
 }
 
@@ -166,7 +177,7 @@ func (f *Fixture) RoleExists(t testing.TB, role string) bool {
 func (f *Fixture) cleanup(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for _, arn := range []string{f.AppSecretARN, f.MasterSecretARN} {
+	for _, arn := range append([]string{f.AppSecretARN, f.MasterSecretARN}, f.MoreAppSecretARNs...) {
 		if arn != "" {
 			f.SM.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
 		}
@@ -179,7 +190,11 @@ func (f *Fixture) cleanup(t testing.TB) {
 	defer c.Close(ctx)
 	c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgrole.Ident(f.Database)+" WITH (FORCE)")
 	// The master goes last: on PostgreSQL 16+ the memberships it granted depend on it.
-	for _, r := range []string{f.App + "_clone", f.App, f.Reader, f.Master} {
+	var roles []string
+	for _, u := range append([]string{f.App}, f.MoreApps...) {
+		roles = append(roles, u+"_clone", u)
+	}
+	for _, r := range append(roles, f.Reader, f.Master) {
 		if _, err := c.Exec(ctx, "DROP ROLE IF EXISTS "+pgrole.Ident(r)); err != nil {
 			t.Logf("bootstrap fixture cleanup: drop role %s: %v", r, err)
 		}

@@ -274,3 +274,120 @@ run "rejects_a_network_without_security_groups" {
 
   expect_failures = [var.databases]
 }
+
+# A database with two app users (issue 21): the first keeps the app secret and its
+# addresses; the second gets rotaudit/<env>/app-<username>, its own key, its own rotation
+# by the shared rotator of its strategy, a place in its database's bootstrap and in the
+# auditor's lists.
+run "two_app_users" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = {
+        mode = "rds"
+        app_users = [
+          { username = "rates_app", strategy = "single-user" },
+          { username = "report_app", strategy = "alternating-users", rotation_days = 5 },
+        ]
+      }
+    }
+  }
+
+  override_resource {
+    target          = module.secret_rotation["rates"].aws_secretsmanager_secret.more_app["app-report_app"]
+    override_during = plan
+    values = {
+      arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-report_app-AbCdEf"
+    }
+  }
+  override_resource {
+    target          = module.secret_rotation["rates"].aws_secretsmanager_secret.app
+    override_during = plan
+    values = {
+      arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-XyZaBc"
+    }
+  }
+  override_resource {
+    target          = module.secret_rotation["rates"].aws_secretsmanager_secret.admin[0]
+    override_during = plan
+    values = {
+      arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/admin-QwErTy"
+    }
+  }
+
+  assert {
+    condition     = module.secret_rotation["rates"].app_secret_name == "rotaudit/test/app" && module.secret_rotation["rates"].more_app_secrets["app-report_app"].name == "rotaudit/test/app-report_app"
+    error_message = "the first user keeps the app secret; the second's is app-<username>"
+  }
+  assert {
+    condition     = toset(keys(aws_secretsmanager_secret_rotation.app)) == toset(["rates"]) && toset(keys(aws_secretsmanager_secret_rotation.more_app)) == toset(["rates/report_app"])
+    error_message = "the first user's rotation keeps its address; the second has its own"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.more_app["rates/report_app"].rotation_rules[0].automatically_after_days == 5 && aws_secretsmanager_secret_rotation.app["rates"].rotation_rules[0].automatically_after_days == 30
+    error_message = "each user rotates on its own schedule"
+  }
+  assert {
+    condition     = toset(keys(aws_lambda_permission.rotator)) == toset(["rates/app", "rates/app-report_app", "rates/admin"]) && aws_lambda_permission.rotator["rates/app-report_app"].statement_id == "AllowSecretsManager-app-report_app"
+    error_message = "one invoke permission per rotated secret, the second user's with its own statement id"
+  }
+  assert {
+    condition     = output.secret_rotator_names["rates/app-report_app"] == "rotaudit-test-rotator-alternating-users" && output.secret_rotator_names["rates/app"] == "rotaudit-test-rotator-single-user"
+    error_message = "each user's secret is rotated by the shared rotator of its own strategy"
+  }
+  assert {
+    condition     = module.rotator["alternating-users"].environment["MASTER_SECRET_ARNS"] == "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/admin-QwErTy"
+    error_message = "the alternating rotator, rotating only the second user, pins that database's master"
+  }
+  assert {
+    condition     = module.secret_rotation["rates"].bootstrap.environment["APP_USERNAME"] == "rates_app,report_app" && module.secret_rotation["rates"].bootstrap.environment["APP_SECRET_ARNS"] == "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-XyZaBc,arn:aws:secretsmanager:eu-west-1:111111111111:secret:rotaudit/test/app-report_app-AbCdEf"
+    error_message = "the database's one bootstrap creates both roles and sets both secrets' first passwords"
+  }
+  assert {
+    condition     = module.secret_rotation["rates"].app_usernames == ["rates_app", "report_app", "report_app_clone"] && module.secret_rotation["rates"].alternating_pairs == [["report_app", "report_app_clone"]]
+    error_message = "the auditor's login baseline (db_logins users and alternating_pairs) gets both users, the second's alternating pair"
+  }
+}
+
+run "app_users_rejects_a_clone_collision" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = {
+        mode = "rds"
+        app_users = [
+          { username = "rates_app", strategy = "alternating-users" },
+          { username = "rates_app_clone", strategy = "single-user" },
+        ]
+      }
+    }
+  }
+
+  expect_failures = [var.databases]
+}
+
+run "app_users_rejects_a_duplicate" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app" }, { username = "rates_app", strategy = "single-user" }] }
+    }
+  }
+
+  expect_failures = [var.databases]
+}
+
+run "app_users_rejects_the_master" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app" }, { username = "rotaudit_admin", strategy = "single-user" }] }
+    }
+  }
+
+  expect_failures = [var.databases]
+}

@@ -282,3 +282,64 @@ run "rotation_left_to_the_caller" {
     error_message = "the caller's rotator roles are exempted from the deny"
   }
 }
+
+# A further application (issue 21): its own secret app-<username> and key, rotation with its
+# own strategy by this module's rotator of that strategy, the bootstrap's second user; the
+# app secret keeps its addresses and names.
+run "more_app_users" {
+  command = plan
+
+  variables {
+    app_rotation_strategy = "single-user"
+    more_app_users        = [{ username = "report_app" }]
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.app.name == "rotaudit/test/app" && aws_secretsmanager_secret.more_app["app-report_app"].name == "rotaudit/test/app-report_app"
+    error_message = "the first user keeps the app secret; the second gets app-<username>"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret.more_app["app-report_app"].tags["rotaudit:username"] == "report_app" && aws_secretsmanager_secret.more_app["app-report_app"].tags["rotaudit:strategy"] == "alternating-users"
+    error_message = "the second secret carries its user and strategy for rotaudit fleet"
+  }
+  assert {
+    condition     = output.rotation_strategies == { app = "single-user", "app-report_app" = "alternating-users", admin = "single-user" }
+    error_message = "each app user's secret rotates with its own strategy"
+  }
+  assert {
+    condition     = toset(keys(module.key)) == toset(["app", "admin", "app-report_app"]) && module.key["app-report_app"] != null
+    error_message = "the second secret has a key of its own"
+  }
+  assert {
+    condition     = length(aws_secretsmanager_secret_rotation.more_app) == 1 && toset(keys(aws_lambda_permission.rotator)) == toset(["app", "admin", "app-report_app"])
+    error_message = "the second secret's rotation and invoke permission are made here"
+  }
+  assert {
+    condition     = module.bootstrap[0].environment["APP_USERNAME"] == "rates_app,report_app"
+    error_message = "the bootstrap makes both logins"
+  }
+  assert {
+    condition     = output.app_usernames == ["rates_app", "report_app", "report_app_clone"] && output.alternating_pairs == [["report_app", "report_app_clone"]]
+    error_message = "the auditor's users and pairs hold the second user and its partner"
+  }
+}
+
+run "rejects_a_more_app_user_that_is_a_clone" {
+  command = plan
+
+  variables {
+    more_app_users = [{ username = "rates_app_clone", strategy = "single-user" }]
+  }
+
+  expect_failures = [var.more_app_users]
+}
+
+run "rejects_the_master_as_a_more_app_user" {
+  command = plan
+
+  variables {
+    more_app_users = [{ username = "rotaudit_admin", strategy = "single-user" }]
+  }
+
+  expect_failures = [var.more_app_users]
+}
