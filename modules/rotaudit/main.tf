@@ -294,8 +294,8 @@ module "rotator" {
 
   name = "${local.name}-rotator-${each.key}"
   # A Lambda description holds 256 characters: the secrets' names for one database (a
-  # single-database deployment's text), the databases' keys for more.
-  description = length(distinct([for id in local.rotated_by[each.key] : split("/", id)[0]])) == 1 ? "Rotates ${join(" and ", local.rotator_secret_names[each.key])} (${each.key})" : "Rotates ${length(local.rotator_secret_names[each.key])} secrets of databases ${join(", ", distinct([for id in local.rotated_by[each.key] : split("/", id)[0]]))} (${each.key})"
+  # single-database deployment's text) while they fit, the databases' keys otherwise.
+  description = length(distinct([for id in local.rotated_by[each.key] : split("/", id)[0]])) == 1 && length(join(" and ", local.rotator_secret_names[each.key])) <= 200 ? "Rotates ${join(" and ", local.rotator_secret_names[each.key])} (${each.key})" : "Rotates ${length(local.rotator_secret_names[each.key])} secrets of databases ${join(", ", distinct([for id in local.rotated_by[each.key] : split("/", id)[0]]))} (${each.key})"
   # The key starts with the strategy (internal/tfcheck reads it from there).
   strategy            = regex("^(single-user|alternating-users)", each.key)[0]
   rotated_secret_arns = [for id in local.rotated_by[each.key] : local.secret_arn[id]]

@@ -72,11 +72,11 @@ output "rotator_arns" {
 }
 
 output "secret_rotator_names" {
-  description = "Name of the shared rotator function of each rotated secret, keyed \"<database>/app\" and \"<database>/admin\"."
+  description = "Name of the shared rotator function of each rotated secret, keyed \"<database>/app\", \"<database>/app-<username>\" (a further app user) and \"<database>/admin\"."
   value       = { for id, s in local.rotated : id => module.rotator[s].function_name }
 }
 
 output "api_secret_rotator_names" {
-  description = "Name of the rotator function of each rotated secret of api_database, keyed app and admin."
+  description = "Name of the rotator function of each rotated secret of api_database, keyed app, app-<username> (a further app user) and admin."
   value       = { for id, key in local.rotated : split("/", id)[1] => module.rotator[key].function_name if split("/", id)[0] == var.api_database }
 }
