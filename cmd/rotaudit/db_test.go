@@ -75,3 +75,20 @@ func TestDBSetupWithMasterSecret(t *testing.T) {
 		t.Fatalf("without --app-secret: %v", err)
 	}
 }
+
+// TestDBSetupTwoAppUsers: --app-username lists a database's app users, comma-separated, as
+// APP_USERNAME does (issue 21); each app secret gets its own user's first password.
+func TestDBSetupTwoAppUsers(t *testing.T) {
+	f := bootstraptest.New(t, bootstraptest.Options{MoreApps: 1})
+	args := []string{"db", "setup", "--master-secret", f.MasterSecretARN, "--app-secret", f.AppSecretARN + "," + f.MoreAppSecretARNs[0],
+		"--app-username", f.App + "," + f.MoreApps[0], "--database", f.Database, "--reader-role", f.Reader}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, errOut.String())
+	}
+	first, second := testenv.CurrentSecret(t, f.SM, f.AppSecretARN), testenv.CurrentSecret(t, f.SM, f.MoreAppSecretARNs[0])
+	if first.Password == "" || second.Password == "" || second.Username != f.MoreApps[0] {
+		t.Fatalf("after setup: first user %s has a password %v, second %s has one %v", first.Username, first.Password != "", second.Username, second.Password != "")
+	}
+	testenv.Login(t, second)
+}
