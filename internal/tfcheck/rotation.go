@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -76,7 +77,7 @@ func CheckRotationStrategies(m *Module) []string {
 			if !ok {
 				// A secret made by a child module (module.x[...].app_secret_arn): its value is
 				// the one that module writes.
-				v, ok = childSecretValue(m, b.Block.Body.Attributes["secret_id"])
+				v, ok = childSecretValue(m, b.File.Src, b.Block.Body.Attributes["secret_id"])
 			}
 			if !ok {
 				continue
@@ -127,9 +128,12 @@ func secretValues(m *Module, locals map[string]localExpr) (map[string]secretValu
 // childSecretValue follows a secret_id of the form module.NAME[KEY].OUTPUT (or
 // module.NAME.OUTPUT) into the called module: the output's secret, and the value that module
 // writes into it. ok is false when the reference is of another form or leads nowhere.
-func childSecretValue(m *Module, a *hclsyntax.Attribute) (secretValue, bool) {
+func childSecretValue(m *Module, src []byte, a *hclsyntax.Attribute) (secretValue, bool) {
 	if a == nil {
 		return secretValue{}, false
+	}
+	if v, ok := childSecretOfMap(m, src, a); ok {
+		return v, true
 	}
 	var call, output string
 	switch e := a.Expr.(type) {
@@ -162,6 +166,29 @@ func childSecretValue(m *Module, a *hclsyntax.Attribute) (secretValue, bool) {
 	default:
 		return secretValue{}, false
 	}
+	return childOutputSecretValue(m, call, output)
+}
+
+// childOutputRef reads module.NAME[KEY].OUTPUT[ID].ATTR: an output that is a map of one
+// kind of secret (a further app user's secrets, by id).
+var childOutputRef = regexp.MustCompile(`^module\.([A-Za-z0-9_-]+)\[[^\]]+\]\.([A-Za-z0-9_-]+)\[[^\]]+\]\.[A-Za-z0-9_]+$`)
+
+// childSecretOfMap follows module.NAME[KEY].OUTPUT[ID].ATTR into the called module.
+func childSecretOfMap(m *Module, src []byte, a *hclsyntax.Attribute) (secretValue, bool) {
+	r := a.Expr.Range()
+	if r.End.Byte > len(src) {
+		return secretValue{}, false
+	}
+	g := childOutputRef.FindStringSubmatch(strings.TrimSpace(string(src[r.Start.Byte:r.End.Byte])))
+	if g == nil {
+		return secretValue{}, false
+	}
+	return childOutputSecretValue(m, g[1], g[2])
+}
+
+// childOutputSecretValue is the value the called module call writes into the secret its
+// output names: the output's reference, or the one secret resource its expression reads.
+func childOutputSecretValue(m *Module, call, output string) (secretValue, bool) {
 	var source string
 	for _, c := range m.Calls {
 		if c.Name == call {
@@ -186,7 +213,21 @@ func childSecretValue(m *Module, a *hclsyntax.Attribute) (secretValue, bool) {
 		return secretValue{}, false
 	}
 	values, _ := secretValues(child, localExprs(child))
-	v, ok := values[refExpr(src, expr)]
+	if v, ok := values[refExpr(src, expr)]; ok {
+		return v, true
+	}
+	var secrets []string
+	for _, t := range expr.Variables() {
+		if t.RootName() == "aws_secretsmanager_secret" && len(t) >= 2 {
+			if n, ok := t[1].(hcl.TraverseAttr); ok && !slices.Contains(secrets, n.Name) {
+				secrets = append(secrets, n.Name)
+			}
+		}
+	}
+	if len(secrets) != 1 {
+		return secretValue{}, false
+	}
+	v, ok := values["aws_secretsmanager_secret."+secrets[0]]
 	return v, ok
 }
 

@@ -417,7 +417,7 @@ resource "aws_secretsmanager_secret_rotation" "more_app" {
   for_each = var.create_rotation ? local.more_apps : {}
 
   secret_id           = aws_secretsmanager_secret.more_app[each.key].id
-  rotation_lambda_arn = module.rotator[each.value.strategy].arn
+  rotation_lambda_arn = module.rotator[local.rotations[each.key]].arn
   rotate_immediately  = false
 
   rotation_rules {
