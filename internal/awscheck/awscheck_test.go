@@ -98,12 +98,12 @@ func between(doc string) (string, bool) {
 	return doc[i+len(beginMarker) : j], true
 }
 
-// TestMoreAppUserAccess (issue 21): envs/local's ratesb has a second app user,
+// TestAWSCheckMoreAppUser (issue 21; named to run in make aws-check): envs/local's ratesb has a second app user,
 // rates_b_report, rotated single-user while its first user alternates. Its secret is
 // written by its database's bootstrap and the single-user rotator that rotates it, and
 // nobody holds more on it than on ratesb's first app secret, save that rotator, which
 // rotates the one and not the other.
-func TestMoreAppUserAccess(t *testing.T) {
+func TestAWSCheckMoreAppUser(t *testing.T) {
 	envs, ev := loadEnvs(t)
 	_, m, err := Check(context.Background(), ev, envs["local"])
 	if err != nil {
