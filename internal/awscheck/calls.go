@@ -262,5 +262,13 @@ func sortedSecrets(e *Env) []*Secret {
 	for _, k := range sortedKeys(e.Secrets) {
 		out = append(out, e.Secrets[k])
 	}
+	// By name, then ARN: an ARN ends in six random characters, which would order
+	// rotaudit/x/app and rotaudit/x/app-<username> differently on each apply.
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ARN < out[j].ARN
+	})
 	return out
 }
