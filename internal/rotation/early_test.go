@@ -27,18 +27,24 @@ func earlyRotator(t *testing.T, body string, dial Dialer) *Rotator {
 	return r
 }
 
+// countingEarlyRotator is earlyRotator with earlyBody on a fake cluster, counting the
+// logins it sends.
+func countingEarlyRotator(t *testing.T) (*Rotator, *atomic.Int32) {
+	c := newFakeCluster()
+	dials := new(atomic.Int32)
+	return earlyRotator(t, earlyBody, func(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
+		dials.Add(1)
+		return c.dial(ctx, cfg)
+	}), dials
+}
+
 const earlyBody = `{"engine":"postgres","host":"db.internal","port":5432,"username":"app","password":"old-pass","dbname":"rates","ssl":false}`
 
 // TestEarlyLoginIsTakenOnlyForItsOwnValue: the step gets the early session only for a
 // login with exactly the value it was made with, and only once; any other login is the
 // step's own.
 func TestEarlyLoginIsTakenOnlyForItsOwnValue(t *testing.T) {
-	c := newFakeCluster()
-	var dials atomic.Int32
-	r := earlyRotator(t, earlyBody, func(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
-		dials.Add(1)
-		return c.dial(ctx, cfg)
-	})
+	r, dials := countingEarlyRotator(t)
 	ctx := context.Background()
 	e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent, false)
 	if e == nil {
@@ -135,12 +141,7 @@ func TestNoEarlyLoginWithoutAPrediction(t *testing.T) {
 // with a version the guard passed for on this instance (memo.markGuarded): a value the
 // memo merely read, as AWSCURRENT's writer left it, may name any server.
 func TestGuardedEarlyLoginNeedsTheGuardsMark(t *testing.T) {
-	c := newFakeCluster()
-	var dials atomic.Int32
-	r := earlyRotator(t, earlyBody, func(ctx context.Context, cfg *pgx.ConnConfig) (DB, error) {
-		dials.Add(1)
-		return c.dial(ctx, cfg)
-	})
+	r, dials := countingEarlyRotator(t)
 	ctx := context.Background()
 	if e := r.startEarlyLogin(ctx, earlyARN, "", StageCurrent, true); e != nil {
 		e.release(ctx)
