@@ -234,7 +234,7 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 	}
 
 	step(out, "auditor: reading the rule's queue and running each event through the handler")
-	matched, err := drain(ctx, sq, ruleQ, len(story), 20*time.Second, func(body string) error {
+	matched, err := drain(ctx, sq, ruleQ, len(story), drainLimit, func(body string) error {
 		_, err := handler.Handle(ctx, json.RawMessage(body))
 		return err
 	})
@@ -263,7 +263,7 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 		}
 		return nil
 	}
-	if _, err := drain(ctx, sq, alertQ, wantNew+1, 15*time.Second, show); err != nil {
+	if _, err := drain(ctx, sq, alertQ, wantNew+1, drainLimit, show); err != nil {
 		return err
 	}
 	// Anything more (the routine read, a second alert for the repeated read) would be
@@ -282,7 +282,12 @@ func Run(ctx context.Context, cfg aws.Config, opt Options) error {
 func step(w io.Writer, s string) { fmt.Fprintf(w, "==> %s\n", s) }
 
 func queue(ctx context.Context, sq *sqs.Client, name string, res *resources) (string, string, error) {
-	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	// A receive whose answer is lost on the way (seen under load: the connection closed
+	// mid-body) leaves its messages in flight until their visibility timeout: 10 s instead
+	// of SQS's 30 brings them back while drain still waits. Each message here is handled
+	// in well under that.
+	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNameVisibilityTimeout): "10"}})
 	if err != nil {
 		return "", "", fmt.Errorf("create queue %s: %w", name, err)
 	}
@@ -293,6 +298,11 @@ func queue(ctx context.Context, sq *sqs.Client, name string, res *resources) (st
 	}
 	return aws.ToString(q.QueueUrl), a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
 }
+
+// drainLimit bounds a wait for messages that should come: drain returns as soon as they
+// have, so only a run that is missing one waits it out, long enough for a message lost
+// in flight to come back (the queues' 10 s visibility timeout) on a loaded machine.
+const drainLimit = 45 * time.Second
 
 // drain hands each message to fn as it arrives, until want arrived or the time is up.
 func drain(ctx context.Context, sq *sqs.Client, url string, want int, limit time.Duration, fn func(string) error) (int, error) {
