@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -263,4 +264,87 @@ func FuzzAppendFloat(f *testing.F) {
 			t.Fatalf("%v: got %s, want %s", v, got, want)
 		}
 	})
+}
+
+// deadlineStore records the deadline of the context each database call gets.
+type deadlineStore struct{ ping_, daily time.Duration }
+
+func (d *deadlineStore) dailyPrices(ctx context.Context, _, _ string, from, to time.Time) ([]dayAgg, error) {
+	dl, _ := ctx.Deadline()
+	d.daily = time.Until(dl)
+	return make([]dayAgg, int(to.Sub(from).Hours()/24)+1), nil
+}
+
+func (d *deadlineStore) ping(ctx context.Context) error {
+	dl, _ := ctx.Deadline()
+	d.ping_ = time.Until(dl)
+	return nil
+}
+
+// TestReadinessWaitsAsLongAsARequest: /readyz gives the database the time a rates request
+// gives it (DB_QUERY_TIMEOUT), so it never calls the API unready while its requests are
+// answered (a stressed e2e run once saw a 3 s readiness bound fail during a stall that the
+// rates requests, with 10 s, rode out).
+func TestReadinessWaitsAsLongAsARequest(t *testing.T) {
+	for _, qt := range []time.Duration{2 * time.Second, 10 * time.Second, time.Minute} {
+		st := &deadlineStore{}
+		h := &handlers{store: st, maxRangeDays: 366, queryTimeout: qt, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		for _, path := range []string{"/readyz", "/rates?date_from=2021-01-30&date_to=2021-01-31&orig_code=A&dest_code=B"} {
+			rec := httptest.NewRecorder()
+			routes(h, h.log).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+			}
+		}
+		// Both deadlines lie within the query timeout and within a second of it.
+		for name, left := range map[string]time.Duration{"readyz": st.ping_, "rates": st.daily} {
+			if left > qt || left < qt-time.Second {
+				t.Errorf("query timeout %v: the %s database call had %v left, want about %v", qt, name, left, qt)
+			}
+		}
+	}
+}
+
+// TestClientGoneIsNotAServerError: a request whose client went away while the database call
+// ran ends as 499, counted with the 4xx; the same failure with the client still there is a
+// 503 with Retry-After.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	var logs bytes.Buffer
+	st := fakeStore{
+		daily: func(string, string, time.Time, time.Time) ([]dayAgg, error) {
+			return nil, context.Canceled
+		},
+		pingFn: func() error { return context.Canceled },
+	}
+	m := &requestMetrics{}
+	h := &handlers{store: st, maxRangeDays: 366, queryTimeout: time.Second, log: slog.New(slog.NewJSONHandler(&logs, nil)),
+		access: newAccessPolicy(0, time.Hour), metrics: m}
+	srv := routes(h, h.log)
+	for _, path := range []string{"/readyz", "/rates?date_from=2021-01-30&date_to=2021-01-31&orig_code=A&dest_code=B"} {
+		for _, gone := range []bool{true, false} {
+			ctx, cancel := context.WithCancel(context.Background())
+			if gone {
+				cancel()
+			}
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+			cancel()
+			want := http.StatusServiceUnavailable
+			if gone {
+				want = statusClientClosedRequest
+			}
+			if rec.Code != want {
+				t.Errorf("%s, client gone %v: status %d, want %d", path, gone, rec.Code, want)
+			}
+		}
+	}
+	if got := m.s4xx.Load(); got != 2 {
+		t.Errorf("%d requests counted as 4xx, want the 2 whose client went away", got)
+	}
+	if got := m.s5xx.Load(); got != 2 {
+		t.Errorf("%d requests counted as 5xx, want the 2 whose client stayed", got)
+	}
+	if n := strings.Count(logs.String(), `"level":"ERROR"`); n != 1 {
+		t.Errorf("%d ERROR lines, want 1 (the failed rates query whose client stayed):\n%s", n, logs.String())
+	}
 }

@@ -365,8 +365,14 @@ func TestDeployment(t *testing.T) {
 		for key, l := range loads {
 			res := l.Stop()
 			fmt.Printf("e2e: load on the %s API through the rotations: %s\n", key, res)
+			// The slowest requests and the API's warnings, when a loaded machine drives the
+			// latency towards a deadline.
+			if slow := slowRequests(apis[key].Log(), time.Second); slow != "" {
+				fmt.Printf("e2e: the %s API's requests over 1 s:\n%s\n", key, tailLines(slow, 10))
+			}
 			if res.Failures != 0 || res.Requests < 100 {
-				t.Errorf("load on the %s API through the rotations: %d requests, %d failed: %v", key, res.Requests, res.Failures, res.Samples)
+				t.Errorf("load on the %s API through the rotations: %d requests, %d failed: %v\nthe API's warnings:\n%s",
+					key, res.Requests, res.Failures, res.Samples, tailLines(warnLines(apis[key].Log()), 40))
 			}
 		}
 	})
@@ -745,6 +751,37 @@ func (x *terraform) run(t *testing.T, must bool, args ...string) []byte {
 		t.Fatalf("terraform %s: %v\n%s\n%s", args[0], err, tailLines(stdout.String(), 40), stderr.String())
 	}
 	return stdout.Bytes()
+}
+
+// slowRequests keeps the access-log lines of requests that took at least d, and every
+// warning, in the log's order.
+func slowRequests(log string, d time.Duration) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		var e struct {
+			Level      string  `json:"level"`
+			Msg        string  `json:"msg"`
+			DurationMS float64 `json:"duration_ms"`
+		}
+		if json.Unmarshal([]byte(l), &e) != nil {
+			continue
+		}
+		if e.Level == "WARN" || e.Level == "ERROR" || (e.Msg == "request" && e.DurationMS >= float64(d.Milliseconds())) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// warnLines keeps the lines of a JSON log at level WARN or ERROR.
+func warnLines(log string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, `"level":"ERROR"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func tailLines(s string, n int) string {
