@@ -253,7 +253,7 @@ variable "break_glass_role_arns" {
 
 variable "db_operator_user_arns" {
   type        = list(string)
-  description = "IAM users of the db-operators group (MFA): made its members, and excepted from the app secret's deny policy so they can read and rotate it. Terraform owns the group's membership."
+  description = "IAM users of the db-operators group (MFA): made its members, and excepted from every app secret's deny policy (every database's, every app user's) so they can read and rotate them. Terraform owns the group's membership."
   default     = []
 }
 

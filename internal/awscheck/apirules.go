@@ -1,6 +1,10 @@
 package awscheck
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+	"unicode"
+)
 
 // APIRules checks the applied resources against request rules AWS enforces and moto does
 // not, for the resource types this deployment uses. tflint's AWS ruleset is not installed
@@ -14,6 +18,68 @@ func APIRules(env string, rs []Resource) []Finding {
 	num := func(m map[string]any, k string) (int, bool) {
 		f, ok := m[k].(float64)
 		return int(f), ok && f > 0
+	}
+	// Policy sizes: IAM counts the characters that are not white space, and an inline
+	// policy's quota is the sum over the user, group or role it is in.
+	// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+	// The provider reads a role's inline policies into its inline_policy blocks as well, so
+	// they are counted by name: "role x" -> policy name -> characters.
+	inline := map[string]map[string]int{}
+	inlineQuota := map[string]int{}
+	addInline := func(kind, owner, name, doc string, quota int) {
+		k := kind + " " + owner
+		if inline[k] == nil {
+			inline[k] = map[string]int{}
+		}
+		inline[k][name] = policyChars(doc)
+		inlineQuota[k] = quota
+	}
+	for _, r := range rs {
+		switch r.Type {
+		case "aws_iam_policy":
+			if n := policyChars(r.str("policy")); n > managedPolicyQuota {
+				add("%s (%s): the policy has %d characters (white space aside): IAM refuses a managed policy over %d (LimitExceeded)", r.Address, r.str("name"), n, managedPolicyQuota)
+			}
+		case "aws_iam_role_policy":
+			addInline("role", r.str("role"), r.str("name"), r.str("policy"), rolePolicyQuota)
+		case "aws_iam_group_policy":
+			addInline("group", r.str("group"), r.str("name"), r.str("policy"), groupPolicyQuota)
+		case "aws_iam_user_policy":
+			addInline("user", r.str("user"), r.str("name"), r.str("policy"), userPolicyQuota)
+		case "aws_iam_role":
+			for _, b := range r.blocks("inline_policy") {
+				name, _ := b["name"].(string)
+				doc, _ := b["policy"].(string)
+				addInline("role", r.str("name"), name, doc, rolePolicyQuota)
+			}
+			if n := policyChars(r.str("assume_role_policy")); n > trustPolicyQuota {
+				add("%s (%s): the trust policy has %d characters (white space aside): IAM refuses one over %d unless the account's quota was raised (to 4096 at most)", r.Address, r.str("name"), n, trustPolicyQuota)
+			}
+		case "aws_secretsmanager_secret_policy":
+			// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html
+			if n := len(r.str("policy")); n > secretPolicyQuota {
+				add("%s: the resource policy has %d characters: Secrets Manager refuses one over %d", r.Address, n, secretPolicyQuota)
+			}
+		case "aws_kms_key":
+			// https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html
+			if n := len(r.str("policy")); n > keyPolicyQuota {
+				add("%s: the key policy has %d bytes: KMS refuses one over %d", r.Address, n, keyPolicyQuota)
+			}
+		}
+	}
+	owners := make([]string, 0, len(inline))
+	for k := range inline {
+		owners = append(owners, k)
+	}
+	sort.Strings(owners)
+	for _, k := range owners {
+		n := 0
+		for _, c := range inline[k] {
+			n += c
+		}
+		if n > inlineQuota[k] {
+			add("%s: its inline policies have %d characters together (white space aside): IAM refuses more than %d", k, n, inlineQuota[k])
+		}
 	}
 	for _, r := range rs {
 		switch r.Type {
@@ -54,6 +120,28 @@ func APIRules(env string, rs []Resource) []Finding {
 		}
 	}
 	return out
+}
+
+// The size quotas of policies (AWS's defaults; only the trust policy's can be raised).
+const (
+	managedPolicyQuota = 6144
+	rolePolicyQuota    = 10240
+	groupPolicyQuota   = 5120
+	userPolicyQuota    = 2048
+	trustPolicyQuota   = 2048
+	secretPolicyQuota  = 20480
+	keyPolicyQuota     = 32768
+)
+
+// policyChars counts a policy document's characters as IAM does, white space aside.
+func policyChars(doc string) int {
+	n := 0
+	for _, c := range doc {
+		if !unicode.IsSpace(c) {
+			n++
+		}
+	}
+	return n
 }
 
 func asBlocks(v any) []map[string]any {

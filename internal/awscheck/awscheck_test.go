@@ -152,3 +152,48 @@ func TestAWSCheckMoreAppUser(t *testing.T) {
 		t.Errorf("local: %s is written by %v, want exactly its rotator %s and its bootstrap %s", second, writers, rotator, bootstrap)
 	}
 }
+
+// TestAWSCheckPeopleReachEveryDatabase (issue 21; named to run in make aws-check): in
+// envs/local's three databases, the people's groups reach every database, not only the
+// API's: the db-operators may rotate every app secret (every database's, every further app
+// user's) and nothing on a master; break-glass may read every master. (Reading an app
+// secret also takes the user's listing in db_operator_user_arns, which envs/local has none
+// of: its secrets' deny policies refuse a member added outside Terraform.)
+func TestAWSCheckPeopleReachEveryDatabase(t *testing.T) {
+	envs, ev := loadEnvs(t)
+	_, m, err := Check(context.Background(), ev, envs["local"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(prefix string) []string {
+		for _, r := range m.Rows {
+			if strings.HasPrefix(r.Principal, prefix) {
+				return r.Cells
+			}
+		}
+		t.Fatalf("local: no row %s… among the matrix's principals", prefix)
+		return nil
+	}
+	ops, glass := row("rotaudit-tflocal-db-operators "), row("rotaudit-tflocal-break-glass ")
+	apps, masters := 0, 0
+	for i, s := range m.Secrets {
+		switch {
+		case strings.HasSuffix(s, "/admin"):
+			masters++
+			if ops[i] != "" && ops[i] != "—" {
+				t.Errorf("local: the db-operators may %s the master %s", ops[i], s)
+			}
+			if !strings.Contains(glass[i], "read") {
+				t.Errorf("local: break-glass may %q the master %s, want read", glass[i], s)
+			}
+		default:
+			apps++
+			if !strings.Contains(ops[i], "rotate") || strings.Contains(ops[i], "write") {
+				t.Errorf("local: the db-operators may %q the app secret %s, want rotate and no write", ops[i], s)
+			}
+		}
+	}
+	if apps != 4 || masters != 2 {
+		t.Errorf("local: %d app secrets and %d masters in the matrix (%v), want 4 and 2", apps, masters, m.Secrets)
+	}
+}

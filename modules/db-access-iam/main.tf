@@ -11,6 +11,12 @@ locals {
   # No MFA condition on it: the invocation is made by Secrets Manager on the caller's
   # behalf, and the RotateSecret that leads to it is already MFA-gated.
   invoke_rotators = length(var.rotator_function_arns) > 0 ? [var.rotator_function_arns] : []
+  # What people look after: the first database's secrets and more_secrets. Operators get the
+  # app secrets and their keys; break-glass and auditors get every secret and key.
+  operated_secret_arns = distinct(concat([var.app_secret_arn], var.more_secrets.app_secret_arns))
+  operated_key_arns    = distinct(compact(concat([var.app_kms_key_arn], var.more_secrets.app_kms_key_arns)))
+  all_secret_arns      = distinct(concat(local.secret_arns, var.more_secrets.app_secret_arns, var.more_secrets.admin_secret_arns))
+  all_key_arns         = distinct(concat(local.key_arns, var.more_secrets.app_kms_key_arns, var.more_secrets.admin_kms_key_arns))
 }
 
 # ------------------------------------------------------------------ managed policies
@@ -128,7 +134,7 @@ data "aws_iam_policy_document" "auditors" {
       "secretsmanager:ListSecretVersionIds",
       "secretsmanager:GetResourcePolicy",
     ]
-    resources = local.secret_arns
+    resources = local.all_secret_arns
     condition {
       test     = "Bool"
       variable = "aws:MultiFactorAuthPresent"
@@ -139,7 +145,7 @@ data "aws_iam_policy_document" "auditors" {
   statement {
     sid       = "InspectKeys"
     actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"]
-    resources = local.key_arns
+    resources = local.all_key_arns
     condition {
       test     = "Bool"
       variable = "aws:MultiFactorAuthPresent"
@@ -164,7 +170,7 @@ data "aws_iam_policy_document" "auditors" {
     sid       = "NeverReadValues"
     effect    = "Deny"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = local.secret_arns
+    resources = local.all_secret_arns
   }
 }
 
@@ -177,7 +183,7 @@ data "aws_iam_policy_document" "db_operators" {
       "secretsmanager:RotateSecret",
       "secretsmanager:CancelRotateSecret",
     ]
-    resources = [var.app_secret_arn]
+    resources = local.operated_secret_arns
     condition {
       test     = "Bool"
       variable = "aws:MultiFactorAuthPresent"
@@ -188,7 +194,7 @@ data "aws_iam_policy_document" "db_operators" {
   statement {
     sid       = "DecryptAppSecret"
     actions   = ["kms:Decrypt"]
-    resources = [var.app_kms_key_arn]
+    resources = local.operated_key_arns
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -215,7 +221,7 @@ data "aws_iam_policy_document" "break_glass" {
   statement {
     sid       = "ReadMasterSecret"
     actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:RotateSecret"]
-    resources = local.secret_arns
+    resources = local.all_secret_arns
     condition {
       test     = "Bool"
       variable = "aws:MultiFactorAuthPresent"
@@ -231,7 +237,7 @@ data "aws_iam_policy_document" "break_glass" {
   statement {
     sid       = "DecryptSecrets"
     actions   = ["kms:Decrypt"]
-    resources = local.key_arns
+    resources = local.all_key_arns
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -275,6 +281,15 @@ resource "aws_iam_policy" "group" {
   description = "Database secret access of the ${each.key} group (MFA required)"
   policy      = each.value
   tags        = var.tags
+
+  lifecycle {
+    # IAM refuses a managed policy over 6,144 characters, white space aside (LimitExceeded).
+    # The groups name every secret and key they reach, about 500 characters a database.
+    precondition {
+      condition     = length(replace(each.value, "/\\s/", "")) <= 6144
+      error_message = "The ${each.key} group's policy would have ${length(replace(each.value, "/\\s/", ""))} characters (white space aside): IAM refuses a managed policy over 6144. Split the databases across deployments (about 10 each) or pass fewer more_secrets."
+    }
+  }
 }
 
 resource "aws_iam_group_policy_attachment" "this" {

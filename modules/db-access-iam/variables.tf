@@ -39,6 +39,27 @@ variable "admin_kms_key_arn" {
   default     = null
 }
 
+variable "more_secrets" {
+  type = object({
+    app_secret_arns    = optional(list(string), [])
+    app_kms_key_arns   = optional(list(string), [])
+    admin_secret_arns  = optional(list(string), [])
+    admin_kms_key_arns = optional(list(string), [])
+  })
+  description = "The other database secrets people look after (other databases', other app users'): the db-operators group reads and rotates these app secrets as it does app_secret_arn, break-glass reads every one of them, masters included, and auditors inspect them. The managed policies and the application roles keep to app_secret_arn and admin_secret_arn."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in concat(var.more_secrets.app_secret_arns, var.more_secrets.admin_secret_arns) : can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", a))])
+    error_message = "more_secrets: app_secret_arns and admin_secret_arns must be Secrets Manager secret ARNs."
+  }
+  validation {
+    condition     = alltrue([for a in concat(var.more_secrets.app_kms_key_arns, var.more_secrets.admin_kms_key_arns) : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", a))])
+    error_message = "more_secrets: app_kms_key_arns and admin_kms_key_arns must be KMS key ARNs."
+  }
+}
+
 variable "rotator_function_arns" {
   type        = list(string)
   description = "ARNs of the rotation Lambda functions of the secrets (secret-rotation's rotator_function_arns). RotateSecret invokes the function with its caller's permissions, so every policy here that may call RotateSecret also gets lambda:InvokeFunction on exactly these."

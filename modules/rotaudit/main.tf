@@ -203,7 +203,7 @@ module "secret_rotation" {
   secret_rotator_arns   = each.key == var.api_database ? module.db_access_iam.rotator_role_arns : []
   break_glass_role_arns = var.break_glass_role_arns
   break_glass_user_arns = module.db_access_iam.break_glass_user_arns
-  operator_user_arns    = each.key == var.api_database ? module.db_access_iam.db_operator_user_arns : []
+  operator_user_arns    = module.db_access_iam.db_operator_user_arns
   deployer_arns         = var.deployer_arns
 
   kms_deletion_window_days = var.kms_deletion_window_days
@@ -423,12 +423,20 @@ module "db_access_iam" {
   source = "../db-access-iam"
 
   name = local.name
-  # The API's database: application roles, operators and rotate roles reach its secrets.
+  # The API's database: the application roles and rotate roles reach its secrets.
   app_secret_arn    = module.secret_rotation[var.api_database].app_secret_arn
   admin_secret_arn  = module.secret_rotation[var.api_database].admin_secret_arn
   app_kms_key_arn   = module.secret_rotation[var.api_database].app_kms_key_arn
   admin_kms_key_arn = module.secret_rotation[var.api_database].admin_kms_key_arn
   application_roles = var.application_roles
+  # People look after every database: operators read and rotate every app secret,
+  # break-glass reads every secret, auditors inspect them all.
+  more_secrets = {
+    app_secret_arns    = [for a in flatten([for k, m in module.secret_rotation : concat([m.app_secret_arn], [for s in values(m.more_app_secrets) : s.arn])]) : a if a != module.secret_rotation[var.api_database].app_secret_arn]
+    app_kms_key_arns   = [for a in flatten([for k, m in module.secret_rotation : concat([m.app_kms_key_arn], [for s in values(m.more_app_secrets) : s.kms_key_arn])]) : a if a != module.secret_rotation[var.api_database].app_kms_key_arn]
+    admin_secret_arns  = [for k, m in module.secret_rotation : m.admin_secret_arn if k != var.api_database]
+    admin_kms_key_arns = compact([for k, m in module.secret_rotation : m.admin_kms_key_arn if k != var.api_database])
+  }
   # Operators and rotate roles call RotateSecret, which invokes the rotator as them.
   rotator_function_arns = [for f in module.rotator : f.arn]
   # The people in the groups; secret-rotation excepts the same users from its deny.

@@ -231,7 +231,7 @@ variable "break_glass_role_arns" {
 
 variable "db_operator_user_arns" {
   type        = list(string)
-  description = "IAM users of the db-operators group (MFA): made its members, and excepted from the app secret's deny policy so they can read and rotate it. Terraform owns the group's membership."
+  description = "IAM users of the db-operators group (MFA): made its members, and excepted from every app secret's deny policy (every database's, every app user's) so they can read and rotate them. Terraform owns the group's membership."
   default     = []
 }
 
@@ -591,7 +591,7 @@ variable "databases" {
 
 variable "api_database" {
   type        = string
-  description = "Key of the database (in databases) whose app secret the rates API on ECS reads, and that db_access_iam's application roles, operators and rotate roles reach."
+  description = "Key of the database (in databases) whose app secret the rates API on ECS reads, and that db_access_iam's application roles and rotate roles reach (operators, break-glass and auditors reach every database)."
   default     = "rates"
 
   validation {
