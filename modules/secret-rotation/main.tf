@@ -24,6 +24,8 @@ locals {
   # Further applications' secrets, keyed app-<username> (their name's last part): known at
   # plan time, and the first user's keys stay app.
   more_apps = { for u in var.more_app_users : "app-${u.username}" => u }
+  # A further user's own schedule, else its own rotation_days, else the module's schedule.
+  more_app_schedule = { for id, u in local.more_apps : id => u.rotation_schedule != null ? u.rotation_schedule : (u.rotation_days != null ? null : var.rotation_schedule) }
   secret_arns = merge({
     app   = aws_secretsmanager_secret.app.arn
     admin = local.admin_secret_arn
@@ -411,7 +413,8 @@ resource "aws_secretsmanager_secret_rotation" "app" {
   depends_on = [aws_lambda_permission.rotator, aws_secretsmanager_secret_version.app, aws_lambda_invocation.bootstrap]
 }
 
-# Each further application's secret, with its own strategy, on the app secret's schedule.
+# Each further application's secret, with its own strategy, on its own schedule (else the
+# module's: a schedule of its own wins over rotation_days, as for the app secret).
 resource "aws_secretsmanager_secret_rotation" "more_app" {
   # checkov:skip=CKV_AWS_304:the value is conditional (rotation_days or a schedule), which checkov cannot evaluate; rotation_days' validation caps it at 90
   for_each = var.create_rotation ? local.more_apps : {}
@@ -421,8 +424,8 @@ resource "aws_secretsmanager_secret_rotation" "more_app" {
   rotate_immediately  = false
 
   rotation_rules {
-    automatically_after_days = var.rotation_schedule == null ? var.rotation_days : null
-    schedule_expression      = var.rotation_schedule
+    automatically_after_days = local.more_app_schedule[each.key] == null ? coalesce(each.value.rotation_days, var.rotation_days) : null
+    schedule_expression      = local.more_app_schedule[each.key]
     duration                 = var.rotation_window
   }
 

@@ -469,10 +469,12 @@ variable "rotator_role_arns" {
 
 variable "more_app_users" {
   type = list(object({
-    username = string
-    strategy = optional(string, "alternating-users")
+    username          = string
+    strategy          = optional(string, "alternating-users")
+    rotation_days     = optional(number)
+    rotation_schedule = optional(string)
   }))
-  description = "Login roles of further applications on the same database, each with its own secret <secret_name_prefix>/app-<username> (its own KMS key, rotation with its strategy, the same grants as app_username from the bootstrap). Only the module's principals, operators, break-glass and deployers may read them: app_reader_arns reach the app secret alone."
+  description = "Login roles of further applications on the same database, each with its own secret <secret_name_prefix>/app-<username> (its own KMS key, rotation with its strategy, on its own rotation_days or rotation_schedule, else the module's; the same grants as app_username from the bootstrap). Only the module's principals, operators, break-glass and deployers may read them: app_reader_arns reach the app secret alone."
   default     = []
 
   validation {
@@ -488,5 +490,13 @@ variable "more_app_users" {
   validation {
     condition     = alltrue([for u in var.more_app_users : u.username != var.admin_username && "${u.username}_clone" != var.admin_username])
     error_message = "more_app_users: the master user (admin_username) cannot be an app user."
+  }
+  validation {
+    condition     = alltrue([for u in var.more_app_users : u.rotation_days == null || try(u.rotation_days >= 1 && u.rotation_days <= 90, false)])
+    error_message = "more_app_users: rotation_days must be between 1 and 90: database credentials older than 90 days break the rotation policy."
+  }
+  validation {
+    condition     = alltrue([for u in var.more_app_users : u.rotation_schedule == null || can(regex("^(cron|rate)\\(.+\\)$", u.rotation_schedule))])
+    error_message = "more_app_users: rotation_schedule must be a cron(...) or rate(...) expression, or null."
   }
 }

@@ -324,6 +324,48 @@ run "more_app_users" {
   }
 }
 
+# Each further user rotates on its own schedule when it has one: its own rotation_schedule,
+# else its own rotation_days (even where the module has a schedule), else the module's.
+run "more_app_users_schedules" {
+  command = plan
+
+  variables {
+    rotation_days     = 30
+    rotation_schedule = "rate(10 days)"
+    more_app_users = [
+      { username = "weekly_app", rotation_days = 7 },
+      { username = "cron_app", rotation_schedule = "cron(0 4 ? * SUN *)" },
+      { username = "plain_app" },
+    ]
+  }
+
+  assert {
+    condition = (
+      aws_secretsmanager_secret_rotation.more_app["app-weekly_app"].rotation_rules[0].automatically_after_days == 7 &&
+      aws_secretsmanager_secret_rotation.more_app["app-weekly_app"].rotation_rules[0].schedule_expression == null
+    )
+    error_message = "a further user's own rotation_days wins over the module's schedule"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.more_app["app-cron_app"].rotation_rules[0].schedule_expression == "cron(0 4 ? * SUN *)"
+    error_message = "a further user's own schedule"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.more_app["app-plain_app"].rotation_rules[0].schedule_expression == "rate(10 days)"
+    error_message = "a further user without a schedule of its own takes the module's"
+  }
+}
+
+run "rejects_a_more_app_users_rotation_days_over_90" {
+  command = plan
+
+  variables {
+    more_app_users = [{ username = "report_app", rotation_days = 120 }]
+  }
+
+  expect_failures = [var.more_app_users]
+}
+
 run "rejects_a_more_app_user_that_is_a_clone" {
   command = plan
 
