@@ -210,6 +210,36 @@ module "secret_rotation" {
   secrets_manager_endpoint = var.secrets_manager_endpoint
 }
 
+# ------------------------------------------------------------------ a database's own network
+# Lambda refuses a function whose subnets lie in more than one VPC, or whose security groups
+# lie in another VPC than its subnets (CreateFunction, InvalidParameterValueException),
+# which the variable's checks of the ids' forms cannot see: the plan reads each subnet and
+# security group of a database's network and stops, naming them, before anything is made.
+locals {
+  own_networks = { for k, d in local.databases : k => d.network if d.network != null }
+}
+
+data "aws_subnet" "network" {
+  for_each = toset(flatten([for k, n in local.own_networks : n.subnet_ids]))
+
+  id = each.value
+}
+
+data "aws_security_group" "network" {
+  for_each = toset(flatten([for k, n in local.own_networks : n.security_group_ids]))
+
+  id = each.value
+
+  lifecycle {
+    postcondition {
+      condition = alltrue(flatten([for k, n in local.own_networks : [
+        for s in n.subnet_ids : data.aws_subnet.network[s].vpc_id == self.vpc_id
+      ] if contains(n.security_group_ids, each.key)]))
+      error_message = "Security group ${each.key} is in ${self.vpc_id}, and a database's network names it with subnets elsewhere (${join(", ", distinct(flatten([for k, n in local.own_networks : [for s in n.subnet_ids : "${k}: ${s} in ${data.aws_subnet.network[s].vpc_id}"] if contains(n.security_group_ids, each.key)])))}): Lambda refuses a function whose subnets and security groups are not all in one VPC."
+    }
+  }
+}
+
 # ------------------------------------------------------------------ the shared rotators
 # One rotator function per strategy and network for every database: each database's secrets
 # point their rotation at it, its policy names every secret it rotates and every master it

@@ -216,6 +216,16 @@ run "rotators_per_network_and_tls" {
     }
   }
 
+  # The network's subnet and security group, read from AWS at plan: one VPC.
+  override_data {
+    target = data.aws_subnet.network
+    values = { vpc_id = "vpc-0ledger" }
+  }
+  override_data {
+    target = data.aws_security_group.network
+    values = { vpc_id = "vpc-0ledger" }
+  }
+
   assert {
     condition     = length(module.rotator) == 4 && contains(keys(module.rotator), "single-user") && contains(keys(module.rotator), "single-user-plaintext") && length([for k in keys(module.rotator) : k if can(regex("^(single|alternating)-users?-net[0-9a-f]{6}$", k))]) == 2
     error_message = "four rotators: single-user (the environment's network, TLS), single-user-plaintext, and single-user and alternating-users for ledger's network"
@@ -244,6 +254,38 @@ run "rotators_per_network_and_tls" {
     condition     = output.api_secret_rotator_names == { app = "rotaudit-test-rotator-single-user", admin = "rotaudit-test-rotator-single-user" }
     error_message = "api_secret_rotator_names names the rotators of the API's database"
   }
+}
+
+# Lambda refuses subnets and security groups from more than one VPC; the plan says so first.
+run "rejects_a_network_across_vpcs" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app" }] }
+      ledger = {
+        mode      = "external"
+        external  = { host = "ledger.corp.example.com", port = 5432, db_name = "ledger", admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ledger/master-AbCdEf" }
+        app_users = [{ username = "ledger_app" }]
+        network   = { subnet_ids = ["subnet-0a1b2c3d", "subnet-0e0f0a0b"], security_group_ids = ["sg-0a1b2c3d"] }
+      }
+    }
+  }
+
+  override_data {
+    target = data.aws_subnet.network["subnet-0a1b2c3d"]
+    values = { vpc_id = "vpc-0ledger" }
+  }
+  override_data {
+    target = data.aws_subnet.network["subnet-0e0f0a0b"]
+    values = { vpc_id = "vpc-0other" }
+  }
+  override_data {
+    target = data.aws_security_group.network
+    values = { vpc_id = "vpc-0ledger" }
+  }
+
+  expect_failures = [data.aws_security_group.network]
 }
 
 run "rejects_a_network_on_a_database_made_here" {
