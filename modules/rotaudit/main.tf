@@ -19,6 +19,7 @@ locals {
         strategy          = var.app_rotation_strategy
         rotation_days     = var.rotation_days
         rotation_schedule = null
+        reader_arns       = []
       }]
       rotate_master         = true
       instance_class        = null
@@ -172,7 +173,7 @@ module "secret_rotation" {
   db_port             = local.db[each.key].port
   db_name             = local.db[each.key].db_name
   app_username        = local.app_user[each.key].username
-  more_app_users      = [for id, u in local.more_app_users[each.key] : { username = u.username, strategy = u.strategy }]
+  more_app_users      = [for id, u in local.more_app_users[each.key] : { username = u.username, strategy = u.strategy, reader_arns = u.reader_arns }]
   admin_username      = coalesce(local.db[each.key].master_user, "rotaudit_admin")
   admin_password_wo   = each.value.mode == "external" ? null : var.master_password_wo
   create_admin_secret = each.value.mode != "external"
@@ -198,7 +199,7 @@ module "secret_rotation" {
   db_ssl                = local.db[each.key].tls
   recovery_window_days  = var.secret_recovery_window_days
   log_retention_days    = var.log_retention_days
-  app_reader_arns       = each.key == var.api_database ? local.app_readers : var.app_reader_arns
+  app_reader_arns       = distinct(concat(each.key == var.api_database ? local.app_readers : var.app_reader_arns, local.app_user[each.key].reader_arns))
   admin_reader_arns     = local.db[each.key].admin_readers
   secret_rotator_arns   = each.key == var.api_database ? module.db_access_iam.rotator_role_arns : []
   break_glass_role_arns = var.break_glass_role_arns
@@ -412,7 +413,7 @@ module "audit_alerts" {
   # Every database's secrets and keys; databases on one server share its master.
   watched_secret_arns = distinct(flatten([for k, d in local.databases : concat([module.secret_rotation[k].app_secret_arn, module.secret_rotation[k].admin_secret_arn], [for id, m in module.secret_rotation[k].more_app_secrets : m.arn])]))
   kms_key_arns        = distinct(flatten([for k, d in local.databases : module.secret_rotation[k].kms_key_arns]))
-  reader_arns         = local.app_readers
+  reader_arns         = distinct(concat(local.app_readers, flatten([for k, d in local.databases : [for u in d.app_users : u.reader_arns]])))
   rotator_arns        = local.rotators
   deployer_arns       = var.deployer_arns
   trusted_networks    = [var.vpc_cidr]

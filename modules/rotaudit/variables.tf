@@ -498,6 +498,7 @@ variable "databases" {
       strategy          = optional(string, "alternating-users")
       rotation_days     = optional(number)
       rotation_schedule = optional(string)
+      reader_arns       = optional(list(string), [])
     }))
     rotate_master         = optional(bool, true)
     instance_class        = optional(string)
@@ -512,7 +513,7 @@ variable "databases" {
     }))
   }))
   description = <<-EOT
-    The databases of the environment, keyed by a short name (1-8 lowercase letters or digits, part of resource and secret names): mode (rds: an RDS instance; aurora: an Aurora PostgreSQL cluster, reached through its writer endpoint; ecs; or external), external (host, port, db_name, admin_secret_arn, admin_kms_key_arn, tls: the server and its existing master secret, for mode external), app_users (one or more, each with its own secret: username, strategy single-user or alternating-users, rotation_days or rotation_schedule, defaulting to rotation_days; distinct usernames, none another's _clone partner nor the master), rotate_master (false for all but one database sharing an external master secret), and per-database overrides of db_instance_class (aurora: db.t4g.medium when db_instance_class is a micro or small class, which Aurora does not run), db_allocated_storage_gb (rds only), db_multi_az (aurora: two instances, a writer and a reader), aurora_instance_count (aurora: instances in the cluster, default 2 with multi_az and 1 otherwise), db_log_group_name and db_client_networks; network (subnet_ids and security_group_ids: where the rotator and bootstrap of an external database that the environment's VPC does not reach run; the plan reads them, and stops when they are not all in one VPC, which Lambda would refuse).
+    The databases of the environment, keyed by a short name (1-8 lowercase letters or digits, part of resource and secret names): mode (rds: an RDS instance; aurora: an Aurora PostgreSQL cluster, reached through its writer endpoint; ecs; or external), external (host, port, db_name, admin_secret_arn, admin_kms_key_arn, tls: the server and its existing master secret, for mode external), app_users (one or more, each with its own secret: username, strategy single-user or alternating-users, rotation_days or rotation_schedule, defaulting to rotation_days; reader_arns, principals besides app_reader_arns that may read this user's secret; distinct usernames, none another's _clone partner nor the master), rotate_master (false for all but one database sharing an external master secret), and per-database overrides of db_instance_class (aurora: db.t4g.medium when db_instance_class is a micro or small class, which Aurora does not run), db_allocated_storage_gb (rds only), db_multi_az (aurora: two instances, a writer and a reader), aurora_instance_count (aurora: instances in the cluster, default 2 with multi_az and 1 otherwise), db_log_group_name and db_client_networks; network (subnet_ids and security_group_ids: where the rotator and bootstrap of an external database that the environment's VPC does not reach run; the plan reads them, and stops when they are not all in one VPC, which Lambda would refuse).
     Every database gets its own secrets, bootstrap and (rds, aurora, ecs) server; they share the auditor and one rotator function per strategy and network: databases on the environment's network share rotaudit-<environment>-rotator-<strategy>, those with the same network share one named after it (-<strategy>-net<6 hex>), and where TLS and plaintext databases are mixed the plaintext ones get their own (-plaintext), so DB_ALLOW_PLAINTEXT is on only for the rotators that need it. The database keyed "rates" keeps a single-database deployment's names (rotaudit/<environment>/app); another's secrets are rotaudit/<environment>/<key>/app and its resources rotaudit-<environment>-<key>-*. A database's first app user has the app secret; each further one has <prefix>/app-<username>, with its own KMS key, the same grants from the database's bootstrap, and rotation by the shared rotator of its strategy; only the rotators, bootstrap, operators, break-glass and deployers may read it (not app_reader_arns).
     null (the default): one database "rates" from database_mode, external_database, app_username, app_rotation_strategy, rotation_days, db_log_group_name and db_client_networks.
   EOT
@@ -573,6 +574,10 @@ variable "databases" {
   validation {
     condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : u.rotation_schedule == null || can(regex("^(cron|rate)\\(.+\\)$", u.rotation_schedule))]]))
     error_message = "databases: app_users[*].rotation_schedule must be a cron(...) or rate(...) expression."
+  }
+  validation {
+    condition     = alltrue(flatten([for k, d in coalesce(var.databases, {}) : [for u in d.app_users : [for a in u.reader_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:(role|user)/.+$", a))]]]))
+    error_message = "databases: app_users[*].reader_arns must be IAM role or user ARNs."
   }
   validation {
     condition     = alltrue([for k, d in coalesce(var.databases, {}) : d.network == null || try(length(d.network.subnet_ids) > 0 && length(d.network.security_group_ids) > 0 && alltrue([for id in d.network.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))]) && alltrue([for id in d.network.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]), false)])

@@ -297,8 +297,9 @@ locals {
     {
       app = distinct(concat(var.app_reader_arns, var.operator_user_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     },
-    # Further applications' secrets: not app_reader_arns (the API reads the app secret alone).
-    { for id, _ in local.more_apps : id => distinct(concat(var.operator_user_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals)) },
+    # Further applications' secrets: their own readers, not app_reader_arns (the API reads
+    # the app secret alone).
+    { for id, u in local.more_apps : id => distinct(concat(u.reader_arns, var.operator_user_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals)) },
     var.create_admin_secret ? {
       admin = distinct(concat(var.admin_reader_arns, var.secret_rotator_arns, local.break_glass_principals, local.module_principals, local.deployer_principals))
     } : {},

@@ -473,8 +473,9 @@ variable "more_app_users" {
     strategy          = optional(string, "alternating-users")
     rotation_days     = optional(number)
     rotation_schedule = optional(string)
+    reader_arns       = optional(list(string), [])
   }))
-  description = "Login roles of further applications on the same database, each with its own secret <secret_name_prefix>/app-<username> (its own KMS key, rotation with its strategy, on its own rotation_days or rotation_schedule, else the module's; the same grants as app_username from the bootstrap). Only the module's principals, operators, break-glass and deployers may read them: app_reader_arns reach the app secret alone."
+  description = "Login roles of further applications on the same database, each with its own secret <secret_name_prefix>/app-<username> (its own KMS key, rotation with its strategy, on its own rotation_days or rotation_schedule, else the module's; the same grants as app_username from the bootstrap). Only its own reader_arns, the module's principals, operators, break-glass and deployers may read it: app_reader_arns reach the app secret alone."
   default     = []
 
   validation {
@@ -498,5 +499,9 @@ variable "more_app_users" {
   validation {
     condition     = alltrue([for u in var.more_app_users : u.rotation_schedule == null || can(regex("^(cron|rate)\\(.+\\)$", u.rotation_schedule))])
     error_message = "more_app_users: rotation_schedule must be a cron(...) or rate(...) expression, or null."
+  }
+  validation {
+    condition     = alltrue(flatten([for u in var.more_app_users : [for a in u.reader_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:(role|user)/.+$", a))]]))
+    error_message = "more_app_users: reader_arns must be IAM role or user ARNs."
   }
 }

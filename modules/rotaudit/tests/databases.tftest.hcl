@@ -433,3 +433,15 @@ run "app_users_rejects_the_master" {
 
   expect_failures = [var.databases]
 }
+
+run "app_users_rejects_a_reader_that_is_no_principal_arn" {
+  command = plan
+
+  variables {
+    databases = {
+      rates = { mode = "rds", app_users = [{ username = "rates_app" }, { username = "report_app", reader_arns = ["reporting"] }] }
+    }
+  }
+
+  expect_failures = [var.databases]
+}

@@ -356,6 +356,43 @@ run "more_app_users_schedules" {
   }
 }
 
+# A further user's own readers are exempted from its secret's deny, not from the app
+# secret's (the principals are known at plan when the caller makes the rotation).
+run "more_app_users_readers" {
+  command = plan
+
+  override_module {
+    target          = module.bootstrap
+    override_during = plan
+    outputs = {
+      function_name = "rotaudit-test-db-bootstrap"
+      arn           = "arn:aws:lambda:eu-west-1:111111111111:function:rotaudit-test-db-bootstrap"
+      role_arn      = "arn:aws:iam::111111111111:role/rotaudit-test-db-bootstrap"
+    }
+  }
+
+  variables {
+    create_rotation   = false
+    rotator_role_arns = ["arn:aws:iam::111111111111:role/rotaudit-test-rotator-alternating-users"]
+    more_app_users    = [{ username = "report_app", reader_arns = ["arn:aws:iam::111111111111:role/reporting"] }]
+  }
+
+  assert {
+    condition     = contains(output.secret_reader_arns["app-report_app"], "arn:aws:iam::111111111111:role/reporting") && !contains(output.secret_reader_arns["app"], "arn:aws:iam::111111111111:role/reporting")
+    error_message = "a further user's own readers may read its secret, and not the app secret"
+  }
+}
+
+run "rejects_a_more_app_users_reader_that_is_no_principal_arn" {
+  command = plan
+
+  variables {
+    more_app_users = [{ username = "report_app", reader_arns = ["reporting"] }]
+  }
+
+  expect_failures = [var.more_app_users]
+}
+
 run "rejects_a_more_app_users_rotation_days_over_90" {
   command = plan
 
