@@ -171,8 +171,8 @@ func configDocument(file string) ([]byte, error) {
 		}
 		return b, nil
 	}
-	if doc := os.Getenv(audit.EnvConfig); doc != "" {
-		return []byte(doc), nil
+	if v := os.Getenv(audit.EnvConfig); v != "" {
+		return audit.ConfigDocument(v)
 	}
 	if f := os.Getenv(audit.EnvConfigFile); f != "" {
 		b, err := os.ReadFile(f)

@@ -2,9 +2,12 @@ package audit
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -426,9 +429,42 @@ type Env struct {
 	AlertTopic string
 }
 
+// maxConfigDocument bounds a configuration document unpacked from AUDIT_CONFIG.
+const maxConfigDocument = 1 << 20
+
+// ConfigDocument returns the JSON document an AUDIT_CONFIG value holds: the document itself,
+// or base64 of it gzipped (Terraform's base64gzip), which is how modules/audit-alerts sets
+// it: Lambda refuses a function whose environment is over 4 KB, and a fleet's ARNs compress
+// about fourfold. An empty value gives an empty document.
+func ConfigDocument(v string) ([]byte, error) {
+	t := strings.TrimSpace(v)
+	if t == "" || strings.HasPrefix(t, "{") {
+		return []byte(t), nil
+	}
+	z, err := base64.StdEncoding.DecodeString(t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is neither a JSON document nor base64 of a gzipped one: %v", ErrConfig, EnvConfig, err)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is base64 but not of a gzipped document: %v", ErrConfig, EnvConfig, err)
+	}
+	doc, err := io.ReadAll(io.LimitReader(r, maxConfigDocument+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: the gzipped document is damaged: %v", ErrConfig, EnvConfig, err)
+	}
+	if len(doc) > maxConfigDocument {
+		return nil, fmt.Errorf("%w: %s unpacks to more than %d bytes", ErrConfig, EnvConfig, maxConfigDocument)
+	}
+	return doc, nil
+}
+
 // LoadEnv builds the Lambda's settings from getenv (os.Getenv in production).
 func LoadEnv(getenv func(string) string) (*Env, error) {
-	doc := []byte(getenv(EnvConfig))
+	doc, err := ConfigDocument(getenv(EnvConfig))
+	if err != nil {
+		return nil, err
+	}
 	switch file := getenv(EnvConfigFile); {
 	case len(doc) > 0 && file != "":
 		return nil, fmt.Errorf("%w: set %s or %s, not both", ErrConfig, EnvConfig, EnvConfigFile)

@@ -1,6 +1,9 @@
 package audit
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -102,12 +105,26 @@ func TestLoadEnv(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "audit.json")
 	os.WriteFile(file, doc, 0o600)
 	topic := "arn:aws:sns:eu-west-1:111122223333:alerts"
+	// gz is what Terraform's base64gzip makes of a document.
+	gz := func(b []byte) string {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(b)
+		w.Close()
+		return base64.StdEncoding.EncodeToString(buf.Bytes())
+	}
 	tests := []struct {
 		name    string
 		env     map[string]string
 		wantErr string
 	}{
 		{"document", map[string]string{EnvConfig: string(doc), EnvStateTable: "t", EnvAlertTopic: topic}, ""},
+		{"gzipped document", map[string]string{EnvConfig: gz(doc), EnvStateTable: "t", EnvAlertTopic: topic}, ""},
+		{"not base64", map[string]string{EnvConfig: "watched_secrets: all", EnvStateTable: "t", EnvAlertTopic: topic}, "neither a JSON document nor base64"},
+		{"base64, not gzip", map[string]string{EnvConfig: base64.StdEncoding.EncodeToString(doc), EnvStateTable: "t", EnvAlertTopic: topic}, "not of a gzipped document"},
+		{"gzip cut short", map[string]string{EnvConfig: gz(doc)[:40], EnvStateTable: "t", EnvAlertTopic: topic}, EnvConfig},
+		{"gzip bomb", map[string]string{EnvConfig: gz(bytes.Repeat([]byte(" "), 2<<20)), EnvStateTable: "t", EnvAlertTopic: topic}, "more than 1048576 bytes"},
+		{"gzipped document and a file", map[string]string{EnvConfig: gz(doc), EnvConfigFile: file, EnvStateTable: "t", EnvAlertTopic: topic}, "not both"},
 		{"file", map[string]string{EnvConfigFile: file, EnvStateTable: "t", EnvAlertTopic: topic}, ""},
 		{"neither", map[string]string{EnvStateTable: "t", EnvAlertTopic: topic}, EnvConfig},
 		{"both", map[string]string{EnvConfig: string(doc), EnvConfigFile: file, EnvStateTable: "t", EnvAlertTopic: topic}, "not both"},

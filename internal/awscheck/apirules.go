@@ -55,6 +55,19 @@ func APIRules(env string, rs []Resource) []Finding {
 			if n := policyChars(r.str("assume_role_policy")); n > trustPolicyQuota {
 				add("%s (%s): the trust policy has %d characters (white space aside): IAM refuses one over %d unless the account's quota was raised (to 4096 at most)", r.Address, r.str("name"), n, trustPolicyQuota)
 			}
+		case "aws_lambda_function":
+			// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+			n := 0
+			for _, e := range r.blocks("environment") {
+				vars, _ := e["variables"].(map[string]any)
+				for k, v := range vars {
+					s, _ := v.(string)
+					n += len(k) + len(s)
+				}
+			}
+			if n > lambdaEnvironmentQuota {
+				add("%s (%s): its environment has %d bytes (names and values): Lambda refuses one over %d", r.Address, r.str("function_name"), n, lambdaEnvironmentQuota)
+			}
 		case "aws_secretsmanager_secret_policy":
 			// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html
 			if n := len(r.str("policy")); n > secretPolicyQuota {
@@ -131,6 +144,8 @@ const (
 	trustPolicyQuota   = 2048
 	secretPolicyQuota  = 20480
 	keyPolicyQuota     = 32768
+	// lambdaEnvironmentQuota bounds a function's environment variables, names and values.
+	lambdaEnvironmentQuota = 4096
 )
 
 // policyChars counts a policy document's characters as IAM does, white space aside.

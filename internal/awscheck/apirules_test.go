@@ -24,6 +24,11 @@ func TestAPIRules(t *testing.T) {
 		}
 		return Resource{Address: typ + ".this", Type: typ, Values: v}
 	}
+	// lambdaEnv is a function whose environment has n bytes, names and values.
+	lambdaEnv := func(n int) Resource {
+		return Resource{Address: "aws_lambda_function.f", Type: "aws_lambda_function", Values: map[string]any{"function_name": "f",
+			"environment": []any{map[string]any{"variables": map[string]any{"A": strings.Repeat("x", n-2), "B": ""}}}}}
+	}
 	tests := []struct {
 		name string
 		r    Resource
@@ -42,6 +47,8 @@ func TestAPIRules(t *testing.T) {
 		{"one inline policy at the role's quota", policy("aws_iam_role_policy", "role", "r", 10240), ""},
 		{"group policy over its quota", policy("aws_iam_group_policy", "group", "g", 5121), "group g"},
 		{"trust policy over the default quota", policy("aws_iam_role", "assume_role_policy", "", 2049), "trust policy has 2049"},
+		{"lambda environment at 4 KB", lambdaEnv(4096), ""},
+		{"lambda environment over 4 KB", lambdaEnv(4097), "4097 bytes"},
 		{"secret policy over its quota", Resource{Type: "aws_secretsmanager_secret_policy", Values: map[string]any{"policy": strings.Repeat("x", 20481)}}, "20481 characters"},
 	}
 	for _, tc := range tests {

@@ -32,6 +32,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/jackc/pgx/v5"
 
+	auditpkg "github.com/rotaudit/rotaudit/internal/audit"
 	"github.com/rotaudit/rotaudit/internal/awsclient"
 	"github.com/rotaudit/rotaudit/internal/deploycheck"
 	"github.com/rotaudit/rotaudit/internal/loadharness"
@@ -271,7 +272,11 @@ func TestDeployment(t *testing.T) {
 				Users []string `json:"users"`
 			} `json:"db_logins"`
 		}
-		if err := json.Unmarshal([]byte(out.AuditorEnvironment["AUDIT_CONFIG"]), &audit); err != nil {
+		doc, err := auditpkg.ConfigDocument(out.AuditorEnvironment["AUDIT_CONFIG"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(doc, &audit); err != nil {
 			t.Fatalf("the auditor's AUDIT_CONFIG: %v", err)
 		}
 		for _, users := range appUsers {
@@ -457,8 +462,12 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		Readers         []string `json:"readers"`
 		TrustedNetworks []string `json:"trusted_networks"`
 	}
-	if err := json.Unmarshal([]byte(out.AuditorEnvironment["AUDIT_CONFIG"]), &audit); err != nil || len(audit.Readers) == 0 {
-		t.Fatalf("the auditor's AUDIT_CONFIG from Terraform has no readers: %v\n%s", err, out.AuditorEnvironment["AUDIT_CONFIG"])
+	doc, err := auditpkg.ConfigDocument(out.AuditorEnvironment["AUDIT_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(doc, &audit); err != nil || len(audit.Readers) == 0 {
+		t.Fatalf("the auditor's AUDIT_CONFIG from Terraform has no readers: %v\n%s", err, doc)
 	}
 	inside := "10.40.0.10"
 	if len(audit.TrustedNetworks) > 0 {

@@ -39,8 +39,13 @@ output "kms_key_arn" {
 }
 
 output "environment" {
-  description = "The audit Lambda's exact environment (AUDIT_CONFIG holds the generated configuration document)."
+  description = "The audit Lambda's exact environment (AUDIT_CONFIG holds the generated configuration document, gzipped and in base64)."
   value       = module.auditor.environment
+}
+
+output "audit_config" {
+  description = "The generated configuration document (JSON) that AUDIT_CONFIG holds gzipped; null with audit_config_file."
+  value       = var.audit_config_file == "" ? local.audit_config : null
 }
 
 output "rule_names" {

@@ -126,6 +126,15 @@ resource "aws_lambda_function" "this" {
     variables = var.environment
   }
 
+  lifecycle {
+    # Lambda refuses a function whose environment (names and values) is over 4 KB
+    # (InvalidParameterValueException): said here, before anything else of the apply.
+    precondition {
+      condition     = sum(concat([0], [for k, v in var.environment : length(k) + length(v)])) <= 4096
+      error_message = "${var.name}'s environment would have ${sum(concat([0], [for k, v in var.environment : length(k) + length(v)]))} bytes (names and values), and Lambda refuses one over 4096; its largest value is ${try(reverse(sort([for k, v in var.environment : format("%06d %s", length(v), k)]))[0], "")} (bytes, name)."
+    }
+  }
+
   dynamic "vpc_config" {
     for_each = local.in_vpc ? [1] : []
     content {

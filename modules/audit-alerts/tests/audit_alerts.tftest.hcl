@@ -46,12 +46,16 @@ run "iam_events_forwarded_from_us_east_1" {
     error_message = "the auditor is not traced unless lambda_tracing is set"
   }
   assert {
-    condition     = jsondecode(module.auditor.environment["AUDIT_CONFIG"]).watched_secrets[0].arn == var.watched_secret_arns[0]
+    condition     = jsondecode(output.audit_config).watched_secrets[0].arn == var.watched_secret_arns[0]
     error_message = "the generated audit configuration watches the given secrets"
   }
   assert {
     condition     = module.auditor.environment["AUDIT_CONFIG_FILE"] == ""
     error_message = "only one of AUDIT_CONFIG and AUDIT_CONFIG_FILE is set"
+  }
+  assert {
+    condition     = module.auditor.environment["AUDIT_CONFIG"] == base64gzip(output.audit_config) && startswith(module.auditor.environment["AUDIT_CONFIG"], "H4sI")
+    error_message = "AUDIT_CONFIG is the generated document gzipped, in base64"
   }
   assert {
     condition     = aws_dynamodb_table.state.hash_key == "pk" && aws_dynamodb_table.state.range_key == "sk" && aws_dynamodb_table.state.ttl[0].attribute_name == "ttl"
@@ -172,12 +176,12 @@ run "optional_config_sections_left_out_by_default" {
   command = plan
 
   assert {
-    condition = length(setintersection(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"])),
+    condition = length(setintersection(keys(jsondecode(output.audit_config)),
     ["trails", "databases", "vpc_endpoints", "db_logins"])) == 0
     error_message = "unset optional sections stay out of AUDIT_CONFIG"
   }
   assert {
-    condition     = !contains(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"]).ecs), "registries")
+    condition     = !contains(keys(jsondecode(output.audit_config).ecs), "registries")
     error_message = "ecs.registries stays out unless set"
   }
 }
@@ -199,17 +203,17 @@ run "optional_config_sections_when_set" {
   }
 
   assert {
-    condition     = jsondecode(module.auditor.environment["AUDIT_CONFIG"]).trails[0].bucket == "rotaudit-test-cloudtrail"
+    condition     = jsondecode(output.audit_config).trails[0].bucket == "rotaudit-test-cloudtrail"
     error_message = "trails carry the trail and its bucket"
   }
   assert {
-    condition = (jsondecode(module.auditor.environment["AUDIT_CONFIG"]).databases == ["rotaudit-test"]
-      && jsondecode(module.auditor.environment["AUDIT_CONFIG"]).vpc_endpoints == ["vpce-0123456789abcdef0"]
-    && length(jsondecode(module.auditor.environment["AUDIT_CONFIG"]).ecs.registries) == 1)
+    condition = (jsondecode(output.audit_config).databases == ["rotaudit-test"]
+      && jsondecode(output.audit_config).vpc_endpoints == ["vpce-0123456789abcdef0"]
+    && length(jsondecode(output.audit_config).ecs.registries) == 1)
     error_message = "databases, vpc_endpoints and ecs.registries are passed through"
   }
   assert {
-    condition     = keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"]).db_logins) == ["admin_users", "admin_window", "alternating_pairs", "users"]
+    condition     = keys(jsondecode(output.audit_config).db_logins) == ["admin_users", "admin_window", "alternating_pairs", "users"]
     error_message = "db_logins holds the fields set and no null ones (the auditor rejects a null duration)"
   }
 }
@@ -235,7 +239,7 @@ run "organization_names_its_accounts" {
   }
 
   assert {
-    condition     = jsondecode(module.auditor.environment["AUDIT_CONFIG"]).account_id == "111111111111" && jsondecode(module.auditor.environment["AUDIT_CONFIG"]).member_accounts == ["222222222222", "333333333333"]
+    condition     = jsondecode(output.audit_config).account_id == "111111111111" && jsondecode(output.audit_config).member_accounts == ["222222222222", "333333333333"]
     error_message = "an organization's auditor knows its own account and the members (it skips records of any other)"
   }
 }
@@ -244,7 +248,7 @@ run "single_account_names_none" {
   command = plan
 
   assert {
-    condition     = !contains(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"])), "account_id") && !contains(keys(jsondecode(module.auditor.environment["AUDIT_CONFIG"])), "member_accounts")
+    condition     = !contains(keys(jsondecode(output.audit_config)), "account_id") && !contains(keys(jsondecode(output.audit_config)), "member_accounts")
     error_message = "a single-account deployment's configuration is as before"
   }
 }
