@@ -37,3 +37,8 @@ output "break_glass_user_arns" {
   description = "IAM users in the break-glass group (secret-rotation's break_glass_user_arns)."
   value       = var.create_groups ? var.break_glass_user_arns : []
 }
+
+output "group_policy_names" {
+  description = "Names of the groups' managed policies by part (auditors, auditors-2, ...): a fleet's group policy comes in parts of at most 12 secrets and 16 keys."
+  value       = { for k, p in aws_iam_policy.group : k => p.name }
+}

@@ -463,10 +463,20 @@ module "db_access_iam" {
   # People look after every database: operators read and rotate every app secret,
   # break-glass reads every secret, auditors inspect them all.
   more_secrets = {
-    app_secret_arns    = [for a in flatten([for k, m in module.secret_rotation : concat([m.app_secret_arn], [for s in values(m.more_app_secrets) : s.arn])]) : a if a != module.secret_rotation[var.api_database].app_secret_arn]
-    app_kms_key_arns   = [for a in flatten([for k, m in module.secret_rotation : concat([m.app_kms_key_arn], [for s in values(m.more_app_secrets) : s.kms_key_arn])]) : a if a != module.secret_rotation[var.api_database].app_kms_key_arn]
-    admin_secret_arns  = [for k, m in module.secret_rotation : m.admin_secret_arn if k != var.api_database]
-    admin_kms_key_arns = compact([for k, m in module.secret_rotation : m.admin_kms_key_arn if k != var.api_database])
+    # Chosen by key, not by value, so each list's length is known at plan (db-access-iam
+    # counts its policy parts from them); a master shared by databases repeats, which the
+    # parts drop.
+    app_secret_arns = concat(
+      [for k, m in module.secret_rotation : m.app_secret_arn if k != var.api_database],
+      flatten([for k, m in module.secret_rotation : [for id in sort(keys(local.more_app_users[k])) : m.more_app_secrets[id].arn]]),
+    )
+    app_kms_key_arns = concat(
+      [for k, m in module.secret_rotation : m.app_kms_key_arn if k != var.api_database],
+      flatten([for k, m in module.secret_rotation : [for id in sort(keys(local.more_app_users[k])) : m.more_app_secrets[id].kms_key_arn]]),
+    )
+    admin_secret_arns = [for k, m in module.secret_rotation : m.admin_secret_arn if k != var.api_database]
+    # An external master on the AWS managed key has none of its own.
+    admin_kms_key_arns = [for k, m in module.secret_rotation : m.admin_kms_key_arn if k != var.api_database && (local.databases[k].mode != "external" || try(local.databases[k].external.admin_kms_key_arn, null) != null)]
   }
   # Operators and rotate roles call RotateSecret, which invokes the rotator as them.
   rotator_function_arns = [for f in module.rotator : f.arn]

@@ -445,3 +445,27 @@ run "app_users_rejects_a_reader_that_is_no_principal_arn" {
 
   expect_failures = [var.databases]
 }
+
+# Thirty databases on one external server: the people's group policies come in parts, known
+# at plan although no secret's ARN is.
+run "a_fleet_of_thirty_databases" {
+  command = plan
+
+  variables {
+    databases = merge(
+      { rates = { mode = "rds", app_users = [{ username = "rates_app" }] } },
+      { for i in range(29) : "db${i}" => {
+        mode          = "external"
+        external      = { host = "fleet.internal.example.com", port = 5432, db_name = "db${i}", admin_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:fleet/master-AbCdEf" }
+        app_users     = [{ username = "app${i}" }]
+        rotate_master = i == 0
+      } },
+    )
+  }
+
+  assert {
+    condition     = length([for k, _ in module.db_access_iam.group_policy_names : k if startswith(k, "auditors")]) == 5 && length([for k, _ in module.db_access_iam.group_policy_names : k if startswith(k, "db-operators")]) == 3
+    error_message = "60 secrets (30 app, the RDS master, the shared external one 29 times) in parts of 12 make five auditors' parts; 30 app secrets three operators'"
+  }
+}
+
