@@ -226,6 +226,7 @@ data "aws_subnet" "network" {
   id = each.value
 }
 
+# tflint-ignore: terraform_unused_declarations # read for its postcondition alone
 data "aws_security_group" "network" {
   for_each = toset(flatten([for k, n in local.own_networks : n.security_group_ids]))
 
