@@ -193,3 +193,43 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfigDocument: whatever AUDIT_CONFIG holds, ConfigDocument returns a bounded document
+// or an ErrConfig, and gives a gzipped document back as it went in.
+func FuzzConfigDocument(f *testing.F) {
+	doc, _ := os.ReadFile("testdata/config.json")
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(doc)
+	w.Close()
+	f.Add(string(doc), false)
+	f.Add(base64.StdEncoding.EncodeToString(buf.Bytes()), false)
+	f.Add("H4sIAAAAAAAA/w==", false)
+	f.Add(`{"watched_secrets":[]}`, true)
+	f.Fuzz(func(t *testing.T, v string, pack bool) {
+		if pack {
+			var b bytes.Buffer
+			w := gzip.NewWriter(&b)
+			w.Write([]byte(v))
+			w.Close()
+			got, err := ConfigDocument(base64.StdEncoding.EncodeToString(b.Bytes()))
+			switch {
+			case len(v) > maxConfigDocument && err == nil:
+				t.Fatalf("a gzipped document of %d bytes was taken", len(v))
+			case len(v) <= maxConfigDocument && (err != nil || string(got) != v):
+				t.Fatalf("a gzipped document did not come back: %q, %v", got, err)
+			}
+			return
+		}
+		got, err := ConfigDocument(v)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("error %v is not an ErrConfig", err)
+			}
+			return
+		}
+		if len(got) > maxConfigDocument {
+			t.Fatalf("%d bytes unpacked, over the bound", len(got))
+		}
+	})
+}
