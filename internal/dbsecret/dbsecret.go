@@ -343,6 +343,14 @@ type ConnOptions struct {
 	Log *slog.Logger
 }
 
+// connectTimeout is o's bound on one login: ConnectTimeout, 5 seconds when zero.
+func (o ConnOptions) connectTimeout() time.Duration {
+	if o.ConnectTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return o.ConnectTimeout
+}
+
 // ConnConfig builds a pgx connection configuration for the secret. The password is set on
 // the parsed configuration, never placed in a connection string that could be logged. The
 // configuration answers only SCRAM-SHA-256 unless o.AllowInsecurePasswordAuth (see the
@@ -354,10 +362,7 @@ func (s Secret) ConnConfig(o ConnOptions) (*pgx.ConnConfig, error) {
 	default:
 		return nil, fmt.Errorf("connection config: sslmode %q is not one of disable, require, verify-ca, verify-full", o.SSLMode)
 	}
-	timeout := o.ConnectTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
+	timeout := o.connectTimeout()
 	kv := []string{
 		"host=" + quote(s.Host),
 		"port=" + strconv.Itoa(s.Port),

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -51,7 +52,24 @@ func (p TLSPolicy) PlaintextFallback(s Secret) bool {
 // Connect logs in with dial, first with o (TLSPolicy.ConnOptions plus the caller's
 // timeout and name) and, when fallback (TLSPolicy.PlaintextFallback) and the server
 // refuses TLS, once more without TLS. tls reports whether the connection uses TLS.
+//
+// A login that runs out of o's connect timeout is made once more when ctx leaves the time
+// for it: on a loaded server authentication alone has taken over 5 s (a CI run beside
+// stress-ng logged a rotator's login 5.07 s after it began), while an unreachable server
+// fails the second try as it did the first, within the caller's deadline.
 func Connect[C any](ctx context.Context, o ConnOptions, fallback bool, dial func(context.Context, ConnOptions) (C, error)) (conn C, tls bool, err error) {
+	conn, tls, err = connectOnce(ctx, o, fallback, dial)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && hasTime(ctx, o.connectTimeout()+time.Second) {
+		if o.Log != nil {
+			o.Log.WarnContext(ctx, "database login timed out; trying once more",
+				"timeout", o.connectTimeout().String(), "error", err.Error())
+		}
+		conn, tls, err = connectOnce(ctx, o, fallback, dial)
+	}
+	return conn, tls, err
+}
+
+func connectOnce[C any](ctx context.Context, o ConnOptions, fallback bool, dial func(context.Context, ConnOptions) (C, error)) (conn C, tls bool, err error) {
 	conn, err = dial(ctx, o)
 	if err == nil || !fallback || !RefusedTLS(err) {
 		return conn, err == nil && o.SSLMode != "disable", err
@@ -59,6 +77,12 @@ func Connect[C any](ctx context.Context, o ConnOptions, fallback bool, dial func
 	o.SSLMode, o.RootCert, o.RootCAs = "disable", "", nil
 	conn, err = dial(ctx, o)
 	return conn, false, err
+}
+
+// hasTime reports whether ctx leaves at least d (or has no deadline).
+func hasTime(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) >= d
 }
 
 // RefusedTLS reports whether err is the server answering the TLS request with "no TLS

@@ -1,12 +1,17 @@
 package dbsecret
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -119,6 +124,52 @@ func TestConnect(t *testing.T) {
 			})
 			if (err != nil) != tt.wantErr || tls != tt.wantTLS || !slices.Equal(modes, tt.wantModes) {
 				t.Fatalf("modes %v tls %v err %v; want modes %v tls %v error %v", modes, tls, err, tt.wantModes, tt.wantTLS, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestConnectRetriesATimedOutLogin: a login that ran out of the connect timeout is made
+// once more, TLS fallback and all, when ctx has the time for another; a refusal, a second
+// timeout or a deadline too near is not retried.
+func TestConnectRetriesATimedOutLogin(t *testing.T) {
+	timeout := fmt.Errorf("failed to connect: %w", context.DeadlineExceeded)
+	refused := errors.New("password authentication failed")
+	for _, tt := range []struct {
+		name      string
+		errs      []error // the dials' answers in turn; past the end, a connection
+		budget    time.Duration
+		wantDials int
+		wantErr   error
+	}{
+		{"one timeout", []error{timeout}, 0, 2, nil},
+		{"one timeout, time for another", []error{timeout}, 10 * time.Second, 2, nil},
+		{"two timeouts", []error{timeout, timeout}, 0, 2, context.DeadlineExceeded},
+		{"a refusal", []error{refused}, 0, 1, refused},
+		{"no time for another", []error{timeout}, 5 * time.Second, 1, context.DeadlineExceeded},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.budget > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.budget)
+				defer cancel()
+			}
+			var logs bytes.Buffer
+			dials := 0
+			_, _, err := Connect(ctx, ConnOptions{SSLMode: "disable", Log: slog.New(slog.NewTextHandler(&logs, nil))}, false,
+				func(ctx context.Context, o ConnOptions) (string, error) {
+					dials++
+					if dials <= len(tt.errs) {
+						return "", tt.errs[dials-1]
+					}
+					return "conn", nil
+				})
+			if dials != tt.wantDials || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("%d dials, err %v; want %d dials, err %v", dials, err, tt.wantDials, tt.wantErr)
+			}
+			if retried := strings.Contains(logs.String(), "trying once more"); retried != (tt.wantDials == 2) {
+				t.Errorf("the retry logged: %v, want %v:\n%s", retried, tt.wantDials == 2, logs.String())
 			}
 		})
 	}

@@ -272,13 +272,7 @@ func TestDeployment(t *testing.T) {
 				Users []string `json:"users"`
 			} `json:"db_logins"`
 		}
-		doc, err := auditpkg.ConfigDocument(out.AuditorEnvironment["AUDIT_CONFIG"])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(doc, &audit); err != nil {
-			t.Fatalf("the auditor's AUDIT_CONFIG: %v", err)
-		}
+		auditorConfig(t, out, &audit)
 		for _, users := range appUsers {
 			for _, u := range users {
 				if !slices.Contains(audit.DBLogins.Users, u) {
@@ -372,12 +366,13 @@ func TestDeployment(t *testing.T) {
 			fmt.Printf("e2e: load on the %s API through the rotations: %s\n", key, res)
 			// The slowest requests and the API's warnings, when a loaded machine drives the
 			// latency towards a deadline.
-			if slow := slowRequests(apis[key].Log(), time.Second); slow != "" {
-				fmt.Printf("e2e: the %s API's requests over 1 s:\n%s\n", key, tailLines(slow, 10))
+			slow := slowRequests(apis[key].Log(), time.Second)
+			if slow != "" {
+				fmt.Printf("e2e: the %s API's requests over 1 s and its warnings:\n%s\n", key, tailLines(slow, 10))
 			}
 			if res.Failures != 0 || res.Requests < 100 {
-				t.Errorf("load on the %s API through the rotations: %d requests, %d failed: %v\nthe API's warnings:\n%s",
-					key, res.Requests, res.Failures, res.Samples, tailLines(warnLines(apis[key].Log()), 40))
+				t.Errorf("load on the %s API through the rotations: %d requests, %d failed: %v\nthe API's requests over 1 s and its warnings:\n%s",
+					key, res.Requests, res.Failures, res.Samples, tailLines(slow, 40))
 			}
 		}
 	})
@@ -462,12 +457,8 @@ func auditThroughRules(t *testing.T, cfg aws.Config, emulator string, servicesDr
 		Readers         []string `json:"readers"`
 		TrustedNetworks []string `json:"trusted_networks"`
 	}
-	doc, err := auditpkg.ConfigDocument(out.AuditorEnvironment["AUDIT_CONFIG"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(doc, &audit); err != nil || len(audit.Readers) == 0 {
-		t.Fatalf("the auditor's AUDIT_CONFIG from Terraform has no readers: %v\n%s", err, doc)
+	if auditorConfig(t, out, &audit); len(audit.Readers) == 0 {
+		t.Fatalf("the auditor's AUDIT_CONFIG from Terraform has no readers")
 	}
 	inside := "10.40.0.10"
 	if len(audit.TrustedNetworks) > 0 {
@@ -762,6 +753,19 @@ func (x *terraform) run(t *testing.T, must bool, args ...string) []byte {
 	return stdout.Bytes()
 }
 
+// auditorConfig decodes the deployed auditor's AUDIT_CONFIG (gzipped in base64 by
+// Terraform) into v.
+func auditorConfig(t *testing.T, out outputs, v any) {
+	t.Helper()
+	doc, err := auditpkg.ConfigDocument(out.AuditorEnvironment["AUDIT_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(doc, v); err != nil {
+		t.Fatalf("the auditor's AUDIT_CONFIG: %v\n%s", err, doc)
+	}
+}
+
 // slowRequests keeps the access-log lines of requests that took at least d, and every
 // warning, in the log's order.
 func slowRequests(log string, d time.Duration) string {
@@ -776,17 +780,6 @@ func slowRequests(log string, d time.Duration) string {
 			continue
 		}
 		if e.Level == "WARN" || e.Level == "ERROR" || (e.Msg == "request" && e.DurationMS >= float64(d.Milliseconds())) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-// warnLines keeps the lines of a JSON log at level WARN or ERROR.
-func warnLines(log string) string {
-	var out []string
-	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, `"level":"ERROR"`) {
 			out = append(out, l)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,24 +35,14 @@ func (c Config) PlaintextFallback(s dbsecret.Secret) bool {
 	return c.TLS().PlaintextFallback(s)
 }
 
-// connect logs in with s. A login that runs out of ConnectTimeout is made once more when the
-// invocation has the time for it: on a loaded server authentication alone has taken over
-// 5 s (a CI run beside stress-ng, where the server logged the login 5.07 s after it began),
-// while an unreachable server fails the second try as it did the first, within the
-// function's own timeout.
+// connect logs in with s (a login that times out is made once more: dbsecret.Connect).
 func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
 	fallback := r.Config.PlaintextFallback(s)
-	login := func() (DB, bool, error) {
-		return dbsecret.Connect(ctx, r.Config.ConnOptions(s), fallback, func(ctx context.Context, o dbsecret.ConnOptions) (DB, error) {
-			return r.dial(ctx, s, o)
-		})
-	}
-	db, tls, err := login()
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && hasTime(ctx, ConnectTimeout+time.Second) {
-		r.logger().WarnContext(ctx, "database login timed out; trying once more", "host", s.Host, "username", s.Username,
-			"timeout", ConnectTimeout.String(), "error", err.Error())
-		db, tls, err = login()
-	}
+	o := r.Config.ConnOptions(s)
+	o.Log = r.logger()
+	db, tls, err := dbsecret.Connect(ctx, o, fallback, func(ctx context.Context, o dbsecret.ConnOptions) (DB, error) {
+		return r.dial(ctx, s, o)
+	})
 	if err != nil {
 		return nil, dbError("log in", s.Username, err)
 	}
@@ -69,14 +58,7 @@ func (r *Rotator) connect(ctx context.Context, s dbsecret.Secret) (DB, error) {
 	return db, nil
 }
 
-// hasTime reports whether ctx leaves at least d (or has no deadline).
-func hasTime(ctx context.Context, d time.Duration) bool {
-	dl, ok := ctx.Deadline()
-	return !ok || time.Until(dl) >= d
-}
-
 func (r *Rotator) dial(ctx context.Context, s dbsecret.Secret, o dbsecret.ConnOptions) (DB, error) {
-	o.Log = r.logger()
 	cfg, err := s.ConnConfig(o)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSecret, err)

@@ -477,7 +477,7 @@ module "db_access_iam" {
     )
     admin_secret_arns = [for k, m in module.secret_rotation : m.admin_secret_arn if k != var.api_database]
     # An external master on the AWS managed key has none of its own.
-    admin_kms_key_arns = [for k, m in module.secret_rotation : m.admin_kms_key_arn if k != var.api_database && (local.databases[k].mode != "external" || try(local.databases[k].external.admin_kms_key_arn, null) != null)]
+    admin_kms_key_arns = [for k, m in module.secret_rotation : m.admin_kms_key_arn if k != var.api_database && local.admin_has_key[k]]
   }
   # Operators and rotate roles call RotateSecret, which invokes the rotator as them.
   rotator_function_arns = [for f in module.rotator : f.arn]
